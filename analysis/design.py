@@ -22,7 +22,8 @@ class Calibration:
 
     kind: str  # "post_stratify", "rake" or "linear"
     model_matrix: np.ndarray | None
-    base_weights: np.ndarray
+    base_weights: np.ndarray  # weights before the step
+    adjusted_weights: np.ndarray  # weights right after the step
     groups: np.ndarray | None = None  # post-stratum codes (fast path for post-stratification)
 
 

@@ -36,15 +36,19 @@ def standard_errors(design: SurveyDesign, scores: np.ndarray) -> np.ndarray:
 
 
 def calibration_residuals(scores: np.ndarray, calibration: Calibration) -> np.ndarray:
-    """Residuals of ``scores / base_weights`` on the calibration model, weighted back (R's ``qr.resid`` step)."""
-    base = calibration.base_weights[:, None]
+    """Replace z = w·u by w·(u − Zβ), β the base-weighted least-squares fit of u on the calibration model.
+
+    This is R's ``qr.resid`` step in ``svyrecvar``: calibrated totals of Z then have zero variance.
+    """
+    adjusted = calibration.adjusted_weights[:, None]
+    per_unit = scores / adjusted
     if calibration.groups is not None:
-        group_sums = _sum_by(calibration.groups, scores)
         base_sums = np.bincount(calibration.groups, weights=calibration.base_weights)
-        return scores - base * (group_sums / base_sums[:, None])[calibration.groups]
-    root = np.sqrt(base)
-    coefficients = np.linalg.lstsq(calibration.model_matrix * root, scores / root, rcond=None)[0]
-    return scores - base * (calibration.model_matrix @ coefficients)
+        fitted = _sum_by(calibration.groups, per_unit * calibration.base_weights[:, None]) / base_sums[:, None]
+        return scores - adjusted * fitted[calibration.groups]
+    root = np.sqrt(calibration.base_weights)[:, None]
+    coefficients = np.linalg.lstsq(calibration.model_matrix * root, per_unit * root, rcond=None)[0]
+    return scores - adjusted * (calibration.model_matrix @ coefficients)
 
 
 def _stage_covariance(scores, stage: Stage, multiplier, lonely_psu: str, depth: int) -> np.ndarray:
