@@ -1,0 +1,198 @@
+"""Validation of submitted answers against a definition: one cleaner per item type, all errors at once."""
+
+from __future__ import annotations
+
+import datetime
+import math
+import re
+import unicodedata
+from typing import Mapping
+
+from questionnaires import show_if
+from questionnaires.errors import answer_message
+from questionnaires.model import Item
+from questionnaires.standard import DEFAULT_CODE_LENGTH, DEFAULT_TEXT_LENGTH, NOT_APPLICABLE
+
+INTEGER_TEXT = re.compile(r"[+-]?\d+")
+DECIMAL_TEXT = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)")
+CODE_TEXT = re.compile(r"[A-Za-z0-9._/\-]+")
+ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+DAY_FIRST_DATE = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
+
+
+class AnswerError(ValueError):
+    """An answer that cannot be accepted; `name` is a key of errors.ANSWER_MESSAGES."""
+
+    def __init__(self, name: str, **values: object):
+        super().__init__(name)
+        self.name = name
+        self.values = values
+
+
+def validate_answers(questionnaire, raw: Mapping[str, object], language: str = "vi") -> tuple[dict, dict]:
+    """Clean every known field, then apply visibility and required; unknown fields are ignored."""
+    clean, errors = {}, {}
+    for item in questionnaire.items:
+        try:
+            value = clean_answer(item, raw.get(item.key))
+        except AnswerError as error:
+            errors[item.key] = answer_message(error.name, language, **error.values)
+            continue
+        if value is not None:
+            clean[item.key] = value
+    visible = questionnaire.visible_keys(clean)
+    for item in questionnaire.items:
+        if item.key not in visible:
+            clean.pop(item.key, None)
+            errors.pop(item.key, None)
+        elif item.required and item.key not in clean and item.key not in errors:
+            errors[item.key] = answer_message("required", language)
+    return clean, errors
+
+
+def visible_keys(items: list[Item], conditions: Mapping[str, object], answers: Mapping[str, object]) -> set[str]:
+    """Keys of items whose show_if holds, judging each condition only on answers of visible items."""
+    decided: dict[str, bool] = {}
+
+    def is_visible(key: str) -> bool:
+        if key not in decided:
+            condition = conditions.get(key)
+            decided[key] = condition is None or show_if.evaluate(condition, visible_answers(condition))
+        return decided[key]
+
+    def visible_answers(condition) -> dict:
+        return {name: answers.get(name) for name in show_if.referenced_keys(condition)
+                if name in known and is_visible(name)}
+
+    known = {item.key for item in items}
+    return {item.key for item in items if is_visible(item.key)}
+
+
+def clean_answer(item: Item, raw_value: object):
+    """The clean value of one answer, None when unanswered; raises AnswerError when it cannot be accepted."""
+    if item.type == "multiple":
+        return _clean_multiple(item, _as_texts(raw_value))
+    text = _as_single_text(raw_value)
+    if text is None:
+        return None
+    return CLEANERS[item.type](item, text)
+
+
+def _as_texts(raw_value: object) -> list[str]:
+    """Non-empty stripped strings of a raw field, whether it came as one value or a list."""
+    values = raw_value if isinstance(raw_value, (list, tuple)) else [raw_value]
+    texts = [unicodedata.normalize("NFC", str(value)).strip() for value in values if value is not None]
+    return [text for text in texts if text]
+
+
+def _as_single_text(raw_value: object) -> str | None:
+    texts = _as_texts(raw_value)
+    if len(texts) > 1:
+        raise AnswerError("one_answer_only")
+    return texts[0] if texts else None
+
+
+def _clean_rating(item: Item, text: str):
+    if text.lower() == NOT_APPLICABLE:
+        return NOT_APPLICABLE
+    if text in ("1", "2", "3", "4", "5"):
+        return int(text)
+    raise AnswerError("not_a_choice")
+
+
+def _clean_choice(item: Item, text: str) -> str:
+    if text not in item.choice_values():
+        raise AnswerError("not_a_choice")
+    return text
+
+
+def _clean_multiple(item: Item, texts: list[str]) -> list[str] | None:
+    if not texts:
+        return None
+    unknown = [text for text in texts if text not in item.choice_values()]
+    if unknown:
+        raise AnswerError("not_a_choice")
+    chosen = [value for value in item.choice_values() if value in texts]  # definition order, no duplicates
+    if item.max_choices is not None and len(chosen) > item.max_choices:
+        raise AnswerError("too_many_choices", maximum=item.max_choices)
+    return chosen
+
+
+def _clean_integer(item: Item, text: str) -> int:
+    compact = text.replace(" ", "")
+    if not INTEGER_TEXT.fullmatch(compact):
+        raise AnswerError("not_an_integer")
+    return _check_range(item, int(compact))
+
+
+def _clean_decimal(item: Item, text: str) -> float:
+    compact = text.replace(" ", "")
+    if not DECIMAL_TEXT.fullmatch(compact):
+        raise AnswerError("not_a_number")
+    number = float(compact.replace(",", "."))  # Vietnamese writes 3,5 for 3.5
+    if not math.isfinite(number):
+        raise AnswerError("not_a_number")
+    return _check_range(item, number)
+
+
+def _check_range(item: Item, number):
+    if item.minimum is not None and number < item.minimum:
+        raise AnswerError("below_minimum", minimum=_number_text(item.minimum))
+    if item.maximum is not None and number > item.maximum:
+        raise AnswerError("above_maximum", maximum=_number_text(item.maximum))
+    return number
+
+
+def _number_text(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def _clean_text(item: Item, text: str) -> str:
+    limit = item.max_length or DEFAULT_TEXT_LENGTH
+    if len(text) > limit:
+        raise AnswerError("too_long", max_length=limit)
+    if item.pattern and not re.fullmatch(item.pattern, text):
+        raise AnswerError("pattern_mismatch")
+    return text
+
+
+def _clean_code(item: Item, text: str) -> str:
+    """Dossier, unit and domain codes: short, no spaces or odd characters."""
+    if item.choices:
+        return _clean_choice(item, text)
+    limit = item.max_length or DEFAULT_CODE_LENGTH
+    if len(text) > limit:
+        raise AnswerError("too_long", max_length=limit)
+    if not CODE_TEXT.fullmatch(text):
+        raise AnswerError("bad_code")
+    if item.pattern and not re.fullmatch(item.pattern, text):
+        raise AnswerError("pattern_mismatch")
+    return text
+
+
+def _clean_date(item: Item, text: str) -> str:
+    """ISO yyyy-mm-dd from either ISO or the Vietnamese dd/mm/yyyy."""
+    iso, day_first = ISO_DATE.fullmatch(text), DAY_FIRST_DATE.fullmatch(text)
+    if iso:
+        year, month, day = iso.groups()
+    elif day_first:
+        day, month, year = day_first.groups()
+    else:
+        raise AnswerError("bad_date")
+    try:
+        return datetime.date(int(year), int(month), int(day)).isoformat()
+    except ValueError:
+        raise AnswerError("bad_date") from None
+
+
+CLEANERS = {
+    "single": _clean_choice,
+    "rating5": _clean_rating,
+    "integer": _clean_integer,
+    "decimal": _clean_decimal,
+    "text": _clean_text,
+    "date": _clean_date,
+    "unit": _clean_code,
+    "domain": _clean_code,
+    "dossier_code": _clean_code,
+}

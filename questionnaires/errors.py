@@ -1,0 +1,118 @@
+"""Catalogue of every message the questionnaire package can produce.
+
+Definition problems (for authors) are English and say where and how to fix; answer errors (for respondents)
+exist in every supported language. Keeping them here lets tests assert on the same text the code emits.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from enum import Enum
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One mistake in a definition file: where it is and what to do about it."""
+
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+
+
+class DefinitionError(ValueError):
+    """Raised when a definition has problems; carries every one of them, not only the first."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+class Code(str, Enum):
+    """Definition problem messages; format with `Code.X.format(**values)`."""
+
+    YAML_SYNTAX = "the file is not valid YAML: {detail}. Fix the indentation or quoting near this line."
+    NOT_A_MAPPING = "expected a mapping (key: value lines), found {found}."
+    NOT_A_LIST = "expected a list (lines starting with '- '), found {found}."
+    NOT_TEXT = "expected text, found {found}. Put the text in quotes if it looks like a number or a date."
+    NOT_A_NUMBER = "expected a number, found {found}."
+    NOT_A_BOOLEAN = "expected true or false, found {found}."
+    MISSING_FIELD = "this field is required. Add '{name}:' here."
+    UNKNOWN_FIELD = "unknown field '{name}'. Allowed fields here: {allowed}."
+    DUPLICATE_YAML_KEY = "'{name}' appears twice in the same mapping (first on line {first_line}). Keep one."
+    BAD_KEY = ("'{value}' is not a valid key. Use lowercase letters, digits and '_', starting with a letter "
+               "(for example 'reception_quality').")
+    RESERVED_KEY = "'{value}' is a word of the show_if language and cannot be a key. Choose another key."
+    DUPLICATE_KEY = "the {what} key '{value}' is already used on line {first_line}. Keys must be unique."
+    BAD_VERSION = "version must be text such as \"1\" or \"2024.1\"; found {found}. Put it in quotes."
+    LANGUAGES_ORDER = "languages must list 'vi' first (for example [vi, en]); found {found}."
+    UNKNOWN_LANGUAGE = "'{value}' is not a supported language. Use one of: {allowed}."
+    MISSING_TRANSLATION = "missing the '{language}' text. Every text needs one entry per language in 'languages'."
+    EXTRA_TRANSLATION = ("'{language}' is not one of the definition's languages ({allowed}). Remove it or add the "
+                         "language; if it is part of a text, quote the text (a comma ends a value inside {{ }}).")
+    BAD_LAYOUT = "layout must be one of {allowed}; found '{value}'."
+    UNKNOWN_TYPE = "unknown item type '{value}'. Use one of: {allowed}."
+    CHOICES_REQUIRED = "a '{type}' item needs choices: a list of {{value, label}} or the name of a choice list."
+    CHOICES_NOT_ALLOWED = "a '{type}' item takes no 'choices'. Remove the field or change the type."
+    UNKNOWN_CHOICE_LIST = "there is no choice list named '{value}'. Defined lists: {allowed}."
+    EMPTY_CHOICES = "the choice list is empty. Give at least two choices."
+    BAD_CHOICE_VALUE = ("choice value '{value}' is not valid. Use letters, digits, '_', '-' or '.' and no spaces "
+                        "(for example 'dat_dai').")
+    DUPLICATE_CHOICE = "choice value '{value}' appears twice in this list. Values must be unique."
+    FIELD_NOT_FOR_TYPE = "'{name}' does not apply to a '{type}' item. Remove it or change the type."
+    BAD_RANGE = "minimum ({minimum}) is greater than maximum ({maximum}). Swap them."
+    BAD_LENGTH = "max_length must be a whole number of at least 1; found {found}."
+    BAD_PATTERN = "the regular expression cannot be compiled: {detail}. Check brackets and escapes."
+    BAD_SCALE = "scale must be one of {allowed}; found '{value}'."
+    BAD_MAX_CHOICES = "max_choices must be between 1 and the number of choices ({count}); found {found}."
+    SHOW_IF_SYNTAX = "cannot parse the expression: {detail}."
+    SHOW_IF_UNKNOWN_ITEM = "refers to '{value}', which is not an item key of this questionnaire. Known keys: {known}."
+    SHOW_IF_SELF = "an item cannot depend on its own answer. Refer to another item."
+    SHOW_IF_CYCLE = "show_if conditions form a cycle: {cycle}. Break it by removing one of the references."
+    EMPTY_SECTIONS = "the questionnaire has no items. Add at least one section with items."
+    SCORING_UNKNOWN_ITEM = "'{value}' is not an item key of this questionnaire."
+    SCORING_NOT_RATING = "item '{value}' is a '{type}' item; only rating5 items can be scored."
+    SCORING_ITEM_TWICE = "item '{value}' is already scored in criterion '{first}'. Score each item once."
+    BAD_RULE = "rule must be one of {allowed}; found '{value}'."
+    BAD_MAX_POINTS = "max_points must be a positive number; found {found}."
+    COMPARABLE_UNKNOWN_ITEM = "comparable item '{value}' is not an item of this version."
+    COMPARABLE_SAME_VERSION = "comparable_with.version '{value}' is this definition's own version. Name the old one."
+    FILE_UNREADABLE = "cannot read the file: {detail}."
+    NOT_NFC = "the text is not in Unicode NFC form. Save the file with composed Vietnamese characters."
+
+    def format(self, **values: object) -> str:  # type: ignore[override]
+        return self.value.format(**values)
+
+
+ANSWER_MESSAGES: dict[str, dict[str, str]] = {
+    "required": {"vi": "Vui lòng trả lời câu hỏi này.", "en": "This question is required."},
+    "not_a_choice": {"vi": "Vui lòng chọn một trong các phương án đã cho.",
+                     "en": "Please pick one of the given options."},
+    "one_answer_only": {"vi": "Chỉ được chọn một phương án.", "en": "Please pick only one option."},
+    "too_many_choices": {"vi": "Chỉ được chọn tối đa {maximum} phương án.",
+                         "en": "Please pick at most {maximum} options."},
+    "not_an_integer": {"vi": "Vui lòng nhập một số nguyên.", "en": "Please enter a whole number."},
+    "not_a_number": {"vi": "Vui lòng nhập một số.", "en": "Please enter a number."},
+    "below_minimum": {"vi": "Giá trị phải lớn hơn hoặc bằng {minimum}.",
+                      "en": "The value must be at least {minimum}."},
+    "above_maximum": {"vi": "Giá trị phải nhỏ hơn hoặc bằng {maximum}.",
+                      "en": "The value must be at most {maximum}."},
+    "too_long": {"vi": "Nội dung quá dài: tối đa {max_length} ký tự.",
+                 "en": "The text is too long: at most {max_length} characters."},
+    "bad_date": {"vi": "Vui lòng nhập ngày theo dạng ngày/tháng/năm, ví dụ 25/12/2024.",
+                 "en": "Please enter a date as day/month/year, for example 25/12/2024."},
+    "pattern_mismatch": {"vi": "Giá trị không đúng định dạng yêu cầu.",
+                         "en": "The value does not have the expected format."},
+    "bad_code": {"vi": "Mã chỉ gồm chữ, số và các ký tự . _ / -", "en": "A code may contain only letters, digits and . _ / -"},
+}
+
+
+def answer_message(name: str, language: str, **values: object) -> str:
+    """The respondent-facing message `name` in `language` (falls back to Vietnamese), NFC-normalised."""
+    texts = ANSWER_MESSAGES[name]
+    text = texts.get(language, texts["vi"]).format(**values)
+    return unicodedata.normalize("NFC", text)

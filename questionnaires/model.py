@@ -1,0 +1,181 @@
+"""The questionnaire model: plain dataclasses, a normalised dict form and its content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Mapping, Optional
+
+from questionnaires import show_if
+from questionnaires.standard import NOT_APPLICABLE, NOT_APPLICABLE_LABEL, RATING_SCALES
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One question. Unused constraints are None; `choices` is filled for single, multiple, rating5 and pickers."""
+
+    key: str
+    type: str
+    label: dict[str, str]
+    hint: dict[str, str] = field(default_factory=dict)
+    required: bool = False
+    choices: list[Choice] = field(default_factory=list)
+    show_if: Optional[str] = None
+    max_length: Optional[int] = None
+    minimum: Optional[float] = None
+    maximum: Optional[float] = None
+    pattern: Optional[str] = None
+    scale: Optional[str] = None
+    max_choices: Optional[int] = None
+
+    def choice_values(self) -> list[str]:
+        return [choice.value for choice in self.choices]
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: dict[str, str]
+    items: list[Item]
+
+
+@dataclass(frozen=True)
+class Criterion:
+    key: str
+    label: dict[str, str]
+    items: list[str]
+    max_points: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class Factor:
+    key: str
+    label: dict[str, str]
+    criteria: list[Criterion]
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """Item → criterion → factor → index map; the rule says how analysis turns answers into an index."""
+
+    key: str
+    label: dict[str, str]
+    rule: str
+    factors: list[Factor]
+
+
+@dataclass(frozen=True)
+class ComparableWith:
+    """Which items of an earlier version ask the same question (same key = same question)."""
+
+    version: str
+    items: list[str]
+
+
+def rating_choices(scale: str) -> list[Choice]:
+    """The six choices of a rating5 item: '1'..'5' with the scale's labels, then 'na'."""
+    labelled = [Choice(str(number), dict(label)) for number, label in enumerate(RATING_SCALES[scale], start=1)]
+    return labelled + [Choice(NOT_APPLICABLE, dict(NOT_APPLICABLE_LABEL))]
+
+
+@dataclass(frozen=True, eq=False)
+class Questionnaire:
+    key: str
+    version: str
+    title: dict[str, str]
+    languages: list[str]
+    layout: str
+    sections: list[Section]
+    description: dict[str, str] = field(default_factory=dict)
+    scoring: Optional[Scoring] = None
+    comparable_with: Optional[ComparableWith] = None
+
+    @cached_property
+    def items(self) -> list[Item]:
+        return [item for section in self.sections for item in section.items]
+
+    @cached_property
+    def _items_by_key(self) -> dict[str, Item]:
+        return {item.key: item for item in self.items}
+
+    @cached_property
+    def _conditions(self) -> dict[str, object]:
+        return {item.key: show_if.parse(item.show_if) for item in self.items if item.show_if}
+
+    def item(self, key: str) -> Item:
+        """The item with this key; KeyError names the key."""
+        return self._items_by_key[key]
+
+    def visible_items(self, answers: Mapping[str, object]) -> list[Item]:
+        """Items shown given `answers`; an item hidden by its condition counts as unanswered for others."""
+        visible = self.visible_keys(answers)
+        return [item for item in self.items if item.key in visible]
+
+    def visible_keys(self, answers: Mapping[str, object]) -> set[str]:
+        from questionnaires.answers import visible_keys
+
+        return visible_keys(self.items, self._conditions, answers)
+
+    def validate_answers(self, raw: Mapping[str, object], lang: str = "vi") -> tuple[dict, dict]:
+        """(clean answers, errors by item key) for submitted form fields; see answers.validate_answers."""
+        from questionnaires.answers import validate_answers
+
+        return validate_answers(self, raw, lang)
+
+    def scoring_dict(self) -> dict:
+        return scoring_to_dict(self.scoring) if self.scoring else {}
+
+    def to_dict(self) -> dict:
+        from questionnaires.serialise import questionnaire_to_dict
+
+        return questionnaire_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "Questionnaire":
+        from questionnaires.serialise import questionnaire_from_dict
+
+        return questionnaire_from_dict(data)
+
+    @cached_property
+    def content_hash(self) -> str:
+        """sha256 of the canonical JSON of to_dict(): equal for equal content whatever the YAML formatting."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Questionnaire) and self.content_hash == other.content_hash
+
+    def __hash__(self) -> int:
+        return hash(self.content_hash)
+
+    def __repr__(self) -> str:
+        return f"Questionnaire(key={self.key!r}, version={self.version!r}, items={len(self.items)})"
+
+
+def scoring_to_dict(scoring: Scoring) -> dict:
+    return {
+        "key": scoring.key,
+        "label": dict(scoring.label),
+        "rule": scoring.rule,
+        "factors": [factor_to_dict(factor) for factor in scoring.factors],
+    }
+
+
+def factor_to_dict(factor: Factor) -> dict:
+    return {"key": factor.key, "label": dict(factor.label),
+            "criteria": [criterion_to_dict(criterion) for criterion in factor.criteria]}
+
+
+def criterion_to_dict(criterion: Criterion) -> dict:
+    data = {"key": criterion.key, "label": dict(criterion.label), "items": list(criterion.items)}
+    if criterion.max_points is not None:
+        data["max_points"] = criterion.max_points
+    return data

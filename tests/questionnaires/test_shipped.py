@@ -1,0 +1,66 @@
+"""Shipped definitions load without problems and have the structure the domain prescribes."""
+
+import unicodedata
+
+import pytest
+
+from questionnaires import Questionnaire, load_definition, load_shipped, shipped_paths
+from questionnaires.standard import ITEM_TYPES
+
+
+def all_texts(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for inner in value.values():
+            yield from all_texts(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from all_texts(inner)
+
+
+@pytest.mark.parametrize("path", shipped_paths(), ids=lambda path: path.name)
+def test_shipped_definition_loads_and_round_trips(path):
+    questionnaire = load_definition(path)
+    assert questionnaire.languages[0] == "vi"
+    assert Questionnaire.from_dict(questionnaire.to_dict()).content_hash == questionnaire.content_hash
+    assert all(item.type in ITEM_TYPES for item in questionnaire.items)
+
+
+@pytest.mark.parametrize("path", shipped_paths(), ids=lambda path: path.name)
+def test_shipped_texts_are_nfc_and_bilingual(path):
+    questionnaire = load_definition(path)
+    data = questionnaire.to_dict()
+    assert all(unicodedata.is_normalized("NFC", text) for text in all_texts(data))
+    for item in questionnaire.items:
+        assert set(item.label) == {"vi", "en"}, item.key
+
+
+def test_counter_rating_shape():
+    questionnaire = load_shipped()["counter_rating"]
+    ratings = [item for item in questionnaire.items if item.type == "rating5"]
+    assert questionnaire.layout == "single_page"
+    assert 3 <= len(ratings) <= 5 and all(item.required for item in ratings)
+    assert questionnaire.item("dossier_code").type == "dossier_code"
+    assert not questionnaire.item("dossier_code").required
+    assert questionnaire.item("domain").type == "domain"
+    assert questionnaire.item("why").show_if
+    scoring = questionnaire.scoring_dict()
+    scored = [key for factor in scoring["factors"] for criterion in factor["criteria"] for key in criterion["items"]]
+    assert sorted(scored) == sorted(item.key for item in ratings)
+
+
+def test_counter_rating_why_is_shown_only_after_a_low_rating():
+    questionnaire = load_shipped()["counter_rating"]
+    good = {"domain": "dat_dai", "reception": "4", "publicity": "5", "timeliness": "na", "attitude": "4"}
+    assert "why" not in [item.key for item in questionnaire.visible_items(good)]
+    clean, errors = questionnaire.validate_answers({**good, "why": "chậm"})
+    assert errors == {} and "why" not in clean
+    clean, errors = questionnaire.validate_answers({**good, "attitude": "2", "why": " chậm "})
+    assert errors == {} and clean["why"] == "chậm"
+
+
+def test_rating_items_offer_six_choices_with_not_applicable():
+    item = load_shipped()["counter_rating"].item("reception")
+    assert [choice.value for choice in item.choices] == ["1", "2", "3", "4", "5", "na"]
+    assert item.choices[-1].label["vi"] == "Không áp dụng / Không biết"
