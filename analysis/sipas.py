@@ -94,21 +94,75 @@ def compute_indices(
     With ``design`` (an ``analysis.design.SurveyDesign`` whose rows match ``answers``), weights come
     from the design and every index carries a linearised SE and a logit confidence interval.
     """
-    if design is not None:
-        if weights is not None:
-            raise ValueError("Give either weights or design, not both: the design already holds the weights.")
-        weights = pd.Series(design.weights, index=answers.index)
+    response_weights = _response_weights(answers, weights, design)
     item_keys = scoring_items(scoring)
     ratings = rating_matrix(answers, item_keys)
-    response_weights = _checked_weights(weights, answers)
-    table = _item_table(item_keys, ratings, response_weights)
+    return _indices_for_rows(scoring, item_keys, ratings, response_weights, design, None, None, confidence)
+
+
+def compute_indices_by(
+    answers: pd.DataFrame,
+    scoring: dict,
+    groups: str | pd.Series,
+    weights: pd.Series | None = None,
+    design=None,
+    confidence: float = 0.95,
+) -> dict:
+    """Indices for every level of ``groups`` (unit, level, procedure domain, ...): ``{level: IndexResult}``.
+
+    Groups are domains of the whole design: SEs use every stratum and PSU of the design, as if the
+    rows outside the group were zeroed, not dropped.
+    """
+    labels = answers[groups] if isinstance(groups, str) else pd.Series(groups)
+    if len(labels) != len(answers) or labels.isna().any():
+        raise ValueError("groups must give one non-missing label per response; recode missing ones (e.g. 'unknown').")
+    response_weights = _response_weights(answers, weights, design)
+    item_keys = scoring_items(scoring)
+    ratings = rating_matrix(answers, item_keys)
+    layouts = _layouts(design)
+    codes, levels = pd.factorize(labels.to_numpy(), sort=True)
+    rows_by_code = np.split(np.argsort(codes, kind="stable"), np.cumsum(np.bincount(codes, minlength=len(levels)))[:-1])
+    return {
+        _plain(level): _indices_for_rows(scoring, item_keys, ratings, response_weights, design, rows, layouts, confidence)
+        for level, rows in zip(levels, rows_by_code)
+    }
+
+
+def _indices_for_rows(scoring, item_keys, ratings, weights, design, rows, layouts, confidence) -> IndexResult:
+    """Indices from the given rows (all when ``rows`` is None); variance over the whole design."""
+    chosen_ratings = ratings if rows is None else ratings[rows]
+    chosen_weights = weights if rows is None else weights[rows]
+    table = _item_table(item_keys, chosen_ratings, chosen_weights)
     tree = _build_tree(scoring, table)
     uncertainty = None
     if design is not None:
         from analysis.sipas_variance import node_uncertainty
 
-        uncertainty = node_uncertainty(tree, table, ratings, design, confidence)
-    return _assemble(scoring, tree, len(answers), uncertainty)
+        uncertainty = node_uncertainty(tree, table, chosen_ratings, chosen_weights, design, rows, layouts, confidence)
+    return _assemble(scoring, tree, len(chosen_ratings), uncertainty)
+
+
+def _response_weights(answers: pd.DataFrame, weights, design) -> np.ndarray:
+    if design is None:
+        return _checked_weights(weights, answers)
+    if weights is not None:
+        raise ValueError("Give either weights or design, not both: the design already holds the weights.")
+    if design.row_count != len(answers):
+        raise ValueError(f"The design has {design.row_count} rows but answers has {len(answers)}; build the design from the same responses.")
+    return design.weights
+
+
+def _layouts(design):
+    if design is None or design.calibrations:
+        return None
+    from analysis.variance import stage_layouts
+
+    return stage_layouts(design)
+
+
+def _plain(level):
+    """numpy scalars → Python scalars, so results stay JSON-able."""
+    return level.item() if hasattr(level, "item") else level
 
 
 def scoring_items(scoring: dict) -> list[str]:

@@ -9,30 +9,59 @@ from __future__ import annotations
 
 import numpy as np
 
+from dataclasses import dataclass
+
 from analysis.design import Calibration, Stage, SurveyDesign
 
 
-def linearized_covariance(design: SurveyDesign, scores: np.ndarray) -> np.ndarray:
-    """Covariance matrix (k × k) of the totals of the k columns of weighted linearised ``scores``."""
-    scores = np.asarray(scores, dtype=float)
-    if scores.ndim == 1:
-        scores = scores[:, None]
-    for calibration in design.calibrations:
-        scores = calibration_residuals(scores, calibration)
-    covariance = np.zeros((scores.shape[1], scores.shape[1]))
-    # Later stages contribute only where every earlier stage was sampled without replacement.
-    stage_multiplier = np.ones(design.row_count)
+@dataclass(frozen=True)
+class StageLayout:
+    """What the variance needs from one stage, independent of the statistic (computed once per design)."""
+
+    unit: np.ndarray  # unit code per row
+    unit_group: np.ndarray  # group code per unit
+    units_in_group: np.ndarray  # sampled units per group
+    group_scale: np.ndarray  # (earlier fractions) · (1 − f) · n / (n − 1); zero for lonely groups
+    lonely_scale: np.ndarray  # for lonely_psu="adjust": (earlier fractions) · (1 − f) on lonely groups, else 0
+    inflation: float  # for lonely_psu="average": strata / strata with more than one unit
+
+
+def stage_layouts(design: SurveyDesign) -> tuple[StageLayout, ...]:
+    """Per-stage layouts; later stages only while every earlier stage was sampled without replacement."""
+    layouts = []
+    multiplier = np.ones(design.row_count)
     for depth, stage in enumerate(design.stages):
-        covariance += _stage_covariance(scores, stage, stage_multiplier, design.lonely_psu, depth + 1)
+        layouts.append(_layout(stage, multiplier, design.lonely_psu, depth + 1))
         if stage.population_size is None:
             break
-        stage_multiplier = stage_multiplier * _sampling_fraction(stage)
+        multiplier = multiplier * _sampling_fraction(stage)
+    return tuple(layouts)
+
+
+def linearized_covariance(design: SurveyDesign, scores: np.ndarray, rows: np.ndarray | None = None, layouts=None) -> np.ndarray:
+    """Covariance (k × k) of the totals of the k columns of weighted linearised ``scores``.
+
+    ``rows`` (optional) lists the only rows where scores may be non-zero, e.g. a domain: the variance is
+    then computed from those rows alone, yet with every stratum's full PSU count, which is exactly
+    what zeroing the other rows gives.
+    """
+    scores = np.asarray(scores, dtype=float)
+    scores = scores[:, None] if scores.ndim == 1 else scores
+    if design.calibrations:
+        scores = _full_scores(scores, rows, design.row_count)
+        rows = None  # calibration residuals are non-zero everywhere
+        for calibration in design.calibrations:
+            scores = calibration_residuals(scores, calibration)
+    layouts = stage_layouts(design) if layouts is None else layouts
+    covariance = np.zeros((scores.shape[1], scores.shape[1]))
+    for layout in layouts:
+        covariance += _stage_covariance(scores, rows, layout)
     return covariance
 
 
-def standard_errors(design: SurveyDesign, scores: np.ndarray) -> np.ndarray:
+def standard_errors(design: SurveyDesign, scores: np.ndarray, rows: np.ndarray | None = None, layouts=None) -> np.ndarray:
     """Standard errors of the totals of the columns of ``scores``."""
-    return np.sqrt(np.clip(np.diag(linearized_covariance(design, scores)), 0, None))
+    return np.sqrt(np.clip(np.diag(linearized_covariance(design, scores, rows, layouts)), 0, None))
 
 
 def calibration_residuals(scores: np.ndarray, calibration: Calibration) -> np.ndarray:
@@ -51,42 +80,63 @@ def calibration_residuals(scores: np.ndarray, calibration: Calibration) -> np.nd
     return scores - adjusted * (calibration.model_matrix @ coefficients)
 
 
-def _stage_covariance(scores, stage: Stage, multiplier, lonely_psu: str, depth: int) -> np.ndarray:
-    unit_totals = _sum_by(stage.unit, scores)
+def _layout(stage: Stage, multiplier: np.ndarray, lonely_psu: str, depth: int) -> StageLayout:
     unit_group = _first_by(stage.unit, stage.group)
-    group_count = stage.group.max() + 1
+    group_count = int(stage.group.max()) + 1
     units_in_group = np.bincount(unit_group, minlength=group_count)
-    group_means = _sum_by(unit_group, unit_totals, group_count) / units_in_group[:, None]
-    deviations = unit_totals - group_means[unit_group]
     fraction = _group_fraction(stage, unit_group, units_in_group, group_count)
-    scale = _first_by(stage.group, multiplier, group_count) * (1 - fraction)
-    lonely = (units_in_group == 1) & (fraction < 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(units_in_group > 1, scale * units_in_group / (units_in_group - 1), scale)
-    covariance = _weighted_crossproduct(deviations, scale[unit_group] * ~lonely[unit_group])
-    if lonely.any():
-        covariance = _lonely_adjustment(covariance, unit_totals, unit_group, lonely, scale, lonely_psu, depth)
-    return covariance
-
-
-def _lonely_adjustment(covariance, unit_totals, unit_group, lonely, scale, lonely_psu: str, depth: int):
-    """Apply R's ``lonely.psu`` choice to groups with one sampled unit that is not a certainty."""
-    if lonely_psu == "fail":
+    base = _first_by(stage.group, multiplier, group_count) * (1 - fraction)
+    lonely = (units_in_group == 1) & (fraction < 1)  # one unit drawn, and not a certainty
+    if lonely.any() and lonely_psu == "fail":
         raise ValueError(
             f"{int(lonely.sum())} strata have only one PSU at stage {depth} (group codes {list(np.flatnonzero(lonely)[:5])}). "
             "Choose lonely_psu='certainty', 'remove', 'adjust' or 'average', or merge those strata."
         )
-    if lonely_psu == "adjust":
-        # Centre a lonely unit at the mean of all units instead of its (undefined) stratum mean.
-        grand_mean = unit_totals.mean(axis=0)
-        lonely_rows = lonely[unit_group]
-        deviations = unit_totals[lonely_rows] - grand_mean
-        return covariance + _weighted_crossproduct(deviations, scale[unit_group][lonely_rows])
-    if lonely_psu == "average":
-        informative = int((np.bincount(unit_group) > 1).sum())
-        groups = informative + int(lonely.sum())
-        return covariance * groups / informative if informative else covariance
-    return covariance  # certainty / remove: no contribution
+    with np.errstate(divide="ignore", invalid="ignore"):
+        group_scale = np.where(units_in_group > 1, base * units_in_group / (units_in_group - 1), 0.0)
+    lonely_scale = np.where(lonely, base, 0.0) if lonely_psu == "adjust" else np.zeros(group_count)
+    informative = int((units_in_group > 1).sum())
+    inflation = (informative + int(lonely.sum())) / informative if lonely_psu == "average" and informative else 1.0
+    return StageLayout(stage.unit, unit_group, units_in_group, group_scale, lonely_scale, inflation)
+
+
+def _stage_covariance(scores: np.ndarray, rows: np.ndarray | None, layout: StageLayout) -> np.ndarray:
+    """Σ_h c_h Σ_i (T_hi − T̄_h)(T_hi − T̄_h)ᵀ, written as Σ c T Tᵀ − Σ_h c_h S_h S_hᵀ / n_h so absent units cost nothing."""
+    units, unit_totals = _unit_totals(scores, rows, layout)
+    groups = layout.unit_group[units]
+    present_groups, group_position = np.unique(groups, return_inverse=True)
+    group_sums = _sum_by(group_position, unit_totals, len(present_groups))
+    unit_scale = layout.group_scale[groups]
+    covariance = (unit_totals * unit_scale[:, None]).T @ unit_totals
+    group_scale = layout.group_scale[present_groups] / layout.units_in_group[present_groups]
+    covariance -= (group_sums * group_scale[:, None]).T @ group_sums
+    if layout.lonely_scale.any():
+        covariance += _adjusted_lonely(unit_totals, groups, layout)
+    return covariance * layout.inflation
+
+
+def _unit_totals(scores, rows, layout: StageLayout) -> tuple[np.ndarray, np.ndarray]:
+    if rows is None:
+        return np.arange(len(layout.unit_group)), _sum_by(layout.unit, scores, len(layout.unit_group))
+    units, position = np.unique(layout.unit[rows], return_inverse=True)
+    return units, _sum_by(position, scores, len(units))
+
+
+def _adjusted_lonely(unit_totals, groups, layout: StageLayout) -> np.ndarray:
+    """R's lonely_psu='adjust': a lonely unit deviates from the mean of all units, not from its own stratum."""
+    grand_mean = unit_totals.sum(axis=0) / len(layout.unit_group)
+    deviations = unit_totals - grand_mean
+    present = (deviations * layout.lonely_scale[groups][:, None]).T @ deviations
+    absent_scale = layout.lonely_scale[layout.unit_group].sum() - layout.lonely_scale[groups].sum()
+    return present + absent_scale * np.outer(grand_mean, grand_mean)
+
+
+def _full_scores(scores, rows, row_count) -> np.ndarray:
+    if rows is None:
+        return scores
+    full = np.zeros((row_count, scores.shape[1]))
+    full[rows] = scores
+    return full
 
 
 def _group_fraction(stage: Stage, unit_group, units_in_group, group_count) -> np.ndarray:
@@ -115,7 +165,3 @@ def _first_by(codes: np.ndarray, values: np.ndarray, size: int | None = None) ->
     result = np.zeros(size, dtype=np.asarray(values).dtype)
     result[codes[::-1]] = np.asarray(values)[::-1]
     return result
-
-
-def _weighted_crossproduct(deviations: np.ndarray, row_scale: np.ndarray) -> np.ndarray:
-    return (deviations * row_scale[:, None]).T @ deviations
