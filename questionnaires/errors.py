@@ -35,7 +35,8 @@ class DefinitionError(ValueError):
 class Code(str, Enum):
     """Definition problem messages; format with `Code.X.format(**values)`."""
 
-    YAML_SYNTAX = "the file is not valid YAML: {detail}. Fix the indentation or quoting near this line."
+    YAML_SYNTAX = ("the file is not valid YAML: {detail}. Fix the indentation near this line, and quote texts "
+                   "that contain ':', '?', ',', '#', '[', ']', '{{' or '}}'.")
     NOT_A_MAPPING = "expected a mapping (key: value lines), found {found}."
     NOT_A_LIST = "expected a list (lines starting with '- '), found {found}."
     NOT_TEXT = "expected text, found {found}. Put the text in quotes if it looks like a number or a date."

@@ -306,7 +306,8 @@ class _Builder:
         sections = [self.read_section(("sections", index), entry)
                     for index, entry in enumerate(self.list(("sections",), value))]
         sections = [section for section in sections if section is not None]
-        if value is not None and not any(section.items for section in sections):
+        entries = [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
+        if isinstance(value, list) and not any(entry.get("items") for entry in entries):
             self.report(("sections",), Code.EMPTY_SECTIONS)
         return sections
 

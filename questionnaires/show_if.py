@@ -103,7 +103,7 @@ def _unexpected_character(text: str, position: int) -> str:
         return f"unexpected '=' at column {position + 1}; use '==' to compare"
     if character in "'\"":
         return f"unterminated string starting at column {position + 1}; close it with {character}"
-    return f"unexpected character {character!r} at column {position + 1}"
+    return f"unexpected character '{character}' at column {position + 1}"
 
 
 class _Parser:

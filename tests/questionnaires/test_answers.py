@@ -1,0 +1,159 @@
+"""validate_answers: every item type, required and hidden items, messages in both languages."""
+
+import random
+import unicodedata
+
+import pytest
+
+from questionnaires import load_definition
+
+DEFINITION = """\
+key: every_type
+version: "1"
+title: {vi: Mọi loại câu hỏi, en: Every item type}
+choice_lists:
+  colours:
+    - {value: red, label: {vi: Đỏ, en: Red}}
+    - {value: green, label: {vi: Xanh, en: Green}}
+    - {value: blue, label: {vi: Lam, en: Blue}}
+sections:
+  - key: main
+    title: {vi: Chính, en: Main}
+    items:
+      - {key: colour, type: single, choices: colours, required: true, label: {vi: Màu, en: Colour}}
+      - {key: colours, type: multiple, choices: colours, max_choices: 2, label: {vi: Các màu, en: Colours}}
+      - {key: service, type: rating5, required: true, label: {vi: Dịch vụ, en: Service}}
+      - {key: age, type: integer, minimum: 18, maximum: 99, label: {vi: Tuổi, en: Age}}
+      - {key: weight, type: decimal, minimum: 0.5, label: {vi: Cân nặng, en: Weight}}
+      - {key: note, type: text, max_length: 10, label: {vi: Ghi chú, en: Note}}
+      - {key: postcode, type: text, pattern: "[0-9]{6}", label: {vi: Mã bưu chính, en: Postcode}}
+      - {key: visit_date, type: date, label: {vi: Ngày, en: Date}}
+      - {key: unit, type: unit, label: {vi: Đơn vị, en: Unit}}
+      - {key: domain, type: domain, label: {vi: Lĩnh vực, en: Domain}}
+      - {key: dossier, type: dossier_code, label: {vi: Mã hồ sơ, en: Dossier code}}
+      - key: why
+        type: text
+        required: true
+        show_if: service <= 2
+        label: {vi: "Vì sao?", en: "Why?"}
+      - key: why_detail
+        type: text
+        show_if: answered(why)
+        label: {vi: Chi tiết, en: Details}
+"""
+
+
+@pytest.fixture(scope="module")
+def questionnaire():
+    return load_definition(DEFINITION)
+
+
+MINIMAL = {"colour": "red", "service": "4"}
+
+
+def test_minimal_valid_answers(questionnaire):
+    assert questionnaire.validate_answers(MINIMAL) == ({"colour": "red", "service": 4}, {})
+
+
+def test_required_messages_in_both_languages(questionnaire):
+    _, errors = questionnaire.validate_answers({})
+    assert errors == {"colour": "Vui lòng trả lời câu hỏi này.", "service": "Vui lòng trả lời câu hỏi này."}
+    assert all(unicodedata.is_normalized("NFC", message) for message in errors.values())
+    _, errors = questionnaire.validate_answers({}, lang="en")
+    assert errors["colour"] == "This question is required."
+
+
+@pytest.mark.parametrize("field, raw, expected", [
+    ("colours", ["blue", "red", "red"], ["red", "blue"]),
+    ("colours", "green", ["green"]),
+    ("service", "na", "na"),
+    ("service", "NA", "na"),
+    ("service", "3", 3),
+    ("age", "18", 18),
+    ("age", " 42 ", 42),
+    ("weight", "3,5", 3.5),
+    ("weight", "70.25", 70.25),
+    ("note", "  Cafe\u0301  ", "Café"),
+    ("postcode", "700000", "700000"),
+    ("visit_date", "05/03/2024", "2024-03-05"),
+    ("visit_date", "2024-03-05", "2024-03-05"),
+    ("visit_date", "5/3/2024", "2024-03-05"),
+    ("unit", "SO_TU_PHAP", "SO_TU_PHAP"),
+    ("domain", "dat_dai", "dat_dai"),
+    ("dossier", "000.00.19.H12-240305-0001", "000.00.19.H12-240305-0001"),
+])
+def test_clean_values(questionnaire, field, raw, expected):
+    clean, errors = questionnaire.validate_answers({**MINIMAL, field: raw})
+    assert errors == {}
+    assert clean[field] == expected
+
+
+@pytest.mark.parametrize("field, raw, message", [
+    ("colour", "purple", "Vui lòng chọn một trong các phương án đã cho."),
+    ("colour", ["red", "green"], "Chỉ được chọn một phương án."),
+    ("colours", ["red", "green", "blue"], "Chỉ được chọn tối đa 2 phương án."),
+    ("colours", ["red", "pink"], "Vui lòng chọn một trong các phương án đã cho."),
+    ("service", "6", "Vui lòng chọn một trong các phương án đã cho."),
+    ("service", "0", "Vui lòng chọn một trong các phương án đã cho."),
+    ("age", "17", "Giá trị phải lớn hơn hoặc bằng 18."),
+    ("age", "100", "Giá trị phải nhỏ hơn hoặc bằng 99."),
+    ("age", "4.5", "Vui lòng nhập một số nguyên."),
+    ("weight", "0.1", "Giá trị phải lớn hơn hoặc bằng 0.5."),
+    ("weight", "abc", "Vui lòng nhập một số."),
+    ("weight", "nan", "Vui lòng nhập một số."),
+    ("note", "x" * 11, "Nội dung quá dài: tối đa 10 ký tự."),
+    ("postcode", "70000", "Giá trị không đúng định dạng yêu cầu."),
+    ("visit_date", "31/02/2024", "Vui lòng nhập ngày theo dạng ngày/tháng/năm, ví dụ 25/12/2024."),
+    ("visit_date", "tomorrow", "Vui lòng nhập ngày theo dạng ngày/tháng/năm, ví dụ 25/12/2024."),
+    ("dossier", "abc def", "Mã chỉ gồm chữ, số và các ký tự . _ / -"),
+    ("dossier", "A" * 65, "Nội dung quá dài: tối đa 64 ký tự."),
+])
+def test_invalid_values(questionnaire, field, raw, message):
+    clean, errors = questionnaire.validate_answers({**MINIMAL, field: raw})
+    assert errors == {field: message}
+    assert field not in clean
+
+
+def test_english_messages_have_the_values(questionnaire):
+    _, errors = questionnaire.validate_answers({**MINIMAL, "age": "17", "note": "x" * 11}, lang="en")
+    assert errors == {"age": "The value must be at least 18.", "note": "The text is too long: at most 10 characters."}
+
+
+def test_every_error_is_returned_at_once(questionnaire):
+    _, errors = questionnaire.validate_answers({"colour": "purple", "age": "x", "visit_date": "nope"})
+    assert set(errors) == {"colour", "service", "age", "visit_date"}
+
+
+def test_hidden_items_are_not_required_and_are_dropped(questionnaire):
+    clean, errors = questionnaire.validate_answers({**MINIMAL, "why": "slow", "why_detail": "very"})
+    assert errors == {} and "why" not in clean and "why_detail" not in clean
+
+
+def test_shown_items_become_required_and_chain(questionnaire):
+    _, errors = questionnaire.validate_answers({**MINIMAL, "service": "2"})
+    assert errors == {"why": "Vui lòng trả lời câu hỏi này."}
+    clean, errors = questionnaire.validate_answers({**MINIMAL, "service": "2", "why": "chậm", "why_detail": "x"})
+    assert errors == {} and clean["why_detail"] == "x"
+
+
+def test_visible_items_follow_answers(questionnaire):
+    keys = [item.key for item in questionnaire.visible_items({"service": 1})]
+    assert "why" in keys and "why_detail" not in keys
+    assert "why" not in [item.key for item in questionnaire.visible_items({"service": "na"})]
+
+
+def test_unknown_fields_and_empty_optional_answers_are_ignored(questionnaire):
+    raw = {**MINIMAL, "csrf_token": "abc", "idempotency_key": "k", "age": "", "colours": []}
+    assert questionnaire.validate_answers(raw) == ({"colour": "red", "service": 4}, {})
+
+
+def test_fuzzed_answers_never_crash(questionnaire):
+    generator = random.Random(7)
+    samples = ["", " ", "1", "5", "na", "-3", "3,5", "1e9", "nan", "inf", "31/12/2024", "2024-13-01", "red",
+               "x" * 70, "Hà Nội", "\u0000", "١٢", "²", "0x10", None]
+    for _ in range(3000):
+        raw = {item.key: generator.choice([generator.choice(samples), [generator.choice(samples)] * 2])
+               for item in questionnaire.items if generator.random() < 0.7}
+        clean, errors = questionnaire.validate_answers(raw)
+        assert not set(clean) & set(errors)
+        assert all(isinstance(message, str) and message for message in errors.values())
