@@ -412,7 +412,7 @@ class _Builder:
 
     def read_scoring(self, value: object, items: dict[str, Item]) -> Optional[Scoring]:
         path = ("scoring",)
-        data = self.mapping(path, value, ("key", "label", "rule", "factors"), ("key", "factors"))
+        data = self.mapping(path, value, ("key", "label", "rule", "factors", "overall_item"), ("key", "factors"))
         if data is None:
             return None
         scored: dict[str, str] = {}
@@ -422,17 +422,21 @@ class _Builder:
                        label=self.translations(path + ("label",), data.get("label"), optional=True),
                        rule=self.one_of(path + ("rule",), data.get("rule", "share_4_5"), SCORING_RULES,
                                         Code.BAD_RULE),
-                       factors=[factor for factor in factors if factor is not None])
+                       factors=[factor for factor in factors if factor is not None],
+                       overall_item=self.unscored_item(path + ("overall_item",), data.get("overall_item"), items,
+                                                       scored))
 
     def read_factor(self, path: tuple, value: object, items: dict, scored: dict) -> Optional[Factor]:
-        data = self.mapping(path, value, ("key", "label", "criteria"), ("key", "label", "criteria"))
+        data = self.mapping(path, value, ("key", "label", "criteria", "satisfaction_item"),
+                            ("key", "label", "criteria"))
         if data is None:
             return None
         criteria = [self.read_criterion(path + ("criteria", index), entry, items, scored)
                     for index, entry in enumerate(self.list(path + ("criteria",), data.get("criteria")))]
         return Factor(self.key(path + ("key",), data.get("key"), "factor"),
                       self.translations(path + ("label",), data.get("label")),
-                      [criterion for criterion in criteria if criterion is not None])
+                      [criterion for criterion in criteria if criterion is not None],
+                      self.unscored_item(path + ("satisfaction_item",), data.get("satisfaction_item"), items, scored))
 
     def read_criterion(self, path: tuple, value: object, items: dict, scored: dict) -> Optional[Criterion]:
         data = self.mapping(path, value, ("key", "label", "items", "max_points"), ("key", "label", "items"))
@@ -456,6 +460,20 @@ class _Builder:
             self.report(path, Code.SCORING_ITEM_TWICE, value=name, first=scored[name])
         else:
             scored[name] = criterion
+            return name
+        return None
+
+    def unscored_item(self, path: tuple, name: object, items: dict, scored: dict) -> Optional[str]:
+        """A direct satisfaction question named by the scoring map: a rating5 item that no criterion scores."""
+        if name is None:
+            return None
+        if name not in items:
+            self.report(path, Code.SCORING_UNKNOWN_ITEM, value=name)
+        elif items[name].type != "rating5":
+            self.report(path, Code.SCORING_NOT_RATING, value=name, type=items[name].type)
+        elif name in scored:
+            self.report(path, Code.SCORING_ITEM_TWICE, value=name, first=scored[name])
+        else:
             return name
         return None
 

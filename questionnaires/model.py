@@ -60,6 +60,7 @@ class Factor:
     key: str
     label: dict[str, str]
     criteria: list[Criterion]
+    satisfaction_item: Optional[str] = None  # the direct "how satisfied are you with …" question, not scored
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Scoring:
     label: dict[str, str]
     rule: str
     factors: list[Factor]
+    overall_item: Optional[str] = None  # the overall satisfaction question, not scored
 
 
 @dataclass(frozen=True)
@@ -161,17 +163,23 @@ class Questionnaire:
 
 
 def scoring_to_dict(scoring: Scoring) -> dict:
-    return {
+    data = {
         "key": scoring.key,
         "label": dict(scoring.label),
         "rule": scoring.rule,
         "factors": [factor_to_dict(factor) for factor in scoring.factors],
     }
+    if scoring.overall_item:
+        data["overall_item"] = scoring.overall_item
+    return data
 
 
 def factor_to_dict(factor: Factor) -> dict:
-    return {"key": factor.key, "label": dict(factor.label),
+    data = {"key": factor.key, "label": dict(factor.label),
             "criteria": [criterion_to_dict(criterion) for criterion in factor.criteria]}
+    if factor.satisfaction_item:
+        data["satisfaction_item"] = factor.satisfaction_item
+    return data
 
 
 def criterion_to_dict(criterion: Criterion) -> dict:

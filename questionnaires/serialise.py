@@ -88,9 +88,11 @@ def item_from_dict(data: Mapping) -> Item:
 
 def scoring_from_dict(data: Mapping) -> Scoring:
     factors = [Factor(factor["key"], dict(factor["label"]),
-                      [criterion_from_dict(criterion) for criterion in factor["criteria"]])
+                      [criterion_from_dict(criterion) for criterion in factor["criteria"]],
+                      factor.get("satisfaction_item"))
                for factor in data["factors"]]
-    return Scoring(data["key"], dict(data.get("label") or {}), data.get("rule", "share_4_5"), factors)
+    return Scoring(data["key"], dict(data.get("label") or {}), data.get("rule", "share_4_5"), factors,
+                   data.get("overall_item"))
 
 
 def criterion_from_dict(data: Mapping) -> Criterion:

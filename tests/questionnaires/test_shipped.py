@@ -64,3 +64,40 @@ def test_rating_items_offer_six_choices_with_not_applicable():
     item = load_shipped()["counter_rating"].item("reception")
     assert [choice.value for choice in item.choices] == ["1", "2", "3", "4", "5", "na"]
     assert item.choices[-1].label["vi"] == "Không áp dụng / Không biết"
+
+
+def test_sipas_has_22_criteria_in_5_factors():
+    questionnaire = load_shipped()["sipas_citizen"]
+    scoring = questionnaire.scoring_dict()
+    assert questionnaire.layout == "paged"
+    assert scoring["key"] == "sipas" and scoring["rule"] == "share_4_5"
+    assert [len(factor["criteria"]) for factor in scoring["factors"]] == [4, 5, 6, 3, 4]
+    criteria = [criterion for factor in scoring["factors"] for criterion in factor["criteria"]]
+    assert all(len(criterion["items"]) == 1 for criterion in criteria)
+    assert all(questionnaire.item(criterion["items"][0]).type == "rating5" for criterion in criteria)
+
+
+def test_sipas_direct_and_overall_satisfaction_questions():
+    questionnaire = load_shipped()["sipas_citizen"]
+    scoring = questionnaire.scoring_dict()
+    direct = [factor["satisfaction_item"] for factor in scoring["factors"]]
+    assert len(set(direct)) == 5 and all(questionnaire.item(key).type == "rating5" for key in direct)
+    assert questionnaire.item(scoring["overall_item"]).type == "rating5"
+
+
+def test_sipas_profile_policy_and_expectations():
+    questionnaire = load_shipped()["sipas_citizen"]
+    profile = {item.key for item in questionnaire.sections[0].items}
+    assert {"gender", "age_group", "occupation", "domain", "unit_level", "channel"} <= profile
+    policy = [item for item in questionnaire.items if item.key.startswith("policy_") and item.type == "rating5"]
+    assert len(policy) == 4
+    improve_first = questionnaire.item("improve_first")
+    assert improve_first.type == "multiple" and improve_first.max_choices == 3
+    assert questionnaire.item("open_feedback").type == "text"
+
+
+def test_sipas_feedback_criteria_only_for_those_who_gave_feedback():
+    questionnaire = load_shipped()["sipas_citizen"]
+    hidden = {item.key for item in questionnaire.items} - questionnaire.visible_keys({"gave_feedback": "khong"})
+    assert hidden == {"feedback_easy", "feedback_active", "feedback_reported", "satisfaction_feedback",
+                      "improve_other"}
