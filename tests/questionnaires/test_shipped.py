@@ -101,3 +101,26 @@ def test_sipas_feedback_criteria_only_for_those_who_gave_feedback():
     hidden = {item.key for item in questionnaire.items} - questionnaire.visible_keys({"gave_feedback": "khong"})
     assert hidden == {"feedback_easy", "feedback_active", "feedback_reported", "satisfaction_feedback",
                       "improve_other"}
+
+
+@pytest.mark.parametrize("key", ["par_index_so", "par_index_huyen"])
+def test_par_index_forms_have_roles_and_points(key):
+    questionnaire = load_shipped()[key]
+    role = questionnaire.item("role")
+    assert role.required and role.choice_values() == ["lanh_dao_phong", "cong_chuc"]
+    criteria = [criterion for factor in questionnaire.scoring_dict()["factors"] for criterion in factor["criteria"]]
+    assert len(criteria) >= 15
+    assert all(criterion["max_points"] > 0 for criterion in criteria)
+    assert all(questionnaire.item(criterion["items"][0]).scale == "quality" for criterion in criteria)
+
+
+def test_par_index_forms_differ_by_level():
+    shipped = load_shipped()
+    department_items = {item.key for item in shipped["par_index_so"].items}
+    district_items = {item.key for item in shipped["par_index_huyen"].items}
+    assert "legal_drafting" in department_items - district_items
+    assert "commune_guidance" in district_items - department_items
+
+
+def test_every_shipped_key_is_loaded_once():
+    assert sorted(load_shipped()) == ["counter_rating", "par_index_huyen", "par_index_so", "sipas_citizen"]
