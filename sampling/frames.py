@@ -110,7 +110,9 @@ def import_frame(source, kind: str, mapping: Mapping[str, str], known_units: Ite
 
 def validate_frame(table: pd.DataFrame, kind: str, mapping: Mapping[str, str],
                    known_units: Iterable[str] | None = None) -> FrameImport:
-    """Map columns ({field: header in the file}), check every row, keep the good ones."""
+    """Map columns ({field: header in the file}), check every row, keep the good ones.
+
+    Problems are reported against the table's index, which `read_table` sets to spreadsheet row numbers."""
     frame_kind = _frame_kind(kind)
     _check_mapping(table, frame_kind, mapping)
     canonical = pd.DataFrame({field: _clean(table[header]) for field, header in mapping.items()},

@@ -28,13 +28,14 @@ def pps_probabilities(sizes: np.ndarray, sample_size: int) -> np.ndarray:
     """π_i = n x_i / Σx, with units whose π would reach 1 taken with certainty and the rest rescaled."""
     sizes = np.asarray(sizes, dtype=float)
     certain = np.zeros(len(sizes), dtype=bool)
-    while True:
+    while not certain.all():
         remaining = sample_size - certain.sum()
         scaled = np.where(certain, 1.0, remaining * sizes / sizes[~certain].sum())
         newly_certain = ~certain & (scaled >= CERTAINTY)
         if not newly_certain.any():
             return scaled
         certain |= newly_certain
+    return np.ones(len(sizes))  # the whole group is taken
 
 
 def systematic_pps(probabilities: np.ndarray, generator: np.random.Generator) -> np.ndarray:

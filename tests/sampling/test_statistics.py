@@ -62,6 +62,10 @@ def test_pps_probabilities_are_at_most_one_and_sum_to_n(sample_size):
     assert probabilities.sum() == pytest.approx(sample_size)
 
 
+def test_pps_taking_a_whole_group_gives_probability_one():
+    assert pps_probabilities(np.array([5.0, 1.0, 1.0]), 3).tolist() == [1.0, 1.0, 1.0]
+
+
 def test_multistage_inclusion_frequencies():
     rows = [{"member_id": f"{unit}-{day}-{number}", "unit": unit, "day": day}
             for unit, volume in (("U1", 6), ("U2", 2), ("U3", 4)) for day in ("d1", "d2", "d3")
