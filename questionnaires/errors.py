@@ -82,6 +82,11 @@ class Code(str, Enum):
     BAD_MAX_POINTS = "max_points must be a positive number; found {found}."
     COMPARABLE_UNKNOWN_ITEM = "comparable item '{value}' is not an item of this version."
     COMPARABLE_SAME_VERSION = "comparable_with.version '{value}' is this definition's own version. Name the old one."
+    DUPLICATE_VERSION = ("version '{version}' of '{key}' is also defined in {other} with different content. "
+                         "Give one of them a new version.")
+    XLSFORM_MISSING_SHEET = "the workbook has no '{sheet}' sheet. Add it (sheets found: {found})."
+    XLSFORM_MISSING_COLUMN = "the '{sheet}' sheet has no '{column}' column in its first row. Add it."
+    XLSFORM_UNKNOWN_LIST = "select from the choice list '{value}', which the 'choices' sheet does not define."
     FILE_UNREADABLE = "cannot read the file: {detail}."
     NOT_NFC = "the text is not in Unicode NFC form. Save the file with composed Vietnamese characters."
 
