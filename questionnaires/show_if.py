@@ -19,10 +19,10 @@ from typing import Mapping, Union
 
 KEYWORDS = frozenset({"and", "or", "not", "in", "answered"})
 COMPARISON_OPERATORS = ("==", "!=", "<=", ">=", "<", ">")
-NUMERIC_TEXT = re.compile(r"-?\d+(\.\d+)?")
+NUMERIC_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 TOKEN_PATTERN = re.compile(r"""
     (?P<space>\s+)
-  | (?P<number>-?\d+(?:\.\d+)?)
+  | (?P<number>-?[0-9]+(?:\.[0-9]+)?)
   | (?P<string>'[^']*'|"[^"]*")
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<operator>==|!=|<=|>=|<|>)
