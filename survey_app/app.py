@@ -1,0 +1,56 @@
+"""The Litestar application factory: one function builds the whole app from a Settings object."""
+
+from __future__ import annotations
+
+from litestar import Litestar, get
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from survey_app import db
+from survey_app.errors import EXCEPTION_HANDLERS
+from survey_app.health import healthz, readyz
+from survey_app.public.controllers import CounterFormController
+from survey_app.results.controllers import IndexApiController, ResultsController
+from survey_app.settings import PROJECT_ROOT, Settings
+from survey_app.templating import configure_environment
+
+TEMPLATES = PROJECT_ROOT / "survey_app" / "templates"
+MAX_BODY_BYTES = 256 * 1024  # a long questionnaire with text answers stays far below this
+
+
+@get("/", include_in_schema=False)
+async def home() -> Redirect:
+    return Redirect(path="/results")
+
+
+def create_app(settings: Settings) -> Litestar:
+    async def open_database(app: Litestar) -> None:
+        app.state.engine = await db.connect(settings)
+
+    async def close_database(app: Litestar) -> None:
+        await db.disconnect(app.state.engine)
+
+    return Litestar(
+        route_handlers=[
+            home, healthz, readyz, CounterFormController, ResultsController, IndexApiController,
+            create_static_files_router(path="/static", directories=[settings.static_dir], include_in_schema=False),
+        ],
+        state=State({"settings": settings}),
+        on_startup=[open_database],
+        on_shutdown=[close_database],
+        template_config=TemplateConfig(
+            directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=configure_environment
+        ),
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(title="SIPAS survey API", version="1", path="/api/docs"),
+        request_max_body_size=MAX_BODY_BYTES,
+    )
+
+
+def create_app_from_env() -> Litestar:
+    """Entry point for uvicorn --factory: settings from the environment."""
+    return create_app(Settings.from_env())

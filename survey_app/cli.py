@@ -1,0 +1,124 @@
+"""The `survey` command: demo, serve, migrate, validate, import-xlsform (docs/cli.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from pathlib import Path
+
+import typer
+import uvicorn
+
+from survey_app import db
+from survey_app.settings import Settings
+
+app = typer.Typer(help="SIPAS and PAR INDEX survey system.", no_args_is_help=True, add_completion=False)
+
+
+async def _migrate(settings: Settings) -> list[str]:
+    engine = await db.connect(settings)
+    try:
+        return await db.migrate()
+    finally:
+        await db.disconnect(engine)
+
+
+async def _load_demo(settings: Settings) -> bool:
+    from survey_app.demo import load_demo
+
+    engine = await db.connect(settings)
+    try:
+        await db.migrate()
+        return await load_demo()
+    finally:
+        await db.disconnect(engine)
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    uvicorn.run(
+        "survey_app.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
+        log_level="info", proxy_headers=False,
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+    applied = asyncio.run(_migrate(Settings.from_env()))
+    typer.echo(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="address to listen on"),
+    port: int = typer.Option(8000, help="port to listen on"),
+    workers: int = typer.Option(1, help="worker processes"),
+) -> None:
+    """Serve the web app (migrating the database first)."""
+    settings = Settings.from_env()
+    asyncio.run(_migrate(settings))
+    _serve(settings, host, port, workers)
+
+
+@app.command()
+def demo(
+    host: str = typer.Option("127.0.0.1", help="address to listen on"),
+    port: int = typer.Option(8000, help="port to listen on"),
+    reset: bool = typer.Option(False, help="delete the SQLite demo database first"),
+    serve_after: bool = typer.Option(True, "--serve/--no-serve", help="serve after loading"),
+) -> None:
+    """Create the database, load the demo province with synthetic answers, and serve it."""
+    settings = Settings.from_env()
+    if reset and settings.is_sqlite:
+        shutil.rmtree(db.sqlite_path(settings.database_url).parent, ignore_errors=True)
+    started = time.perf_counter()
+    loaded = asyncio.run(_load_demo(settings))
+    typer.echo(("Loaded the demo province" if loaded else "Demo province already loaded")
+               + f" in {time.perf_counter() - started:.1f} s into {settings.database_url}")
+    base = f"http://{host}:{port}"
+    typer.echo(f"  Counter form (QR target): {base}/s/QUAY-2026/SO01-Q1")
+    typer.echo(f"  SIPAS form:               {base}/s/SIPAS-2026/H01-Q1")
+    typer.echo(f"  Results:                  {base}/results/DEMO")
+    typer.echo(f"  Index API:                {base}/api/v1/units/SO01/index")
+    typer.echo(f"  API docs:                 {base}/api/docs")
+    if serve_after:
+        _serve(settings, host, port, 1)
+
+
+@app.command()
+def validate(files: list[Path] = typer.Argument(..., help="YAML definitions or XLSForm workbooks")) -> None:
+    """Check questionnaire definitions; print every problem as file:line: field: message."""
+    from questionnaires.validate import validate_files
+
+    problems = validate_files(files)
+    for problem in problems:
+        typer.echo(str(problem), err=True)
+    if problems:
+        raise typer.Exit(code=1)
+    typer.echo(f"{len(files)} file(s) valid")
+
+
+@app.command("import-xlsform")
+def import_xlsform(
+    workbook: Path = typer.Argument(..., help="XLSForm .xlsx file"),
+    output: Path = typer.Option(None, "-o", "--output", help="YAML file to write (default: print)"),
+) -> None:
+    """Convert an XLSForm into a YAML definition and list what could not be converted."""
+    from questionnaires import DefinitionError
+    from questionnaires.xlsform import import_xlsform as convert, to_yaml
+
+    try:
+        definition, notes = convert(workbook)
+    except DefinitionError as error:
+        for problem in error.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(code=1)
+    for note in notes:
+        typer.echo(f"not converted: {note}", err=True)
+    text = to_yaml(definition)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}")
+    else:
+        typer.echo(text)

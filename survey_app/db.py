@@ -1,0 +1,115 @@
+"""Engines, connection pool, write transactions and migrations for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+MIGRATIONS_FOLDER = Path(__file__).parent / "piccolo_migrations"
+APP_NAME = "survey"
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or is locked; the request gets a 503 and nothing is stored."""
+
+
+def sqlite_path(database_url: str) -> Path:
+    """sqlite:///var/x.db is relative to the working directory, sqlite:////srv/x.db is absolute."""
+    return Path(database_url.removeprefix("sqlite:///"))
+
+
+def engine_for_url(database_url: str, busy_timeout: float = 5.0) -> Engine:
+    if database_url.startswith("sqlite:"):
+        return SQLiteEngine(path=str(sqlite_path(database_url)), timeout=busy_timeout)
+    if database_url.startswith(("postgres://", "postgresql://")):
+        return PostgresEngine(config={"dsn": database_url})
+    raise ValueError(
+        f"DATABASE_URL {database_url!r} is not supported: use sqlite:///path.db or postgresql://user@host/db"
+    )
+
+
+def bind(engine: Engine) -> None:
+    """Point every table (ours and Piccolo's migration table) at this engine."""
+    from piccolo.apps.migrations.tables import Migration
+
+    from survey_app import piccolo_conf
+    from survey_app.tables import ALL_TABLES
+
+    piccolo_conf.DB = engine
+    for table in (*ALL_TABLES, Migration):
+        table._meta._db = engine
+
+
+def prepare_sqlite_file(path: Path) -> None:
+    """Create the folder, switch the file to WAL (a persistent setting) so readers never block the writer."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+
+
+async def connect(settings) -> Engine:
+    """Create the engine for these settings, bind the tables and open the pool (PostgreSQL)."""
+    engine = engine_for_url(settings.database_url, settings.sqlite_busy_timeout)
+    if isinstance(engine, SQLiteEngine):
+        prepare_sqlite_file(Path(engine.path))
+    else:
+        await engine.start_connection_pool(min_size=1, max_size=settings.db_pool_size)
+    bind(engine)
+    return engine
+
+
+async def disconnect(engine: Engine) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.close_connection_pool()
+
+
+@asynccontextmanager
+async def write_transaction(engine: Engine) -> AsyncIterator[None]:
+    """A write transaction; on SQLite it takes the write lock at BEGIN so concurrent writers queue, not fail."""
+    if isinstance(engine, SQLiteEngine):
+        async with engine.transaction(transaction_type=TransactionType.immediate):
+            yield
+    else:
+        async with engine.transaction():
+            yield
+
+
+def migration_ids() -> list[str]:
+    return sorted(path.stem for path in MIGRATIONS_FOLDER.glob("20*.py"))
+
+
+async def applied_migration_ids() -> set[str]:
+    from piccolo.apps.migrations.tables import Migration
+
+    if not await Migration.table_exists():
+        return set()
+    rows = await Migration.select(Migration.name).where(Migration.app_name == APP_NAME)
+    return {row["name"] for row in rows}
+
+
+async def pending_migrations() -> list[str]:
+    applied = await applied_migration_ids()
+    return [migration_id for migration_id in migration_ids() if migration_id not in applied]
+
+
+async def migrate() -> list[str]:
+    """Apply every pending migration; returns the ids applied. Fails loudly."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    pending = await pending_migrations()
+    if pending:
+        result = await run_forwards(app_name=APP_NAME, migration_id="all")
+        if not result.success:
+            raise RuntimeError(f"migrations failed: {result.message}")
+    return pending
+
+
+async def ping(engine: Engine) -> None:
+    await engine.run_ddl("SELECT 1")

@@ -1,0 +1,102 @@
+"""The counter's form: GET shows it, POST validates, stores once and redirects to the thank-you page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.datastructures import State
+from litestar.response import Redirect, Template
+
+from survey_app.public.services import (
+    FormContext,
+    StoreOutcome,
+    domain_choices,
+    load_form_context,
+    store_response,
+)
+
+logger = logging.getLogger("survey_app")
+LANGUAGES = ("vi", "en")
+DOSSIER_ALREADY_RATED = {
+    "vi": "Hồ sơ này đã được đánh giá trong đợt khảo sát. Cảm ơn bạn!",
+    "en": "This dossier has already been rated in this campaign. Thank you!",
+}
+CONFLICT = "Mã gửi này đã được dùng cho một câu trả lời khác; câu trả lời đầu tiên được giữ nguyên."
+
+
+def pick_language(value: str | None) -> str:
+    return value if value in LANGUAGES else "vi"
+
+
+def raw_answers(form_data, definition) -> dict:
+    """Submitted values per item: a list for multiple choice, a string otherwise (missing → empty)."""
+    return {
+        item.key: form_data.getall(item.key, []) if item.type == "multiple" else form_data.get(item.key, "")
+        for item in definition.items
+    }
+
+
+async def render_form(form: FormContext, lang: str, values: dict, errors: dict, key: str, status: int = 200):
+    context = {
+        "form": form, "definition": form.definition, "lang": lang, "values": values, "errors": errors,
+        "idempotency_key": key, "domains": await domain_choices(),
+        "action": f"/s/{form.campaign['code']}/{form.counter['code']}",
+    }
+    return Template(template_name="form.html", context=context, status_code=status)
+
+
+def closed_page(form: FormContext, lang: str) -> Template:
+    return Template(template_name="closed.html", context={"form": form, "lang": lang}, status_code=410)
+
+
+class CounterFormController(Controller):
+    path = "/s/{campaign_code:str}/{counter_code:str}"
+
+    @get()
+    async def show(
+        self, campaign_code: FromPath[str], counter_code: FromPath[str], lang: FromQuery[str | None] = None
+    ) -> Template:
+        form = await load_form_context(campaign_code, counter_code)
+        if form.is_closed(dt.date.today()):
+            return closed_page(form, pick_language(lang))
+        return await render_form(form, pick_language(lang), {}, {}, uuid.uuid4().hex)
+
+    @post(status_code=200)
+    async def submit(
+        self, request: Request, state: State, campaign_code: FromPath[str], counter_code: FromPath[str]
+    ) -> Template | Redirect:
+        form = await load_form_context(campaign_code, counter_code)
+        form_data = await request.form()
+        lang = pick_language(form_data.get("_lang"))
+        if form.is_closed(dt.date.today()):
+            return closed_page(form, lang)
+        key = (form_data.get("_key") or uuid.uuid4().hex)[:64]
+        values = raw_answers(form_data, form.definition)
+        answers, errors = form.definition.validate_answers(values, lang=lang)
+        if errors:
+            return await render_form(form, lang, values, errors, key, status=422)
+        outcome = await store_response(form, answers, key, state.settings.secret_key)
+        return await self._after_store(form, outcome, lang, values, key)
+
+    async def _after_store(self, form: FormContext, outcome: StoreOutcome, lang: str, values: dict, key: str):
+        if outcome in (StoreOutcome.STORED, StoreOutcome.REPLAYED):
+            thanks = f"/s/{form.campaign['code']}/{form.counter['code']}/thanks?lang={lang}"
+            return Redirect(path=thanks, status_code=303)
+        if outcome is StoreOutcome.DOSSIER_ALREADY_RATED:
+            dossier_items = [item.key for item in form.definition.items if item.type == "dossier_code"]
+            errors = {item_key: DOSSIER_ALREADY_RATED[lang] for item_key in dossier_items}
+            return await render_form(form, lang, values, errors, uuid.uuid4().hex, status=409)
+        logger.warning("idempotency key %s replayed with other answers; refused", key)
+        return Template(template_name="message.html", status_code=409,
+                        context={"title": "Không thể lưu", "title_en": "Conflict", "detail": CONFLICT})
+
+    @get("/thanks")
+    async def thanks(
+        self, campaign_code: FromPath[str], counter_code: FromPath[str], lang: FromQuery[str | None] = None
+    ) -> Template:
+        form = await load_form_context(campaign_code, counter_code)
+        return Template(template_name="thanks.html", context={"form": form, "lang": pick_language(lang)})

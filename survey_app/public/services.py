@@ -1,0 +1,114 @@
+"""Finding the form behind a QR URL and storing one submission exactly once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import sqlite3
+import unicodedata
+from dataclasses import dataclass
+from enum import Enum
+
+from litestar.exceptions import NotFoundException
+
+from survey_app.catalog import definition_of
+from survey_app.db import write_transaction
+from survey_app.tables import Campaign, Counter, Domain, Questionnaire, Response, Unit
+
+try:
+    from asyncpg import UniqueViolationError
+except ImportError:  # pragma: no cover
+    UniqueViolationError = sqlite3.IntegrityError
+
+DUPLICATE_ERRORS = (sqlite3.IntegrityError, UniqueViolationError)
+
+
+@dataclass(frozen=True)
+class FormContext:
+    """Everything a counter's form needs: campaign, counter, unit, questionnaire row and its definition."""
+
+    campaign: dict
+    counter: dict
+    unit: dict
+    questionnaire: dict
+
+    @property
+    def definition(self):
+        return definition_of(self.questionnaire)
+
+    def is_closed(self, today: dt.date) -> bool:
+        return self.campaign["status"] != "open" or not (
+            self.campaign["starts_on"] <= today <= self.campaign["ends_on"]
+        )
+
+
+class StoreOutcome(Enum):
+    STORED = "stored"
+    REPLAYED = "replayed"  # the same submission arrived again (a retry): acknowledged, stored once
+    CONFLICT = "conflict"  # the same idempotency key with other answers: refused, the first answers kept
+    DOSSIER_ALREADY_RATED = "dossier_already_rated"
+
+
+async def load_form_context(campaign_code: str, counter_code: str) -> FormContext:
+    campaign = await Campaign.select().where(Campaign.code == campaign_code).first()
+    counter = await Counter.select().where((Counter.code == counter_code) & (Counter.active == True)).first()  # noqa: E712
+    if campaign is None or counter is None:
+        raise NotFoundException("Không tìm thấy quầy hoặc đợt khảo sát này. Vui lòng kiểm tra lại mã QR.")
+    unit = await Unit.select().where(Unit.id == counter["unit"]).first()
+    questionnaire = await Questionnaire.select().where(Questionnaire.id == campaign["questionnaire"]).first()
+    return FormContext(campaign=campaign, counter=counter, unit=unit, questionnaire=questionnaire)
+
+
+async def domain_choices() -> list[dict]:
+    return await Domain.select(Domain.code, Domain.name, Domain.name_en).order_by(Domain.name)
+
+
+def dossier_hash(secret_key: str, code: str) -> str:
+    """Keyed hash of a dossier code: recognises a second rating without storing the code."""
+    normalised = unicodedata.normalize("NFC", code).strip().upper().replace(" ", "")
+    return hmac.new(secret_key.encode(), normalised.encode(), hashlib.sha256).hexdigest()
+
+
+def answers_digest(answers: dict) -> str:
+    return hashlib.sha256(json.dumps(answers, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def split_special_answers(form: FormContext, answers: dict, secret_key: str) -> tuple[dict, str | None, str | None]:
+    """Take the dossier code out of the answers (only its hash is kept) and find the domain answer."""
+    kept, dossier, domain_code = dict(answers), None, None
+    for item in form.definition.items:
+        if item.type == "dossier_code" and kept.get(item.key):
+            dossier = dossier_hash(secret_key, str(kept.pop(item.key)))
+        elif item.type == "domain" and kept.get(item.key):
+            domain_code = str(kept[item.key])
+    return kept, dossier, domain_code
+
+
+async def store_response(form: FormContext, answers: dict, idempotency_key: str, secret_key: str) -> StoreOutcome:
+    """Store a submission once; a retry with the same key and answers is acknowledged without a second row."""
+    kept, dossier, domain_code = split_special_answers(form, answers, secret_key)
+    digest = answers_digest(answers)
+    domain = await Domain.select(Domain.id).where(Domain.code == domain_code).first() if domain_code else None
+    row = Response(
+        campaign=form.campaign["id"], unit=form.unit["id"], counter=form.counter["id"],
+        domain=domain["id"] if domain else None, questionnaire=form.questionnaire["id"],
+        idempotency_key=idempotency_key, answers_digest=digest, answers=json.dumps(kept, ensure_ascii=False),
+        dossier_hash=dossier,
+    )
+    try:
+        async with write_transaction(Response._meta.db):
+            await Response.insert(row)
+        return StoreOutcome.STORED
+    except DUPLICATE_ERRORS:
+        return await _classify_duplicate(idempotency_key, digest)
+
+
+async def _classify_duplicate(idempotency_key: str, digest: str) -> StoreOutcome:
+    earlier = await Response.select(Response.answers_digest).where(
+        Response.idempotency_key == idempotency_key
+    ).first()
+    if earlier is None:
+        return StoreOutcome.DOSSIER_ALREADY_RATED
+    return StoreOutcome.REPLAYED if earlier["answers_digest"] == digest else StoreOutcome.CONFLICT

@@ -1,0 +1,1 @@
+"""Results: SIPAS-style indices per unit, as pages and as JSON."""

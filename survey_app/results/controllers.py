@@ -1,0 +1,30 @@
+"""Results pages and the JSON index endpoint."""
+
+from __future__ import annotations
+
+from litestar import Controller, get
+from litestar.params import FromPath, FromQuery
+from litestar.response import Template
+
+from survey_app.results.services import unit_index, units_overview
+
+
+class ResultsController(Controller):
+    path = "/results"
+
+    @get()
+    async def overview(self) -> Template:
+        return Template(template_name="results_overview.html", context={"units": await units_overview()})
+
+    @get("/{unit_code:str}")
+    async def unit(self, unit_code: FromPath[str], campaign: FromQuery[str | None] = None) -> Template:
+        return Template(template_name="results_unit.html", context=await unit_index(unit_code, campaign))
+
+
+class IndexApiController(Controller):
+    path = "/api/v1/units"
+
+    @get("/{unit_code:str}/index")
+    async def index(self, unit_code: FromPath[str], campaign: FromQuery[str | None] = None) -> dict:
+        """SIPAS-style index of a unit and the units below it: share of 4–5 answers among valid answers."""
+        return await unit_index(unit_code, campaign)

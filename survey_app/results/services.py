@@ -1,0 +1,86 @@
+"""Index of a unit (and the units below it) for one campaign, computed by analysis/ from stored answers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+from litestar.exceptions import NotFoundException
+
+from analysis.sipas import compute_indices
+from survey_app.catalog import definition_of
+from survey_app.tables import Campaign, Questionnaire, Response, Unit
+
+NOT_APPLICABLE = "na"
+
+
+async def find_unit(code: str) -> dict:
+    unit = await Unit.select().where(Unit.code == code).first()
+    if unit is None:
+        raise NotFoundException(f"Không có đơn vị với mã {code!r}.")
+    return unit
+
+
+async def unit_and_descendant_ids(unit_id: int) -> list[int]:
+    """The unit and every unit below it (a province's index covers its sở, huyện and xã)."""
+    parents = {row["id"]: row["parent"] for row in await Unit.select(Unit.id, Unit.parent)}
+    children: dict[int | None, list[int]] = {}
+    for child, parent in parents.items():
+        children.setdefault(parent, []).append(child)
+    found, frontier = [unit_id], [unit_id]
+    while frontier:
+        frontier = [child for parent in frontier for child in children.get(parent, [])]
+        found.extend(frontier)
+    return found
+
+
+async def choose_campaign(campaign_code: str | None, unit_ids: list[int]) -> dict:
+    """The named campaign, else the latest campaign with answers for these units."""
+    if campaign_code:
+        campaign = await Campaign.select().where(Campaign.code == campaign_code).first()
+        if campaign is None:
+            raise NotFoundException(f"Không có đợt khảo sát với mã {campaign_code!r}.")
+        return campaign
+    latest = await Response.select(Response.campaign).where(Response.unit.is_in(unit_ids)).order_by(
+        Response.id, ascending=False
+    ).first()
+    if latest is None:
+        raise NotFoundException("Đơn vị này chưa có câu trả lời nào.")
+    return await Campaign.select().where(Campaign.id == latest["campaign"]).first()
+
+
+def rating_frame(answer_rows: list[dict], item_keys: list[str]) -> pd.DataFrame:
+    """One row per response, ratings as numbers; 'na' (không áp dụng) and non-answers become NaN."""
+    def as_rating(value):
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else np.nan
+
+    records = []
+    for row in answer_rows:
+        answers = row["answers"] if isinstance(row["answers"], dict) else json.loads(row["answers"])
+        records.append({key: as_rating(answers.get(key)) for key in item_keys})
+    return pd.DataFrame.from_records(records, columns=item_keys)
+
+
+async def unit_index(unit_code: str, campaign_code: str | None = None) -> dict:
+    unit = await find_unit(unit_code)
+    unit_ids = await unit_and_descendant_ids(unit["id"])
+    campaign = await choose_campaign(campaign_code, unit_ids)
+    questionnaire = await Questionnaire.select().where(Questionnaire.id == campaign["questionnaire"]).first()
+    scoring = definition_of(questionnaire).scoring_dict()
+    item_keys = [item for factor in scoring.get("factors", []) for c in factor["criteria"] for item in c["items"]]
+    rows = await Response.select(Response.answers).where(
+        (Response.campaign == campaign["id"]) & Response.unit.is_in(unit_ids)
+    )
+    result = compute_indices(rating_frame(rows, item_keys), scoring)
+    return {
+        "unit": {"code": unit["code"], "name": unit["name"], "level": unit["level"]},
+        "campaign": {"code": campaign["code"], "name": campaign["name"]},
+        "questionnaire": {"key": questionnaire["key"], "version": questionnaire["version"]},
+        "index": result.to_dict(),
+    }
+
+
+async def units_overview() -> list[dict]:
+    """Units with their level and parent, for the results home page."""
+    return await Unit.select(Unit.code, Unit.name, Unit.level, Unit.parent).order_by(Unit.id)

@@ -1,0 +1,66 @@
+"""Settings read once from the environment into one frozen dataclass."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable the app reads, with its default and help text (docs/settings.md lists them)."""
+
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS = (
+    Setting("DATABASE_URL", "sqlite:///var/survey.db",
+            "sqlite:///relative/path.db, sqlite:////absolute/path.db or postgresql://user@host:port/db"),
+    Setting("SECRET_KEY", "", "key for signing tokens and hashing dossier codes; generated per process when empty "
+            "(fine for a demo, never for production: tokens would not survive a restart)"),
+    Setting("REDIS_URL", "", "redis://host:port/db; shared rate limits and sessions across workers when set"),
+    Setting("BASE_URL", "http://127.0.0.1:8000", "public address used in QR codes and printed links"),
+    Setting("STATIC_DIR", str(PROJECT_ROOT / "static"), "folder served under /static"),
+    Setting("DB_POOL_SIZE", "10", "maximum PostgreSQL connections per worker"),
+    Setting("SQLITE_BUSY_TIMEOUT", "5", "seconds a SQLite writer waits for the lock before failing"),
+)
+
+
+def _env(name: str, environ: dict[str, str]) -> str:
+    default = next(setting.default for setting in SETTINGS if setting.name == name)
+    return environ.get(name, default) or default
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    redis_url: str
+    base_url: str
+    static_dir: Path
+    db_pool_size: int = 10
+    sqlite_busy_timeout: float = 5.0
+    debug: bool = field(default=False)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+        environ = dict(os.environ if environ is None else environ)
+        return cls(
+            database_url=_env("DATABASE_URL", environ),
+            secret_key=_env("SECRET_KEY", environ) or secrets.token_hex(32),
+            redis_url=_env("REDIS_URL", environ),
+            base_url=_env("BASE_URL", environ).rstrip("/"),
+            static_dir=Path(_env("STATIC_DIR", environ)),
+            db_pool_size=int(_env("DB_POOL_SIZE", environ)),
+            sqlite_busy_timeout=float(_env("SQLITE_BUSY_TIMEOUT", environ)),
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:")

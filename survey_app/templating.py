@@ -1,0 +1,27 @@
+"""Jinja filters shared by every page: Vietnamese dates, percentages, labels in the chosen language."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from litestar.plugins.jinja import JinjaTemplateEngine
+
+
+def vietnamese_date(value: dt.date | dt.datetime | None) -> str:
+    return value.strftime("%d/%m/%Y") if value else ""
+
+
+def percent(value: float | None) -> str:
+    """82.35 → '82,4 %' (Vietnamese decimal comma); None → '–'."""
+    return "–" if value is None else f"{value:.1f}".replace(".", ",") + " %"
+
+
+def label(texts: dict | None, lang: str = "vi") -> str:
+    """Text in the chosen language, falling back to Vietnamese, then to any language."""
+    if not texts:
+        return ""
+    return texts.get(lang) or texts.get("vi") or next(iter(texts.values()))
+
+
+def configure_environment(engine: JinjaTemplateEngine) -> None:
+    engine.engine.filters.update(vndate=vietnamese_date, percent=percent, label=label)

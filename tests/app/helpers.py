@@ -1,0 +1,43 @@
+"""Small helpers for app tests: build form posts from a definition, count stored rows."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from questionnaires import load_shipped
+
+from survey_app.tables import Response
+
+COUNTER_FORM = "/s/QUAY-2026/SO01-Q1"
+
+
+def counter_definition():
+    return load_shipped()["counter_rating"]
+
+
+def rating_keys(definition) -> list[str]:
+    return [item.key for item in definition.items if item.type == "rating5"]
+
+
+def filled_form(definition, rating: str = "5", key: str | None = None, **overrides) -> dict:
+    """A complete valid post: every rating item set to `rating`, required others to their first choice."""
+    form = {"_key": key or uuid.uuid4().hex, "_lang": "vi"}
+    for item in definition.items:
+        if item.type == "rating5":
+            form[item.key] = rating
+        elif item.required and item.choices:
+            form[item.key] = item.choices[0].value
+    form.update(overrides)
+    return form
+
+
+def hidden_key(html: str) -> str:
+    return re.search(r'name="_key" value="([0-9a-f]+)"', html).group(1)
+
+
+async def response_count(**where) -> int:
+    query = Response.count()
+    for column, value in where.items():
+        query = query.where(getattr(Response, column) == value)
+    return await query

@@ -1,0 +1,64 @@
+"""The unit's index changes exactly as the SIPAS rule says when answers arrive (share of 4–5, N/A left out)."""
+
+from __future__ import annotations
+
+import pytest
+
+from survey_app.tables import Counter, Unit
+from tests.app.helpers import counter_definition, filled_form
+
+
+@pytest.fixture(scope="module")
+async def fresh_counter(app):
+    """A unit of its own under the demo province, so the expected index is known exactly."""
+    province = await Unit.select(Unit.id).where(Unit.code == "DEMO").first()
+    unit = Unit(code="TEST-IDX", name="Xã Kiểm Thử", level="xa", parent=province["id"])
+    await unit.save()
+    counter = Counter(code="TEST-IDX-Q1", unit=unit.id, name="Quầy kiểm thử")
+    await counter.save()
+    return "/s/QUAY-2026/TEST-IDX-Q1"
+
+
+async def index_of(client, unit_code: str) -> dict:
+    response = await client.get(f"/api/v1/units/{unit_code}/index", params={"campaign": "QUAY-2026"})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_index_follows_the_share_of_satisfied_answers(client, fresh_counter):
+    definition = counter_definition()
+    for rating in ("5", "2", "na"):  # 1 satisfied of 2 valid answers per item: N/A is not in the denominator
+        assert (await client.post(fresh_counter, data=filled_form(definition, rating=rating))).status_code == 303
+    first = await index_of(client, "TEST-IDX")
+    assert first["index"]["response_count"] == 3
+    assert first["index"]["overall"] == pytest.approx(50.0)
+
+    await client.post(fresh_counter, data=filled_form(definition, rating="4"))
+    second = await index_of(client, "TEST-IDX")
+    assert second["index"]["overall"] == pytest.approx(200 / 3)
+    assert all(factor["value"] == pytest.approx(200 / 3) for factor in second["index"]["factors"])
+
+
+async def test_results_page_shows_the_index_with_a_decimal_comma(client, fresh_counter):
+    page = await client.get("/results/TEST-IDX", params={"campaign": "QUAY-2026"})
+    assert page.status_code == 200
+    assert "Xã Kiểm Thử" in page.text and 'id="overall-index"' in page.text
+
+
+async def test_province_index_covers_the_units_below_it(client):
+    province = await index_of(client, "DEMO")
+    department = await index_of(client, "SO01")
+    assert province["index"]["response_count"] > department["index"]["response_count"] > 0
+
+
+@pytest.mark.parametrize("path,status", [
+    ("/api/v1/units/NOPE/index", 404),
+    ("/api/v1/units/SO01/index?campaign=NOPE", 404),
+    ("/results/NOPE", 404),
+])
+async def test_unknown_unit_or_campaign(client, path, status):
+    response = await client.get(path)
+    assert response.status_code == status
+    if path.startswith("/api/"):
+        body = response.json()
+        assert body["ok"] is False and body["status"] == 404 and body["error"]

@@ -1,0 +1,81 @@
+"""Real headless Chromium at 360×640: scan URL → fill → submit → the unit's index moves as the rule says."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.app.test_dockerfile import free_port, wait_ready
+from tests.conftest import CHROMIUM, require_tool
+
+SURVEY = Path(sys.executable).parent / "survey"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def live_server(app, database_url, tmp_path_factory):
+    """`survey demo` loads the data, `survey serve` serves it: the two commands a newcomer runs."""
+    url = database_url if not database_url.startswith("sqlite") else f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}"
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "browser-test"}
+    subprocess.run([str(SURVEY), "demo", "--no-serve"], env=env, check=True, capture_output=True, timeout=300)
+    port = free_port()
+    server = subprocess.Popen([str(SURVEY), "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    assert wait_ready(f"{base}/readyz", server)
+    yield base
+    server.terminate()
+    server.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_tool(CHROMIUM, "Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def expected_overall_after_one_all_satisfied(index: dict) -> float:
+    """Each criterion (one item each here) gains one satisfied valid answer; means go up the tree."""
+    factor_values = []
+    for factor in index["factors"]:
+        criteria = [
+            (round(c["value"] * c["valid_count"] / 100) + 1) / (c["valid_count"] + 1) * 100 for c in factor["criteria"]
+        ]
+        factor_values.append(sum(criteria) / len(criteria))
+    return sum(factor_values) / len(factor_values)
+
+
+def test_citizen_rates_a_counter_on_a_phone(live_server, browser):
+    from questionnaires import load_shipped
+
+    api = f"{live_server}/api/v1/units/H01/index?campaign=QUAY-2026"
+    before = httpx.get(api).json()["index"]
+    page = browser.new_page(viewport={"width": 360, "height": 640}, java_script_enabled=False)
+    page.goto(f"{live_server}/s/QUAY-2026/H01-Q1")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling on a phone
+    for item in load_shipped()["counter_rating"].items:
+        if item.type == "rating5":
+            page.check(f'input[name="{item.key}"][value="5"]')
+        elif item.type == "domain":
+            page.select_option(f'select[name="{item.key}"]', "ho_tich")
+    page.click("button[type=submit]")
+    assert "Đã gửi" in page.text_content("#sent")
+
+    page.goto(f"{live_server}/results/H01?campaign=QUAY-2026")
+    shown = page.text_content("#overall-index")
+    after = httpx.get(api).json()["index"]
+    assert after["response_count"] == before["response_count"] + 1
+    assert after["overall"] == pytest.approx(expected_overall_after_one_all_satisfied(before))
+    assert shown == f"{after['overall']:.1f}".replace(".", ",") + " %"
+    page.close()
