@@ -5,9 +5,11 @@
   "use strict";
 
   var KEYWORDS = ["and", "or", "not", "in", "answered"];
-  var TOKEN = /\s+|(-?\d+(?:\.\d+)?)|('[^']*'|"[^"]*")|([A-Za-z_][A-Za-z0-9_]*)|(==|!=|<=|>=|<|>)|([()\[\],])/y;
+  var TOKEN = /[ \t\n\r\f\v]+|(-?\d+(?:\.\d+)?)|('[^']*'|"[^"]*")|([A-Za-z_][A-Za-z0-9_]*)|(==|!=|<=|>=|<|>)|([()\[\],])/y;
   var KINDS = [null, "number", "string", "name", "operator", "punctuation"];
   var NUMERIC = /^-?\d+(\.\d+)?$/;
+  var EDGE_SPACE = /^[ \t\n\r\f\v]+|[ \t\n\r\f\v]+$/g;  // ASCII only, as in show_if.py
+  var MAX_NESTING = 32, MAX_NUMBER_LENGTH = 20;  // as in show_if.py
 
   function SyntaxProblem(message) { this.name = "ShowIfSyntaxError"; this.message = message; }
   SyntaxProblem.prototype = Object.create(Error.prototype);
@@ -36,7 +38,7 @@
     return tokens;
   }
 
-  function Parser(text) { this.tokens = tokenize(text); this.index = 0; }
+  function Parser(text) { this.tokens = tokenize(text); this.index = 0; this.depth = 0; }
   Parser.prototype.current = function () { return this.tokens[this.index]; };
   Parser.prototype.advance = function () { return this.tokens[this.index++]; };
   Parser.prototype.atWord = function (word) { var t = this.current(); return t.kind === "name" && t.text === word; };
@@ -62,13 +64,24 @@
   Parser.prototype.expression = function () { return this.joined("or", this.andExpression, "or"); };
   Parser.prototype.andExpression = function () { return this.joined("and", this.notExpression, "and"); };
   Parser.prototype.notExpression = function () {
-    if (this.atWord("not")) { this.advance(); return {kind: "not", operand: this.notExpression()}; }
-    if (this.at("(")) { this.advance(); var inner = this.expression(); this.expect(")"); return inner; }
+    if (this.atWord("not") || this.at("(")) return this.nested();
     if (this.atWord("answered")) {
       this.advance(); this.expect("("); var name = this.name(); this.expect(")");
       return {kind: "answered", key: name.key};
     }
     return this.comparison();
+  };
+  Parser.prototype.nested = function () {
+    if (this.depth === MAX_NESTING) {
+      throw new SyntaxProblem("the expression is nested more than " + MAX_NESTING + " levels deep at column " +
+                              (this.current().position + 1) + "; simplify it");
+    }
+    this.depth += 1;
+    var tree;
+    if (this.atWord("not")) { this.advance(); tree = {kind: "not", operand: this.notExpression()}; }
+    else { this.advance(); tree = this.expression(); this.expect(")"); }
+    this.depth -= 1;
+    return tree;
   };
   Parser.prototype.comparison = function () {
     var left = this.value();
@@ -98,7 +111,14 @@
   };
   Parser.prototype.literal = function () {
     var t = this.current();
-    if (t.kind === "number") { this.advance(); return Number(t.text); }
+    if (t.kind === "number") {
+      if (t.text.length > MAX_NUMBER_LENGTH) {
+        throw new SyntaxProblem("the number at column " + (t.position + 1) + " is longer than " + MAX_NUMBER_LENGTH +
+                                " characters");
+      }
+      this.advance();
+      return Number(t.text);
+    }
     if (t.kind === "string") { this.advance(); return t.text.slice(1, -1); }
     this.fail("a number or a quoted string");
   };
@@ -111,7 +131,7 @@
   };
 
   function parse(text) {
-    if (typeof text !== "string" || !text.trim()) throw new SyntaxProblem("the expression is empty");
+    if (typeof text !== "string" || !text.replace(EDGE_SPACE, "")) throw new SyntaxProblem("the expression is empty");
     return new Parser(text).parse();
   }
 
@@ -125,8 +145,23 @@
 
   function asNumber(value) {
     if (typeof value === "number") return value;
-    if (typeof value === "string" && NUMERIC.test(value.trim())) return Number(value);
+    if (typeof value === "string") {
+      var trimmed = value.replace(EDGE_SPACE, "");
+      if (NUMERIC.test(trimmed)) return Number(trimmed);
+    }
     return null;
+  }
+
+  function textOrder(left, right) {
+    // -1, 0 or 1 by Unicode code point, as Python orders str (JavaScript's < compares UTF-16 units)
+    var i = 0, j = 0;
+    while (i < left.length && j < right.length) {
+      var l = left.codePointAt(i), r = right.codePointAt(j);
+      if (l !== r) return l < r ? -1 : 1;
+      i += l > 0xffff ? 2 : 1;
+      j += r > 0xffff ? 2 : 1;
+    }
+    return (i < left.length ? 1 : 0) - (j < right.length ? 1 : 0);
   }
 
   function equal(left, right) {
@@ -137,7 +172,7 @@
 
   function order(operator, left, right) {
     var l = asNumber(left), r = asNumber(right);
-    if (l === null && r === null) { l = String(left); r = String(right); }
+    if (l === null && r === null) { l = textOrder(String(left), String(right)); r = 0; }
     else if (l === null || r === null) return false;
     if (operator === "<") return l < r;
     if (operator === "<=") return l <= r;

@@ -18,10 +18,13 @@ from dataclasses import dataclass
 from typing import Mapping, Union
 
 KEYWORDS = frozenset({"and", "or", "not", "in", "answered"})
+MAX_NESTING = 32  # 'not' and '(' levels; deeper input is a syntax error, never a RecursionError
+MAX_NUMBER_LENGTH = 20  # characters of a number literal; longer ones are a syntax error
 COMPARISON_OPERATORS = ("==", "!=", "<=", ">=", "<", ">")
+WHITESPACE = " \t\n\r\f\v"  # ASCII only, as in show_if.js: Python and JavaScript disagree on Unicode spaces
 NUMERIC_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 TOKEN_PATTERN = re.compile(r"""
-    (?P<space>\s+)
+    (?P<space>[ \t\n\r\f\v]+)
   | (?P<number>-?[0-9]+(?:\.[0-9]+)?)
   | (?P<string>'[^']*'|"[^"]*")
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
@@ -112,6 +115,7 @@ class _Parser:
     def __init__(self, text: str):
         self.tokens = tokenize(text)
         self.index = 0
+        self.depth = 0
 
     @property
     def current(self) -> Token:
@@ -159,17 +163,28 @@ class _Parser:
         return operands[0] if len(operands) == 1 else And(tuple(operands))
 
     def not_expression(self):
-        if self.at_word("not"):
-            self.advance()
-            return Not(self.not_expression())
-        if self.at("("):
-            self.advance()
-            inner = self.expression()
-            self.expect(")")
-            return inner
+        if self.at_word("not") or self.at("("):
+            return self.nested()
         if self.at_word("answered"):
             return self.answered()
         return self.comparison()
+
+    def nested(self):
+        """'not …' or '( … )', at most MAX_NESTING levels deep."""
+        if self.depth == MAX_NESTING:
+            token = self.current
+            raise ShowIfSyntaxError(f"the expression is nested more than {MAX_NESTING} levels deep at column "
+                                    f"{token.position + 1}; simplify it")
+        self.depth += 1
+        if self.at_word("not"):
+            self.advance()
+            tree = Not(self.not_expression())
+        else:
+            self.advance()
+            tree = self.expression()
+            self.expect(")")
+        self.depth -= 1
+        return tree
 
     def answered(self):
         self.advance()
@@ -210,6 +225,9 @@ class _Parser:
     def literal(self):
         token = self.current
         if token.kind == "number":
+            if len(token.text) > MAX_NUMBER_LENGTH:
+                raise ShowIfSyntaxError(f"the number at column {token.position + 1} is longer than "
+                                        f"{MAX_NUMBER_LENGTH} characters")
             self.advance()
             return float(token.text) if "." in token.text else int(token.text)
         if token.kind == "string":
@@ -229,7 +247,7 @@ class _Parser:
 
 def parse(text: str):
     """Parse `text` into an AST; raises ShowIfSyntaxError with a column and what was expected."""
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str) or not text.strip(WHITESPACE):
         raise ShowIfSyntaxError("the expression is empty")
     return _Parser(text).parse()
 
@@ -291,8 +309,8 @@ def _as_number(value):
         return None
     if isinstance(value, (int, float)):
         return value
-    if isinstance(value, str) and NUMERIC_TEXT.fullmatch(value.strip()):
-        return float(value)
+    if isinstance(value, str) and NUMERIC_TEXT.fullmatch(value.strip(WHITESPACE)):
+        return float(value.strip(WHITESPACE))
     return None
 
 
@@ -310,7 +328,7 @@ def _order(operator: str, left, right) -> bool:
     elif left_number is not None or right_number is not None:
         return False  # a number and a word (such as 'na') have no order
     else:
-        left, right = str(left), str(right)
+        left, right = str(left), str(right)  # by code point; show_if.js compares code points too
     return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[operator]
 
 

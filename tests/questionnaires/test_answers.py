@@ -1,46 +1,13 @@
 """validate_answers: every item type, required and hidden items, messages in both languages."""
 
-import random
+import pathlib
 import unicodedata
 
 import pytest
 
 from questionnaires import load_definition
 
-DEFINITION = """\
-key: every_type
-version: "1"
-title: {vi: Mọi loại câu hỏi, en: Every item type}
-choice_lists:
-  colours:
-    - {value: red, label: {vi: Đỏ, en: Red}}
-    - {value: green, label: {vi: Xanh, en: Green}}
-    - {value: blue, label: {vi: Lam, en: Blue}}
-sections:
-  - key: main
-    title: {vi: Chính, en: Main}
-    items:
-      - {key: colour, type: single, choices: colours, required: true, label: {vi: Màu, en: Colour}}
-      - {key: colours, type: multiple, choices: colours, max_choices: 2, label: {vi: Các màu, en: Colours}}
-      - {key: service, type: rating5, required: true, label: {vi: Dịch vụ, en: Service}}
-      - {key: age, type: integer, minimum: 18, maximum: 99, label: {vi: Tuổi, en: Age}}
-      - {key: weight, type: decimal, minimum: 0.5, label: {vi: Cân nặng, en: Weight}}
-      - {key: note, type: text, max_length: 10, label: {vi: Ghi chú, en: Note}}
-      - {key: postcode, type: text, pattern: "[0-9]{6}", label: {vi: Mã bưu chính, en: Postcode}}
-      - {key: visit_date, type: date, label: {vi: Ngày, en: Date}}
-      - {key: unit, type: unit, label: {vi: Đơn vị, en: Unit}}
-      - {key: domain, type: domain, label: {vi: Lĩnh vực, en: Domain}}
-      - {key: dossier, type: dossier_code, label: {vi: Mã hồ sơ, en: Dossier code}}
-      - key: why
-        type: text
-        required: true
-        show_if: service <= 2
-        label: {vi: "Vì sao?", en: "Why?"}
-      - key: why_detail
-        type: text
-        show_if: answered(why)
-        label: {vi: Chi tiết, en: Details}
-"""
+DEFINITION = pathlib.Path(__file__).parent / "data" / "every_type.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -146,14 +113,3 @@ def test_unknown_fields_and_empty_optional_answers_are_ignored(questionnaire):
     raw = {**MINIMAL, "csrf_token": "abc", "idempotency_key": "k", "age": "", "colours": []}
     assert questionnaire.validate_answers(raw) == ({"colour": "red", "service": 4}, {})
 
-
-def test_fuzzed_answers_never_crash(questionnaire):
-    generator = random.Random(7)
-    samples = ["", " ", "1", "5", "na", "-3", "3,5", "1e9", "nan", "inf", "31/12/2024", "2024-13-01", "red",
-               "x" * 70, "Hà Nội", "\u0000", "١٢", "²", "0x10", None]
-    for _ in range(3000):
-        raw = {item.key: generator.choice([generator.choice(samples), [generator.choice(samples)] * 2])
-               for item in questionnaire.items if generator.random() < 0.7}
-        clean, errors = questionnaire.validate_answers(raw)
-        assert not set(clean) & set(errors)
-        assert all(isinstance(message, str) and message for message in errors.values())
