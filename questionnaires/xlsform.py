@@ -24,6 +24,14 @@ METADATA_TYPES = {"start", "end", "today", "deviceid", "subscriberid", "simseria
                   "email", "audit", "calculate", "hidden", "start-geopoint", "background-audio"}
 LANGUAGE_NAMES = {"vietnamese": "vi", "tiếng việt": "vi", "english": "en", "tiếng anh": "en"}
 TRUE_WORDS = {"yes", "true", "true()", "1", "có"}
+READ_SHEETS = ("survey", "choices", "settings")
+READ_SETTINGS = ("form_title", "form_id", "version", "default_language")
+TEXT_COLUMNS = ("label", "hint")
+QUESTION_COLUMNS = ("type", "name", "label", "hint", "required", "relevant", "constraint", "constraint_message",
+                    "parameters")
+GROUP_COLUMNS = ("type", "name", "label", "relevant")
+CHOICE_COLUMNS = ("list_name", "list name", "name", "label")
+LANGUAGE_WORDS = {"vi": "Vietnamese", "en": "English"}
 
 
 @dataclass(frozen=True)
@@ -81,11 +89,21 @@ def _sheet_rows(sheet) -> list[tuple[int, dict]]:
     header = [str(cell).strip() if cell is not None else "" for cell in next(rows, ())]
     result = []
     for number, row in enumerate(rows, start=2):
-        values = {name: str(cell).strip() for name, cell in zip(header, row) if name and cell not in (None, "")}
+        values = {name: _cell_text(cell) for name, cell in zip(header, row) if name and cell not in (None, "")}
+        values = {name: text for name, text in values.items() if text}
         if values:
             result.append((number, values))
     result.insert(0, (1, {name: name for name in header if name}))  # row 1 keeps the column names
     return result
+
+
+def _cell_text(cell) -> str:
+    """A cell as text: 1.0 → '1' (choice names and labels typed as numbers), booleans as TRUE/FALSE."""
+    if isinstance(cell, bool):
+        return "TRUE" if cell else "FALSE"
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell).strip()
 
 
 def column_language(column: str, default: str) -> tuple[str, str | None]:
@@ -105,8 +123,11 @@ class _Converter:
         self.sheets = sheets
         self.notes: list[Note] = []
         self.settings = dict(sheets["settings"][1][1]) if len(sheets.get("settings", [])) > 1 else {}
+        self.note_ignored_sheets_and_settings()
         self.default_language = self.language_of_setting()
+        self.present_languages = self.languages_in_columns()
         self.names: dict[str, str] = {}
+        self.kept: set[str] = set()  # keys of converted questions, for relevant references
         self.choice_lists = self.read_choices()
 
     def note(self, sheet: str, row: int, message: str) -> None:
@@ -115,10 +136,44 @@ class _Converter:
     def fail(self, sheet: str, row: int, field: str, message: str):
         raise DefinitionError([Problem(self.file, row, f"{sheet}.{field}", message)])
 
+    def note_ignored_sheets_and_settings(self) -> None:
+        for sheet in self.sheets:
+            if sheet not in READ_SHEETS:
+                self.note(sheet, 1, f"sheet '{sheet}' is not read (only survey, choices and settings); ignored.")
+        for column in self.settings:
+            if column not in READ_SETTINGS:
+                self.note("settings", 2, f"setting '{column}' is not supported; dropped.")
+
     def language_of_setting(self) -> str:
+        """The language of columns without '::language': default_language, else guessed from the other columns."""
         language = self.settings.get("default_language", "")
-        _, code = column_language(f"x::{language}", "vi") if language else (None, "vi")
-        return code or "vi"
+        if language:
+            _, code = column_language(f"x::{language}", "vi")
+            if code not in LANGUAGE_WORDS:
+                self.note("settings", 2, f"default_language '{language}' is not Vietnamese or English; "
+                                         "columns without a language are taken as Vietnamese.")
+            return code if code in LANGUAGE_WORDS else "vi"
+        explicit = {column_language(column, "")[1] for column in self.text_columns() if "::" in column}
+        plain = [column for column in self.text_columns() if "::" not in column]
+        guess = "en" if "en" in explicit and "vi" not in explicit else "vi"
+        if plain:
+            self.note("settings", 1, f"no default_language; columns without a language ({', '.join(sorted(set(plain)))})"
+                                     f" are taken as {LANGUAGE_WORDS[guess]}.")
+        return guess
+
+    def text_columns(self) -> list[str]:
+        """label/hint column names of the survey and choices sheets."""
+        return [column for sheet in ("survey", "choices") for column in (self.sheets.get(sheet) or [(1, {})])[0][1]
+                if column.partition("::")[0].strip().lower() in TEXT_COLUMNS]
+
+    def languages_in_columns(self) -> set[str]:
+        """vi/en languages that have at least one label or hint column; a missing one is noted once."""
+        present = {column_language(column, self.default_language)[1] for column in self.text_columns()}
+        for language, other in (("vi", "en"), ("en", "vi")):
+            if language not in present and other in present:
+                self.note("survey", 1, f"the workbook has no {LANGUAGE_WORDS[language]} labels; the "
+                                       f"{LANGUAGE_WORDS[other]} texts are copied, translate them.")
+        return present
 
     def texts(self, sheet: str, row: int, values: dict, base: str) -> dict[str, str]:
         """{'vi': …, 'en': …} from label columns; a missing language copies the other, with a note."""
@@ -137,7 +192,8 @@ class _Converter:
         for language, other in (("vi", "en"), ("en", "vi")):
             if language not in texts:
                 texts[language] = texts[other]
-                self.note(sheet, row, f"no {language} {base}; copied the {other} text, translate it.")
+                if language in self.present_languages:  # a language absent from the workbook is noted once
+                    self.note(sheet, row, f"no {language} {base}; copied the {other} text, translate it.")
         return {"vi": texts["vi"], "en": texts["en"]}
 
     # --- choices ---
@@ -145,14 +201,30 @@ class _Converter:
     def read_choices(self) -> dict[str, list[dict]]:
         rows = self.sheets.get("choices", [])
         lists: dict[str, list[dict]] = {}
+        first_rows: dict[tuple[str, str], int] = {}
+        ignored: dict[str, int] = {}
         for row, values in rows[1:]:
             list_name = values.get("list_name") or values.get("list name")
+            for column in values:
+                if column.partition("::")[0].strip().lower() not in CHOICE_COLUMNS:
+                    ignored[column] = ignored.get(column, 0) + 1
             if not list_name or "name" not in values:
                 self.note("choices", row, "row without list_name or name; dropped.")
                 continue
-            label = self.texts("choices", row, values, "label") or {"vi": values["name"], "en": values["name"]}
-            lists.setdefault(list_name, []).append({"value": self.choice_value(values["name"], row),
-                                                    "label": label})
+            value = self.choice_value(values["name"], row)
+            if (list_name, value) in first_rows:
+                self.note("choices", row, f"choice '{value}' of list '{list_name}' repeats row "
+                                          f"{first_rows[list_name, value]}; dropped.")
+                continue
+            first_rows[list_name, value] = row
+            label = self.texts("choices", row, values, "label")
+            if not label:
+                self.note("choices", row, f"choice '{value}' of list '{list_name}' has no label; its name is used.")
+                label = {"vi": values["name"], "en": values["name"]}
+            lists.setdefault(list_name, []).append({"value": value, "label": label})
+        for column, count in ignored.items():
+            self.note("choices", 1, f"column '{column}' is not supported (used by choice_filter or media); "
+                                    f"dropped from {count} rows.")
         return lists
 
     def choice_value(self, value: str, row: int) -> str:
@@ -193,27 +265,42 @@ class _Converter:
                 self.names[values["name"]] = self.key(values["name"], "survey", row)
 
     def sections(self, rows: list) -> list[dict]:
+        """Top-level groups become sections; a group's relevant is joined to each of its questions' show_if."""
         sections = [self.ungrouped_section(0)]
-        depth = 0
+        group_conditions: list[str | None] = []  # one entry per open group, innermost last
         for row, values in rows:
             kind = values.get("type", "").lower().replace(" ", "_")
             if kind in ("begin_group", "begin_repeat"):
-                depth += 1
                 if kind == "begin_repeat":
                     self.note("survey", row, "repeat groups are not supported; their questions are asked once.")
-                if depth == 1:
+                if not group_conditions:
                     sections.append(self.section(row, values))
                 else:
                     self.note("survey", row, "nested group flattened into its top-level group.")
+                    self.note_ignored_columns(row, values, GROUP_COLUMNS)
+                group_conditions.append(self.group_condition(row, values))
             elif kind in ("end_group", "end_repeat"):
-                depth = max(depth - 1, 0)
-                if depth == 0:
+                if group_conditions:
+                    group_conditions.pop()
+                if not group_conditions:
                     sections.append(self.ungrouped_section(len(sections)))
             else:
-                item = self.item(row, values)
+                item = self.item(row, values, [condition for condition in group_conditions if condition])
                 if item:
                     sections[-1]["items"].append(item)
+                    self.kept.add(item["key"])
         return [section for section in sections if section["items"]]
+
+    def group_condition(self, row: int, values: dict) -> str | None:
+        """The group's relevant as show_if text, or None (not set, or not convertible: noted)."""
+        relevant = values.get("relevant")
+        if not relevant:
+            return None
+        condition = self.condition(row, relevant, "group relevant")
+        if condition is not None:
+            self.note("survey", row, f"group relevant '{relevant}' is added to the show_if of each of its "
+                                     "questions.")
+        return condition
 
     def ungrouped_section(self, position: int) -> dict:
         """A section for questions outside any group; emptied ones are removed at the end."""
@@ -221,14 +308,12 @@ class _Converter:
                 "items": []}
 
     def section(self, row: int, values: dict) -> dict:
-        self.note_ignored_columns(row, values)
-        if values.get("relevant"):
-            self.note("survey", row, "a group's relevant is not supported; its questions are always shown.")
+        self.note_ignored_columns(row, values, GROUP_COLUMNS)
         key = self.names.get(values.get("name", ""), f"group_{row}")
         title = self.texts("survey", row, values, "label") or {"vi": key, "en": key}
         return {"key": key, "title": title, "items": []}
 
-    def item(self, row: int, values: dict) -> dict | None:
+    def item(self, row: int, values: dict, group_conditions: list[str]) -> dict | None:
         kind, _, list_name = values.get("type", "").partition(" ")
         kind = kind.lower()
         item_type = SIMPLE_TYPES.get(kind) or SELECT_TYPES.get(kind)
@@ -249,9 +334,9 @@ class _Converter:
         if item_type in ("single", "multiple"):
             item["choices"] = self.item_choices(row, list_name.strip())
         self.add_range_parameters(row, kind, values, item)
-        self.add_relevant(row, values, item)
+        self.add_show_if(row, values, item, group_conditions)
         self.add_constraint(row, values, item)
-        self.note_ignored_columns(row, values)
+        self.note_ignored_columns(row, values, QUESTION_COLUMNS)
         return item
 
     def placeholder(self, row: int, name: str) -> dict:
@@ -259,6 +344,8 @@ class _Converter:
         return {"vi": name, "en": name}
 
     def item_choices(self, row: int, list_name: str) -> list[dict]:
+        if list_name.endswith(" or_other"):
+            self.note("survey", row, "or_other dropped; add an 'other' choice and a text question shown for it.")
         list_name = list_name.replace(" or_other", "").strip()
         if list_name not in self.choice_lists:
             self.fail("survey", row, "type", Code.XLSFORM_UNKNOWN_LIST.format(value=list_name))
@@ -266,6 +353,8 @@ class _Converter:
 
     def add_range_parameters(self, row: int, kind: str, values: dict, item: dict) -> None:
         if kind != "range":
+            if values.get("parameters"):
+                self.note("survey", row, f"parameters '{values['parameters']}' are not supported; dropped.")
             return
         parameters = dict(re.findall(r"(\w+)\s*=\s*(-?[\d.]+)", values.get("parameters", "")))
         if "start" in parameters:
@@ -274,25 +363,45 @@ class _Converter:
             item["maximum"] = float(parameters["end"])
         self.note("survey", row, "range imported as an integer question with its start and end.")
 
-    def add_relevant(self, row: int, values: dict, item: dict) -> None:
+    def add_show_if(self, row: int, values: dict, item: dict, group_conditions: list[str]) -> None:
+        """show_if = the enclosing groups' conditions and the question's own relevant."""
+        conditions = list(group_conditions)
         relevant = values.get("relevant")
-        if not relevant:
-            return
-        expression = self.translate_expression(relevant)
+        if relevant:
+            own = self.condition(row, relevant, "relevant", item["key"])
+            if own is not None:
+                conditions.append(own)
+        if conditions:
+            joined = " and ".join(f"({condition})" for condition in conditions)
+            item["show_if"] = show_if.normalise(joined)
+
+    def condition(self, row: int, relevant: str, what: str, own_key: str | None = None) -> str | None:
+        """relevant → canonical show_if text; None with a note when it cannot be converted or names a question
+        that was not converted (dropped, later in the form, or the question itself)."""
         try:
-            item["show_if"] = show_if.normalise(expression)
+            tree = show_if.parse(self.translate_expression(relevant))
         except show_if.ShowIfSyntaxError as error:
-            self.note("survey", row, f"relevant '{relevant}' could not be converted ({error}); always shown.")
+            self.note("survey", row, f"{what} '{relevant}' could not be converted ({error}); dropped.")
+            return None
+        missing = sorted(key for key in show_if.referenced_keys(tree) if key not in self.kept or key == own_key)
+        if missing:
+            self.note("survey", row, f"{what} '{relevant}' refers to {', '.join(missing)}, not an earlier converted "
+                                     "question; dropped.")
+            return None
+        return show_if.to_text(tree)
 
     def translate_expression(self, text: str) -> str:
-        """XLSForm relevant syntax → show_if syntax, for the common forms."""
+        """XLSForm relevant syntax → show_if syntax, for the common forms; quoted texts are left as they are."""
         text = re.sub(r"\$\{(\w[\w.\-]*)\}\s*!=\s*''", lambda match: f"answered({self.name(match)})", text)
         text = re.sub(r"\$\{(\w[\w.\-]*)\}\s*=\s*''", lambda match: f"not answered({self.name(match)})", text)
         text = re.sub(r"selected\(\s*\$\{(\w[\w.\-]*)\}\s*,\s*('[^']*'|\"[^\"]*\")\s*\)",
                       lambda match: f"{match.group(2)} in {self.name(match)}", text)
-        text = re.sub(r"\$\{(\w[\w.\-]*)\}", lambda match: self.name(match), text)
-        text = re.sub(r"(?<![!<>=])=(?!=)", "==", text)
-        return re.sub(r"\bnot\s*\(", "not (", text)
+        pieces = re.split(r"('[^']*'|\"[^\"]*\")", text)  # odd pieces are quoted texts
+        for index in range(0, len(pieces), 2):
+            piece = re.sub(r"\$\{(\w[\w.\-]*)\}", lambda match: self.name(match), pieces[index])
+            piece = re.sub(r"(?<![!<>=])=(?!=)", "==", piece)
+            pieces[index] = re.sub(r"\bnot\s*\(", "not (", piece)
+        return "".join(pieces)
 
     def name(self, match) -> str:
         return self.names.get(match.group(1), match.group(1))
@@ -301,9 +410,11 @@ class _Converter:
         constraint = values.get("constraint")
         if not constraint:
             return
-        for part in re.split(r"\s+and\s+", constraint.strip()):
-            if not self.apply_constraint_part(part.strip(), item):
-                self.note("survey", row, f"constraint part '{part}' is not supported; dropped.")
+        parts = _top_level_and_parts(constraint.strip())
+        for part in parts:
+            if not self.apply_constraint_part(part, item):
+                what = "constraint part" if len(parts) > 1 else "constraint"
+                self.note("survey", row, f"{what} '{part}' is not supported; dropped.")
         if values.get("constraint_message") or any(key.startswith("constraint_message") for key in values):
             self.note("survey", row, "constraint_message dropped; the standard messages are shown.")
 
@@ -322,8 +433,32 @@ class _Converter:
             return True
         return False
 
-    def note_ignored_columns(self, row: int, values: dict) -> None:
-        for column in ("choice_filter", "calculation", "default", "read_only", "readonly", "repeat_count",
-                       "appearance", "trigger"):
-            if values.get(column):
+    def note_ignored_columns(self, row: int, values: dict, converted: tuple) -> None:
+        """One note per filled column that is not converted (appearance, choice_filter, media, default, …)."""
+        for column in values:
+            if column.partition("::")[0].strip().lower() not in converted:
                 self.note("survey", row, f"column '{column}' is not supported; dropped.")
+
+
+def _top_level_and_parts(text: str) -> list[str]:
+    """'a and (b and c)' → ['a', '(b and c)']: split on 'and' outside parentheses and quotes."""
+    parts, depth, start, quote = [], 0, 0, None
+    index = 0
+    while index < len(text):
+        character = text[index]
+        if quote:
+            quote = None if character == quote else quote
+        elif character in "'\"":
+            quote = character
+        elif character == "(":
+            depth += 1
+        elif character == ")":
+            depth -= 1
+        elif depth == 0 and re.match(r"\s+and\s+", text[index:]) and text[index].isspace():
+            parts.append(text[start:index].strip())
+            index += re.match(r"\s+and\s+", text[index:]).end()
+            start = index
+            continue
+        index += 1
+    parts.append(text[start:].strip())
+    return [part for part in parts if part]
