@@ -12,6 +12,7 @@ import uvicorn
 
 from survey_app import db
 from survey_app.settings import Settings
+from survey_app.tokens import form_url
 
 app = typer.Typer(help="SIPAS and PAR INDEX survey system.", no_args_is_help=True, add_completion=False)
 
@@ -77,8 +78,8 @@ def demo(
     typer.echo(("Loaded the demo province" if loaded else "Demo province already loaded")
                + f" in {time.perf_counter() - started:.1f} s into {settings.database_url}")
     base = f"http://{host}:{port}"
-    typer.echo(f"  Counter form (QR target): {base}/s/QUAY-2026/SO01-Q1")
-    typer.echo(f"  SIPAS form:               {base}/s/SIPAS-2026/H01-Q1")
+    typer.echo(f"  Counter form (QR target): {form_url(base, settings.signing_keys, 'SO01-Q1', 'QUAY-2026')}")
+    typer.echo(f"  SIPAS form:               {form_url(base, settings.signing_keys, 'H01-Q1', 'SIPAS-2026')}")
     typer.echo(f"  Results:                  {base}/results/DEMO")
     typer.echo(f"  Index API:                {base}/api/v1/units/SO01/index")
     typer.echo(f"  API docs:                 {base}/api/docs")
@@ -122,3 +123,12 @@ def import_xlsform(
         typer.echo(f"wrote {output}")
     else:
         typer.echo(text)
+
+
+from survey_app.commands.qr import qr as _qr_command  # noqa: E402
+
+app.command("qr")(_qr_command)
+
+from survey_app.commands.sampling import sample_app as _sample_app  # noqa: E402
+
+app.add_typer(_sample_app, name="sample")

@@ -9,7 +9,7 @@ from typing import AsyncIterator
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 
 MIGRATIONS_FOLDER = Path(__file__).parent / "piccolo_migrations"
 APP_NAME = "survey"
@@ -70,11 +70,26 @@ async def disconnect(engine: Engine) -> None:
         await engine.close_connection_pool()
 
 
+class _ImmediateTransaction(SQLiteTransaction):
+    """BEGIN IMMEDIATE that closes its connection when the lock cannot be had.
+
+    Piccolo's transaction leaks the connection (and aiosqlite's non-daemon thread, which then blocks
+    interpreter exit) when BEGIN itself fails, e.g. "database is locked".
+    """
+
+    async def begin(self):
+        try:
+            await super().begin()
+        except BaseException:
+            await self.connection.close()
+            raise
+
+
 @asynccontextmanager
 async def write_transaction(engine: Engine) -> AsyncIterator[None]:
     """A write transaction; on SQLite it takes the write lock at BEGIN so concurrent writers queue, not fail."""
     if isinstance(engine, SQLiteEngine):
-        async with engine.transaction(transaction_type=TransactionType.immediate):
+        async with _ImmediateTransaction(engine, TransactionType.immediate):
             yield
     else:
         async with engine.transaction():

@@ -12,9 +12,11 @@ from litestar.response import Template
 logger = logging.getLogger("survey_app")
 
 MESSAGES = {
+    403: ("Mã QR không hợp lệ", "Invalid QR code", "Vui lòng quét lại mã QR dán tại quầy."),
     404: ("Không tìm thấy trang", "Page not found",
           "Đường dẫn hoặc mã QR không đúng, hoặc quầy/đợt khảo sát không tồn tại."),
     409: ("Không thể lưu", "Conflict", "Yêu cầu này xung đột với một câu trả lời đã được lưu."),
+    410: ("Mã QR đã hết hạn", "This QR code has expired", "Vui lòng quét mã QR mới dán tại quầy."),
     503: ("Hệ thống tạm thời bận", "Service temporarily unavailable",
           "Câu trả lời của bạn chưa được lưu. Vui lòng thử gửi lại sau ít phút."),
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -22,14 +22,25 @@ class Setting:
 SETTINGS = (
     Setting("DATABASE_URL", "sqlite:///var/survey.db",
             "sqlite:///relative/path.db, sqlite:////absolute/path.db or postgresql://user@host:port/db"),
-    Setting("SECRET_KEY", "", "key for signing tokens and hashing dossier codes; generated per process when empty "
-            "(fine for a demo, never for production: tokens would not survive a restart)"),
+    Setting("SECRET_KEY", "", "key for signing tokens and hashing dossier codes; when empty, one is generated "
+            "once and kept in var/secret_key (fine on one machine; set it explicitly for several servers)"),
+    Setting("SIGNING_KEYS", "", "counter QR signing keys, newest first: k2:secret2,k1:secret1; empty: one key "
+            "derived from SECRET_KEY. Removing a key id revokes the posters signed with it"),
     Setting("REDIS_URL", "", "redis://host:port/db; shared rate limits and sessions across workers when set"),
     Setting("BASE_URL", "http://127.0.0.1:8000", "public address used in QR codes and printed links"),
     Setting("STATIC_DIR", str(PROJECT_ROOT / "static"), "folder served under /static"),
     Setting("DB_POOL_SIZE", "10", "maximum PostgreSQL connections per worker"),
     Setting("SQLITE_BUSY_TIMEOUT", "5", "seconds a SQLite writer waits for the lock before failing"),
 )
+
+
+def local_secret_key(path: Path = Path("var/secret_key")) -> str:
+    """A key generated once and kept beside the SQLite file, so every worker and restart shares it."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def _env(name: str, environ: dict[str, str]) -> str:
@@ -46,14 +57,21 @@ class Settings:
     static_dir: Path
     db_pool_size: int = 10
     sqlite_busy_timeout: float = 5.0
-    debug: bool = field(default=False)
+    signing_keys_text: str = ""
+
+    @property
+    def signing_keys(self) -> dict[str, bytes]:
+        from survey_app.tokens import parse_signing_keys
+
+        return parse_signing_keys(self.signing_keys_text, self.secret_key)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
         environ = dict(os.environ if environ is None else environ)
         return cls(
             database_url=_env("DATABASE_URL", environ),
-            secret_key=_env("SECRET_KEY", environ) or secrets.token_hex(32),
+            secret_key=_env("SECRET_KEY", environ) or local_secret_key(),
+            signing_keys_text=_env("SIGNING_KEYS", environ),
             redis_url=_env("REDIS_URL", environ),
             base_url=_env("BASE_URL", environ).rstrip("/"),
             static_dir=Path(_env("STATIC_DIR", environ)),

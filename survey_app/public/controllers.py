@@ -44,7 +44,7 @@ async def render_form(form: FormContext, lang: str, values: dict, errors: dict, 
     context = {
         "form": form, "definition": form.definition, "lang": lang, "values": values, "errors": errors,
         "idempotency_key": key, "domains": await domain_choices(),
-        "action": f"/s/{form.campaign['code']}/{form.counter['code']}",
+        "action": form.path,
     }
     return Template(template_name="form.html", context=context, status_code=status)
 
@@ -54,22 +54,18 @@ def closed_page(form: FormContext, lang: str) -> Template:
 
 
 class CounterFormController(Controller):
-    path = "/s/{campaign_code:str}/{counter_code:str}"
+    path = "/q/{token:str}"
 
     @get()
-    async def show(
-        self, campaign_code: FromPath[str], counter_code: FromPath[str], lang: FromQuery[str | None] = None
-    ) -> Template:
-        form = await load_form_context(campaign_code, counter_code)
+    async def show(self, state: State, token: FromPath[str], lang: FromQuery[str | None] = None) -> Template:
+        form = await load_form_context(state.settings, token)
         if form.is_closed(dt.date.today()):
             return closed_page(form, pick_language(lang))
         return await render_form(form, pick_language(lang), {}, {}, uuid.uuid4().hex)
 
     @post(status_code=200)
-    async def submit(
-        self, request: Request, state: State, campaign_code: FromPath[str], counter_code: FromPath[str]
-    ) -> Template | Redirect:
-        form = await load_form_context(campaign_code, counter_code)
+    async def submit(self, request: Request, state: State, token: FromPath[str]) -> Template | Redirect:
+        form = await load_form_context(state.settings, token)
         form_data = await request.form()
         lang = pick_language(form_data.get("_lang"))
         if form.is_closed(dt.date.today()):
@@ -84,8 +80,7 @@ class CounterFormController(Controller):
 
     async def _after_store(self, form: FormContext, outcome: StoreOutcome, lang: str, values: dict, key: str):
         if outcome in (StoreOutcome.STORED, StoreOutcome.REPLAYED):
-            thanks = f"/s/{form.campaign['code']}/{form.counter['code']}/thanks?lang={lang}"
-            return Redirect(path=thanks, status_code=303)
+            return Redirect(path=f"{form.path}/thanks?lang={lang}", status_code=303)
         if outcome is StoreOutcome.DOSSIER_ALREADY_RATED:
             dossier_items = [item.key for item in form.definition.items if item.type == "dossier_code"]
             errors = {item_key: DOSSIER_ALREADY_RATED[lang] for item_key in dossier_items}
@@ -95,8 +90,6 @@ class CounterFormController(Controller):
                         context={"title": "Không thể lưu", "title_en": "Conflict", "detail": CONFLICT})
 
     @get("/thanks")
-    async def thanks(
-        self, campaign_code: FromPath[str], counter_code: FromPath[str], lang: FromQuery[str | None] = None
-    ) -> Template:
-        form = await load_form_context(campaign_code, counter_code)
+    async def thanks(self, state: State, token: FromPath[str], lang: FromQuery[str | None] = None) -> Template:
+        form = await load_form_context(state.settings, token)
         return Template(template_name="thanks.html", context={"form": form, "lang": pick_language(lang)})

@@ -6,16 +6,20 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import sqlite3
 import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import HTTPException, NotFoundException
 
 from survey_app.catalog import definition_of
 from survey_app.db import write_transaction
 from survey_app.tables import Campaign, Counter, Domain, Questionnaire, Response, Unit
+from survey_app.tokens import CounterToken, TokenError, verify
+
+logger = logging.getLogger("survey_app")
 
 try:
     from asyncpg import UniqueViolationError
@@ -33,6 +37,11 @@ class FormContext:
     counter: dict
     unit: dict
     questionnaire: dict
+    token: str
+
+    @property
+    def path(self) -> str:
+        return f"/q/{self.token}"
 
     @property
     def definition(self):
@@ -51,14 +60,41 @@ class StoreOutcome(Enum):
     DOSSIER_ALREADY_RATED = "dossier_already_rated"
 
 
-async def load_form_context(campaign_code: str, counter_code: str) -> FormContext:
+TOKEN_REFUSALS = {
+    "malformed": (403, "Mã QR không hợp lệ. Vui lòng quét lại mã QR dán tại quầy."),
+    "forged": (403, "Mã QR không hợp lệ hoặc đã bị sửa đổi. Vui lòng quét lại mã QR dán tại quầy."),
+    "revoked": (403, "Mã QR này đã bị thu hồi. Vui lòng quét mã QR mới dán tại quầy."),
+    "expired": (410, "Mã QR này đã hết hạn. Vui lòng quét mã QR mới dán tại quầy."),
+}
+
+
+class TokenRefused(HTTPException):
+    """A forged, tampered, expired or revoked QR token: a Vietnamese page, nothing stored."""
+
+
+def verify_token(settings, token: str) -> CounterToken:
+    try:
+        return verify(settings.signing_keys, token, dt.date.today())
+    except TokenError as error:
+        logger.warning("QR token refused (%s): %.80s", error.reason, token)
+        status, message = TOKEN_REFUSALS[error.reason]
+        raise TokenRefused(status_code=status, detail=message) from error
+
+
+async def load_form_context(settings, token: str) -> FormContext:
+    """The form behind a QR token; the token is checked before anything is looked up."""
+    counter_token = verify_token(settings, token)
+    return await load_counter_form(counter_token.campaign_code, counter_token.counter_code, token)
+
+
+async def load_counter_form(campaign_code: str, counter_code: str, token: str) -> FormContext:
     campaign = await Campaign.select().where(Campaign.code == campaign_code).first()
     counter = await Counter.select().where((Counter.code == counter_code) & (Counter.active == True)).first()  # noqa: E712
     if campaign is None or counter is None:
         raise NotFoundException("Không tìm thấy quầy hoặc đợt khảo sát này. Vui lòng kiểm tra lại mã QR.")
     unit = await Unit.select().where(Unit.id == counter["unit"]).first()
     questionnaire = await Questionnaire.select().where(Questionnaire.id == campaign["questionnaire"]).first()
-    return FormContext(campaign=campaign, counter=counter, unit=unit, questionnaire=questionnaire)
+    return FormContext(campaign=campaign, counter=counter, unit=unit, questionnaire=questionnaire, token=token)
 
 
 async def domain_choices() -> list[dict]:

@@ -8,8 +8,13 @@ import uuid
 from questionnaires import load_shipped
 
 from survey_app.tables import Response
+from survey_app.tokens import sign
 
-COUNTER_FORM = "/s/QUAY-2026/SO01-Q1"
+
+
+def form_path(settings, counter_code: str = "SO01-Q1", campaign_code: str = "QUAY-2026", expires_on=None) -> str:
+    """The path a counter's QR code points to (its signed token)."""
+    return "/q/" + sign(settings.signing_keys, counter_code, campaign_code, expires_on)
 
 
 def counter_definition():

@@ -10,7 +10,7 @@ from survey_app import db
 from survey_app.app import create_app
 from survey_app.demo import load_demo
 from survey_app.settings import Settings
-from tests.app.helpers import COUNTER_FORM, counter_definition, filled_form
+from tests.app.helpers import counter_definition, filled_form
 
 
 async def test_healthz_and_readyz(client):
@@ -26,7 +26,7 @@ async def test_openapi_lists_the_index_endpoint(client):
 
 async def sqlite_app(tmp_path, migrated: bool, busy_timeout: str = "5"):
     settings = Settings.from_env({
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'own.db'}", "SECRET_KEY": "k", "SQLITE_BUSY_TIMEOUT": busy_timeout,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'own.db'}", "SECRET_KEY": "test-secret-key", "SQLITE_BUSY_TIMEOUT": busy_timeout,
     })
     application = create_app(settings)
     return application, settings
@@ -43,7 +43,7 @@ async def test_readyz_reports_pending_migrations_on_an_empty_database(app, tmp_p
         db.bind(app.state.engine)  # give the shared tables back to the suite's engine
 
 
-async def test_locked_database_gives_503_and_stores_nothing(app, tmp_path):
+async def test_locked_database_gives_503_and_stores_nothing(app, tmp_path, counter_form):
     application, settings = await sqlite_app(tmp_path, migrated=True, busy_timeout="0.2")
     try:
         async with application.lifespan():
@@ -55,7 +55,7 @@ async def test_locked_database_gives_503_and_stores_nothing(app, tmp_path):
             locker.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
             try:
                 async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://t") as c:
-                    response = await c.post(COUNTER_FORM, data=filled_form(counter_definition()))
+                    response = await c.post(counter_form, data=filled_form(counter_definition()))
             finally:
                 locker.execute("ROLLBACK")
                 locker.close()

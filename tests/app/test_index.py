@@ -5,18 +5,18 @@ from __future__ import annotations
 import pytest
 
 from survey_app.tables import Counter, Unit
-from tests.app.helpers import counter_definition, filled_form
+from tests.app.helpers import counter_definition, filled_form, form_path
 
 
 @pytest.fixture(scope="module")
-async def fresh_counter(app):
+async def fresh_counter(app, settings):
     """A unit of its own under the demo province, so the expected index is known exactly."""
     province = await Unit.select(Unit.id).where(Unit.code == "DEMO").first()
     unit = Unit(code="TEST-IDX", name="Xã Kiểm Thử", level="xa", parent=province["id"])
     await unit.save()
     counter = Counter(code="TEST-IDX-Q1", unit=unit.id, name="Quầy kiểm thử")
     await counter.save()
-    return "/s/QUAY-2026/TEST-IDX-Q1"
+    return form_path(settings, "TEST-IDX-Q1")
 
 
 async def index_of(client, unit_code: str) -> dict:

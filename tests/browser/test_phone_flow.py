@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from survey_app.settings import Settings
+from survey_app.tokens import form_url
 from tests.app.test_dockerfile import free_port, wait_ready
 from tests.conftest import CHROMIUM, require_tool
 
@@ -62,7 +64,8 @@ def test_citizen_rates_a_counter_on_a_phone(live_server, browser):
     api = f"{live_server}/api/v1/units/H01/index?campaign=QUAY-2026"
     before = httpx.get(api).json()["index"]
     page = browser.new_page(viewport={"width": 360, "height": 640}, java_script_enabled=False)
-    page.goto(f"{live_server}/s/QUAY-2026/H01-Q1")
+    keys = Settings.from_env({"SECRET_KEY": "browser-test"}).signing_keys
+    page.goto(form_url(live_server, keys, "H01-Q1", "QUAY-2026"))
     assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling on a phone
     for item in load_shipped()["counter_rating"].items:
         if item.type == "rating5":

@@ -1,0 +1,83 @@
+"""Signed counter tokens: the QR code's URL carries counter, campaign, key id and an optional expiry, signed.
+
+A token reads `<counter>.<campaign>.<key id>.<expiry yyyymmdd or 0>.<signature>`: short enough for a QR code
+and for the printed short URL. Rotation: sign with the newest key; every key still listed verifies, so old
+posters stay valid until their expiry; removing a key id revokes every poster signed with it.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+
+SIGNATURE_BYTES = 12  # 96 bits: forging by guessing is hopeless, and the token stays short
+CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+class TokenError(Exception):
+    """Why a token is refused; `reason` is one of forged, malformed, expired, revoked."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class CounterToken:
+    counter_code: str
+    campaign_code: str
+    key_id: str
+    expires_on: dt.date | None
+
+
+def parse_signing_keys(text: str, secret_key: str) -> dict[str, bytes]:
+    """SIGNING_KEYS="k2:secret2,k1:secret1" (newest first); without it one key 'k1' derived from SECRET_KEY."""
+    if not text.strip():
+        return {"k1": hashlib.sha256(b"counter-token:" + secret_key.encode()).digest()}
+    keys = {}
+    for entry in text.split(","):
+        key_id, _, secret = entry.strip().partition(":")
+        if not CODE.match(key_id) or not secret:
+            raise ValueError(f"SIGNING_KEYS entry {entry.strip()!r} must read key_id:secret")
+        keys[key_id] = secret.encode()
+    return keys
+
+
+def _signature(key: bytes, payload: str) -> str:
+    digest = hmac.new(key, payload.encode(), hashlib.sha256).digest()[:SIGNATURE_BYTES]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def sign(keys: dict[str, bytes], counter_code: str, campaign_code: str, expires_on: dt.date | None = None) -> str:
+    """Token for one counter in one campaign, signed with the newest key."""
+    if not (CODE.match(counter_code) and CODE.match(campaign_code)):
+        raise ValueError("counter and campaign codes may hold only letters, digits, '-' and '_'")
+    key_id = next(iter(keys))
+    payload = ".".join([counter_code, campaign_code, key_id, expires_on.strftime("%Y%m%d") if expires_on else "0"])
+    return f"{payload}.{_signature(keys[key_id], payload)}"
+
+
+def verify(keys: dict[str, bytes], token: str, today: dt.date) -> CounterToken:
+    """The token's content, or TokenError saying why it is refused."""
+    parts = token.split(".")
+    if len(parts) != 5:
+        raise TokenError("malformed")
+    counter_code, campaign_code, key_id, expiry, signature = parts
+    if key_id not in keys:
+        raise TokenError("revoked")
+    if not hmac.compare_digest(_signature(keys[key_id], ".".join(parts[:4])), signature):
+        raise TokenError("forged")
+    expires_on = None if expiry == "0" else dt.datetime.strptime(expiry, "%Y%m%d").date()
+    if expires_on and expires_on < today:
+        raise TokenError("expired")
+    return CounterToken(counter_code, campaign_code, key_id, expires_on)
+
+
+def form_url(base_url: str, keys: dict[str, bytes], counter_code: str, campaign_code: str,
+             expires_on: dt.date | None = None) -> str:
+    """The address a counter's QR code and poster carry."""
+    return f"{base_url.rstrip('/')}/q/{sign(keys, counter_code, campaign_code, expires_on)}"
