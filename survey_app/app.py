@@ -13,6 +13,7 @@ from litestar.template.config import TemplateConfig
 from survey_app import db
 from survey_app.errors import EXCEPTION_HANDLERS
 from survey_app.health import healthz, readyz
+from survey_app.limits import rate_limit_configs, rate_limit_stores
 from survey_app.public.controllers import CounterFormController
 from survey_app.results.controllers import IndexApiController, ResultsController
 from survey_app.settings import PROJECT_ROOT, Settings
@@ -48,6 +49,8 @@ def create_app(settings: Settings) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(title="SIPAS survey API", version="1", path="/api/docs"),
         request_max_body_size=MAX_BODY_BYTES,
+        middleware=[config.middleware for config in rate_limit_configs(settings)],
+        stores=rate_limit_stores(settings),
     )
 
 

@@ -30,6 +30,8 @@ SETTINGS = (
     Setting("BASE_URL", "http://127.0.0.1:8000", "public address used in QR codes and printed links"),
     Setting("STATIC_DIR", str(PROJECT_ROOT / "static"), "folder served under /static"),
     Setting("DB_POOL_SIZE", "10", "maximum PostgreSQL connections per worker"),
+    Setting("RATE_LIMIT_PER_CLIENT", "20", "form submissions a minute from one client (by daily salted hash)"),
+    Setting("RATE_LIMIT_PER_COUNTER", "300", "form submissions a minute to one counter"),
     Setting("SQLITE_BUSY_TIMEOUT", "5", "seconds a SQLite writer waits for the lock before failing"),
 )
 
@@ -58,6 +60,8 @@ class Settings:
     db_pool_size: int = 10
     sqlite_busy_timeout: float = 5.0
     signing_keys_text: str = ""
+    rate_limit_per_client: int = 20
+    rate_limit_per_counter: int = 300
 
     @property
     def signing_keys(self) -> dict[str, bytes]:
@@ -77,6 +81,8 @@ class Settings:
             static_dir=Path(_env("STATIC_DIR", environ)),
             db_pool_size=int(_env("DB_POOL_SIZE", environ)),
             sqlite_busy_timeout=float(_env("SQLITE_BUSY_TIMEOUT", environ)),
+            rate_limit_per_client=int(_env("RATE_LIMIT_PER_CLIENT", environ)),
+            rate_limit_per_counter=int(_env("RATE_LIMIT_PER_COUNTER", environ)),
         )
 
     @property

@@ -40,9 +40,11 @@ def raw_answers(form_data, definition) -> dict:
     }
 
 
-async def render_form(form: FormContext, lang: str, values: dict, errors: dict, key: str, status: int = 200):
+async def render_form(
+    form: FormContext, lang: str, values: dict, errors: dict, key: str, status: int = 200, kiosk: bool = False
+):
     context = {
-        "form": form, "definition": form.definition, "lang": lang, "values": values, "errors": errors,
+        "form": form, "kiosk": kiosk, "definition": form.definition, "lang": lang, "values": values, "errors": errors,
         "idempotency_key": key, "domains": await domain_choices(),
         "action": form.path,
     }
@@ -57,11 +59,13 @@ class CounterFormController(Controller):
     path = "/q/{token:str}"
 
     @get()
-    async def show(self, state: State, token: FromPath[str], lang: FromQuery[str | None] = None) -> Template:
+    async def show(
+        self, state: State, token: FromPath[str], lang: FromQuery[str | None] = None, kiosk: FromQuery[str] = ""
+    ) -> Template:
         form = await load_form_context(state.settings, token)
         if form.is_closed(dt.date.today()):
             return closed_page(form, pick_language(lang))
-        return await render_form(form, pick_language(lang), {}, {}, uuid.uuid4().hex)
+        return await render_form(form, pick_language(lang), {}, {}, uuid.uuid4().hex, kiosk=kiosk == "1")
 
     @post(status_code=200)
     async def submit(self, request: Request, state: State, token: FromPath[str]) -> Template | Redirect:
@@ -73,14 +77,16 @@ class CounterFormController(Controller):
         key = (form_data.get("_key") or uuid.uuid4().hex)[:64]
         values = raw_answers(form_data, form.definition)
         answers, errors = form.definition.validate_answers(values, lang=lang)
+        kiosk = form_data.get("_kiosk") == "1"
         if errors:
-            return await render_form(form, lang, values, errors, key, status=422)
+            return await render_form(form, lang, values, errors, key, status=422, kiosk=kiosk)
         outcome = await store_response(form, answers, key, state.settings.secret_key)
-        return await self._after_store(form, outcome, lang, values, key)
+        return await self._after_store(form, outcome, lang, values, key, kiosk)
 
-    async def _after_store(self, form: FormContext, outcome: StoreOutcome, lang: str, values: dict, key: str):
+    async def _after_store(self, form: FormContext, outcome: StoreOutcome, lang: str, values: dict, key: str,
+                           kiosk: bool):
         if outcome in (StoreOutcome.STORED, StoreOutcome.REPLAYED):
-            return Redirect(path=f"{form.path}/thanks?lang={lang}", status_code=303)
+            return Redirect(path=f"{form.path}/thanks?lang={lang}{'&kiosk=1' if kiosk else ''}", status_code=303)
         if outcome is StoreOutcome.DOSSIER_ALREADY_RATED:
             dossier_items = [item.key for item in form.definition.items if item.type == "dossier_code"]
             errors = {item_key: DOSSIER_ALREADY_RATED[lang] for item_key in dossier_items}
@@ -90,6 +96,9 @@ class CounterFormController(Controller):
                         context={"title": "Không thể lưu", "title_en": "Conflict", "detail": CONFLICT})
 
     @get("/thanks")
-    async def thanks(self, state: State, token: FromPath[str], lang: FromQuery[str | None] = None) -> Template:
+    async def thanks(
+        self, state: State, token: FromPath[str], lang: FromQuery[str | None] = None, kiosk: FromQuery[str] = ""
+    ) -> Template:
         form = await load_form_context(state.settings, token)
-        return Template(template_name="thanks.html", context={"form": form, "lang": pick_language(lang)})
+        context = {"form": form, "lang": pick_language(lang), "kiosk": kiosk == "1"}
+        return Template(template_name="thanks.html", context=context)

@@ -82,3 +82,84 @@ def test_citizen_rates_a_counter_on_a_phone(live_server, browser):
     assert after["overall"] == pytest.approx(expected_overall_after_one_all_satisfied(before))
     assert shown == f"{after['overall']:.1f}".replace(".", ",") + " %"
     page.close()
+
+
+def stored_count(live_server: str, unit_code: str) -> int:
+    return httpx.get(f"{live_server}/api/v1/units/{unit_code}/index?campaign=QUAY-2026").json()["index"]["response_count"]
+
+
+def open_form(browser, live_server: str, counter_code: str, query: str = ""):
+    keys = Settings.from_env({"SECRET_KEY": "browser-test"}).signing_keys
+    page = browser.new_page(viewport={"width": 360, "height": 640})
+    page.goto(form_url(live_server, keys, counter_code, "QUAY-2026") + query)
+    return page
+
+
+def answer_all(page, rating: str = "4") -> None:
+    from questionnaires import load_shipped
+
+    for item in load_shipped()["counter_rating"].items:
+        if item.type == "rating5":
+            page.check(f'input[name="{item.key}"][value="{rating}"]')
+        elif item.type == "domain":
+            page.select_option(f'select[name="{item.key}"]', "dat_dai")
+
+
+def test_lost_acknowledgement_is_retried_and_stored_exactly_once(live_server, browser):
+    """The first post reaches the server but its answer is lost on the way back; the script retries."""
+    before = stored_count(live_server, "H02")
+    page = open_form(browser, live_server, "H02-Q1")
+    posts = []
+
+    def lose_first_answer(route):
+        posts.append(route.request.post_data)
+        if len(posts) == 1:
+            route.fetch()  # the server stores it…
+            route.abort("connectionreset")  # …but the phone never hears back
+        else:
+            route.continue_()
+
+    page.route("**/q/*", lambda route: lose_first_answer(route) if route.request.method == "POST" else route.continue_())
+    answer_all(page)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/thanks*", timeout=20000)
+    assert "Đã gửi" in page.text_content("#sent")
+    assert len(posts) >= 2 and len(set(posts)) == 1  # the retry carried the same idempotency key and answers
+    assert stored_count(live_server, "H02") == before + 1
+    page.close()
+
+
+def test_offline_submission_waits_and_says_so_then_sends(live_server, browser):
+    before = stored_count(live_server, "H03")
+    page = open_form(browser, live_server, "H03-Q1")
+    answer_all(page)
+    page.context.set_offline(True)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#send-status:not([hidden])")
+    assert "mất kết nối" in page.text_content("#send-status")
+    assert stored_count(live_server, "H03") == before
+    page.context.set_offline(False)
+    page.wait_for_url("**/thanks*", timeout=40000)
+    assert stored_count(live_server, "H03") == before + 1
+    page.close()
+
+
+def test_reload_mid_form_restores_the_answers(live_server, browser):
+    page = open_form(browser, live_server, "H04-Q1")
+    answer_all(page, rating="2")
+    key_before = page.input_value('input[name="_key"]')
+    page.reload()
+    assert page.is_checked('input[name="reception"][value="2"]')
+    assert page.input_value('input[name="_key"]') == key_before  # a retry after reload stays idempotent
+    page.close()
+
+
+def test_kiosk_returns_to_a_blank_form_after_submitting(live_server, browser):
+    page = open_form(browser, live_server, "H05-Q1", "?kiosk=1")
+    answer_all(page, rating="5")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/thanks*kiosk=1*", timeout=20000)
+    page.wait_for_url("**/q/*?kiosk=1*", timeout=20000)
+    page.wait_for_selector("form[data-kiosk]")
+    assert not page.is_checked('input[name="reception"][value="5"]')  # nothing left on screen for the next person
+    page.close()

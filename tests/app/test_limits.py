@@ -1,0 +1,37 @@
+"""Abuse limits: a burst from one client is refused with 429; the client is known only by a daily salted hash."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import httpx
+
+from survey_app import db
+from survey_app.app import create_app
+from survey_app.limits import daily_client_hash
+
+
+def test_client_hash_hides_the_address_and_changes_daily():
+    today = daily_client_hash("secret", "203.0.113.7", dt.date(2026, 11, 23))
+    assert "203.0.113.7" not in today and today.startswith("client:")
+    assert today != daily_client_hash("secret", "203.0.113.7", dt.date(2026, 11, 24))
+    assert today == daily_client_hash("secret", "203.0.113.7", dt.date(2026, 11, 23))
+
+
+async def test_a_burst_from_one_client_gets_429_in_vietnamese(app, settings, counter_form):
+    strict = create_app(dataclasses.replace(settings, rate_limit_per_client=2))
+    for hook in strict.on_startup:
+        await hook(strict)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=strict), base_url="http://t") as client:
+            statuses = [(await client.post(counter_form, data={"_key": "x"})).status_code for _ in range(3)]
+            refused = await client.post(counter_form, data={"_key": "x"})
+            page = await client.get(counter_form)  # reading the form is never limited
+        assert statuses == [422, 422, 429]
+        assert refused.status_code == 429 and "quá nhanh" in refused.text
+        assert page.status_code == 200
+    finally:
+        for hook in strict.on_shutdown:
+            await hook(strict)
+        db.bind(app.state.engine)
