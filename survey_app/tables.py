@@ -107,4 +107,7 @@ class User(Table, tablename="app_user"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-ALL_TABLES = (Unit, Counter, Domain, Questionnaire, Campaign, Response, User)
+# The officials' sample (draws, members, invitation codes, drafts) lives in its own module.
+from survey_app.sampling_tables import SAMPLING_TABLES  # noqa: E402
+
+ALL_TABLES = (Unit, Counter, Domain, Questionnaire, Campaign, Response, User, *SAMPLING_TABLES)

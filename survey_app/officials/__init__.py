@@ -1,0 +1,1 @@
+"""Officials drawn at random answer with a one-time invitation code: draws, tracking and the answer path."""

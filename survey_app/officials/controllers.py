@@ -1,0 +1,148 @@
+"""The official's pages: /o (enter the code), /o/{section} (one section per page, saved on every submit), /o/sent."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import Cookie, State
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from survey_app.officials.services import (
+    COOKIE_MAX_AGE,
+    COOKIE_NAME,
+    CodeRefused,
+    OfficialContext,
+    first_open_section,
+    invitation_for_code,
+    load_context,
+    read_session,
+    save_draft,
+    sign_session,
+    start,
+    submit,
+)
+from survey_app.public.controllers import pick_language
+
+logger = logging.getLogger("survey_app")
+NO_SESSION = CodeRefused(403, "Phiên làm việc đã hết hạn. Vui lòng nhập lại mã trên phiếu mời để tiếp tục.",
+                         "Your session has ended. Enter the code from your invitation slip again to continue.")
+
+
+def session_cookie(settings, value: str, max_age: int = COOKIE_MAX_AGE) -> Cookie:
+    return Cookie(key=COOKIE_NAME, value=value, path="/o", max_age=max_age, httponly=True, samesite="lax",
+                  secure=settings.base_url.startswith("https://"))
+
+
+def code_page(lang: str, refused: CodeRefused | None = None, code: str = "") -> Template:
+    context = {"lang": lang, "code": code, "error": refused and (refused.message_en if lang == "en"
+                                                                 else refused.message_vi)}
+    return Template(template_name="official_code.html", context=context,
+                    status_code=refused.status if refused else 200)
+
+
+def refused_page(refused: CodeRefused, lang: str, settings) -> Template:
+    """The code page with the reason; the (now useless) session cookie is cleared."""
+    page = code_page(lang, refused)
+    page.cookies.append(session_cookie(settings, "", max_age=0))
+    return page
+
+
+def page_values(form_data, section) -> dict:
+    """This page's values as typed: a list for multiple choice, a string otherwise."""
+    return {item.key: form_data.getall(item.key, []) if item.type == "multiple" else form_data.get(item.key, "")
+            for item in section.items}
+
+
+def section_page(context: OfficialContext, index: int, lang: str, errors: dict, status: int = 200) -> Template:
+    definition = context.definition
+    return Template(template_name="official_section.html", status_code=status, context={
+        "definition": definition, "section": definition.sections[index], "index": index,
+        "count": len(definition.sections), "lang": lang, "values": context.draft, "errors": errors,
+        "unit": context.unit, "domains": [], "action": f"/o/{index}",
+    })
+
+
+class OfficialController(Controller):
+    path = "/o"
+
+    async def _context(self, request: Request, state: State) -> OfficialContext:
+        invitation_id = read_session(state.settings.secret_key, request.cookies.get(COOKIE_NAME))
+        if invitation_id is None:
+            raise NO_SESSION
+        return await load_context(invitation_id)
+
+    @get()
+    async def show(self, lang: FromQuery[str | None] = None) -> Template:
+        return code_page(pick_language(lang))
+
+    @post(status_code=200)
+    async def enter(self, request: Request, state: State) -> Template | Redirect:
+        form_data = await request.form()
+        lang = pick_language(form_data.get("_lang"))
+        typed = str(form_data.get("code", ""))[:64]
+        try:
+            invitation = await invitation_for_code(state.settings.secret_key, typed)
+            context = await load_context(invitation["id"])
+        except CodeRefused as refused:
+            logger.info("invitation code refused (%s)", refused.message_en)
+            return code_page(lang, refused, typed)
+        await start(context)
+        redirect = Redirect(path=f"/o/{first_open_section(context)}?lang={lang}", status_code=303)
+        redirect.cookies.append(session_cookie(state.settings, sign_session(state.settings.secret_key,
+                                                                              invitation["id"])))
+        return redirect
+
+    @get("/{index:int}")
+    async def section(self, request: Request, state: State, index: FromPath[int],
+                      lang: FromQuery[str | None] = None) -> Template | Redirect:
+        lang = pick_language(lang)
+        try:
+            context = await self._context(request, state)
+        except CodeRefused as refused:
+            return refused_page(refused, lang, state.settings)
+        if not 0 <= index < len(context.definition.sections):
+            return Redirect(path=f"/o/0?lang={lang}", status_code=303)
+        return section_page(context, index, lang, {})
+
+    @post("/{index:int}", status_code=200)
+    async def save(self, request: Request, state: State, index: FromPath[int]) -> Template | Redirect:
+        form_data = await request.form()
+        lang = pick_language(form_data.get("_lang"))
+        try:
+            context = await self._context(request, state)
+        except CodeRefused as refused:
+            return refused_page(refused, lang, state.settings)
+        sections = context.definition.sections
+        if not 0 <= index < len(sections):
+            return Redirect(path=f"/o/0?lang={lang}", status_code=303)
+        draft = await save_draft(context, page_values(form_data, sections[index]))
+        action = form_data.get("_action", "next")
+        if action == "save":
+            return Template(template_name="official_saved.html", context={"lang": lang})
+        if action == "back":
+            return Redirect(path=f"/o/{max(index - 1, 0)}?lang={lang}", status_code=303)
+        answers, errors = context.definition.validate_answers(draft, lang=lang)
+        page_errors = {item.key: errors[item.key] for item in sections[index].items if item.key in errors}
+        if page_errors:
+            return section_page(context, index, lang, page_errors, status=422)
+        if action != "submit" or index < len(sections) - 1:
+            return Redirect(path=f"/o/{min(index + 1, len(sections) - 1)}?lang={lang}", status_code=303)
+        if errors:  # an earlier page still has a missing or wrong answer: show the first such page
+            first = next(number for number, section in enumerate(sections)
+                         if any(item.key in errors for item in section.items))
+            return section_page(context, first, lang, errors, status=422)
+        if not await submit(context, answers):
+            return refused_page(CodeRefused(410, USED_VI, USED_EN), lang, state.settings)
+        sent = Redirect(path=f"/o/sent?lang={lang}", status_code=303)
+        sent.cookies.append(session_cookie(state.settings, "", max_age=0))
+        return sent
+
+    @get("/sent")
+    async def sent(self, lang: FromQuery[str | None] = None) -> Template:
+        return Template(template_name="official_sent.html", context={"lang": pick_language(lang)})
+
+
+USED_VI = "Phiếu này đã được gửi. Mỗi mã chỉ dùng được một lần."
+USED_EN = "These answers have already been submitted. Each code works only once."
