@@ -128,3 +128,21 @@ async def migrate() -> list[str]:
 
 async def ping(engine: Engine) -> None:
     await engine.run_ddl("SELECT 1")
+
+
+def sql_migration(migration_id: str, description: str, statements: list[str]):
+    """A Piccolo migration that runs plain SQL statements; `{pk}` becomes the engine's auto-increment key."""
+    from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+
+    manager = MigrationManager(migration_id=migration_id, app_name=APP_NAME, description=description)
+
+    async def run_statements():
+        from survey_app.tables import Unit
+
+        engine = Unit._meta.db
+        primary_key = "INTEGER PRIMARY KEY" if isinstance(engine, SQLiteEngine) else "SERIAL PRIMARY KEY"
+        for statement in statements:
+            await engine.run_ddl(statement.replace("{pk}", primary_key).replace("{{}}", "{}"))
+
+    manager.add_raw(run_statements)
+    return manager

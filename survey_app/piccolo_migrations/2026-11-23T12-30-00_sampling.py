@@ -4,8 +4,7 @@ Written by hand as plain SQL that SQLite and PostgreSQL both run, like the initi
 restrict deletes. `response.stratum` (nullable) keeps the stratum label of an invited answer, never the member.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine.sqlite import SQLiteEngine
+from survey_app.db import sql_migration
 
 ID = "2026-11-23T12-30-00_sampling"
 VERSION = "1.38.0"
@@ -41,15 +40,4 @@ STATEMENTS = [
 
 
 async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="survey", description=DESCRIPTION)
-
-    async def create_schema():
-        from survey_app.tables import Unit
-
-        engine = Unit._meta.db
-        primary_key = "INTEGER PRIMARY KEY" if isinstance(engine, SQLiteEngine) else "SERIAL PRIMARY KEY"
-        for statement in STATEMENTS:
-            await engine.run_ddl(statement.replace("{pk}", primary_key).replace("{{}}", "{}"))
-
-    manager.add_raw(create_schema)
-    return manager
+    return sql_migration(ID, DESCRIPTION, STATEMENTS)
