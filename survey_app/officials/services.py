@@ -180,15 +180,12 @@ async def submit(context: OfficialContext, answers: dict) -> bool:
         ).returning(Invitation.id)
         if not spent:
             return False
-        inserted = await Response.insert(Response(
+        await Response.insert(Response(
             campaign=context.campaign["id"], unit=context.unit["id"], questionnaire=context.questionnaire["id"],
             idempotency_key=uuid.uuid4().hex, answers_digest=answers_digest(answers),
             answers=json.dumps(answers, ensure_ascii=False), channel="invitation", submitted_at=day,
-            weight=context.member["design_weight"] or 1.0,
+            weight=context.member["design_weight"] or 1.0, stratum=context.member["stratum"],
         ))
-        # `response.stratum` comes from the sampling migration; the shared Response class does not declare it.
-        await Response.raw('UPDATE "response" SET "stratum" = {} WHERE "id" = {}',
-                           context.member["stratum"], inserted[0]["id"])
         await SampleMember.update({SampleMember.status: "completed"}).where(SampleMember.id == context.member["id"])
         await DraftAnswers.delete().where(DraftAnswers.invitation == context.invitation["id"])
     return True
