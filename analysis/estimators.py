@@ -51,7 +51,10 @@ def total(design: SurveyDesign, variable: str, *, domain=None, na_rm: bool = Fal
 def mean(design: SurveyDesign, variable: str, *, domain=None, na_rm: bool = False, confidence: float = 0.95, deff: bool = False) -> Estimate:
     """Weighted mean ``Σ w y / Σ w`` (within ``domain`` if given), a ratio to the estimated population size."""
     values, inside = _variable_in_domain(design, variable, domain, na_rm)
-    linearized = _ratio_scores(design.weights, values, np.ones_like(values), inside[:, None])
+    if domain is None and not deff and inside.all():
+        linearized = _whole_sample_mean_scores(design.weights, values)
+    else:
+        linearized = _ratio_scores(design.weights, values, np.ones_like(values), inside[:, None])
     return _single(design, linearized, confidence, deff and _srs_variance_mean(design, values, inside), "mean")
 
 
@@ -119,16 +122,47 @@ def _ratio_scores(weights, top, bottom, inside: np.ndarray) -> _Linearized:
 
 def _ratio_scores_matrix(weights, top: np.ndarray, bottom: np.ndarray, inside: np.ndarray) -> _Linearized:
     """Ratio Σ w·top / Σ w·bottom per column; score z = w (top − R·bottom) / Σ w·bottom (zero outside)."""
+    if top.ndim == 1 and bottom.ndim == 1 and (inside.ndim == 1 or inside.shape[1] == 1):
+        return _ratio_scores_single(weights, top, bottom, inside.reshape(-1))
     top_matrix = top if top.ndim == 2 else top[:, None]
     inside_matrix = inside if inside.ndim == 2 else inside[:, None]
     weighted_inside = weights[:, None] * inside_matrix
-    numerator = (weighted_inside * np.nan_to_num(top_matrix)).sum(axis=0)
-    denominator = (weighted_inside * np.nan_to_num(bottom)[:, None]).sum(axis=0)
+    top_clean, bottom_clean = _zero_missing(top_matrix), _zero_missing(bottom)[:, None]
+    numerator = (weighted_inside * top_clean).sum(axis=0)
+    denominator = (weighted_inside * bottom_clean).sum(axis=0)
     _check_denominator(denominator)
     values = numerator / denominator
-    scores = weighted_inside * (np.nan_to_num(top_matrix) - values * np.nan_to_num(bottom)[:, None]) / denominator
+    scores = weighted_inside * (top_clean - values * bottom_clean) / denominator
     counts = np.broadcast_to(inside_matrix, scores.shape).sum(axis=0)
     return _Linearized(values, scores, counts)
+
+
+def _whole_sample_mean_scores(weights: np.ndarray, values: np.ndarray) -> _Linearized:
+    """Mean over every row: z = w (y − ȳ) / Σw, computed in place (one new array: fewer page faults on 1 M rows)."""
+    weight_total = weights.sum()
+    value = (weights @ values) / weight_total
+    scores = np.subtract(values, value)
+    scores *= weights
+    scores /= weight_total
+    return _Linearized(np.array([value]), scores[:, None], np.array([len(values)]))
+
+
+def _ratio_scores_single(weights, top: np.ndarray, bottom: np.ndarray, inside: np.ndarray) -> _Linearized:
+    """The one-statistic case of ``_ratio_scores_matrix`` on 1-D arrays (about twice as fast on a million rows)."""
+    everywhere = bool(inside.all())  # then there are no missing values either (they are outside the domain)
+    weighted_inside = weights if everywhere else np.where(inside, weights, 0.0)
+    top_clean = top if everywhere else np.where(inside, top, 0.0)
+    bottom_clean = bottom if everywhere else np.where(inside, bottom, 0.0)
+    denominator = np.array([weighted_inside @ bottom_clean])
+    _check_denominator(denominator)
+    value = (weighted_inside @ top_clean) / denominator[0]
+    scores = weighted_inside * (top_clean - value * bottom_clean) / denominator[0]
+    return _Linearized(np.array([value]), scores[:, None], np.array([int(inside.sum())]))
+
+
+def _zero_missing(values: np.ndarray) -> np.ndarray:
+    """NaN → 0 (rows outside the domain or missing carry zero weight anyway); faster than np.nan_to_num."""
+    return np.where(np.isnan(values), 0.0, values)
 
 
 def _check_denominator(denominator: np.ndarray) -> None:

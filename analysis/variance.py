@@ -27,7 +27,16 @@ class StageLayout:
 
 
 def stage_layouts(design: SurveyDesign) -> tuple[StageLayout, ...]:
-    """Per-stage layouts; later stages only while every earlier stage was sampled without replacement."""
+    """Per-stage layouts; later stages only while every earlier stage was sampled without replacement.
+
+    They depend on the stages only, so they are computed once per design and kept in ``design.cache``.
+    """
+    if "layouts" not in design.cache:
+        design.cache["layouts"] = _stage_layouts(design)
+    return design.cache["layouts"]
+
+
+def _stage_layouts(design: SurveyDesign) -> tuple[StageLayout, ...]:
     layouts = []
     multiplier = np.ones(design.row_count)
     for depth, stage in enumerate(design.stages):
@@ -75,9 +84,10 @@ def calibration_residuals(scores: np.ndarray, calibration: Calibration) -> np.nd
         base_sums = np.bincount(calibration.groups, weights=calibration.base_weights)
         fitted = _sum_by(calibration.groups, per_unit * calibration.base_weights[:, None]) / base_sums[:, None]
         return scores - adjusted * fitted[calibration.groups]
+    model = calibration.matrix()
     root = np.sqrt(calibration.base_weights)[:, None]
-    coefficients = np.linalg.lstsq(calibration.model_matrix * root, per_unit * root, rcond=None)[0]
-    return scores - adjusted * (calibration.model_matrix @ coefficients)
+    coefficients = np.linalg.lstsq(model * root, per_unit * root, rcond=None)[0]
+    return scores - adjusted * (model @ coefficients)
 
 
 def _layout(stage: Stage, multiplier: np.ndarray, lonely_psu: str, depth: int) -> StageLayout:

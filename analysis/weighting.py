@@ -105,8 +105,9 @@ def rake(
     if error > tolerance:
         _fail(f"Raking did not converge in {max_iterations} iterations (largest relative margin error {error:.2e}); "
               "check for empty cells or contradictory margins, or raise max_iterations.", on_failure)
-    model = np.column_stack([_indicators(groups, len(counts)) for groups, counts in matched])
-    new_design = design.with_weights(weights, Calibration("rake", model, design.weights, weights), f"raked on {list(margins)}")
+    # The variance residualises on every margin's indicators; the matrix is built lazily (Calibration.matrix).
+    calibration = Calibration("rake", None, design.weights, weights, margins=tuple((groups, len(counts)) for groups, counts in matched))
+    new_design = design.with_weights(weights, calibration, f"raked on {list(margins)}")
     return Weighted(new_design, WeightSummary.of(design.weights), WeightSummary.of(weights), report)
 
 
@@ -217,10 +218,10 @@ def _cell_labels(data: pd.DataFrame, variables) -> pd.Series:
     missing = [name for name in names if name not in data.columns]
     if missing:
         raise WeightingError(f"Columns {missing} are not in the data.")
+    if len(names) == 1:
+        return data[names[0]]  # missing values are refused by _match_cells (one hashing pass, not two)
     if data[names].isna().any().any():
         raise WeightingError(f"{names} have missing values; give them a level (e.g. 'unknown') with its population count.")
-    if len(names) == 1:
-        return data[names[0]]
     return pd.Series(list(data[names].itertuples(index=False, name=None)), index=data.index)
 
 
@@ -234,20 +235,20 @@ def _population_counts(population) -> pd.Series:
 
 
 def _match_cells(labels: pd.Series, targets: pd.Series, variables) -> tuple[np.ndarray, np.ndarray]:
-    unknown = sorted(set(labels.unique()) - set(targets.index), key=str)
+    # Hash the row labels once (factorize), then work on the few distinct levels only.
+    codes, levels = pd.factorize(labels, use_na_sentinel=True)
+    if (codes < 0).any():
+        raise WeightingError(f"{variables} have missing values; give them a level (e.g. 'unknown') with its population count.")
+    unknown = sorted(set(levels) - set(targets.index), key=str)
     if unknown:
         raise WeightingError(f"Levels {unknown[:5]} of {variables} have no population count; add them to the population table.")
-    empty = sorted(set(targets.index) - set(labels.unique()), key=str)
+    empty = sorted(set(targets.index) - set(levels), key=str)
     if empty:
         raise WeightingError(f"Population cells {empty[:5]} of {variables} have no sampled rows; merge them with neighbouring cells.")
     if (targets <= 0).any():
         raise WeightingError(f"Population counts for {variables} must be positive.")
-    positions = pd.Index(targets.index).get_indexer(labels)
-    return positions, targets.to_numpy(dtype=float)
-
-
-def _indicators(groups: np.ndarray, count: int) -> np.ndarray:
-    return (groups[:, None] == np.arange(count)[None, :]).astype(float)
+    level_positions = pd.Index(targets.index).get_indexer(pd.Index(levels))
+    return level_positions[codes], targets.to_numpy(dtype=float)
 
 
 def _row_mask(design: SurveyDesign, values, what: str) -> np.ndarray:
@@ -271,4 +272,5 @@ def _recode(codes: np.ndarray) -> np.ndarray:
 def _subset_calibration(calibration: Calibration, keep: np.ndarray) -> Calibration:
     model = None if calibration.model_matrix is None else calibration.model_matrix[keep]
     groups = None if calibration.groups is None else _recode(calibration.groups[keep])
-    return Calibration(calibration.kind, model, calibration.base_weights[keep], calibration.adjusted_weights[keep], groups)
+    margins = None if calibration.margins is None else tuple((codes[keep], count) for codes, count in calibration.margins)
+    return Calibration(calibration.kind, model, calibration.base_weights[keep], calibration.adjusted_weights[keep], groups, margins)

@@ -1,6 +1,6 @@
 """Time analysis/ on 1 M rows: Taylor SE of a mean (50 strata, 1 000 PSUs), raking on 3 margins, SIPAS indices.
 
-Prints a table and writes benchmarks/analysis_speed.json. Not part of the test run.
+Prints a table and writes benchmarks/results/analysis_speed.json (gitignored). Not part of the test run.
 Usage: .venv/bin/python benchmarks/analysis_speed.py [rows]
 """
 
@@ -57,7 +57,9 @@ def main(rows: int) -> None:
     for result in results:
         print(f"{result['step']:<40} {result['seconds']:>8.3f} s")
     print(f"{'peak resident memory':<40} {peak_megabytes:>8.0f} MB   ({rows:,} rows)")
-    Path(__file__).with_suffix(".json").write_text(json.dumps({"rows": rows, "results": results, "peak_mb": peak_megabytes}, indent=2))
+    output = Path(__file__).parent / "results" / "analysis_speed.json"
+    output.parent.mkdir(exist_ok=True)
+    output.write_text(json.dumps({"rows": rows, "results": results, "peak_mb": peak_megabytes}, indent=2))
 
 
 if __name__ == "__main__":

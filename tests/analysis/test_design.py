@@ -78,3 +78,15 @@ def test_lonely_psu_options_order():
     assert remove == pytest.approx(certainty)
     assert average == pytest.approx(np.sqrt((stratum_one + stratum_three) * 3 / 2))
     assert adjust > certainty
+
+
+def test_nested_codes_match_a_sorted_multiindex():
+    import numpy as np
+    import pandas as pd
+
+    from analysis.design import _combine
+
+    generator = np.random.default_rng(3)
+    first, second = generator.integers(0, 7, 500), generator.integers(0, 40, 500)
+    expected = pd.factorize(pd.MultiIndex.from_arrays([first, second]), sort=True)[0]
+    assert (_combine(first, second) == expected).all()
