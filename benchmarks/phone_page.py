@@ -52,7 +52,8 @@ async def measure(posts: int) -> dict:
     path = "/q/" + sign(settings.signing_keys, "SO01-Q1", "QUAY-2026")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
         parts = {name: (await client.get(url)).content for name, url in
-                 (("html", path), ("css", "/static/app.css"), ("script", "/static/form.js"))}
+                 (("html", path), ("css", "/static/app.css"), ("script", "/static/form.js"),
+                                   ("show_if", "/js/show_if.js"))}
         definition = load_shipped()["counter_rating"]
         timings = []
         for _ in range(posts):

@@ -49,10 +49,63 @@
     });
   }
 
+  function answers() {  /* the form's answers as show_if sees them: strings, lists for checkboxes */
+    var result = {};
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (!field.name || field.name.charAt(0) === "_") { return; }
+      if (field.type === "checkbox") { result[field.name] = result[field.name] || []; if (field.checked) { result[field.name].push(field.value); } }
+      else if (field.type === "radio") { if (field.checked) { result[field.name] = field.value; } }
+      else if (field.value !== "") { result[field.name] = field.value; }
+    });
+    return result;
+  }
+
+  function applyShowIf() {
+    if (!window.ShowIf) { return; }
+    var current = answers();
+    Array.prototype.forEach.call(form.querySelectorAll("[data-show-if]"), function (item) {
+      try { item.hidden = !window.ShowIf.evaluate(item.getAttribute("data-show-if"), current); }
+      catch (e) { item.hidden = false; }
+    });
+  }
+
+  function paginate() {  /* layout "paged": one section at a time; without the script it is one long page */
+    var sections = form.querySelectorAll("section");
+    var submit = form.querySelector("button[type=submit]");
+    if (form.getAttribute("data-layout") !== "paged" || sections.length < 2) { return; }
+    var firstError = form.querySelector(".has-error");
+    var page = 0;
+    Array.prototype.forEach.call(sections, function (section, index) {
+      if (firstError && section.contains(firstError) && !page) { page = index; }
+    });
+    var nav = document.createElement("p");
+    nav.className = "pager";
+    var back = document.createElement("button");
+    var next = document.createElement("button");
+    back.type = next.type = "button";
+    back.textContent = form.getAttribute("data-back");
+    next.textContent = form.getAttribute("data-next");
+    nav.appendChild(back); nav.appendChild(next);
+    submit.parentNode.insertBefore(nav, submit);
+    function show(index) {
+      page = Math.max(0, Math.min(sections.length - 1, index));
+      Array.prototype.forEach.call(sections, function (section, i) { section.hidden = i !== page; });
+      back.hidden = page === 0;
+      next.hidden = submit.hidden = false;
+      if (page === sections.length - 1) { next.hidden = true; } else { submit.hidden = true; }
+      window.scrollTo(0, 0);
+    }
+    back.addEventListener("click", function () { show(page - 1); });
+    next.addEventListener("click", function () { show(page + 1); });
+    show(page);
+  }
+
   var saved = read(draftKey);
   if (saved) { restore(saved); }
+  applyShowIf();
+  paginate();
   form.addEventListener("input", function () { write(draftKey, pairs()); });
-  form.addEventListener("change", function () { write(draftKey, pairs()); });
+  form.addEventListener("change", function () { write(draftKey, pairs()); applyShowIf(); });
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var body = pairs();

@@ -15,7 +15,7 @@ from survey_app.errors import EXCEPTION_HANDLERS
 from survey_app.health import healthz, readyz
 from survey_app.limits import rate_limit_configs, rate_limit_stores
 from survey_app.officials.controllers import OfficialController
-from survey_app.public.controllers import CounterFormController
+from survey_app.public.controllers import CounterFormController, show_if_script
 from survey_app.results.controllers import IndexApiController, ResultsController
 from survey_app.settings import PROJECT_ROOT, Settings
 from survey_app.templating import configure_environment
@@ -38,7 +38,8 @@ def create_app(settings: Settings) -> Litestar:
 
     return Litestar(
         route_handlers=[
-            home, healthz, readyz, CounterFormController, ResultsController, IndexApiController, OfficialController,
+            home, healthz, readyz, show_if_script, CounterFormController, ResultsController, IndexApiController,
+            OfficialController,
             create_static_files_router(path="/static", directories=[settings.static_dir], include_in_schema=False),
         ],
         state=State({"settings": settings}),

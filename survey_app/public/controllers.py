@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from pathlib import Path
 
 from litestar import Controller, Request, get, post
+from litestar.datastructures import CacheControlHeader, State
 from litestar.params import FromPath, FromQuery
-from litestar.datastructures import State
 from litestar.response import Redirect, Template
 
+import questionnaires
 from survey_app.public.services import (
     FormContext,
     StoreOutcome,
@@ -53,6 +55,16 @@ async def render_form(
 
 def closed_page(form: FormContext, lang: str) -> Template:
     return Template(template_name="closed.html", context={"form": form, "lang": lang}, status_code=410)
+
+
+SHOW_IF_SCRIPT = (Path(questionnaires.__file__).parent / "show_if.js").read_bytes()
+
+
+@get("/js/show_if.js", media_type="text/javascript", include_in_schema=False,
+     cache_control=CacheControlHeader(max_age=86400, public=True))
+async def show_if_script() -> bytes:
+    """The page-side show_if evaluator: the same grammar and semantics as the server's (questionnaires/)."""
+    return SHOW_IF_SCRIPT
 
 
 class CounterFormController(Controller):

@@ -163,3 +163,26 @@ def test_kiosk_returns_to_a_blank_form_after_submitting(live_server, browser):
     page.wait_for_selector("form[data-kiosk]")
     assert not page.is_checked('input[name="reception"][value="5"]')  # nothing left on screen for the next person
     page.close()
+
+
+def test_why_question_appears_only_after_a_low_rating(live_server, browser):
+    page = open_form(browser, live_server, "H06-Q1")
+    assert not page.is_visible("#item-why")
+    page.check('input[name="reception"][value="2"]')
+    assert page.is_visible("#item-why")
+    page.check('input[name="reception"][value="5"]')
+    assert not page.is_visible("#item-why")
+    page.close()
+
+
+def test_paged_questionnaire_shows_one_section_at_a_time(live_server, browser):
+    keys = Settings.from_env({"SECRET_KEY": "browser-test"}).signing_keys
+    page = browser.new_page(viewport={"width": 360, "height": 640})
+    page.goto(form_url(live_server, keys, "H01-Q1", "SIPAS-2026"))
+    sections = page.locator("form section")
+    visible = [index for index in range(sections.count()) if sections.nth(index).is_visible()]
+    assert visible == [0] and sections.count() > 2
+    assert not page.is_visible("button[type=submit]")
+    page.click("text=Tiếp theo")
+    assert sections.nth(1).is_visible() and not sections.nth(0).is_visible()
+    page.close()
