@@ -132,3 +132,7 @@ app.command("qr")(_qr_command)
 from survey_app.commands.sampling import sample_app as _sample_app  # noqa: E402
 
 app.add_typer(_sample_app, name="sample")
+
+from survey_app.commands import analysis as _analysis_commands  # noqa: E402
+
+_analysis_commands.register(app)
