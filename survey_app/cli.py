@@ -18,22 +18,13 @@ app = typer.Typer(help="SIPAS and PAR INDEX survey system.", no_args_is_help=Tru
 
 
 async def _migrate(settings: Settings) -> list[str]:
-    engine = await db.connect(settings)
-    try:
-        return await db.migrate()
-    finally:
-        await db.disconnect(engine)
+    return await db.run_connected(settings, db.migrate, migrate_first=False)
 
 
 async def _load_demo(settings: Settings) -> bool:
     from survey_app.demo import load_demo
 
-    engine = await db.connect(settings)
-    try:
-        await db.migrate()
-        return await load_demo()
-    finally:
-        await db.disconnect(engine)
+    return await db.run_connected(settings, load_demo)
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:

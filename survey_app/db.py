@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Awaitable, Callable, TypeVar
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -13,6 +13,7 @@ from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionTy
 
 MIGRATIONS_FOLDER = Path(__file__).parent / "piccolo_migrations"
 APP_NAME = "survey"
+T = TypeVar("T")
 
 
 class DatabaseUnavailable(Exception):
@@ -124,6 +125,17 @@ async def migrate() -> list[str]:
         if not result.success:
             raise RuntimeError(f"migrations failed: {result.message}")
     return pending
+
+
+async def run_connected(settings, work: Callable[[], Awaitable[T]], migrate_first: bool = True) -> T:
+    """Connect, migrate, run `work`, disconnect: the shape of every command-line job."""
+    engine = await connect(settings)
+    try:
+        if migrate_first:
+            await migrate()
+        return await work()
+    finally:
+        await disconnect(engine)
 
 
 async def ping(engine: Engine) -> None:

@@ -200,13 +200,7 @@ def weight_text(result: dict) -> str:
 
 
 async def _with_database(work):
-    settings = Settings.from_env()
-    engine = await db.connect(settings)
-    try:
-        await db.migrate()
-        return await work()
-    finally:
-        await db.disconnect(engine)
+    return await db.run_connected(Settings.from_env(), work)
 
 
 def _run(work):

@@ -130,11 +130,7 @@ async def build(settings, campaign_code: str, counter_code: str | None = None, u
 async def _build_connected(settings, **options) -> QrOutput:
     from survey_app import db
 
-    engine = await db.connect(settings)
-    try:
-        return await build(settings, **options)
-    finally:
-        await db.disconnect(engine)
+    return await db.run_connected(settings, lambda: build(settings, **options), migrate_first=False)
 
 
 def write_atomically(path: Path, data: bytes) -> None:

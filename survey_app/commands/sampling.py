@@ -67,12 +67,7 @@ async def run_export(campaign: str, output: Path) -> int:
 
 async def _with_database(work):
     settings = Settings.from_env()
-    engine = await db.connect(settings)
-    try:
-        await db.migrate()
-        return await work(settings)
-    finally:
-        await db.disconnect(engine)
+    return await db.run_connected(settings, lambda: work(settings))
 
 
 def _run(work):
