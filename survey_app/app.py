@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from litestar import Litestar, get
+from litestar import Litestar, Router, get
+from litestar.config.csrf import CSRFConfig
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware.base import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
@@ -11,12 +14,19 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from survey_app import db
+from survey_app.admin.audit import AuditController
+from survey_app.auth import PUBLIC
+from survey_app.auth.controllers import AUTH_HANDLERS
+from survey_app.auth.middleware import (
+    SESSION_STORE, UserMiddleware, check_access, not_signed_in_handler, session_store,
+)
 from survey_app.errors import EXCEPTION_HANDLERS
 from survey_app.health import healthz, readyz
 from survey_app.limits import rate_limit_configs, rate_limit_stores
 from survey_app.officials.controllers import OfficialController
 from survey_app.public.controllers import CounterFormController, show_if_script
 from survey_app.results.controllers import IndexApiController, ResultsController
+from survey_app.security import security_headers_middleware
 from survey_app.settings import PROJECT_ROOT, Settings
 from survey_app.templating import configure_environment
 
@@ -24,7 +34,7 @@ TEMPLATES = PROJECT_ROOT / "survey_app" / "templates"
 MAX_BODY_BYTES = 256 * 1024  # a long questionnaire with text answers stays far below this
 
 
-@get("/", include_in_schema=False)
+@get("/", include_in_schema=False, opt=PUBLIC)
 async def home() -> Redirect:
     return Redirect(path="/results")
 
@@ -39,20 +49,28 @@ def create_app(settings: Settings) -> Litestar:
     return Litestar(
         route_handlers=[
             home, healthz, readyz, show_if_script, CounterFormController, ResultsController, IndexApiController,
-            OfficialController,
-            create_static_files_router(path="/static", directories=[settings.static_dir], include_in_schema=False),
+            OfficialController, AuditController, *AUTH_HANDLERS,
+            create_static_files_router(path="/static", directories=[settings.static_dir], include_in_schema=False,
+                                       opt=PUBLIC),
         ],
+        guards=[check_access],
         state=State({"settings": settings}),
         on_startup=[open_database],
         on_shutdown=[close_database],
         template_config=TemplateConfig(
             directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=configure_environment
         ),
-        exception_handlers=EXCEPTION_HANDLERS,
-        openapi_config=OpenAPIConfig(title="SIPAS survey API", version="1", path="/api/docs"),
+        exception_handlers={**EXCEPTION_HANDLERS, NotAuthorizedException: not_signed_in_handler},
+        openapi_config=OpenAPIConfig(title="SIPAS survey API", version="1",
+                                     openapi_router=Router("/api/docs", route_handlers=[], opt=PUBLIC)),
         request_max_body_size=MAX_BODY_BYTES,
-        middleware=[config.middleware for config in rate_limit_configs(settings)],
-        stores=rate_limit_stores(settings),
+        middleware=[
+            security_headers_middleware(settings.uses_https),
+            *(config.middleware for config in rate_limit_configs(settings)),
+            DefineMiddleware(UserMiddleware),
+        ],
+        csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.uses_https, cookie_samesite="strict"),
+        stores={**rate_limit_stores(settings), SESSION_STORE: session_store(settings)},
     )
 
 

@@ -61,6 +61,8 @@ def demo(
     serve_after: bool = typer.Option(True, "--serve/--no-serve", help="serve after loading"),
 ) -> None:
     """Create the database, load the demo province with synthetic answers, and serve it."""
+    from survey_app.demo import DEMO_PASSWORD
+
     settings = Settings.from_env()
     if reset and settings.is_sqlite:
         shutil.rmtree(db.sqlite_path(settings.database_url).parent, ignore_errors=True)
@@ -74,6 +76,7 @@ def demo(
     typer.echo(f"  Results:                  {base}/results/DEMO")
     typer.echo(f"  Index API:                {base}/api/v1/units/SO01/index")
     typer.echo(f"  API docs:                 {base}/api/docs")
+    typer.echo(f"  Staff sign-in:            {base}/login  (admin, analyst, so01, h01; password {DEMO_PASSWORD})")
     if serve_after:
         _serve(settings, host, port, 1)
 
@@ -127,3 +130,7 @@ app.add_typer(_sample_app, name="sample")
 from survey_app.commands import analysis as _analysis_commands  # noqa: E402
 
 _analysis_commands.register(app)
+
+from survey_app.commands.users import user_app as _user_app  # noqa: E402
+
+app.add_typer(_user_app, name="user")

@@ -87,8 +87,13 @@ class _ImmediateTransaction(SQLiteTransaction):
 
 
 @asynccontextmanager
-async def write_transaction(engine: Engine) -> AsyncIterator[None]:
-    """A write transaction; on SQLite it takes the write lock at BEGIN so concurrent writers queue, not fail."""
+async def write_transaction(engine: Engine | None = None) -> AsyncIterator[None]:
+    """A write transaction (on the bound engine by default); on SQLite it takes the write lock at BEGIN so
+    concurrent writers queue, not fail."""
+    if engine is None:
+        from survey_app.tables import Unit
+
+        engine = Unit._meta.db
     if isinstance(engine, SQLiteEngine):
         async with _ImmediateTransaction(engine, TransactionType.immediate):
             yield
@@ -128,7 +133,13 @@ async def migrate() -> list[str]:
 
 
 async def run_connected(settings, work: Callable[[], Awaitable[T]], migrate_first: bool = True) -> T:
-    """Connect, migrate, run `work`, disconnect: the shape of every command-line job."""
+    """Connect, migrate, run `work`, disconnect: the shape of every command-line job.
+
+    The tables are bound back to the engine they had before, so a command run inside a running app (or a test
+    session) leaves that app's database binding as it found it."""
+    from survey_app.tables import Unit
+
+    previous = Unit._meta._db
     engine = await connect(settings)
     try:
         if migrate_first:
@@ -136,6 +147,8 @@ async def run_connected(settings, work: Callable[[], Awaitable[T]], migrate_firs
         return await work()
     finally:
         await disconnect(engine)
+        if previous is not None:
+            bind(previous)
 
 
 async def ping(engine: Engine) -> None:

@@ -124,6 +124,11 @@ async def load_responses(campaign_id: int, questionnaire_id: int, definition, pe
     return len(rows)
 
 
+DEMO_PASSWORD = "demo-sipas-2026"
+DEMO_STAFF = (("admin", "admin", None), ("analyst", "analyst", None), ("so01", "unit_manager", "SO01"),
+              ("h01", "unit_manager", "H01"))
+
+
 async def load_demo(per_unit: int = 20, seed: int = 2026) -> bool:
     """Load the demo province once; returns False when it is already there."""
     if await Unit.exists().where(Unit.code == PROVINCE[0]):
@@ -136,4 +141,13 @@ async def load_demo(per_unit: int = 20, seed: int = 2026) -> bool:
         if key in definitions:
             campaign_id = await load_campaign(code, name, questionnaire_ids[key], dt.date.today())
             await load_responses(campaign_id, questionnaire_ids[key], definitions[key], per_unit, seed + offset)
+    await load_staff()
     return True
+
+
+async def load_staff() -> None:
+    """One account per role; the demo runs on 127.0.0.1, so its passwords are printed, never used elsewhere."""
+    from survey_app.commands.users import create_user
+
+    for username, role, unit_code in DEMO_STAFF:
+        await create_user(username, DEMO_PASSWORD, role, unit_code, display_name=f"Demo {role}", actor="demo")

@@ -12,7 +12,9 @@ from litestar.response import Template
 logger = logging.getLogger("survey_app")
 
 MESSAGES = {
-    403: ("Mã QR không hợp lệ", "Invalid QR code", "Vui lòng quét lại mã QR dán tại quầy."),
+    401: ("Phiên đăng nhập đã hết hạn", "Your session has ended",
+          "Vui lòng đăng nhập lại rồi gửi lại; thay đổi vừa rồi chưa được lưu."),
+    403: ("Không được phép", "Not allowed", "Vui lòng quét lại mã QR dán tại quầy."),
     404: ("Không tìm thấy trang", "Page not found",
           "Đường dẫn hoặc mã QR không đúng, hoặc quầy/đợt khảo sát không tồn tại."),
     409: ("Không thể lưu", "Conflict", "Yêu cầu này xung đột với một câu trả lời đã được lưu."),

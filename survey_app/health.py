@@ -4,16 +4,17 @@ from litestar import MediaType, Response, get
 from litestar.datastructures import State
 
 from survey_app import db
+from survey_app.auth import PUBLIC
 from survey_app.errors import DATABASE_ERRORS
 
 
-@get("/healthz", media_type=MediaType.JSON)
+@get("/healthz", media_type=MediaType.JSON, opt=PUBLIC)
 async def healthz() -> dict:
     """The process is up."""
     return {"ok": True}
 
 
-@get("/readyz", media_type=MediaType.JSON)
+@get("/readyz", media_type=MediaType.JSON, opt=PUBLIC)
 async def readyz(state: State) -> Response:
     """The database answers and every migration is applied."""
     try:

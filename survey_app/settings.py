@@ -33,6 +33,7 @@ SETTINGS = (
     Setting("RATE_LIMIT_PER_CLIENT", "20", "form submissions a minute from one client (by daily salted hash)"),
     Setting("RATE_LIMIT_PER_COUNTER", "300", "form submissions a minute to one counter"),
     Setting("SQLITE_BUSY_TIMEOUT", "5", "seconds a SQLite writer waits for the lock before failing"),
+    Setting("SESSION_HOURS", "8", "hours a staff sign-in lasts; sessions live in Redis when REDIS_URL is set"),
 )
 
 
@@ -62,6 +63,7 @@ class Settings:
     signing_keys_text: str = ""
     rate_limit_per_client: int = 20
     rate_limit_per_counter: int = 300
+    session_hours: float = 8.0
 
     @property
     def signing_keys(self) -> dict[str, bytes]:
@@ -83,7 +85,12 @@ class Settings:
             sqlite_busy_timeout=float(_env("SQLITE_BUSY_TIMEOUT", environ)),
             rate_limit_per_client=int(_env("RATE_LIMIT_PER_CLIENT", environ)),
             rate_limit_per_counter=int(_env("RATE_LIMIT_PER_COUNTER", environ)),
+            session_hours=float(_env("SESSION_HOURS", environ)),
         )
+
+    @property
+    def uses_https(self) -> bool:
+        return self.base_url.startswith("https://")
 
     @property
     def is_sqlite(self) -> bool:

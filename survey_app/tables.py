@@ -106,9 +106,33 @@ class User(Table, tablename="app_user"):
     active = Boolean(default=True)
     failed_logins = Integer(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
+    locked_until = Timestamptz(null=True, default=None)
+    session_epoch = Integer(default=0, help_text="grows on password change: older sessions stop working")
+
+
+class ApiToken(Table, tablename="api_token"):
+    """A machine client's bearer token for /api/v1, stored only as its HMAC; acts with its user's role."""
+
+    user = ForeignKey(User, null=False, **RESTRICT)
+    name = Varchar(length=255, default="")
+    token_hash = Varchar(length=64, unique=True)
+    active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class AuditLog(Table, tablename="audit_log"):
+    """Who did what, when, with the record before and after; refused attempts too."""
+
+    at = Timestamptz(default=TimestamptzNow())
+    username = Varchar(length=64, default="")
+    action = Varchar(length=64)
+    target = Varchar(length=255, default="")
+    before = JSON(null=True, default=None)
+    after = JSON(null=True, default=None)
+    detail = Text(default="")
 
 
 # The officials' sample (draws, members, invitation codes, drafts) lives in its own module.
 from survey_app.sampling_tables import SAMPLING_TABLES  # noqa: E402
 
-ALL_TABLES = (Unit, Counter, Domain, Questionnaire, Campaign, Response, User, *SAMPLING_TABLES)
+ALL_TABLES = (Unit, Counter, Domain, Questionnaire, Campaign, Response, User, ApiToken, AuditLog, *SAMPLING_TABLES)

@@ -24,4 +24,7 @@ def label(texts: dict | None, lang: str = "vi") -> str:
 
 
 def configure_environment(engine: JinjaTemplateEngine) -> None:
+    from survey_app.auth.controllers import nav_links
+
     engine.engine.filters.update(vndate=vietnamese_date, percent=percent, label=label)
+    engine.engine.globals.update(nav_links=nav_links)

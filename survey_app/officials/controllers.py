@@ -9,6 +9,8 @@ from litestar.datastructures import Cookie, State
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from survey_app.auth import PUBLIC
+
 from survey_app.officials.services import (
     COOKIE_MAX_AGE,
     COOKIE_NAME,
@@ -66,6 +68,7 @@ def section_page(context: OfficialContext, index: int, lang: str, errors: dict, 
 
 class OfficialController(Controller):
     path = "/o"
+    opt = PUBLIC  # no staff session; the invitation cookie is SameSite=Lax, which stops cross-site posts
 
     async def _context(self, request: Request, state: State) -> OfficialContext:
         invitation_id = read_session(state.settings.secret_key, request.cookies.get(COOKIE_NAME))

@@ -13,6 +13,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 import questionnaires
+from survey_app.auth import PUBLIC
 from survey_app.public.services import (
     FormContext,
     StoreOutcome,
@@ -60,7 +61,7 @@ def closed_page(form: FormContext, lang: str) -> Template:
 SHOW_IF_SCRIPT = (Path(questionnaires.__file__).parent / "show_if.js").read_bytes()
 
 
-@get("/js/show_if.js", media_type="text/javascript", include_in_schema=False,
+@get("/js/show_if.js", media_type="text/javascript", include_in_schema=False, opt=PUBLIC,
      cache_control=CacheControlHeader(max_age=86400, public=True))
 async def show_if_script() -> bytes:
     """The page-side show_if evaluator: the same grammar and semantics as the server's (questionnaires/)."""
@@ -69,6 +70,7 @@ async def show_if_script() -> bytes:
 
 class CounterFormController(Controller):
     path = "/q/{token:str}"
+    opt = PUBLIC
 
     @get()
     async def show(

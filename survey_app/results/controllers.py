@@ -6,11 +6,14 @@ from litestar import Controller, get
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
+from survey_app.auth import PUBLIC
+
 from survey_app.results.services import unit_index, units_overview
 
 
 class ResultsController(Controller):
     path = "/results"
+    opt = PUBLIC
 
     @get()
     async def overview(self) -> Template:
@@ -23,6 +26,7 @@ class ResultsController(Controller):
 
 class IndexApiController(Controller):
     path = "/api/v1/units"
+    opt = PUBLIC
 
     @get("/{unit_code:str}/index")
     async def index(self, unit_code: FromPath[str], campaign: FromQuery[str | None] = None) -> dict:

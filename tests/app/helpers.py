@@ -46,3 +46,27 @@ async def response_count(**where) -> int:
     for column, value in where.items():
         query = query.where(getattr(Response, column) == value)
     return await query
+
+
+CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+def csrf_token(html: str) -> str:
+    found = CSRF_FIELD.search(html)
+    assert found, "the page has no CSRF field"
+    return found.group(1)
+
+
+async def sign_in(client, username: str, password: str | None = None):
+    """Sign a fresh client in through the real login form (CSRF included); the login response."""
+    from survey_app.demo import DEMO_PASSWORD
+
+    page = await client.get("/login")
+    return await client.post("/login", data={"username": username, "password": password or DEMO_PASSWORD,
+                                             "_csrf_token": csrf_token(page.text), "next": "/staff"})
+
+
+async def post_form(client, path: str, data: dict | None = None, page_path: str | None = None):
+    """POST like a browser: take the CSRF token from a page first (the form's own page, or /staff)."""
+    page = await client.get(page_path or "/staff")
+    return await client.post(path, data={**(data or {}), "_csrf_token": csrf_token(page.text)})

@@ -1,0 +1,1 @@
+"""Administration pages: the audit log (units, counters, domains, users and questionnaires follow)."""
