@@ -134,3 +134,7 @@ _analysis_commands.register(app)
 from survey_app.commands.users import user_app as _user_app  # noqa: E402
 
 app.add_typer(_user_app, name="user")
+
+from survey_app.commands.par_index import par_index as _par_index  # noqa: E402
+
+app.command("par-index")(_par_index)

@@ -33,6 +33,7 @@ SETTINGS = (
     Setting("RATE_LIMIT_PER_CLIENT", "20", "form submissions a minute from one client (by daily salted hash)"),
     Setting("RATE_LIMIT_PER_COUNTER", "300", "form submissions a minute to one counter"),
     Setting("SQLITE_BUSY_TIMEOUT", "5", "seconds a SQLite writer waits for the lock before failing"),
+    Setting("SUPPRESS_BELOW", "5", "officials' answers are never shown or exported for a group smaller than this"),
     Setting("SESSION_HOURS", "8", "hours a staff sign-in lasts; sessions live in Redis when REDIS_URL is set"),
 )
 
@@ -64,6 +65,7 @@ class Settings:
     rate_limit_per_client: int = 20
     rate_limit_per_counter: int = 300
     session_hours: float = 8.0
+    suppress_below: int = 5
 
     @property
     def signing_keys(self) -> dict[str, bytes]:
@@ -86,6 +88,7 @@ class Settings:
             rate_limit_per_client=int(_env("RATE_LIMIT_PER_CLIENT", environ)),
             rate_limit_per_counter=int(_env("RATE_LIMIT_PER_COUNTER", environ)),
             session_hours=float(_env("SESSION_HOURS", environ)),
+            suppress_below=max(1, int(_env("SUPPRESS_BELOW", environ))),
         )
 
     @property
