@@ -32,3 +32,11 @@ def dclus1():
 @pytest.fixture(scope="session")
 def dclus2():
     return SurveyDesign.from_frame(read_api("apiclus2"), clusters=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+
+
+def significant(published: float, digits: int = 4):
+    """Agreement to ``digits`` significant digits: within half a unit of the last of them (R prints 4–7)."""
+    import math
+
+    unit = 10 ** (math.floor(math.log10(abs(published))) - digits + 1)
+    return pytest.approx(published, abs=unit / 2)

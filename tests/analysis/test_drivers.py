@@ -1,4 +1,4 @@
-"""Driver regression: weighted fit with cluster-robust SEs."""
+"""Driver regression: weighted fit with design-based SEs (published svyglm figures are in test_regression.py)."""
 
 import numpy as np
 import pytest
@@ -24,16 +24,26 @@ def test_logistic_driver_runs_on_a_binary_outcome(dclus1):
     assert table.loc[table["term"] == "meals", "coefficient"].iloc[0] < 0
 
 
-def test_linear_cluster_robust_se_matches_statsmodels_wls(dclus1):
+def test_without_strata_or_fpc_the_se_is_the_cluster_sandwich():
+    # With one stratum and no fpc the design-based variance is the PSU sandwich with G/(G−1), as statsmodels'
+    # uncorrected cluster covariance times G/(G−1): two independent routes to the same number.
     import statsmodels.api as sm
 
-    data = dclus1.data
+    from analysis.design import SurveyDesign
+
+    design = SurveyDesign.from_frame(dclus1_data(), clusters="dnum", weights="pw")
+    data = design.data
     terms = np.column_stack([np.ones(len(data)), data["ell"], data["meals"]])
-    reference = sm.WLS(data["api00"].to_numpy(), terms, weights=dclus1.weights).fit(
-        cov_type="cluster", cov_kwds={"groups": dclus1.stages[0].unit, "use_correction": False}
+    reference = sm.WLS(data["api00"].to_numpy(), terms, weights=design.weights).fit(
+        cov_type="cluster", cov_kwds={"groups": design.stages[0].unit, "use_correction": False}
     )
-    table = driver_table(dclus1, "api00", ["ell", "meals"])
-    # We use G/(G−1) like R's with-replacement svyglm; statsmodels' uncorrected sandwich omits it.
-    cluster_count = dclus1.psu_count()
+    table = driver_table(design, "api00", ["ell", "meals"])
+    cluster_count = design.psu_count()
     expected = np.asarray(reference.bse) * np.sqrt(cluster_count / (cluster_count - 1))
     assert table["se"].to_numpy() == pytest.approx(expected, rel=1e-6)
+
+
+def dclus1_data():
+    from .conftest import read_api
+
+    return read_api("apiclus1")

@@ -1,4 +1,11 @@
-"""Weighting steps against R survey (postStratify, calibrate) and by their defining properties."""
+"""Weighting steps against R survey (postStratify, rake, calibrate) and by their defining properties.
+
+Sources (R output as printed):
+  [api.Rout.save]       cran/survey tests/api.Rout.save (example(api)): postStratify(dclus1, ~stype, pop.types)
+  [rakecheck.Rout.save] cran/survey tests/rakecheck.Rout.save: rake / calibrate(calfun="raking") on dclus1
+  [vignette]            cran/survey inst/doc/survey.tex ("A survey analysis example"): calibrate(dclus1, ~api99, ...)
+  [domain]              cran/survey inst/doc/domain.pdf ("Estimates in subpopulations"): calibrate(dclus1, ~stype+api99)
+"""
 
 import numpy as np
 import pandas as pd
@@ -7,24 +14,27 @@ import pytest
 from analysis import estimators, weighting
 from analysis.weighting import WeightingError
 
+from .conftest import significant
+
 SCHOOL_TYPES = {"E": 4421, "H": 755, "M": 1018}
 SCHOOL_WIDE = {"No": 1072, "Yes": 5122}
 
 
 def test_post_stratify_matches_r_dclus1(dclus1):
-    # postStratify(dclus1, ~stype, pop.types); svymean(~api00) = 642.31 (SE 23.921)
+    # [api.Rout.save] postStratify(dclus1, ~stype, pop.types); svymean(~api00) = 642.31 (SE 23.921)
     design = weighting.post_stratify(dclus1, "stype", SCHOOL_TYPES).design
     estimate = estimators.mean(design, "api00")
     assert estimate.value == pytest.approx(642.31, rel=1e-5)
     assert estimate.se == pytest.approx(23.921, rel=5e-5)
 
 
-def test_post_stratify_matches_r_dclus2(dclus2):
-    # postStratify(dclus2, ~stype, pop.types); svytotal(~enroll, na.rm=TRUE) = 3074076 (SE 292584)
-    design = weighting.post_stratify(dclus2, "stype", SCHOOL_TYPES).design
+def test_post_stratified_total_matches_r(dclus1):
+    # [api.Rout.save] svytotal(~enroll, dclus1p, na.rm=TRUE) = 3680893 (SE 406293). The dclus2 figure
+    # 3074076 (292584) once quoted here had no published source and was dropped.
+    design = weighting.post_stratify(dclus1, "stype", SCHOOL_TYPES).design
     estimate = estimators.total(design, "enroll", na_rm=True)
-    assert estimate.value == pytest.approx(3074076, rel=1e-6)
-    assert estimate.se == pytest.approx(292584, rel=5e-6)
+    assert estimate.value == significant(3680893, digits=7)
+    assert estimate.se == significant(406293, digits=6)
 
 
 def test_post_stratify_accepts_r_style_population_frame(dclus1):
@@ -50,6 +60,30 @@ def test_linear_calibration_hits_numeric_totals(dclus1):
     assert estimators.total(design, "api99").se == pytest.approx(0, abs=1e-4)  # calibrated totals have no variance
 
 
+def test_greg_on_a_numeric_auxiliary_matches_the_vignette(dclus1):
+    # [vignette] gclus1 <- calibrate(dclus1, formula = ~api99, population = c(6194, 3914069))
+    design = weighting.calibrate(dclus1, ["api99"], {"intercept": 6194, "api99": 3914069}).design
+    mean = estimators.mean(design, "api00")  # svymean(~api00, gclus1): 666.72 (3.2959)
+    assert (mean.value, mean.se) == (significant(666.72, 5), significant(3.2959, 5))
+    total = estimators.total(design, "enroll")  # svytotal(~enroll, gclus1): 3357372 (243227)
+    assert (total.value, total.se) == (significant(3357372, 7), significant(243227, 6))
+    ratio = estimators.ratio(design, "api.stu", "enroll")  # svyratio(~api.stu, ~enroll, gclus1): 0.8506941 (0.008674888)
+    assert (ratio.value, ratio.se) == (significant(0.8506941, 7), significant(0.008674888, 7))
+    counts = estimators.by(design.__class__(design.data.assign(one=1.0), design.weights, design.stages, calibrations=design.calibrations),
+                           "stype", "total", "one")  # svytotal(~stype, gclus1): E 4881.77 (302.15), H 463.35 (183.03), M 848.88 (194.76)
+    for level, (value, se) in {"E": (4881.77, 302.15), "H": (463.35, 183.03), "M": (848.88, 194.76)}.items():
+        assert (counts[level].value, counts[level].se) == (significant(value, 5), significant(se, 5))
+
+
+def test_greg_on_school_type_and_api99_matches_the_domain_vignette(dclus1):
+    # [domain] svymean(~api00, subset(gclus1, comp.imp == "Yes")) = 672.05 (6.5182), gclus1 = calibrate(dclus1,
+    # ~stype+api99, c(pop.totals, api99=3914069))
+    totals = {"intercept": 6194, "stype[H]": 755, "stype[M]": 1018, "api99": 3914069}
+    design = weighting.calibrate(dclus1, ["stype", "api99"], totals).design
+    estimate = estimators.mean(design, "api00", domain=design.data["comp.imp"] == "Yes")
+    assert (estimate.value, estimate.se) == (significant(672.05, 5), significant(6.5182, 5))
+
+
 def test_calibration_needs_every_total(dclus1):
     with pytest.raises(WeightingError, match="lacks"):
         weighting.calibrate(dclus1, ["stype"], {"intercept": 6194})
@@ -62,8 +96,13 @@ def test_rake_converges_to_margins_and_reports(dclus1):
     for variable, margin in {"stype": SCHOOL_TYPES, "sch.wide": SCHOOL_WIDE}.items():
         sums = pd.Series(raked.design.weights).groupby(raked.design.data[variable]).sum()
         assert sums.to_dict() == pytest.approx(margin)
-    # R rake example on dclus1 (stype, sch.wide): svymean(~api00) = 641.23, value recalled, SE not verified
-    assert estimators.mean(raked.design, "api00").value == pytest.approx(641.23, abs=0.005)
+    # [rakecheck.Rout.save] dclus1r <- rake(dclus1, list(~stype, ~sch.wide), ...); svymean(~api00) = 641.23 (23.704).
+    # R's rake stops at epsilon=1 (one unit of weight); the converged calibrate(calfun="raking") run prints
+    # svytotal(~enroll) = 3647280 (400603), which is what a fully converged rake gives.
+    mean = estimators.mean(raked.design, "api00")
+    assert (mean.value, mean.se) == (significant(641.23, 5), significant(23.704, 5))
+    total = estimators.total(raked.design, "enroll")
+    assert (total.value, total.se) == (significant(3647280, 7), significant(400603, 6))
 
 
 def test_rake_on_one_margin_is_post_stratification(dclus1):
