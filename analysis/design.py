@@ -97,10 +97,19 @@ class SurveyDesign:
         calibrations = self.calibrations + ((calibration,) if calibration is not None else ())
         return replace(self, weights=np.asarray(weights, dtype=float), calibrations=calibrations, steps=self.steps + (step,))
 
+    def weight_total(self) -> float:
+        """Σ w, kept per design (weights never change in place: weighting returns a new design)."""
+        if "weight_total" not in self.cache:
+            self.cache["weight_total"] = float(self.weights.sum())
+        return self.cache["weight_total"]
+
     def column(self, name: str) -> np.ndarray:
         """A data column as floats, with a clear error when it is absent or not numeric."""
         _check_columns(self.data, [name])
-        values = pd.to_numeric(self.data[name], errors="coerce").to_numpy(dtype=float)
+        series = self.data[name]
+        if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+            return series.to_numpy(dtype=float)  # no copy for float64; numeric dtypes cannot hold text
+        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
         if np.isnan(values).sum() > self.data[name].isna().sum():
             raise ValueError(f"Column {name!r} holds non-numeric values; recode it to numbers first.")
         return values

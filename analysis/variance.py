@@ -110,9 +110,36 @@ def _layout(stage: Stage, multiplier: np.ndarray, lonely_psu: str, depth: int) -
     return StageLayout(stage.unit, unit_group, units_in_group, group_scale, lonely_scale, inflation)
 
 
+def whole_sample_mean_variance(design: SurveyDesign, weighted_values: np.ndarray, value: float, weight_total: float) -> float:
+    """Variance of ȳ = Σwy/Σw over every row, without building row scores (the prebuilt-design fast path).
+
+    Each stage's unit totals of z = w(y − ȳ)/W are (Σ_unit wy − ȳ Σ_unit w)/W; Σ_unit w depends on the design only and
+    is kept in ``design.cache``, so a mean costs one product and one np.bincount per stage. Not for calibrated designs.
+    """
+    variance = 0.0
+    for depth, layout in enumerate(stage_layouts(design)):
+        unit_count = len(layout.unit_group)
+        weighted_totals = np.bincount(layout.unit, weights=weighted_values, minlength=unit_count)
+        unit_totals = (weighted_totals - value * _unit_weight_totals(design, depth, layout)) / weight_total
+        variance += _covariance_of_totals(np.arange(unit_count), unit_totals[:, None], layout)[0, 0]
+    return float(variance)
+
+
+def _unit_weight_totals(design: SurveyDesign, depth: int, layout: StageLayout) -> np.ndarray:
+    key = ("unit_weight_totals", depth)
+    if key not in design.cache:
+        design.cache[key] = np.bincount(layout.unit, weights=design.weights, minlength=len(layout.unit_group))
+    return design.cache[key]
+
+
 def _stage_covariance(scores: np.ndarray, rows: np.ndarray | None, layout: StageLayout) -> np.ndarray:
     """Σ_h c_h Σ_i (T_hi − T̄_h)(T_hi − T̄_h)ᵀ, written as Σ c T Tᵀ − Σ_h c_h S_h S_hᵀ / n_h so absent units cost nothing."""
     units, unit_totals = _unit_totals(scores, rows, layout)
+    return _covariance_of_totals(units, unit_totals, layout)
+
+
+def _covariance_of_totals(units: np.ndarray, unit_totals: np.ndarray, layout: StageLayout) -> np.ndarray:
+    """The stage's covariance from the totals of the listed units (units not listed have total zero)."""
     groups = layout.unit_group[units]
     present_groups, group_position = np.unique(groups, return_inverse=True)
     group_sums = _sum_by(group_position, unit_totals, len(present_groups))

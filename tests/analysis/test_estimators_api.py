@@ -7,6 +7,7 @@ Sources (R output as printed):
 Tolerance: relative 5e-5 on estimates and SEs, i.e. agreement to the 4–5 significant digits R prints.
 """
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -103,3 +104,20 @@ def test_empty_domain_is_a_clear_error(dclus1):
 def test_missing_values_need_na_rm(dclus2):
     with pytest.raises(ValueError, match="na_rm=True"):
         estimators.total(dclus2, "enroll")
+
+
+@pytest.mark.parametrize("design_name", ["dstrat", "dclus1", "dclus2"])
+def test_whole_sample_fast_path_equals_the_general_path(request, design_name):
+    # The prebuilt-design mean uses per-unit sums instead of row scores; a domain covering every row takes the
+    # general path, so the two routes must agree to rounding on one- and two-stage designs.
+    design = request.getfixturevalue(design_name)
+    fast = estimators.mean(design, "api00")
+    general = estimators.mean(design, "api00", domain=np.ones(design.row_count, dtype=bool))
+    assert fast.value == pytest.approx(general.value, rel=1e-12)
+    assert fast.se == pytest.approx(general.se, rel=1e-10)
+
+
+def test_fast_path_falls_back_on_missing_values(dclus2):
+    with pytest.raises(ValueError, match="na_rm=True"):
+        estimators.mean(dclus2, "enroll")
+    assert estimators.mean(dclus2, "enroll", na_rm=True).count == dclus2.row_count - int(dclus2.data["enroll"].isna().sum())
