@@ -138,3 +138,7 @@ app.add_typer(_user_app, name="user")
 from survey_app.commands.par_index import par_index as _par_index  # noqa: E402
 
 app.command("par-index")(_par_index)
+
+from survey_app.commands import exports as _export_commands  # noqa: E402
+
+_export_commands.register(app)
