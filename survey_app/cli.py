@@ -142,3 +142,7 @@ app.command("par-index")(_par_index)
 from survey_app.commands.estimate import estimate as _estimate_command  # noqa: E402
 
 app.command("estimate")(_estimate_command)
+
+from survey_app.commands import exports as _export_commands  # noqa: E402
+
+_export_commands.register(app)

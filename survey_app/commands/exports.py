@@ -1,0 +1,78 @@
+"""`survey export` and `survey report`: a campaign's data files and its Vietnamese report (docs/exports.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from survey_app import db
+from survey_app.settings import Settings
+
+
+def _format_of(export_format: str | None, out: Path) -> str:
+    if export_format:
+        return export_format.lower()
+    suffix = out.suffix.lower().lstrip(".")
+    return {"jsonl": "json", "ndjson": "json"}.get(suffix, suffix)
+
+
+def export(
+    campaign: str = typer.Argument(..., help="campaign code, e.g. SIPAS-2026"),
+    export_format: Optional[str] = typer.Option(None, "--format", "-f", help="csv, xlsx, sav, dta or json "
+                                                "(default: the suffix of --out)"),
+    out: Path = typer.Option(..., "--out", "-o", help="file to write"),
+) -> None:
+    """Export a campaign's responses with weight and design columns (CSV, XLSX + codebook, SPSS, Stata, JSON lines)."""
+    from survey_app.exports.service import ExportError
+
+    chosen = _format_of(export_format, out)
+    try:
+        plan = asyncio.run(db.run_connected(Settings.from_env(), _with_bar(campaign, chosen, out)))
+    except ExportError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=1)
+    for note in plan.notes:
+        typer.echo(f"note: {note}", err=True)
+    typer.echo(f"wrote {plan.response_count} responses to {out}")
+
+
+def _with_bar(campaign: str, export_format: str, out: Path):
+    """The export job with a progress bar sized to the campaign's response count."""
+    from survey_app.exports.service import export_campaign, plan_export
+
+    async def work():
+        total = (await plan_export(campaign)).response_count
+        with typer.progressbar(length=total, label=f"{campaign} → {export_format}", file=sys.stderr) as bar:
+            return await export_campaign(campaign, export_format, out, on_progress=bar.update)
+
+    return work
+
+
+def report(
+    campaign: str = typer.Argument(..., help="campaign code"),
+    out: Path = typer.Option(..., "--out", "-o", help="folder for report.html and report.pdf"),
+    targets: Optional[Path] = typer.Option(None, "--targets", exists=True, dir_okay=False,
+                                           help="YAML or JSON targets (default: SIPAS ≥ 90 %, land > 82 %, "
+                                                "investment > 84 %)"),
+) -> None:
+    """Write the campaign's Vietnamese report (report.html and report.pdf) with indices, CIs, rankings, targets."""
+    from survey_app.exports.report import ReportError, read_targets, write_report
+
+    try:
+        chosen_targets = read_targets(targets) if targets else None
+        written = asyncio.run(db.run_connected(Settings.from_env(),
+                                               lambda: write_report(campaign, out, chosen_targets)))
+    except ReportError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=1)
+    typer.echo("wrote " + ", ".join(str(path) for path in written))
+
+
+def register(app: typer.Typer) -> None:
+    """Add `export` and `report` to the `survey` command."""
+    app.command("export")(export)
+    app.command("report")(report)

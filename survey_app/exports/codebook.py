@@ -1,0 +1,189 @@
+"""The export codebook of a campaign (design columns, then one column per question) and the coding of answers.
+
+Coding (docs/exports.md): ratings 1–5 with 9 = "không áp dụng / không biết" (user-missing in SPSS); single
+choices as 1..k in the questionnaire's order; a multiple choice as one 0/1 column per option; texts as text.
+Dossier codes are never exported, nor anything not in the codebook.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analysis.export_writers import Variable, nfc
+from questionnaires.standard import NOT_APPLICABLE, NOT_APPLICABLE_LABEL
+
+NOT_APPLICABLE_CODE = 9
+NEVER_EXPORTED_TYPES = ("dossier_code",)
+NUMERIC_TYPES = ("integer", "decimal")
+LEVEL_LABELS = {"province": "Tỉnh", "so": "Sở, ban, ngành", "huyen": "UBND cấp huyện", "xa": "UBND cấp xã"}
+
+DESIGN_VARIABLES = (
+    Variable("response_id", "Mã phiếu (số thứ tự trong cơ sở dữ liệu)", "Response number"),
+    Variable("unit_code", "Mã đơn vị", "Unit code", "string"),
+    Variable("unit_level", "Cấp đơn vị: " + "; ".join(f"{k} = {v}" for k, v in LEVEL_LABELS.items()),
+             "Unit level (province, so, huyen, xa)", "string"),
+    Variable("domain_code", "Lĩnh vực thủ tục hành chính", "Procedure domain", "string"),
+    Variable("stratum", "Tầng chọn mẫu (mẫu công chức); trống: không phân tầng", "Sampling stratum; empty: none", "string"),
+    Variable("psu", "Đơn vị mẫu bậc 1: quầy, hoặc đơn vị khi không có quầy", "Primary sampling unit: counter, else unit",
+             "string"),
+    Variable("weight", "Trọng số", "Weight"),
+    Variable("questionnaire_version", "Phiên bản phiếu hỏi", "Questionnaire version", "string"),
+    Variable("submitted_on", "Ngày gửi phiếu (dd/mm/yyyy)", "Submission date (dd/mm/yyyy)", "string"),
+    Variable("response_channel", "Kênh trả lời (qr, invitation, …)", "Response channel", "string"),
+    Variable("quality_flags", "Cờ chất lượng (cách nhau bởi ;)", "Quality flags (separated by ;)", "string"),
+    Variable("flagged", "Có cờ chất lượng", "Has a quality flag", value_labels={0: "Không", 1: "Có"},
+             value_labels_en={0: "No", 1: "Yes"}),
+    Variable("suppressed", "Câu trả lời bị ẩn (nhóm công chức dưới ngưỡng)", "Answers suppressed (officials' group "
+             "below the threshold)", value_labels={0: "Không", 1: "Có"}, value_labels_en={0: "No", 1: "Yes"}),
+)
+DESIGN_NAMES = tuple(variable.name for variable in DESIGN_VARIABLES)
+
+
+@dataclass(frozen=True)
+class Column:
+    """How one question becomes one export column."""
+
+    variable: Variable
+    item_key: str
+    item_type: str
+    codes: dict  # choice value → code (single/domain/rating) or the one option of a multiple-choice column
+
+    def encode(self, answer):
+        if answer is None:
+            return None
+        if self.item_type == "multiple":
+            return 1 if self.codes["option"] in (answer if isinstance(answer, list) else [answer]) else 0
+        if self.item_type == "rating5":
+            return NOT_APPLICABLE_CODE if answer == NOT_APPLICABLE else _number(answer)
+        if self.codes:
+            return self.codes.get(str(answer))
+        if self.item_type in NUMERIC_TYPES:
+            return _number(answer)
+        if self.item_type == "date":
+            return _day_month_year(answer)
+        return nfc(str(answer))
+
+
+def _number(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _day_month_year(iso_text) -> str:
+    try:
+        return dt.date.fromisoformat(str(iso_text)).strftime("%d/%m/%Y")
+    except ValueError:
+        return str(iso_text)
+
+
+def answer_columns(definitions: list) -> list[Column]:
+    """Columns of every exportable question, the campaign's own version first, then items only later ones have."""
+    columns, seen = [], set()
+    for definition in definitions:
+        for item in definition.items:
+            if item.key in seen or item.type in NEVER_EXPORTED_TYPES:
+                continue
+            seen.add(item.key)
+            columns.extend(_columns_of(item))
+    return columns
+
+
+def _columns_of(item) -> list[Column]:
+    name = item.key if item.key not in DESIGN_NAMES else f"q_{item.key}"
+    label_vi, label_en = nfc(item.label.get("vi", item.key)), item.label.get("en", "")
+    if item.type == "multiple":
+        return [Column(Variable(f"{name}_{position}", f"{label_vi}: {nfc(choice.label.get('vi', choice.value))}",
+                                f"{label_en}: {choice.label.get('en', choice.value)}",
+                                value_labels={0: "Không chọn", 1: "Có chọn"}, value_labels_en={0: "Not chosen", 1: "Chosen"}),
+                       item.key, item.type, {"option": choice.value})
+                for position, choice in enumerate(item.choices, start=1)]
+    if item.type == "rating5":
+        return [_coded_column(item, name, label_vi, label_en, [c for c in item.choices if c.value != NOT_APPLICABLE],
+                              rating=True)]
+    if item.choices:
+        return [_coded_column(item, name, label_vi, label_en, item.choices, rating=False)]
+    kind = "numeric" if item.type in NUMERIC_TYPES else "string"
+    return [Column(Variable(name, label_vi, label_en, kind), item.key, item.type, {})]
+
+
+def _coded_column(item, name: str, label_vi: str, label_en: str, choices: list, rating: bool) -> Column:
+    codes = {choice.value: (int(choice.value) if rating else position) for position, choice in enumerate(choices, 1)}
+    value_labels = {codes[c.value]: nfc(c.label.get("vi", c.value)) for c in choices}
+    value_labels_en = {codes[c.value]: c.label.get("en", c.value) for c in choices}
+    missing = ()
+    if rating:
+        value_labels[NOT_APPLICABLE_CODE] = NOT_APPLICABLE_LABEL["vi"]
+        value_labels_en[NOT_APPLICABLE_CODE] = NOT_APPLICABLE_LABEL["en"]
+        missing = (NOT_APPLICABLE_CODE,)
+    variable = Variable(name, label_vi, label_en, "numeric", value_labels, value_labels_en, missing)
+    return Column(variable, item.key, item.type, {} if rating else codes)
+
+
+def codebook_of(columns: list[Column]) -> list[Variable]:
+    return [*DESIGN_VARIABLES, *(column.variable for column in columns)]
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """Small tables read once, so each chunk maps ids to codes without joins (and shares the code strings)."""
+
+    units: dict  # id → (code, level)
+    counters: dict  # id → code
+    domains: dict  # id → code
+    versions: dict  # questionnaire id → version
+    suppressed_units: frozenset  # unit ids whose officials' answers are hidden
+
+
+def encode_chunk(rows: list[dict], columns: list[Column], lookups: Lookups) -> pd.DataFrame:
+    """One export row per stored response, following the codebook's order."""
+    answers = [_answers_of(row) for row in rows]
+    hidden = [row["unit"] in lookups.suppressed_units for row in rows]
+    data = {name: values for name, values in _design_values(rows, lookups, hidden).items()}
+    for column in columns:
+        data[column.variable.name] = [None if hide else column.encode(answer.get(column.item_key))
+                                      for answer, hide in zip(answers, hidden)]
+    return pd.DataFrame(data, columns=[*DESIGN_NAMES, *(column.variable.name for column in columns)])
+
+
+def _answers_of(row: dict) -> dict:
+    value = row["answers"]
+    return value if isinstance(value, dict) else json.loads(value or "{}")
+
+
+def _design_values(rows: list[dict], lookups: Lookups, hidden: list[bool]) -> dict:
+    units = [lookups.units[row["unit"]] for row in rows]
+    flags = [_flags_of(row["quality_flags"]) for row in rows]
+    return {
+        "response_id": [row["id"] for row in rows],
+        "unit_code": [unit[0] for unit in units],
+        "unit_level": [unit[1] for unit in units],
+        "domain_code": [lookups.domains.get(row["domain"]) for row in rows],
+        "stratum": [row["stratum"] for row in rows],
+        "psu": [lookups.counters.get(row["counter"]) or unit[0] for row, unit in zip(rows, units)],
+        "weight": [row["weight"] for row in rows],
+        "questionnaire_version": [lookups.versions.get(row["questionnaire"]) for row in rows],
+        "submitted_on": [_date_text(row["submitted_at"]) for row in rows],
+        "response_channel": [row["channel"] for row in rows],
+        "quality_flags": [";".join(flag) for flag in flags],
+        "flagged": [int(bool(flag)) for flag in flags],
+        "suppressed": [int(hide) for hide in hidden],
+    }
+
+
+def _flags_of(value) -> list[str]:
+    flags = value if isinstance(value, list) else json.loads(value or "[]")
+    return [str(flag) for flag in flags]
+
+
+def _date_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.strftime("%d/%m/%Y")

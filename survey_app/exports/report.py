@@ -1,0 +1,422 @@
+"""The Vietnamese campaign report: method, sample, SIPAS indices with 95 % CIs per province, level, domain and unit,
+rankings, charts and targets met or missed — as an HTML string and PDF bytes (fpdf2, DejaVu Sans).
+
+Figures come from the same code as `survey indices` (analysis.sipas on the campaign's design). A unit's index
+covers the unit and the units below it, as the index API does; a group with fewer than MINIMUM_GROUP responses
+shows "không đủ số phiếu" instead of a figure and is not ranked.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.export_writers import nfc
+
+MINIMUM_GROUP = 5
+NOT_ENOUGH = "không đủ số phiếu"
+LEVEL_NAMES = {"province": "Tỉnh", "so": "Sở, ban, ngành", "huyen": "UBND cấp huyện", "xa": "UBND cấp xã"}
+OPERATORS = {">=": lambda value, target: value >= target, ">": lambda value, target: value > target}
+
+
+class ReportError(Exception):
+    """A refusal with a message for the user; nothing is written."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A figure the province set itself: scope province (overall), domain or unit, compared with >= or >."""
+
+    scope: str
+    value: float
+    operator: str = ">="
+    key: str | None = None
+
+    def met_by(self, figure: float | None) -> bool | None:
+        return None if figure is None else OPERATORS[self.operator](figure, self.value)
+
+    def label(self) -> str:
+        sign = "≥" if self.operator == ">=" else ">"
+        return f"{sign} {_number(self.value)} %"
+
+
+DEFAULT_TARGETS = (Target("province", 90.0), Target("unit", 90.0), Target("domain", 82.0, ">", "dat_dai"),
+                   Target("domain", 84.0, ">", "dau_tu"))
+
+
+def read_targets(path: Path) -> list[Target]:
+    """Targets from YAML or JSON: a list of {scope: province|unit|domain, value, operator: '>=' or '>', key}."""
+    import yaml
+
+    try:
+        entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ReportError(f"không đọc được tệp mục tiêu {path}: {error}") from error
+    entries = entries.get("targets") if isinstance(entries, dict) else entries
+    if not isinstance(entries, list) or not entries:
+        raise ReportError(f"{path}: cần một danh sách mục tiêu / expected a list of targets")
+    return [_target(path, position, entry) for position, entry in enumerate(entries, 1)]
+
+
+def _target(path: Path, position: int, entry) -> Target:
+    where = f"{path}: mục tiêu thứ {position} / target {position}"
+    if not isinstance(entry, dict) or entry.get("scope") not in ("province", "unit", "domain"):
+        raise ReportError(f"{where}: scope phải là province, unit hoặc domain")
+    if entry.get("operator", ">=") not in OPERATORS:
+        raise ReportError(f"{where}: operator phải là '>=' hoặc '>'")
+    if entry["scope"] == "domain" and not entry.get("key"):
+        raise ReportError(f"{where}: mục tiêu lĩnh vực cần key (mã lĩnh vực, ví dụ dat_dai)")
+    try:
+        value = float(entry["value"])
+    except (KeyError, TypeError, ValueError):
+        raise ReportError(f"{where}: value phải là một số phần trăm, ví dụ 90") from None
+    return Target(entry["scope"], value, entry.get("operator", ">="), entry.get("key"))
+
+
+@dataclass
+class GroupRow:
+    """One line of a report table: a group's overall index with its CI, or too few responses to show one."""
+
+    code: str
+    name: str
+    responses: int
+    overall: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    factors: dict = field(default_factory=dict)
+    rank: int | None = None
+    target_met: bool | None = None
+
+    @property
+    def shown(self) -> bool:
+        return self.responses >= MINIMUM_GROUP and self.overall is not None
+
+
+@dataclass
+class Report:
+    """What the report says (for tests and pages) and the two renderings."""
+
+    campaign: dict
+    facts: dict
+    province: GroupRow
+    levels: list[GroupRow]
+    domains: list[GroupRow]
+    units: list[GroupRow]
+    targets: list[dict]
+    factor_names: dict
+    charts: dict = field(default_factory=dict)
+    html: str = ""
+    pdf: bytes = b""
+
+
+def _number(value: float | None) -> str:
+    """Vietnamese decimal comma: 87,5."""
+    return "—" if value is None else f"{value:.1f}".replace(".", ",")
+
+
+def _group_row(code: str, name: str, result) -> GroupRow:
+    row = GroupRow(code, name, result.response_count)
+    if row.responses >= MINIMUM_GROUP:
+        row.overall, row.ci_low, row.ci_high = result.overall, result.ci_low, result.ci_high
+        row.factors = {factor.key: factor.value for factor in result.factors}
+    return row
+
+
+async def build_report(campaign_code: str, targets: list[Target] | None = None, today: dt.date | None = None) -> Report:
+    """The report of one campaign: HTML string and PDF bytes, for the CLI and the web layer alike."""
+    report = await collect_report(campaign_code, list(targets or DEFAULT_TARGETS), today or dt.date.today())
+    report.charts = {"units": units_chart(report), "factors": factors_chart(report)}
+    report.html = render_html(report)
+    report.pdf = render_pdf(report)
+    return report
+
+
+async def write_report(campaign_code: str, out_dir: Path, targets: list[Target] | None = None) -> list[Path]:
+    report = await build_report(campaign_code, targets)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, content in (("report.html", report.html.encode()), ("report.pdf", report.pdf)):
+        partial = out_dir / f".{name}.partial"
+        partial.write_bytes(content)
+        partial.replace(out_dir / name)
+        written.append(out_dir / name)
+    return written
+
+
+async def collect_report(campaign_code: str, targets: list[Target], today: dt.date) -> Report:
+    from analysis.sipas import compute_indices, compute_indices_by
+    from survey_app.commands.analysis import AnalysisCommandError, campaign_frame, design_of
+
+    try:
+        campaign, scoring, frame = await campaign_frame(campaign_code)
+        design, design_note = design_of(frame)
+    except AnalysisCommandError as error:
+        raise ReportError(str(error)) from error
+    names = await _names()
+    province_result = compute_indices(frame, scoring, design=design)
+    province = _group_row(campaign_code, names["province"], province_result)
+    levels = [_group_row(level, LEVEL_NAMES.get(level, level), result)
+              for level, result in compute_indices_by(frame, scoring, "level", design=design).items()]
+    domains = [_group_row(code, names["domains"].get(code, code), result)
+               for code, result in compute_indices_by(frame, scoring, "domain", design=design).items()]
+    units = _unit_rows(frame, scoring, design, names, compute_indices_by)
+    report = Report(campaign, _facts(campaign, frame, design_note, today), province, levels, domains, units, [],
+                    {factor["key"]: nfc(factor["label"]["vi"]) for factor in scoring["factors"]})
+    report.targets = _judge_targets(report, targets)
+    return report
+
+
+async def _names() -> dict:
+    from survey_app.tables import Domain, Unit
+
+    units = await Unit.select(Unit.id, Unit.code, Unit.name, Unit.level, Unit.parent).order_by(Unit.id)
+    province = next((unit["name"] for unit in units if unit["level"] == "province"), "Tỉnh")
+    domains = {row["code"]: nfc(row["name"]) for row in await Domain.select(Domain.code, Domain.name)}
+    return {"units": units, "province": nfc(province), "domains": domains}
+
+
+def _unit_rows(frame: pd.DataFrame, scoring: dict, design, names: dict, compute_indices_by) -> list[GroupRow]:
+    """Each unit with responses in it or below it; the group is a domain of the whole design (SEs stay right)."""
+    below = _descendant_codes(names["units"])
+    rows = []
+    for unit in names["units"]:
+        if unit["level"] == "province":
+            continue
+        member = frame["unit"].isin(below[unit["code"]])
+        if not member.any():
+            continue
+        result = compute_indices_by(frame, scoring, member, design=design)[True]
+        rows.append(_group_row(unit["code"], nfc(unit["name"]), result))
+    _rank(rows)
+    return rows
+
+
+def _descendant_codes(units: list[dict]) -> dict:
+    by_id = {unit["id"]: unit for unit in units}
+    codes = {unit["code"]: {unit["code"]} for unit in units}
+    for unit in units:
+        parent = unit["parent"]
+        while parent is not None:
+            codes[by_id[parent]["code"]].add(unit["code"])
+            parent = by_id[parent]["parent"]
+    return codes
+
+
+def _rank(rows: list[GroupRow]) -> None:
+    """Rank 1 = highest index; equal figures share a rank; units without a figure are not ranked."""
+    shown = sorted((row for row in rows if row.shown), key=lambda row: -row.overall)
+    for position, row in enumerate(shown, 1):
+        row.rank = position if position == 1 or row.overall != shown[position - 2].overall else shown[position - 2].rank
+
+
+def _facts(campaign: dict, frame: pd.DataFrame, design_note: str, today: dt.date) -> dict:
+    return {
+        "title": "Báo cáo kết quả khảo sát mức độ hài lòng của người dân, tổ chức (SIPAS)",
+        "subtitle": nfc(campaign["name"]),
+        "period": f"{_date(campaign['starts_on'])} – {_date(campaign['ends_on'])}",
+        "made_on": today.strftime("%d/%m/%Y"),
+        "responses": len(frame),
+        "units_answered": int(frame["unit"].nunique()),
+        "responses_by_level": {LEVEL_NAMES.get(level, level): int(count)
+                               for level, count in frame["level"].value_counts().sort_index().items()},
+        "design_note": design_note,
+        "all_weights_one": bool((frame["weight"] == 1).all()),
+    }
+
+
+def _date(value) -> str:
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value[:10])
+    return value.strftime("%d/%m/%Y")
+
+
+def _judge_targets(report: Report, targets: list[Target]) -> list[dict]:
+    judged = []
+    for target in targets:
+        if target.scope == "unit":
+            for row in report.units:
+                row.target_met = target.met_by(row.overall if row.shown else None)
+            met = sum(1 for row in report.units if row.target_met)
+            judged.append({"what": "Số đơn vị đạt chỉ số SIPAS", "target": target.label(),
+                           "figure": f"{met}/{sum(1 for row in report.units if row.shown)} đơn vị", "met": None})
+            continue
+        row = report.province if target.scope == "province" else next(
+            (domain for domain in report.domains if domain.code == target.key), None)
+        what = "Chỉ số SIPAS toàn tỉnh" if target.scope == "province" else \
+            f"Lĩnh vực {row.name if row else target.key}"
+        figure = row.overall if row is not None and row.shown else None
+        judged.append({"what": what, "target": target.label(),
+                       "figure": NOT_ENOUGH if figure is None else f"{_number(figure)} %",
+                       "met": target.met_by(figure)})
+    return judged
+
+
+# Charts (matplotlib, PNG).
+
+def units_chart(report: Report) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = sorted((row for row in report.units if row.shown), key=lambda row: row.overall)
+    figure, axes = plt.subplots(figsize=(8, max(3.0, 0.22 * len(shown) + 1)), dpi=130)
+    positions = range(len(shown))
+    errors = [[row.overall - (row.ci_low or row.overall) for row in shown],
+              [(row.ci_high or row.overall) - row.overall for row in shown]]
+    axes.barh(list(positions), [row.overall for row in shown], xerr=errors, color="#2f6f9f", ecolor="#555", capsize=2)
+    axes.set_yticks(list(positions), [row.name for row in shown], fontsize=7)
+    unit_target = next((target for target in DEFAULT_TARGETS if target.scope == "unit"), None)
+    if unit_target:
+        axes.axvline(unit_target.value, color="#c0392b", linestyle="--", label=f"Mục tiêu {unit_target.label()}")
+        axes.legend(loc="lower right", fontsize=7)
+    axes.set_xlim(0, 100)
+    axes.set_xlabel("Chỉ số hài lòng (%), khoảng tin cậy 95 %")
+    axes.set_title("Chỉ số SIPAS theo đơn vị", fontsize=10)
+    return _png(figure)
+
+
+def factors_chart(report: Report) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = list(report.factor_names)
+    figure, axes = plt.subplots(figsize=(8, 0.45 * len(keys) + 1.2), dpi=130)
+    values = [report.province.factors.get(key) or 0 for key in keys]
+    axes.barh(range(len(keys)), values, color="#3c8d5a")
+    axes.set_yticks(range(len(keys)), [report.factor_names[key] for key in keys], fontsize=8)
+    axes.invert_yaxis()
+    axes.set_xlim(0, 100)
+    for position, value in enumerate(values):
+        axes.text(value + 1, position, _number(value), va="center", fontsize=8)
+    axes.set_title("Chỉ số toàn tỉnh theo yếu tố", fontsize=10)
+    return _png(figure)
+
+
+def _png(figure) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+# HTML (Jinja2, autoescaped) and PDF (fpdf2).
+
+def render_html(report: Report) -> str:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    environment = Environment(loader=FileSystemLoader(Path(__file__).parent.parent / "templates"),
+                              autoescape=select_autoescape(["html"]))
+    environment.filters["number"] = _number
+    charts = {name: base64.b64encode(data).decode() for name, data in report.charts.items()}
+    return nfc(environment.get_template("report.html").render(
+        report=report, charts=charts, not_enough=NOT_ENOUGH, minimum=MINIMUM_GROUP, ranked_units=ranked_units(report)))
+
+
+def render_pdf(report: Report) -> bytes:
+    from survey_app.pdf import vietnamese_pdf
+
+    document = vietnamese_pdf()
+    document.set_title(report.facts["title"])
+    document.add_page()
+    _pdf_heading(document, report)
+    _pdf_section(document, "1. Phương pháp", [_method_text(report)])
+    _pdf_section(document, "2. Mẫu khảo sát", _sample_lines(report))
+    _pdf_table(document, "3. Chỉ số toàn tỉnh và theo cấp", [report.province, *report.levels], ranked=False)
+    _pdf_table(document, "4. Chỉ số theo lĩnh vực", report.domains, ranked=False)
+    _pdf_targets(document, report)
+    document.add_page()
+    _pdf_table(document, "6. Xếp hạng đơn vị", ranked_units(report), ranked=True)
+    document.add_page()
+    _pdf_section(document, "7. Biểu đồ", [])
+    document.image(io.BytesIO(report.charts["factors"]), w=170)
+    document.image(io.BytesIO(report.charts["units"]), w=170)
+    return bytes(document.output())
+
+
+def ranked_units(report: Report) -> list[GroupRow]:
+    """Ranked units first (best first), then the units with too few responses."""
+    return sorted(report.units, key=lambda row: (row.rank is None, row.rank or 0, row.code))
+
+
+def _method_text(report: Report) -> str:
+    return nfc("Chỉ số của một tiêu chí là tỷ lệ (có trọng số) câu trả lời “hài lòng” hoặc “rất hài lòng” trên số câu "
+               "trả lời hợp lệ (không tính “không áp dụng / không biết”); chỉ số yếu tố là trung bình cộng các tiêu chí, "
+               "chỉ số chung là trung bình cộng các yếu tố. Khoảng tin cậy 95 % theo phương pháp tuyến tính hoá Taylor "
+               "(logit). Chỉ số của một đơn vị gồm cả các đơn vị cấp dưới. Nhóm có dưới "
+               f"{MINIMUM_GROUP} phiếu ghi “{NOT_ENOUGH}”. Thiết kế: {report.facts['design_note']}.")
+
+
+def _sample_lines(report: Report) -> list[str]:
+    facts = report.facts
+    lines = [f"Thời gian khảo sát: {facts['period']}. Số phiếu hợp lệ: {facts['responses']}; "
+             f"số đơn vị có phiếu: {facts['units_answered']}."]
+    lines += [f"– {level}: {count} phiếu" for level, count in facts["responses_by_level"].items()]
+    return lines
+
+
+def _pdf_heading(document, report: Report) -> None:
+    document.set_font(size=15, style="B")
+    document.multi_cell(0, 8, report.facts["title"], new_x="LMARGIN", new_y="NEXT")
+    document.set_font(size=11, style="")
+    document.multi_cell(0, 6, f"{report.facts['subtitle']} — {report.province.name}", new_x="LMARGIN", new_y="NEXT")
+    document.multi_cell(0, 6, f"Ngày lập báo cáo: {report.facts['made_on']}", new_x="LMARGIN", new_y="NEXT")
+    document.ln(3)
+
+
+def _pdf_section(document, title: str, paragraphs: list[str]) -> None:
+    document.set_font(size=12, style="B")
+    document.multi_cell(0, 7, title, new_x="LMARGIN", new_y="NEXT")
+    document.set_font(size=10, style="")
+    for paragraph in paragraphs:
+        document.multi_cell(0, 5.5, paragraph, new_x="LMARGIN", new_y="NEXT")
+    document.ln(2)
+
+
+def _pdf_table(document, title: str, rows: list[GroupRow], ranked: bool) -> None:
+    _pdf_section(document, title, [])
+    header = (["Hạng"] if ranked else []) + ["Đơn vị / nhóm", "Số phiếu", "Chỉ số (%)", "KTC 95 %"] + \
+        (["Mục tiêu"] if ranked else [])
+    widths = ((12,) if ranked else ()) + (90, 20, 22, 30) + ((16,) if ranked else ())
+    document.set_font(size=9)
+    with document.table(col_widths=widths, text_align="LEFT", line_height=5.5) as table:
+        table.row(header)
+        for row in rows:
+            table.row([cell for cell in _table_cells(row, ranked)])
+    document.ln(3)
+
+
+def _table_cells(row: GroupRow, ranked: bool) -> list[str]:
+    figure = [_number(row.overall), f"{_number(row.ci_low)} – {_number(row.ci_high)}"] if row.shown else [NOT_ENOUGH, ""]
+    met = {True: "đạt", False: "chưa đạt", None: ""}[row.target_met]
+    return ([str(row.rank or "")] if ranked else []) + [row.name, str(row.responses), *figure] + ([met] if ranked else [])
+
+
+def _pdf_targets(document, report: Report) -> None:
+    _pdf_section(document, "5. Mục tiêu", [])
+    document.set_font(size=9)
+    with document.table(col_widths=(80, 30, 40, 24), text_align="LEFT", line_height=5.5) as table:
+        table.row(["Chỉ tiêu", "Mục tiêu", "Kết quả", "Đánh giá"])
+        for target in report.targets:
+            verdict = {True: "đạt", False: "chưa đạt", None: ""}[target["met"]]
+            table.row([target["what"], target["target"], target["figure"], verdict])
+    document.ln(3)
+
+
+def report_json(report: Report) -> str:
+    """The report's figures as JSON (for pages that draw their own charts)."""
+    rows = lambda items: [row.__dict__ for row in items]  # noqa: E731
+    return json.dumps({"facts": report.facts, "province": report.province.__dict__, "levels": rows(report.levels),
+                       "domains": rows(report.domains), "units": rows(report.units), "targets": report.targets},
+                      ensure_ascii=False, default=str)

@@ -1,0 +1,220 @@
+"""A campaign's responses as CSV, JSON lines, XLSX, SPSS .sav or Stata .dta (docs/exports.md).
+
+Responses are read in chunks by keyset pagination over Response.id, so CSV, JSON lines and XLSX use flat memory
+whatever the campaign's size. Files are written beside the target and renamed into place only when complete:
+a failed export never leaves a broken file. The web layer streams CSV/JSON with `stream_export` and offers the
+other formats from `export_to_temporary_file`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import AsyncIterator, Callable
+
+from analysis import export_writers as writers
+from survey_app.catalog import definition_of
+from survey_app.exports.codebook import Column, Lookups, answer_columns, codebook_of, encode_chunk
+from survey_app.tables import Campaign, Counter, Domain, Questionnaire, Response, Unit
+
+FORMATS = ("csv", "xlsx", "sav", "dta", "json")
+STREAMED_FORMATS = ("csv", "json")
+MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/x-ndjson; charset=utf-8",
+               "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+               "sav": "application/x-spss-sav", "dta": "application/x-stata-dta"}
+SUFFIXES = {"csv": ".csv", "json": ".jsonl", "xlsx": ".xlsx", "sav": ".sav", "dta": ".dta"}
+CHUNK_SIZE = 5000
+MINIMUM_OFFICIALS_GROUP = 5  # officials' answers of a unit with fewer responses are never shown or exported
+XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit less the header row
+
+
+class ExportError(Exception):
+    """A refusal with a message for the user; nothing is written."""
+
+
+@dataclass
+class ExportPlan:
+    """Everything an export needs before reading responses: what to read, the columns and what to tell."""
+
+    campaign: dict
+    response_count: int
+    columns: list[Column]
+    lookups: Lookups
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def codebook(self) -> list[writers.Variable]:
+        return codebook_of(self.columns)
+
+
+async def plan_export(campaign_code: str) -> ExportPlan:
+    """The campaign, its columns and lookups; refuses an unknown or empty campaign with a clear message."""
+    campaign = await Campaign.select().where(Campaign.code == campaign_code).first()
+    if campaign is None:
+        raise ExportError(f"Không có đợt khảo sát với mã {campaign_code!r} / no campaign with code {campaign_code!r}")
+    response_count = await Response.count().where(Response.campaign == campaign["id"])
+    if response_count == 0:
+        raise ExportError(f"Đợt khảo sát {campaign_code} chưa có phiếu trả lời nào, không có gì để xuất / "
+                          f"campaign {campaign_code} has no responses: nothing to export")
+    questionnaires = await _questionnaires_used(campaign)
+    definitions = [definition_of(row) for row in questionnaires]
+    lookups = await _lookups(campaign, questionnaires)
+    return ExportPlan(campaign, response_count, answer_columns(definitions), lookups,
+                      _version_notes(campaign, questionnaires) + _suppression_notes(lookups))
+
+
+async def _questionnaires_used(campaign: dict) -> list[dict]:
+    """The campaign's questionnaire first, then any other version its responses were given on."""
+    used = await Response.select(Response.questionnaire).where(Response.campaign == campaign["id"]).distinct()
+    ids = [campaign["questionnaire"]] + sorted({row["questionnaire"] for row in used} - {campaign["questionnaire"]})
+    rows = {row["id"]: row for row in await Questionnaire.select().where(Questionnaire.id.is_in(ids))}
+    return [rows[identifier] for identifier in ids]
+
+
+def _version_notes(campaign: dict, questionnaires: list[dict]) -> list[str]:
+    if len(questionnaires) < 2:
+        return []
+    versions = ", ".join(f"{row['key']} v{row['version']}" for row in questionnaires)
+    return [f"Đợt {campaign['code']} có phiếu trả lời theo nhiều phiên bản phiếu hỏi ({versions}); cột "
+            f"questionnaire_version cho biết phiên bản của từng phiếu / responses of campaign {campaign['code']} "
+            f"come from several questionnaire versions ({versions}); see questionnaire_version"]
+
+
+def _suppression_notes(lookups: Lookups) -> list[str]:
+    if not lookups.suppressed_units:
+        return []
+    codes = ", ".join(sorted(lookups.units[unit][0] for unit in lookups.suppressed_units))
+    return [f"Câu trả lời của công chức ở đơn vị có dưới {MINIMUM_OFFICIALS_GROUP} phiếu bị ẩn: {codes} / officials' "
+            f"answers hidden for units with fewer than {MINIMUM_OFFICIALS_GROUP} responses: {codes}"]
+
+
+async def _lookups(campaign: dict, questionnaires: list[dict]) -> Lookups:
+    units = {row["id"]: (row["code"], row["level"]) for row in await Unit.select(Unit.id, Unit.code, Unit.level)}
+    counters = {row["id"]: row["code"] for row in await Counter.select(Counter.id, Counter.code)}
+    domains = {row["id"]: row["code"] for row in await Domain.select(Domain.id, Domain.code)}
+    versions = {row["id"]: str(row["version"]) for row in questionnaires}
+    return Lookups(units, counters, domains, versions, await officials_groups_below_threshold(campaign))
+
+
+async def officials_groups_below_threshold(campaign: dict) -> frozenset:
+    """Units whose officials' responses in this campaign are fewer than the threshold (invitation mode only)."""
+    if campaign["mode"] != "invitation":
+        return frozenset()
+    from piccolo.query.functions.aggregate import Count
+
+    counts = await Response.select(Response.unit, Count(Response.id, alias="responses")).where(
+        Response.campaign == campaign["id"]).group_by(Response.unit)
+    return frozenset(row["unit"] for row in counts if row["responses"] < MINIMUM_OFFICIALS_GROUP)
+
+
+RESPONSE_COLUMNS = (Response.id, Response.unit, Response.counter, Response.domain, Response.questionnaire,
+                    Response.answers, Response.channel, Response.submitted_at, Response.quality_flags,
+                    Response.weight, Response.stratum)
+
+
+async def response_chunks(plan: ExportPlan, chunk_size: int = CHUNK_SIZE) -> AsyncIterator:
+    """Encoded chunks of the campaign's responses in id order; the query never skips over earlier rows."""
+    last_id = 0
+    while True:
+        rows = await Response.select(*RESPONSE_COLUMNS).where(
+            (Response.campaign == plan.campaign["id"]) & (Response.id > last_id)
+        ).order_by(Response.id).limit(chunk_size)
+        if not rows:
+            return
+        last_id = rows[-1]["id"]
+        yield encode_chunk(rows, plan.columns, plan.lookups)
+
+
+# Writing files.
+
+async def export_campaign(campaign_code: str, export_format: str, out: Path,
+                          on_progress: Callable[[int], None] | None = None) -> ExportPlan:
+    """Write the export to `out` (renamed into place when complete); `on_progress` gets rows done per chunk."""
+    check_format(export_format)
+    plan = await plan_export(campaign_code)
+    if export_format == "xlsx" and plan.response_count > XLSX_MAX_ROWS:
+        raise ExportError(f"{plan.response_count} phiếu vượt giới hạn {XLSX_MAX_ROWS} dòng của Excel; hãy xuất csv "
+                          f"hoặc sav / more rows than an Excel sheet holds: export csv or sav")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        await _write(plan, export_format, partial, on_progress or (lambda rows: None))
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return plan
+
+
+def check_format(export_format: str) -> None:
+    if export_format not in FORMATS:
+        raise ExportError(f"định dạng {export_format!r} không hỗ trợ; chọn một trong {', '.join(FORMATS)} / "
+                          f"format must be one of {', '.join(FORMATS)}")
+
+
+async def _write(plan: ExportPlan, export_format: str, path: Path, on_progress) -> None:
+    if export_format in STREAMED_FORMATS:
+        with path.open("wb") as output:
+            async for piece in _byte_pieces(plan, export_format, on_progress):
+                output.write(piece)
+    elif export_format == "xlsx":
+        await _write_xlsx(plan, path, on_progress)
+    else:
+        frame = writers.concatenated([chunk async for chunk in _counted(response_chunks(plan), on_progress)],
+                                     plan.codebook)
+        write = writers.write_sav if export_format == "sav" else writers.write_dta
+        write(path, plan.codebook, frame, file_label=plan.campaign["name"])
+
+
+async def _write_xlsx(plan: ExportPlan, path: Path, on_progress) -> None:
+    """Rows go to the workbook chunk by chunk as they are read (XlsxWriter's constant-memory mode)."""
+    book = writers.XlsxBook(path, plan.codebook)
+    try:
+        async for chunk in _counted(response_chunks(plan), on_progress):
+            book.append(chunk)
+    finally:
+        book.close(plan.notes)
+
+
+async def _counted(chunks: AsyncIterator, on_progress) -> AsyncIterator:
+    async for chunk in chunks:
+        on_progress(len(chunk))
+        yield chunk
+
+
+async def _byte_pieces(plan: ExportPlan, export_format: str, on_progress) -> AsyncIterator[bytes]:
+    codebook = plan.codebook
+    if export_format == "csv":
+        yield writers.csv_header(codebook)
+    async for chunk in _counted(response_chunks(plan), on_progress):
+        yield writers.csv_chunk(chunk, codebook) if export_format == "csv" else writers.jsonl_chunk(chunk)
+
+
+# For the web layer ("Tải về" buttons).
+
+async def stream_export(campaign_code: str, export_format: str) -> AsyncIterator[bytes]:
+    """CSV or JSON lines as an async iterator of bytes; errors (unknown/empty campaign) are raised before the
+    first byte, so a page can still answer with a message instead of a truncated download."""
+    if export_format not in STREAMED_FORMATS:
+        raise ExportError(f"chỉ csv và json được truyền trực tiếp; dùng export_to_temporary_file cho {export_format}")
+    plan = await plan_export(campaign_code)
+    return _byte_pieces(plan, export_format, lambda rows: None)
+
+
+async def export_to_temporary_file(campaign_code: str, export_format: str) -> Path:
+    """Any format into a new temporary file (the caller deletes it after sending, e.g. with a background task)."""
+    check_format(export_format)
+    handle, name = tempfile.mkstemp(prefix=f"{campaign_code}-", suffix=SUFFIXES[export_format])
+    os.close(handle)
+    path = Path(name)
+    try:
+        await export_campaign(campaign_code, export_format, path)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def download_name(campaign_code: str, export_format: str) -> str:
+    return f"{campaign_code}{SUFFIXES[export_format]}"

@@ -1,0 +1,100 @@
+"""The pure writers: formula neutralising, CSV with BOM, XLSX with codebook, .sav and .dta read back."""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pyreadstat
+import pytest
+
+from analysis.export_writers import (
+    Variable,
+    csv_chunk,
+    csv_header,
+    jsonl_chunk,
+    neutralise_formula,
+    stata_label,
+    write_dta,
+    write_sav,
+    write_xlsx,
+)
+
+LONG_QUESTION = "Công chức hướng dẫn kê khai, bổ sung hồ sơ một cách tận tình, chu đáo và dễ hiểu đối với người dân, tổ chức"
+CODEBOOK = [
+    Variable("unit_code", "Mã đơn vị", "Unit code", "string"),
+    Variable("weight", "Trọng số", "Weight"),
+    Variable("official_guide", LONG_QUESTION, "Guidance", "numeric",
+             {1: "Rất không hài lòng", 4: "Hài lòng", 5: "Rất hài lòng", 9: "Không áp dụng / Không biết"},
+             {1: "Very dissatisfied", 4: "Satisfied", 5: "Very satisfied", 9: "N/A"}, (9,)),
+    Variable("open_feedback", "Ý kiến khác", "Other feedback", "string"),
+]
+FRAME = pd.DataFrame({
+    "unit_code": ["SO01", "H01X1", "SO01"],
+    "weight": [1.0, 2.5, 0.75],
+    "official_guide": [5, 9, None],
+    "open_feedback": ["=HYPERLINK(\"http://x\")", "Thủ tục nhanh, cán bộ nhiệt tình", None],
+})
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
+def test_text_that_a_spreadsheet_would_run_gets_an_apostrophe(text):
+    assert neutralise_formula(text) == "'" + text
+
+
+def test_harmless_text_and_numbers_are_left_alone():
+    assert neutralise_formula("Thủ tục") == "Thủ tục" and neutralise_formula(-1) == -1
+
+
+def test_csv_starts_with_a_bom_and_round_trips_with_pandas():
+    data = csv_header(CODEBOOK) + csv_chunk(FRAME, CODEBOOK)
+    assert data.startswith("\ufeff".encode())
+    back = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
+    assert list(back.columns) == [variable.name for variable in CODEBOOK]
+    assert back["open_feedback"][0] == "'=HYPERLINK(\"http://x\")"
+    assert back["open_feedback"][1] == "Thủ tục nhanh, cán bộ nhiệt tình"
+    assert back["weight"].tolist() == [1.0, 2.5, 0.75]
+
+
+def test_json_lines_keep_nulls_and_vietnamese():
+    lines = jsonl_chunk(FRAME).decode().splitlines()
+    assert len(lines) == 3 and '"official_guide": null' in lines[2] and "nhiệt tình" in lines[1]
+
+
+def test_xlsx_keeps_formulas_as_text_and_has_a_codebook(tmp_path):
+    path = tmp_path / "out.xlsx"
+    assert write_xlsx(path, CODEBOOK, [FRAME.iloc[:2], FRAME.iloc[2:]], notes=["ghi chú"]) == 3
+    workbook = openpyxl.load_workbook(path)
+    data = workbook["du_lieu"]
+    assert [cell.value for cell in data[1]] == [variable.name for variable in CODEBOOK]
+    assert data["D2"].data_type == "s" and data["D2"].value.startswith("'=")
+    assert data["C3"].value == 9 and data["C4"].value is None and data.max_row == 4
+    codebook = {row[0]: row for row in workbook["so_ma"].iter_rows(min_row=2, values_only=True)}
+    assert codebook["official_guide"][1] == LONG_QUESTION and "9 = Không áp dụng / Không biết (N/A)" in codebook["official_guide"][4]
+    assert workbook["ghi_chu"]["A2"].value == "ghi chú"
+
+
+def test_sav_reads_back_with_values_labels_and_user_missing(tmp_path):
+    path = tmp_path / "out.sav"
+    write_sav(path, CODEBOOK, FRAME, file_label="Khảo sát SIPAS")
+    back, meta = pyreadstat.read_sav(str(path), user_missing=True)
+    assert back["unit_code"].tolist() == ["SO01", "H01X1", "SO01"]
+    assert back["official_guide"].tolist()[:2] == [5, 9] and np.isnan(back["official_guide"][2])
+    assert meta.column_names_to_labels["official_guide"] == LONG_QUESTION
+    assert meta.variable_value_labels["official_guide"][9] == "Không áp dụng / Không biết"
+    assert meta.missing_ranges["official_guide"] == [{"lo": 9.0, "hi": 9.0}]
+    assert unicodedata.is_normalized("NFC", meta.column_names_to_labels["official_guide"])
+
+
+def test_dta_reads_back_with_values_and_labels_cut_to_stata_limits(tmp_path):
+    path = tmp_path / "out.dta"
+    write_dta(path, CODEBOOK, FRAME, file_label="Khảo sát SIPAS")
+    back, meta = pyreadstat.read_dta(str(path))
+    assert back["weight"].tolist() == [1.0, 2.5, 0.75]
+    assert back["open_feedback"][1] == "Thủ tục nhanh, cán bộ nhiệt tình"
+    assert meta.column_names_to_labels["official_guide"] == stata_label(LONG_QUESTION)
+    assert len(stata_label(LONG_QUESTION)) == 80
+    assert meta.variable_value_labels["official_guide"][5] == "Rất hài lòng"

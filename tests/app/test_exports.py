@@ -1,0 +1,172 @@
+"""`survey export` on the demo province: every format reads back, privacy rules hold, bad input gives a message."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import json
+import os
+import subprocess
+import sys
+import unicodedata
+import uuid
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pyreadstat
+import pytest
+
+from questionnaires import load_shipped
+from survey_app.catalog import register
+from survey_app.exports.service import (
+    ExportError,
+    export_campaign,
+    export_to_temporary_file,
+    plan_export,
+    stream_export,
+)
+from survey_app.tables import Campaign, Counter, Questionnaire, Response, Unit
+
+SURVEY = Path(sys.executable).parent / "survey"
+
+
+def run_survey(settings, *arguments) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "DATABASE_URL": settings.database_url, "SECRET_KEY": settings.secret_key}
+    return subprocess.run([str(SURVEY), *arguments], capture_output=True, text=True, env=environment, timeout=120)
+
+
+async def make_campaign(code: str, questionnaire_key: str = "counter_rating", mode: str = "open_qr") -> dict:
+    questionnaire = await Questionnaire.select().where(Questionnaire.key == questionnaire_key).first()
+    if not await Campaign.exists().where(Campaign.code == code):
+        await Campaign.insert(Campaign(code=code, name=f"Đợt thử {code}", questionnaire=questionnaire["id"],
+                                       starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31), mode=mode))
+    return await Campaign.select().where(Campaign.code == code).first()
+
+
+async def add_response(campaign: dict, unit_code: str, answers: dict, questionnaire_id: int | None = None, **extra):
+    unit = await Unit.select(Unit.id).where(Unit.code == unit_code).first()
+    await Response.insert(Response(
+        campaign=campaign["id"], unit=unit["id"], questionnaire=questionnaire_id or campaign["questionnaire"],
+        idempotency_key=uuid.uuid4().hex, answers_digest="x" * 64, answers=json.dumps(answers, ensure_ascii=False),
+        **extra))
+
+
+RATINGS = {"domain": "dat_dai", "reception": 5, "publicity": 4, "timeliness": "na", "attitude": 2}
+
+
+async def test_csv_sav_dta_and_xlsx_hold_the_same_values_and_labels(app, tmp_path):
+    paths = {fmt: tmp_path / f"sipas.{fmt}" for fmt in ("csv", "sav", "dta", "xlsx", "json")}
+    for fmt, path in paths.items():
+        await export_campaign("SIPAS-2026", fmt, path)
+    expected = await Response.count().where(Response.campaign.code == "SIPAS-2026")
+    csv = pd.read_csv(paths["csv"], encoding="utf-8-sig", keep_default_na=False, na_values=[""])
+    sav, sav_meta = pyreadstat.read_sav(str(paths["sav"]), user_missing=True)
+    dta, dta_meta = pyreadstat.read_dta(str(paths["dta"]))
+    assert len(csv) == len(sav) == len(dta) == expected
+    for column in ("response_id", "weight", "access_seats", "gender", "improve_first_1"):
+        assert np.allclose(csv[column].to_numpy(float), sav[column].to_numpy(float), equal_nan=True), column
+        assert np.allclose(csv[column].to_numpy(float), dta[column].to_numpy(float), equal_nan=True), column
+    assert csv["unit_code"].tolist() == sav["unit_code"].tolist() == dta["unit_code"].tolist()
+    assert set(csv["access_seats"].dropna()) <= {1, 2, 3, 4, 5, 9}
+    assert sav_meta.variable_value_labels["gender"] == dta_meta.variable_value_labels["gender"]
+    label = sav_meta.column_names_to_labels["access_seats"]
+    assert "chỗ ngồi" in label and unicodedata.is_normalized("NFC", label)
+    workbook = openpyxl.load_workbook(paths["xlsx"], read_only=True)
+    assert workbook.sheetnames[:2] == ["du_lieu", "so_ma"]
+    codebook = {row[0]: row for row in workbook["so_ma"].iter_rows(min_row=2, values_only=True)}
+    assert codebook["access_seats"][2] and "4 = Hài lòng" in codebook["access_seats"][4]
+    assert sum(1 for _ in paths["json"].open(encoding="utf-8")) == expected
+
+
+async def test_design_columns_carry_weight_psu_level_and_no_identities(app, tmp_path):
+    campaign = await make_campaign("EXP-DESIGN")
+    counter = await Counter.select(Counter.id).where(Counter.code == "SO02-Q1").first()
+    await add_response(campaign, "SO02", {**RATINGS, "dossier_code": "HS-000123", "why": "=cmd|'/c calc'!A1"},
+                       counter=counter["id"], weight=2.5, quality_flags=json.dumps(["speeding"]))
+    await add_response(campaign, "H01X1", RATINGS, weight=0.5)
+    path = tmp_path / "design.csv"
+    await export_campaign("EXP-DESIGN", "csv", path)
+    text = path.read_text(encoding="utf-8-sig")
+    assert "HS-000123" not in text and "dossier" not in text
+    table = pd.read_csv(io.StringIO(text), keep_default_na=False)
+    first, second = table.iloc[0], table.iloc[1]
+    assert (first["psu"], first["unit_level"], first["weight"]) == ("SO02-Q1", "so", 2.5)
+    assert (second["psu"], second["unit_level"], second["weight"]) == ("H01X1", "xa", 0.5)
+    assert (first["quality_flags"], first["flagged"], second["flagged"]) == ("speeding", 1, 0)
+    assert (first["reception"], first["timeliness"], first["domain"]) == (5, 9, 1)
+    assert first["why"] == "'=cmd|'/c calc'!A1"
+    assert dt.datetime.strptime(first["submitted_on"], "%d/%m/%Y")
+
+
+async def test_an_empty_campaign_is_refused_and_nothing_is_written(app, tmp_path, settings):
+    await make_campaign("EXP-EMPTY")
+    with pytest.raises(ExportError, match="chưa có phiếu trả lời"):
+        await export_campaign("EXP-EMPTY", "sav", tmp_path / "empty.sav")
+    result = run_survey(settings, "export", "EXP-EMPTY", "--format", "csv", "--out", str(tmp_path / "empty.csv"))
+    assert result.returncode == 1 and "no responses" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_unknown_campaign_and_format_give_messages(app, tmp_path):
+    with pytest.raises(ExportError, match="no campaign"):
+        await export_campaign("NO-SUCH", "csv", tmp_path / "x.csv")
+    with pytest.raises(ExportError, match="format must be one of"):
+        await export_campaign("SIPAS-2026", "pdf", tmp_path / "x.pdf")
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_questionnaire_version_change_mid_campaign_is_reported(app, tmp_path):
+    campaign = await make_campaign("EXP-VERSIONS")
+    changed = dataclasses.replace(load_shipped()["counter_rating"], version="2-test")
+    new_id = await register(changed)
+    await add_response(campaign, "SO03", RATINGS)
+    await add_response(campaign, "SO03", RATINGS, questionnaire_id=new_id)
+    plan = await plan_export("EXP-VERSIONS")
+    assert any("nhiều phiên bản" in note and "v2-test" in note for note in plan.notes)
+    path = tmp_path / "versions.xlsx"
+    await export_campaign("EXP-VERSIONS", "xlsx", path)
+    workbook = openpyxl.load_workbook(path)
+    versions = [row[7] for row in workbook["du_lieu"].iter_rows(min_row=2, values_only=True)]
+    assert versions == ["1", "2-test"] and "v2-test" in workbook["ghi_chu"]["A2"].value
+
+
+async def test_officials_answers_are_hidden_for_units_with_fewer_than_five(app, tmp_path):
+    campaign = await make_campaign("EXP-OFFICIALS", "par_index_so", mode="invitation")
+    for _ in range(3):
+        await add_response(campaign, "SO04", {"q_answer": "x"}, channel="invitation", stratum="SO04:leader")
+    rating_key = next(item.key for item in load_shipped()["par_index_so"].items if item.type == "rating5")
+    for _ in range(5):
+        await add_response(campaign, "SO05", {rating_key: 4}, channel="invitation", stratum="SO05:staff")
+    path = tmp_path / "officials.csv"
+    plan = await export_campaign("EXP-OFFICIALS", "csv", path)
+    table = pd.read_csv(path, encoding="utf-8-sig")
+    small, large = table[table["unit_code"] == "SO04"], table[table["unit_code"] == "SO05"]
+    assert (small["suppressed"] == 1).all() and (large["suppressed"] == 0).all()
+    assert small[rating_key].isna().all() and (large[rating_key] == 4).all()
+    assert any("SO04" in note for note in plan.notes)
+
+
+async def test_web_functions_stream_csv_and_build_temporary_files(app):
+    pieces = [piece async for piece in await stream_export("QUAY-2026", "csv")]
+    assert pieces[0].startswith("\ufeff".encode()) and len(pieces) >= 2
+    expected = await Response.count().where(Response.campaign.code == "QUAY-2026")
+    assert len(pd.read_csv(io.BytesIO(b"".join(pieces)), encoding="utf-8-sig")) == expected
+    with pytest.raises(ExportError):
+        await stream_export("NO-SUCH", "json")
+    path = await export_to_temporary_file("QUAY-2026", "dta")
+    try:
+        assert len(pyreadstat.read_dta(str(path))[0]) == expected
+    finally:
+        path.unlink()
+
+
+async def test_export_command_writes_the_file_with_a_progress_bar(app, settings, tmp_path):
+    out = tmp_path / "quay.sav"
+    result = run_survey(settings, "export", "QUAY-2026", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "QUAY-2026 → sav" in result.stderr and "wrote" in result.stdout
+    frame, meta = pyreadstat.read_sav(str(out))
+    assert meta.column_names_to_labels["attitude"] == "Thái độ, tinh thần phục vụ của công chức"
