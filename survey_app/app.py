@@ -21,6 +21,7 @@ from survey_app.auth.middleware import (
     SESSION_STORE, UserMiddleware, check_access, not_signed_in_handler, session_store,
 )
 from survey_app.errors import EXCEPTION_HANDLERS
+from survey_app.exports.controllers import DownloadController
 from survey_app.health import healthz, readyz
 from survey_app.limits import rate_limit_configs, rate_limit_stores
 from survey_app.officials.controllers import OfficialController
@@ -49,7 +50,7 @@ def create_app(settings: Settings) -> Litestar:
     return Litestar(
         route_handlers=[
             home, healthz, readyz, show_if_script, CounterFormController, ResultsController, IndexApiController,
-            OfficialController, AuditController, *AUTH_HANDLERS,
+            OfficialController, AuditController, DownloadController, *AUTH_HANDLERS,
             create_static_files_router(path="/static", directories=[settings.static_dir], include_in_schema=False,
                                        opt=PUBLIC),
         ],

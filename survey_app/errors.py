@@ -15,6 +15,7 @@ MESSAGES = {
     401: ("Phiên đăng nhập đã hết hạn", "Your session has ended",
           "Vui lòng đăng nhập lại rồi gửi lại; thay đổi vừa rồi chưa được lưu."),
     403: ("Không được phép", "Not allowed", "Vui lòng quét lại mã QR dán tại quầy."),
+    422: ("Không thể thực hiện", "Cannot be done", "Dữ liệu gửi lên chưa hợp lệ."),
     404: ("Không tìm thấy trang", "Page not found",
           "Đường dẫn hoặc mã QR không đúng, hoặc quầy/đợt khảo sát không tồn tại."),
     409: ("Không thể lưu", "Conflict", "Yêu cầu này xung đột với một câu trả lời đã được lưu."),
