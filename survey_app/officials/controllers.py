@@ -95,8 +95,7 @@ class OfficialController(Controller):
             raise NO_SESSION
         return await load_context(invitation_id)
 
-    @get(response_headers=[ResponseHeader(name="Referrer-Policy", value="no-referrer"),
-                           ResponseHeader(name="Cache-Control", value="no-store")])
+    @get(response_headers=[ResponseHeader(name="Cache-Control", value="no-store")])  # no-referrer: security.py
     async def show(self, lang: FromQuery[str | None] = None, code: FromQuery[str | None] = None) -> Template:
         """The code page; a slip's QR code fills the code in (`?code=`), the official presses Start.
 
