@@ -25,6 +25,7 @@ from survey_app.exports.controllers import DownloadController
 from survey_app.health import healthz, readyz
 from survey_app.limits import rate_limit_configs, rate_limit_stores
 from survey_app.officials.controllers import OfficialController
+from survey_app.officials.guessing import guess_limiter
 from survey_app.public.controllers import CounterFormController, show_if_script
 from survey_app.results.controllers import IndexApiController, ResultsController
 from survey_app.security import security_headers_middleware
@@ -46,6 +47,7 @@ def create_app(settings: Settings) -> Litestar:
 
     async def close_database(app: Litestar) -> None:
         await db.disconnect(app.state.engine)
+        await app.state.code_guesses.counter.close()
 
     return Litestar(
         route_handlers=[
@@ -55,7 +57,7 @@ def create_app(settings: Settings) -> Litestar:
                                        opt=PUBLIC),
         ],
         guards=[check_access],
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "code_guesses": guess_limiter(settings)}),
         on_startup=[open_database],
         on_shutdown=[close_database],
         template_config=TemplateConfig(

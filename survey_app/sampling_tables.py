@@ -11,7 +11,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 RESTRICT = {"on_delete": OnDelete.restrict}
-MEMBER_STATUSES = ("invited", "started", "completed", "refused", "replaced", "not_reached", "reserve")
+MEMBER_STATUSES = ("invited", "started", "completed", "refused", "replaced", "not_reached", "ineligible", "reserve")
 
 
 class SampleDraw(Table, tablename="sample_draw"):
@@ -40,7 +40,7 @@ class SampleMember(Table, tablename="sample_member"):
 
 
 class Invitation(Table, tablename="invitation"):
-    """A one-time code for one member, stored only as its HMAC; used_at (day only) once answers are submitted."""
+    """A one-time code for one member, stored only as its HMAC; used_at (the Monday of the submission's week only) once answers are submitted."""
 
     member = ForeignKey(SampleMember, null=False, unique=True, **RESTRICT)
     code_hash = Varchar(length=64, unique=True)

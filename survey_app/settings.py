@@ -32,6 +32,9 @@ SETTINGS = (
     Setting("DB_POOL_SIZE", "10", "maximum PostgreSQL connections per worker"),
     Setting("RATE_LIMIT_PER_CLIENT", "20", "form submissions a minute from one client (by daily salted hash)"),
     Setting("RATE_LIMIT_PER_COUNTER", "300", "form submissions a minute to one counter"),
+    Setting("CODE_GUESS_LIMIT", "10", "wrong invitation codes one client (by daily salted hash) may type at /o "
+            "within CODE_GUESS_WINDOW_MINUTES before it is refused with 429"),
+    Setting("CODE_GUESS_WINDOW_MINUTES", "15", "minutes the wrong-code count at /o runs from a client's first wrong code"),
     Setting("SQLITE_BUSY_TIMEOUT", "5", "seconds a SQLite writer waits for the lock before failing"),
     Setting("SUPPRESS_BELOW", "5", "officials' answers are never shown or exported for a group smaller than this"),
     Setting("SESSION_HOURS", "8", "hours a staff sign-in lasts; sessions live in Redis when REDIS_URL is set"),
@@ -66,6 +69,8 @@ class Settings:
     rate_limit_per_counter: int = 300
     session_hours: float = 8.0
     suppress_below: int = 5
+    code_guess_limit: int = 10
+    code_guess_window_minutes: int = 15
 
     @property
     def signing_keys(self) -> dict[str, bytes]:
@@ -89,6 +94,8 @@ class Settings:
             rate_limit_per_counter=int(_env("RATE_LIMIT_PER_COUNTER", environ)),
             session_hours=float(_env("SESSION_HOURS", environ)),
             suppress_below=max(1, int(_env("SUPPRESS_BELOW", environ))),
+            code_guess_limit=int(_env("CODE_GUESS_LIMIT", environ)),
+            code_guess_window_minutes=int(_env("CODE_GUESS_WINDOW_MINUTES", environ)),
         )
 
     @property

@@ -15,19 +15,40 @@ import pandas as pd
 import typer
 
 import sampling
-from survey_app import db
-from survey_app.officials import draws
+from survey_app import db, dossier_draws
+from survey_app.officials import draws, slips
 from survey_app.settings import Settings
 
 sample_app = typer.Typer(help="Random samples of officials and their invitation codes.", no_args_is_help=True)
 
 
+def refuse_existing(option: str, path: Path | None) -> None:
+    if path is not None and path.exists():
+        raise draws.refuse(option, f"Tệp {path} đã tồn tại; không ghi đè mã.",
+                           f"{path} already exists; codes are never overwritten.")
+
+
+def write_private(path: Path, content: bytes) -> None:
+    """Codes are bearer secrets: the file is readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    path.chmod(0o600)
+
+
+async def write_slips(settings: Settings, rows: list[dict], output: Path, with_names: bool) -> list[str]:
+    """The slips PDF of the codes still open among `rows`; returns report lines (what was left out)."""
+    title, printable, notes = await draws.printable_slips(settings.secret_key, rows)
+    write_private(output, slips.slips_pdf(printable, title, settings.base_url, with_names=with_names))
+    return [f"wrote {len(printable)} slip(s) to {output} ({-(-len(printable) // 8)} A4 page(s), cut along the "
+            "dashed lines)", *notes]
+
+
 async def run_draw(settings: Settings, campaign: str, frame: Path, mapping: str | None, quotas: list[str],
-                   seed: int, level: str | None, codes_out: Path | None) -> str:
-    """Draw and store; write the slips CSV (plain codes, once); return the report text."""
-    if codes_out is not None and codes_out.exists():
-        raise draws.refuse("--codes-out", f"Tệp {codes_out} đã tồn tại; không ghi đè mã.",
-                           f"{codes_out} already exists; codes are never overwritten.")
+                   seed: int, level: str | None, codes_out: Path | None, slips_out: Path | None = None,
+                   slip_names: bool = False) -> str:
+    """Draw and store; write the codes CSV and the slips PDF (plain codes, once); return the report text."""
+    refuse_existing("--codes-out", codes_out)
+    refuse_existing("--slips", slips_out)
     stored = await draws.draw_and_store(settings.secret_key, campaign, frame, mapping, quotas, seed, level)
     lines = [f"draw {stored.draw_id} for campaign {campaign}: seed {seed}, {len(stored.sample.members)} members, "
              f"{len(stored.sample.reserves)} reserves",
@@ -38,8 +59,50 @@ async def run_draw(settings: Settings, campaign: str, frame: Path, mapping: str 
         codes_out.chmod(0o600)
         lines.append(f"wrote {len(stored.slips)} invitation codes to {codes_out} (shown once: print the slips, "
                      "then keep or destroy this file; the database holds only hashes)")
-    else:
-        lines.append("no --codes-out given: the codes were not written anywhere and cannot be recovered")
+    if slips_out is not None:
+        lines += await write_slips(settings, stored.slips.to_dict("records"), slips_out, slip_names)
+    if codes_out is None and slips_out is None:
+        lines.append("no --codes-out or --slips given: the codes were not written anywhere and cannot be recovered")
+    return "\n".join(lines)
+
+
+async def run_slips(settings: Settings, codes_file: Path, output: Path, with_names: bool) -> str:
+    refuse_existing("--output", output)
+    with codes_file.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    missing = [column for column in draws.SLIP_FILE_COLUMNS if rows and column not in rows[0]]
+    if not rows or missing:
+        raise draws.refuse(str(codes_file), f"Tệp mã phải có các cột {', '.join(draws.SLIP_FILE_COLUMNS)} và ít "
+                           f"nhất một dòng; thiếu: {', '.join(missing) or 'dòng'}.",
+                           f"the codes file needs columns {', '.join(draws.SLIP_FILE_COLUMNS)} and at least one "
+                           f"row; missing: {', '.join(missing) or 'rows'}.")
+    return "\n".join(await write_slips(settings, rows, output, with_names))
+
+
+async def run_draw_dossiers(frame: Path, mapping: str | None, design: dossier_draws.DossierDesign, seed: int,
+                            output: Path, bad_rows: Path | None) -> str:
+    """Draw dossiers in three stages; write the selection (and the bad-rows report); return the report text."""
+    refuse_existing("--output", output)
+    drawn = await dossier_draws.draw_dossiers(frame, mapping, design, seed)
+    selected = drawn.table[drawn.table["status"] == "selected"]
+    write_private(output, drawn.table.to_csv(index=False).encode("utf-8-sig"))
+    summary = drawn.imported.summary()
+    lines = [f"read {summary['total_rows']} row(s): {summary['good_rows']} drawn from, {summary['bad_rows']} bad "
+             f"row(s) left out / {summary['bad_rows']} dòng lỗi bị loại",
+             f"seed {seed}: {len(selected)} dossier(s) selected from {selected['unit'].nunique()} unit(s) and "
+             f"{selected[['unit', 'completion_date']].drop_duplicates().shape[0]} day(s), "
+             f"{len(drawn.table) - len(selected)} reserve(s); design weights sum to "
+             f"{selected['design_weight'].sum():.1f} (frame: {summary['good_rows']})",
+             f"wrote {output}"]
+    if drawn.imported.problems:
+        report = bad_rows or output.with_name(output.stem + ".bad_rows.csv")
+        report.parent.mkdir(parents=True, exist_ok=True)
+        drawn.imported.problems_frame().to_csv(report, index=False, encoding="utf-8-sig")
+        lines.append(f"bad rows / dòng lỗi: {report}")
+        lines += [f"  row {problem.row}, {problem.column}: {problem.message_vi} / {problem.message_en}"
+                  for problem in drawn.imported.problems[:10]]
+        if len(drawn.imported.problems) > 10:
+            lines.append(f"  … {len(drawn.imported.problems) - 10} more in {report}")
     return "\n".join(lines)
 
 
@@ -52,7 +115,9 @@ async def run_show(campaign: str) -> str:
     with pd.option_context("display.width", 200, "display.max_rows", 10_000, "display.max_columns", 20,
                            "display.float_format", "{:.3f}".format):
         return "\n".join([
-            f"campaign {campaign}: response tracking per stratum (AAPOR RR1, RR3)", tracking.to_string(), "",
+            f"campaign {campaign}: response tracking per stratum (AAPOR RR1, RR3; ineligible members are out of "
+            "both denominators; e = estimated eligibility of those not started, used by RR3)",
+            tracking.to_string(), "",
             f"reminders: {len(waiting)} member(s) have not submitted (unit, role, staff reference prefix)",
             waiting.to_string(index=False) if len(waiting) else "(none)",
         ])
@@ -90,11 +155,48 @@ def draw(
     seed: Optional[int] = typer.Option(None, help="random seed (default: a new one, printed and stored)"),
     level: Optional[str] = typer.Option(None, help="every unit of this level (so, huyen) must be in the frame"),
     codes_out: Optional[Path] = typer.Option(None, help="CSV of the plain codes for printing (written once)"),
+    slips_out: Optional[Path] = typer.Option(None, "--slips", help="PDF of printable slips, 8 per A4 page "
+                                             "(written once)"),
+    slip_names: bool = typer.Option(False, "--slip-names", help="print each person's name from the frame on "
+                                    "their slip (never stored)"),
 ) -> None:
     """Draw officials by unit × role with fixed quotas; store members, reserves and code hashes."""
     chosen_seed = sampling.new_seed() if seed is None else seed
     typer.echo(_run(lambda settings: run_draw(settings, campaign, frame, mapping, quota, chosen_seed, level,
-                                              codes_out)))
+                                              codes_out, slips_out, slip_names)))
+
+
+@sample_app.command("slips")
+def print_slips(
+    codes_file: Path = typer.Argument(..., exists=True, dir_okay=False, help="codes CSV written by draw "
+                                      "--codes-out"),
+    output: Path = typer.Option(..., "-o", "--output", help="PDF to write"),
+    names: bool = typer.Option(False, "--names", help="print the name column of the codes file on each slip"),
+) -> None:
+    """Printable slips (A4, 8 per page) of the codes in a codes CSV that are still open."""
+    typer.echo(_run(lambda settings: run_slips(settings, codes_file, output, names)))
+
+
+@sample_app.command("draw-dossiers")
+def draw_dossiers(
+    frame: Path = typer.Argument(..., exists=True, dir_okay=False, help="dossier frame, CSV or XLSX"),
+    output: Path = typer.Option(..., "-o", "--output", help="CSV of the selected dossiers and reserves"),
+    units: int = typer.Option(..., help="units drawn per stratum (first stage)"),
+    days: int = typer.Option(..., help="completion days drawn per selected unit (second stage)"),
+    dossiers: int = typer.Option(..., help="dossiers drawn per selected day (third stage)"),
+    unit_method: str = typer.Option("pps_systematic", help="first stage: pps_systematic (size = dossiers in the "
+                                    "frame), pps_brewer, srs or systematic"),
+    strata: list[str] = typer.Option([], "--stratum", help="stratify by level and/or domain (repeat)"),
+    mapping: Optional[str] = typer.Option(None, help="field=column header, comma-separated, e.g. unit=Mã đơn vị,"
+                                          "domain=Lĩnh vực,dossier_code=Mã hồ sơ,completion_date=Ngày trả kết quả"),
+    seed: Optional[int] = typer.Option(None, help="random seed (default: a new one, printed)"),
+    reserves: Optional[int] = typer.Option(None, help="reserves kept per last-stage group (default: all)"),
+    bad_rows: Optional[Path] = typer.Option(None, help="CSV report of bad rows (default: OUTPUT.bad_rows.csv)"),
+) -> None:
+    """SIPAS citizen sample: units → completion days → dossiers, with inclusion probabilities and weights."""
+    chosen_seed = sampling.new_seed() if seed is None else seed
+    design = dossier_draws.DossierDesign(units, days, dossiers, unit_method, tuple(strata), reserves)
+    typer.echo(_run(lambda settings: run_draw_dossiers(frame, mapping, design, chosen_seed, output, bad_rows)))
 
 
 @sample_app.command("show")
@@ -117,10 +219,10 @@ def export(
 def mark(
     campaign: str = typer.Option(..., help="campaign code"),
     ref: str = typer.Option(..., help="staff reference prefix (from the slips or the reminders list)"),
-    status: str = typer.Option(..., help="refused or not_reached"),
-    reason: str = typer.Option("", help="why (kept with the member, never exported)"),
+    status: str = typer.Option(..., help="refused, not_reached or ineligible (left the unit, long leave)"),
+    reason: str = typer.Option("", help="why (kept with the member, never exported; required for ineligible)"),
 ) -> None:
-    """Record that a sampled official refused or could not be reached (no replacement)."""
+    """Record that a sampled official refused, could not be reached or is not eligible (no replacement)."""
     member = _run(lambda settings: draws.mark(campaign, ref, status, reason))
     typer.echo(f"{member['stratum']}: {member['staff_ref_hash'][:draws.REF_PREFIX]} marked {status}")
 
@@ -133,9 +235,22 @@ def replace(
     frame: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
                                          help="the draw's frame file, to name the incoming person on the slip"),
     mapping: Optional[str] = typer.Option(None, help="column mapping of --frame, as for draw"),
+    ineligible: bool = typer.Option(False, help="the member is not eligible (left the unit, long leave): "
+                                    "recorded as ineligible, out of the response-rate denominators"),
+    slips_out: Optional[Path] = typer.Option(None, "--slips", help="PDF with the incoming person's slip"),
+    slip_names: bool = typer.Option(False, "--slip-names", help="print the name from --frame on the slip"),
 ) -> None:
     """Replace a member by the next reserve of the same stratum and print the reserve's new code once."""
-    incoming = _run(lambda settings: draws.replace(settings.secret_key, campaign, ref, reason, frame, mapping))
-    who = ", ".join(f"{key} {value}" for key, value in incoming.person.items()) or "(give --frame to name them)"
-    typer.echo(f"replacement in {incoming.stratum}: staff ref {incoming.staff_ref} {who}\n"
-               f"code (shown once, not stored): {incoming.code}")
+    async def work(settings):
+        refuse_existing("--slips", slips_out)
+        incoming = await draws.replace(settings.secret_key, campaign, ref, reason, frame, mapping, ineligible)
+        who = ", ".join(f"{key} {value}" for key, value in incoming.person.items()) or "(give --frame to name them)"
+        lines = [f"replacement in {incoming.stratum}: staff ref {incoming.staff_ref} {who}",
+                 f"code (shown once, not stored): {incoming.code}"]
+        if slips_out is not None:
+            row = {"campaign": campaign, "unit": incoming.unit, "role": incoming.role, "code": incoming.code,
+                   "staff_ref": incoming.staff_ref, "name": incoming.person.get("name", "")}
+            lines = await write_slips(settings, [row], slips_out, slip_names) + lines
+        return "\n".join(lines)
+
+    typer.echo(_run(work))

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import Cookie, State
+from litestar.datastructures import Cookie, ResponseHeader, State
+from litestar.middleware.rate_limit import get_remote_address
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from sampling.codes import format_code, is_valid_code, normalize_code
 from survey_app.auth import PUBLIC
-
 from survey_app.officials.services import (
     COOKIE_MAX_AGE,
     COOKIE_NAME,
@@ -28,6 +29,11 @@ from survey_app.officials.services import (
 from survey_app.public.controllers import pick_language
 
 logger = logging.getLogger("survey_app")
+# Refusals that count as a guess: a malformed code (422) or one that opens nothing (403). A spent code or a closed
+# campaign means the code was real, so it does not count.
+GUESSES = (403, 422)
+TOO_MANY_VI = "Ông/bà đã nhập sai mã quá nhiều lần. Vui lòng thử lại sau {minutes} phút."
+TOO_MANY_EN = "Too many wrong codes. Please try again in {minutes} minutes."
 NO_SESSION = CodeRefused(403, "Phiên làm việc đã hết hạn. Vui lòng nhập lại mã trên phiếu mời để tiếp tục.",
                          "Your session has ended. Enter the code from your invitation slip again to continue.")
 
@@ -42,6 +48,19 @@ def code_page(lang: str, refused: CodeRefused | None = None, code: str = "") -> 
                                                                  else refused.message_vi)}
     return Template(template_name="official_code.html", context=context,
                     status_code=refused.status if refused else 200)
+
+
+def readable_code(text: str) -> str:
+    """A valid code as printed on the slip (ABCD-EFGH-JK); anything else as given, to be corrected by hand."""
+    return format_code(normalize_code(text)) if is_valid_code(text) else text
+
+
+def too_many_guesses_page(lang: str, seconds: int) -> Template:
+    """429 with the wait in minutes (rounded up) and Retry-After; the typed code is not echoed back."""
+    minutes = -(-seconds // 60)
+    page = code_page(lang, CodeRefused(429, TOO_MANY_VI.format(minutes=minutes), TOO_MANY_EN.format(minutes=minutes)))
+    page.headers["Retry-After"] = str(seconds)
+    return page
 
 
 def refused_page(refused: CodeRefused, lang: str, settings) -> Template:
@@ -76,20 +95,29 @@ class OfficialController(Controller):
             raise NO_SESSION
         return await load_context(invitation_id)
 
-    @get()
-    async def show(self, lang: FromQuery[str | None] = None) -> Template:
-        return code_page(pick_language(lang))
+    @get(response_headers=[ResponseHeader(name="Cache-Control", value="no-store")])  # no-referrer: security.py
+    async def show(self, lang: FromQuery[str | None] = None, code: FromQuery[str | None] = None) -> Template:
+        """The code page; a slip's QR code fills the code in (`?code=`), the official presses Start.
+
+        Opening the link changes nothing (a link preview or prefetch must not start the questionnaire)."""
+        return code_page(pick_language(lang), code=readable_code((code or "")[:64]))
 
     @post(status_code=200)
     async def enter(self, request: Request, state: State) -> Template | Redirect:
         form_data = await request.form()
         lang = pick_language(form_data.get("_lang"))
         typed = str(form_data.get("code", ""))[:64]
+        address = get_remote_address(request)
+        seconds_blocked = await state.code_guesses.seconds_blocked(address)
+        if seconds_blocked:
+            return too_many_guesses_page(lang, seconds_blocked)
         try:
             invitation = await invitation_for_code(state.settings.secret_key, typed)
             context = await load_context(invitation["id"])
         except CodeRefused as refused:
             logger.info("invitation code refused (%s)", refused.message_en)
+            if refused.status in GUESSES:
+                await state.code_guesses.record_failure(address)
             return code_page(lang, refused, typed)
         await start(context)
         redirect = Redirect(path=f"/o/{first_open_section(context)}?lang={lang}", status_code=303)

@@ -18,6 +18,7 @@ import pandas as pd
 import sampling
 from sampling import Problem, SamplingError
 from survey_app.db import write_transaction
+from survey_app.officials import slips
 from survey_app.sampling_tables import DraftAnswers, Invitation, SampleDraw, SampleMember
 from survey_app.tables import Campaign, Unit
 
@@ -25,7 +26,10 @@ STRATA = ["unit", "role"]
 DEFAULT_FIELDS = ("unit", "role", "staff_id", "name", "contact")
 REF_PREFIX = 10  # characters of the staff reference shown in reminders and on slips
 INSERT_CHUNK = 500
-TRACKED = ("invited", "started", "completed", "refused", "replaced", "not_reached")
+TRACKED = ("invited", "started", "completed", "refused", "replaced", "not_reached", "ineligible")
+# What `mark` may record. "ineligible": no longer in the population the sample stands for (left the unit, on
+# long leave); AAPOR takes such members out of the RR1/RR3 denominators and uses them to estimate e.
+MARKABLE = ("refused", "not_reached", "ineligible")
 # Our member status → the status names of sampling.rates (an invited member not heard from is "pending").
 RATE_STATUS = {"invited": "pending"}
 
@@ -208,12 +212,13 @@ async def members_frame(campaign_code: str, include_reserves: bool = False) -> p
 
 
 def tracking_table(members: pd.DataFrame) -> pd.DataFrame:
-    """Per stratum and overall: invited, started, completed, refused, replaced, not reached, RR1, RR3."""
+    """Per stratum and overall: invited, a count per status, e (estimated eligibility of the not yet started),
+    RR1 and RR3 (AAPOR; ineligible members are out of both denominators)."""
     statuses = members.assign(status=members["status"].replace(RATE_STATUS))
     table = sampling.response_table(statuses)
-    table = table.rename(columns={"pending": "not_started"})
+    table = table.rename(columns={"pending": "not_started", "eligibility_rate": "e"})
     return table[["invited", "not_started", "started", "completed", "refused", "replaced", "not_reached",
-                  "rr1", "rr3"]]
+                  "ineligible", "e", "rr1", "rr3"]]
 
 
 def reminders(members: pd.DataFrame) -> pd.DataFrame:
@@ -259,9 +264,13 @@ async def _active_member(campaign_code: str, ref_prefix: str) -> dict:
 
 
 async def mark(campaign_code: str, ref_prefix: str, status: str, reason: str) -> dict:
-    """Record that a sampled member refused or could not be reached (no replacement)."""
-    if status not in ("refused", "not_reached"):
-        raise refuse("--status", "Trạng thái là refused hoặc not_reached.", "status is refused or not_reached.")
+    """Record that a sampled member refused, could not be reached or is not eligible (no replacement)."""
+    if status not in MARKABLE:
+        raise refuse("--status", "Trạng thái là refused, not_reached hoặc ineligible.",
+                     "status is refused, not_reached or ineligible.")
+    if status == "ineligible" and not reason.strip():
+        raise refuse("--reason", "Cần ghi lý do không đủ điều kiện (ví dụ: đã chuyển công tác, nghỉ dài hạn).",
+                     "an ineligible member needs a reason (e.g. left the unit, on long leave).")
     member = await _active_member(campaign_code, ref_prefix)
     async with write_transaction(SampleMember._meta.db):
         await SampleMember.update({SampleMember.status: status, SampleMember.reason: reason}).where(
@@ -271,12 +280,14 @@ async def mark(campaign_code: str, ref_prefix: str, status: str, reason: str) ->
 
 
 async def replace(secret_key: str, campaign_code: str, ref_prefix: str, reason: str,
-                  frame_path: Path | None = None, mapping_text: str | None = None) -> Replacement:
+                  frame_path: Path | None = None, mapping_text: str | None = None,
+                  ineligible: bool = False) -> Replacement:
     """Replace a member who cannot answer by the next reserve of the same stratum, with a new one-time code.
 
     The replacement carries the replaced member's probability and weight (as sampling.Sample.replace does);
-    the old code stops working. With the analyst's frame file, the incoming person's id and name are looked up
-    there for the slip (they are never stored)."""
+    the old code stops working. The leaving member is recorded as `replaced` (an eligible nonrespondent) or, with
+    `ineligible`, as `ineligible` (left the unit, long leave: out of the response-rate denominators). With the
+    analyst's frame file, the incoming person's id and name are looked up there for the slip (never stored)."""
     if not reason.strip():
         raise refuse("--reason", "Cần ghi lý do thay thế.", "a replacement needs a reason.")
     leaving = await _active_member(campaign_code, ref_prefix)
@@ -293,7 +304,8 @@ async def replace(secret_key: str, campaign_code: str, ref_prefix: str, reason: 
             SampleMember.inclusion_probability: leaving["inclusion_probability"],
             SampleMember.design_weight: leaving["design_weight"],
         }).where(SampleMember.id == reserve["id"])
-        await SampleMember.update({SampleMember.status: "replaced", SampleMember.replaced_by: reserve["id"],
+        await SampleMember.update({SampleMember.status: "ineligible" if ineligible else "replaced",
+                                   SampleMember.replaced_by: reserve["id"],
                                    SampleMember.reason: reason}).where(SampleMember.id == leaving["id"])
         await Invitation.insert(Invitation(member=reserve["id"],
                                            code_hash=sampling.hash_code(code_key(secret_key), code)))
@@ -317,3 +329,53 @@ def _person_in_frame(secret_key: str, reference: str, frame_path: Path, mapping_
         if staff_ref(secret_key, row["member_id"]) == reference:
             return {field: row[field] for field in ("staff_id", "name") if field in row}
     return {}
+
+
+# ---- printable slips ------------------------------------------------------------------------------------------
+
+SLIP_FILE_COLUMNS = ("campaign", "unit", "code")
+OPEN_STATUSES = ("invited", "started")
+
+
+async def printable_slips(secret_key: str, rows: list[dict]) -> tuple[str, list[slips.Slip], list[str]]:
+    """Rows of a codes file (as written at draw time) → (survey title, slips of codes still open, notes).
+
+    Every code is checked against the stored hashes: a malformed code, a code of another campaign or one the
+    database does not know refuses the whole file (one problem per row); a code already used or withdrawn by a
+    replacement is left out with a note, so a reprint never carries a dead code."""
+    campaign_codes = {str(row.get("campaign") or "") for row in rows}
+    if len(campaign_codes) != 1 or "" in campaign_codes:
+        raise refuse("campaign", "Tệp mã phải thuộc đúng một đợt khảo sát (cột campaign).",
+                     "the codes file must belong to exactly one campaign (column campaign).")
+    campaign = await campaign_by_code(campaign_codes.pop())
+    key = code_key(secret_key)
+    hashes, problems = {}, []
+    for row_number, row in enumerate(rows, start=2):
+        try:
+            hashes[row_number] = sampling.hash_code(key, sampling.check_code(str(row.get("code") or "")))
+        except SamplingError as error:
+            problems += [Problem(f"row {row_number}", item.message_vi, item.message_en) for item in error.problems]
+    states = await _invitation_states(campaign["id"], list(hashes.values()))
+    problems += [Problem(f"row {row_number}", "Mã không thuộc mẫu của đợt khảo sát này.",
+                         "this code does not belong to this campaign's sample.")
+                 for row_number, code_hash in hashes.items() if code_hash not in states]
+    if problems:
+        raise SamplingError(problems)
+    units = {row["code"]: row["name"] for row in await Unit.select(Unit.code, Unit.name)}
+    open_rows = [row for number, row in enumerate(rows, start=2) if states[hashes[number]] in OPEN_STATUSES]
+    notes = [f"row {number}: left out, code {states[hashes[number]]} / bỏ qua, mã đã "
+             f"{'dùng' if states[hashes[number]] == 'used' else 'hết hiệu lực'}"
+             for number in range(2, len(rows) + 2) if states[hashes[number]] not in OPEN_STATUSES]
+    return campaign["name"], slips.slips_from_rows(open_rows, units), notes
+
+
+async def _invitation_states(campaign_id: int, code_hashes: list[str]) -> dict[str, str]:
+    """code hash → "used", or the member's status (invited, started, replaced, …) for the campaign's invitations."""
+    states = {}
+    for start in range(0, len(code_hashes), INSERT_CHUNK):
+        found = await Invitation.select(Invitation.code_hash, Invitation.used_at,
+                                        Invitation.member.status.as_alias("status")).where(
+            Invitation.code_hash.is_in(code_hashes[start:start + INSERT_CHUNK])
+            & (Invitation.member.draw.campaign == campaign_id))
+        states |= {row["code_hash"]: "used" if row["used_at"] is not None else row["status"] for row in found}
+    return states

@@ -2,8 +2,8 @@
 
 The browser holds only an HMAC-signed cookie naming the invitation (HttpOnly, SameSite=Lax). The draft is
 keyed by the invitation, so the same code continues on another device. The final answers are stored in
-`response` with the unit and the stratum label only — no member, invitation or code — and the submission day
-(not the time) on both sides, so stored timestamps cannot pair an answer with a person.
+`response` with the unit and the stratum label only — no member, invitation or code — and only the week of the
+submission (its Monday) on both sides, so stored timestamps cannot pair an answer with a person.
 """
 
 from __future__ import annotations
@@ -164,18 +164,26 @@ async def save_draft(context: OfficialContext, page_values: dict) -> dict:
     return merged
 
 
-def submission_day() -> dt.datetime:
-    """Today at 00:00 UTC: the only time recorded for a submission, on the invitation and on the response."""
-    today = dt.datetime.now(dt.timezone.utc).date()
-    return dt.datetime(today.year, today.month, today.day, tzinfo=dt.timezone.utc)
+VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7), "ICT")  # no daylight saving time
+
+
+def submission_week(now: dt.datetime | None = None) -> dt.datetime:
+    """Monday 00:00 UTC of the ISO week (in Vietnam's calendar) of a submission: the only time recorded for it,
+    on the invitation and on the response.
+
+    A day was too fine: the day an invitation is spent, read against the draw's member list, and the day a
+    response is stored could single people out in a unit where few answer each day. A week pools them."""
+    local_day = (now or dt.datetime.now(dt.timezone.utc)).astimezone(VIETNAM_TIME).date()
+    monday = local_day - dt.timedelta(days=local_day.weekday())
+    return dt.datetime(monday.year, monday.month, monday.day, tzinfo=dt.timezone.utc)
 
 
 async def submit(context: OfficialContext, answers: dict) -> bool:
     """Store the answers once: spend the invitation, add an unlinked response, complete the member, drop the
     draft — all in one write transaction. False when the invitation was spent meanwhile (nothing stored)."""
-    day = submission_day()
+    week = submission_week()
     async with write_transaction(Response._meta.db):
-        spent = await Invitation.update({Invitation.used_at: day}).where(
+        spent = await Invitation.update({Invitation.used_at: week}).where(
             (Invitation.id == context.invitation["id"]) & Invitation.used_at.is_null()
         ).returning(Invitation.id)
         if not spent:
@@ -183,7 +191,7 @@ async def submit(context: OfficialContext, answers: dict) -> bool:
         await Response.insert(Response(
             campaign=context.campaign["id"], unit=context.unit["id"], questionnaire=context.questionnaire["id"],
             idempotency_key=uuid.uuid4().hex, answers_digest=answers_digest(answers),
-            answers=json.dumps(answers, ensure_ascii=False), channel="invitation", submitted_at=day,
+            answers=json.dumps(answers, ensure_ascii=False), channel="invitation", submitted_at=week,
             weight=context.member["design_weight"] or 1.0, stratum=context.member["stratum"],
         ))
         await SampleMember.update({SampleMember.status: "completed"}).where(SampleMember.id == context.member["id"])

@@ -151,7 +151,7 @@ async def test_start_save_continue_on_another_device_submit_and_the_code_is_spen
     assert answered.headers["location"] == "/o/sent?lang=vi"
     assert "Đã gửi" in (await laptop.get(answered.headers["location"])).text
 
-    # One response, with unit and stratum only; the invitation is spent (day only), the draft gone.
+    # One response, with unit and stratum only; the invitation is spent (week only), the draft gone.
     member = await member_of(slip, settings)
     stored = await invitation_responses()
     assert len(stored) == responses_before + 1
@@ -166,6 +166,8 @@ async def test_start_save_continue_on_another_device_submit_and_the_code_is_spen
     assert stratum[0]["stratum"] == member["stratum"] == f"unit={slip['unit']}, role={slip['role']}"
     assert member["status"] == "completed"
     assert (member["used_at"].hour, member["used_at"].minute) == (0, 0)
+    assert member["used_at"].weekday() == 0 and member["used_at"] == response["submitted_at"]  # the week only
+    assert dt.date.today() - member["used_at"].date() <= dt.timedelta(days=7)
     assert await DraftAnswers.count().where(DraftAnswers.invitation == member["invitation"]) == 0
     response_text = json.dumps(response, default=str)
     assert member["staff_ref_hash"] not in response_text and normalize_code(slip["code"]) not in response_text
