@@ -25,6 +25,7 @@ from survey_app.exports.controllers import DownloadController
 from survey_app.health import healthz, readyz
 from survey_app.limits import rate_limit_configs, rate_limit_stores
 from survey_app.officials.controllers import OfficialController
+from survey_app.officials.pages import SamplingController
 from survey_app.officials.guessing import guess_limiter
 from survey_app.public.controllers import CounterFormController, show_if_script
 from survey_app.results.controllers import IndexApiController, ResultsController
@@ -52,7 +53,7 @@ def create_app(settings: Settings) -> Litestar:
     return Litestar(
         route_handlers=[
             home, healthz, readyz, show_if_script, CounterFormController, ResultsController, IndexApiController,
-            OfficialController, AuditController, DownloadController, *AUTH_HANDLERS,
+            OfficialController, AuditController, DownloadController, SamplingController, *AUTH_HANDLERS,
             create_static_files_router(path="/static", directories=[settings.static_dir], include_in_schema=False,
                                        opt=PUBLIC),
         ],

@@ -14,7 +14,7 @@ from survey_app.tables import Unit, User
 # Pages each role reaches from the menu: (href, Vietnamese, English). Areas add their entries here.
 NAV: dict[str, list[tuple[str, str, str]]] = {
     "admin": [("/admin/audit", "Nhật ký thay đổi", "Audit log")],
-    "analyst": [],
+    "analyst": [("/analyst/sampling", "Mẫu khảo sát cán bộ", "Officials' samples")],
     "unit_manager": [],
 }
 SIGN_IN_PAGE = {"access": "public"}  # public, but with CSRF protection (unlike PUBLIC pages, which skip it)

@@ -1,0 +1,69 @@
+"""The analyst's sample pages: tracking per stratum and the reminders list, never answers or identities."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+
+import httpx
+import pytest_asyncio
+
+from survey_app.catalog import register_shipped
+from survey_app.officials import draws
+from survey_app.tables import Campaign
+from tests.app.helpers import sign_in
+
+CAMPAIGN = "PAR-SO-PAGES"
+
+
+@pytest_asyncio.fixture(scope="module")
+async def drawn(app, settings, tmp_path_factory):
+    questionnaire_ids = await register_shipped()
+    today = dt.date.today()
+    await Campaign.insert(Campaign(code=CAMPAIGN, name="PAR INDEX trang", questionnaire=questionnaire_ids["par_index_so"],
+                                   starts_on=today, ends_on=today + dt.timedelta(days=30), mode="invitation",
+                                   status="open"))
+    frame = tmp_path_factory.mktemp("frame") / "officials.csv"
+    with frame.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["unit", "role", "staff_id"])
+        writer.writerows([(unit, role, f"{unit}-{role}-{number}") for unit in ("SO03", "SO04")
+                          for role in ("lanh_dao_phong", "cong_chuc") for number in range(3)])
+    stored = await draws.draw_and_store(settings.secret_key, CAMPAIGN, Path(frame), None,
+                                        ["lanh_dao_phong=2", "cong_chuc=1"], seed=5)
+    first = stored.slips.iloc[0]
+    await draws.mark(CAMPAIGN, first["staff_ref"], "refused", "bận công tác")
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    await sign_in(client, "analyst")
+    yield client
+    await client.aclose()
+
+
+async def test_tracking_page_shows_each_stratum_and_the_reminders(drawn):
+    listing = await drawn.get("/analyst/sampling")
+    assert CAMPAIGN in listing.text and f"/analyst/sampling/{CAMPAIGN}" in listing.text
+    page = await drawn.get(f"/analyst/sampling/{CAMPAIGN}")
+    assert page.status_code == 200
+    members = await draws.members_frame(CAMPAIGN)
+    tracking = draws.tracking_table(members)
+    for stratum in tracking.index:
+        assert str(stratum) in page.text
+    waiting = draws.reminders(members)
+    assert len(waiting) == 5  # 6 drawn, one refused
+    assert f"Danh sách nhắc nhở ({len(waiting)})" in page.text
+    assert all(ref in page.text for ref in waiting["staff_ref"])
+
+
+async def test_members_file_has_no_identity(drawn):
+    response = await drawn.get(f"/analyst/sampling/{CAMPAIGN}/members.csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert len(rows) == 6
+    assert "staff_ref_hash" not in rows[0] and "staff_id" not in rows[0]
+    assert not any("SO03-" in value for row in rows for value in row.values())
+
+
+async def test_a_campaign_without_a_draw_is_a_clear_404(drawn):
+    page = await drawn.get("/analyst/sampling/QUAY-2026")
+    assert page.status_code == 404 and "chưa có mẫu" in page.text
