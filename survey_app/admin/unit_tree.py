@@ -97,10 +97,19 @@ def _xlsx_records(data: bytes) -> list[tuple[int, list]]:
     except (zipfile.BadZipFile, OSError, KeyError, ValueError):
         raise UnitFileError("Không đọc được tệp .xlsx (tệp hỏng hoặc không phải Excel).") from None
     sheet = workbook.worksheets[0]
-    records = [(number, ["" if value is None else value for value in row])
+    records = [(number, [spreadsheet_text(value) for value in row])
                for number, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
     workbook.close()
     return records
+
+
+def spreadsheet_text(value) -> str:
+    """A cell as text; a code typed as a number (1001, stored by Excel as 1001.0) stays 1001."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def check_row_fields(row: UnitRow) -> list[RowProblem]:
