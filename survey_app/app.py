@@ -15,6 +15,11 @@ from litestar.template.config import TemplateConfig
 
 from survey_app import db
 from survey_app.admin.audit import AuditController
+from survey_app.admin.counters import CounterAdminController, UnitCountersController
+from survey_app.admin.domains import DomainAdminController
+from survey_app.admin.questionnaires import QuestionnaireAdminController
+from survey_app.admin.units import UnitAdminController
+from survey_app.admin.users import UserAdminController
 from survey_app.auth import PUBLIC
 from survey_app.auth.controllers import AUTH_HANDLERS
 from survey_app.auth.middleware import (
@@ -33,6 +38,8 @@ from survey_app.security import security_headers_middleware
 from survey_app.settings import PROJECT_ROOT, Settings
 from survey_app.templating import configure_environment
 
+ADMIN_CONTROLLERS = [UnitAdminController, CounterAdminController, UnitCountersController, DomainAdminController,
+                     UserAdminController, QuestionnaireAdminController]
 TEMPLATES = PROJECT_ROOT / "survey_app" / "templates"
 MAX_BODY_BYTES = 256 * 1024  # a long questionnaire with text answers stays far below this
 
@@ -54,6 +61,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[
             home, healthz, readyz, show_if_script, CounterFormController, ResultsController, IndexApiController,
             OfficialController, AuditController, DownloadController, SamplingController, *AUTH_HANDLERS,
+            *ADMIN_CONTROLLERS,
             create_static_files_router(path="/static", directories=[settings.static_dir], include_in_schema=False,
                                        opt=PUBLIC),
         ],

@@ -146,3 +146,7 @@ app.command("estimate")(_estimate_command)
 from survey_app.commands import exports as _export_commands  # noqa: E402
 
 _export_commands.register(app)
+
+from survey_app.commands.retention import retention as _retention_command  # noqa: E402
+
+app.command("retention")(_retention_command)

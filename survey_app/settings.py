@@ -38,6 +38,8 @@ SETTINGS = (
     Setting("SQLITE_BUSY_TIMEOUT", "5", "seconds a SQLite writer waits for the lock before failing"),
     Setting("SUPPRESS_BELOW", "5", "officials' answers are never shown or exported for a group smaller than this"),
     Setting("SESSION_HOURS", "8", "hours a staff sign-in lasts; sessions live in Redis when REDIS_URL is set"),
+    Setting("RETENTION_DAYS", "", "days raw answers are kept; `survey retention` then drops free-text answers and "
+            "dossier hashes of closed campaigns and deletes old officials' drafts. Empty: keep everything"),
 )
 
 
@@ -48,6 +50,15 @@ def local_secret_key(path: Path = Path("var/secret_key")) -> str:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def retention_days(text: str) -> int | None:
+    """RETENTION_DAYS: empty keeps answers for ever; otherwise a whole number of days, at least 1."""
+    if not text.strip():
+        return None
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ValueError(f"RETENTION_DAYS={text!r} must be a whole number of days (e.g. 730) or empty")
+    return int(text)
 
 
 def _env(name: str, environ: dict[str, str]) -> str:
@@ -71,6 +82,7 @@ class Settings:
     suppress_below: int = 5
     code_guess_limit: int = 10
     code_guess_window_minutes: int = 15
+    retention_days: int | None = None
 
     @property
     def signing_keys(self) -> dict[str, bytes]:
@@ -96,6 +108,7 @@ class Settings:
             suppress_below=max(1, int(_env("SUPPRESS_BELOW", environ))),
             code_guess_limit=int(_env("CODE_GUESS_LIMIT", environ)),
             code_guess_window_minutes=int(_env("CODE_GUESS_WINDOW_MINUTES", environ)),
+            retention_days=retention_days(_env("RETENTION_DAYS", environ)),
         )
 
     @property

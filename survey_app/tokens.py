@@ -81,3 +81,18 @@ def form_url(base_url: str, keys: dict[str, bytes], counter_code: str, campaign_
              expires_on: dt.date | None = None) -> str:
     """The address a counter's QR code and poster carry."""
     return f"{base_url.rstrip('/')}/q/{sign(keys, counter_code, campaign_code, expires_on)}"
+
+
+def newest_key_id(keys: dict[str, bytes]) -> str:
+    """The key new posters are signed with (SIGNING_KEYS lists the newest first)."""
+    return next(iter(keys))
+
+
+def accepted_key_ids(keys: dict[str, bytes], counter_key_id: str) -> list[str]:
+    """Key ids a counter's posters may carry: its own key and newer ones. Rotating a counter moves its key to the
+    newest, which refuses that counter's posters signed with older keys while other counters keep theirs. A key
+    id no longer listed (or never listed) leaves every listed key accepted."""
+    key_ids = list(keys)
+    if counter_key_id not in key_ids:
+        return key_ids
+    return key_ids[: key_ids.index(counter_key_id) + 1]

@@ -13,7 +13,10 @@ from survey_app.tables import Unit, User
 
 # Pages each role reaches from the menu: (href, Vietnamese, English). Areas add their entries here.
 NAV: dict[str, list[tuple[str, str, str]]] = {
-    "admin": [("/admin/audit", "Nhật ký thay đổi", "Audit log")],
+    "admin": [("/admin/units", "Cây đơn vị", "Unit tree"), ("/admin/counters", "Quầy và áp phích QR", "Counters"),
+              ("/admin/domains", "Lĩnh vực", "Domains"), ("/admin/users", "Tài khoản", "Accounts"),
+              ("/admin/questionnaires", "Bảng hỏi", "Questionnaires"),
+              ("/admin/audit", "Nhật ký thay đổi", "Audit log")],
     "analyst": [("/analyst/sampling", "Mẫu khảo sát cán bộ", "Officials' samples")],
     "unit_manager": [],
 }

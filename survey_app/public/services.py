@@ -17,7 +17,7 @@ from litestar.exceptions import HTTPException, NotFoundException
 from survey_app.catalog import definition_of
 from survey_app.db import write_transaction
 from survey_app.tables import Campaign, Counter, Domain, Questionnaire, Response, Unit
-from survey_app.tokens import CounterToken, TokenError, verify
+from survey_app.tokens import CounterToken, TokenError, accepted_key_ids, verify
 
 logger = logging.getLogger("survey_app")
 
@@ -84,7 +84,12 @@ def verify_token(settings, token: str) -> CounterToken:
 async def load_form_context(settings, token: str) -> FormContext:
     """The form behind a QR token; the token is checked before anything is looked up."""
     counter_token = verify_token(settings, token)
-    return await load_counter_form(counter_token.campaign_code, counter_token.counter_code, token)
+    form = await load_counter_form(counter_token.campaign_code, counter_token.counter_code, token)
+    if counter_token.key_id not in accepted_key_ids(settings.signing_keys, form.counter["signing_key_id"]):
+        logger.warning("QR token refused (rotated): %.80s", token)
+        status, message = TOKEN_REFUSALS["revoked"]
+        raise TokenRefused(status_code=status, detail=message)
+    return form
 
 
 async def load_counter_form(campaign_code: str, counter_code: str, token: str) -> FormContext:

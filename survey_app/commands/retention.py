@@ -1,0 +1,26 @@
+"""`survey retention [--dry-run]`: apply RETENTION_DAYS (see survey_app/privacy.py and docs/privacy.md)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+
+from survey_app import db
+from survey_app.settings import Settings
+
+
+def retention(dry_run: bool = typer.Option(False, "--dry-run", help="count what would change; change nothing")) -> None:
+    """Drop free text and dossier hashes of old answers of closed campaigns; delete old officials' drafts."""
+    from survey_app.privacy import apply_retention
+
+    settings = Settings.from_env()
+    if settings.retention_days is None:
+        typer.echo("RETENTION_DAYS is empty: every answer is kept; nothing to do")
+        return
+    report = asyncio.run(db.run_connected(
+        settings, lambda: apply_retention(settings.retention_days, actor="cli", dry_run=dry_run)))
+    for line in report.lines():
+        typer.echo(line)
+    if dry_run:
+        typer.echo("dry run: nothing was changed")
