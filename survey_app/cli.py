@@ -27,10 +27,13 @@ async def _load_demo(settings: Settings) -> bool:
     return await db.run_connected(settings, load_demo)
 
 
+# The server options every `survey serve` uses; benchmarks/load.py serves its hello-world anchor with the same.
+UVICORN_OPTIONS = {"log_level": "info", "proxy_headers": False}
+
+
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     uvicorn.run(
-        "survey_app.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
-        log_level="info", proxy_headers=False,
+        "survey_app.app:create_app_from_env", factory=True, host=host, port=port, workers=workers, **UVICORN_OPTIONS
     )
 
 
