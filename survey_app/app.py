@@ -33,6 +33,7 @@ from survey_app.officials.controllers import OfficialController
 from survey_app.officials.pages import SamplingController
 from survey_app.officials.guessing import guess_limiter
 from survey_app.public.controllers import CounterFormController, show_if_script
+from survey_app.public.services import form_cache
 from survey_app.results.controllers import IndexApiController, ResultsController
 from survey_app.security import security_headers_middleware
 from survey_app.settings import PROJECT_ROOT, Settings
@@ -66,7 +67,8 @@ def create_app(settings: Settings) -> Litestar:
                                        opt=PUBLIC),
         ],
         guards=[check_access],
-        state=State({"settings": settings, "code_guesses": guess_limiter(settings)}),
+        state=State({"settings": settings, "code_guesses": guess_limiter(settings),
+                     "form_cache": form_cache(settings)}),
         on_startup=[open_database],
         on_shutdown=[close_database],
         template_config=TemplateConfig(

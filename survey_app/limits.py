@@ -17,7 +17,9 @@ from litestar.stores.memory import MemoryStore
 FORM_PREFIX = "/q/"
 
 
-def is_form_submission(request: Request) -> bool:
+async def is_form_submission(request: Request) -> bool:
+    """Async on purpose: Litestar runs a plain function given as check_throttle_handler in a worker thread,
+    a thread hop per limit and request."""
     return request.method == "POST" and request.url.path.startswith(FORM_PREFIX)
 
 

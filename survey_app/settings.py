@@ -40,6 +40,8 @@ SETTINGS = (
     Setting("SESSION_HOURS", "8", "hours a staff sign-in lasts; sessions live in Redis when REDIS_URL is set"),
     Setting("RETENTION_DAYS", "", "days raw answers are kept; `survey retention` then drops free-text answers and "
             "dossier hashes of closed campaigns and deletes old officials' drafts. Empty: keep everything"),
+    Setting("FORM_CACHE_SECONDS", "5", "seconds a worker keeps a counter's form (campaign, counter, unit, "
+            "questionnaire) in memory; a closed campaign or counter is refused within this time; 0 turns it off"),
 )
 
 
@@ -83,6 +85,7 @@ class Settings:
     code_guess_limit: int = 10
     code_guess_window_minutes: int = 15
     retention_days: int | None = None
+    form_cache_seconds: float = 5.0
 
     @property
     def signing_keys(self) -> dict[str, bytes]:
@@ -109,6 +112,7 @@ class Settings:
             code_guess_limit=int(_env("CODE_GUESS_LIMIT", environ)),
             code_guess_window_minutes=int(_env("CODE_GUESS_WINDOW_MINUTES", environ)),
             retention_days=retention_days(_env("RETENTION_DAYS", environ)),
+            form_cache_seconds=float(_env("FORM_CACHE_SECONDS", environ)),
         )
 
     @property

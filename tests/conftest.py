@@ -41,7 +41,8 @@ def database_url(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def settings(database_url, tmp_path_factory) -> Settings:
-    return Settings.from_env({"DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key"})
+    # FORM_CACHE_SECONDS=0: tests close campaigns and expect the very next request to see it
+    return Settings.from_env({"DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key", "FORM_CACHE_SECONDS": "0"})
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -76,14 +76,14 @@ class CounterFormController(Controller):
     async def show(
         self, state: State, token: FromPath[str], lang: FromQuery[str | None] = None, kiosk: FromQuery[str] = ""
     ) -> Template:
-        form = await load_form_context(state.settings, token)
+        form = await load_form_context(state.settings, token, state.form_cache)
         if form.is_closed(dt.date.today()):
             return closed_page(form, pick_language(lang))
         return await render_form(form, pick_language(lang), {}, {}, uuid.uuid4().hex, kiosk=kiosk == "1")
 
     @post(status_code=200)
     async def submit(self, request: Request, state: State, token: FromPath[str]) -> Template | Redirect:
-        form = await load_form_context(state.settings, token)
+        form = await load_form_context(state.settings, token, state.form_cache)
         form_data = await request.form()
         lang = pick_language(form_data.get("_lang"))
         if form.is_closed(dt.date.today()):
@@ -113,6 +113,6 @@ class CounterFormController(Controller):
     async def thanks(
         self, state: State, token: FromPath[str], lang: FromQuery[str | None] = None, kiosk: FromQuery[str] = ""
     ) -> Template:
-        form = await load_form_context(state.settings, token)
+        form = await load_form_context(state.settings, token, state.form_cache)
         context = {"form": form, "lang": pick_language(lang), "kiosk": kiosk == "1"}
         return Template(template_name="thanks.html", context=context)

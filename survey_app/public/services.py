@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import hmac
 import json
 import logging
-import sqlite3
 import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 
+from cachetools import TTLCache
 from litestar.exceptions import HTTPException, NotFoundException
 
 from survey_app.catalog import definition_of
-from survey_app.db import write_transaction
+from survey_app.db import insert_once
 from survey_app.tables import Campaign, Counter, Domain, Questionnaire, Response, Unit
 from survey_app.tokens import CounterToken, TokenError, accepted_key_ids, verify
 
 logger = logging.getLogger("survey_app")
-
-try:
-    from asyncpg import UniqueViolationError
-except ImportError:  # pragma: no cover
-    UniqueViolationError = sqlite3.IntegrityError
-
-DUPLICATE_ERRORS = (sqlite3.IntegrityError, UniqueViolationError)
-
 
 @dataclass(frozen=True)
 class FormContext:
@@ -38,6 +31,7 @@ class FormContext:
     unit: dict
     questionnaire: dict
     token: str
+    domain_ids: dict[str, int]  # procedure domain code → row id, so storing an answer needs no lookup
 
     @property
     def path(self) -> str:
@@ -81,15 +75,36 @@ def verify_token(settings, token: str) -> CounterToken:
         raise TokenRefused(status_code=status, detail=message) from error
 
 
-async def load_form_context(settings, token: str) -> FormContext:
-    """The form behind a QR token; the token is checked before anything is looked up."""
+def form_cache(settings) -> TTLCache | None:
+    """Forms by token for FORM_CACHE_SECONDS: a submission then needs no read at all (on SQLite each Piccolo read
+    opens a connection and a thread). A closed campaign or counter is seen within that many seconds."""
+    return TTLCache(maxsize=4096, ttl=settings.form_cache_seconds) if settings.form_cache_seconds > 0 else None
+
+
+async def load_form_context(settings, token: str, cache: TTLCache | None = None) -> FormContext:
+    """The form behind a QR token; the token (signature, expiry, revocation) is checked on every request."""
     counter_token = verify_token(settings, token)
-    form = await load_counter_form(counter_token.campaign_code, counter_token.counter_code, token)
+    form = await cached_counter_form(counter_token, token, cache)
+    # checked on every request against the counter row, which may be up to FORM_CACHE_SECONDS old after a rotation
     if counter_token.key_id not in accepted_key_ids(settings.signing_keys, form.counter["signing_key_id"]):
         logger.warning("QR token refused (rotated): %.80s", token)
         status, message = TOKEN_REFUSALS["revoked"]
         raise TokenRefused(status_code=status, detail=message)
     return form
+
+
+async def cached_counter_form(counter_token: CounterToken, token: str, cache: TTLCache | None) -> FormContext:
+    if cache is None:
+        return await load_counter_form(counter_token.campaign_code, counter_token.counter_code, token)
+    loading = cache.get(token)
+    if loading is None:  # one lookup per token, however many requests arrive while it runs
+        loading = cache[token] = asyncio.ensure_future(
+            load_counter_form(counter_token.campaign_code, counter_token.counter_code, token))
+    try:
+        return await asyncio.shield(loading)  # a client that goes away must not cancel the others' lookup
+    except Exception:
+        cache.pop(token, None)  # an unknown counter or an unreachable database is not remembered
+        raise
 
 
 async def load_counter_form(campaign_code: str, counter_code: str, token: str) -> FormContext:
@@ -99,7 +114,9 @@ async def load_counter_form(campaign_code: str, counter_code: str, token: str) -
         raise NotFoundException("Không tìm thấy quầy hoặc đợt khảo sát này. Vui lòng kiểm tra lại mã QR.")
     unit = await Unit.select().where(Unit.id == counter["unit"]).first()
     questionnaire = await Questionnaire.select().where(Questionnaire.id == campaign["questionnaire"]).first()
-    return FormContext(campaign=campaign, counter=counter, unit=unit, questionnaire=questionnaire, token=token)
+    domain_ids = {row["code"]: row["id"] for row in await Domain.select(Domain.code, Domain.id)}
+    return FormContext(campaign=campaign, counter=counter, unit=unit, questionnaire=questionnaire, token=token,
+                       domain_ids=domain_ids)
 
 
 async def domain_choices() -> list[dict]:
@@ -128,22 +145,22 @@ def split_special_answers(form: FormContext, answers: dict, secret_key: str) -> 
 
 
 async def store_response(form: FormContext, answers: dict, idempotency_key: str, secret_key: str) -> StoreOutcome:
-    """Store a submission once; a retry with the same key and answers is acknowledged without a second row."""
+    """Store a submission once; a retry with the same key and answers is acknowledged without a second row.
+
+    ON CONFLICT DO NOTHING turns a duplicate key or dossier into "no row returned" instead of an error, so a
+    SQLite batch of many answers is never spoilt by one retry.
+    """
     kept, dossier, domain_code = split_special_answers(form, answers, secret_key)
     digest = answers_digest(answers)
-    domain = await Domain.select(Domain.id).where(Domain.code == domain_code).first() if domain_code else None
-    row = Response(
-        campaign=form.campaign["id"], unit=form.unit["id"], counter=form.counter["id"],
-        domain=domain["id"] if domain else None, questionnaire=form.questionnaire["id"],
-        idempotency_key=idempotency_key, answers_digest=digest, answers=json.dumps(kept, ensure_ascii=False),
-        dossier_hash=dossier,
-    )
-    try:
-        async with write_transaction(Response._meta.db):
-            await Response.insert(row)
+    row = {
+        "campaign": form.campaign["id"], "unit": form.unit["id"], "counter": form.counter["id"],
+        "domain": form.domain_ids.get(domain_code), "questionnaire": form.questionnaire["id"],
+        "idempotency_key": idempotency_key, "answers_digest": digest, "answers": json.dumps(kept, ensure_ascii=False),
+        "dossier_hash": dossier, "submitted_at": dt.datetime.now(dt.timezone.utc),
+    }
+    if await insert_once(Response, row):
         return StoreOutcome.STORED
-    except DUPLICATE_ERRORS:
-        return await _classify_duplicate(idempotency_key, digest)
+    return await _classify_duplicate(idempotency_key, digest)
 
 
 async def _classify_duplicate(idempotency_key: str, digest: str) -> StoreOutcome:
