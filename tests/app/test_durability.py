@@ -95,7 +95,7 @@ def limit_file_size(max_bytes: int):
 async def test_full_disk_refuses_with_503_and_acknowledges_only_what_is_stored(app, tmp_path, database_url):
     if not database_url.startswith("sqlite"):
         pytest.skip("a full disk is simulated with a file-size limit on the server process; PostgreSQL writes its "
-                    "files in its own processes (its unavailability is tested with a cut connection)")
+                    "files in its own processes, which this limit does not reach")
     url = await demo_database(app, tmp_path, database_url, "full")
     database_bytes = db.sqlite_path(url).stat().st_size
     # room for a few batches in the write-ahead log, then the "disk" is full
