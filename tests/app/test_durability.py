@@ -92,11 +92,10 @@ def limit_file_size(max_bytes: int):
     return apply
 
 
-async def test_full_disk_refuses_with_503_and_acknowledges_only_what_is_stored(app, tmp_path, database_url):
-    if not database_url.startswith("sqlite"):
-        pytest.skip("a full disk is simulated with a file-size limit on the server process; PostgreSQL writes its "
-                    "files in its own processes, which this limit does not reach")
-    url = await demo_database(app, tmp_path, database_url, "full")
+async def test_full_disk_refuses_with_503_and_acknowledges_only_what_is_stored(app, tmp_path):
+    # Always on SQLite, in both suite runs: the full disk is simulated with a file-size limit on the server
+    # process, and PostgreSQL writes its files in its own processes, which that limit does not reach.
+    url = await demo_database(app, tmp_path, "sqlite://", "full")
     database_bytes = db.sqlite_path(url).stat().st_size
     # room for a few batches in the write-ahead log, then the "disk" is full
     server = Server(url, tmp_path, preexec_fn=limit_file_size(database_bytes + 96 * 1024)).start()
