@@ -15,6 +15,7 @@ from litestar.template.config import TemplateConfig
 
 from survey_app import db
 from survey_app.admin.audit import AuditController
+from survey_app.analyst.controllers import ANALYST_HANDLERS
 from survey_app.auth import PUBLIC
 from survey_app.auth.controllers import AUTH_HANDLERS
 from survey_app.auth.middleware import (
@@ -50,7 +51,7 @@ def create_app(settings: Settings) -> Litestar:
     return Litestar(
         route_handlers=[
             home, healthz, readyz, show_if_script, CounterFormController, ResultsController, IndexApiController,
-            OfficialController, AuditController, DownloadController, *AUTH_HANDLERS,
+            OfficialController, AuditController, DownloadController, *ANALYST_HANDLERS, *AUTH_HANDLERS,
             create_static_files_router(path="/static", directories=[settings.static_dir], include_in_schema=False,
                                        opt=PUBLIC),
         ],

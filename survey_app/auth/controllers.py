@@ -14,8 +14,8 @@ from survey_app.tables import Unit, User
 # Pages each role reaches from the menu: (href, Vietnamese, English). Areas add their entries here.
 NAV: dict[str, list[tuple[str, str, str]]] = {
     "admin": [("/admin/audit", "Nhật ký thay đổi", "Audit log")],
-    "analyst": [],
-    "unit_manager": [],
+    "analyst": [("/analyst/campaigns", "Đợt khảo sát", "Campaigns, quality review and dashboards")],
+    "unit_manager": [("/manager", "Kết quả đơn vị", "My unit's results")],
 }
 SIGN_IN_PAGE = {"access": "public"}  # public, but with CSRF protection (unlike PUBLIC pages, which skip it)
 
