@@ -20,6 +20,7 @@ from survey_app.admin.domains import DomainAdminController
 from survey_app.admin.questionnaires import QuestionnaireAdminController
 from survey_app.admin.units import UnitAdminController
 from survey_app.admin.users import UserAdminController
+from survey_app.analyst.controllers import ANALYST_HANDLERS
 from survey_app.auth import PUBLIC
 from survey_app.auth.controllers import AUTH_HANDLERS
 from survey_app.auth.middleware import (
@@ -61,8 +62,8 @@ def create_app(settings: Settings) -> Litestar:
     return Litestar(
         route_handlers=[
             home, healthz, readyz, show_if_script, CounterFormController, ResultsController, IndexApiController,
-            OfficialController, AuditController, DownloadController, SamplingController, *AUTH_HANDLERS,
-            *ADMIN_CONTROLLERS,
+            OfficialController, AuditController, DownloadController, SamplingController, *ANALYST_HANDLERS,
+            *AUTH_HANDLERS, *ADMIN_CONTROLLERS,
             create_static_files_router(path="/static", directories=[settings.static_dir], include_in_schema=False,
                                        opt=PUBLIC),
         ],

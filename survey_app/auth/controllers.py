@@ -17,8 +17,9 @@ NAV: dict[str, list[tuple[str, str, str]]] = {
               ("/admin/domains", "Lĩnh vực", "Domains"), ("/admin/users", "Tài khoản", "Accounts"),
               ("/admin/questionnaires", "Bảng hỏi", "Questionnaires"),
               ("/admin/audit", "Nhật ký thay đổi", "Audit log")],
-    "analyst": [("/analyst/sampling", "Mẫu khảo sát cán bộ", "Officials' samples")],
-    "unit_manager": [],
+    "analyst": [("/analyst/campaigns", "Đợt khảo sát", "Campaigns, quality review and dashboards"),
+                ("/analyst/sampling", "Mẫu khảo sát cán bộ", "Officials' samples")],
+    "unit_manager": [("/manager", "Kết quả đơn vị", "My unit's results")],
 }
 SIGN_IN_PAGE = {"access": "public"}  # public, but with CSRF protection (unlike PUBLIC pages, which skip it)
 

@@ -1,0 +1,79 @@
+"""Dashboard charts drawn with matplotlib (Agg) as SVG, returned as data: URIs (the CSP allows img data:)."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "sipas", "font.size": 9,
+                     "axes.spines.top": False, "axes.spines.right": False})
+RATING_COLOURS = ("#b2182b", "#ef8a62", "#d9d9d9", "#67a9cf", "#2166ac")
+
+
+def svg_data_uri(figure) -> str:
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(figure)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue().encode()).decode()
+
+
+def ranking_chart(units: list[dict], target: float | None) -> str | None:
+    """Each unit's overall index with its 95 % CI, highest first; the target as a dashed line."""
+    shown = [unit for unit in units if not unit["suppressed"] and unit["index"]["overall"] is not None]
+    if not shown:
+        return None
+    shown = shown[::-1]  # matplotlib draws the first row at the bottom
+    values = np.array([unit["index"]["overall"] for unit in shown])
+    low = np.array([unit["index"]["ci_low"] if unit["index"]["ci_low"] is not None else v for unit, v in zip(shown, values)])
+    high = np.array([unit["index"]["ci_high"] if unit["index"]["ci_high"] is not None else v for unit, v in zip(shown, values)])
+    figure, axes = plt.subplots(figsize=(7, 0.22 * len(shown) + 1))
+    axes.errorbar(values, range(len(shown)), xerr=[values - low, high - values], fmt="o", color="#0b5394",
+                  ecolor="#9fc5e8", markersize=4, capsize=2)
+    axes.set_yticks(range(len(shown)), [unit["code"] for unit in shown])
+    if target is not None:
+        axes.axvline(target, color="#b45f06", linestyle="--", linewidth=1, label=f"Mục tiêu {target:g} %")
+        axes.legend(loc="lower right", frameon=False)
+    axes.set_xlim(0, 100)
+    axes.set_xlabel("Chỉ số hài lòng (%) và khoảng tin cậy 95 %")
+    return svg_data_uri(figure)
+
+
+def rating_shares(frame: pd.DataFrame, scoring: dict) -> pd.DataFrame:
+    """Per factor, the share of valid answers rated 1…5 (unweighted counts of answers)."""
+    shares = {}
+    for factor in scoring["factors"]:
+        items = [item for criterion in factor["criteria"] for item in criterion["items"] if item in frame]
+        values = frame[items].to_numpy().ravel()
+        values = values[~np.isnan(values)]
+        counts = np.array([(values == rating).sum() for rating in range(1, 6)], dtype=float)
+        shares[factor.get("label", {}).get("vi", factor["key"])] = counts / counts.sum() * 100 if counts.sum() else counts
+    return pd.DataFrame(shares, index=range(1, 6)).T
+
+
+def distribution_chart(frame: pd.DataFrame, scoring: dict) -> str | None:
+    """Stacked bars: how answers of each factor spread over ratings 1 (very dissatisfied) … 5 (very satisfied)."""
+    shares = rating_shares(frame, scoring)
+    if shares.empty:
+        return None
+    figure, axes = plt.subplots(figsize=(7, 0.35 * len(shares) + 1.2))
+    left = np.zeros(len(shares))
+    for rating, colour in zip(range(1, 6), RATING_COLOURS):
+        axes.barh(range(len(shares)), shares[rating], left=left, color=colour, label=str(rating))
+        left += shares[rating].to_numpy()
+    axes.set_yticks(range(len(shares)), [_short(name) for name in shares.index])
+    axes.invert_yaxis()
+    axes.set_xlim(0, 100)
+    axes.set_xlabel("Tỷ lệ câu trả lời theo mức 1 (rất không hài lòng) … 5 (rất hài lòng), %")
+    axes.legend(ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False)
+    return svg_data_uri(figure)
+
+
+def _short(text: str, width: int = 42) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -1,0 +1,132 @@
+"""A campaign's indices for the dashboard: province, unit, level and domain with 95 % CIs, ranking, targets, trend.
+
+Every figure comes from analysis.sipas on `campaign_frame` (the rows `survey indices` uses), so a page shows the
+numbers the command line prints. Computed once per campaign and state of its data (responses, weights, exclusions)
+and kept in a small in-process cache: a second worker simply computes its own copy.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analysis.sipas import compute_indices, compute_indices_by
+from survey_app.analyst.tables import CampaignTarget, QualityReview
+from survey_app.commands.analysis import AnalysisCommandError, campaign_frame, design_of
+from survey_app.tables import Campaign, Domain, Questionnaire, Response, Unit
+
+SUPPRESSION_THRESHOLD = 5  # fewer responses than this in a group: no figure is shown ("không đủ số phiếu")
+CACHE_SIZE = 32
+_cache: OrderedDict = OrderedDict()
+
+
+class NotEnoughData(Exception):
+    """The campaign has too few responses for any index (the page says so instead of showing a figure)."""
+
+
+@dataclass(frozen=True)
+class DataState:
+    """What a campaign's figures depend on; a change in any part means computing again."""
+
+    campaign_id: int
+    responses: int
+    last_response_id: int
+    weight_total: float
+    excluded: tuple[int, ...]
+
+
+async def excluded_ids(campaign_id: int) -> tuple[int, ...]:
+    rows = await QualityReview.select(QualityReview.response).where(
+        (QualityReview.campaign == campaign_id) & (QualityReview.decision == "exclude")).order_by(QualityReview.response)
+    return tuple(row["response"] for row in rows)
+
+
+async def data_state(campaign_id: int, without_excluded: bool) -> DataState:
+    rows = await Response.select(Response.id, Response.weight).where(Response.campaign == campaign_id)
+    return DataState(campaign_id, len(rows), max((row["id"] for row in rows), default=0),
+                     round(sum(row["weight"] for row in rows), 9),
+                     await excluded_ids(campaign_id) if without_excluded else ())
+
+
+async def campaign_figures(campaign: dict, without_excluded: bool = False) -> dict:
+    """Province, unit, level and domain indices of the campaign (cached per DataState)."""
+    state = await data_state(campaign["id"], without_excluded)
+    if state in _cache:
+        _cache.move_to_end(state)
+        return _cache[state]
+    try:
+        _, scoring, frame = await campaign_frame(campaign["code"])
+    except AnalysisCommandError as error:
+        raise NotEnoughData(str(error)) from error
+    frame = frame[~frame["response_id"].isin(state.excluded)].reset_index(drop=True)
+    if len(frame) < 2:
+        raise NotEnoughData(f"campaign {campaign['code']}: fewer than 2 responses remain after exclusions")
+    figures = compute_figures(frame, scoring)
+    _cache[state] = figures
+    while len(_cache) > CACHE_SIZE:
+        _cache.popitem(last=False)
+    return figures
+
+
+def compute_figures(frame: pd.DataFrame, scoring: dict) -> dict:
+    """Everything the dashboard shows that analysis/ computes, as plain dicts."""
+    design, note = design_of(frame)
+    by = {name: {str(key): result.to_dict() for key, result in
+                 compute_indices_by(frame, scoring, name, design=design).items()}
+          for name in ("unit", "level", "domain")}
+    return {"province": compute_indices(frame, scoring, design=design).to_dict(), "by": by, "design": note,
+            "responses": len(frame), "scoring": scoring, "frame": frame}
+
+
+def is_suppressed(group: dict | None) -> bool:
+    return group is None or group["response_count"] < SUPPRESSION_THRESHOLD
+
+
+def ranked_units(by_unit: dict, units: list[dict]) -> list[dict]:
+    """Units with their index; rank 1 = highest overall among units with enough responses, ties share a rank."""
+    rows = [{**unit, "index": by_unit.get(unit["code"]), "suppressed": is_suppressed(by_unit.get(unit["code"]))}
+            for unit in units if unit["code"] in by_unit]
+    ranked = sorted((row for row in rows if not row["suppressed"] and row["index"]["overall"] is not None),
+                    key=lambda row: -row["index"]["overall"])
+    for position, row in enumerate(ranked):
+        previous = ranked[position - 1] if position else None
+        same = previous and previous["index"]["overall"] == row["index"]["overall"]
+        row["rank"] = previous["rank"] if same else position + 1
+    unranked = [row for row in rows if "rank" not in row]
+    return ranked + sorted(unranked, key=lambda row: row["code"])
+
+
+async def unit_rows() -> list[dict]:
+    return await Unit.select(Unit.id, Unit.code, Unit.name, Unit.level, Unit.parent).order_by(Unit.id)
+
+
+async def domain_names() -> dict[str, str]:
+    return {row["code"]: row["name"] for row in await Domain.select(Domain.code, Domain.name)}
+
+
+async def campaign_by_code(code: str) -> dict | None:
+    return await Campaign.select(*Campaign.all_columns(), Campaign.questionnaire.key.as_alias("questionnaire_key"),
+                                 Campaign.questionnaire.version.as_alias("questionnaire_version"),
+                                 Campaign.questionnaire.title.as_alias("questionnaire_title")) \
+        .where(Campaign.code == code).first()
+
+
+async def trend(campaign: dict, without_excluded: bool = False, pick=None) -> list[dict]:
+    """The province index (or `pick(figures)`) in every campaign of the same questionnaire key, oldest first."""
+    earlier = await Campaign.select().where(Campaign.questionnaire.is_in(
+        Questionnaire.select(Questionnaire.id).where(Questionnaire.key == campaign["questionnaire_key"]))) \
+        .order_by(Campaign.starts_on).order_by(Campaign.id)
+    points = []
+    for other in earlier:
+        if other["starts_on"] > campaign["starts_on"]:
+            continue
+        try:
+            figures = await campaign_figures(other, without_excluded)
+        except NotEnoughData:
+            continue
+        points.append({"code": other["code"], "name": other["name"], "starts_on": other["starts_on"],
+                       "current": other["id"] == campaign["id"],
+                       "index": pick(figures) if pick else figures["province"]})
+    return points

@@ -1,0 +1,71 @@
+"""Helpers for the analyst workspace tests: signed-in clients, reading figures off a page, a past campaign."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+
+import httpx
+
+from survey_app.tables import AuditLog, Campaign, Response
+from tests.app.helpers import sign_in
+
+
+async def signed_in_client(app, username: str) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    assert (await sign_in(client, username)).status_code == 303
+    return client
+
+
+def shown_percent(value: float) -> str:
+    """How a page writes an index: one decimal, decimal comma, then ' %'."""
+    return f"{value:.1f}".replace(".", ",") + " %"
+
+
+def shown_interval(low: float, high: float) -> str:
+    return f"{low:.1f}".replace(".", ",") + " – " + f"{high:.1f}".replace(".", ",")
+
+
+def table_row(html: str, attribute: str, value: str) -> str:
+    found = re.search(rf'<tr[^>]*{attribute}="{re.escape(value)}"[^>]*>(.*?)</tr>', html, re.S)
+    assert found, f"no row with {attribute}={value!r}"
+    return found.group(1)
+
+
+async def last_audit(action: str) -> dict:
+    """The newest audit entry of this action, before/after parsed (SQLite hands JSON back as text)."""
+    entry = await AuditLog.select().where(AuditLog.action == action).order_by(AuditLog.id, ascending=False).first()
+    for key in ("before", "after"):
+        if isinstance(entry[key], str):
+            entry[key] = json.loads(entry[key])
+    return entry
+
+
+async def copy_campaign(source_code: str, code: str, starts_on: dt.date, per_unit: dict[str, int]) -> int:
+    """A campaign of the same questionnaire holding copies of some of the source's responses (per unit code)."""
+    source = await Campaign.select().where(Campaign.code == source_code).first()
+    campaign = Campaign(code=code, name=f"Đợt {code}", questionnaire=source["questionnaire"], status="closed",
+                        starts_on=starts_on, ends_on=starts_on.replace(month=12, day=31))
+    await campaign.save()
+    copies = []
+    for unit_code, count in per_unit.items():
+        rows = await Response.select().where((Response.campaign == source["id"]) & (Response.unit.code == unit_code)) \
+            .order_by(Response.id).limit(count)
+        assert len(rows) == count, f"{unit_code} has only {len(rows)} responses in {source_code}"
+        copies += [Response(campaign=campaign.id, unit=row["unit"], counter=row["counter"], domain=row["domain"],
+                            questionnaire=row["questionnaire"], idempotency_key=uuid.uuid4().hex,
+                            answers_digest=row["answers_digest"], channel="test",
+                            answers=row["answers"] if isinstance(row["answers"], str) else json.dumps(row["answers"]))
+                   for row in rows]
+    await Response.insert(*copies)
+    return campaign.id
+
+
+async def delete_campaign(campaign_id: int) -> None:
+    from survey_app.analyst.tables import CampaignTarget, CampaignUnit, QualityReview
+
+    for table in (QualityReview, CampaignTarget, CampaignUnit, Response):
+        await table.delete().where(table.campaign == campaign_id)
+    await Campaign.delete().where(Campaign.id == campaign_id)

@@ -1,0 +1,103 @@
+"""Campaign pages: create with checks that name the field, open/pause/close audit-logged, the version rule, counts."""
+
+from __future__ import annotations
+
+import pytest_asyncio
+
+from survey_app.analyst.tables import CampaignUnit
+from survey_app.tables import Campaign, Questionnaire, Response, Unit
+from tests.app.analyst_helpers import last_audit, signed_in_client, table_row
+from tests.app.helpers import post_form
+
+
+@pytest_asyncio.fixture(scope="module")
+async def analyst(app):
+    client = await signed_in_client(app, "analyst")
+    yield client
+    await client.aclose()
+
+
+async def new_campaign_form(code: str, **overrides) -> dict:
+    questionnaire = await Questionnaire.select().where(Questionnaire.key == "counter_rating").first()
+    units = await Unit.select(Unit.id).where(Unit.code.is_in(["SO01", "SO02"])).order_by(Unit.id)
+    form = {"code": code, "name": "Khảo sát thử", "questionnaire": str(questionnaire["id"]), "starts_on": "01/03/2027",
+            "ends_on": "30/06/2027", "mode": "open_qr", "units": [str(unit["id"]) for unit in units],
+            f"quota_{units[0]['id']}": "40"}
+    return {**form, **overrides}
+
+
+async def test_create_stores_a_draft_with_units_quotas_and_an_audit_entry(analyst):
+    response = await post_form(analyst, "/analyst/campaigns", await new_campaign_form("TEST-NEW"), "/analyst/campaigns/new")
+    assert response.status_code == 303 and response.headers["location"] == "/analyst/campaigns/TEST-NEW"
+    campaign = await Campaign.select().where(Campaign.code == "TEST-NEW").first()
+    assert campaign["status"] == "draft" and campaign["starts_on"].isoformat() == "2027-03-01"
+    quotas = sorted(row["quota"] or 0 for row in await CampaignUnit.select().where(CampaignUnit.campaign == campaign["id"]))
+    assert quotas == [0, 40]
+    entry = await last_audit("campaign_create")
+    assert entry["username"] == "analyst" and entry["target"] == "campaign TEST-NEW"
+    page = await analyst.get("/analyst/campaigns/TEST-NEW")
+    assert "01/03/2027 – 30/06/2027" in page.text and "Nháp" in page.text
+
+
+async def test_an_end_before_the_start_is_refused_naming_the_field(analyst):
+    before = await Campaign.count()
+    form = await new_campaign_form("TEST-BACKWARDS", starts_on="10/05/2027", ends_on="09/05/2027")
+    response = await post_form(analyst, "/analyst/campaigns", form, "/analyst/campaigns/new")
+    assert response.status_code == 422
+    assert 'id="problem-ends_on"' in response.text and "Ngày kết thúc: không được trước ngày bắt đầu." in response.text
+    assert await Campaign.count() == before
+
+
+async def test_every_bad_field_is_named(analyst):
+    form = await new_campaign_form("x", name="", starts_on="31/02/2027", mode="by_mail", units=[])
+    response = await post_form(analyst, "/analyst/campaigns", form, "/analyst/campaigns/new")
+    assert response.status_code == 422
+    for field in ("code", "name", "starts_on", "mode", "units"):
+        assert f'id="problem-{field}"' in response.text, field
+    assert not await Campaign.exists().where(Campaign.code == "X")
+
+
+async def test_open_pause_close_are_logged_and_a_closed_campaign_stays_closed(analyst):
+    await post_form(analyst, "/analyst/campaigns", await new_campaign_form("TEST-LIFE"), "/analyst/campaigns/new")
+    for action, status in (("open", "open"), ("pause", "paused"), ("open", "open"), ("close", "closed")):
+        response = await post_form(analyst, "/analyst/campaigns/TEST-LIFE/status", {"action": action})
+        assert response.status_code == 303, action
+        assert (await Campaign.select().where(Campaign.code == "TEST-LIFE").first())["status"] == status
+        entry = await last_audit(f"campaign_{action}")
+        assert entry["target"] == "campaign TEST-LIFE" and entry["after"] == {"status": status}
+    refused = await post_form(analyst, "/analyst/campaigns/TEST-LIFE/status", {"action": "open"})
+    assert refused.status_code == 409 and "không thể mở" in refused.text
+    assert (await Campaign.select().where(Campaign.code == "TEST-LIFE").first())["status"] == "closed"
+
+
+async def test_the_questionnaire_version_cannot_change_mid_campaign(analyst):
+    campaign = await Campaign.select().where(Campaign.code == "QUAY-2026").first()
+    other = await Questionnaire.select().where(Questionnaire.id != campaign["questionnaire"]).first()
+    refused = await post_form(analyst, "/analyst/campaigns/QUAY-2026/questionnaire", {"questionnaire": str(other["id"])})
+    assert refused.status_code == 409
+    assert "Không thể đổi phiên bản phiếu hỏi khi đợt khảo sát đã mở" in refused.text
+    assert (await Campaign.select().where(Campaign.code == "QUAY-2026").first())["questionnaire"] == campaign["questionnaire"]
+
+
+async def test_a_draft_may_change_its_questionnaire_version(analyst):
+    await post_form(analyst, "/analyst/campaigns", await new_campaign_form("TEST-DRAFT"), "/analyst/campaigns/new")
+    sipas = await Questionnaire.select().where(Questionnaire.key == "sipas_citizen").first()
+    response = await post_form(analyst, "/analyst/campaigns/TEST-DRAFT/questionnaire", {"questionnaire": str(sipas["id"])})
+    assert response.status_code == 303
+    assert (await Campaign.select().where(Campaign.code == "TEST-DRAFT").first())["questionnaire"] == sipas["id"]
+    assert (await last_audit("campaign_questionnaire"))["after"] == {"questionnaire": sipas["id"]}
+
+
+async def test_live_counts_per_unit_and_counter_match_the_stored_responses(analyst):
+    campaign = await Campaign.select().where(Campaign.code == "QUAY-2026").first()
+    stored = await Response.count().where((Response.campaign == campaign["id"]) & (Response.unit.code == "H01"))
+    on_counter = await Response.count().where((Response.campaign == campaign["id"]) & (Response.counter.code == "H01-Q2"))
+    page = await analyst.get("/analyst/campaigns/QUAY-2026")
+    row = table_row(page.text, "data-unit", "H01")
+    assert f'<td class="num">{stored}</td>' in row and f"H01-Q2: {on_counter}" in row
+    assert "/analyst/campaigns/QUAY-2026/export/csv" in page.text and "/analyst/campaigns/QUAY-2026/report.pdf" in page.text
+
+
+async def test_the_list_shows_campaigns_with_status_and_counts(analyst):
+    page = await analyst.get("/analyst/campaigns")
+    assert page.status_code == 200 and "QUAY-2026" in page.text and "Đang mở" in page.text

@@ -1,0 +1,57 @@
+"""A unit manager sees their unit (and units below) beside the province; another unit answers 403, logged."""
+
+from __future__ import annotations
+
+import pytest_asyncio
+
+from analysis.sipas import compute_indices_by
+from survey_app.analyst.dashboard import campaign_by_code, campaign_figures
+from survey_app.commands.analysis import design_of
+from tests.app.analyst_helpers import last_audit, shown_percent, signed_in_client
+
+
+@pytest_asyncio.fixture(scope="module")
+async def managers(app):
+    clients = {name: await signed_in_client(app, name) for name in ("so01", "h01")}
+    yield clients
+    for client in clients.values():
+        await client.aclose()
+
+
+async def expected_scope(unit_codes: set[str]) -> tuple[dict, dict]:
+    """The unit-and-below index as a domain of the whole campaign design, and the province index."""
+    figures = await campaign_figures(await campaign_by_code("QUAY-2026"), without_excluded=True)
+    frame = figures["frame"]
+    labels = frame["unit"].isin(unit_codes).map({True: "in", False: "out"})
+    scope = compute_indices_by(frame, figures["scoring"], labels, design=design_of(frame)[0])["in"]
+    return scope.to_dict(), figures["province"]
+
+
+async def test_the_manager_home_goes_to_their_unit(managers):
+    response = await managers["so01"].get("/manager")
+    assert response.status_code == 302 and response.headers["location"] == "/manager/units/SO01"
+
+
+async def test_own_unit_beside_the_province(managers):
+    page = (await managers["so01"].get("/manager/units/SO01?campaign=QUAY-2026")).text
+    scope, province = await expected_scope({"SO01"})
+    assert shown_percent(scope["overall"]) in page.split('id="scope-row"')[1].split("</tr>")[0]
+    assert shown_percent(province["overall"]) in page.split('id="province-row"')[1].split("</tr>")[0]
+
+
+async def test_a_district_manager_sees_its_communes_in_its_figure(managers):
+    page = await managers["h01"].get("/manager/units/H01?campaign=QUAY-2026")
+    scope, _ = await expected_scope({"H01", "H01X1", "H01X2"})
+    assert page.status_code == 200 and 'data-unit="H01X1"' in page.text
+    assert shown_percent(scope["overall"]) in page.text.split('id="scope-row"')[1].split("</tr>")[0]
+    assert (await managers["h01"].get("/manager/units/H01X2")).status_code == 200
+
+
+async def test_another_units_page_is_refused_and_logged(managers):
+    for client, other in ((managers["so01"], "SO02"), (managers["h01"], "H02"), (managers["so01"], "H01X1"),
+                          (managers["so01"], "NO-SUCH-UNIT")):
+        response = await client.get(f"/manager/units/{other}")
+        assert response.status_code == 403, other
+        assert "không có quyền" in response.text
+        entry = await last_audit("access_denied")
+        assert entry["target"] == f"GET /manager/units/{other}" and other in entry["detail"]

@@ -1,0 +1,29 @@
+"""Real headless Chromium at 1280 px: the analyst signs in, opens a campaign's dashboard, sees the province index
+the index API gives for the whole province; the page is kept as docs/screenshots/dashboard.png."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from tests.browser.test_phone_flow import browser, live_server  # noqa: F401 (module fixtures)
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "dashboard.png"
+
+
+def test_analyst_signs_in_and_opens_the_dashboard(live_server, browser):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{live_server}/login")
+    page.fill('input[name="username"]', "analyst")
+    page.fill('input[name="password"]', "demo-sipas-2026")
+    page.click("button[type=submit]")
+    page.click("text=Đợt khảo sát")
+    page.click('a[href="/analyst/campaigns/QUAY-2026/dashboard"]')
+    assert page.url.endswith("/analyst/campaigns/QUAY-2026/dashboard")
+    shown = page.text_content("#province-index")
+    province = httpx.get(f"{live_server}/api/v1/units/DEMO/index?campaign=QUAY-2026").json()["index"]["overall"]
+    assert shown == f"{province:.1f}".replace(".", ",") + " %"
+    assert page.evaluate("document.querySelectorAll('img.chart').length") == 2
+    assert page.evaluate("Array.from(document.images).every(image => image.complete && image.naturalWidth > 0)")
+    page.screenshot(path=str(SCREENSHOT), full_page=False)
