@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The smallest group whose answers may be shown (Decree 13/2023 privacy). SUPPRESS_BELOW sets it for
+# `survey par-index`; the dashboard, exports and report still use this default (to be passed from Settings).
+SMALL_GROUP_DEFAULT = 5
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ SETTINGS = (
             "within CODE_GUESS_WINDOW_MINUTES before it is refused with 429"),
     Setting("CODE_GUESS_WINDOW_MINUTES", "15", "minutes the wrong-code count at /o runs from a client's first wrong code"),
     Setting("SQLITE_BUSY_TIMEOUT", "5", "seconds a SQLite writer waits for the lock before failing"),
-    Setting("SUPPRESS_BELOW", "5", "officials' answers are never shown or exported for a group smaller than this"),
+    Setting("SUPPRESS_BELOW", str(SMALL_GROUP_DEFAULT), "officials' answers are never shown or exported for a group smaller than this"),
     Setting("SESSION_HOURS", "8", "hours a staff sign-in lasts; sessions live in Redis when REDIS_URL is set"),
     Setting("RETENTION_DAYS", "", "days raw answers are kept; `survey retention` then drops free-text answers and "
             "dossier hashes of closed campaigns and deletes old officials' drafts. Empty: keep everything"),
@@ -81,7 +84,7 @@ class Settings:
     rate_limit_per_client: int = 20
     rate_limit_per_counter: int = 300
     session_hours: float = 8.0
-    suppress_below: int = 5
+    suppress_below: int = SMALL_GROUP_DEFAULT
     code_guess_limit: int = 10
     code_guess_window_minutes: int = 15
     retention_days: int | None = None

@@ -15,9 +15,10 @@ import pandas as pd
 from analysis.sipas import compute_indices, compute_indices_by
 from survey_app.analyst.tables import CampaignTarget, QualityReview
 from survey_app.commands.analysis import AnalysisCommandError, campaign_frame, design_of
+from survey_app.settings import SMALL_GROUP_DEFAULT
 from survey_app.tables import Campaign, Domain, Questionnaire, Response, Unit
 
-SUPPRESSION_THRESHOLD = 5  # fewer responses than this in a group: no figure is shown ("không đủ số phiếu")
+SUPPRESSION_THRESHOLD = SMALL_GROUP_DEFAULT  # fewer responses than this in a group: no figure is shown ("không đủ số phiếu")
 CACHE_SIZE = 32
 _cache: OrderedDict = OrderedDict()
 

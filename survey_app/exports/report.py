@@ -18,8 +18,9 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.export_writers import nfc
+from survey_app.settings import SMALL_GROUP_DEFAULT
 
-MINIMUM_GROUP = 5
+MINIMUM_GROUP = SMALL_GROUP_DEFAULT
 NOT_ENOUGH = "không đủ số phiếu"
 LEVEL_NAMES = {"province": "Tỉnh", "so": "Sở, ban, ngành", "huyen": "UBND cấp huyện", "xa": "UBND cấp xã"}
 OPERATORS = {">=": lambda value, target: value >= target, ">": lambda value, target: value > target}

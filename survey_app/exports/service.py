@@ -17,6 +17,7 @@ from typing import AsyncIterator, Callable
 from analysis import export_writers as writers
 from survey_app.catalog import definition_of
 from survey_app.exports.codebook import Column, Lookups, answer_columns, codebook_of, encode_chunk
+from survey_app.settings import SMALL_GROUP_DEFAULT
 from survey_app.tables import Campaign, Counter, Domain, Questionnaire, Response, Unit
 
 FORMATS = ("csv", "xlsx", "sav", "dta", "json")
@@ -26,7 +27,7 @@ MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/x-ndjson; 
                "sav": "application/x-spss-sav", "dta": "application/x-stata-dta"}
 SUFFIXES = {"csv": ".csv", "json": ".jsonl", "xlsx": ".xlsx", "sav": ".sav", "dta": ".dta"}
 CHUNK_SIZE = 5000
-MINIMUM_OFFICIALS_GROUP = 5  # officials' answers of a unit with fewer responses are never shown or exported
+MINIMUM_OFFICIALS_GROUP = SMALL_GROUP_DEFAULT  # officials' answers of a unit with fewer responses are never shown or exported
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit less the header row
 
 
