@@ -151,7 +151,9 @@ async def store_response(form: FormContext, answers: dict, idempotency_key: str,
     SQLite batch of many answers is never spoilt by one retry.
     """
     kept, dossier, domain_code = split_special_answers(form, answers, secret_key)
-    digest = answers_digest(answers)
+    # Over what is stored (the dossier code only as its keyed hash): a plain hash of the raw code could be
+    # reversed by trying every code, which would undo the keyed hash.
+    digest = answers_digest({**kept, "_dossier_hash": dossier})
     row = {
         "campaign": form.campaign["id"], "unit": form.unit["id"], "counter": form.counter["id"],
         "domain": form.domain_ids.get(domain_code), "questionnaire": form.questionnaire["id"],
