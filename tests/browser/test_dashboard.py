@@ -27,3 +27,24 @@ def test_analyst_signs_in_and_opens_the_dashboard(live_server, browser):  # noqa
     assert page.evaluate("document.querySelectorAll('img.chart').length") == 2
     assert page.evaluate("Array.from(document.images).every(image => image.complete && image.naturalWidth > 0)")
     page.screenshot(path=str(SCREENSHOT), full_page=False)
+
+
+def test_analyst_downloads_the_report_and_its_pdf_reads_in_vietnamese(live_server, browser):  # noqa: F811
+    import unicodedata
+
+    from pypdf import PdfReader
+
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    page.goto(f"{live_server}/login?next=/analyst/campaigns/QUAY-2026/dashboard")
+    page.fill('input[name="username"]', "analyst")
+    page.fill('input[name="password"]', "demo-sipas-2026")
+    page.click("button[type=submit]")
+    with page.expect_download(timeout=120_000) as download_info:
+        page.click('a[href="/analyst/campaigns/QUAY-2026/report.pdf"]')
+    download = download_info.value
+    assert download.suggested_filename == "bao-cao-QUAY-2026.pdf"
+    text = unicodedata.normalize("NFC", "".join(page_.extract_text() for page_ in PdfReader(download.path()).pages))
+    assert "Báo cáo kết quả khảo sát mức độ hài lòng" in text
+    assert "Sở Tư pháp" in text and "Xã An Hòa" in text
+    context.close()
