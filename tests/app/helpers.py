@@ -70,3 +70,28 @@ async def post_form(client, path: str, data: dict | None = None, page_path: str 
     """POST like a browser: take the CSRF token from a page first (the form's own page, or /staff)."""
     page = await client.get(page_path or "/staff")
     return await client.post(path, data={**(data or {}), "_csrf_token": csrf_token(page.text)})
+
+
+async def draw_officials(settings, folder, campaign_code: str, name: str, units: tuple[str, ...], per_role: int,
+                         quotas: list[str], seed: int, starts_on=None):
+    """An open invitation campaign on par_index_so and a stored draw from a synthetic frame of `per_role` officials
+    per unit and role; the draw (with its printed slips)."""
+    import csv
+    import datetime as dt
+
+    from survey_app.catalog import register_shipped
+    from survey_app.officials import draws
+    from survey_app.tables import Campaign
+
+    questionnaire_ids = await register_shipped()
+    today = dt.date.today()
+    await Campaign.insert(Campaign(code=campaign_code, name=name, questionnaire=questionnaire_ids["par_index_so"],
+                                   starts_on=starts_on or today, ends_on=today + dt.timedelta(days=30),
+                                   mode="invitation", status="open"))
+    frame = folder / "officials.csv"
+    with frame.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["unit", "role", "staff_id"])
+        writer.writerows([(unit, role, f"{unit}-{role}-{number}") for unit in units
+                          for role in ("lanh_dao_phong", "cong_chuc") for number in range(per_role)])
+    return await draws.draw_and_store(settings.secret_key, campaign_code, frame, None, quotas, seed=seed)

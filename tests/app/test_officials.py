@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
-from pathlib import Path
 
 import httpx
 import pytest
@@ -14,11 +12,11 @@ import pytest_asyncio
 import sampling
 from sampling.codes import normalize_code
 from questionnaires import load_shipped
-from survey_app.catalog import register_shipped
 from survey_app.officials import draws
 from survey_app.officials.services import COOKIE_NAME, read_session, sign_session
 from survey_app.sampling_tables import DraftAnswers, Invitation, SampleMember
 from survey_app.tables import Campaign, Response
+from tests.app.helpers import draw_officials
 
 CAMPAIGN = "PAR-SO-OFFICIALS"
 DEFINITION = load_shipped()["par_index_so"]
@@ -28,19 +26,9 @@ SECTIONS = DEFINITION.sections
 @pytest_asyncio.fixture(scope="module")
 async def slips(app, settings, tmp_path_factory) -> list[dict]:
     """A campaign on par_index_so with SO01 and SO02 drawn (2 heads + 2 civil servants each): the printed slips."""
-    questionnaire_ids = await register_shipped()
-    today = dt.date.today()
-    await Campaign.insert(Campaign(code=CAMPAIGN, name="PAR INDEX sở", questionnaire=questionnaire_ids["par_index_so"],
-                                   starts_on=today - dt.timedelta(days=1), ends_on=today + dt.timedelta(days=30),
-                                   mode="invitation", status="open"))
-    frame = tmp_path_factory.mktemp("frame") / "officials.csv"
-    with frame.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["unit", "role", "staff_id"])
-        writer.writerows([(unit, role, f"{unit}-{role}-{number}") for unit in ("SO01", "SO02")
-                          for role in ("lanh_dao_phong", "cong_chuc") for number in range(4)])
-    stored = await draws.draw_and_store(settings.secret_key, CAMPAIGN, Path(frame), None,
-                                        ["lanh_dao_phong=2", "cong_chuc=2"], seed=11)
+    stored = await draw_officials(settings, tmp_path_factory.mktemp("frame"), CAMPAIGN, "PAR INDEX sở",
+                                  ("SO01", "SO02"), 4, ["lanh_dao_phong=2", "cong_chuc=2"], seed=11,
+                                  starts_on=dt.date.today() - dt.timedelta(days=1))
     return stored.slips.to_dict("records")
 
 

@@ -3,36 +3,21 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
-from pathlib import Path
 
 import httpx
 import pytest_asyncio
 
-from survey_app.catalog import register_shipped
 from survey_app.officials import draws
-from survey_app.tables import Campaign
-from tests.app.helpers import sign_in
+from tests.app.helpers import draw_officials, sign_in
 
 CAMPAIGN = "PAR-SO-PAGES"
 
 
 @pytest_asyncio.fixture(scope="module")
 async def drawn(app, settings, tmp_path_factory):
-    questionnaire_ids = await register_shipped()
-    today = dt.date.today()
-    await Campaign.insert(Campaign(code=CAMPAIGN, name="PAR INDEX trang", questionnaire=questionnaire_ids["par_index_so"],
-                                   starts_on=today, ends_on=today + dt.timedelta(days=30), mode="invitation",
-                                   status="open"))
-    frame = tmp_path_factory.mktemp("frame") / "officials.csv"
-    with frame.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["unit", "role", "staff_id"])
-        writer.writerows([(unit, role, f"{unit}-{role}-{number}") for unit in ("SO03", "SO04")
-                          for role in ("lanh_dao_phong", "cong_chuc") for number in range(3)])
-    stored = await draws.draw_and_store(settings.secret_key, CAMPAIGN, Path(frame), None,
-                                        ["lanh_dao_phong=2", "cong_chuc=1"], seed=5)
+    stored = await draw_officials(settings, tmp_path_factory.mktemp("frame"), CAMPAIGN, "PAR INDEX trang",
+                                  ("SO03", "SO04"), 3, ["lanh_dao_phong=2", "cong_chuc=1"], seed=5)
     first = stored.slips.iloc[0]
     await draws.mark(CAMPAIGN, first["staff_ref"], "refused", "bận công tác")
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
