@@ -7,7 +7,6 @@ problem can be found in the file the analyst uploaded. Good rows are kept even w
 from __future__ import annotations
 
 import datetime as dt
-import io
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis.sipas import compute_indices, compute_indices_by
-from survey_app.analyst.tables import CampaignTarget, QualityReview
+from survey_app.analyst.tables import QualityReview
 from survey_app.commands.analysis import AnalysisCommandError, campaign_frame, design_of
 from survey_app.settings import SMALL_GROUP_DEFAULT
 from survey_app.tables import Campaign, Domain, Questionnaire, Response, Unit

@@ -20,7 +20,7 @@ STATEMENTS = [
         "name" VARCHAR(255) NOT NULL DEFAULT '', "token_hash" VARCHAR(64) UNIQUE NOT NULL,
         "active" BOOLEAN NOT NULL DEFAULT true,
         "created_at" TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)""",
-    f"""CREATE TABLE "audit_log" ("id" {{pk}},
+    """CREATE TABLE "audit_log" ("id" {pk},
         "at" TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
         "username" VARCHAR(64) NOT NULL DEFAULT '', "action" VARCHAR(64) NOT NULL,
         "target" VARCHAR(255) NOT NULL DEFAULT '', "before" JSON DEFAULT NULL, "after" JSON DEFAULT NULL,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 import httpx
-import pytest
 import pytest_asyncio
 
 from survey_app.tables import AuditLog

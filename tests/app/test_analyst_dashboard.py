@@ -105,7 +105,6 @@ async def test_a_bad_target_names_the_field_and_changes_nothing(analyst):
 
 
 async def test_excluding_a_response_changes_only_the_without_view(analyst):
-    campaign = await campaign_by_code("QUAY-2026")
     _, scoring, frame = await campaign_frame("QUAY-2026")
     worst = int(frame.loc[frame[[c for c in frame.columns if c not in ("response_id", "unit", "level", "domain", "weight")]]
                           .sum(axis=1).idxmin(), "response_id"])

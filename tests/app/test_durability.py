@@ -14,7 +14,6 @@ import uuid
 from collections import Counter as Tally
 
 import httpx
-import pytest
 
 from survey_app import db
 from tests.app.servers import Server, demo_database, stored_rows, submission

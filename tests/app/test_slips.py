@@ -7,9 +7,7 @@ import datetime as dt
 import io
 import re
 import unicodedata
-from pathlib import Path
 
-import pytest
 import zxingcpp
 from pypdf import PdfReader
 
