@@ -40,6 +40,7 @@ from survey_app.cli import UVICORN_OPTIONS
 from survey_app.demo import load_demo
 from survey_app.settings import Settings
 from survey_app.tokens import sign
+from tests.app.servers import reset_postgres_database  # the same fresh database the durability tests use
 
 HOST = "127.0.0.1"
 BENCHMARKS = Path(__file__).resolve().parent
@@ -199,27 +200,10 @@ def hello_command(port: int, workers: int) -> list[str]:
     return [sys.executable, "-c", code]
 
 
-async def reset_postgres(url: str) -> None:
-    import asyncpg
-
-    name = url.rsplit("/", 1)[1]
-    admin = await asyncpg.connect(url.rsplit("/", 1)[0] + "/postgres")
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await connection.close()
-
-
 async def prepare_database(url: str) -> None:
     """A fresh database with the demo province (few seeded answers: the benchmark adds its own)."""
     if not url.startswith("sqlite"):
-        await reset_postgres(url)
+        await reset_postgres_database(url)
     settings = Settings.from_env({"DATABASE_URL": url, "SECRET_KEY": SECRET})
     await db.run_connected(settings, lambda: load_demo(per_unit=2))
 

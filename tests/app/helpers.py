@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import asynccontextmanager
 import uuid
 
 from questionnaires import load_shipped
@@ -95,3 +96,21 @@ async def draw_officials(settings, folder, campaign_code: str, name: str, units:
         writer.writerows([(unit, role, f"{unit}-{role}-{number}") for unit in units
                           for role in ("lanh_dao_phong", "cong_chuc") for number in range(per_role)])
     return await draws.draw_and_store(settings.secret_key, campaign_code, frame, None, quotas, seed=seed)
+
+
+@asynccontextmanager
+async def started_app(suite_app, settings):
+    """A second app instance (another worker, or other settings) started beside the suite's: its start-up hooks
+    run, it is yielded, then stopped, and the tables are bound back to the suite's engine."""
+    from survey_app import db
+    from survey_app.app import create_app
+
+    other = create_app(settings)
+    for hook in other.on_startup:
+        await hook(other)
+    try:
+        yield other
+    finally:
+        for hook in other.on_shutdown:
+            await hook(other)
+        db.bind(suite_app.state.engine)

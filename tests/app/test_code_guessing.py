@@ -11,10 +11,9 @@ import pytest
 import redis.asyncio
 
 import sampling
-from survey_app import db
-from survey_app.app import create_app
 from survey_app.officials import draws
 from survey_app.officials.guessing import GuessLimiter, MemoryFailureCounter, RedisFailureCounter, guess_limiter
+from tests.app.helpers import started_app
 from tests.app.test_sample_cli import make_campaign, write_frame
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -35,15 +34,8 @@ async def post_code(application, address: str, code: str) -> httpx.Response:
 
 
 async def run_strict_app(app, settings, check, **overrides):
-    strict = create_app(dataclasses.replace(settings, code_guess_limit=3, **overrides))
-    for hook in strict.on_startup:
-        await hook(strict)
-    try:
+    async with started_app(app, dataclasses.replace(settings, code_guess_limit=3, **overrides)) as strict:
         await check(strict)
-    finally:
-        for hook in strict.on_shutdown:
-            await hook(strict)
-        db.bind(app.state.engine)
 
 
 async def check_wrong_codes_lock_out_one_client(strict, guesser: str, neighbour: str, codes: list[str]):

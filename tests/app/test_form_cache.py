@@ -7,17 +7,14 @@ import dataclasses
 
 import httpx
 
-from survey_app import db
-from survey_app.app import create_app
 from survey_app.tables import Campaign
+from tests.app.helpers import started_app
 
 
 async def test_a_closed_campaign_is_refused_once_the_cached_form_expires(app, settings, counter_form):
-    cached = create_app(dataclasses.replace(settings, form_cache_seconds=0.5))
-    for hook in cached.on_startup:
-        await hook(cached)
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=cached), base_url="http://t") as client:
+        async with started_app(app, dataclasses.replace(settings, form_cache_seconds=0.5)) as cached, \
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=cached), base_url="http://t") as client:
             assert (await client.get(counter_form)).status_code == 200
             await Campaign.update({Campaign.status: "closed"}).where(Campaign.code == "QUAY-2026")
             within = await client.get(counter_form)
@@ -25,8 +22,5 @@ async def test_a_closed_campaign_is_refused_once_the_cached_form_expires(app, se
             after = await client.get(counter_form)
     finally:
         await Campaign.update({Campaign.status: "open"}).where(Campaign.code == "QUAY-2026")
-        for hook in cached.on_shutdown:
-            await hook(cached)
-        db.bind(app.state.engine)
     assert within.status_code == 200  # served from the worker's memory, no database read
     assert after.status_code == 410 and "kết thúc" in after.text

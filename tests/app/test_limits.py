@@ -7,9 +7,8 @@ import datetime as dt
 
 import httpx
 
-from survey_app import db
-from survey_app.app import create_app
 from survey_app.limits import daily_client_hash
+from tests.app.helpers import started_app
 
 
 def test_client_hash_hides_the_address_and_changes_daily():
@@ -20,18 +19,11 @@ def test_client_hash_hides_the_address_and_changes_daily():
 
 
 async def test_a_burst_from_one_client_gets_429_in_vietnamese(app, settings, counter_form):
-    strict = create_app(dataclasses.replace(settings, rate_limit_per_client=2))
-    for hook in strict.on_startup:
-        await hook(strict)
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=strict), base_url="http://t") as client:
-            statuses = [(await client.post(counter_form, data={"_key": "x"})).status_code for _ in range(3)]
-            refused = await client.post(counter_form, data={"_key": "x"})
-            page = await client.get(counter_form)  # reading the form is never limited
-        assert statuses == [422, 422, 429]
-        assert refused.status_code == 429 and "quá nhanh" in refused.text
-        assert page.status_code == 200
-    finally:
-        for hook in strict.on_shutdown:
-            await hook(strict)
-        db.bind(app.state.engine)
+    async with started_app(app, dataclasses.replace(settings, rate_limit_per_client=2)) as strict, \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=strict), base_url="http://t") as client:
+        statuses = [(await client.post(counter_form, data={"_key": "x"})).status_code for _ in range(3)]
+        refused = await client.post(counter_form, data={"_key": "x"})
+        page = await client.get(counter_form)  # reading the form is never limited
+    assert statuses == [422, 422, 429]
+    assert refused.status_code == 429 and "quá nhanh" in refused.text
+    assert page.status_code == 200

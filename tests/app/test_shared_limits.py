@@ -10,9 +10,7 @@ import httpx
 import pytest
 import redis.asyncio
 
-from survey_app import db
-from survey_app.app import create_app
-from tests.app.helpers import form_path
+from tests.app.helpers import form_path, started_app
 from tests.conftest import IN_CI
 
 # a database number of its own on the shared Redis; keys are per-run anyway (the client hash uses a fresh secret)
@@ -30,31 +28,20 @@ async def require_redis() -> None:
         await client.aclose()
 
 
-async def statuses_from_two_workers(settings) -> list[int]:
+async def statuses_from_two_workers(app, settings) -> list[int]:
     """Two app instances (two workers) with these settings; one client posts to A, B, A, B, A."""
-    workers = [create_app(settings), create_app(settings)]
     path = form_path(settings)
-    try:
-        for worker in workers:
-            for hook in worker.on_startup:
-                await hook(worker)
+    async with started_app(app, settings) as first, started_app(app, settings) as second:
         clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=worker), base_url="http://t")
-                   for worker in workers]
+                   for worker in (first, second)]
         return [(await clients[turn % 2].post(path, data={"_key": "x"})).status_code for turn in range(5)]
-    finally:
-        for worker in workers:
-            for hook in worker.on_shutdown:
-                await hook(worker)
 
 
 async def test_two_workers_share_one_client_limit_through_redis(app, settings):
     await require_redis()
     limited = dataclasses.replace(settings, rate_limit_per_client=3, rate_limit_per_counter=100000,
                                   secret_key=f"shared-limit-{uuid.uuid4().hex}")  # a fresh bucket every run
-    try:
-        shared = await statuses_from_two_workers(dataclasses.replace(limited, redis_url=TEST_REDIS_URL))
-        separate = await statuses_from_two_workers(limited)
-    finally:
-        db.bind(app.state.engine)
+    shared = await statuses_from_two_workers(app, dataclasses.replace(limited, redis_url=TEST_REDIS_URL))
+    separate = await statuses_from_two_workers(app, limited)
     assert shared == [422, 422, 422, 429, 429]  # the fourth post is over the limit, whichever worker gets it
     assert separate == [422] * 5  # without Redis each worker has counted only two or three
