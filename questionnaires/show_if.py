@@ -13,6 +13,7 @@ Nothing is ever handed to Python's `eval`; the evaluator walks the tree. `show_i
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Mapping, Union
@@ -252,17 +253,19 @@ def parse(text: str):
     return _Parser(text).parse()
 
 
-def referenced_keys(tree) -> set[str]:
-    """Every item key the expression reads, used for unknown-key and cycle checks."""
+@functools.lru_cache(maxsize=1024)
+def referenced_keys(tree) -> frozenset[str]:
+    """Every item key the expression reads, used for unknown-key and cycle checks and, on every submission, to
+    judge visibility (hence cached: trees are frozen, so hashable)."""
     if isinstance(tree, (Name, Answered)):
-        return {tree.key}
+        return frozenset({tree.key})
     if isinstance(tree, Compare):
         return referenced_keys(tree.left) | referenced_keys(tree.right)
     if isinstance(tree, Not):
         return referenced_keys(tree.operand)
     if isinstance(tree, (And, Or)):
-        return set().union(*(referenced_keys(operand) for operand in tree.operands))
-    return set()
+        return frozenset().union(*(referenced_keys(operand) for operand in tree.operands))
+    return frozenset()
 
 
 # --- evaluation -------------------------------------------------------------------------------------------------

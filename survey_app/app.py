@@ -29,7 +29,7 @@ from survey_app.auth.middleware import (
 from survey_app.errors import EXCEPTION_HANDLERS
 from survey_app.exports.controllers import DownloadController
 from survey_app.health import healthz, readyz
-from survey_app.limits import rate_limit_configs, rate_limit_stores
+from survey_app.limits import form_post_limiter
 from survey_app.officials.controllers import OfficialController
 from survey_app.officials.pages import SamplingController
 from survey_app.officials.guessing import guess_limiter
@@ -58,6 +58,7 @@ def create_app(settings: Settings) -> Litestar:
     async def close_database(app: Litestar) -> None:
         await db.disconnect(app.state.engine)
         await app.state.code_guesses.counter.close()
+        await app.state.form_posts.counter.close()
 
     return Litestar(
         route_handlers=[
@@ -69,7 +70,7 @@ def create_app(settings: Settings) -> Litestar:
         ],
         guards=[check_access],
         state=State({"settings": settings, "code_guesses": guess_limiter(settings),
-                     "form_cache": form_cache(settings)}),
+                     "form_posts": form_post_limiter(settings), "form_cache": form_cache(settings)}),
         on_startup=[open_database],
         on_shutdown=[close_database],
         template_config=TemplateConfig(
@@ -81,11 +82,10 @@ def create_app(settings: Settings) -> Litestar:
         request_max_body_size=MAX_BODY_BYTES,
         middleware=[
             security_headers_middleware(settings.uses_https),
-            *(config.middleware for config in rate_limit_configs(settings)),
             DefineMiddleware(UserMiddleware),
         ],
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.uses_https, cookie_samesite="strict"),
-        stores={**rate_limit_stores(settings), SESSION_STORE: session_store(settings)},
+        stores={SESSION_STORE: session_store(settings)},
     )
 
 

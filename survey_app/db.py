@@ -220,19 +220,32 @@ def insert_once_sql(table_name: str, columns: tuple[str, ...], engine_type: str)
             'ON CONFLICT DO NOTHING RETURNING "id"')
 
 
-async def insert_once(table, values: dict) -> bool:
-    """Insert one row unless it breaks a unique constraint; True when stored, after the commit.
+async def insert_once(table, values: dict, key: str, wanted: str) -> tuple[bool, object]:
+    """Insert one row unless it breaks a unique constraint. (True, None) when stored, after the commit; otherwise
+    (False, the `wanted` column of the stored row with the same `key` value, or None when another unique
+    constraint refused it), read on the same connection right after the refused insert.
 
     On SQLite it goes through the one writer (batched); on PostgreSQL it is one auto-committed statement on a
     pooled connection (asyncpg prepares it once per connection): one round trip instead of BEGIN, INSERT, COMMIT.
     """
     engine = table._meta.db
-    sql = insert_once_sql(table._meta.tablename, tuple(values), engine.engine_type)
+    name = table._meta.tablename
+    sql = insert_once_sql(name, tuple(values), engine.engine_type)
     arguments = list(values.values())
     if isinstance(engine, WriterSQLiteEngine):
-        return bool(await engine.writer.execute_write(lambda connection: connection.execute(sql, arguments).fetchall()))
+        lookup = f'SELECT "{wanted}" FROM "{name}" WHERE "{key}" = ?'
+
+        def write(connection: sqlite3.Connection) -> tuple[bool, object]:
+            if connection.execute(sql, arguments).fetchall():
+                return True, None
+            earlier = connection.execute(lookup, (values[key],)).fetchone()
+            return False, earlier and earlier[0]
+
+        return await engine.writer.execute_write(write)
     async with engine.pool.acquire() as connection:
-        return bool(await connection.fetch(sql, *arguments))
+        if await connection.fetch(sql, *arguments):
+            return True, None
+        return False, await connection.fetchval(f'SELECT "{wanted}" FROM "{name}" WHERE "{key}" = $1', values[key])
 
 
 class _ImmediateTransaction(SQLiteTransaction):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from http import HTTPStatus
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar.exceptions import HTTPException
 from litestar.response import Template
 
 logger = logging.getLogger("survey_app")
@@ -53,12 +54,12 @@ def error_response(request: Request, status: int, detail: str | None = None) -> 
     return Template(template_name="message.html", context=context, status_code=status)
 
 
-def not_found_handler(request: Request, exc: NotFoundException) -> Response:
-    return error_response(request, 404, exc.detail if exc.detail != "Not Found" else None)
-
-
 def http_error_handler(request: Request, exc: HTTPException) -> Response:
-    return error_response(request, exc.status_code, exc.detail)
+    # Litestar's default detail is the English status phrase; our own Vietnamese text replaces it
+    detail = None if exc.detail == HTTPStatus(exc.status_code).phrase else exc.detail
+    response = error_response(request, exc.status_code, detail)
+    response.headers.update(exc.headers or {})  # e.g. Retry-After with a 429
+    return response
 
 
 def database_error_handler(request: Request, exc: Exception) -> Response:
@@ -69,7 +70,6 @@ def database_error_handler(request: Request, exc: Exception) -> Response:
 
 
 EXCEPTION_HANDLERS = {
-    NotFoundException: not_found_handler,
     HTTPException: http_error_handler,
     **{error: database_error_handler for error in DATABASE_ERRORS},
 }

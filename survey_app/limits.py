@@ -1,6 +1,12 @@
-"""Abuse limits on form submissions: per client and per counter, shared through Redis when REDIS_URL is set.
+"""Abuse limits: fixed-window counts per key, in this process or shared through Redis when REDIS_URL is set.
 
-The client is known only by a salted hash of its address that changes every day; the raw IP is never kept.
+Form submissions are limited per client and per counter; wrong invitation codes per client
+(survey_app.officials.guessing). A client is known only by a salted hash of its address that changes every day;
+the raw IP is never kept.
+
+A window opens with a key's first count and lasts `window_seconds`. Each check is O(1): Litestar's
+RateLimitMiddleware keeps, per key, the list of every request time in the window and re-encodes it on each
+request, which grows with the limit and ran on every request of every route.
 """
 
 from __future__ import annotations
@@ -8,19 +14,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import time
+from typing import Protocol
 
 from litestar import Request
-from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
-from litestar.stores.base import Store
-from litestar.stores.memory import MemoryStore
+from litestar.exceptions import TooManyRequestsException
+from litestar.middleware.rate_limit import get_remote_address
 
 FORM_PREFIX = "/q/"
-
-
-async def is_form_submission(request: Request) -> bool:
-    """Async on purpose: Litestar runs a plain function given as check_throttle_handler in a worker thread,
-    a thread hop per limit and request."""
-    return request.method == "POST" and request.url.path.startswith(FORM_PREFIX)
+MINUTE = 60
 
 
 def daily_client_hash(secret_key: str, address: str, today: dt.date) -> str:
@@ -28,27 +30,94 @@ def daily_client_hash(secret_key: str, address: str, today: dt.date) -> str:
     return "client:" + hmac.new(salt, address.encode(), hashlib.sha256).hexdigest()[:24]
 
 
-def counter_of(request: Request) -> str:
+class WindowCounter(Protocol):
+    async def current(self, key: str) -> tuple[int, int]:
+        """(count in the open window, seconds until it closes); (0, 0) when none is open."""
+
+    async def add(self, key: str, window_seconds: int) -> tuple[int, int]:
+        """Count one (opening a window if none is open); returns the same pair as `current`."""
+
+    async def close(self) -> None: ...
+
+
+class MemoryWindowCounter:
+    """Per-process counts; every method runs without awaiting, so it is atomic within one event loop."""
+
+    def __init__(self) -> None:
+        self._windows: dict[str, tuple[int, float]] = {}  # key → (count, monotonic end of window)
+
+    async def current(self, key: str) -> tuple[int, int]:
+        count, ends = self._windows.get(key, (0, 0.0))
+        left = ends - time.monotonic()
+        return (count, int(left) + 1) if left > 0 else (0, 0)
+
+    async def add(self, key: str, window_seconds: int) -> tuple[int, int]:
+        now = time.monotonic()
+        if len(self._windows) > 10_000:  # forget closed windows now and then
+            self._windows = {name: entry for name, entry in self._windows.items() if entry[1] > now}
+        count, ends = self._windows.get(key, (0, 0.0))
+        if ends <= now:
+            count, ends = 0, now + window_seconds
+        self._windows[key] = (count + 1, ends)
+        return count + 1, int(ends - now) + 1
+
+    async def close(self) -> None:
+        self._windows.clear()
+
+
+class RedisWindowCounter:
+    """Counts shared by every worker: SET NX EX opens the window, INCR counts, in one MULTI transaction."""
+
+    def __init__(self, url: str, namespace: str) -> None:
+        from redis.asyncio import Redis
+
+        self._redis = Redis.from_url(url)
+        self._namespace = namespace
+
+    def _key(self, key: str) -> str:
+        return f"{self._namespace}:{key}"
+
+    async def current(self, key: str) -> tuple[int, int]:
+        async with self._redis.pipeline(transaction=True) as pipeline:
+            count, seconds_left = await pipeline.get(self._key(key)).ttl(self._key(key)).execute()
+        return (int(count), int(seconds_left)) if count is not None and seconds_left > 0 else (0, 0)
+
+    async def add(self, key: str, window_seconds: int) -> tuple[int, int]:
+        name = self._key(key)
+        async with self._redis.pipeline(transaction=True) as pipeline:
+            _, count, seconds_left = await pipeline.set(name, 0, ex=window_seconds, nx=True).incr(name).ttl(
+                name).execute()
+        return int(count), max(int(seconds_left), 1)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def window_counter(settings, namespace: str) -> WindowCounter:
+    return RedisWindowCounter(settings.redis_url, namespace) if settings.redis_url else MemoryWindowCounter()
+
+
+def counter_of(path: str) -> str:
     """The counter code is the token's first part; a forged token only spends its own bucket."""
-    return "counter:" + request.url.path.removeprefix(FORM_PREFIX).split(".", 1)[0][:32]
+    return "counter:" + path.removeprefix(FORM_PREFIX).split(".", 1)[0][:32]
 
 
-def rate_limit_configs(settings) -> list[RateLimitConfig]:
-    def client_identifier(request: Request) -> str:
-        return daily_client_hash(settings.secret_key, get_remote_address(request), dt.date.today())
+class FormPostLimiter:
+    """At most `per_client` form posts a minute from one client and `per_counter` to one counter; 429 beyond."""
 
-    return [
-        RateLimitConfig(rate_limit=("minute", settings.rate_limit_per_client), identifier_for_request=client_identifier,
-                        check_throttle_handler=is_form_submission, store="rate_limit_client"),
-        RateLimitConfig(rate_limit=("minute", settings.rate_limit_per_counter), identifier_for_request=counter_of,
-                        check_throttle_handler=is_form_submission, store="rate_limit_counter"),
-    ]
+    def __init__(self, counter: WindowCounter, secret_key: str, per_client: int, per_counter: int) -> None:
+        self.counter, self.secret_key = counter, secret_key
+        self.per_client, self.per_counter = per_client, per_counter
+
+    async def check(self, request: Request) -> None:
+        """A before_request hook of the form's POST; reading a form is never limited."""
+        client = daily_client_hash(self.secret_key, get_remote_address(request), dt.date.today())
+        for key, limit in ((client, self.per_client), (counter_of(request.url.path), self.per_counter)):
+            count, seconds_left = await self.counter.add(key, MINUTE)
+            if count > limit:
+                raise TooManyRequestsException(headers={"Retry-After": str(seconds_left)})
 
 
-def rate_limit_stores(settings) -> dict[str, Store]:
-    if settings.redis_url:
-        from litestar.stores.redis import RedisStore
-
-        root = RedisStore.with_client(url=settings.redis_url)
-        return {name: root.with_namespace(name) for name in ("rate_limit_client", "rate_limit_counter")}
-    return {"rate_limit_client": MemoryStore(), "rate_limit_counter": MemoryStore()}
+def form_post_limiter(settings) -> FormPostLimiter:
+    return FormPostLimiter(window_counter(settings, "form_posts"), settings.secret_key,
+                           settings.rate_limit_per_client, settings.rate_limit_per_counter)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -20,22 +19,30 @@ COMMON = {
 }
 
 
+def encoded_headers(policy: str, uses_https: bool) -> list[tuple[bytes, bytes]]:
+    headers = {"Content-Security-Policy": policy, **COMMON}
+    if uses_https:
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    return [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+
+
 def security_headers_middleware(uses_https: bool):
+    """Adds the headers in one pass over the response's own, replacing any of the same name (built once: a
+    header-by-header set rescans the list for each, a measurable share of a form post)."""
+    pages, docs = encoded_headers(CSP, uses_https), encoded_headers(DOCS_CSP, uses_https)
+    names = {name for name, _ in pages}
+
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
-            policy = DOCS_CSP if scope["path"].startswith("/api/docs") else CSP
+            ours = docs if scope["path"].startswith("/api/docs") else pages
 
             async def send_with_headers(message: Message) -> None:
                 if message["type"] == "http.response.start":
-                    headers = MutableScopeHeaders.from_message(message)
-                    headers["Content-Security-Policy"] = policy
-                    for name, value in COMMON.items():
-                        headers[name] = value
-                    if uses_https:
-                        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+                    own = [header for header in message.get("headers", ()) if header[0].lower() not in names]
+                    message["headers"] = own + ours
                 await send(message)
 
             await app(scope, receive, send_with_headers)

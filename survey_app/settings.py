@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import os
 import secrets
 from dataclasses import dataclass
@@ -90,7 +92,7 @@ class Settings:
     retention_days: int | None = None
     form_cache_seconds: float = 5.0
 
-    @property
+    @functools.cached_property  # parsed once: it is read on every form request (frozen: nothing changes it)
     def signing_keys(self) -> dict[str, bytes]:
         from survey_app.tokens import parse_signing_keys
 

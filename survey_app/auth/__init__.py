@@ -7,8 +7,9 @@ Every route handler (or its controller) declares its rule in `opt["access"]`, an
     class AdminController(Controller): opt = access("admin")
 
 A handler without a rule answers 500 (fails closed), and tests/app/test_access.py fails for it. Signed-in staff
-are `request.user` (a SignedInUser, or None on public pages); a unit manager's `unit_ids` are their unit and all
-units below it, and queries must filter on them (`user.sees(unit_id)`, `user.unit_ids`), not only templates.
+are `request.user` (a SignedInUser, or None on the sign-in page; not set on PUBLIC pages); a unit manager's
+`unit_ids` are their unit and all units below it, and queries must filter on them (`user.sees(unit_id)`,
+`user.unit_ids`), not only templates.
 Forms of signed-in pages carry `{{ csrf_input | safe }}`.
 """
 
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 
 ROLES = ("admin", "analyst", "unit_manager")
 ROLE_NAMES_VI = {"admin": "Quản trị hệ thống", "analyst": "Chuyên viên phân tích", "unit_manager": "Lãnh đạo đơn vị"}
-PUBLIC = {"access": "public", "exclude_from_csrf": True}  # no session, no CSRF cookie: citizens' pages
+# Citizens' and officials' pages: no CSRF cookie, and no session lookup (request.user is not set on them)
+PUBLIC = {"access": "public", "exclude_from_csrf": True, "exclude_from_auth": True}
 SIGNED_IN = ROLES
 
 

@@ -68,6 +68,10 @@ async def show_if_script() -> bytes:
     return SHOW_IF_SCRIPT
 
 
+async def limit_form_posts(request: Request) -> None:
+    await request.app.state.form_posts.check(request)
+
+
 class CounterFormController(Controller):
     path = "/q/{token:str}"
     opt = PUBLIC
@@ -81,7 +85,7 @@ class CounterFormController(Controller):
             return closed_page(form, pick_language(lang))
         return await render_form(form, pick_language(lang), {}, {}, uuid.uuid4().hex, kiosk=kiosk == "1")
 
-    @post(status_code=200)
+    @post(status_code=200, before_request=limit_form_posts)
     async def submit(self, request: Request, state: State, token: FromPath[str]) -> Template | Redirect:
         form = await load_form_context(state.settings, token, state.form_cache)
         form_data = await request.form()

@@ -148,7 +148,8 @@ async def store_response(form: FormContext, answers: dict, idempotency_key: str,
     """Store a submission once; a retry with the same key and answers is acknowledged without a second row.
 
     ON CONFLICT DO NOTHING turns a duplicate key or dossier into "no row returned" instead of an error, so a
-    SQLite batch of many answers is never spoilt by one retry.
+    SQLite batch of many answers is never spoilt by one retry; the earlier answers' digest is read in the same
+    trip to tell a retry from a conflict.
     """
     kept, dossier, domain_code = split_special_answers(form, answers, secret_key)
     # Over what is stored (the dossier code only as its keyed hash): a plain hash of the raw code could be
@@ -160,15 +161,9 @@ async def store_response(form: FormContext, answers: dict, idempotency_key: str,
         "idempotency_key": idempotency_key, "answers_digest": digest, "answers": json.dumps(kept, ensure_ascii=False),
         "dossier_hash": dossier, "submitted_at": dt.datetime.now(dt.timezone.utc),
     }
-    if await insert_once(Response, row):
+    stored, earlier_digest = await insert_once(Response, row, key="idempotency_key", wanted="answers_digest")
+    if stored:
         return StoreOutcome.STORED
-    return await _classify_duplicate(idempotency_key, digest)
-
-
-async def _classify_duplicate(idempotency_key: str, digest: str) -> StoreOutcome:
-    earlier = await Response.select(Response.answers_digest).where(
-        Response.idempotency_key == idempotency_key
-    ).first()
-    if earlier is None:
+    if earlier_digest is None:  # no row with this key: the dossier's unique constraint refused it
         return StoreOutcome.DOSSIER_ALREADY_RATED
-    return StoreOutcome.REPLAYED if earlier["answers_digest"] == digest else StoreOutcome.CONFLICT
+    return StoreOutcome.REPLAYED if earlier_digest == digest else StoreOutcome.CONFLICT

@@ -12,7 +12,8 @@ import redis.asyncio
 
 import sampling
 from survey_app.officials import draws
-from survey_app.officials.guessing import GuessLimiter, MemoryFailureCounter, RedisFailureCounter, guess_limiter
+from survey_app.limits import MemoryWindowCounter, RedisWindowCounter
+from survey_app.officials.guessing import GuessLimiter, guess_limiter
 from tests.app.helpers import started_app
 from tests.app.test_sample_cli import make_campaign, write_frame
 
@@ -63,7 +64,7 @@ async def test_with_redis_the_count_is_shared_and_holds_no_address(app, settings
     guesser, neighbour = f"2001:db8::{uuid.uuid4().hex[:4]}", f"2001:db8::1:{uuid.uuid4().hex[:4]}"
 
     async def check(strict):
-        assert isinstance(strict.state.code_guesses.counter, RedisFailureCounter)
+        assert isinstance(strict.state.code_guesses.counter, RedisWindowCounter)
         await check_wrong_codes_lock_out_one_client(strict, guesser, neighbour, two_codes)
 
     await run_strict_app(app, settings, check, redis_url=REDIS_URL)
@@ -87,7 +88,7 @@ async def test_redis_counts_add_up_across_workers_and_the_window_closes(settings
         assert 1 <= await workers[0].seconds_blocked("192.0.2.1") <= 15 * 60
         assert await workers[0].seconds_blocked("192.0.2.2") == 0
 
-        short = GuessLimiter(RedisFailureCounter(REDIS_URL, namespace), settings.secret_key, 1, window_seconds=1)
+        short = GuessLimiter(RedisWindowCounter(REDIS_URL, namespace), settings.secret_key, 1, window_seconds=1)
         await short.record_failure("192.0.2.3")
         assert await short.seconds_blocked("192.0.2.3") == 1
         await asyncio.sleep(1.2)
@@ -104,7 +105,7 @@ async def test_redis_counts_add_up_across_workers_and_the_window_closes(settings
 
 
 async def test_in_memory_window_closes():
-    limiter = GuessLimiter(MemoryFailureCounter(), "secret", limit=2, window_seconds=1)
+    limiter = GuessLimiter(MemoryWindowCounter(), "secret", limit=2, window_seconds=1)
     await limiter.record_failure("192.0.2.1")
     await limiter.record_failure("192.0.2.1")
     assert await limiter.seconds_blocked("192.0.2.1") == 1

@@ -26,4 +26,16 @@ async def test_a_burst_from_one_client_gets_429_in_vietnamese(app, settings, cou
         page = await client.get(counter_form)  # reading the form is never limited
     assert statuses == [422, 422, 429]
     assert refused.status_code == 429 and "quá nhanh" in refused.text
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
     assert page.status_code == 200
+
+
+async def test_a_counter_is_limited_whatever_the_client(app, settings, counter_form):
+    async def post_from(strict, address: str) -> int:
+        transport = httpx.ASGITransport(app=strict, client=(address, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return (await client.post(counter_form, data={"_key": "x"})).status_code
+
+    async with started_app(app, dataclasses.replace(settings, rate_limit_per_counter=2)) as strict:
+        statuses = [await post_from(strict, f"203.0.113.{n}") for n in range(1, 4)]
+    assert statuses == [422, 422, 429]
