@@ -16,6 +16,8 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 
+from survey_app.pg_writer import PostgresInsertBatcher
+
 MIGRATIONS_FOLDER = Path(__file__).parent / "piccolo_migrations"
 APP_NAME = "survey"
 T = TypeVar("T")
@@ -161,11 +163,17 @@ class WriterSQLiteEngine(SQLiteEngine):
         self.writer = SQLiteWriter(Path(path), timeout)
 
 
+class BatchingPostgresEngine(PostgresEngine):
+    """Piccolo's PostgreSQL engine with the insert batcher beside it (started by connect, stopped by disconnect)."""
+
+    batcher: PostgresInsertBatcher
+
+
 def engine_for_url(database_url: str, busy_timeout: float = 5.0) -> Engine:
     if database_url.startswith("sqlite:"):
         return WriterSQLiteEngine(path=str(sqlite_path(database_url)), timeout=busy_timeout)
     if database_url.startswith(("postgres://", "postgresql://")):
-        return PostgresEngine(config={"dsn": database_url})
+        return BatchingPostgresEngine(config={"dsn": database_url})
     raise ValueError(
         f"DATABASE_URL {database_url!r} is not supported: use sqlite:///path.db or postgresql://user@host/db"
     )
@@ -191,6 +199,12 @@ def prepare_sqlite_file(path: Path) -> None:
         connection.execute("PRAGMA synchronous=NORMAL")
 
 
+async def keep_session(connection) -> None:
+    """The pool's reset on release. asyncpg's default sends RESET ALL, UNLISTEN *, CLOSE ALL and unlocks advisory
+    locks: a round trip per query here, as long as the insert itself. Nothing here sets, listens, holds cursors or
+    takes advisory locks; an open transaction is still rolled back by asyncpg before this is called."""
+
+
 async def connect(settings) -> Engine:
     """Create the engine for these settings, bind the tables and open the pool (PostgreSQL)."""
     engine = engine_for_url(settings.database_url, settings.sqlite_busy_timeout)
@@ -198,12 +212,16 @@ async def connect(settings) -> Engine:
         prepare_sqlite_file(Path(engine.path))
         engine.writer.start()
     else:
-        await engine.start_connection_pool(min_size=1, max_size=settings.db_pool_size)
+        await engine.start_connection_pool(min_size=1, max_size=settings.db_pool_size, reset=keep_session)
+        engine.batcher = PostgresInsertBatcher(engine.pool)
+        engine.batcher.start()
     bind(engine)
     return engine
 
 
 async def disconnect(engine: Engine) -> None:
+    if isinstance(engine, BatchingPostgresEngine):
+        await engine.batcher.stop()
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
     if isinstance(engine, WriterSQLiteEngine):
@@ -211,10 +229,10 @@ async def disconnect(engine: Engine) -> None:
 
 
 @functools.lru_cache(maxsize=32)
-def insert_once_sql(table_name: str, columns: tuple[str, ...], engine_type: str) -> str:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id, built once: Piccolo spends about a millisecond building
-    each insert, as much as the rest of a submission."""
-    marks = ["?"] * len(columns) if engine_type == "sqlite" else [f"${n}" for n in range(1, len(columns) + 1)]
+def insert_once_sql(table_name: str, columns: tuple[str, ...]) -> str:
+    """SQLite's INSERT … ON CONFLICT DO NOTHING RETURNING id, built once: Piccolo spends about a millisecond
+    building each insert, as much as the rest of a submission."""
+    marks = ["?"] * len(columns)
     names = ", ".join(f'"{column}"' for column in columns)
     return (f'INSERT INTO "{table_name}" ({names}) VALUES ({", ".join(marks)}) '
             'ON CONFLICT DO NOTHING RETURNING "id"')
@@ -225,14 +243,14 @@ async def insert_once(table, values: dict, key: str, wanted: str) -> tuple[bool,
     (False, the `wanted` column of the stored row with the same `key` value, or None when another unique
     constraint refused it), read on the same connection right after the refused insert.
 
-    On SQLite it goes through the one writer (batched); on PostgreSQL it is one auto-committed statement on a
-    pooled connection (asyncpg prepares it once per connection): one round trip instead of BEGIN, INSERT, COMMIT.
+    On SQLite it goes through the one writer thread, on PostgreSQL through the batching task (survey_app.pg_writer):
+    the rows waiting at the same time are stored by one statement and one commit.
     """
     engine = table._meta.db
     name = table._meta.tablename
-    sql = insert_once_sql(name, tuple(values), engine.engine_type)
-    arguments = list(values.values())
     if isinstance(engine, WriterSQLiteEngine):
+        sql = insert_once_sql(name, tuple(values))
+        arguments = list(values.values())
         lookup = f'SELECT "{wanted}" FROM "{name}" WHERE "{key}" = ?'
 
         def write(connection: sqlite3.Connection) -> tuple[bool, object]:
@@ -242,10 +260,7 @@ async def insert_once(table, values: dict, key: str, wanted: str) -> tuple[bool,
             return False, earlier and earlier[0]
 
         return await engine.writer.execute_write(write)
-    async with engine.pool.acquire() as connection:
-        if await connection.fetch(sql, *arguments):
-            return True, None
-        return False, await connection.fetchval(f'SELECT "{wanted}" FROM "{name}" WHERE "{key}" = $1', values[key])
+    return await engine.batcher.insert_once(name, values, key, wanted)
 
 
 class _ImmediateTransaction(SQLiteTransaction):
