@@ -28,7 +28,9 @@ async def _load_demo(settings: Settings) -> bool:
 
 
 # The server options every `survey serve` uses; benchmarks/load.py serves its hello-world anchor with the same.
-UVICORN_OPTIONS = {"log_level": "info", "proxy_headers": False}
+# No access log: a line with the client's address, the counter's form path and the second it was sent would
+# tie an address to an answer, which nothing else here keeps (docs/privacy.md).
+UVICORN_OPTIONS = {"log_level": "info", "proxy_headers": False, "access_log": False}
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:

@@ -101,7 +101,7 @@ class SQLiteWriter:
             item = self._queue.get_nowait()
             if item is not self.STOP:
                 _, future, loop = item
-                _settle_from_thread(loop, future, False, sqlite3.OperationalError("the SQLite writer stopped"))
+                _settle_from_thread(loop, [(future, False, sqlite3.OperationalError("the SQLite writer stopped"))])
 
     def _write_batch(self, connection: sqlite3.Connection, batch: list) -> None:
         try:
@@ -112,8 +112,11 @@ class SQLiteWriter:
             _rollback_quietly(connection)
             logger.error("SQLite write batch of %d failed: %s", len(batch), error)
             outcomes = [(False, error)] * len(batch)
+        settled_by_loop: dict[asyncio.AbstractEventLoop, list] = {}
         for (_, future, loop), outcome in zip(batch, outcomes):
-            _settle_from_thread(loop, future, *outcome)
+            settled_by_loop.setdefault(loop, []).append((future, *outcome))
+        for loop, settled in settled_by_loop.items():  # one wake-up of each event loop per batch, not per answer
+            _settle_from_thread(loop, settled)
 
     @staticmethod
     def _write_one(connection: sqlite3.Connection, write) -> tuple[bool, object]:
@@ -139,20 +142,21 @@ def _rollback_quietly(connection: sqlite3.Connection) -> None:
         logger.warning("rollback after a failed batch: %s", error)
 
 
-def _settle_from_thread(loop: asyncio.AbstractEventLoop, future: asyncio.Future, ok: bool, value) -> None:
+def _settle_from_thread(loop: asyncio.AbstractEventLoop, settled: list[tuple[asyncio.Future, bool, object]]) -> None:
     try:
-        loop.call_soon_threadsafe(_settle, future, ok, value)
-    except RuntimeError:  # the caller's event loop is closed: nobody is waiting for this answer
+        loop.call_soon_threadsafe(_settle_all, settled)
+    except RuntimeError:  # the caller's event loop is closed: nobody is waiting for these answers
         pass
 
 
-def _settle(future: asyncio.Future, ok: bool, value) -> None:
-    if future.cancelled():  # the client went away; its answer is stored all the same
-        return
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
+def _settle_all(settled: list[tuple[asyncio.Future, bool, object]]) -> None:
+    for future, ok, value in settled:
+        if future.cancelled():  # the client went away; its answer is stored all the same
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
 
 
 class WriterSQLiteEngine(SQLiteEngine):
