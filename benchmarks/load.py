@@ -36,7 +36,6 @@ import aiohttp  # the client: several times less CPU per request than httpx, and
 
 from questionnaires import load_shipped
 from survey_app import db
-from survey_app.cli import UVICORN_OPTIONS
 from survey_app.demo import load_demo
 from survey_app.settings import Settings
 from survey_app.tokens import sign
@@ -195,8 +194,9 @@ def start_server(command: list[str], env: dict, folder: Path, port: int, ready_p
 
 
 def hello_command(port: int, workers: int) -> list[str]:
-    code = (f"import uvicorn; uvicorn.run('hello_app:app', app_dir={str(BENCHMARKS)!r}, host={HOST!r}, "
-            f"port={port}, workers={workers}, **{UVICORN_OPTIONS!r})")
+    code = ("import uvicorn; from survey_app.cli import UVICORN_OPTIONS; "
+            f"uvicorn.run('hello_app:app', app_dir={str(BENCHMARKS)!r}, host={HOST!r}, port={port}, "
+            f"workers={workers}, **UVICORN_OPTIONS)")
     return [sys.executable, "-c", code]
 
 

@@ -11,6 +11,7 @@ import typer
 import uvicorn
 
 from survey_app import db
+from survey_app.http_protocol import NoDelayH11Protocol
 from survey_app.settings import Settings
 from survey_app.tokens import form_url
 
@@ -30,7 +31,7 @@ async def _load_demo(settings: Settings) -> bool:
 # The server options every `survey serve` uses; benchmarks/load.py serves its hello-world anchor with the same.
 # No access log: a line with the client's address, the counter's form path and the second it was sent would
 # tie an address to an answer, which nothing else here keeps (docs/privacy.md).
-UVICORN_OPTIONS = {"log_level": "info", "proxy_headers": False, "access_log": False}
+UVICORN_OPTIONS = {"log_level": "info", "proxy_headers": False, "access_log": False, "http": NoDelayH11Protocol}
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
