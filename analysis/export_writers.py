@@ -186,24 +186,31 @@ def stat_columns(frame: pd.DataFrame, codebook: list[Variable]) -> dict:
         column = frame[variable.name]
         if variable.is_string:
             typed[variable.name] = column.array if isinstance(column.dtype, pd.CategoricalDtype) else column.to_numpy(object)
-        elif pd.api.types.is_integer_dtype(column.dtype) and variable.value_labels:
+        elif variable.value_labels and (pd.api.types.is_integer_dtype(column.dtype) or column.dtype == np.float32):
             typed[variable.name] = column.to_numpy("float32", na_value=np.nan)
         else:
             typed[variable.name] = pd.to_numeric(column, errors="raise").to_numpy("float64", na_value=np.nan)
     return typed
 
 
-def concatenated(chunks: Iterable[dict]) -> pd.DataFrame:
-    """stat_columns of every chunk joined column by column into one frame, each column freed from the chunks as
-    it is joined, so the peak stays near the data's own size (a few bytes a cell)."""
-    parts: dict[str, list] = {}
-    for chunk in chunks:
-        for name, column in chunk.items():
-            parts.setdefault(name, []).append(column)
-    return pd.DataFrame({name: _joined(parts.pop(name)) for name in list(parts)}, copy=False)
+class StatFrame:
+    """stat_columns of each chunk gathered as they come, then joined column by column, each column's chunks freed
+    as it is joined: the peak stays near the compact data's own size, never twice it."""
+
+    def __init__(self, codebook: list[Variable]):
+        self.codebook, self.parts = codebook, {variable.name: [] for variable in codebook}
+
+    def add(self, chunk: pd.DataFrame) -> None:
+        for name, column in stat_columns(chunk, self.codebook).items():
+            self.parts[name].append(column)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame({name: _joined(self.parts.pop(name)) for name in list(self.parts)}, copy=False)
 
 
 def _joined(columns: list):
+    if not columns:
+        return np.array([], dtype="float64")
     if isinstance(columns[0], pd.Categorical):
         return union_categoricals(columns)
     return np.concatenate(columns)

@@ -165,9 +165,10 @@ async def _write(plan: ExportPlan, export_format: str, path: Path, on_progress) 
     elif export_format == "xlsx":
         await _write_xlsx(plan, path, on_progress)
     else:
-        # pyreadstat writes a whole frame: each chunk is kept in its compact typed form only
-        frame = writers.concatenated([writers.stat_columns(chunk, plan.codebook)
-                                      async for chunk in _counted(response_chunks(plan), on_progress)])
+        gathered = writers.StatFrame(plan.codebook)  # pyreadstat writes a whole frame: kept compact until then
+        async for chunk in _counted(response_chunks(plan), on_progress):
+            gathered.add(chunk)
+        frame = gathered.frame()
         write = writers.write_sav if export_format == "sav" else writers.write_dta
         write(path, plan.codebook, frame, file_label=plan.campaign["name"])
 

@@ -12,13 +12,12 @@ import pyreadstat
 import pytest
 
 from analysis.export_writers import (
+    StatFrame,
     Variable,
-    concatenated,
     csv_chunk,
     csv_header,
     jsonl_chunk,
     neutralise_formula,
-    stat_columns,
     stata_label,
     write_dta,
     write_sav,
@@ -129,7 +128,10 @@ def test_sav_from_compact_chunks_reads_back_like_one_frame(tmp_path):
                              "weight": [1.0] * len(units), "official_guide": pd.array(codes, dtype="Int8"),
                              "open_feedback": np.array([None] * len(units), dtype=object)})
     chunks = [chunk(["SO01", "H01X1"], [5, 9]), chunk([None], [None]), chunk(["H02", "SO01"], [1, None])]
-    frame = concatenated(stat_columns(part, CODEBOOK) for part in chunks)
+    gathered = StatFrame(CODEBOOK)
+    for part in chunks:
+        gathered.add(part)
+    frame = gathered.frame()
     assert frame["official_guide"].dtype == np.float32 and isinstance(frame["unit_code"].dtype, pd.CategoricalDtype)
     write_sav(tmp_path / "chunks.sav", CODEBOOK, frame)
     back, meta = pyreadstat.read_sav(str(tmp_path / "chunks.sav"), user_missing=True)
