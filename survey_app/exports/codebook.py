@@ -142,11 +142,6 @@ class Lookups:
     suppressed_units: frozenset  # unit ids whose officials' answers are hidden
 
 
-# The fields encode_chunk expects in each row, in this order (service.RESPONSES_SQL reads them so).
-ROW_FIELDS = ("id", "unit", "counter", "domain", "questionnaire", "answers", "channel", "submitted_on",
-              "quality_flags", "weight", "stratum")
-
-
 def encode_chunk(rows: list[tuple], columns: list[Column], lookups: Lookups) -> pd.DataFrame:
     """One export row per stored response, following the codebook's order, in compact column types:
     codes as nullable int8, repeated texts as categoricals, numbers as float64 (docs/exports.md)."""

@@ -116,7 +116,7 @@ async def officials_groups_below_threshold(campaign: dict) -> frozenset:
 SUBMITTED_ON = {"sqlite": "strftime('%d/%m/%Y', submitted_at)",
                 "postgres": "to_char(submitted_at AT TIME ZONE 'UTC', 'DD/MM/YYYY')"}
 RESPONSES_SQL = ("SELECT id, unit, counter, domain, questionnaire, answers, channel, {submitted_on}, quality_flags, "
-                 "weight, stratum FROM response WHERE campaign = $1 AND id > $2 ORDER BY id LIMIT $3")  # codebook.ROW_FIELDS
+                 "weight, stratum FROM response WHERE campaign = $1 AND id > $2 ORDER BY id LIMIT $3")  # the order encode_chunk unpacks
 
 
 async def response_chunks(plan: ExportPlan, chunk_size: int = CHUNK_SIZE) -> AsyncIterator:
