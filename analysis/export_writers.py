@@ -2,19 +2,21 @@
 
 Pure: they take a codebook (``Variable`` list) and pandas chunks whose columns follow it; reading a database is
 the caller's business. CSV, JSON lines and XLSX are written chunk by chunk, so memory stays flat; pyreadstat
-writes a whole data frame at once, so .sav and .dta hold the (compactly coded) data in memory.
+writes a whole data frame at once, so .sav and .dta hold the data in memory, a few bytes a cell (`stat_columns`).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
-import math
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 STATA_LABEL_LIMIT = 80  # Stata keeps at most 80 characters of a variable label
@@ -78,64 +80,57 @@ def csv_chunk(frame: pd.DataFrame, codebook: list[Variable]) -> bytes:
 
 def jsonl_chunk(frame: pd.DataFrame) -> bytes:
     """One JSON object per response; missing values are null."""
-    lines = []
-    for record in frame.to_dict(orient="records"):
-        clean = {key: _json_value(value) for key, value in record.items()}
-        lines.append(json.dumps(clean, ensure_ascii=False))
+    lines = [json.dumps({key: _json_value(value) for key, value in record.items()}, ensure_ascii=False)
+             for record in _records(frame)]
     return ("\n".join(lines) + "\n").encode() if lines else b""
 
 
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as dicts of Python values, None for every kind of missing (NaN, pd.NA)."""
+    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+
+
 def _json_value(value):
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value.item() if hasattr(value, "item") else value
 
 
-# XLSX: XlsxWriter in constant-memory mode writes each row to disk as it goes.
-
-class XlsxBook:
-    """Data on sheet "du_lieu" appended chunk by chunk, then the codebook on "so_ma" and notes on "ghi_chu"."""
-
-    def __init__(self, path: Path, codebook: list[Variable]):
-        import xlsxwriter
-
-        self.codebook = codebook
-        self.workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
-                                                        "strings_to_urls": False, "strings_to_numbers": False})
-        self.data_sheet = self.workbook.add_worksheet("du_lieu")
-        self.data_sheet.write_row(0, 0, [variable.name for variable in codebook])
-        self.rows_written = 0
-
-    def append(self, chunk: pd.DataFrame) -> None:
-        safe = spreadsheet_safe(chunk, self.codebook)
-        for values in safe.itertuples(index=False, name=None):
-            self.rows_written += 1
-            self.data_sheet.write_row(self.rows_written, 0, [None if _is_missing(value) or value == "" else value
-                                                             for value in values])
-
-    def close(self, notes: Iterable[str] = ()) -> None:
-        _write_rows(self.workbook.add_worksheet("so_ma"), [CODEBOOK_HEADER, *map(codebook_row, self.codebook)])
-        notes = list(notes)
-        if notes:
-            _write_rows(self.workbook.add_worksheet("ghi_chu"), [("ghi chú / note",), *[(note,) for note in notes]])
-        self.workbook.close()
-
+# XLSX: rust_xlsxwriter (through rustpy-xlsxwriter) in constant-memory mode writes each row to disk as it goes.
 
 def write_xlsx(path: Path, codebook: list[Variable], chunks: Iterable[pd.DataFrame], notes: Iterable[str] = ()) -> int:
-    """The whole workbook from an iterable of chunks; returns the number of data rows."""
-    book = XlsxBook(path, codebook)
-    try:
-        for chunk in chunks:
-            book.append(chunk)
-    finally:
-        book.close(notes)
-    return book.rows_written
+    """Data on sheet "du_lieu" from an iterable of chunks, the codebook on "so_ma", notes on "ghi_chu" (when any);
+    returns the number of data rows. Text goes in as text cells (never a formula) and is neutralised as well."""
+    from rustpy_xlsxwriter import FastExcel
+
+    counter = _RowCounter()
+    book = FastExcel(str(path)).sheet("du_lieu", _data_rows(iter(chunks), codebook, counter))
+    book.sheet("so_ma", [dict(zip(CODEBOOK_HEADER, map(neutralise_formula, codebook_row(variable))))
+                         for variable in codebook])
+    notes = list(notes)
+    if notes:
+        book.sheet("ghi_chu", [{"ghi chú / note": neutralise_formula(note)} for note in notes])
+    book.save()
+    return counter.rows
 
 
-def _is_missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+class _RowCounter:
+    rows = 0
+
+
+def _data_rows(chunks: Iterator[pd.DataFrame], codebook: list[Variable], counter: _RowCounter):
+    """Rows as dicts, read lazily by the writer; the header comes from the first row's keys, so with no rows at
+    all an empty frame gives the header alone."""
+    first = next(chunks, None)
+    if first is None:
+        return pd.DataFrame(columns=[variable.name for variable in codebook])
+
+    def records():
+        for chunk in itertools.chain([first], chunks):
+            counter.rows += len(chunk)
+            yield from _records(spreadsheet_safe(chunk, codebook))
+
+    return records()
 
 
 def codebook_row(variable: Variable) -> tuple:
@@ -143,11 +138,6 @@ def codebook_row(variable: Variable) -> tuple:
                        for code, label in variable.value_labels.items())
     missing = ", ".join(str(code) for code in variable.missing_codes)
     return (variable.name, variable.label_vi, variable.label_en, variable.kind, labels, missing)
-
-
-def _write_rows(sheet, rows: list[tuple]) -> None:
-    for row_number, row in enumerate(rows):
-        sheet.write_row(row_number, 0, [neutralise_formula(value) for value in row])
 
 
 # SPSS and Stata through pyreadstat (ReadStat).
@@ -184,26 +174,43 @@ def stata_label(text: str) -> str:
 
 
 def _typed(frame: pd.DataFrame, codebook: list[Variable]) -> pd.DataFrame:
-    """Numeric columns as float (missing = NaN), string columns as str with '' for missing."""
+    return pd.DataFrame(stat_columns(frame, codebook), index=frame.index, copy=False)
+
+
+def stat_columns(frame: pd.DataFrame, codebook: list[Variable]) -> dict:
+    """A chunk's columns as pyreadstat writes them, compactly: codes as float32 (pyreadstat writes a double, as
+    before; 4 bytes a cell where float64 takes 8), other numbers as float64, texts as they are (categorical or
+    object; readstat writes a missing text as '')."""
     typed = {}
     for variable in codebook:
         column = frame[variable.name]
         if variable.is_string:
-            typed[variable.name] = column.map(lambda value: "" if _is_missing(value) else str(value)).astype(object)
+            typed[variable.name] = column.array if isinstance(column.dtype, pd.CategoricalDtype) else column.to_numpy(object)
+        elif variable.value_labels and (pd.api.types.is_integer_dtype(column.dtype) or column.dtype == np.float32):
+            typed[variable.name] = column.to_numpy("float32", na_value=np.nan)
         else:
-            typed[variable.name] = pd.to_numeric(column, errors="raise").astype("float64")
-    return pd.DataFrame(typed, index=frame.index)
+            typed[variable.name] = pd.to_numeric(column, errors="raise").to_numpy("float64", na_value=np.nan)
+    return typed
 
 
-def concatenated(chunks: Iterable[pd.DataFrame], codebook: list[Variable]) -> pd.DataFrame:
-    """Chunks joined into one compact frame: numbers as float64, strings as shared objects."""
-    parts = [_typed(chunk, codebook) for chunk in chunks]
-    if not parts:
-        return pd.DataFrame({variable.name: [] for variable in codebook})
-    return pd.concat(parts, ignore_index=True)
+class StatFrame:
+    """stat_columns of each chunk gathered as they come, then joined column by column, each column's chunks freed
+    as it is joined: the peak stays near the compact data's own size, never twice it."""
+
+    def __init__(self, codebook: list[Variable]):
+        self.codebook, self.parts = codebook, {variable.name: [] for variable in codebook}
+
+    def add(self, chunk: pd.DataFrame) -> None:
+        for name, column in stat_columns(chunk, self.codebook).items():
+            self.parts[name].append(column)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame({name: _joined(self.parts.pop(name)) for name in list(self.parts)}, copy=False)
 
 
-def iter_bytes(header: bytes, chunks: Iterable[pd.DataFrame], encode) -> Iterator[bytes]:
-    yield header
-    for chunk in chunks:
-        yield encode(chunk)
+def _joined(columns: list):
+    if not columns:
+        return np.array([], dtype="float64")
+    if isinstance(columns[0], pd.Categorical):
+        return union_categoricals(columns)
+    return np.concatenate(columns)

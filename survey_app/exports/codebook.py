@@ -8,9 +8,11 @@ Dossier codes are never exported, nor anything not in the codebook.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from analysis.export_writers import Variable, nfc
@@ -140,50 +142,86 @@ class Lookups:
     suppressed_units: frozenset  # unit ids whose officials' answers are hidden
 
 
-def encode_chunk(rows: list[dict], columns: list[Column], lookups: Lookups) -> pd.DataFrame:
-    """One export row per stored response, following the codebook's order."""
-    answers = [_answers_of(row) for row in rows]
-    hidden = [row["unit"] in lookups.suppressed_units for row in rows]
-    data = {name: values for name, values in _design_values(rows, lookups, hidden).items()}
+def encode_chunk(rows: list[tuple], columns: list[Column], lookups: Lookups) -> pd.DataFrame:
+    """One export row per stored response, following the codebook's order, in compact column types:
+    codes as nullable int8, repeated texts as categoricals, numbers as float64 (docs/exports.md)."""
+    (ids, units, counters, domains, questionnaires, answers_texts, channels, days, flags_texts, weights,
+     strata) = zip(*rows)
+    hidden = [unit in lookups.suppressed_units for unit in units]
+    answers = json.loads("[" + ",".join(text or "{}" for text in answers_texts) + "]")  # one call per chunk
+    answers = [{} if hide else answer for answer, hide in zip(answers, hidden)]
+    data = _design_columns(ids, units, counters, domains, questionnaires, channels, days, flags_texts, weights,
+                           strata, hidden, lookups)
     for column in columns:
-        data[column.variable.name] = [None if hide else column.encode(answer.get(column.item_key))
-                                      for answer, hide in zip(answers, hidden)]
-    return pd.DataFrame(data, columns=[*DESIGN_NAMES, *(column.variable.name for column in columns)])
+        data[column.variable.name] = _compact(column.variable, _encoded(column, answers), text=True)
+    return pd.DataFrame(data, copy=False)
 
 
-def _answers_of(row: dict) -> dict:
-    value = row["answers"]
-    return value if isinstance(value, dict) else json.loads(value or "{}")
+def _encoded(column: Column, answers: list[dict]) -> list:
+    """column.encode for each answer, computed once per distinct value (answers repeat a handful of values)."""
+    known, encoded = {}, []
+    for answer in answers:
+        value = answer.get(column.item_key)
+        key = (value.__class__, value) if not isinstance(value, list) else None  # 1 and True are one dict key
+        if key is None:
+            encoded.append(column.encode(value))
+        elif key in known:
+            encoded.append(known[key])
+        else:
+            encoded.append(known.setdefault(key, column.encode(value)))
+    return encoded
 
 
-def _design_values(rows: list[dict], lookups: Lookups, hidden: list[bool]) -> dict:
-    units = [lookups.units[row["unit"]] for row in rows]
-    flags = [_flags_of(row["quality_flags"]) for row in rows]
-    return {
-        "response_id": [row["id"] for row in rows],
-        "unit_code": [unit[0] for unit in units],
-        "unit_level": [unit[1] for unit in units],
-        "domain_code": [lookups.domains.get(row["domain"]) for row in rows],
-        "stratum": [row["stratum"] for row in rows],
-        "psu": [lookups.counters.get(row["counter"]) or unit[0] for row, unit in zip(rows, units)],
-        "weight": [row["weight"] for row in rows],
-        "questionnaire_version": [lookups.versions.get(row["questionnaire"]) for row in rows],
-        "submitted_on": [_date_text(row["submitted_at"]) for row in rows],
-        "response_channel": [row["channel"] for row in rows],
-        "quality_flags": [";".join(flag) for flag in flags],
-        "flagged": [int(bool(flag)) for flag in flags],
+def _design_columns(ids, units, counters, domains, questionnaires, channels, days, flags_texts, weights, strata,
+                    hidden, lookups: Lookups) -> dict:
+    unit_rows = [lookups.units[unit] for unit in units]
+    unit_codes = [unit[0] for unit in unit_rows]
+    flags = [_flags_of(text) for text in flags_texts]
+    values = {
+        "response_id": np.array(ids, dtype="int64"),
+        "unit_code": unit_codes,
+        "unit_level": [unit[1] for unit in unit_rows],
+        "domain_code": [lookups.domains.get(domain) for domain in domains],
+        "stratum": list(strata),
+        "psu": [lookups.counters.get(counter) or unit_code for counter, unit_code in zip(counters, unit_codes)],
+        "weight": weights,
+        "questionnaire_version": [lookups.versions.get(questionnaire) for questionnaire in questionnaires],
+        "submitted_on": list(days),
+        "response_channel": list(channels),
+        "quality_flags": [flag[0] for flag in flags],
+        "flagged": [flag[1] for flag in flags],
         "suppressed": [int(hide) for hide in hidden],
     }
+    return {variable.name: _compact(variable, values[variable.name]) for variable in DESIGN_VARIABLES}
 
 
-def _flags_of(value) -> list[str]:
-    flags = value if isinstance(value, list) else json.loads(value or "[]")
-    return [str(flag) for flag in flags]
+@functools.lru_cache(maxsize=256)
+def _flags_of(text: str | None) -> tuple[str, int]:
+    """Stored JSON flags as the export's "a;b" text and 0/1 (few distinct values, so cached)."""
+    flags = [str(flag) for flag in json.loads(text or "[]")]
+    return ";".join(flags), int(bool(flags))
 
 
-def _date_text(value) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value.strftime("%d/%m/%Y")
+def _compact(variable: Variable, values, text: bool = False):
+    """A chunk's column in few bytes a cell: labelled codes as nullable int8 (printed 5, not 5.0), other numbers
+    as float64, design texts as a categorical (they repeat), answer texts as objects."""
+    if isinstance(values, np.ndarray):
+        return values
+    if variable.is_string:
+        return np.array(values, dtype=object) if text else _categorical(values)
+    numbers = np.array(values, dtype="float64")  # None becomes NaN
+    return _small_integers(numbers) if variable.value_labels else numbers
+
+
+def _categorical(values: list) -> pd.Categorical:
+    # Categories typed str even when a chunk has none, so chunks join with union_categoricals.
+    return pd.Categorical(values, categories=pd.Index(list(dict.fromkeys(v for v in values if v is not None)),
+                                                      dtype=str))
+
+
+def _small_integers(numbers: np.ndarray):
+    missing = np.isnan(numbers)
+    present = numbers[~missing]
+    if present.size and not (np.all(present == np.trunc(present)) and -128 <= present.min() and present.max() <= 127):
+        return numbers  # a code outside int8 or a fraction (bad data): keep it as it is
+    return pd.arrays.IntegerArray(np.where(missing, 0, numbers).astype("int8"), missing)

@@ -12,6 +12,7 @@ import pyreadstat
 import pytest
 
 from analysis.export_writers import (
+    StatFrame,
     Variable,
     csv_chunk,
     csv_header,
@@ -98,3 +99,45 @@ def test_dta_reads_back_with_values_and_labels_cut_to_stata_limits(tmp_path):
     assert meta.column_names_to_labels["official_guide"] == stata_label(LONG_QUESTION)
     assert len(stata_label(LONG_QUESTION)) == 80
     assert meta.variable_value_labels["official_guide"][5] == "Rất hài lòng"
+
+
+def test_xlsx_with_no_rows_has_the_header_and_the_codebook(tmp_path):
+    path = tmp_path / "empty.xlsx"
+    assert write_xlsx(path, CODEBOOK, []) == 0
+    workbook = openpyxl.load_workbook(path)
+    assert [cell.value for cell in workbook["du_lieu"][1]] == [variable.name for variable in CODEBOOK]
+    assert workbook["du_lieu"].max_row == 1 and workbook["so_ma"].max_row == len(CODEBOOK) + 1
+
+
+def test_repeated_text_kept_as_a_categorical_is_neutralised_too(tmp_path):
+    # "=1" becomes "'=1", which is also a category already: the guard must not merge or drop either
+    frame = FRAME.assign(unit_code=pd.Categorical(["=1", "'=1", None]))
+    back = pd.read_csv(io.BytesIO(csv_header(CODEBOOK) + csv_chunk(frame, CODEBOOK)), encoding="utf-8-sig")
+    assert back["unit_code"].tolist()[:2] == ["'=1", "'=1"] and np.isnan(back["unit_code"][2])
+    write_xlsx(tmp_path / "out.xlsx", CODEBOOK, [frame])
+    data = openpyxl.load_workbook(tmp_path / "out.xlsx")["du_lieu"]
+    assert [data["A2"].value, data["A3"].value, data["A4"].value] == ["'=1", "'=1", None]
+
+
+def test_sav_from_compact_chunks_reads_back_like_one_frame(tmp_path):
+    """Chunks typed as the export makes them (int8 codes, categoricals with other categories, a chunk without any
+    text) join into one frame whose .sav holds the same values and labels as the plain frame's."""
+    def chunk(units, codes):
+        return pd.DataFrame({"unit_code": pd.Categorical(units, categories=pd.Index(
+                                 [unit for unit in dict.fromkeys(units) if unit], dtype=str)),
+                             "weight": [1.0] * len(units), "official_guide": pd.array(codes, dtype="Int8"),
+                             "open_feedback": np.array([None] * len(units), dtype=object)})
+    chunks = [chunk(["SO01", "H01X1"], [5, 9]), chunk([None], [None]), chunk(["H02", "SO01"], [1, None])]
+    gathered = StatFrame(CODEBOOK)
+    for part in chunks:
+        gathered.add(part)
+    frame = gathered.frame()
+    assert frame["official_guide"].dtype == np.float32 and isinstance(frame["unit_code"].dtype, pd.CategoricalDtype)
+    write_sav(tmp_path / "chunks.sav", CODEBOOK, frame)
+    back, meta = pyreadstat.read_sav(str(tmp_path / "chunks.sav"), user_missing=True)
+    assert back["unit_code"].tolist() == ["SO01", "H01X1", "", "H02", "SO01"]
+    assert back["official_guide"].tolist()[:2] == [5, 9] and back["official_guide"][3] == 1
+    assert back["official_guide"][[2, 4]].isna().all()
+    assert meta.readstat_variable_types["official_guide"] == "double"
+    assert meta.variable_value_labels["official_guide"][9] == "Không áp dụng / Không biết"
+    assert meta.missing_ranges["official_guide"] == [{"lo": 9.0, "hi": 9.0}]

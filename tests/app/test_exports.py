@@ -20,7 +20,9 @@ import pyreadstat
 import pytest
 
 from questionnaires import load_shipped
+from survey_app import db
 from survey_app.catalog import register
+from survey_app.exports import service
 from survey_app.exports.service import (
     ExportError,
     export_campaign,
@@ -98,6 +100,8 @@ async def test_design_columns_carry_weight_psu_level_and_no_identities(app, tmp_
     assert (first["quality_flags"], first["flagged"], second["flagged"]) == ("speeding", 1, 0)
     assert (first["reception"], first["timeliness"], first["domain"]) == (5, 9, 1)
     assert first["why"] == "'=cmd|'/c calc'!A1"
+    codes = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    assert codes.loc[0, ["reception", "timeliness", "flagged"]].tolist() == ["5", "9", "1"]  # codes, never 5.0
     assert dt.datetime.strptime(first["submitted_on"], "%d/%m/%Y")
 
 
@@ -170,3 +174,29 @@ async def test_export_command_writes_the_file_with_a_progress_bar(app, settings,
     assert "QUAY-2026 → sav" in result.stderr and "wrote" in result.stdout
     frame, meta = pyreadstat.read_sav(str(out))
     assert meta.column_names_to_labels["attitude"] == "Thái độ, tinh thần phục vụ của công chức"
+
+
+async def test_a_failure_while_writing_xlsx_leaves_no_file(app, tmp_path, monkeypatch):
+    """The XLSX writer pulls chunks from another thread: an error there still reaches the caller."""
+    real_chunks = service.response_chunks
+
+    async def failing_after_one_chunk(plan):
+        async for chunk in real_chunks(plan):
+            yield chunk
+            raise RuntimeError("database went away")
+
+    monkeypatch.setattr(service, "response_chunks", failing_after_one_chunk)
+    with pytest.raises(RuntimeError, match="went away"):
+        await export_campaign("QUAY-2026", "xlsx", tmp_path / "quay.xlsx")
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_export_pages_follow_the_campaign_id_index(app):
+    """Without (campaign, id) each 5 000-row page sorted the rest of the campaign again (quadratic at 1 M)."""
+    engine = Response._meta.db
+    if engine.engine_type != "sqlite":
+        pytest.skip("the query plan is checked on SQLite")
+    sql = service.RESPONSES_SQL.format(submitted_on=service.SUBMITTED_ON["sqlite"])
+    plan = await db.fetch_tuples("EXPLAIN QUERY PLAN " + sql, 1, 0, 10)
+    details = " ".join(str(row[-1]) for row in plan)
+    assert "response_campaign_id" in details and "TEMP B-TREE" not in details
