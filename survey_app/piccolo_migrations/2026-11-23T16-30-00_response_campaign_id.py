@@ -6,7 +6,7 @@ export spent most of its time there. (campaign, id) hands the pages out in order
 
 from survey_app.db import sql_migration
 
-ID = "2026-11-24T09-00-00_response_campaign_id"
+ID = "2026-11-23T16-30-00_response_campaign_id"
 VERSION = "1.38.0"
 DESCRIPTION = "index response (campaign, id) for exports"
 
