@@ -5,7 +5,8 @@ For each database (SQLite, PostgreSQL) and worker count it loads the demo provin
 twice at once, as a phone retrying a lost acknowledgement does), stops the server and compares the keys that got a
 303 with the rows stored. The anchor is a Litestar hello-world (benchmarks/hello_app.py) under uvicorn with the same
 options and worker count, driven by the same client in alternating phases; the ratio is stored submissions/s ÷
-hello-world requests/s.
+hello-world requests/s. The same anchor server also answers a bare form post (parse the body, 303, nothing else):
+its rate ÷ hello-world's is the ceiling any form handler on this stack can reach.
 Only 127.0.0.1; every phase stops at --requests or --seconds, whichever comes first.
 
 Usage: .venv/bin/python benchmarks/load.py [--label after] [--databases sqlite postgresql] [--workers 1 2]
@@ -147,22 +148,23 @@ def merge(phases: list[PhaseResult]) -> PhaseResult:
     return merged
 
 
-async def drive_both(hello_base: str, form_base: str, form_factory, args) -> tuple[PhaseResult, PhaseResult, set]:
-    """Warm both servers up, then alternate short hello-world and form phases (--rounds each), so a change of
-    load on the machine during the run weighs on both sides of the ratio alike."""
+async def drive_both(hello_base: str, form_base: str, form_factory, args) -> tuple[PhaseResult, PhaseResult,
+                                                                                   PhaseResult, set]:
+    """Warm both servers up, then alternate short hello-world, bare-form and form phases (--rounds each), so a
+    change of load on the machine during the run weighs on every side of the ratios alike."""
     connector = aiohttp.TCPConnector(limit=args.concurrency)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
         get_hello, submit_form = hello_getter(session, hello_base), form_factory(session, form_base)
+        post_bare = form_factory(session, hello_base)
         await run_phase(get_hello, 200, args.seconds, args.concurrency)
         warmup = await run_phase(submit_form, 200, args.seconds, args.concurrency)
-        hello, forms = [], []
+        phases = {"hello": [], "bare": [], "forms": []}
         for _ in range(args.rounds):
-            hello.append(await run_phase(get_hello, args.requests // args.rounds, args.seconds / args.rounds,
-                                         args.concurrency))
-            forms.append(await run_phase(submit_form, args.requests // args.rounds, args.seconds / args.rounds,
-                                         args.concurrency))
-    timed_forms = merge(forms)
-    return merge(hello), timed_forms, warmup.acknowledged | timed_forms.acknowledged
+            for name, request_once in (("hello", get_hello), ("bare", post_bare), ("forms", submit_form)):
+                phases[name].append(await run_phase(request_once, args.requests // args.rounds,
+                                                    args.seconds / args.rounds, args.concurrency))
+    timed_forms = merge(phases["forms"])
+    return merge(phases["hello"]), merge(phases["bare"]), timed_forms, warmup.acknowledged | timed_forms.acknowledged
 
 
 def wait_ready(url: str, server: subprocess.Popen, seconds: float = 60) -> None:
@@ -228,7 +230,8 @@ def server_env(url: str) -> dict[str, str]:
             "RATE_LIMIT_PER_COUNTER": HIGH_LIMIT}
 
 
-def measure_both(args, url: str, workers: int, folder: Path) -> tuple[PhaseResult, PhaseResult, set, list]:
+def measure_both(args, url: str, workers: int, folder: Path) -> tuple[PhaseResult, PhaseResult, PhaseResult, set,
+                                                                     list]:
     """Hello-world and `survey serve` side by side, same worker count; returns both phases, acks and stored keys."""
     asyncio.run(prepare_database(url))
     settings = Settings.from_env({"DATABASE_URL": url, "SECRET_KEY": SECRET})
@@ -240,21 +243,23 @@ def measure_both(args, url: str, workers: int, folder: Path) -> tuple[PhaseResul
     try:
         servers.append(start_server(survey_command, server_env(url), folder, form_port, "/readyz"))
         factory = lambda session, base: form_poster(session, base, paths, prefix, args.retry_share)  # noqa: E731
-        hello, forms, acknowledged = asyncio.run(
+        hello, bare, forms, acknowledged = asyncio.run(
             drive_both(f"http://{HOST}:{hello_port}", f"http://{HOST}:{form_port}", factory, args))
     finally:
         for server in servers:
             stop(server)
-    return hello, forms, acknowledged, asyncio.run(stored_keys(url, prefix))
+    return hello, bare, forms, acknowledged, asyncio.run(stored_keys(url, prefix))
 
 
-def summarise(database: str, workers: int, hello: PhaseResult, forms: PhaseResult, acknowledged: set[str],
-              stored: list[str]) -> dict:
+def summarise(database: str, workers: int, hello: PhaseResult, bare: PhaseResult, forms: PhaseResult,
+              acknowledged: set[str], stored: list[str]) -> dict:
     hello_rps = len(hello.latencies_ms) / hello.elapsed_s
+    bare_per_s = len(bare.acknowledged) / bare.elapsed_s
     stored_per_s = len(forms.acknowledged) / forms.elapsed_s
     return {
         "database": database, "workers": workers,
         "hello_requests_per_s": round(hello_rps, 1), "hello_p99_ms": round(hello.percentile(0.99), 2),
+        "bare_form_per_s": round(bare_per_s, 1), "bare_ratio": round(bare_per_s / hello_rps, 3),
         "form_requests_per_s": round(len(forms.latencies_ms) / forms.elapsed_s, 1),
         "stored_per_s": round(stored_per_s, 1), "ratio": round(stored_per_s / hello_rps, 3),
         "p50_ms": round(forms.percentile(0.50), 2), "p99_ms": round(forms.percentile(0.99), 2),
@@ -268,11 +273,11 @@ def measure(args, database: str, url: str, workers: int) -> dict:
     folder = Path(tempfile.mkdtemp(prefix=f"load-{database}-{workers}-"))
     if database == "sqlite":
         url = f"sqlite:///{folder / 'load.db'}"
-    hello, forms, acknowledged, stored = measure_both(args, url, workers, folder)
-    return summarise(database, workers, hello, forms, acknowledged, stored)
+    return summarise(database, workers, *measure_both(args, url, workers, folder))
 
 
-HEADER = (f"{'database':10} {'workers':>7} {'hello/s':>8} {'stored/s':>8} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
+HEADER = (f"{'database':10} {'workers':>7} {'hello/s':>8} {'bare/s':>7} {'ceiling':>7} {'stored/s':>8} {'ratio':>6} "
+          f"{'p50 ms':>7} {'p99 ms':>7} "
           f"{'acked':>6} {'stored':>6} {'dupl':>4}  check")
 
 
@@ -280,6 +285,7 @@ def row(result: dict) -> str:
     ok = result["acknowledged"] == result["stored"] and result["duplicates"] == 0
     check = "acknowledged == stored, 0 duplicates" if ok else "MISMATCH"
     return (f"{result['database']:10} {result['workers']:7} {result['hello_requests_per_s']:8.0f} "
+            f"{result['bare_form_per_s']:7.0f} {result['bare_ratio']:7.0%} "
             f"{result['stored_per_s']:8.0f} {result['ratio']:6.0%} {result['p50_ms']:7.1f} {result['p99_ms']:7.1f} "
             f"{result['acknowledged']:6} {result['stored']:6} {result['duplicates']:4}  {check}")
 
