@@ -15,10 +15,8 @@ import pandas as pd
 from analysis.sipas import compute_indices, compute_indices_by
 from survey_app.analyst.tables import QualityReview
 from survey_app.commands.analysis import AnalysisCommandError, campaign_frame, design_of
-from survey_app.settings import SMALL_GROUP_DEFAULT
 from survey_app.tables import Campaign, Domain, Questionnaire, Response, Unit
 
-SUPPRESSION_THRESHOLD = SMALL_GROUP_DEFAULT  # fewer responses than this in a group: no figure is shown ("không đủ số phiếu")
 CACHE_SIZE = 32
 _cache: OrderedDict = OrderedDict()
 
@@ -81,13 +79,15 @@ def compute_figures(frame: pd.DataFrame, scoring: dict) -> dict:
             "responses": len(frame), "scoring": scoring, "frame": frame}
 
 
-def is_suppressed(group: dict | None) -> bool:
-    return group is None or group["response_count"] < SUPPRESSION_THRESHOLD
+def is_suppressed(group: dict | None, threshold: int) -> bool:
+    """Fewer responses than `threshold` (SUPPRESS_BELOW) in the group: no figure is shown ("không đủ số phiếu")."""
+    return group is None or group["response_count"] < threshold
 
 
-def ranked_units(by_unit: dict, units: list[dict]) -> list[dict]:
+def ranked_units(by_unit: dict, units: list[dict], threshold: int) -> list[dict]:
     """Units with their index; rank 1 = highest overall among units with enough responses, ties share a rank."""
-    rows = [{**unit, "index": by_unit.get(unit["code"]), "suppressed": is_suppressed(by_unit.get(unit["code"]))}
+    rows = [{**unit, "index": by_unit.get(unit["code"]),
+             "suppressed": is_suppressed(by_unit.get(unit["code"]), threshold)}
             for unit in units if unit["code"] in by_unit]
     ranked = sorted((row for row in rows if not row["suppressed"] and row["index"]["overall"] is not None),
                     key=lambda row: -row["index"]["overall"])

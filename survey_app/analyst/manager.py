@@ -43,11 +43,12 @@ def scope_index(figures: dict, unit_codes: set[str]) -> dict | None:
     return compute_indices_by(frame, figures["scoring"], labels, design=design)[SCOPE].to_dict()
 
 
-async def manager_view(unit: dict, unit_ids: frozenset[int], campaign_code: str | None) -> dict:
+async def manager_view(unit: dict, unit_ids: frozenset[int], campaign_code: str | None, threshold: int) -> dict:
+    """The manager's page; a group with fewer than `threshold` responses (SUPPRESS_BELOW) shows no figure."""
     units = await scope_units(unit, unit_ids)
     campaigns = await campaigns_of([row["id"] for row in units])
     chosen = next((c for c in campaigns if c["code"] == campaign_code), campaigns[0] if campaigns else None)
-    context = {"unit": unit, "campaigns": campaigns, "campaign": chosen, **COMMON}
+    context = {"unit": unit, "campaigns": campaigns, "campaign": chosen, "threshold": threshold, **COMMON}
     if chosen is None:
         return context
     campaign = await campaign_by_code(chosen["code"])
@@ -58,7 +59,7 @@ async def manager_view(unit: dict, unit_ids: frozenset[int], campaign_code: str 
     codes = {row["code"] for row in units}
     scope = scope_index(figures, codes)
     rows = [{**row, "index": figures["by"]["unit"].get(row["code"]),
-             "suppressed": is_suppressed(figures["by"]["unit"].get(row["code"]))} for row in units]
-    return {**context, "campaign": campaign, "scope": scope, "scope_suppressed": is_suppressed(scope),
+             "suppressed": is_suppressed(figures["by"]["unit"].get(row["code"]), threshold)} for row in units]
+    return {**context, "campaign": campaign, "scope": scope, "scope_suppressed": is_suppressed(scope, threshold),
             "province": figures["province"], "unit_rows": rows,
             "trend": await trend(campaign, True, pick=lambda other: scope_index(other, codes))}
