@@ -2,11 +2,13 @@
 
 Every figure comes from analysis.sipas on `campaign_frame` (the rows `survey indices` uses), so a page shows the
 numbers the command line prints. Computed once per campaign and state of its data (responses, weights, exclusions)
-and kept in a small in-process cache: a second worker simply computes its own copy.
+and kept in a small in-process cache: a second worker simply computes its own copy. The computing (pandas, seconds
+on a large campaign) runs in a thread so the worker keeps serving other requests; database reads stay on the loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -62,7 +64,7 @@ async def campaign_figures(campaign: dict, without_excluded: bool = False) -> di
     frame = frame[~frame["response_id"].isin(state.excluded)].reset_index(drop=True)
     if len(frame) < 2:
         raise NotEnoughData(f"campaign {campaign['code']}: fewer than 2 responses remain after exclusions")
-    figures = compute_figures(frame, scoring)
+    figures = await asyncio.to_thread(compute_figures, frame, scoring)
     _cache[state] = figures
     while len(_cache) > CACHE_SIZE:
         _cache.popitem(last=False)
@@ -129,5 +131,5 @@ async def trend(campaign: dict, without_excluded: bool = False, pick=None) -> li
             continue
         points.append({"code": other["code"], "name": other["name"], "starts_on": other["starts_on"],
                        "current": other["id"] == campaign["id"],
-                       "index": pick(figures) if pick else figures["province"]})
+                       "index": await asyncio.to_thread(pick, figures) if pick else figures["province"]})
     return points

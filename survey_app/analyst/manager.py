@@ -3,6 +3,8 @@ limited to the manager's `unit_ids`; a unit outside them is simply not found, an
 
 from __future__ import annotations
 
+import asyncio
+
 import pandas as pd
 
 from analysis.sipas import compute_indices_by
@@ -57,7 +59,7 @@ async def manager_view(unit: dict, unit_ids: frozenset[int], campaign_code: str 
     except NotEnoughData:
         return {**context, "error": True}
     codes = {row["code"] for row in units}
-    scope = scope_index(figures, codes)
+    scope = await asyncio.to_thread(scope_index, figures, codes)  # pandas: off the event loop
     rows = [{**row, "index": figures["by"]["unit"].get(row["code"]),
              "suppressed": is_suppressed(figures["by"]["unit"].get(row["code"]), threshold)} for row in units]
     return {**context, "campaign": campaign, "scope": scope, "scope_suppressed": is_suppressed(scope, threshold),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from survey_app.analyst import charts, counts, targets
 from survey_app.analyst.campaigns import MODE_NAMES, STATUS_NAMES
 from survey_app.analyst.dashboard import (
@@ -71,18 +73,23 @@ async def dashboard(campaign: dict, without_excluded: bool, threshold: int) -> d
             "domains": _groups(figures["by"]["domain"], domains, threshold),
             "target_rows": _target_rows(figures, stored, subjects, threshold),
             "trend": await trend(campaign, without_excluded),
-            **_charts(figures, ranked, overall_target and overall_target[1], threshold),
+            **await _charts(figures, ranked, overall_target and overall_target[1], threshold),
             "factor_keys": [factor["key"] for factor in figures["province"]["factors"]]}
 
 
-def _charts(figures: dict, ranked: list[dict], target: float | None, threshold: int) -> dict:
-    """The SVG charts, drawn once per cached figures, target and threshold (drawing is most of a dashboard's time;
-    the ranking leaves out suppressed units, so another threshold draws another chart)."""
+async def _charts(figures: dict, ranked: list[dict], target: float | None, threshold: int) -> dict:
+    """The SVG charts, drawn once per cached figures, target and threshold (drawing is most of a dashboard's time,
+    so it runs in a thread; the ranking leaves out suppressed units, so another threshold draws another chart)."""
     drawn = figures.setdefault("charts", {})
     if (target, threshold) not in drawn:
-        drawn[target, threshold] = {"ranking_chart": charts.ranking_chart(ranked, target),
-                         "distribution_chart": charts.distribution_chart(figures["frame"], figures["scoring"])}
+        drawn[target, threshold] = await asyncio.to_thread(_draw_charts, figures, ranked, target)
     return drawn[target, threshold]
+
+
+def _draw_charts(figures: dict, ranked: list[dict], target: float | None) -> dict:
+    with charts.DRAWING:
+        return {"ranking_chart": charts.ranking_chart(ranked, target),
+                "distribution_chart": charts.distribution_chart(figures["frame"], figures["scoring"])}
 
 
 def _groups(by: dict, names: dict, threshold: int) -> list[dict]:

@@ -4,10 +4,14 @@ rankings, charts and targets met or missed — as an HTML string and PDF bytes (
 Figures come from the same code as `survey indices` (analysis.sipas on the campaign's design). A unit's index
 covers the unit and the units below it, as the index API does; a group with fewer responses than the threshold
 (SUPPRESS_BELOW, 5 by default) shows "không đủ số phiếu" instead of a figure and is not ranked.
+
+Building takes seconds of CPU (indices, matplotlib, fpdf2): only the database reads run on the event loop, the rest
+in a worker thread, so the web worker keeps answering other requests (citizens' forms among them) meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import io
@@ -133,8 +137,25 @@ async def build_report(campaign_code: str, targets: list[Target] | None = None, 
                        minimum: int = SMALL_GROUP_DEFAULT) -> Report:
     """The report of one campaign: HTML string and PDF bytes, for the CLI and the web layer alike. A group with
     fewer than `minimum` responses (SUPPRESS_BELOW) shows no figure."""
-    report = await collect_report(campaign_code, list(targets or DEFAULT_TARGETS), today or dt.date.today(), minimum)
-    report.charts = {"units": units_chart(report), "factors": factors_chart(report)}
+    from survey_app.commands.analysis import AnalysisCommandError, campaign_frame
+
+    try:
+        campaign, scoring, frame = await campaign_frame(campaign_code)
+    except AnalysisCommandError as error:
+        raise ReportError(str(error)) from error
+    names = await _names()
+    return await asyncio.to_thread(compose_report, campaign, scoring, frame, names,
+                                   list(targets or DEFAULT_TARGETS), today or dt.date.today(), minimum)
+
+
+def compose_report(campaign: dict, scoring: dict, frame: pd.DataFrame, names: dict, targets: list[Target],
+                   today: dt.date, minimum: int) -> Report:
+    """Figures, charts, HTML and PDF from data already read: it runs in a worker thread, so no database here."""
+    from survey_app.analyst.charts import DRAWING
+
+    report = collect_report(campaign, scoring, frame, names, targets, today, minimum)
+    with DRAWING:
+        report.charts = {"units": units_chart(report), "factors": factors_chart(report)}
     report.html = render_html(report)
     report.pdf = render_pdf(report)
     return report
@@ -153,18 +174,17 @@ async def write_report(campaign_code: str, out_dir: Path, targets: list[Target] 
     return written
 
 
-async def collect_report(campaign_code: str, targets: list[Target], today: dt.date, minimum: int) -> Report:
+def collect_report(campaign: dict, scoring: dict, frame: pd.DataFrame, names: dict, targets: list[Target],
+                   today: dt.date, minimum: int) -> Report:
     from analysis.sipas import compute_indices, compute_indices_by
-    from survey_app.commands.analysis import AnalysisCommandError, campaign_frame, design_of
+    from survey_app.commands.analysis import AnalysisCommandError, design_of
 
     try:
-        campaign, scoring, frame = await campaign_frame(campaign_code)
         design, design_note = design_of(frame)
     except AnalysisCommandError as error:
         raise ReportError(str(error)) from error
-    names = await _names()
     province_result = compute_indices(frame, scoring, design=design)
-    province = _group_row(campaign_code, names["province"], province_result, minimum)
+    province = _group_row(campaign["code"], names["province"], province_result, minimum)
     levels = [_group_row(level, LEVEL_NAMES.get(level, level), result, minimum)
               for level, result in compute_indices_by(frame, scoring, "level", design=design).items()]
     domains = [_group_row(code, names["domains"].get(code, code), result, minimum)
@@ -263,16 +283,14 @@ def _judge_targets(report: Report, targets: list[Target]) -> list[dict]:
     return judged
 
 
-# Charts (matplotlib, PNG).
+# Charts (matplotlib's object API, PNG; drawn in a worker thread holding charts.DRAWING, see analyst/charts.py).
 
 def units_chart(report: Report) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     shown = sorted((row for row in report.units if row.shown), key=lambda row: row.overall)
-    figure, axes = plt.subplots(figsize=(8, max(3.0, 0.22 * len(shown) + 1)), dpi=130)
+    figure = Figure(figsize=(8, max(3.0, 0.22 * len(shown) + 1)), dpi=130)
+    axes = figure.subplots()
     positions = range(len(shown))
     errors = [[row.overall - (row.ci_low or row.overall) for row in shown],
               [(row.ci_high or row.overall) - row.overall for row in shown]]
@@ -289,13 +307,11 @@ def units_chart(report: Report) -> bytes:
 
 
 def factors_chart(report: Report) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     keys = list(report.factor_names)
-    figure, axes = plt.subplots(figsize=(8, 0.45 * len(keys) + 1.2), dpi=130)
+    figure = Figure(figsize=(8, 0.45 * len(keys) + 1.2), dpi=130)
+    axes = figure.subplots()
     values = [report.province.factors.get(key) or 0 for key in keys]
     axes.barh(range(len(keys)), values, color="#3c8d5a")
     axes.set_yticks(range(len(keys)), [report.factor_names[key] for key in keys], fontsize=8)
@@ -308,12 +324,9 @@ def factors_chart(report: Report) -> bytes:
 
 
 def _png(figure) -> bytes:
-    import matplotlib.pyplot as plt
-
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png")
-    plt.close(figure)
     return buffer.getvalue()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import html
 import io
@@ -9,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import unicodedata
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import pypdf
 import pytest
 import pytest_asyncio
 
+from survey_app.exports import report as report_module
 from survey_app.exports.report import NOT_ENOUGH, ReportError, Target, build_report, read_targets
 from survey_app.tables import Campaign, Response
 from tests.app.analyst_helpers import signed_in_client
@@ -110,3 +113,28 @@ async def test_report_command_writes_html_and_pdf(app, settings, tmp_path):
     assert "Đánh giá tại quầy năm 2026" in page
     assert "Nhóm có dưới 100000 phiếu" in page  # SUPPRESS_BELOW was read: no unit has a figure or a rank
     assert ranking_rows(page) and all(rank == "" and not shown for rank, _, shown in ranking_rows(page))
+
+
+async def test_other_requests_are_answered_while_a_report_is_composed(app, client, monkeypatch):
+    """Composing (indices, charts, PDF) waits until /healthz has been answered. In a worker thread that happens
+    at once; on the event loop nothing else could run, so it would time out first and the order would flip."""
+    composing, health_answered, order = threading.Event(), threading.Event(), []
+    compose = report_module.compose_report
+
+    def compose_after_health(*arguments):
+        composing.set()
+        health_answered.wait(timeout=10)
+        order.append("report composed")
+        return compose(*arguments)
+
+    monkeypatch.setattr(report_module, "compose_report", compose_after_health)
+    analyst = await signed_in_client(app, "analyst")
+    building = asyncio.create_task(analyst.get("/analyst/campaigns/QUAY-2026/report.pdf"))
+    while not composing.is_set():  # the database reads are done; composing has begun
+        await asyncio.sleep(0.01)
+    assert (await client.get("/healthz")).status_code == 200
+    order.append("health answered")
+    health_answered.set()
+    assert (await building).status_code == 200
+    await analyst.aclose()
+    assert order == ["health answered", "report composed"]
