@@ -19,8 +19,26 @@ from survey_app.analyst.tables import QualityReview
 from survey_app.commands.analysis import AnalysisCommandError, campaign_frame, design_of
 from survey_app.tables import Campaign, Domain, Questionnaire, Response, Unit
 
-CACHE_SIZE = 32
-_cache: OrderedDict = OrderedDict()
+
+class RecentlyUsed:
+    """A small in-process cache holding the `size` most recently used values (each worker keeps its own)."""
+
+    def __init__(self, size: int):
+        self.size, self.values = size, OrderedDict()
+
+    def get(self, key):
+        if key in self.values:
+            self.values.move_to_end(key)
+        return self.values.get(key)
+
+    def put(self, key, value):
+        self.values[key] = value
+        while len(self.values) > self.size:
+            self.values.popitem(last=False)
+        return value
+
+
+_figures = RecentlyUsed(32)
 
 
 class NotEnoughData(Exception):
@@ -54,9 +72,8 @@ async def data_state(campaign_id: int, without_excluded: bool) -> DataState:
 async def campaign_figures(campaign: dict, without_excluded: bool = False) -> dict:
     """Province, unit, level and domain indices of the campaign (cached per DataState)."""
     state = await data_state(campaign["id"], without_excluded)
-    if state in _cache:
-        _cache.move_to_end(state)
-        return _cache[state]
+    if (cached := _figures.get(state)) is not None:
+        return cached
     try:
         _, scoring, frame = await campaign_frame(campaign["code"])
     except AnalysisCommandError as error:
@@ -64,11 +81,7 @@ async def campaign_figures(campaign: dict, without_excluded: bool = False) -> di
     frame = frame[~frame["response_id"].isin(state.excluded)].reset_index(drop=True)
     if len(frame) < 2:
         raise NotEnoughData(f"campaign {campaign['code']}: fewer than 2 responses remain after exclusions")
-    figures = await asyncio.to_thread(compute_figures, frame, scoring)
-    _cache[state] = figures
-    while len(_cache) > CACHE_SIZE:
-        _cache.popitem(last=False)
-    return figures
+    return _figures.put(state, await asyncio.to_thread(compute_figures, frame, scoring))
 
 
 def compute_figures(frame: pd.DataFrame, scoring: dict) -> dict:

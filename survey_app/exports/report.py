@@ -7,6 +7,8 @@ covers the unit and the units below it, as the index API does; a group with fewe
 
 Building takes seconds of CPU (indices, matplotlib, fpdf2): only the database reads run on the event loop, the rest
 in a worker thread, so the web worker keeps answering other requests (citizens' forms among them) meanwhile.
+Built reports are kept per state of the campaign's data, as the dashboard's figures are: a second click is instant
+and a new answer or new weights mean building again.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.export_writers import nfc
+from survey_app.analyst.dashboard import RecentlyUsed, data_state
 from survey_app.settings import SMALL_GROUP_DEFAULT
 
 NOT_ENOUGH = "không đủ số phiếu"
 LEVEL_NAMES = {"province": "Tỉnh", "so": "Sở, ban, ngành", "huyen": "UBND cấp huyện", "xa": "UBND cấp xã"}
 OPERATORS = {">=": lambda value, target: value >= target, ">": lambda value, target: value > target}
+_reports = RecentlyUsed(8)  # a report holds its PDF: a few hundred kB
 
 
 class ReportError(Exception):
@@ -136,16 +140,27 @@ def _group_row(code: str, name: str, result, minimum: int) -> GroupRow:
 async def build_report(campaign_code: str, targets: list[Target] | None = None, today: dt.date | None = None,
                        minimum: int = SMALL_GROUP_DEFAULT) -> Report:
     """The report of one campaign: HTML string and PDF bytes, for the CLI and the web layer alike. A group with
-    fewer than `minimum` responses (SUPPRESS_BELOW) shows no figure."""
+    fewer than `minimum` responses (SUPPRESS_BELOW) shows no figure. Cached: do not change the Report returned."""
     from survey_app.commands.analysis import AnalysisCommandError, campaign_frame
+    from survey_app.tables import Campaign
 
+    targets, today = list(targets or DEFAULT_TARGETS), today or dt.date.today()
+    campaign = await Campaign.select().where(Campaign.code == campaign_code).first()
+    if campaign is None:
+        raise ReportError(f"no campaign with code {campaign_code!r}")
+    names = await _names()
+    # Everything the report prints: the responses (their DataState), the campaign's row, unit and domain names,
+    # targets, threshold and date. The responses themselves are read only when the report is built.
+    key = (await data_state(campaign["id"], without_excluded=False), repr((campaign, names)), tuple(targets),
+           minimum, today)
+    if (cached := _reports.get(key)) is not None:
+        return cached
     try:
         campaign, scoring, frame = await campaign_frame(campaign_code)
     except AnalysisCommandError as error:
         raise ReportError(str(error)) from error
-    names = await _names()
-    return await asyncio.to_thread(compose_report, campaign, scoring, frame, names,
-                                   list(targets or DEFAULT_TARGETS), today or dt.date.today(), minimum)
+    return _reports.put(key, await asyncio.to_thread(compose_report, campaign, scoring, frame, names, targets, today,
+                                                     minimum))
 
 
 def compose_report(campaign: dict, scoring: dict, frame: pd.DataFrame, names: dict, targets: list[Target],
@@ -201,7 +216,8 @@ async def _names() -> dict:
 
     units = await Unit.select(Unit.id, Unit.code, Unit.name, Unit.level, Unit.parent).order_by(Unit.id)
     province = next((unit["name"] for unit in units if unit["level"] == "province"), "Tỉnh")
-    domains = {row["code"]: nfc(row["name"]) for row in await Domain.select(Domain.code, Domain.name)}
+    domains = {row["code"]: nfc(row["name"]) for row in await Domain.select(Domain.code, Domain.name)
+               .order_by(Domain.code)}
     return {"units": units, "province": nfc(province), "domains": domains}
 
 

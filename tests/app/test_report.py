@@ -6,18 +6,21 @@ import asyncio
 import dataclasses
 import html
 import io
+import json
 import os
 import re
 import subprocess
 import sys
 import threading
 import unicodedata
+import uuid
 from pathlib import Path
 
 import pypdf
 import pytest
 import pytest_asyncio
 
+from survey_app.analyst.dashboard import RecentlyUsed
 from survey_app.exports import report as report_module
 from survey_app.exports.report import NOT_ENOUGH, ReportError, Target, build_report, read_targets
 from survey_app.tables import Campaign, Response
@@ -128,9 +131,10 @@ async def test_other_requests_are_answered_while_a_report_is_composed(app, clien
         return compose(*arguments)
 
     monkeypatch.setattr(report_module, "compose_report", compose_after_health)
+    monkeypatch.setattr(report_module, "_reports", RecentlyUsed(8))  # built, not taken from the cache
     analyst = await signed_in_client(app, "analyst")
     building = asyncio.create_task(analyst.get("/analyst/campaigns/QUAY-2026/report.pdf"))
-    while not composing.is_set():  # the database reads are done; composing has begun
+    while not (composing.is_set() or building.done()):  # the database reads are done; composing has begun
         await asyncio.sleep(0.01)
     assert (await client.get("/healthz")).status_code == 200
     order.append("health answered")
@@ -138,3 +142,29 @@ async def test_other_requests_are_answered_while_a_report_is_composed(app, clien
     assert (await building).status_code == 200
     await analyst.aclose()
     assert order == ["health answered", "report composed"]
+
+
+async def add_copy_of_a_response(campaign_code: str) -> int:
+    row = await Response.select().where(Response.campaign.code == campaign_code).first()
+    copy = Response(**{key: row[key] for key in ("campaign", "unit", "counter", "domain", "questionnaire",
+                                                 "answers_digest", "weight")},
+                    answers=row["answers"] if isinstance(row["answers"], str) else json.dumps(row["answers"]),
+                    idempotency_key=uuid.uuid4().hex, channel="test")
+    await copy.save()
+    return copy.id
+
+
+async def test_a_report_is_built_once_per_state_of_the_data(app, monkeypatch):
+    composed = []
+    compose = report_module.compose_report
+    monkeypatch.setattr(report_module, "compose_report", lambda *arguments: composed.append(1) or compose(*arguments))
+    monkeypatch.setattr(report_module, "_reports", RecentlyUsed(8))
+    first = await build_report("QUAY-2026")
+    assert await build_report("QUAY-2026") is first and len(composed) == 1
+    added = await add_copy_of_a_response("QUAY-2026")
+    try:
+        rebuilt = await build_report("QUAY-2026")
+    finally:
+        await Response.delete().where(Response.id == added)
+    assert len(composed) == 2 and rebuilt.facts["responses"] == first.facts["responses"] + 1
+    assert await build_report("QUAY-2026", minimum=first.minimum + 1) is not first and len(composed) == 3
