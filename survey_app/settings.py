@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# The smallest group whose answers may be shown (Decree 13/2023 privacy). SUPPRESS_BELOW sets it for
-# `survey par-index`; the dashboard, exports and report still use this default (to be passed from Settings).
+# The smallest group whose answers may be shown (Decree 13/2023 privacy). SUPPRESS_BELOW sets it; callers pass
+# Settings.suppress_below down, and functions called without settings (library use, tests) default to this.
 SMALL_GROUP_DEFAULT = 5
 
 
@@ -41,7 +41,8 @@ SETTINGS = (
             "within CODE_GUESS_WINDOW_MINUTES before it is refused with 429"),
     Setting("CODE_GUESS_WINDOW_MINUTES", "15", "minutes the wrong-code count at /o runs from a client's first wrong code"),
     Setting("SQLITE_BUSY_TIMEOUT", "5", "seconds a SQLite writer waits for the lock before failing"),
-    Setting("SUPPRESS_BELOW", str(SMALL_GROUP_DEFAULT), "officials' answers are never shown or exported for a group smaller than this"),
+    Setting("SUPPRESS_BELOW", str(SMALL_GROUP_DEFAULT), "a group smaller than this shows no figure (dashboard, manager "
+            "view, report, par-index); officials' answers of such a unit are never exported"),
     Setting("SESSION_HOURS", "8", "hours a staff sign-in lasts; sessions live in Redis when REDIS_URL is set"),
     Setting("RETENTION_DAYS", "", "days raw answers are kept; `survey retention` then drops free-text answers and "
             "dossier hashes of closed campaigns and deletes old officials' drafts. Empty: keep everything"),

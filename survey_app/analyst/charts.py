@@ -1,26 +1,30 @@
-"""Dashboard charts drawn with matplotlib (Agg) as SVG, returned as data: URIs (the CSP allows img data:)."""
+"""Dashboard charts drawn with matplotlib as SVG, returned as data: URIs (the CSP allows img data:).
+
+Charts are drawn in worker threads (asyncio.to_thread), so they use matplotlib's object API (Figure, no pyplot
+and its global figure list or GUI backend), and DRAWING lets one chart be drawn at a time: matplotlib does not
+promise thread safety even for separate figures. The report's charts take the same lock.
+"""
 
 from __future__ import annotations
 
 import base64
 import io
+import threading
 
 import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "sipas", "font.size": 9,
-                     "axes.spines.top": False, "axes.spines.right": False})
+matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "sipas", "font.size": 9,
+                            "axes.spines.top": False, "axes.spines.right": False})
+DRAWING = threading.Lock()
 RATING_COLOURS = ("#b2182b", "#ef8a62", "#d9d9d9", "#67a9cf", "#2166ac")
 
 
 def svg_data_uri(figure) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(figure)
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue().encode()).decode()
 
 
@@ -33,7 +37,8 @@ def ranking_chart(units: list[dict], target: float | None) -> str | None:
     values = np.array([unit["index"]["overall"] for unit in shown])
     low = np.array([unit["index"]["ci_low"] if unit["index"]["ci_low"] is not None else v for unit, v in zip(shown, values)])
     high = np.array([unit["index"]["ci_high"] if unit["index"]["ci_high"] is not None else v for unit, v in zip(shown, values)])
-    figure, axes = plt.subplots(figsize=(7, 0.22 * len(shown) + 1))
+    figure = Figure(figsize=(7, 0.22 * len(shown) + 1))
+    axes = figure.subplots()
     axes.errorbar(values, range(len(shown)), xerr=[values - low, high - values], fmt="o", color="#0b5394",
                   ecolor="#9fc5e8", markersize=4, capsize=2)
     axes.set_yticks(range(len(shown)), [unit["code"] for unit in shown])
@@ -62,7 +67,8 @@ def distribution_chart(frame: pd.DataFrame, scoring: dict) -> str | None:
     shares = rating_shares(frame, scoring)
     if shares.empty:
         return None
-    figure, axes = plt.subplots(figsize=(7, 0.35 * len(shares) + 1.2))
+    figure = Figure(figsize=(7, 0.35 * len(shares) + 1.2))
+    axes = figure.subplots()
     left = np.zeros(len(shares))
     for rating, colour in zip(range(1, 6), RATING_COLOURS):
         axes.barh(range(len(shares)), shares[rating], left=left, color=colour, label=str(rating))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
+from litestar.datastructures import State
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
@@ -100,9 +101,10 @@ class CampaignController(Controller):
         return Redirect(path=f"/analyst/campaigns/{code}/quality#r{form.get('response_id')}", status_code=303)
 
     @get("/{code:str}/dashboard")
-    async def dashboard(self, request: Request, code: FromPath[str], excluded: FromQuery[str | None] = None) -> Template:
+    async def dashboard(self, request: Request, state: State, code: FromPath[str],
+                        excluded: FromQuery[str | None] = None) -> Template:
         campaign = await found_campaign(code)
-        context = await pages.dashboard(campaign, without_excluded=excluded == "without")
+        context = await pages.dashboard(campaign, excluded == "without", state.settings.suppress_below)
         return Template(template_name="analyst_dashboard.html", context={"user": request.user, **context})
 
     @post("/{code:str}/targets", status_code=303)
@@ -148,12 +150,14 @@ class ManagerController(Controller):
         return Redirect(path=f"/manager/units/{unit['code']}")
 
     @get("/units/{unit_code:str}")
-    async def unit(self, request: Request, unit_code: FromPath[str], campaign: FromQuery[str | None] = None) -> Template:
+    async def unit(self, request: Request, state: State, unit_code: FromPath[str],
+                   campaign: FromQuery[str | None] = None) -> Template:
         user: SignedInUser = request.user
         unit = await manager.scoped_unit(unit_code, user.unit_ids or frozenset())
         if unit is None:
             await refuse_other_unit(request, unit_code)
-        context = await manager.manager_view(unit, user.unit_ids or frozenset(), campaign)
+        context = await manager.manager_view(unit, user.unit_ids or frozenset(), campaign,
+                                             state.settings.suppress_below)
         return Template(template_name="manager_unit.html", context={"user": user, **context})
 
 

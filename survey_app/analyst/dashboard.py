@@ -2,11 +2,13 @@
 
 Every figure comes from analysis.sipas on `campaign_frame` (the rows `survey indices` uses), so a page shows the
 numbers the command line prints. Computed once per campaign and state of its data (responses, weights, exclusions)
-and kept in a small in-process cache: a second worker simply computes its own copy.
+and kept in a small in-process cache: a second worker simply computes its own copy. The computing (pandas, seconds
+on a large campaign) runs in a thread so the worker keeps serving other requests; database reads stay on the loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -15,12 +17,28 @@ import pandas as pd
 from analysis.sipas import compute_indices, compute_indices_by
 from survey_app.analyst.tables import QualityReview
 from survey_app.commands.analysis import AnalysisCommandError, campaign_frame, design_of
-from survey_app.settings import SMALL_GROUP_DEFAULT
 from survey_app.tables import Campaign, Domain, Questionnaire, Response, Unit
 
-SUPPRESSION_THRESHOLD = SMALL_GROUP_DEFAULT  # fewer responses than this in a group: no figure is shown ("không đủ số phiếu")
-CACHE_SIZE = 32
-_cache: OrderedDict = OrderedDict()
+
+class RecentlyUsed:
+    """A small in-process cache holding the `size` most recently used values (each worker keeps its own)."""
+
+    def __init__(self, size: int):
+        self.size, self.values = size, OrderedDict()
+
+    def get(self, key):
+        if key in self.values:
+            self.values.move_to_end(key)
+        return self.values.get(key)
+
+    def put(self, key, value):
+        self.values[key] = value
+        while len(self.values) > self.size:
+            self.values.popitem(last=False)
+        return value
+
+
+_figures = RecentlyUsed(32)
 
 
 class NotEnoughData(Exception):
@@ -54,9 +72,8 @@ async def data_state(campaign_id: int, without_excluded: bool) -> DataState:
 async def campaign_figures(campaign: dict, without_excluded: bool = False) -> dict:
     """Province, unit, level and domain indices of the campaign (cached per DataState)."""
     state = await data_state(campaign["id"], without_excluded)
-    if state in _cache:
-        _cache.move_to_end(state)
-        return _cache[state]
+    if (cached := _figures.get(state)) is not None:
+        return cached
     try:
         _, scoring, frame = await campaign_frame(campaign["code"])
     except AnalysisCommandError as error:
@@ -64,11 +81,7 @@ async def campaign_figures(campaign: dict, without_excluded: bool = False) -> di
     frame = frame[~frame["response_id"].isin(state.excluded)].reset_index(drop=True)
     if len(frame) < 2:
         raise NotEnoughData(f"campaign {campaign['code']}: fewer than 2 responses remain after exclusions")
-    figures = compute_figures(frame, scoring)
-    _cache[state] = figures
-    while len(_cache) > CACHE_SIZE:
-        _cache.popitem(last=False)
-    return figures
+    return _figures.put(state, await asyncio.to_thread(compute_figures, frame, scoring))
 
 
 def compute_figures(frame: pd.DataFrame, scoring: dict) -> dict:
@@ -81,13 +94,15 @@ def compute_figures(frame: pd.DataFrame, scoring: dict) -> dict:
             "responses": len(frame), "scoring": scoring, "frame": frame}
 
 
-def is_suppressed(group: dict | None) -> bool:
-    return group is None or group["response_count"] < SUPPRESSION_THRESHOLD
+def is_suppressed(group: dict | None, threshold: int) -> bool:
+    """Fewer responses than `threshold` (SUPPRESS_BELOW) in the group: no figure is shown ("không đủ số phiếu")."""
+    return group is None or group["response_count"] < threshold
 
 
-def ranked_units(by_unit: dict, units: list[dict]) -> list[dict]:
+def ranked_units(by_unit: dict, units: list[dict], threshold: int) -> list[dict]:
     """Units with their index; rank 1 = highest overall among units with enough responses, ties share a rank."""
-    rows = [{**unit, "index": by_unit.get(unit["code"]), "suppressed": is_suppressed(by_unit.get(unit["code"]))}
+    rows = [{**unit, "index": by_unit.get(unit["code"]),
+             "suppressed": is_suppressed(by_unit.get(unit["code"]), threshold)}
             for unit in units if unit["code"] in by_unit]
     ranked = sorted((row for row in rows if not row["suppressed"] and row["index"]["overall"] is not None),
                     key=lambda row: -row["index"]["overall"])
@@ -129,5 +144,5 @@ async def trend(campaign: dict, without_excluded: bool = False, pick=None) -> li
             continue
         points.append({"code": other["code"], "name": other["name"], "starts_on": other["starts_on"],
                        "current": other["id"] == campaign["id"],
-                       "index": pick(figures) if pick else figures["province"]})
+                       "index": await asyncio.to_thread(pick, figures) if pick else figures["province"]})
     return points

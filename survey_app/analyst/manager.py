@@ -3,6 +3,8 @@ limited to the manager's `unit_ids`; a unit outside them is simply not found, an
 
 from __future__ import annotations
 
+import asyncio
+
 import pandas as pd
 
 from analysis.sipas import compute_indices_by
@@ -43,11 +45,12 @@ def scope_index(figures: dict, unit_codes: set[str]) -> dict | None:
     return compute_indices_by(frame, figures["scoring"], labels, design=design)[SCOPE].to_dict()
 
 
-async def manager_view(unit: dict, unit_ids: frozenset[int], campaign_code: str | None) -> dict:
+async def manager_view(unit: dict, unit_ids: frozenset[int], campaign_code: str | None, threshold: int) -> dict:
+    """The manager's page; a group with fewer than `threshold` responses (SUPPRESS_BELOW) shows no figure."""
     units = await scope_units(unit, unit_ids)
     campaigns = await campaigns_of([row["id"] for row in units])
     chosen = next((c for c in campaigns if c["code"] == campaign_code), campaigns[0] if campaigns else None)
-    context = {"unit": unit, "campaigns": campaigns, "campaign": chosen, **COMMON}
+    context = {"unit": unit, "campaigns": campaigns, "campaign": chosen, "threshold": threshold, **COMMON}
     if chosen is None:
         return context
     campaign = await campaign_by_code(chosen["code"])
@@ -56,9 +59,9 @@ async def manager_view(unit: dict, unit_ids: frozenset[int], campaign_code: str 
     except NotEnoughData:
         return {**context, "error": True}
     codes = {row["code"] for row in units}
-    scope = scope_index(figures, codes)
+    scope = await asyncio.to_thread(scope_index, figures, codes)  # pandas: off the event loop
     rows = [{**row, "index": figures["by"]["unit"].get(row["code"]),
-             "suppressed": is_suppressed(figures["by"]["unit"].get(row["code"]))} for row in units]
-    return {**context, "campaign": campaign, "scope": scope, "scope_suppressed": is_suppressed(scope),
+             "suppressed": is_suppressed(figures["by"]["unit"].get(row["code"]), threshold)} for row in units]
+    return {**context, "campaign": campaign, "scope": scope, "scope_suppressed": is_suppressed(scope, threshold),
             "province": figures["province"], "unit_rows": rows,
             "trend": await trend(campaign, True, pick=lambda other: scope_index(other, codes))}

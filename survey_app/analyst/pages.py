@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from survey_app.analyst import charts, counts, targets
 from survey_app.analyst.campaigns import MODE_NAMES, STATUS_NAMES
 from survey_app.analyst.dashboard import (
-    SUPPRESSION_THRESHOLD, NotEnoughData, campaign_figures, domain_names, excluded_ids, is_suppressed, ranked_units,
+    NotEnoughData, campaign_figures, domain_names, excluded_ids, is_suppressed, ranked_units,
     trend, unit_rows,
 )
 from survey_app.tables import Campaign, Questionnaire, Response, Unit
 
 LEVEL_NAMES = {"province": "Tỉnh", "so": "Sở, ban, ngành", "huyen": "UBND cấp huyện", "xa": "UBND cấp xã"}
-COMMON = {"status_names": STATUS_NAMES, "mode_names": MODE_NAMES, "level_names": LEVEL_NAMES,
-          "threshold": SUPPRESSION_THRESHOLD}
+COMMON = {"status_names": STATUS_NAMES, "mode_names": MODE_NAMES, "level_names": LEVEL_NAMES}
 
 
 async def campaign_list() -> list[dict]:
@@ -38,20 +39,21 @@ async def campaign_detail(campaign: dict) -> dict:
             "questionnaires": (await form_choices())["questionnaires"], **COMMON}
 
 
-def _target_rows(figures: dict, stored: dict, subjects: list[tuple[str, str]]) -> list[dict]:
+def _target_rows(figures: dict, stored: dict, subjects: list[tuple[str, str]], threshold: int) -> list[dict]:
     rows = []
     for subject, name in subjects:
         value = targets.subject_value(subject, figures)
-        suppressed = value is None or value["response_count"] < SUPPRESSION_THRESHOLD
+        suppressed = is_suppressed(value, threshold)
         rows.append({"subject": subject, "name": name, "target": stored.get(subject), "value": value,
                      "suppressed": suppressed,
                      "meets": None if suppressed else targets.meets(value["value"], stored.get(subject))})
     return rows
 
 
-async def dashboard(campaign: dict, without_excluded: bool) -> dict:
-    """Everything on the dashboard page; `error` instead of figures when the campaign has too few responses."""
-    context = {"campaign": campaign, "without_excluded": without_excluded,
+async def dashboard(campaign: dict, without_excluded: bool, threshold: int) -> dict:
+    """Everything on the dashboard page; `error` instead of figures when the campaign has too few responses.
+    A group with fewer than `threshold` responses (SUPPRESS_BELOW) shows no figure and is not ranked."""
+    context = {"campaign": campaign, "without_excluded": without_excluded, "threshold": threshold,
                "excluded_count": len(await excluded_ids(campaign["id"])), **COMMON}
     try:
         figures = await campaign_figures(campaign, without_excluded)
@@ -62,26 +64,34 @@ async def dashboard(campaign: dict, without_excluded: bool) -> dict:
     domains = await domain_names()
     subjects = targets.target_subjects(figures["scoring"], {code: domains.get(code, code)
                                                              for code in figures["by"]["domain"] if code in domains})
-    ranked = ranked_units(figures["by"]["unit"], units)
+    ranked = ranked_units(figures["by"]["unit"], units, threshold)
     overall_target = stored.get("overall")
     for row in ranked:
         row["meets"] = None if row["suppressed"] else targets.meets(row["index"]["overall"], overall_target)
     return {**context, "figures": figures, "province": figures["province"], "units": ranked,
-            "levels": _groups(figures["by"]["level"], LEVEL_NAMES), "domains": _groups(figures["by"]["domain"], domains),
-            "target_rows": _target_rows(figures, stored, subjects), "trend": await trend(campaign, without_excluded),
-            **_charts(figures, ranked, overall_target and overall_target[1]),
+            "levels": _groups(figures["by"]["level"], LEVEL_NAMES, threshold),
+            "domains": _groups(figures["by"]["domain"], domains, threshold),
+            "target_rows": _target_rows(figures, stored, subjects, threshold),
+            "trend": await trend(campaign, without_excluded),
+            **await _charts(figures, ranked, overall_target and overall_target[1], threshold),
             "factor_keys": [factor["key"] for factor in figures["province"]["factors"]]}
 
 
-def _charts(figures: dict, ranked: list[dict], target: float | None) -> dict:
-    """The SVG charts, drawn once per cached figures and target (drawing is most of a dashboard's time)."""
+async def _charts(figures: dict, ranked: list[dict], target: float | None, threshold: int) -> dict:
+    """The SVG charts, drawn once per cached figures, target and threshold (drawing is most of a dashboard's time,
+    so it runs in a thread; the ranking leaves out suppressed units, so another threshold draws another chart)."""
     drawn = figures.setdefault("charts", {})
-    if target not in drawn:
-        drawn[target] = {"ranking_chart": charts.ranking_chart(ranked, target),
-                         "distribution_chart": charts.distribution_chart(figures["frame"], figures["scoring"])}
-    return drawn[target]
+    if (target, threshold) not in drawn:
+        drawn[target, threshold] = await asyncio.to_thread(_draw_charts, figures, ranked, target)
+    return drawn[target, threshold]
 
 
-def _groups(by: dict, names: dict) -> list[dict]:
-    return [{"code": code, "name": names.get(code, code), "index": group, "suppressed": is_suppressed(group)}
+def _draw_charts(figures: dict, ranked: list[dict], target: float | None) -> dict:
+    with charts.DRAWING:
+        return {"ranking_chart": charts.ranking_chart(ranked, target),
+                "distribution_chart": charts.distribution_chart(figures["frame"], figures["scoring"])}
+
+
+def _groups(by: dict, names: dict, threshold: int) -> list[dict]:
+    return [{"code": code, "name": names.get(code, code), "index": group, "suppressed": is_suppressed(group, threshold)}
             for code, group in sorted(by.items())]

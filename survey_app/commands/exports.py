@@ -30,8 +30,9 @@ def export(
     from survey_app.exports.service import ExportError
 
     chosen = _format_of(export_format, out)
+    settings = Settings.from_env()
     try:
-        plan = asyncio.run(db.run_connected(Settings.from_env(), _with_bar(campaign, chosen, out)))
+        plan = asyncio.run(db.run_connected(settings, _with_bar(campaign, chosen, out, settings.suppress_below)))
     except ExportError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=1)
@@ -40,14 +41,14 @@ def export(
     typer.echo(f"wrote {plan.response_count} responses to {out}")
 
 
-def _with_bar(campaign: str, export_format: str, out: Path):
+def _with_bar(campaign: str, export_format: str, out: Path, minimum: int):
     """The export job with a progress bar sized to the campaign's response count."""
     from survey_app.exports.service import export_campaign, plan_export
 
     async def work():
-        total = (await plan_export(campaign)).response_count
+        total = (await plan_export(campaign, minimum)).response_count
         with typer.progressbar(length=total, label=f"{campaign} → {export_format}", file=sys.stderr) as bar:
-            return await export_campaign(campaign, export_format, out, on_progress=bar.update)
+            return await export_campaign(campaign, export_format, out, on_progress=bar.update, minimum=minimum)
 
     return work
 
@@ -62,10 +63,11 @@ def report(
     """Write the campaign's Vietnamese report (report.html and report.pdf) with indices, CIs, rankings, targets."""
     from survey_app.exports.report import ReportError, read_targets, write_report
 
+    settings = Settings.from_env()
     try:
         chosen_targets = read_targets(targets) if targets else None
-        written = asyncio.run(db.run_connected(Settings.from_env(),
-                                               lambda: write_report(campaign, out, chosen_targets)))
+        written = asyncio.run(db.run_connected(settings, lambda: write_report(campaign, out, chosen_targets,
+                                                                              settings.suppress_below)))
     except ReportError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=1)

@@ -7,7 +7,8 @@ format) comes back as a page with the reason, never as a broken file.
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
+from litestar.datastructures import State
 from litestar.background_tasks import BackgroundTask
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath
@@ -32,29 +33,30 @@ class DownloadController(Controller):
     opt = access("analyst")
 
     @get("/{code:str}/export/{fmt:str}")
-    async def export(self, code: FromPath[str], fmt: FromPath[str]) -> Response:
+    async def export(self, state: State, code: FromPath[str], fmt: FromPath[str]) -> Response:
+        minimum = state.settings.suppress_below
         try:
             if fmt in STREAMED_FORMATS:
-                return Stream(await stream_export(code, fmt), media_type=MEDIA_TYPES[fmt],
+                return Stream(await stream_export(code, fmt, minimum), media_type=MEDIA_TYPES[fmt],
                               headers=attachment(download_name(code, fmt)))
-            path = await export_to_temporary_file(code, fmt)
+            path = await export_to_temporary_file(code, fmt, minimum)
         except ExportError as refused:
             raise HTTPException(status_code=422, detail=str(refused)) from refused
         return File(path=path, filename=download_name(code, fmt), media_type=FILE_MEDIA_TYPES[fmt],
                     background=BackgroundTask(path.unlink, missing_ok=True))
 
     @get("/{code:str}/report.pdf")
-    async def report_pdf(self, request: Request, code: FromPath[str]) -> Response:
-        report = await self._report(code)
+    async def report_pdf(self, state: State, code: FromPath[str]) -> Response:
+        report = await self._report(code, state.settings.suppress_below)
         return Response(report.pdf, media_type="application/pdf", headers=attachment(f"bao-cao-{code}.pdf"))
 
     @get("/{code:str}/report.html")
-    async def report_html(self, request: Request, code: FromPath[str]) -> Response:
-        report = await self._report(code)
+    async def report_html(self, state: State, code: FromPath[str]) -> Response:
+        report = await self._report(code, state.settings.suppress_below)
         return Response(report.html, media_type="text/html; charset=utf-8")
 
-    async def _report(self, code: str):
+    async def _report(self, code: str, minimum: int):
         try:
-            return await build_report(code)
+            return await build_report(code, minimum=minimum)
         except ReportError as refused:
             raise HTTPException(status_code=422, detail=str(refused)) from refused

@@ -2,12 +2,18 @@
 rankings, charts and targets met or missed — as an HTML string and PDF bytes (fpdf2, DejaVu Sans).
 
 Figures come from the same code as `survey indices` (analysis.sipas on the campaign's design). A unit's index
-covers the unit and the units below it, as the index API does; a group with fewer than MINIMUM_GROUP responses
-shows "không đủ số phiếu" instead of a figure and is not ranked.
+covers the unit and the units below it, as the index API does; a group with fewer responses than the threshold
+(SUPPRESS_BELOW, 5 by default) shows "không đủ số phiếu" instead of a figure and is not ranked.
+
+Building takes seconds of CPU (indices, matplotlib, fpdf2): only the database reads run on the event loop, the rest
+in a worker thread, so the web worker keeps answering other requests (citizens' forms among them) meanwhile.
+Built reports are kept per state of the campaign's data, as the dashboard's figures are: a second click is instant
+and a new answer or new weights mean building again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import io
@@ -18,12 +24,13 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.export_writers import nfc
+from survey_app.analyst.dashboard import RecentlyUsed, data_state
 from survey_app.settings import SMALL_GROUP_DEFAULT
 
-MINIMUM_GROUP = SMALL_GROUP_DEFAULT
 NOT_ENOUGH = "không đủ số phiếu"
 LEVEL_NAMES = {"province": "Tỉnh", "so": "Sở, ban, ngành", "huyen": "UBND cấp huyện", "xa": "UBND cấp xã"}
 OPERATORS = {">=": lambda value, target: value >= target, ">": lambda value, target: value > target}
+_reports = RecentlyUsed(8)  # a report holds its PDF: a few hundred kB
 
 
 class ReportError(Exception):
@@ -96,7 +103,7 @@ class GroupRow:
 
     @property
     def shown(self) -> bool:
-        return self.responses >= MINIMUM_GROUP and self.overall is not None
+        return self.overall is not None  # None too when the group is below the threshold (_group_row)
 
 
 @dataclass
@@ -111,6 +118,7 @@ class Report:
     units: list[GroupRow]
     targets: list[dict]
     factor_names: dict
+    minimum: int  # the smallest group with a figure (SUPPRESS_BELOW)
     charts: dict = field(default_factory=dict)
     html: str = ""
     pdf: bytes = b""
@@ -121,25 +129,56 @@ def _number(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}".replace(".", ",")
 
 
-def _group_row(code: str, name: str, result) -> GroupRow:
+def _group_row(code: str, name: str, result, minimum: int) -> GroupRow:
     row = GroupRow(code, name, result.response_count)
-    if row.responses >= MINIMUM_GROUP:
+    if row.responses >= minimum:
         row.overall, row.ci_low, row.ci_high = result.overall, result.ci_low, result.ci_high
         row.factors = {factor.key: factor.value for factor in result.factors}
     return row
 
 
-async def build_report(campaign_code: str, targets: list[Target] | None = None, today: dt.date | None = None) -> Report:
-    """The report of one campaign: HTML string and PDF bytes, for the CLI and the web layer alike."""
-    report = await collect_report(campaign_code, list(targets or DEFAULT_TARGETS), today or dt.date.today())
-    report.charts = {"units": units_chart(report), "factors": factors_chart(report)}
+async def build_report(campaign_code: str, targets: list[Target] | None = None, today: dt.date | None = None,
+                       minimum: int = SMALL_GROUP_DEFAULT) -> Report:
+    """The report of one campaign: HTML string and PDF bytes, for the CLI and the web layer alike. A group with
+    fewer than `minimum` responses (SUPPRESS_BELOW) shows no figure. Cached: do not change the Report returned."""
+    from survey_app.commands.analysis import AnalysisCommandError, campaign_frame
+    from survey_app.tables import Campaign
+
+    targets, today = list(targets or DEFAULT_TARGETS), today or dt.date.today()
+    campaign = await Campaign.select().where(Campaign.code == campaign_code).first()
+    if campaign is None:
+        raise ReportError(f"no campaign with code {campaign_code!r}")
+    names = await _names()
+    # Everything the report prints: the responses (their DataState), the campaign's row, unit and domain names,
+    # targets, threshold and date. The responses themselves are read only when the report is built.
+    key = (await data_state(campaign["id"], without_excluded=False), repr((campaign, names)), tuple(targets),
+           minimum, today)
+    if (cached := _reports.get(key)) is not None:
+        return cached
+    try:
+        campaign, scoring, frame = await campaign_frame(campaign_code)
+    except AnalysisCommandError as error:
+        raise ReportError(str(error)) from error
+    return _reports.put(key, await asyncio.to_thread(compose_report, campaign, scoring, frame, names, targets, today,
+                                                     minimum))
+
+
+def compose_report(campaign: dict, scoring: dict, frame: pd.DataFrame, names: dict, targets: list[Target],
+                   today: dt.date, minimum: int) -> Report:
+    """Figures, charts, HTML and PDF from data already read: it runs in a worker thread, so no database here."""
+    from survey_app.analyst.charts import DRAWING
+
+    report = collect_report(campaign, scoring, frame, names, targets, today, minimum)
+    with DRAWING:
+        report.charts = {"units": units_chart(report), "factors": factors_chart(report)}
     report.html = render_html(report)
     report.pdf = render_pdf(report)
     return report
 
 
-async def write_report(campaign_code: str, out_dir: Path, targets: list[Target] | None = None) -> list[Path]:
-    report = await build_report(campaign_code, targets)
+async def write_report(campaign_code: str, out_dir: Path, targets: list[Target] | None = None,
+                       minimum: int = SMALL_GROUP_DEFAULT) -> list[Path]:
+    report = await build_report(campaign_code, targets, minimum=minimum)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, content in (("report.html", report.html.encode()), ("report.pdf", report.pdf)):
@@ -150,25 +189,24 @@ async def write_report(campaign_code: str, out_dir: Path, targets: list[Target] 
     return written
 
 
-async def collect_report(campaign_code: str, targets: list[Target], today: dt.date) -> Report:
+def collect_report(campaign: dict, scoring: dict, frame: pd.DataFrame, names: dict, targets: list[Target],
+                   today: dt.date, minimum: int) -> Report:
     from analysis.sipas import compute_indices, compute_indices_by
-    from survey_app.commands.analysis import AnalysisCommandError, campaign_frame, design_of
+    from survey_app.commands.analysis import AnalysisCommandError, design_of
 
     try:
-        campaign, scoring, frame = await campaign_frame(campaign_code)
         design, design_note = design_of(frame)
     except AnalysisCommandError as error:
         raise ReportError(str(error)) from error
-    names = await _names()
     province_result = compute_indices(frame, scoring, design=design)
-    province = _group_row(campaign_code, names["province"], province_result)
-    levels = [_group_row(level, LEVEL_NAMES.get(level, level), result)
+    province = _group_row(campaign["code"], names["province"], province_result, minimum)
+    levels = [_group_row(level, LEVEL_NAMES.get(level, level), result, minimum)
               for level, result in compute_indices_by(frame, scoring, "level", design=design).items()]
-    domains = [_group_row(code, names["domains"].get(code, code), result)
+    domains = [_group_row(code, names["domains"].get(code, code), result, minimum)
                for code, result in compute_indices_by(frame, scoring, "domain", design=design).items()]
-    units = _unit_rows(frame, scoring, design, names, compute_indices_by)
+    units = _unit_rows(frame, scoring, design, names, minimum)
     report = Report(campaign, _facts(campaign, frame, design_note, today), province, levels, domains, units, [],
-                    {factor["key"]: nfc(factor["label"]["vi"]) for factor in scoring["factors"]})
+                    {factor["key"]: nfc(factor["label"]["vi"]) for factor in scoring["factors"]}, minimum)
     report.targets = _judge_targets(report, targets)
     return report
 
@@ -178,12 +216,15 @@ async def _names() -> dict:
 
     units = await Unit.select(Unit.id, Unit.code, Unit.name, Unit.level, Unit.parent).order_by(Unit.id)
     province = next((unit["name"] for unit in units if unit["level"] == "province"), "Tỉnh")
-    domains = {row["code"]: nfc(row["name"]) for row in await Domain.select(Domain.code, Domain.name)}
+    domains = {row["code"]: nfc(row["name"]) for row in await Domain.select(Domain.code, Domain.name)
+               .order_by(Domain.code)}
     return {"units": units, "province": nfc(province), "domains": domains}
 
 
-def _unit_rows(frame: pd.DataFrame, scoring: dict, design, names: dict, compute_indices_by) -> list[GroupRow]:
+def _unit_rows(frame: pd.DataFrame, scoring: dict, design, names: dict, minimum: int) -> list[GroupRow]:
     """Each unit with responses in it or below it; the group is a domain of the whole design (SEs stay right)."""
+    from analysis.sipas import compute_indices_by
+
     below = _descendant_codes(names["units"])
     rows = []
     for unit in names["units"]:
@@ -193,7 +234,7 @@ def _unit_rows(frame: pd.DataFrame, scoring: dict, design, names: dict, compute_
         if not member.any():
             continue
         result = compute_indices_by(frame, scoring, member, design=design)[True]
-        rows.append(_group_row(unit["code"], nfc(unit["name"]), result))
+        rows.append(_group_row(unit["code"], nfc(unit["name"]), result, minimum))
     _rank(rows)
     return rows
 
@@ -258,16 +299,14 @@ def _judge_targets(report: Report, targets: list[Target]) -> list[dict]:
     return judged
 
 
-# Charts (matplotlib, PNG).
+# Charts (matplotlib's object API, PNG; drawn in a worker thread holding charts.DRAWING, see analyst/charts.py).
 
 def units_chart(report: Report) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     shown = sorted((row for row in report.units if row.shown), key=lambda row: row.overall)
-    figure, axes = plt.subplots(figsize=(8, max(3.0, 0.22 * len(shown) + 1)), dpi=130)
+    figure = Figure(figsize=(8, max(3.0, 0.22 * len(shown) + 1)), dpi=130)
+    axes = figure.subplots()
     positions = range(len(shown))
     errors = [[row.overall - (row.ci_low or row.overall) for row in shown],
               [(row.ci_high or row.overall) - row.overall for row in shown]]
@@ -284,13 +323,11 @@ def units_chart(report: Report) -> bytes:
 
 
 def factors_chart(report: Report) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     keys = list(report.factor_names)
-    figure, axes = plt.subplots(figsize=(8, 0.45 * len(keys) + 1.2), dpi=130)
+    figure = Figure(figsize=(8, 0.45 * len(keys) + 1.2), dpi=130)
+    axes = figure.subplots()
     values = [report.province.factors.get(key) or 0 for key in keys]
     axes.barh(range(len(keys)), values, color="#3c8d5a")
     axes.set_yticks(range(len(keys)), [report.factor_names[key] for key in keys], fontsize=8)
@@ -303,12 +340,9 @@ def factors_chart(report: Report) -> bytes:
 
 
 def _png(figure) -> bytes:
-    import matplotlib.pyplot as plt
-
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png")
-    plt.close(figure)
     return buffer.getvalue()
 
 
@@ -322,7 +356,7 @@ def render_html(report: Report) -> str:
     environment.filters["number"] = _number
     charts = {name: base64.b64encode(data).decode() for name, data in report.charts.items()}
     return nfc(environment.get_template("report.html").render(
-        report=report, charts=charts, not_enough=NOT_ENOUGH, minimum=MINIMUM_GROUP, ranked_units=ranked_units(report)))
+        report=report, charts=charts, not_enough=NOT_ENOUGH, minimum=report.minimum, ranked_units=ranked_units(report)))
 
 
 def render_pdf(report: Report) -> bytes:
@@ -356,7 +390,7 @@ def _method_text(report: Report) -> str:
                "trả lời hợp lệ (không tính “không áp dụng / không biết”); chỉ số yếu tố là trung bình cộng các tiêu chí, "
                "chỉ số chung là trung bình cộng các yếu tố. Khoảng tin cậy 95 % theo phương pháp tuyến tính hoá Taylor "
                "(logit). Chỉ số của một đơn vị gồm cả các đơn vị cấp dưới. Nhóm có dưới "
-               f"{MINIMUM_GROUP} phiếu ghi “{NOT_ENOUGH}”. Thiết kế: {report.facts['design_note']}.")
+               f"{report.minimum} phiếu ghi “{NOT_ENOUGH}”. Thiết kế: {report.facts['design_note']}.")
 
 
 def _sample_lines(report: Report) -> list[str]:

@@ -29,7 +29,6 @@ MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/x-ndjson; 
                "sav": "application/x-spss-sav", "dta": "application/x-stata-dta"}
 SUFFIXES = {"csv": ".csv", "json": ".jsonl", "xlsx": ".xlsx", "sav": ".sav", "dta": ".dta"}
 CHUNK_SIZE = 5000
-MINIMUM_OFFICIALS_GROUP = SMALL_GROUP_DEFAULT  # officials' answers of a unit with fewer responses are never shown or exported
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit less the header row
 
 
@@ -52,8 +51,9 @@ class ExportPlan:
         return codebook_of(self.columns)
 
 
-async def plan_export(campaign_code: str) -> ExportPlan:
-    """The campaign, its columns and lookups; refuses an unknown or empty campaign with a clear message."""
+async def plan_export(campaign_code: str, minimum: int = SMALL_GROUP_DEFAULT) -> ExportPlan:
+    """The campaign, its columns and lookups; refuses an unknown or empty campaign with a clear message.
+    Officials' answers of a unit with fewer than `minimum` responses (SUPPRESS_BELOW) are never exported."""
     campaign = await Campaign.select().where(Campaign.code == campaign_code).first()
     if campaign is None:
         raise ExportError(f"Không có đợt khảo sát với mã {campaign_code!r} / no campaign with code {campaign_code!r}")
@@ -63,9 +63,9 @@ async def plan_export(campaign_code: str) -> ExportPlan:
                           f"campaign {campaign_code} has no responses: nothing to export")
     questionnaires = await _questionnaires_used(campaign)
     definitions = [definition_of(row) for row in questionnaires]
-    lookups = await _lookups(campaign, questionnaires)
+    lookups = await _lookups(campaign, questionnaires, minimum)
     return ExportPlan(campaign, response_count, answer_columns(definitions), lookups,
-                      _version_notes(campaign, questionnaires) + _suppression_notes(lookups))
+                      _version_notes(campaign, questionnaires) + _suppression_notes(lookups, minimum))
 
 
 async def _questionnaires_used(campaign: dict) -> list[dict]:
@@ -85,31 +85,31 @@ def _version_notes(campaign: dict, questionnaires: list[dict]) -> list[str]:
             f"come from several questionnaire versions ({versions}); see questionnaire_version"]
 
 
-def _suppression_notes(lookups: Lookups) -> list[str]:
+def _suppression_notes(lookups: Lookups, minimum: int) -> list[str]:
     if not lookups.suppressed_units:
         return []
     codes = ", ".join(sorted(lookups.units[unit][0] for unit in lookups.suppressed_units))
-    return [f"Câu trả lời của công chức ở đơn vị có dưới {MINIMUM_OFFICIALS_GROUP} phiếu bị ẩn: {codes} / officials' "
-            f"answers hidden for units with fewer than {MINIMUM_OFFICIALS_GROUP} responses: {codes}"]
+    return [f"Câu trả lời của công chức ở đơn vị có dưới {minimum} phiếu bị ẩn: {codes} / officials' "
+            f"answers hidden for units with fewer than {minimum} responses: {codes}"]
 
 
-async def _lookups(campaign: dict, questionnaires: list[dict]) -> Lookups:
+async def _lookups(campaign: dict, questionnaires: list[dict], minimum: int) -> Lookups:
     units = {row["id"]: (row["code"], row["level"]) for row in await Unit.select(Unit.id, Unit.code, Unit.level)}
     counters = {row["id"]: row["code"] for row in await Counter.select(Counter.id, Counter.code)}
     domains = {row["id"]: row["code"] for row in await Domain.select(Domain.id, Domain.code)}
     versions = {row["id"]: str(row["version"]) for row in questionnaires}
-    return Lookups(units, counters, domains, versions, await officials_groups_below_threshold(campaign))
+    return Lookups(units, counters, domains, versions, await officials_groups_below(campaign, minimum))
 
 
-async def officials_groups_below_threshold(campaign: dict) -> frozenset:
-    """Units whose officials' responses in this campaign are fewer than the threshold (invitation mode only)."""
+async def officials_groups_below(campaign: dict, minimum: int) -> frozenset:
+    """Units whose officials' responses in this campaign are fewer than `minimum` (invitation mode only)."""
     if campaign["mode"] != "invitation":
         return frozenset()
     from piccolo.query.functions.aggregate import Count
 
     counts = await Response.select(Response.unit, Count(Response.id, alias="responses")).where(
         Response.campaign == campaign["id"]).group_by(Response.unit)
-    return frozenset(row["unit"] for row in counts if row["responses"] < MINIMUM_OFFICIALS_GROUP)
+    return frozenset(row["unit"] for row in counts if row["responses"] < minimum)
 
 
 # The day of submission is formatted by the database (UTC, as stored), far cheaper than a datetime per row.
@@ -134,10 +134,11 @@ async def response_chunks(plan: ExportPlan, chunk_size: int = CHUNK_SIZE) -> Asy
 # Writing files.
 
 async def export_campaign(campaign_code: str, export_format: str, out: Path,
-                          on_progress: Callable[[int], None] | None = None) -> ExportPlan:
+                          on_progress: Callable[[int], None] | None = None,
+                          minimum: int = SMALL_GROUP_DEFAULT) -> ExportPlan:
     """Write the export to `out` (renamed into place when complete); `on_progress` gets rows done per chunk."""
     check_format(export_format)
-    plan = await plan_export(campaign_code)
+    plan = await plan_export(campaign_code, minimum)
     if export_format == "xlsx" and plan.response_count > XLSX_MAX_ROWS:
         raise ExportError(f"{plan.response_count} phiếu vượt giới hạn {XLSX_MAX_ROWS} dòng của Excel; hãy xuất csv "
                           f"hoặc sav / more rows than an Excel sheet holds: export csv or sav")
@@ -201,23 +202,24 @@ async def _byte_pieces(plan: ExportPlan, export_format: str, on_progress) -> Asy
 
 # For the web layer ("Tải về" buttons).
 
-async def stream_export(campaign_code: str, export_format: str) -> AsyncIterator[bytes]:
+async def stream_export(campaign_code: str, export_format: str,
+                        minimum: int = SMALL_GROUP_DEFAULT) -> AsyncIterator[bytes]:
     """CSV or JSON lines as an async iterator of bytes; errors (unknown/empty campaign) are raised before the
     first byte, so a page can still answer with a message instead of a truncated download."""
     if export_format not in STREAMED_FORMATS:
         raise ExportError(f"chỉ csv và json được truyền trực tiếp; dùng export_to_temporary_file cho {export_format}")
-    plan = await plan_export(campaign_code)
+    plan = await plan_export(campaign_code, minimum)
     return _byte_pieces(plan, export_format, lambda rows: None)
 
 
-async def export_to_temporary_file(campaign_code: str, export_format: str) -> Path:
+async def export_to_temporary_file(campaign_code: str, export_format: str, minimum: int = SMALL_GROUP_DEFAULT) -> Path:
     """Any format into a new temporary file (the caller deletes it after sending, e.g. with a background task)."""
     check_format(export_format)
     handle, name = tempfile.mkstemp(prefix=f"{campaign_code}-", suffix=SUFFIXES[export_format])
     os.close(handle)
     path = Path(name)
     try:
-        await export_campaign(campaign_code, export_format, path)
+        await export_campaign(campaign_code, export_format, path, minimum=minimum)
     except BaseException:
         path.unlink(missing_ok=True)
         raise

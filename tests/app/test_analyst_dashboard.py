@@ -3,6 +3,7 @@ with stored targets, follows earlier campaigns, and shows indices with and witho
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest_asyncio
@@ -15,7 +16,7 @@ from survey_app.tables import Response
 from tests.app.analyst_helpers import (
     copy_campaign, delete_campaign, last_audit, shown_interval, shown_percent, signed_in_client, table_row,
 )
-from tests.app.helpers import post_form
+from tests.app.helpers import post_form, started_app
 
 DASHBOARD = "/analyst/campaigns/QUAY-2026/dashboard"
 
@@ -140,3 +141,18 @@ async def test_the_quality_queue_lists_flagged_responses(analyst):
 async def test_figures_are_cached_per_campaign_state(analyst):
     campaign = await campaign_by_code("QUAY-2026")
     assert await campaign_figures(campaign) is await campaign_figures(campaign)
+
+
+async def test_a_raised_suppress_below_hides_a_unit_the_default_shows(app, settings, analyst):
+    groups = (await run_indices("QUAY-2026", by="unit"))["groups"]
+    smallest = min((group for group in groups if group["response_count"] >= 5), key=lambda g: g["response_count"])
+    figure = shown_percent(smallest["overall"])
+    assert figure in table_row((await analyst.get(DASHBOARD)).text, "data-unit", smallest["group"])
+    threshold = smallest["response_count"] + 1
+    async with started_app(app, dataclasses.replace(settings, suppress_below=threshold)) as strict:
+        strict_client = await signed_in_client(strict, "analyst")
+        page = (await strict_client.get(DASHBOARD)).text
+        await strict_client.aclose()
+    row = table_row(page, "data-unit", smallest["group"])
+    assert "không đủ số phiếu" in row and figure not in row
+    assert f"Nhóm dưới {threshold} phiếu" in page

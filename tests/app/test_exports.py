@@ -31,12 +31,14 @@ from survey_app.exports.service import (
     stream_export,
 )
 from survey_app.tables import Campaign, Counter, Questionnaire, Response, Unit
+from tests.app.analyst_helpers import signed_in_client
+from tests.app.helpers import started_app
 
 SURVEY = Path(sys.executable).parent / "survey"
 
 
-def run_survey(settings, *arguments) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "DATABASE_URL": settings.database_url, "SECRET_KEY": settings.secret_key}
+def run_survey(settings, *arguments, **variables) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "DATABASE_URL": settings.database_url, "SECRET_KEY": settings.secret_key, **variables}
     return subprocess.run([str(SURVEY), *arguments], capture_output=True, text=True, env=environment, timeout=120)
 
 
@@ -151,6 +153,24 @@ async def test_officials_answers_are_hidden_for_units_with_fewer_than_five(app, 
     assert (small["suppressed"] == 1).all() and (large["suppressed"] == 0).all()
     assert small[rating_key].isna().all() and (large[rating_key] == 4).all()
     assert any("SO04" in note for note in plan.notes)
+
+
+async def test_a_raised_suppress_below_hides_officials_in_web_and_command_line_exports(app, settings, tmp_path):
+    campaign = await make_campaign("EXP-THRESHOLD", "par_index_so", mode="invitation")
+    rating_key = next(item.key for item in load_shipped()["par_index_so"].items if item.type == "rating5")
+    for _ in range(5):
+        await add_response(campaign, "SO05", {rating_key: 4}, channel="invitation", stratum="SO05:staff")
+    default = b"".join([piece async for piece in await stream_export("EXP-THRESHOLD", "csv")])
+    assert (pd.read_csv(io.BytesIO(default), encoding="utf-8-sig")[rating_key] == 4).all()
+    async with started_app(app, dataclasses.replace(settings, suppress_below=6)) as strict:
+        analyst = await signed_in_client(strict, "analyst")
+        web = (await analyst.get("/analyst/campaigns/EXP-THRESHOLD/export/csv")).content
+        await analyst.aclose()
+    result = run_survey(settings, "export", "EXP-THRESHOLD", "--out", str(tmp_path / "cli.csv"), SUPPRESS_BELOW="6")
+    assert result.returncode == 0 and "fewer than 6 responses: SO05" in result.stderr
+    for source in (io.BytesIO(web), tmp_path / "cli.csv"):
+        table = pd.read_csv(source, encoding="utf-8-sig")
+        assert len(table) == 5 and (table["suppressed"] == 1).all() and table[rating_key].isna().all()
 
 
 async def test_web_functions_stream_csv_and_build_temporary_files(app):

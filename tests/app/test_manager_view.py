@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest_asyncio
 
 from analysis.sipas import compute_indices_by
 from survey_app.analyst.dashboard import campaign_by_code, campaign_figures
 from survey_app.commands.analysis import design_of
 from tests.app.analyst_helpers import last_audit, shown_percent, signed_in_client
+from tests.app.helpers import started_app
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -55,3 +58,19 @@ async def test_another_units_page_is_refused_and_logged(managers):
         assert "không có quyền" in response.text
         entry = await last_audit("access_denied")
         assert entry["target"] == f"GET /manager/units/{other}" and other in entry["detail"]
+
+
+def scope_row(page: str) -> str:
+    return page.split('id="scope-row"')[1].split("</tr>")[0]
+
+
+async def test_a_raised_suppress_below_hides_the_managers_own_figure(app, settings, managers):
+    scope, _ = await expected_scope({"SO01"})
+    path = "/manager/units/SO01?campaign=QUAY-2026"
+    assert shown_percent(scope["overall"]) in scope_row((await managers["so01"].get(path)).text)
+    strict_settings = dataclasses.replace(settings, suppress_below=scope["response_count"] + 1)
+    async with started_app(app, strict_settings) as strict:
+        strict_client = await signed_in_client(strict, "so01")
+        row = scope_row((await strict_client.get(path)).text)
+        await strict_client.aclose()
+    assert "không đủ số phiếu" in row and shown_percent(scope["overall"]) not in row

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import html
 import io
+import json
 import os
+import re
 import subprocess
 import sys
+import threading
 import unicodedata
+import uuid
 from pathlib import Path
 
 import pypdf
 import pytest
 import pytest_asyncio
 
+from survey_app.analyst.dashboard import RecentlyUsed
 from survey_app.exports import report as report_module
 from survey_app.exports.report import NOT_ENOUGH, ReportError, Target, build_report, read_targets
 from survey_app.tables import Campaign, Response
+from tests.app.analyst_helpers import signed_in_client
+from tests.app.helpers import started_app
 
 SURVEY = Path(sys.executable).parent / "survey"
 
@@ -57,15 +67,28 @@ async def test_report_figures_equal_the_index_api(sipas_report, client):
         assert f"{row.overall:.1f}".replace(".", ",") in text
 
 
-async def test_groups_below_the_threshold_say_not_enough_and_are_not_ranked(sipas_report, monkeypatch):
+def ranking_rows(page: str) -> list[tuple[str, str, bool]]:
+    """(rank, unit name, shows a figure) of each row of the report's unit ranking."""
+    section = page.split("<h2>6. Xếp hạng đơn vị</h2>")[1].split("<h2>7.")[0]
+    return [(rank, html.unescape(name), "not-enough" not in cells) for rank, name, cells in
+            re.findall(r'<tr>\s*<td class="num">(\d*)</td>\s*<td>(.*?)</td>(.*?)</tr>', section, re.S)]
+
+
+async def test_suppress_below_hides_units_the_default_shows_and_leaves_them_unranked(app, settings, sipas_report):
     smallest = min(row.responses for row in sipas_report.units)
-    monkeypatch.setattr(report_module, "MINIMUM_GROUP", smallest + 1)
-    report = await build_report("SIPAS-2026")
-    hidden = [row for row in report.units if row.responses == smallest]
-    assert hidden and all(row.overall is None and row.rank is None for row in hidden)
-    assert NOT_ENOUGH in pdf_text(report.pdf) and NOT_ENOUGH in report.html
-    ranks = sorted(row.rank for row in report.units if row.rank)
-    assert ranks[0] == 1 and len(ranks) == len(report.units) - len(hidden)
+    hidden = {row.name for row in sipas_report.units if row.responses == smallest}
+    assert all(row.shown and row.rank for row in sipas_report.units if row.name in hidden)
+    async with started_app(app, dataclasses.replace(settings, suppress_below=smallest + 1)) as strict:
+        analyst = await signed_in_client(strict, "analyst")
+        page = (await analyst.get("/analyst/campaigns/SIPAS-2026/report.html")).text
+        await analyst.aclose()
+    rows = ranking_rows(page)
+    assert len(rows) == len(sipas_report.units)
+    assert {name for _, name, shown in rows if not shown} == hidden
+    assert all(rank == "" for rank, name, _ in rows if name in hidden)
+    ranks = sorted(int(rank) for rank, _, _ in rows if rank)
+    assert ranks[0] == 1 and len(ranks) == len(rows) - len(hidden)
+    assert f"Nhóm có dưới {smallest + 1} phiếu ghi “{NOT_ENOUGH}”" in page
 
 
 async def test_targets_are_judged_and_a_bad_targets_file_is_refused(app, tmp_path):
@@ -83,9 +106,65 @@ async def test_targets_are_judged_and_a_bad_targets_file_is_refused(app, tmp_pat
 
 
 async def test_report_command_writes_html_and_pdf(app, settings, tmp_path):
-    environment = {**os.environ, "DATABASE_URL": settings.database_url, "SECRET_KEY": settings.secret_key}
+    environment = {**os.environ, "DATABASE_URL": settings.database_url, "SECRET_KEY": settings.secret_key,
+                   "SUPPRESS_BELOW": "100000"}
     result = subprocess.run([str(SURVEY), "report", "QUAY-2026", "--out", str(tmp_path / "r")], capture_output=True,
                             text=True, env=environment, timeout=180)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "r" / "report.pdf").read_bytes().startswith(b"%PDF")
-    assert "Đánh giá tại quầy năm 2026" in (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    assert "Đánh giá tại quầy năm 2026" in page
+    assert "Nhóm có dưới 100000 phiếu" in page  # SUPPRESS_BELOW was read: no unit has a figure or a rank
+    assert ranking_rows(page) and all(rank == "" and not shown for rank, _, shown in ranking_rows(page))
+
+
+async def test_other_requests_are_answered_while_a_report_is_composed(app, client, monkeypatch):
+    """Composing (indices, charts, PDF) waits until /healthz has been answered. In a worker thread that happens
+    at once; on the event loop nothing else could run, so it would time out first and the order would flip."""
+    composing, health_answered, order = threading.Event(), threading.Event(), []
+    compose = report_module.compose_report
+
+    def compose_after_health(*arguments):
+        composing.set()
+        health_answered.wait(timeout=10)
+        order.append("report composed")
+        return compose(*arguments)
+
+    monkeypatch.setattr(report_module, "compose_report", compose_after_health)
+    monkeypatch.setattr(report_module, "_reports", RecentlyUsed(8))  # built, not taken from the cache
+    analyst = await signed_in_client(app, "analyst")
+    building = asyncio.create_task(analyst.get("/analyst/campaigns/QUAY-2026/report.pdf"))
+    while not (composing.is_set() or building.done()):  # the database reads are done; composing has begun
+        await asyncio.sleep(0.01)
+    assert (await client.get("/healthz")).status_code == 200
+    order.append("health answered")
+    health_answered.set()
+    assert (await building).status_code == 200
+    await analyst.aclose()
+    assert order == ["health answered", "report composed"]
+
+
+async def add_copy_of_a_response(campaign_code: str) -> int:
+    row = await Response.select().where(Response.campaign.code == campaign_code).first()
+    copy = Response(**{key: row[key] for key in ("campaign", "unit", "counter", "domain", "questionnaire",
+                                                 "answers_digest", "weight")},
+                    answers=row["answers"] if isinstance(row["answers"], str) else json.dumps(row["answers"]),
+                    idempotency_key=uuid.uuid4().hex, channel="test")
+    await copy.save()
+    return copy.id
+
+
+async def test_a_report_is_built_once_per_state_of_the_data(app, monkeypatch):
+    composed = []
+    compose = report_module.compose_report
+    monkeypatch.setattr(report_module, "compose_report", lambda *arguments: composed.append(1) or compose(*arguments))
+    monkeypatch.setattr(report_module, "_reports", RecentlyUsed(8))
+    first = await build_report("QUAY-2026")
+    assert await build_report("QUAY-2026") is first and len(composed) == 1
+    added = await add_copy_of_a_response("QUAY-2026")
+    try:
+        rebuilt = await build_report("QUAY-2026")
+    finally:
+        await Response.delete().where(Response.id == added)
+    assert len(composed) == 2 and rebuilt.facts["responses"] == first.facts["responses"] + 1
+    assert await build_report("QUAY-2026", minimum=first.minimum + 1) is not first and len(composed) == 3
