@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, get
+from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
@@ -20,8 +21,9 @@ class ResultsController(Controller):
         return Template(template_name="results_overview.html", context={"units": await units_overview()})
 
     @get("/{unit_code:str}")
-    async def unit(self, unit_code: FromPath[str], campaign: FromQuery[str | None] = None) -> Template:
-        return Template(template_name="results_unit.html", context=await unit_index(unit_code, campaign))
+    async def unit(self, state: State, unit_code: FromPath[str], campaign: FromQuery[str | None] = None) -> Template:
+        context = await unit_index(unit_code, campaign, state.settings.suppress_below)
+        return Template(template_name="results_unit.html", context=context)
 
 
 class IndexApiController(Controller):
@@ -29,6 +31,7 @@ class IndexApiController(Controller):
     opt = PUBLIC
 
     @get("/{unit_code:str}/index")
-    async def index(self, unit_code: FromPath[str], campaign: FromQuery[str | None] = None) -> dict:
-        """SIPAS-style index of a unit and the units below it: share of 4–5 answers among valid answers."""
-        return await unit_index(unit_code, campaign)
+    async def index(self, state: State, unit_code: FromPath[str], campaign: FromQuery[str | None] = None) -> dict:
+        """SIPAS-style index of a unit and the units below it: share of 4–5 answers among valid answers.
+        Officials' answers are withheld ("index": null) for fewer responses than SUPPRESS_BELOW."""
+        return await unit_index(unit_code, campaign, state.settings.suppress_below)

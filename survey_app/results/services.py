@@ -62,7 +62,9 @@ def rating_frame(answer_rows: list[dict], item_keys: list[str]) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=item_keys)
 
 
-async def unit_index(unit_code: str, campaign_code: str | None = None) -> dict:
+async def unit_index(unit_code: str, campaign_code: str | None = None, suppress_below: int = 1) -> dict:
+    """The index of a unit and the units below it. Officials' answers (an invitation campaign) are never shown for
+    fewer than `suppress_below` responses: "index" is then None and "suppressed_below" says why."""
     unit = await find_unit(unit_code)
     unit_ids = await unit_and_descendant_ids(unit["id"])
     campaign = await choose_campaign(campaign_code, unit_ids)
@@ -72,12 +74,13 @@ async def unit_index(unit_code: str, campaign_code: str | None = None) -> dict:
     rows = await Response.select(Response.answers).where(
         (Response.campaign == campaign["id"]) & Response.unit.is_in(unit_ids)
     )
-    result = compute_indices(rating_frame(rows, item_keys), scoring)
+    suppressed = campaign["mode"] == "invitation" and len(rows) < suppress_below
     return {
         "unit": {"code": unit["code"], "name": unit["name"], "level": unit["level"]},
         "campaign": {"code": campaign["code"], "name": campaign["name"]},
         "questionnaire": {"key": questionnaire["key"], "version": questionnaire["version"]},
-        "index": result.to_dict(),
+        "index": None if suppressed else compute_indices(rating_frame(rows, item_keys), scoring).to_dict(),
+        "suppressed_below": suppress_below if suppressed else None,
     }
 
 

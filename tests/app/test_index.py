@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
+
+import httpx
 import pytest
 
-from survey_app.tables import Counter, Unit
-from tests.app.helpers import counter_definition, filled_form, form_path
+from survey_app.tables import Campaign, Counter, Response, Unit
+from tests.app.helpers import counter_definition, filled_form, form_path, started_app
+from tests.app.test_sample_cli import make_campaign
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +67,23 @@ async def test_unknown_unit_or_campaign(client, path, status):
     if path.startswith("/api/"):
         body = response.json()
         assert body["ok"] is False and body["status"] == 404 and body["error"]
+
+
+async def test_officials_answers_of_a_small_unit_are_withheld_from_the_public_index(app, client, settings):
+    code = await make_campaign(f"PAR-SMALL-{uuid.uuid4().hex[:6]}")
+    campaign = await Campaign.select().where(Campaign.code == code).first()
+    unit = await Unit.select().where(Unit.code == "SO02").first()
+    for number in range(settings.suppress_below - 1):  # one fewer than the threshold
+        await Response.insert(Response(campaign=campaign["id"], unit=unit["id"], questionnaire=campaign["questionnaire"],
+                                       idempotency_key=f"{code}-{number}", answers_digest="d", answers={},
+                                       channel="invitation"))
+    withheld = (await client.get("/api/v1/units/SO02/index", params={"campaign": code})).json()
+    page = await client.get("/results/SO02", params={"campaign": code})
+    assert withheld["index"] is None and withheld["suppressed_below"] == settings.suppress_below
+    assert "Không đủ số phiếu" in page.text and 'id="overall-index"' not in page.text
+
+    lower = dataclasses.replace(settings, suppress_below=settings.suppress_below - 1)
+    async with started_app(app, lower) as lenient, \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=lenient), base_url="http://t") as other:
+        shown = (await other.get("/api/v1/units/SO02/index", params={"campaign": code})).json()
+    assert shown["index"]["response_count"] == settings.suppress_below - 1 and shown["suppressed_below"] is None
