@@ -9,10 +9,11 @@ on a large campaign) runs in a thread so the worker keeps serving other requests
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import pandas as pd
+from cachetools import LRUCache
+from piccolo.query.functions.aggregate import Count, Max, Sum
 
 from analysis.sipas import compute_indices, compute_indices_by
 from survey_app.analyst.tables import QualityReview
@@ -20,25 +21,7 @@ from survey_app.commands.analysis import AnalysisCommandError, campaign_frame, d
 from survey_app.tables import Campaign, Domain, Questionnaire, Response, Unit
 
 
-class RecentlyUsed:
-    """A small in-process cache holding the `size` most recently used values (each worker keeps its own)."""
-
-    def __init__(self, size: int):
-        self.size, self.values = size, OrderedDict()
-
-    def get(self, key):
-        if key in self.values:
-            self.values.move_to_end(key)
-        return self.values.get(key)
-
-    def put(self, key, value):
-        self.values[key] = value
-        while len(self.values) > self.size:
-            self.values.popitem(last=False)
-        return value
-
-
-_figures = RecentlyUsed(32)
+_figures: LRUCache = LRUCache(maxsize=32)  # per worker: each computes its own copy
 
 
 class NotEnoughData(Exception):
@@ -63,9 +46,9 @@ async def excluded_ids(campaign_id: int) -> tuple[int, ...]:
 
 
 async def data_state(campaign_id: int, without_excluded: bool) -> DataState:
-    rows = await Response.select(Response.id, Response.weight).where(Response.campaign == campaign_id)
-    return DataState(campaign_id, len(rows), max((row["id"] for row in rows), default=0),
-                     round(sum(row["weight"] for row in rows), 9),
+    totals = await Response.select(Count(Response.id, alias="responses"), Max(Response.id, alias="last"),
+                                   Sum(Response.weight, alias="weight")).where(Response.campaign == campaign_id).first()
+    return DataState(campaign_id, totals["responses"], totals["last"] or 0, round(totals["weight"] or 0.0, 9),
                      await excluded_ids(campaign_id) if without_excluded else ())
 
 
@@ -81,7 +64,8 @@ async def campaign_figures(campaign: dict, without_excluded: bool = False) -> di
     frame = frame[~frame["response_id"].isin(state.excluded)].reset_index(drop=True)
     if len(frame) < 2:
         raise NotEnoughData(f"campaign {campaign['code']}: fewer than 2 responses remain after exclusions")
-    return _figures.put(state, await asyncio.to_thread(compute_figures, frame, scoring))
+    figures = _figures[state] = await asyncio.to_thread(compute_figures, frame, scoring)
+    return figures
 
 
 def compute_figures(frame: pd.DataFrame, scoring: dict) -> dict:

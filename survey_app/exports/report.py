@@ -22,15 +22,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from cachetools import LRUCache
 
 from analysis.export_writers import nfc
-from survey_app.analyst.dashboard import RecentlyUsed, data_state
+from survey_app.analyst.dashboard import data_state
 from survey_app.settings import SMALL_GROUP_DEFAULT
 
 NOT_ENOUGH = "không đủ số phiếu"
 LEVEL_NAMES = {"province": "Tỉnh", "so": "Sở, ban, ngành", "huyen": "UBND cấp huyện", "xa": "UBND cấp xã"}
 OPERATORS = {">=": lambda value, target: value >= target, ">": lambda value, target: value > target}
-_reports = RecentlyUsed(8)  # a report holds its PDF: a few hundred kB
+_reports: LRUCache = LRUCache(maxsize=8)  # a report holds its PDF: a few hundred kB
 
 
 class ReportError(Exception):
@@ -159,8 +160,9 @@ async def build_report(campaign_code: str, targets: list[Target] | None = None, 
         campaign, scoring, frame = await campaign_frame(campaign_code)
     except AnalysisCommandError as error:
         raise ReportError(str(error)) from error
-    return _reports.put(key, await asyncio.to_thread(compose_report, campaign, scoring, frame, names, targets, today,
-                                                     minimum))
+    report = _reports[key] = await asyncio.to_thread(compose_report, campaign, scoring, frame, names, targets, today,
+                                                     minimum)
+    return report
 
 
 def compose_report(campaign: dict, scoring: dict, frame: pd.DataFrame, names: dict, targets: list[Target],

@@ -169,9 +169,9 @@ async def _write(plan: ExportPlan, export_format: str, path: Path, on_progress) 
         gathered = writers.StatFrame(plan.codebook)  # pyreadstat writes a whole frame: kept compact until then
         async for chunk in _counted(response_chunks(plan), on_progress):
             gathered.add(chunk)
-        frame = gathered.frame()
         write = writers.write_sav if export_format == "sav" else writers.write_dta
-        write(path, plan.codebook, frame, file_label=plan.campaign["name"])
+        # seconds of pyreadstat at a million rows: in a thread, so the worker keeps serving forms meanwhile
+        await asyncio.to_thread(lambda: write(path, plan.codebook, gathered.frame(), file_label=plan.campaign["name"]))
 
 
 async def _write_xlsx(plan: ExportPlan, path: Path, on_progress) -> None:

@@ -19,8 +19,8 @@ from pathlib import Path
 import pypdf
 import pytest
 import pytest_asyncio
+from cachetools import LRUCache
 
-from survey_app.analyst.dashboard import RecentlyUsed
 from survey_app.exports import report as report_module
 from survey_app.exports.report import NOT_ENOUGH, ReportError, Target, build_report, read_targets
 from survey_app.tables import Campaign, Response
@@ -131,7 +131,7 @@ async def test_other_requests_are_answered_while_a_report_is_composed(app, clien
         return compose(*arguments)
 
     monkeypatch.setattr(report_module, "compose_report", compose_after_health)
-    monkeypatch.setattr(report_module, "_reports", RecentlyUsed(8))  # built, not taken from the cache
+    monkeypatch.setattr(report_module, "_reports", LRUCache(maxsize=8))  # built, not taken from the cache
     analyst = await signed_in_client(app, "analyst")
     building = asyncio.create_task(analyst.get("/analyst/campaigns/QUAY-2026/report.pdf"))
     while not (composing.is_set() or building.done()):  # the database reads are done; composing has begun
@@ -158,7 +158,7 @@ async def test_a_report_is_built_once_per_state_of_the_data(app, monkeypatch):
     composed = []
     compose = report_module.compose_report
     monkeypatch.setattr(report_module, "compose_report", lambda *arguments: composed.append(1) or compose(*arguments))
-    monkeypatch.setattr(report_module, "_reports", RecentlyUsed(8))
+    monkeypatch.setattr(report_module, "_reports", LRUCache(maxsize=8))
     first = await build_report("QUAY-2026")
     assert await build_report("QUAY-2026") is first and len(composed) == 1
     added = await add_copy_of_a_response("QUAY-2026")
