@@ -9,11 +9,14 @@ other formats from `export_to_temporary_file`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AsyncIterator, Callable
+from typing import AsyncIterator, Callable, TypeVar
 
 from analysis import export_writers as writers
 from survey_app import db
@@ -21,6 +24,8 @@ from survey_app.catalog import definition_of
 from survey_app.exports.codebook import Column, Lookups, answer_columns, codebook_of, encode_chunk
 from survey_app.settings import SMALL_GROUP_DEFAULT
 from survey_app.tables import Campaign, Counter, Domain, Questionnaire, Response, Unit
+
+T = TypeVar("T")
 
 FORMATS = ("csv", "xlsx", "sav", "dta", "json")
 STREAMED_FORMATS = ("csv", "json")
@@ -171,19 +176,49 @@ async def _write(plan: ExportPlan, export_format: str, path: Path, on_progress) 
             gathered.add(chunk)
         write = writers.write_sav if export_format == "sav" else writers.write_dta
         # seconds of pyreadstat at a million rows: in a thread, so the worker keeps serving forms meanwhile
-        await asyncio.to_thread(lambda: write(path, plan.codebook, gathered.frame(), file_label=plan.campaign["name"]))
+        await finished_in_own_thread(lambda: write(path, plan.codebook, gathered.frame(),
+                                                   file_label=plan.campaign["name"]))
 
 
 async def _write_xlsx(plan: ExportPlan, path: Path, on_progress) -> None:
     """The writer runs in a thread and pulls each chunk from this event loop as it goes (constant memory)."""
-    loop = asyncio.get_running_loop()
+    loop, stop, waiting = asyncio.get_running_loop(), threading.Event(), []
     chunks = _counted(response_chunks(plan), on_progress)
 
     def chunks_from_loop():
-        while (chunk := asyncio.run_coroutine_threadsafe(anext(chunks, None), loop).result()) is not None:
+        while not stop.is_set():
+            waiting[:] = [asyncio.run_coroutine_threadsafe(anext(chunks, None), loop)]
+            if stop.is_set():  # cancelled between the check above and `waiting` naming this read
+                waiting[0].cancel()
+            if (chunk := waiting[0].result()) is None:
+                return
             yield chunk
+        raise ExportError("the export was cancelled")  # the writer stops before saving anything
 
-    await asyncio.to_thread(writers.write_xlsx, path, plan.codebook, chunks_from_loop(), plan.notes)
+    def cancel() -> None:
+        stop.set()
+        for pending in waiting:
+            pending.cancel()  # a chunk being read: the writer's wait for it ends with CancelledError
+
+    await finished_in_own_thread(lambda: writers.write_xlsx(path, plan.codebook, chunks_from_loop(), plan.notes),
+                                 on_cancel=cancel)
+
+
+async def finished_in_own_thread(function: Callable[[], T], on_cancel: Callable[[], None] = lambda: None) -> T:
+    """function() in a thread of its own, not asyncio's shared pool: the SQLite reads an XLSX writer waits for run
+    there too, so as many exports at once as the pool has threads would wait on each other for ever. If the
+    caller is cancelled (the browser went away), the thread is told (on_cancel) and awaited before the
+    cancellation goes on, so nothing it writes appears after the caller has removed its partial file."""
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export")
+    running = asyncio.get_running_loop().run_in_executor(executor, function)
+    executor.shutdown(wait=False)  # the submitted call still runs; the thread ends with it
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        on_cancel()
+        with contextlib.suppress(Exception):
+            await running
+        raise
 
 
 async def _counted(chunks: AsyncIterator, on_progress) -> AsyncIterator:

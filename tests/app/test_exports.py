@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import io
@@ -222,3 +223,33 @@ async def test_export_pages_follow_the_campaign_id_index(app):
     plan = await db.fetch_tuples("EXPLAIN QUERY PLAN " + sql, 1, 0, 10)
     details = " ".join(str(row[-1]) for row in plan)
     assert "response_campaign_id" in details and "TEMP B-TREE" not in details
+
+
+async def test_more_xlsx_exports_at_once_than_asyncio_has_threads_all_finish(app, tmp_path):
+    """Each XLSX writer waits in a thread for chunks whose SQLite reads need a thread too: in asyncio's shared
+    pool, as many exports as it has threads used to wait on each other for ever."""
+    at_once = min(32, (os.cpu_count() or 1) + 4) + 2  # the default pool's size, and then some
+    exports = [export_campaign("QUAY-2026", "xlsx", tmp_path / f"quay-{number}.xlsx") for number in range(at_once)]
+    await asyncio.wait_for(asyncio.gather(*exports), timeout=300)  # a bound for a hang, not a speed check
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(f"quay-{n}.xlsx" for n in range(at_once))
+
+
+@pytest.mark.parametrize("export_format", ["xlsx", "sav"])
+async def test_a_cancelled_export_leaves_no_file_behind(app, tmp_path, monkeypatch, export_format):
+    """The browser went away: the thread writing the file is stopped or awaited before the partial file is
+    removed, so an export (officials' answers included) never lingers on disk."""
+    real_chunks, first_chunk_read = service.response_chunks, asyncio.Event()
+
+    async def one_chunk_then_a_slow_database(plan):
+        async for chunk in real_chunks(plan):
+            yield chunk
+            first_chunk_read.set()
+            await asyncio.sleep(3600)
+
+    monkeypatch.setattr(service, "response_chunks", one_chunk_then_a_slow_database)
+    export = asyncio.ensure_future(export_campaign("QUAY-2026", export_format, tmp_path / f"quay.{export_format}"))
+    await asyncio.wait_for(first_chunk_read.wait(), timeout=60)
+    export.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(export, timeout=60)
+    assert list(tmp_path.iterdir()) == []
