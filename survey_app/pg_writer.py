@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 MAX_ROWS = 256  # 256 × 11 columns stays far below PostgreSQL's 32 767 parameters per statement
+TIMEOUT_SECONDS = 10  # a hung connection fails its batch (503, the phones retry) instead of every later one
 CONNECTION_ERRORS = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
 
 
@@ -32,13 +33,14 @@ class PendingInsert:
         return self.table, tuple(self.values), self.key, self.wanted
 
 
-@functools.lru_cache(maxsize=64)
-def batch_insert_sql(table: str, columns: tuple[str, ...], key: str, rows: int) -> str:
+@functools.lru_cache(maxsize=MAX_ROWS)  # one text per batch size
+def batch_insert_sql(table: str, columns: tuple[str, ...], key: str, wanted: str, rows: int) -> str:
     width = len(columns)
     tuples = ", ".join(
         "(" + ", ".join(f"${row * width + column + 1}" for column in range(width)) + ")" for row in range(rows))
     names = ", ".join(f'"{column}"' for column in columns)
-    return f'INSERT INTO "{table}" ({names}) VALUES {tuples} ON CONFLICT DO NOTHING RETURNING "{key}"'
+    return (f'INSERT INTO "{table}" ({names}) VALUES {tuples} ON CONFLICT DO NOTHING '
+            f'RETURNING "{key}", "{wanted}"')
 
 
 class PostgresInsertBatcher:
@@ -50,9 +52,17 @@ class PostgresInsertBatcher:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._stopping = False
+        self._in_flight: list[PendingInsert] = []
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="postgres-insert-batcher")
+        self._task.add_done_callback(self._fail_waiting)
+
+    def _fail_waiting(self, _task) -> None:
+        """However the task ended (stopped, cancelled, a bug), nobody is left waiting for ever: 503, retry."""
+        for pending in self._pending + self._in_flight:
+            settle(pending.future, ConnectionError("the PostgreSQL insert batcher stopped"))
+        self._pending, self._in_flight = [], []
 
     async def stop(self) -> None:
         """Write everything already queued, then stop."""
@@ -79,9 +89,9 @@ class PostgresInsertBatcher:
             self._wake.clear()
 
     async def _write_some(self) -> None:
-        taken, self._pending = self._pending[:MAX_ROWS], self._pending[MAX_ROWS:]
+        self._in_flight, self._pending = self._pending[:MAX_ROWS], self._pending[MAX_ROWS:]
         shapes: dict[tuple, list[PendingInsert]] = {}
-        for pending in taken:
+        for pending in self._in_flight:
             shapes.setdefault(pending.shape, []).append(pending)
         for same_shape in shapes.values():
             try:
@@ -94,25 +104,28 @@ class PostgresInsertBatcher:
                 outcomes = [error] * len(same_shape)
             for pending, outcome in zip(same_shape, outcomes):
                 settle(pending.future, outcome)
+        self._in_flight = []
 
     async def _write_batch(self, batch: list[PendingInsert]) -> list[tuple[bool, object]]:
+        """A row is stored when its (key, wanted) pair came back: two copies of one key can differ (say, in their
+        dossier), and only the copy the database kept is told so; every other row learns the stored `wanted`."""
         first = batch[0]
-        sql = batch_insert_sql(first.table, tuple(first.values), first.key, len(batch))
+        sql = batch_insert_sql(first.table, tuple(first.values), first.key, first.wanted, len(batch))
         arguments = [value for pending in batch for value in pending.values.values()]
-        async with self.pool.acquire() as connection:
-            stored_keys = {row[0] for row in await connection.fetch(sql, *arguments)}
+        async with self.pool.acquire(timeout=TIMEOUT_SECONDS) as connection:
+            stored = {tuple(row) for row in await connection.fetch(sql, *arguments, timeout=TIMEOUT_SECONDS)}
             outcomes, refused = [], []
             for pending in batch:
-                key_value = pending.values[first.key]
-                if key_value in stored_keys:  # the first row with this key is the stored one; a copy is a retry
-                    stored_keys.discard(key_value)
+                pair = (pending.values[first.key], pending.values[first.wanted])
+                if pair in stored:  # the first such row is the stored one; a later identical copy is a retry
+                    stored.discard(pair)
                     outcomes.append((True, None))
                 else:
                     outcomes.append(None)
-                    refused.append(key_value)
+                    refused.append(pair[0])
             earlier = dict(await connection.fetch(
                 f'SELECT "{first.key}", "{first.wanted}" FROM "{first.table}" WHERE "{first.key}" = ANY($1)',
-                refused)) if refused else {}
+                refused, timeout=TIMEOUT_SECONDS)) if refused else {}
         return [outcome or (False, earlier.get(pending.values[first.key]))
                 for pending, outcome in zip(batch, outcomes)]
 

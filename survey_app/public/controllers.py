@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import uuid
 from pathlib import Path
 
@@ -24,11 +25,18 @@ from survey_app.public.services import (
 
 logger = logging.getLogger("survey_app")
 LANGUAGES = ("vi", "en")
+KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 DOSSIER_ALREADY_RATED = {
     "vi": "Hồ sơ này đã được đánh giá trong đợt khảo sát. Cảm ơn bạn!",
     "en": "This dossier has already been rated in this campaign. Thank you!",
 }
 CONFLICT = "Mã gửi này đã được dùng cho một câu trả lời khác; câu trả lời đầu tiên được giữ nguyên."
+
+
+def submission_key(sent) -> str:
+    """The form's idempotency key (a uuid4 hex the page made); anything else gets a fresh one: a key the
+    database would refuse (a NUL byte, say) must not make a whole batch of answers fall back row by row."""
+    return sent if isinstance(sent, str) and KEY_PATTERN.fullmatch(sent) else uuid.uuid4().hex
 
 
 def pick_language(value: str | None) -> str:
@@ -92,7 +100,7 @@ class CounterFormController(Controller):
         lang = pick_language(form_data.get("_lang"))
         if form.is_closed(dt.date.today()):
             return closed_page(form, lang)
-        key = (form_data.get("_key") or uuid.uuid4().hex)[:64]
+        key = submission_key(form_data.get("_key"))
         values = raw_answers(form_data, form.definition)
         answers, errors = form.definition.validate_answers(values, lang=lang)
         kiosk = form_data.get("_kiosk") == "1"

@@ -169,3 +169,13 @@ async def test_script_in_a_text_answer_is_never_rendered_raw(client, counter_for
     key = rating_keys(definition)[0]
     response = await client.post(counter_form, data=filled_form(definition, **{key: "9", text_item.key: payload}))
     assert payload not in response.text and "&lt;script&gt;" in response.text
+
+
+@pytest.mark.parametrize("sent_key", ["bad\x00key", "x" * 65, "khóa-có-dấu"])
+async def test_a_key_the_page_never_makes_is_replaced_and_the_answer_stored(client, counter_form, sent_key):
+    before = await response_count()
+    response = await client.post(counter_form, data=filled_form(counter_definition(), rating="4", key=sent_key))
+    assert response.status_code == 303
+    newest = await Response.select(Response.idempotency_key).order_by(Response.id, ascending=False).first()
+    assert await response_count() == before + 1
+    assert newest["idempotency_key"] != sent_key and len(newest["idempotency_key"]) == 32  # a fresh uuid4 hex

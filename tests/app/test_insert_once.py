@@ -8,7 +8,10 @@ import datetime as dt
 import json
 import uuid
 
+import pytest
+
 from survey_app.db import insert_once
+from survey_app.pg_writer import PostgresInsertBatcher
 from survey_app.tables import Campaign, Counter, Response
 
 
@@ -59,3 +62,41 @@ async def test_a_row_the_database_refuses_fails_alone(app):
     assert isinstance(outcomes[5], Exception)
     assert [outcome for index, outcome in enumerate(outcomes) if index != 5] == [(True, None)] * 10
     assert await stored_keys(prefix) == sorted(f"{prefix}{number}" for number in range(10))
+
+
+class HangingPool:
+    """A pool whose connection never comes: the batcher's task is stuck inside a batch."""
+
+    def acquire(self, timeout=None):
+        return self
+
+    async def __aenter__(self):
+        await asyncio.sleep(3600)
+
+    async def __aexit__(self, *exc_info):
+        return False
+
+
+async def test_callers_of_a_batcher_that_dies_get_an_error_not_a_hang():
+    batcher = PostgresInsertBatcher(HangingPool())
+    batcher.start()
+    waiting = [asyncio.ensure_future(batcher.insert_once("response", {"idempotency_key": f"k{n}", "d": "x"},
+                                                         "idempotency_key", "d")) for n in range(3)]
+    await asyncio.sleep(0.05)  # the first batch is taken and stuck; the others wait in the queue or the batch
+    batcher._task.cancel()  # e.g. a shutdown that does not drain, or a bug that ends the task
+    outcomes = await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), timeout=10)
+    assert all(isinstance(outcome, ConnectionError) for outcome in outcomes)
+    with pytest.raises(ConnectionError):
+        await batcher.insert_once("response", {"idempotency_key": "late", "d": "x"}, "idempotency_key", "d")
+
+
+async def test_of_two_copies_of_a_key_only_the_one_kept_is_told_stored(app):
+    row, prefix = await row_factory(), f"copies-{uuid.uuid4().hex[:8]}-"
+    rated = f"dossier-{uuid.uuid4().hex}"
+    assert await store_together([row(f"{prefix}first", "a" * 64, rated)]) == [(True, None)]
+    # the same key twice in one batch: one copy names the dossier already rated (refused), the other a new one
+    refused_copy, kept_copy = row(f"{prefix}k", "b" * 64, rated), row(f"{prefix}k", "c" * 64, f"new-{rated}")
+    outcomes = await store_together([refused_copy, kept_copy])
+    assert outcomes[0][0] is False and outcomes[1] == (True, None)
+    stored = await Response.select(Response.answers_digest).where(Response.idempotency_key == f"{prefix}k")
+    assert stored == [{"answers_digest": "c" * 64}]
