@@ -151,7 +151,7 @@ def _settle_from_thread(loop: asyncio.AbstractEventLoop, settled: list[tuple[asy
 
 def _settle_all(settled: list[tuple[asyncio.Future, bool, object]]) -> None:
     for future, ok, value in settled:
-        if future.cancelled():  # the client went away; its answer is stored all the same
+        if future.done():  # cancelled: the client went away; its answer is stored all the same
             continue
         if ok:
             future.set_result(value)

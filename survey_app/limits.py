@@ -45,6 +45,7 @@ class MemoryWindowCounter:
 
     def __init__(self) -> None:
         self._windows: dict[str, tuple[int, float]] = {}  # key → (count, monotonic end of window)
+        self._prune_above = 10_000
 
     async def current(self, key: str) -> tuple[int, int]:
         count, ends = self._windows.get(key, (0, 0.0))
@@ -53,8 +54,9 @@ class MemoryWindowCounter:
 
     async def add(self, key: str, window_seconds: int) -> tuple[int, int]:
         now = time.monotonic()
-        if len(self._windows) > 10_000:  # forget closed windows now and then
+        if len(self._windows) > self._prune_above:  # forget closed windows now and then, not on every count
             self._windows = {name: entry for name, entry in self._windows.items() if entry[1] > now}
+            self._prune_above = max(10_000, 2 * len(self._windows))
         count, ends = self._windows.get(key, (0, 0.0))
         if ends <= now:
             count, ends = 0, now + window_seconds

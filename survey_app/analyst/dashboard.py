@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 from cachetools import LRUCache
-from piccolo.query.functions.aggregate import Count, Max, Sum
 
 from analysis.sipas import compute_indices, compute_indices_by
+from survey_app import db
 from survey_app.analyst.tables import QualityReview
 from survey_app.commands.analysis import AnalysisCommandError, campaign_frame, design_of
-from survey_app.tables import Campaign, Domain, Questionnaire, Response, Unit
+from survey_app.tables import Campaign, Domain, Questionnaire, Unit
 
 
 _figures: LRUCache = LRUCache(maxsize=32)  # per worker: each computes its own copy
@@ -36,6 +36,7 @@ class DataState:
     responses: int
     last_response_id: int
     weight_total: float
+    weight_by_id: float
     excluded: tuple[int, ...]
 
 
@@ -45,11 +46,16 @@ async def excluded_ids(campaign_id: int) -> tuple[int, ...]:
     return tuple(row["response"] for row in rows)
 
 
+STATE_SQL = ("SELECT COUNT(*), MAX(id), SUM(CAST(weight AS DOUBLE PRECISION)), "
+             "SUM(CAST(weight AS DOUBLE PRECISION) * id) FROM response WHERE campaign = $1")
+
+
 async def data_state(campaign_id: int, without_excluded: bool) -> DataState:
-    totals = await Response.select(Count(Response.id, alias="responses"), Max(Response.id, alias="last"),
-                                   Sum(Response.weight, alias="weight")).where(Response.campaign == campaign_id).first()
-    return DataState(campaign_id, totals["responses"], totals["last"] or 0, round(totals["weight"] or 0.0, 9),
-                     await excluded_ids(campaign_id) if without_excluded else ())
+    """One aggregate row. The id-weighted sum changes when weights move between responses with their total kept
+    (post-stratification keeps it at the population), which the plain sum alone would miss."""
+    [(responses, last_id, weight_total, weight_by_id)] = await db.fetch_tuples(STATE_SQL, campaign_id)
+    return DataState(campaign_id, responses, last_id or 0, round(weight_total or 0.0, 9),
+                     round(weight_by_id or 0.0, 6), await excluded_ids(campaign_id) if without_excluded else ())
 
 
 async def campaign_figures(campaign: dict, without_excluded: bool = False) -> dict:

@@ -143,6 +143,21 @@ async def test_figures_are_cached_per_campaign_state(analyst):
     assert await campaign_figures(campaign) is await campaign_figures(campaign)
 
 
+async def test_weights_moved_between_responses_with_the_same_total_are_computed_again(analyst):
+    """Post-stratification keeps the weights' total at the population: the cache must still see the change."""
+    campaign = await campaign_by_code("QUAY-2026")
+    first, second = await Response.select(Response.id, Response.weight).where(
+        Response.campaign == campaign["id"]).order_by(Response.id).limit(2)
+    before = await campaign_figures(campaign)
+    try:
+        await Response.update({Response.weight: first["weight"] + 0.5}).where(Response.id == first["id"])
+        await Response.update({Response.weight: second["weight"] - 0.5}).where(Response.id == second["id"])
+        assert await campaign_figures(campaign) is not before
+    finally:
+        for row in (first, second):
+            await Response.update({Response.weight: row["weight"]}).where(Response.id == row["id"])
+
+
 async def test_a_raised_suppress_below_hides_a_unit_the_default_shows(app, settings, analyst):
     groups = (await run_indices("QUAY-2026", by="unit"))["groups"]
     smallest = min((group for group in groups if group["response_count"] >= 5), key=lambda g: g["response_count"])
