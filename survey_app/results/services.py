@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,7 @@ from litestar.exceptions import NotFoundException
 
 from analysis.sipas import compute_indices
 from survey_app.catalog import definition_of
+from survey_app.settings import SMALL_GROUP_DEFAULT
 from survey_app.tables import Campaign, Questionnaire, Response, Unit
 
 NOT_APPLICABLE = "na"
@@ -22,17 +24,36 @@ async def find_unit(code: str) -> dict:
     return unit
 
 
-async def unit_and_descendant_ids(unit_id: int) -> list[int]:
-    """The unit and every unit below it (a province's index covers its sở, huyện and xã)."""
-    parents = {row["id"]: row["parent"] for row in await Unit.select(Unit.id, Unit.parent)}
+async def children_by_parent() -> dict[int | None, list[int]]:
     children: dict[int | None, list[int]] = {}
-    for child, parent in parents.items():
-        children.setdefault(parent, []).append(child)
+    for row in await Unit.select(Unit.id, Unit.parent):
+        children.setdefault(row["parent"], []).append(row["id"])
+    return children
+
+
+def subtree(unit_id: int, children: dict[int | None, list[int]]) -> list[int]:
     found, frontier = [unit_id], [unit_id]
     while frontier:
         frontier = [child for parent in frontier for child in children.get(parent, [])]
         found.extend(frontier)
     return found
+
+
+async def unit_and_descendant_ids(unit_id: int) -> list[int]:
+    """The unit and every unit below it (a province's index covers its sở, huyện and xã)."""
+    return subtree(unit_id, await children_by_parent())
+
+
+def too_few_to_publish(unit_id: int, counts: dict[int, int], children: dict, minimum: int) -> bool:
+    """Fewer than `minimum` answers below the unit, or a part that subtraction would expose: the unit's total
+    less its children that are shown on their own leaves fewer than `minimum` answers (but some). With a parent
+    of 7 and a child of 5 both shown, the parent's own 2 answers would follow from 7·P − 5·C."""
+    def total(unit: int) -> int:
+        return sum(counts.get(member, 0) for member in subtree(unit, children))
+
+    whole = total(unit_id)
+    shown_apart = sum(part for child in children.get(unit_id, []) if (part := total(child)) >= minimum)
+    return whole < minimum or 0 < whole - shown_apart < minimum
 
 
 async def choose_campaign(campaign_code: str | None, unit_ids: list[int]) -> dict:
@@ -62,19 +83,22 @@ def rating_frame(answer_rows: list[dict], item_keys: list[str]) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=item_keys)
 
 
-async def unit_index(unit_code: str, campaign_code: str | None = None, suppress_below: int = 1) -> dict:
+async def unit_index(unit_code: str, campaign_code: str | None = None,
+                     suppress_below: int = SMALL_GROUP_DEFAULT) -> dict:
     """The index of a unit and the units below it. Officials' answers (an invitation campaign) are never shown for
-    fewer than `suppress_below` responses: "index" is then None and "suppressed_below" says why."""
+    too few responses (too_few_to_publish): "index" is then None and "suppressed_below" says why."""
     unit = await find_unit(unit_code)
-    unit_ids = await unit_and_descendant_ids(unit["id"])
+    children = await children_by_parent()
+    unit_ids = subtree(unit["id"], children)
     campaign = await choose_campaign(campaign_code, unit_ids)
     questionnaire = await Questionnaire.select().where(Questionnaire.id == campaign["questionnaire"]).first()
     scoring = definition_of(questionnaire).scoring_dict()
     item_keys = [item for factor in scoring.get("factors", []) for c in factor["criteria"] for item in c["items"]]
-    rows = await Response.select(Response.answers).where(
+    rows = await Response.select(Response.unit, Response.answers).where(
         (Response.campaign == campaign["id"]) & Response.unit.is_in(unit_ids)
     )
-    suppressed = campaign["mode"] == "invitation" and len(rows) < suppress_below
+    counts = Counter(row["unit"] for row in rows)
+    suppressed = campaign["mode"] == "invitation" and too_few_to_publish(unit["id"], counts, children, suppress_below)
     return {
         "unit": {"code": unit["code"], "name": unit["name"], "level": unit["level"]},
         "campaign": {"code": campaign["code"], "name": campaign["name"]},

@@ -87,3 +87,24 @@ async def test_officials_answers_of_a_small_unit_are_withheld_from_the_public_in
             httpx.AsyncClient(transport=httpx.ASGITransport(app=lenient), base_url="http://t") as other:
         shown = (await other.get("/api/v1/units/SO02/index", params={"campaign": code})).json()
     assert shown["index"]["response_count"] == settings.suppress_below - 1 and shown["suppressed_below"] is None
+
+
+async def test_a_parents_own_few_answers_are_not_exposed_by_subtraction(app, client, settings):
+    """Parent and child both shown, with the parent's own answers fewer than the threshold: 7·P − 5·C would give
+    them away, so the parent is withheld while the child (5) is shown."""
+    code = await make_campaign(f"PAR-SUB-{uuid.uuid4().hex[:6]}")
+    campaign = await Campaign.select().where(Campaign.code == code).first()
+    province = await Unit.select(Unit.id).where(Unit.code == "DEMO").first()
+    parent = Unit(code=f"P-{code}", name="Sở cha", level="so", parent=province["id"])
+    await parent.save()
+    child = Unit(code=f"C-{code}", name="Phòng con", level="so", parent=parent.id)
+    await child.save()
+    for unit_id, count in ((parent.id, 2), (child.id, settings.suppress_below)):
+        for number in range(count):
+            await Response.insert(Response(campaign=campaign["id"], unit=unit_id, questionnaire=campaign["questionnaire"],
+                                           idempotency_key=f"{code}-{unit_id}-{number}", answers_digest="d",
+                                           answers={}, channel="invitation"))
+    of_parent = (await client.get(f"/api/v1/units/P-{code}/index", params={"campaign": code})).json()
+    of_child = (await client.get(f"/api/v1/units/C-{code}/index", params={"campaign": code})).json()
+    assert of_parent["index"] is None and of_parent["suppressed_below"] == settings.suppress_below
+    assert of_child["index"]["response_count"] == settings.suppress_below
