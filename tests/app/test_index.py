@@ -94,10 +94,10 @@ async def test_a_parents_own_few_answers_are_not_exposed_by_subtraction(app, cli
     them away, so the parent is withheld while the child (5) is shown."""
     code = await make_campaign(f"PAR-SUB-{uuid.uuid4().hex[:6]}")
     campaign = await Campaign.select().where(Campaign.code == code).first()
-    province = await Unit.select(Unit.id).where(Unit.code == "DEMO").first()
-    parent = Unit(code=f"P-{code}", name="Sở cha", level="so", parent=province["id"])
+    province = await Unit.select(Unit.id).where(Unit.code == "DEMO").first()  # communes: no sampling quota counts them
+    parent = Unit(code=f"P-{code}", name="Xã cha", level="xa", parent=province["id"])
     await parent.save()
-    child = Unit(code=f"C-{code}", name="Phòng con", level="so", parent=parent.id)
+    child = Unit(code=f"C-{code}", name="Thôn con", level="xa", parent=parent.id)
     await child.save()
     for unit_id, count in ((parent.id, 2), (child.id, settings.suppress_below)):
         for number in range(count):
