@@ -10,6 +10,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery
 from litestar.response import Response, Template
 
+from survey_app.admin.common import staff_page
 from survey_app.auth import access
 from survey_app.tables import AuditLog
 
@@ -43,9 +44,9 @@ class AuditController(Controller):
         if before_id:
             query = query.where(AuditLog.id < before_id)
         entries = await query.limit(PAGE_SIZE)
-        return Template(template_name="admin_audit.html", context={
-            "user": request.user, "entries": entries, "filter_user": user or "", "filter_action": action or "",
-            "next_before": entries[-1]["id"] if len(entries) == PAGE_SIZE else None})
+        return staff_page(request, "admin_audit.html", entries=entries, filter_user=user or "",
+                          filter_action=action or "",
+                          next_before=entries[-1]["id"] if len(entries) == PAGE_SIZE else None)
 
     @get("/audit.csv", media_type="text/csv")
     async def download(self, user: FromQuery[str | None] = None, action: FromQuery[str | None] = None) -> Response:

@@ -6,7 +6,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from litestar import Request
 from litestar.exceptions import PermissionDeniedException
+from litestar.response import Template
 
 from survey_app import audit, db
 from survey_app.auth import SignedInUser
@@ -27,6 +29,12 @@ class FieldErrors:
 
     def __bool__(self) -> bool:
         return bool(self.messages)
+
+
+def staff_page(request: Request, template_name: str, refused: bool = False, **context) -> Template:
+    """A staff page with the signed-in user for its menu; 422 when it shows a refused form or file again."""
+    return Template(template_name=template_name, status_code=422 if refused else 200,
+                    context={"user": request.user, **context})
 
 
 class FormRefused(Exception):

@@ -14,7 +14,7 @@ from litestar.response import Response, Template
 
 from survey_app import audit, db
 from survey_app.admin.common import (
-    FieldErrors, FormRefused, clean_code, clean_text, refuse_outside_scope, require_confirmation,
+    FieldErrors, FormRefused, clean_code, clean_text, refuse_outside_scope, require_confirmation, staff_page,
 )
 from survey_app.auth import access
 from survey_app.commands.qr import QrCommandError, build
@@ -114,10 +114,9 @@ class CounterAdminController(Controller):
     async def page(request: Request, unit_code: str | None, errors: dict | None = None, notice: str | None = None,
                    rotation: dict | None = None, form: dict | None = None) -> Template:
         unit_code = (unit_code or "")[:32]
-        return Template(template_name="admin_counters.html", status_code=422 if errors else 200, context={
-            "user": request.user, "unit_code": unit_code, "counters": await counters_of(unit_code),
-            "campaigns": await poster_campaigns(), "errors": errors or {}, "notice": notice, "rotation": rotation,
-            "form": form or {"unit_code": unit_code}})
+        return staff_page(request, "admin_counters.html", bool(errors), unit_code=unit_code,
+                          counters=await counters_of(unit_code), campaigns=await poster_campaigns(),
+                          errors=errors or {}, notice=notice, rotation=rotation, form=form or {"unit_code": unit_code})
 
     @post(status_code=200)
     async def add(self, request: Request, state: State) -> Template:
@@ -159,9 +158,8 @@ class UnitCountersController(Controller):
     @get("/{unit_code:str}/counters")
     async def index(self, request: Request, unit_code: FromPath[str]) -> Template:
         unit = await scoped_unit(request, unit_code)
-        return Template(template_name="unit_counters.html", context={
-            "user": request.user, "unit": unit, "counters": await counters_of(unit_code),
-            "campaigns": await poster_campaigns()})
+        return staff_page(request, "unit_counters.html", unit=unit, counters=await counters_of(unit_code),
+                          campaigns=await poster_campaigns())
 
     @get("/{unit_code:str}/counters/{counter_code:str}/poster")
     async def poster(self, request: Request, state: State, unit_code: FromPath[str], counter_code: FromPath[str],

@@ -8,7 +8,7 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from survey_app import audit, db
-from survey_app.admin.common import FieldErrors, FormRefused, clean_code, clean_text
+from survey_app.admin.common import FieldErrors, FormRefused, clean_code, clean_text, staff_page
 from survey_app.auth import access
 from survey_app.tables import Domain
 
@@ -62,8 +62,8 @@ class DomainAdminController(Controller):
     async def page(request: Request, errors: dict | None = None, notice: str | None = None,
                    form: dict | None = None) -> Template:
         domains = await Domain.select(Domain.code, Domain.name, Domain.name_en).order_by(Domain.code)
-        return Template(template_name="admin_domains.html", status_code=422 if errors else 200, context={
-            "user": request.user, "domains": domains, "errors": errors or {}, "notice": notice, "form": form or {}})
+        return staff_page(request, "admin_domains.html", bool(errors), domains=domains, errors=errors or {},
+                          notice=notice, form=form or {})
 
     @post(status_code=200)
     async def add(self, request: Request) -> Template:

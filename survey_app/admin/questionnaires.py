@@ -17,6 +17,7 @@ from litestar.response import Template
 
 from questionnaires.validate import validate_file
 from survey_app import audit, db
+from survey_app.admin.common import staff_page
 from survey_app.tables import Campaign, Questionnaire, Response
 from survey_app.auth import access
 
@@ -99,8 +100,8 @@ class QuestionnaireAdminController(Controller):
 
     @staticmethod
     async def page(request: Request, problems: list[str] | None = None, notice: str | None = None) -> Template:
-        return Template(template_name="admin_questionnaires.html", status_code=422 if problems else 200, context={
-            "user": request.user, "versions": await versions(), "problems": problems or [], "notice": notice})
+        return staff_page(request, "admin_questionnaires.html", bool(problems), versions=await versions(),
+                          problems=problems or [], notice=notice)
 
     @post(status_code=200)
     async def upload(self, request: Request) -> Template:

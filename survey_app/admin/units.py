@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from survey_app import db
+from survey_app.admin.common import staff_page
 from survey_app.admin.unit_tree import (
     RowProblem, UnitFileError, UnitRow, UnitRowsRefused, apply_rows, check_rows, plan, read_unit_file, save_unit,
 )
@@ -65,10 +66,8 @@ class UnitAdminController(Controller):
         return self.page(request, await unit_list(), notice=notice)
 
     @staticmethod
-    def page(request: Request, units: list[dict], notice: str | None = None, error: str | None = None,
-             status_code: int = 200) -> Template:
-        return Template(template_name="admin_units.html", status_code=status_code, context={
-            "user": request.user, "units": units, "notice": notice, "error": error})
+    def page(request: Request, units: list[dict], notice: str | None = None, error: str | None = None) -> Template:
+        return staff_page(request, "admin_units.html", bool(error), units=units, notice=notice, error=error)
 
     @post("/import", status_code=200)
     async def preview(self, request: Request) -> Template:
@@ -77,15 +76,15 @@ class UnitAdminController(Controller):
             filename, data = await upload_bytes(request)
             rows = read_unit_file(filename, data)
         except UnitFileError as error:
-            return self.page(request, await unit_list(), error=str(error), status_code=422)
+            return self.page(request, await unit_list(), error=str(error))
         problems = await check_rows(rows)
         return await self.preview_page(request, filename, rows, problems)
 
     @staticmethod
     async def preview_page(request: Request, filename: str, rows: list[UnitRow], problems: list[RowProblem]):
-        return Template(template_name="admin_unit_import.html", status_code=422 if problems else 200, context={
-            "user": request.user, "filename": filename, "problems": problems, "row_count": len(rows),
-            "groups": None if problems else await plan(rows), "rows_json": rows_to_json(rows)})
+        return staff_page(request, "admin_unit_import.html", bool(problems), filename=filename, problems=problems,
+                          row_count=len(rows), groups=None if problems else await plan(rows),
+                          rows_json=rows_to_json(rows))
 
     @post("/import/confirm", status_code=303)
     async def confirm(self, request: Request) -> Template | Redirect:
@@ -96,7 +95,7 @@ class UnitAdminController(Controller):
                 raise UnitFileError("Không có dòng nào để nhập.")
             counts = await apply_rows(rows, request.user.username)
         except UnitFileError as error:
-            return self.page(request, await unit_list(), error=str(error), status_code=422)
+            return self.page(request, await unit_list(), error=str(error))
         except UnitRowsRefused as refused:
             return await self.preview_page(request, form.get("filename", ""), rows, refused.problems)
         return Redirect(path=f"/admin/units?added={counts['added']}&changed={counts['changed']}", status_code=303)
@@ -107,8 +106,8 @@ class UnitAdminController(Controller):
 
     @staticmethod
     def edit_page(request: Request, row: UnitRow, errors: dict | None = None, notice: str | None = None) -> Template:
-        return Template(template_name="admin_unit_edit.html", status_code=422 if errors else 200, context={
-            "user": request.user, "unit": row, "levels": UNIT_LEVELS, "errors": errors or {}, "notice": notice})
+        return staff_page(request, "admin_unit_edit.html", bool(errors), unit=row, levels=UNIT_LEVELS,
+                          errors=errors or {}, notice=notice)
 
     @post("/{unit_code:str}/edit", status_code=200)
     async def save(self, request: Request, unit_code: FromPath[str]) -> Template:

@@ -13,7 +13,9 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from survey_app import audit, db
-from survey_app.admin.common import FieldErrors, FormRefused, clean_code, clean_text, require_confirmation
+from survey_app.admin.common import (
+    FieldErrors, FormRefused, clean_code, clean_text, require_confirmation, staff_page,
+)
 from survey_app.auth import ROLE_NAMES_VI, ROLES, SignedInUser, access
 from survey_app.auth.passwords import hash_password, password_problem
 from survey_app.commands.users import create_user
@@ -104,9 +106,9 @@ class UserAdminController(Controller):
         users = await User.select(User.id, User.username, User.display_name, User.role, User.active,
                                   User.locked_until, User.failed_logins, User.unit.code.as_alias("unit_code")
                                   ).order_by(User.username)
-        return Template(template_name="admin_users.html", status_code=422 if errors else 200, context={
-            "user": request.user, "users": users, "roles": ROLE_NAMES_VI, "errors": errors or {}, "notice": notice,
-            "form": {key: value for key, value in (form or {}).items() if key != "password"}})
+        return staff_page(request, "admin_users.html", bool(errors), users=users, roles=ROLE_NAMES_VI,
+                          errors=errors or {}, notice=notice,
+                          form={key: value for key, value in (form or {}).items() if key != "password"})
 
     @post(status_code=200)
     async def create(self, request: Request) -> Template:
