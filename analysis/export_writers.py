@@ -1,8 +1,8 @@
 """Writers for survey microdata: CSV, JSON lines, XLSX with a codebook sheet, SPSS .sav and Stata .dta.
 
 Pure: they take a codebook (``Variable`` list) and pandas chunks whose columns follow it; reading a database is
-the caller's business. CSV, JSON lines and XLSX are written chunk by chunk, so memory stays flat; pyreadstat
-writes a whole data frame at once, so .sav and .dta hold the data in memory, a few bytes a cell (`stat_columns`).
+the caller's business. Every format is written chunk by chunk, so memory stays flat whatever the number of rows
+(.sav and .dta: pyreadstat writes each chunk, analysis/stat_files.py joins them).
 """
 
 from __future__ import annotations
@@ -16,11 +16,13 @@ from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import union_categoricals
+
+from analysis import stat_files
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 STATA_LABEL_LIMIT = 80  # Stata keeps at most 80 characters of a variable label
 STATA_NAME_LIMIT = 32
+STATA_MISSING_LETTERS = "abcdefghijklmnopqrstuvwxyz"  # .a … .z
 CODEBOOK_HEADER = ("biến / variable", "câu hỏi (vi)", "question (en)", "kiểu / type", "nhãn giá trị / value labels",
                    "giá trị khuyết / missing codes")
 
@@ -140,41 +142,67 @@ def codebook_row(variable: Variable) -> tuple:
     return (variable.name, variable.label_vi, variable.label_en, variable.kind, labels, missing)
 
 
-# SPSS and Stata through pyreadstat (ReadStat).
+# SPSS and Stata through pyreadstat (ReadStat), chunk by chunk (analysis/stat_files.py).
 
-def write_sav(path: Path, codebook: list[Variable], frame: pd.DataFrame, file_label: str = "") -> None:
-    """SPSS .sav: Vietnamese variable and value labels; missing codes (9 = không áp dụng) declared user-missing."""
+def write_sav(path: Path, codebook: list[Variable], chunks: Iterable[pd.DataFrame], file_label: str = "") -> int:
+    """SPSS .sav: Vietnamese variable and value labels; missing codes (9 = không áp dụng) declared user-missing.
+    Returns the number of rows."""
     import pyreadstat
 
-    pyreadstat.write_sav(
-        _typed(frame, codebook), str(path), file_label=nfc(file_label)[:64],
-        column_labels={variable.name: variable.label_vi for variable in codebook},
-        variable_value_labels={variable.name: variable.value_labels for variable in codebook if variable.value_labels},
-        missing_ranges={variable.name: list(variable.missing_codes) for variable in codebook if variable.missing_codes},
-        variable_measure={variable.name: "nominal" for variable in codebook if variable.is_string},
-    )
+    def write_frame(frame: pd.DataFrame, target: Path) -> None:
+        pyreadstat.write_sav(
+            frame, str(target), file_label=nfc(file_label)[:64],
+            column_labels={variable.name: variable.label_vi for variable in codebook},
+            variable_value_labels={v.name: v.value_labels for v in codebook if v.value_labels},
+            missing_ranges={v.name: list(v.missing_codes) for v in codebook if v.missing_codes},
+            variable_measure={variable.name: "nominal" for variable in codebook if variable.is_string},
+        )
+
+    return _write_stat_file(path, codebook, chunks, write_frame, stat_files.join_sav)
 
 
-def write_dta(path: Path, codebook: list[Variable], frame: pd.DataFrame, file_label: str = "") -> None:
-    """Stata .dta (version 15, UTF-8): variable labels cut to Stata's 80 characters, value labels kept."""
+def write_dta(path: Path, codebook: list[Variable], chunks: Iterable[pd.DataFrame], file_label: str = "") -> int:
+    """Stata .dta (version 15, UTF-8): variable labels cut to Stata's 80 characters, value labels kept; missing
+    codes become Stata's extended missing values (9 = không áp dụng is .a, labelled). Returns the number of rows."""
     import pyreadstat
 
     too_long = [variable.name for variable in codebook if len(variable.name) > STATA_NAME_LIMIT]
     if too_long:
         raise ExportFormatError(f"Stata variable names have at most {STATA_NAME_LIMIT} characters: {too_long}")
-    pyreadstat.write_dta(
-        _typed(frame, codebook), str(path), file_label=nfc(file_label)[:STATA_LABEL_LIMIT],
-        column_labels={variable.name: stata_label(variable.label_vi) for variable in codebook},
-        variable_value_labels={variable.name: variable.value_labels for variable in codebook if variable.value_labels},
-    )
+    letters = {v.name: dict(zip(v.missing_codes, STATA_MISSING_LETTERS)) for v in codebook if v.missing_codes}
+    value_labels = {v.name: {letters.get(v.name, {}).get(code, code): label for code, label in v.value_labels.items()}
+                    for v in codebook if v.value_labels}
+
+    def write_frame(frame: pd.DataFrame, target: Path) -> None:
+        for name, letter_of in letters.items():
+            frame[name] = _with_missing_letters(frame[name].to_numpy(), letter_of)
+        pyreadstat.write_dta(
+            frame, str(target), file_label=nfc(file_label)[:STATA_LABEL_LIMIT],
+            column_labels={variable.name: stata_label(variable.label_vi) for variable in codebook},
+            variable_value_labels=value_labels,
+            missing_user_values={name: list(letter_of.values()) for name, letter_of in letters.items()},
+        )
+
+    return _write_stat_file(path, codebook, chunks, write_frame, stat_files.join_dta)
+
+
+def _with_missing_letters(numbers: np.ndarray, letter_of: dict) -> np.ndarray:
+    """Codes as pyreadstat takes Stata's extended missing values: the letter in place of the number."""
+    values = numbers.astype(object)
+    for code, letter in letter_of.items():
+        values[numbers == code] = letter
+    return values
+
+
+def _write_stat_file(path: Path, codebook: list[Variable], chunks: Iterable[pd.DataFrame], write_frame,
+                     join) -> int:
+    typed = (pd.DataFrame(stat_columns(chunk, codebook), copy=False) for chunk in chunks)
+    texts = [variable.name for variable in codebook if variable.is_string]
+    return stat_files.write_chunked(path, typed, texts, write_frame, join)
 
 
 def stata_label(text: str) -> str:
     return text if len(text) <= STATA_LABEL_LIMIT else text[:STATA_LABEL_LIMIT - 1] + "…"
-
-
-def _typed(frame: pd.DataFrame, codebook: list[Variable]) -> pd.DataFrame:
-    return pd.DataFrame(stat_columns(frame, codebook), index=frame.index, copy=False)
 
 
 def stat_columns(frame: pd.DataFrame, codebook: list[Variable]) -> dict:
@@ -191,26 +219,3 @@ def stat_columns(frame: pd.DataFrame, codebook: list[Variable]) -> dict:
         else:
             typed[variable.name] = pd.to_numeric(column, errors="raise").to_numpy("float64", na_value=np.nan)
     return typed
-
-
-class StatFrame:
-    """stat_columns of each chunk gathered as they come, then joined column by column, each column's chunks freed
-    as it is joined: the peak stays near the compact data's own size, never twice it."""
-
-    def __init__(self, codebook: list[Variable]):
-        self.codebook, self.parts = codebook, {variable.name: [] for variable in codebook}
-
-    def add(self, chunk: pd.DataFrame) -> None:
-        for name, column in stat_columns(chunk, self.codebook).items():
-            self.parts[name].append(column)
-
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame({name: _joined(self.parts.pop(name)) for name in list(self.parts)}, copy=False)
-
-
-def _joined(columns: list):
-    if not columns:
-        return np.array([], dtype="float64")
-    if isinstance(columns[0], pd.Categorical):
-        return union_categoricals(columns)
-    return np.concatenate(columns)

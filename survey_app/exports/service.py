@@ -1,7 +1,7 @@
 """A campaign's responses as CSV, JSON lines, XLSX, SPSS .sav or Stata .dta (docs/exports.md).
 
-Responses are read in chunks by keyset pagination over Response.id, so CSV, JSON lines and XLSX use flat memory
-whatever the campaign's size. Files are written beside the target and renamed into place only when complete:
+Responses are read in chunks by keyset pagination over Response.id, so every format uses flat memory whatever
+the campaign's size. Files are written beside the target and renamed into place only when complete:
 a failed export never leaves a broken file. The web layer streams CSV/JSON with `stream_export` and offers the
 other formats from `export_to_temporary_file`.
 """
@@ -16,7 +16,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AsyncIterator, Callable, TypeVar
+from typing import AsyncIterator, Callable, Iterable, TypeVar
 
 from analysis import export_writers as writers
 from survey_app import db
@@ -169,19 +169,17 @@ async def _write(plan: ExportPlan, export_format: str, path: Path, on_progress) 
             async for piece in _byte_pieces(plan, export_format, on_progress):
                 output.write(piece)
     elif export_format == "xlsx":
-        await _write_xlsx(plan, path, on_progress)
+        await _write_from_thread(plan, on_progress, lambda chunks: writers.write_xlsx(path, plan.codebook, chunks,
+                                                                                       plan.notes))
     else:
-        gathered = writers.StatFrame(plan.codebook)  # pyreadstat writes a whole frame: kept compact until then
-        async for chunk in _counted(response_chunks(plan), on_progress):
-            gathered.add(chunk)
         write = writers.write_sav if export_format == "sav" else writers.write_dta
-        # seconds of pyreadstat at a million rows: in a thread, so the worker keeps serving forms meanwhile
-        await finished_in_own_thread(lambda: write(path, plan.codebook, gathered.frame(),
-                                                   file_label=plan.campaign["name"]))
+        await _write_from_thread(plan, on_progress, lambda chunks: write(path, plan.codebook, chunks,
+                                                                          file_label=plan.campaign["name"]))
 
 
-async def _write_xlsx(plan: ExportPlan, path: Path, on_progress) -> None:
-    """The writer runs in a thread and pulls each chunk from this event loop as it goes (constant memory)."""
+async def _write_from_thread(plan: ExportPlan, on_progress, write: Callable[[Iterable], object]) -> None:
+    """write(chunks) runs in a thread (seconds of XLSX or pyreadstat work at a million rows: the worker keeps
+    serving forms meanwhile) and pulls each chunk from this event loop as it goes, so memory stays flat."""
     loop, stop, waiting = asyncio.get_running_loop(), threading.Event(), []
     chunks = _counted(response_chunks(plan), on_progress)
 
@@ -200,8 +198,7 @@ async def _write_xlsx(plan: ExportPlan, path: Path, on_progress) -> None:
         for pending in waiting:
             pending.cancel()  # a chunk being read: the writer's wait for it ends with CancelledError
 
-    await finished_in_own_thread(lambda: writers.write_xlsx(path, plan.codebook, chunks_from_loop(), plan.notes),
-                                 on_cancel=cancel)
+    await finished_in_own_thread(lambda: write(chunks_from_loop()), on_cancel=cancel)
 
 
 async def finished_in_own_thread(function: Callable[[], T], on_cancel: Callable[[], None] = lambda: None) -> T:

@@ -12,12 +12,12 @@ import pyreadstat
 import pytest
 
 from analysis.export_writers import (
-    StatFrame,
     Variable,
     csv_chunk,
     csv_header,
     jsonl_chunk,
     neutralise_formula,
+    stat_columns,
     stata_label,
     write_dta,
     write_sav,
@@ -80,7 +80,7 @@ def test_xlsx_keeps_formulas_as_text_and_has_a_codebook(tmp_path):
 
 def test_sav_reads_back_with_values_labels_and_user_missing(tmp_path):
     path = tmp_path / "out.sav"
-    write_sav(path, CODEBOOK, FRAME, file_label="Khảo sát SIPAS")
+    write_sav(path, CODEBOOK, [FRAME], file_label="Khảo sát SIPAS")
     back, meta = pyreadstat.read_sav(str(path), user_missing=True)
     assert back["unit_code"].tolist() == ["SO01", "H01X1", "SO01"]
     assert back["official_guide"].tolist()[:2] == [5, 9] and np.isnan(back["official_guide"][2])
@@ -92,13 +92,26 @@ def test_sav_reads_back_with_values_labels_and_user_missing(tmp_path):
 
 def test_dta_reads_back_with_values_and_labels_cut_to_stata_limits(tmp_path):
     path = tmp_path / "out.dta"
-    write_dta(path, CODEBOOK, FRAME, file_label="Khảo sát SIPAS")
+    write_dta(path, CODEBOOK, [FRAME], file_label="Khảo sát SIPAS")
     back, meta = pyreadstat.read_dta(str(path))
     assert back["weight"].tolist() == [1.0, 2.5, 0.75]
     assert back["open_feedback"][1] == "Thủ tục nhanh, cán bộ nhiệt tình"
     assert meta.column_names_to_labels["official_guide"] == stata_label(LONG_QUESTION)
     assert len(stata_label(LONG_QUESTION)) == 80
     assert meta.variable_value_labels["official_guide"][5] == "Rất hài lòng"
+
+
+def test_dta_declares_not_applicable_as_stata_missing_in_every_chunk(tmp_path):
+    """9 = không áp dụng is .a (labelled), so Stata leaves it out of means as SPSS does; chunks with and without
+    a 9 join (the column's type must not change from one chunk to the next)."""
+    chunks = [compact_chunk(["A", "B"], [9, 5]), compact_chunk(["C"], [4]), compact_chunk(["D", "E"], [None, 9])]
+    assert write_dta(tmp_path / "na.dta", CODEBOOK, chunks) == 5
+    back, meta = pyreadstat.read_dta(str(tmp_path / "na.dta"), user_missing=True)
+    assert back["official_guide"].tolist()[:3] == ["a", 5, 4] and back["official_guide"][4] == "a"
+    assert np.isnan(back["official_guide"][3])
+    assert meta.variable_value_labels["official_guide"]["a"] == "Không áp dụng / Không biết"
+    plain = pd.read_stata(tmp_path / "na.dta", convert_categoricals=False)["official_guide"]
+    assert plain.isna().tolist() == [True, False, False, True, True] and plain.mean() == 4.5
 
 
 def test_xlsx_with_no_rows_has_the_header_and_the_codebook(tmp_path):
@@ -119,25 +132,71 @@ def test_repeated_text_kept_as_a_categorical_is_neutralised_too(tmp_path):
     assert [data["A2"].value, data["A3"].value, data["A4"].value] == ["'=1", "'=1", None]
 
 
+def compact_chunk(units, codes, texts=None):
+    """A chunk typed as the export makes it: int8 codes, categoricals with the chunk's own categories."""
+    return pd.DataFrame({"unit_code": pd.Categorical(units, categories=pd.Index(
+                             [unit for unit in dict.fromkeys(units) if unit], dtype=str)),
+                         "weight": [1.0] * len(units), "official_guide": pd.array(codes, dtype="Int8"),
+                         "open_feedback": np.array(texts or [None] * len(units), dtype=object)})
+
+
 def test_sav_from_compact_chunks_reads_back_like_one_frame(tmp_path):
-    """Chunks typed as the export makes them (int8 codes, categoricals with other categories, a chunk without any
-    text) join into one frame whose .sav holds the same values and labels as the plain frame's."""
-    def chunk(units, codes):
-        return pd.DataFrame({"unit_code": pd.Categorical(units, categories=pd.Index(
-                                 [unit for unit in dict.fromkeys(units) if unit], dtype=str)),
-                             "weight": [1.0] * len(units), "official_guide": pd.array(codes, dtype="Int8"),
-                             "open_feedback": np.array([None] * len(units), dtype=object)})
-    chunks = [chunk(["SO01", "H01X1"], [5, 9]), chunk([None], [None]), chunk(["H02", "SO01"], [1, None])]
-    gathered = StatFrame(CODEBOOK)
-    for part in chunks:
-        gathered.add(part)
-    frame = gathered.frame()
-    assert frame["official_guide"].dtype == np.float32 and isinstance(frame["unit_code"].dtype, pd.CategoricalDtype)
-    write_sav(tmp_path / "chunks.sav", CODEBOOK, frame)
+    """Chunks with other categories, a chunk without any text and texts of other widths join into one .sav with
+    the same values and labels as one frame's; the rows and the case count are right."""
+    chunks = [compact_chunk(["SO01", "H01X1"], [5, 9], ["ngắn", None]), compact_chunk([None], [None]),
+              compact_chunk(["H02", "SO01"], [1, None], ["Ý kiến dài hơn nhiều " * 20, "=1"])]
+    assert write_sav(tmp_path / "chunks.sav", CODEBOOK, chunks) == 5
     back, meta = pyreadstat.read_sav(str(tmp_path / "chunks.sav"), user_missing=True)
+    assert meta.number_rows == 5
     assert back["unit_code"].tolist() == ["SO01", "H01X1", "", "H02", "SO01"]
     assert back["official_guide"].tolist()[:2] == [5, 9] and back["official_guide"][3] == 1
     assert back["official_guide"][[2, 4]].isna().all()
+    assert back["open_feedback"].tolist() == ["ngắn", "", "", ("Ý kiến dài hơn nhiều " * 20).rstrip(), "=1"]
     assert meta.readstat_variable_types["official_guide"] == "double"
     assert meta.variable_value_labels["official_guide"][9] == "Không áp dụng / Không biết"
     assert meta.missing_ranges["official_guide"] == [{"lo": 9.0, "hi": 9.0}]
+
+
+def test_many_chunks_give_the_same_file_as_one_frame(tmp_path):
+    """The joined .sav and .dta read back exactly like the files pyreadstat itself writes from the whole frame."""
+    rng = np.random.default_rng(7)
+    rows = 1200
+    texts = [None if i % 3 else "Phản ánh số " + "ồ" * int(rng.integers(0, 90)) for i in range(rows)]
+    whole = compact_chunk([f"X{i % 7}" for i in range(rows)], [int(c) if c < 6 else None for c in
+                          rng.integers(1, 8, rows)], texts)
+    chunks = [whole.iloc[start:start + 250].reset_index(drop=True) for start in range(0, rows, 250)]
+    labels = {variable.name: variable.value_labels for variable in CODEBOOK if variable.value_labels}
+    typed_whole = pd.DataFrame(stat_columns(whole, CODEBOOK))
+    for write, read, reference in ((write_sav, pyreadstat.read_sav, pyreadstat.write_sav),
+                                   (write_dta, pyreadstat.read_dta, pyreadstat.write_dta)):
+        suffix = ".sav" if write is write_sav else ".dta"
+        assert write(tmp_path / f"joined{suffix}", CODEBOOK, chunks) == rows
+        reference(typed_whole, str(tmp_path / f"whole{suffix}"), variable_value_labels=labels)
+        joined, joined_meta = read(str(tmp_path / f"joined{suffix}"))
+        expected, expected_meta = read(str(tmp_path / f"whole{suffix}"))
+        pd.testing.assert_frame_equal(joined, expected)
+        assert joined_meta.number_rows == rows
+    assert joined_meta.variable_value_labels["official_guide"][5] == "Rất hài lòng"
+
+
+def test_dta_texts_longer_than_2045_bytes_keep_their_rows_across_chunks(tmp_path):
+    """Stata keeps such texts as strLs, referenced by observation number: each chunk's must be renumbered."""
+    long_texts = [f"{n} " + "Thủ tục rườm rà. " * (150 + n) for n in range(5)]
+    chunks = [compact_chunk(["A", "B"], [1, 2], [long_texts[0], None]),
+              compact_chunk(["C"], [3], ["ngắn"]),
+              compact_chunk(["D", "E", "F"], [4, 5, None], [long_texts[1], long_texts[2], long_texts[1]]),
+              compact_chunk(["G", "H"], [1, 1], [None, long_texts[3]])]
+    assert all(len(text.encode()) > 2045 for text in long_texts)
+    assert write_dta(tmp_path / "long.dta", CODEBOOK, chunks) == 8
+    back, meta = pyreadstat.read_dta(str(tmp_path / "long.dta"))
+    assert back["open_feedback"].tolist() == [long_texts[0], "", "ngắn", long_texts[1], long_texts[2],
+                                             long_texts[1], "", long_texts[3]]
+    assert back["unit_code"].tolist() == list("ABCDEFGH") and meta.number_rows == 8
+    assert pd.read_stata(tmp_path / "long.dta")["open_feedback"][7] == long_texts[3]
+
+
+def test_sav_and_dta_with_no_rows_still_carry_the_dictionary(tmp_path):
+    for write, read, suffix in ((write_sav, pyreadstat.read_sav, ".sav"), (write_dta, pyreadstat.read_dta, ".dta")):
+        assert write(tmp_path / f"empty{suffix}", CODEBOOK, [FRAME.iloc[:0]]) == 0
+        back, meta = read(str(tmp_path / f"empty{suffix}"))
+        assert list(back.columns) == [variable.name for variable in CODEBOOK] and len(back) == 0

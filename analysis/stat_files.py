@@ -1,0 +1,238 @@
+"""SPSS .sav and Stata .dta of any size in flat memory, written chunk by chunk through pyreadstat.
+
+pyreadstat (ReadStat) writes a whole data frame at once and cannot append rows. So each chunk is written as a
+small file of its own with the same dictionary, and the chunks' rows are joined under the first one's dictionary:
+
+1. the chunks are spooled to a scratch file while each text column's widest value (in UTF-8 bytes) is found: a
+   text's storage width decides the row layout, so every chunk must be written with the same widths;
+2. each chunk is written with one extra last row whose texts are that wide (spaces), so ReadStat gives every chunk
+   the same layout, and that row is cut off again.
+
+.sav (uncompressed, as pyreadstat writes it): header and dictionary, then cases of a fixed size (the header's
+nominal case size × 8 bytes); the case count is the header's int32 at byte 80.
+.dta (release 119): <header> with N, a <map> of section offsets, …, <data> rows </data> <strls> … </strls>
+<value_labels> … </value_labels> </stata_dta>. A text over 2 045 bytes makes its column a strL: each row holds an
+8-byte (variable, observation) reference and <strls> a GSO record per text, so both are renumbered by the rows
+written before the chunk.
+"""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+import struct
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Callable, Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+
+WriteFrame = Callable[[pd.DataFrame, Path], None]  # pyreadstat.write_sav/dta with the codebook's labels bound
+
+SAV_CASE_COUNT_AT = 80
+DTA_RELEASE = b"119"
+DTA_STRL = 32768
+DTA_NUMERIC_BYTES = {65526: 8, 65527: 4, 65528: 4, 65529: 2, 65530: 1}  # double, float, long, int, byte
+GSO_HEAD = struct.Struct("<3sIQBI")  # "GSO", variable, observation, type, length
+
+
+class LayoutError(RuntimeError):
+    """Two chunks came out of ReadStat with different layouts: joining them would corrupt the file."""
+
+
+def write_chunked(path: Path, frames: Iterable[pd.DataFrame], text_columns: list[str], write_frame: WriteFrame,
+                  join: Callable[[BinaryIO, Iterator[bytes]], int]) -> int:
+    """Write `frames` (columns as pyreadstat takes them) to `path` as one file; returns the number of rows."""
+    with tempfile.TemporaryDirectory(prefix=".chunks-", dir=path.parent) as scratch:
+        spool = Spool(Path(scratch) / "spool", text_columns)
+        for frame in frames:
+            spool.add(frame)
+        if not spool.count:
+            write_frame(spool.empty, path)
+            return 0
+        with path.open("w+b") as out:
+            return join(out, _chunk_files(spool, write_frame, Path(scratch) / "chunk"))
+
+
+def _chunk_files(spool: Spool, write_frame: WriteFrame, piece: Path) -> Iterator[bytes]:
+    for frame in spool.frames():
+        write_frame(_with_widest_row(frame, spool.widths), piece)
+        yield piece.read_bytes()
+
+
+class Spool:
+    """Frames pickled to a scratch file as they come, with the widest value of each text column in bytes."""
+
+    def __init__(self, path: Path, text_columns: list[str]):
+        self.file = path.open("w+b")
+        self.widths = dict.fromkeys(text_columns, 0)
+        self.count, self.empty = 0, None
+
+    def add(self, frame: pd.DataFrame) -> None:
+        if self.empty is None:
+            self.empty = frame.iloc[:0]
+        if frame.empty:
+            return
+        for name in self.widths:
+            self.widths[name] = max(self.widths[name], _widest(frame[name]))
+        pickle.dump(frame, self.file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.count += 1
+
+    def frames(self) -> Iterator[pd.DataFrame]:
+        self.file.seek(0)
+        for _ in range(self.count):
+            yield pickle.load(self.file)
+        self.file.close()
+
+
+def _widest(column: pd.Series) -> int:
+    texts = column.cat.categories if isinstance(column.dtype, pd.CategoricalDtype) else column.dropna()
+    return max((len(str(text).encode()) for text in texts), default=0)
+
+
+def _with_widest_row(frame: pd.DataFrame, widths: dict[str, int]) -> pd.DataFrame:
+    """The frame plus a last row whose texts are as wide as the widest of all chunks and whose numbers are
+    missing. Texts become plain objects with '' for missing (what ReadStat writes for a missing text anyway;
+    a None in a strL column makes it fail)."""
+    columns = {}
+    for name in frame.columns:
+        if name in widths:
+            texts = frame[name].to_numpy(dtype=object, na_value="")
+            columns[name] = np.append(texts, " " * widths[name])
+        else:
+            numbers = frame[name].to_numpy()
+            columns[name] = np.concatenate([numbers, np.full(1, np.nan, dtype=numbers.dtype)])
+    return pd.DataFrame(columns, copy=False)
+
+
+# .sav
+
+def join_sav(out: BinaryIO, chunk_files: Iterator[bytes]) -> int:
+    rows, dictionary_size = 0, None
+    for data in chunk_files:
+        layout, case_units = struct.unpack_from("<ii", data, 64)
+        if layout not in (2, 3):
+            raise LayoutError(f"unexpected .sav layout code {layout} (a big-endian file?)")
+        case_size, cases = 8 * case_units, struct.unpack_from("<i", data, SAV_CASE_COUNT_AT)[0]
+        start = len(data) - cases * case_size
+        if dictionary_size is None:
+            dictionary_size = start
+            out.write(data[:start])
+        elif start != dictionary_size:
+            raise LayoutError(f"a chunk's .sav dictionary is {start} bytes, the first one's {dictionary_size}")
+        out.write(data[start:len(data) - case_size])  # without the widest row
+        rows += cases - 1
+    out.seek(SAV_CASE_COUNT_AT)
+    out.write(struct.pack("<i", rows))
+    return rows
+
+
+# .dta
+
+class DtaChunk:
+    """Where a release-119 .dta file keeps its parts (offsets from its <map>)."""
+
+    def __init__(self, data: bytes):
+        if data[28:31] != DTA_RELEASE:
+            raise LayoutError(f"expected a .dta of release {DTA_RELEASE.decode()}, got {data[28:31]!r}")
+        self.data = data
+        self.rows_at = data.index(b"<N>") + 3
+        self.rows = struct.unpack_from("<Q", data, self.rows_at)[0]
+        self.map_at = self._map_at()
+        self.offsets = struct.unpack_from("<14Q", data, self.map_at)
+        if self.offsets[1] + len(b"<map>") != self.map_at:
+            raise LayoutError("the .dta map is not where its own offsets say")
+        variables = struct.unpack_from("<I", data, data.index(b"<K>") + 3)[0]
+        types_at = self.offsets[2] + len(b"<variable_types>")
+        self.types = struct.unpack_from(f"<{variables}H", data, types_at)
+        self.dictionary = data[:self.offsets[9]]
+
+    def _map_at(self) -> int:
+        label_at = self.data.index(b"<label>", self.rows_at) + len(b"<label>")
+        label_size = struct.unpack_from("<H", self.data, label_at)[0]
+        stamp_at = label_at + 2 + label_size + len(b"</label><timestamp>")
+        return stamp_at + 1 + self.data[stamp_at] + len(b"</timestamp></header><map>")
+
+    def row_bytes(self) -> bytes:
+        return self.data[self.offsets[9] + len(b"<data>"):self.offsets[10] - len(b"</data>")]
+
+    def strls(self) -> bytes:
+        return self.data[self.offsets[10] + len(b"<strls>"):self.offsets[11] - len(b"</strls>")]
+
+    def tail(self) -> bytes:
+        """<value_labels> … </stata_dta>: the same in every chunk."""
+        return self.data[self.offsets[11]:]
+
+    def strl_columns(self) -> list[int]:
+        """Byte offsets, within a row, of each strL reference."""
+        positions, at = [], 0
+        for kind in self.types:
+            if kind == DTA_STRL:
+                positions.append(at)
+            at += kind if kind <= 2045 else 8 if kind == DTA_STRL else DTA_NUMERIC_BYTES[kind]
+        return positions
+
+
+def join_dta(out: BinaryIO, chunk_files: Iterator[bytes]) -> int:
+    rows, first = 0, None
+    with tempfile.TemporaryFile() as strls:
+        for data in chunk_files:
+            chunk = DtaChunk(data)
+            if first is None:
+                first = chunk
+                out.write(chunk.data[:chunk.offsets[9] + len(b"<data>")])
+            elif (len(chunk.dictionary), chunk.types) != (len(first.dictionary), first.types):
+                raise LayoutError("a chunk's .dta dictionary differs from the first one's")
+            out.write(_renumbered_rows(chunk, rows))
+            strls.write(_renumbered_strls(chunk, rows))
+            rows += chunk.rows - 1
+        _finish_dta(out, first, strls, rows)
+    return rows
+
+
+def _renumbered_rows(chunk: DtaChunk, rows_before: int) -> bytes:
+    """The chunk's rows without the widest (last) one; strL references point at observation + rows_before."""
+    table = np.frombuffer(chunk.row_bytes(), dtype=np.uint8).reshape(chunk.rows, -1)[:-1]
+    columns = chunk.strl_columns()
+    if not columns or not rows_before:
+        return table.tobytes()
+    table = table.copy()
+    for at in columns:  # 119: variable in the low 3 bytes, observation in the high 5
+        references = table[:, at:at + 8].copy().view("<u8")
+        shift = np.uint64(24)
+        references[references >> shift != 0] += np.uint64(rows_before) << shift
+        table[:, at:at + 8] = references.view(np.uint8)
+    return table.tobytes()
+
+
+def _renumbered_strls(chunk: DtaChunk, rows_before: int) -> bytes:
+    """The chunk's GSO records, the widest row's dropped, observations moved by rows_before."""
+    data, kept, at = chunk.strls(), bytearray(), 0
+    while at < len(data):
+        tag, variable, observation, kind, size = GSO_HEAD.unpack_from(data, at)
+        if tag != b"GSO":
+            raise LayoutError(f"a .dta string record starts with {tag!r}, not GSO")
+        end = at + GSO_HEAD.size + size
+        if observation != chunk.rows:
+            kept += GSO_HEAD.pack(tag, variable, observation + rows_before, kind, size) + data[at + GSO_HEAD.size:end]
+        at = end
+    return bytes(kept)
+
+
+def _finish_dta(out: BinaryIO, first: DtaChunk, strls: BinaryIO, rows: int) -> None:
+    """</data>, every chunk's strLs, the value labels; then the row count and the map's last four offsets."""
+    out.write(b"</data>")
+    strls_at = out.tell()
+    out.write(b"<strls>")
+    strls.seek(0)
+    shutil.copyfileobj(strls, out)
+    out.write(b"</strls>")
+    labels_at = out.tell()
+    out.write(first.tail())
+    end = out.tell()
+    closing_at = end - len(b"</stata_dta>")
+    out.seek(first.rows_at)
+    out.write(struct.pack("<Q", rows))
+    out.seek(first.map_at + 10 * 8)
+    out.write(struct.pack("<4Q", strls_at, labels_at, closing_at, end))
