@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import unicodedata
 import uuid
 from pathlib import Path
@@ -199,18 +200,20 @@ async def test_export_command_writes_the_file_with_a_progress_bar(app, settings,
     assert meta.column_names_to_labels["attitude"] == "Thái độ, tinh thần phục vụ của công chức"
 
 
-async def test_a_failure_while_writing_xlsx_leaves_no_file(app, tmp_path, monkeypatch):
-    """The XLSX writer pulls chunks from another thread: an error there still reaches the caller."""
+@pytest.mark.parametrize("export_format", ["xlsx", "sav", "dta"])
+async def test_a_failure_while_writing_leaves_no_file(app, tmp_path, monkeypatch, export_format):
+    """These writers pull chunks from another thread: an error there still reaches the caller, and neither the
+    partial file nor the .sav/.dta scratch chunks stay behind."""
     real_chunks = service.response_chunks
 
-    async def failing_after_one_chunk(plan):
-        async for chunk in real_chunks(plan):
+    async def failing_after_one_chunk(plan, *args):
+        async for chunk in real_chunks(plan, *args):
             yield chunk
             raise RuntimeError("database went away")
 
     monkeypatch.setattr(service, "response_chunks", failing_after_one_chunk)
     with pytest.raises(RuntimeError, match="went away"):
-        await export_campaign("QUAY-2026", "xlsx", tmp_path / "quay.xlsx")
+        await export_campaign("QUAY-2026", export_format, tmp_path / f"quay.{export_format}")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -236,14 +239,14 @@ async def test_more_xlsx_exports_at_once_than_asyncio_has_threads_all_finish(app
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(f"quay-{n}.xlsx" for n in range(at_once))
 
 
-@pytest.mark.parametrize("export_format", ["xlsx", "sav"])
+@pytest.mark.parametrize("export_format", ["xlsx", "sav", "dta"])
 async def test_a_cancelled_export_leaves_no_file_behind(app, tmp_path, monkeypatch, export_format):
     """The browser went away: the thread writing the file is stopped or awaited before the partial file is
     removed, so an export (officials' answers included) never lingers on disk."""
     real_chunks, first_chunk_read = service.response_chunks, asyncio.Event()
 
-    async def one_chunk_then_a_slow_database(plan):
-        async for chunk in real_chunks(plan):
+    async def one_chunk_then_a_slow_database(plan, *args):
+        async for chunk in real_chunks(plan, *args):
             yield chunk
             first_chunk_read.set()
             await asyncio.sleep(3600)
@@ -255,3 +258,17 @@ async def test_a_cancelled_export_leaves_no_file_behind(app, tmp_path, monkeypat
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(export, timeout=60)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("export_format", ["csv", "sav"])
+async def test_answers_are_coded_off_the_event_loop(app, tmp_path, monkeypatch, export_format):
+    """Coding a page takes tens of ms: on the loop it would hold up citizens' forms served by the same worker."""
+    real_encode, coding_threads = service.encode_chunk, set()
+
+    def recording_encode(*args):
+        coding_threads.add(threading.get_ident())
+        return real_encode(*args)
+
+    monkeypatch.setattr(service, "encode_chunk", recording_encode)
+    await export_campaign("QUAY-2026", export_format, tmp_path / f"quay.{export_format}")
+    assert coding_threads and threading.get_ident() not in coding_threads
