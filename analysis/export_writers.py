@@ -198,7 +198,9 @@ def _write_stat_file(path: Path, codebook: list[Variable], chunks: Iterable[pd.D
                      join) -> int:
     typed = (pd.DataFrame(stat_columns(chunk, codebook), copy=False) for chunk in chunks)
     texts = [variable.name for variable in codebook if variable.is_string]
-    return stat_files.write_chunked(path, typed, texts, write_frame, join)
+    empty = pd.DataFrame({variable.name: np.array([], dtype=object if variable.is_string else "float64")
+                          for variable in codebook})
+    return stat_files.write_chunked(path, typed, texts, write_frame, join, empty)
 
 
 def stata_label(text: str) -> str:

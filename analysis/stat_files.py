@@ -42,14 +42,16 @@ class LayoutError(RuntimeError):
 
 
 def write_chunked(path: Path, frames: Iterable[pd.DataFrame], text_columns: list[str], write_frame: WriteFrame,
-                  join: Callable[[BinaryIO, Iterator[bytes]], int]) -> int:
-    """Write `frames` (columns as pyreadstat takes them) to `path` as one file; returns the number of rows."""
-    with tempfile.TemporaryDirectory(prefix=".chunks-", dir=path.parent) as scratch:
-        spool = Spool(Path(scratch) / "spool", text_columns)
+                  join: Callable[[BinaryIO, Iterator[bytes]], int], empty: pd.DataFrame) -> int:
+    """Write `frames` (columns as pyreadstat takes them) to `path` as one file; returns the number of rows.
+    With no rows at all, `empty` (the columns and nothing else) is written as it is."""
+    with tempfile.TemporaryDirectory(prefix=".chunks-", dir=path.parent) as scratch, \
+            (Path(scratch) / "spool").open("w+b") as spool_file:
+        spool = Spool(spool_file, text_columns)
         for frame in frames:
             spool.add(frame)
         if not spool.count:
-            write_frame(spool.empty, path)
+            write_frame(empty, path)
             return 0
         with path.open("w+b") as out:
             return join(out, _chunk_files(spool, write_frame, Path(scratch) / "chunk"))
@@ -64,14 +66,10 @@ def _chunk_files(spool: Spool, write_frame: WriteFrame, piece: Path) -> Iterator
 class Spool:
     """Frames pickled to a scratch file as they come, with the widest value of each text column in bytes."""
 
-    def __init__(self, path: Path, text_columns: list[str]):
-        self.file = path.open("w+b")
-        self.widths = dict.fromkeys(text_columns, 0)
-        self.count, self.empty = 0, None
+    def __init__(self, file: BinaryIO, text_columns: list[str]):
+        self.file, self.widths, self.count = file, dict.fromkeys(text_columns, 0), 0
 
     def add(self, frame: pd.DataFrame) -> None:
-        if self.empty is None:
-            self.empty = frame.iloc[:0]
         if frame.empty:
             return
         for name in self.widths:
@@ -83,7 +81,6 @@ class Spool:
         self.file.seek(0)
         for _ in range(self.count):
             yield pickle.load(self.file)
-        self.file.close()
 
 
 def _widest(column: pd.Series) -> int:

@@ -197,6 +197,8 @@ def test_dta_texts_longer_than_2045_bytes_keep_their_rows_across_chunks(tmp_path
 
 def test_sav_and_dta_with_no_rows_still_carry_the_dictionary(tmp_path):
     for write, read, suffix in ((write_sav, pyreadstat.read_sav, ".sav"), (write_dta, pyreadstat.read_dta, ".dta")):
-        assert write(tmp_path / f"empty{suffix}", CODEBOOK, [FRAME.iloc[:0]]) == 0
-        back, meta = read(str(tmp_path / f"empty{suffix}"))
-        assert list(back.columns) == [variable.name for variable in CODEBOOK] and len(back) == 0
+        for name, chunks in (("no-rows", [FRAME.iloc[:0]]), ("no-chunks", [])):
+            assert write(tmp_path / f"{name}{suffix}", CODEBOOK, chunks) == 0
+            back, meta = read(str(tmp_path / f"{name}{suffix}"))
+            assert list(back.columns) == [variable.name for variable in CODEBOOK] and len(back) == 0
+            assert meta.column_names_to_labels["official_guide"].startswith("Công chức")
