@@ -27,7 +27,7 @@ from survey_app.auth.middleware import (
     SESSION_STORE, UserMiddleware, check_access, not_signed_in_handler, session_store,
 )
 from survey_app.errors import EXCEPTION_HANDLERS
-from survey_app.exports.controllers import DownloadController
+from survey_app.exports.controllers import DownloadController, ExportJobController
 from survey_app.health import healthz, readyz
 from survey_app.limits import form_post_limiter
 from survey_app.officials.controllers import OfficialController
@@ -63,8 +63,8 @@ def create_app(settings: Settings) -> Litestar:
     return Litestar(
         route_handlers=[
             home, healthz, readyz, show_if_script, CounterFormController, ResultsController, IndexApiController,
-            OfficialController, AuditController, DownloadController, SamplingController, *ANALYST_HANDLERS,
-            *AUTH_HANDLERS, *ADMIN_CONTROLLERS,
+            OfficialController, AuditController, DownloadController, ExportJobController, SamplingController,
+            *ANALYST_HANDLERS, *AUTH_HANDLERS, *ADMIN_CONTROLLERS,
             create_static_files_router(path="/static", directories=[settings.static_dir], include_in_schema=False,
                                        opt=PUBLIC),
         ],

@@ -16,6 +16,11 @@ def percent(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}".replace(".", ",") + " %"
 
 
+def thousands(value: int) -> str:
+    """1234567 → '1.234.567' (Vietnamese groups thousands with dots)."""
+    return f"{value:,}".replace(",", ".")
+
+
 def percent_share(value: float | None) -> str:
     """0.4286 → '42,9 %'; a missing or undefined rate → '–'."""
     if value is None or value != value:  # NaN: a rate with an empty denominator
@@ -33,5 +38,6 @@ def label(texts: dict | None, lang: str = "vi") -> str:
 def configure_environment(engine: JinjaTemplateEngine) -> None:
     from survey_app.auth.controllers import nav_links
 
-    engine.engine.filters.update(vndate=vietnamese_date, percent=percent, percent_share=percent_share, label=label)
+    engine.engine.filters.update(vndate=vietnamese_date, percent=percent, percent_share=percent_share, label=label,
+                                  thousands=thousands)
     engine.engine.globals.update(nav_links=nav_links)

@@ -43,12 +43,14 @@ def export(
 
 def _with_bar(campaign: str, export_format: str, out: Path, minimum: int):
     """The export job with a progress bar sized to the campaign's response count."""
-    from survey_app.exports.service import export_campaign, plan_export
+    from survey_app.exports.service import plan_for_format, write_export
 
     async def work():
-        total = (await plan_export(campaign, minimum)).response_count
-        with typer.progressbar(length=total, label=f"{campaign} → {export_format}", file=sys.stderr) as bar:
-            return await export_campaign(campaign, export_format, out, on_progress=bar.update, minimum=minimum)
+        plan = await plan_for_format(campaign, export_format, minimum)
+        with typer.progressbar(length=plan.response_count, label=f"{campaign} → {export_format}",
+                               file=sys.stderr) as bar:
+            await write_export(plan, export_format, out, on_progress=bar.update)
+        return plan
 
     return work
 

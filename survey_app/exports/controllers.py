@@ -1,27 +1,28 @@
 """Downloads for analysts: a campaign's responses in every export format, and the report as PDF or HTML.
 
-CSV and JSON lines stream chunk by chunk (memory stays flat); XLSX, .sav and .dta are written to a temporary file
-first (their writers need the whole file) and deleted once sent. A refusal (unknown or empty campaign, unknown
-format) comes back as a page with the reason, never as a broken file.
+CSV and JSON lines stream chunk by chunk (memory stays flat); XLSX, .sav and .dta are written to a file first (a
+job: a large campaign's download shows a progress page, survey_app/exports/jobs.py) and deleted once sent. A
+refusal (unknown or empty campaign, unknown format) comes back as a page with the reason, never as a broken file.
 """
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.datastructures import State
 from litestar.background_tasks import BackgroundTask
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath
-from litestar.response import File, Response, Stream
+from litestar.response import File, Redirect, Response, Stream, Template
 
+from survey_app.admin.common import staff_page
 from survey_app.auth import access
+from survey_app.exports import jobs
 from survey_app.exports.report import ReportError, build_report
-from survey_app.exports.service import (
-    MEDIA_TYPES, STREAMED_FORMATS, ExportError, download_name, export_to_temporary_file, stream_export,
-)
+from survey_app.exports.service import MEDIA_TYPES, STREAMED_FORMATS, ExportError, download_name, stream_export
 
-FILE_MEDIA_TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    "sav": "application/x-spss-sav", "dta": "application/x-stata-dta"}
+FORMAT_NAMES = {"xlsx": "Excel", "sav": "SPSS", "dta": "Stata"}
+NO_SUCH_EXPORT = ("Không có tệp xuất này (đã tải về, đã quá một giờ, hoặc của người khác) / no such export "
+                  "(already downloaded, older than an hour, or someone else's)")
 
 
 def attachment(name: str) -> dict:
@@ -33,17 +34,20 @@ class DownloadController(Controller):
     opt = access("analyst")
 
     @get("/{code:str}/export/{fmt:str}")
-    async def export(self, state: State, code: FromPath[str], fmt: FromPath[str]) -> Response:
+    async def export(self, request: Request, state: State, code: FromPath[str], fmt: FromPath[str]) -> Response:
+        """CSV/JSON stream; other formats are sent at once when written within a moment, else the page shows
+        the job's progress."""
         minimum = state.settings.suppress_below
         try:
             if fmt in STREAMED_FORMATS:
                 return Stream(await stream_export(code, fmt, minimum), media_type=MEDIA_TYPES[fmt],
                               headers=attachment(download_name(code, fmt)))
-            path = await export_to_temporary_file(code, fmt, minimum)
+            job, task = await jobs.start(code, fmt, request.user.id, minimum)
         except ExportError as refused:
             raise HTTPException(status_code=422, detail=str(refused)) from refused
-        return File(path=path, filename=download_name(code, fmt), media_type=FILE_MEDIA_TYPES[fmt],
-                    background=BackgroundTask(path.unlink, missing_ok=True))
+        if await jobs.finished_soon(task) and job.state == "done":
+            return export_file(job)
+        return Redirect(f"/analyst/exports/{job.id}", status_code=303)
 
     @get("/{code:str}/report.pdf")
     async def report_pdf(self, state: State, code: FromPath[str]) -> Response:
@@ -60,3 +64,32 @@ class DownloadController(Controller):
             return await build_report(code, minimum=minimum)
         except ReportError as refused:
             raise HTTPException(status_code=422, detail=str(refused)) from refused
+
+
+class ExportJobController(Controller):
+    path = "/analyst/exports"
+    opt = access("analyst")
+
+    @get("/{job_id:str}")
+    async def progress(self, request: Request, job_id: FromPath[str]) -> Template:
+        return staff_page(request, "analyst_export.html", job=_own_job(request, job_id), format_names=FORMAT_NAMES)
+
+    @get("/{job_id:str}/file")
+    async def file(self, request: Request, job_id: FromPath[str]) -> Response:
+        job = _own_job(request, job_id)
+        if job.state != "done" or not job.output.exists():
+            raise HTTPException(status_code=404, detail=NO_SUCH_EXPORT)
+        return export_file(job)
+
+
+def _own_job(request: Request, job_id: str) -> jobs.Job:
+    job = jobs.find(job_id, request.user.id)
+    if job is None:
+        raise HTTPException(status_code=404, detail=NO_SUCH_EXPORT)
+    return job
+
+
+def export_file(job: jobs.Job) -> File:
+    """The job's file, removed (with its state) once sent."""
+    return File(path=job.output, filename=job.download_name, media_type=MEDIA_TYPES[job.format],
+                background=BackgroundTask(jobs.remove, job))

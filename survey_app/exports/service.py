@@ -2,8 +2,8 @@
 
 Responses are read in chunks by keyset pagination over Response.id, so every format uses flat memory whatever
 the campaign's size. Files are written beside the target and renamed into place only when complete:
-a failed export never leaves a broken file. The web layer streams CSV/JSON with `stream_export` and offers the
-other formats from `export_to_temporary_file`.
+a failed export never leaves a broken file. The web layer streams CSV/JSON with `stream_export` and writes the
+other formats as jobs (survey_app/exports/jobs.py).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -151,11 +150,23 @@ async def export_campaign(campaign_code: str, export_format: str, out: Path,
                           on_progress: Callable[[int], None] | None = None,
                           minimum: int = SMALL_GROUP_DEFAULT) -> ExportPlan:
     """Write the export to `out` (renamed into place when complete); `on_progress` gets rows done per chunk."""
+    plan = await plan_for_format(campaign_code, export_format, minimum)
+    await write_export(plan, export_format, out, on_progress)
+    return plan
+
+
+async def plan_for_format(campaign_code: str, export_format: str, minimum: int = SMALL_GROUP_DEFAULT) -> ExportPlan:
+    """plan_export, also refusing an unknown format and more rows than an Excel sheet holds."""
     check_format(export_format)
     plan = await plan_export(campaign_code, minimum)
     if export_format == "xlsx" and plan.response_count > XLSX_MAX_ROWS:
         raise ExportError(f"{plan.response_count} phiếu vượt giới hạn {XLSX_MAX_ROWS} dòng của Excel; hãy xuất csv "
                           f"hoặc sav / more rows than an Excel sheet holds: export csv or sav")
+    return plan
+
+
+async def write_export(plan: ExportPlan, export_format: str, out: Path,
+                       on_progress: Callable[[int], None] | None = None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.partial")
     try:
@@ -163,7 +174,6 @@ async def export_campaign(campaign_code: str, export_format: str, out: Path,
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
-    return plan
 
 
 def check_format(export_format: str) -> None:
@@ -243,23 +253,9 @@ async def stream_export(campaign_code: str, export_format: str,
     """CSV or JSON lines as an async iterator of bytes; errors (unknown/empty campaign) are raised before the
     first byte, so a page can still answer with a message instead of a truncated download."""
     if export_format not in STREAMED_FORMATS:
-        raise ExportError(f"chỉ csv và json được truyền trực tiếp; dùng export_to_temporary_file cho {export_format}")
+        raise ExportError(f"chỉ csv và json được truyền trực tiếp, không phải {export_format} / only csv and json stream")
     plan = await plan_export(campaign_code, minimum)
     return _byte_pieces(plan, export_format, lambda rows: None)
-
-
-async def export_to_temporary_file(campaign_code: str, export_format: str, minimum: int = SMALL_GROUP_DEFAULT) -> Path:
-    """Any format into a new temporary file (the caller deletes it after sending, e.g. with a background task)."""
-    check_format(export_format)
-    handle, name = tempfile.mkstemp(prefix=f"{campaign_code}-", suffix=SUFFIXES[export_format])
-    os.close(handle)
-    path = Path(name)
-    try:
-        await export_campaign(campaign_code, export_format, path, minimum=minimum)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path
 
 
 def download_name(campaign_code: str, export_format: str) -> str:

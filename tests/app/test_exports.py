@@ -28,7 +28,6 @@ from survey_app.exports import service
 from survey_app.exports.service import (
     ExportError,
     export_campaign,
-    export_to_temporary_file,
     plan_export,
     stream_export,
 )
@@ -177,18 +176,13 @@ async def test_a_raised_suppress_below_hides_officials_in_web_and_command_line_e
         assert len(table) == 5 and (table["suppressed"] == 1).all() and table[rating_key].isna().all()
 
 
-async def test_web_functions_stream_csv_and_build_temporary_files(app):
+async def test_csv_streams_for_the_web(app):
     pieces = [piece async for piece in await stream_export("QUAY-2026", "csv")]
     assert pieces[0].startswith("\ufeff".encode()) and len(pieces) >= 2
     expected = await Response.count().where(Response.campaign.code == "QUAY-2026")
     assert len(pd.read_csv(io.BytesIO(b"".join(pieces)), encoding="utf-8-sig")) == expected
     with pytest.raises(ExportError):
         await stream_export("NO-SUCH", "json")
-    path = await export_to_temporary_file("QUAY-2026", "dta")
-    try:
-        assert len(pyreadstat.read_dta(str(path))[0]) == expected
-    finally:
-        path.unlink()
 
 
 async def test_export_command_writes_the_file_with_a_progress_bar(app, settings, tmp_path):

@@ -1,0 +1,134 @@
+"""Exports written to a file (XLSX, .sav, .dta) as jobs whose progress an analyst can watch.
+
+A download link starts a job and waits a little (`QUICK_SECONDS`): a small campaign's file is sent at once; a large
+one's answer is a page that refreshes itself with the rows written so far and, when the file is ready, a link to
+it. A job's state is a small JSON file beside its output under var/exports, so every worker of the machine can
+show any job (the page may reach another worker than the one writing). Exports hold officials' answers: a file
+is deleted once downloaded, only the analyst who started it can see or fetch it, and jobs older than
+`KEEP_SECONDS` are removed whenever another one starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from survey_app.exports.service import SUFFIXES, ExportError, plan_for_format, write_export
+
+EXPORTS_DIR = Path("var") / "exports"
+QUICK_SECONDS = 2.0
+KEEP_SECONDS = 3600
+STALE_SECONDS = 300  # a running job rewrites its state every page of rows; silence this long means its worker died
+JOB_ID_LENGTH = 22
+logger = logging.getLogger("survey_app.exports")
+_running: set[asyncio.Task] = set()  # asyncio keeps only weak references to tasks
+
+
+@dataclass
+class Job:
+    id: str
+    campaign: str
+    format: str
+    user_id: int
+    rows_total: int
+    rows_done: int = 0
+    state: str = "running"  # running, done or failed
+    error: str = ""
+
+    @property
+    def output(self) -> Path:
+        return EXPORTS_DIR / f"{self.id}{SUFFIXES[self.format]}"
+
+    @property
+    def download_name(self) -> str:
+        return f"{self.campaign}{SUFFIXES[self.format]}"
+
+    def save(self) -> None:
+        """Written whole and renamed, so a reader never sees half a state."""
+        path = _state_path(self.id)
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_text(json.dumps(asdict(self)))
+        os.replace(partial, path)
+
+
+async def start(campaign_code: str, export_format: str, user_id: int, minimum: int) -> tuple[Job, asyncio.Task]:
+    """Plan the export (an unknown or empty campaign is refused here, before any job exists) and start writing."""
+    plan = await plan_for_format(campaign_code, export_format, minimum)
+    EXPORTS_DIR.mkdir(parents=True, exist_ok=True)
+    remove_old_jobs()
+    job = Job(secrets.token_urlsafe(16), campaign_code, export_format, user_id, plan.response_count)
+    job.save()
+    task = asyncio.create_task(_run(job, plan))
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+    return job, task
+
+
+async def _run(job: Job, plan) -> None:
+    def count(rows: int) -> None:
+        job.rows_done += rows
+        job.save()
+
+    try:
+        await write_export(plan, job.format, job.output, on_progress=count)
+        job.state = "done"
+    except ExportError as refused:
+        job.state, job.error = "failed", str(refused)
+    except Exception:
+        logger.exception("export job %s (%s, %s) failed", job.id, job.campaign, job.format)
+        job.state, job.error = "failed", "Lỗi khi ghi tệp; hãy thử lại / the file could not be written; try again"
+    job.save()
+
+
+async def finished_soon(task: asyncio.Task) -> bool:
+    """Whether the job ended within QUICK_SECONDS (it goes on either way: a page that stops waiting does not stop
+    it, and asyncio.wait, unlike wait_for, never cancels it)."""
+    done, _ = await asyncio.wait({task}, timeout=QUICK_SECONDS)
+    return bool(done)
+
+
+def find(job_id: str, user_id: int) -> Job | None:
+    """The user's own job, or None (another analyst's job is as unknown as one that never existed)."""
+    if len(job_id) != JOB_ID_LENGTH or not job_id.replace("-", "").replace("_", "").isalnum():
+        return None
+    try:
+        job = Job(**json.loads(_state_path(job_id).read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+    if job.user_id != user_id:
+        return None
+    if job.state == "running" and time.time() - _state_path(job_id).stat().st_mtime > STALE_SECONDS:
+        job.state, job.error = "failed", "Tiến trình xuất đã dừng; hãy xuất lại / the export stopped; start it again"
+    return job
+
+
+def remove(job: Job) -> None:
+    job.output.unlink(missing_ok=True)
+    _state_path(job.id).unlink(missing_ok=True)
+
+
+def remove_old_jobs(now: float | None = None) -> None:
+    """Everything under var/exports older than KEEP_SECONDS: states, outputs, and the partial files and scratch
+    folders of a worker that died while writing."""
+    oldest = (now or time.time()) - KEEP_SECONDS
+    for path in EXPORTS_DIR.iterdir():
+        try:
+            if path.stat().st_mtime >= oldest:
+                continue
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink()
+        except FileNotFoundError:  # another worker removed it first
+            pass
+
+
+def _state_path(job_id: str) -> Path:
+    return EXPORTS_DIR / f"{job_id}.json"

@@ -1,0 +1,124 @@
+"""File exports as jobs: a quick one is sent at once, a long one shows its progress, only its analyst sees it."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import re
+import time
+
+import httpx
+import openpyxl
+import pyreadstat
+import pytest
+import pytest_asyncio
+
+from survey_app.exports import jobs
+from survey_app.tables import Campaign, Response, User
+from tests.app.helpers import sign_in
+
+
+@pytest_asyncio.fixture(scope="module")
+async def analyst(app):
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    await sign_in(client, "analyst")
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture(autouse=True)
+def exports_dir(tmp_path, monkeypatch):
+    monkeypatch.setattr(jobs, "EXPORTS_DIR", tmp_path)
+    return tmp_path
+
+
+async def stored_count(code: str) -> int:
+    campaign = await Campaign.select(Campaign.id).where(Campaign.code == code).first()
+    return await Response.count().where(Response.campaign == campaign["id"])
+
+
+async def analyst_id() -> int:
+    return (await User.select(User.id).where(User.username == "analyst").first())["id"]
+
+
+async def test_a_quick_export_is_sent_at_once_and_leaves_nothing_on_the_server(analyst, exports_dir):
+    response = await analyst.get("/analyst/campaigns/QUAY-2026/export/sav")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/x-spss-sav")
+    assert response.headers["content-disposition"] == 'attachment; filename="QUAY-2026.sav"'
+    path = exports_dir / "sent.sav"
+    path.write_bytes(response.content)
+    assert len(pyreadstat.read_sav(str(path))[0]) == await stored_count("QUAY-2026")
+    path.unlink()
+    assert list(exports_dir.iterdir()) == []  # the file and its state are removed once sent
+
+
+async def test_a_long_export_shows_progress_then_a_link_to_the_file(analyst, exports_dir, monkeypatch):
+    monkeypatch.setattr(jobs, "QUICK_SECONDS", 0)  # as if the campaign were large
+    started = await analyst.get("/analyst/campaigns/QUAY-2026/export/xlsx")
+    assert started.status_code == 303
+    page_path = started.headers["location"]
+    assert re.fullmatch(r"/analyst/exports/[A-Za-z0-9_-]{22}", page_path)
+    for _ in range(200):
+        page = await analyst.get(page_path)
+        assert page.status_code == 200 and "Xuất dữ liệu QUAY-2026 (Excel)" in page.text
+        if 'id="export-ready"' in page.text:
+            break
+        assert 'http-equiv="refresh"' in page.text and "<progress" in page.text
+        await asyncio.sleep(0.05)
+    assert 'http-equiv="refresh"' not in page.text
+    download = await analyst.get(f"{page_path}/file")
+    assert download.status_code == 200
+    assert download.headers["content-disposition"] == 'attachment; filename="QUAY-2026.xlsx"'
+    sheet = openpyxl.load_workbook(io.BytesIO(download.content), read_only=True)["du_lieu"]
+    assert sheet.max_row - 1 == await stored_count("QUAY-2026")
+    assert list(exports_dir.iterdir()) == []
+    again = await analyst.get(f"{page_path}/file")
+    assert again.status_code == 404 and "đã tải về" in again.text
+
+
+async def test_the_progress_page_counts_rows_in_vietnamese(analyst):
+    job = jobs.Job("a" * 22, "QUAY-2026", "dta", await analyst_id(), rows_total=1_200_000, rows_done=35_000)
+    job.save()
+    page = await analyst.get(f"/analyst/exports/{job.id}")
+    assert "Đã ghi 35.000 / 1.200.000 phiếu (3 %)" in page.text
+    assert 'http-equiv="refresh" content="2"' in page.text
+    assert (await analyst.get(f"/analyst/exports/{job.id}/file")).status_code == 404  # not written yet
+
+
+async def test_another_analysts_export_is_unknown(analyst, exports_dir):
+    job = jobs.Job("b" * 22, "QUAY-2026", "sav", user_id=-1, rows_total=10, state="done")
+    job.save()
+    job.output.write_bytes(b"officials' answers")
+    for path in (f"/analyst/exports/{job.id}", f"/analyst/exports/{job.id}/file"):
+        assert (await analyst.get(path)).status_code == 404
+    assert (await analyst.get("/analyst/exports/..%2F..%2Fsecret_key")).status_code == 404
+    assert job.output.exists()
+
+
+async def test_a_job_whose_worker_died_reads_as_failed(analyst):
+    job = jobs.Job("c" * 22, "QUAY-2026", "sav", await analyst_id(), rows_total=100, rows_done=10)
+    job.save()
+    long_ago = time.time() - jobs.STALE_SECONDS - 1
+    os.utime(jobs.EXPORTS_DIR / f"{job.id}.json", (long_ago, long_ago))
+    page = await analyst.get(f"/analyst/exports/{job.id}")
+    assert "Tiến trình xuất đã dừng" in page.text and 'http-equiv="refresh"' not in page.text
+
+
+async def test_an_empty_campaign_is_refused_before_any_job(analyst, exports_dir):
+    response = await analyst.get("/analyst/campaigns/KHONG-CO/export/dta")
+    assert response.status_code == 422 and "KHONG-CO" in response.text
+    assert list(exports_dir.iterdir()) == []
+
+
+def test_old_jobs_are_removed_recent_ones_kept(exports_dir):
+    old_state, old_scratch, recent = exports_dir / "old.json", exports_dir / ".chunks-x", exports_dir / "new.sav"
+    old_state.write_text("{}")
+    old_scratch.mkdir()
+    (old_scratch / "spool").write_bytes(b"answers")
+    recent.write_bytes(b"answers")
+    long_ago = time.time() - jobs.KEEP_SECONDS - 1
+    for path in (old_state, old_scratch):
+        os.utime(path, (long_ago, long_ago))
+    jobs.remove_old_jobs()
+    assert list(exports_dir.iterdir()) == [recent]
