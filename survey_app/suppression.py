@@ -1,0 +1,36 @@
+"""Which figures of officials' answers a page may show (Decree 13/2023 privacy; the threshold is SUPPRESS_BELOW).
+
+A group with fewer answers than the threshold shows no figure. A group shown beside parts of itself must also not
+give away, by subtraction, the few answers that no shown part covers: with a parent of 7 answers and a child of 5
+both shown, 7·P − 5·C gives the parent's own 2 away. Applied to officials' (invitation) campaigns; citizens'
+answers only follow the plain threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def subtree(unit, children: dict) -> list:
+    """The unit and every unit below it (`children`: each unit's children, ids or codes alike)."""
+    found, frontier = [unit], [unit]
+    while frontier:
+        frontier = [child for parent in frontier for child in children.get(parent, [])]
+        found.extend(frontier)
+    return found
+
+
+def leaves_too_few(whole: int, parts: Iterable[int], minimum: int) -> bool:
+    """A group of `whole` answers shown beside `parts` of it (each shown when it has at least `minimum`): fewer
+    than `minimum` answers, or the shown parts leave fewer than `minimum` (but some) of its answers uncovered."""
+    shown_apart = sum(part for part in parts if part >= minimum)
+    return whole < minimum or 0 < whole - shown_apart < minimum
+
+
+def too_few_to_publish(unit, counts: dict, children: dict, minimum: int) -> bool:
+    """A unit's figure covers it and the units below it, as each child's does (`counts`: answers of each unit
+    itself): leaves_too_few with the children as the parts (one level)."""
+    def total(member) -> int:
+        return sum(counts.get(below, 0) for below in subtree(member, children))
+
+    return leaves_too_few(total(unit), [total(child) for child in children.get(unit, [])], minimum)
