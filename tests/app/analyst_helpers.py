@@ -91,6 +91,7 @@ async def officials_parent_and_child(parent_answers: int, child_answers: int) ->
     responses = [Response(campaign=campaign["id"], unit=unit_id, questionnaire=campaign["questionnaire"],
                           idempotency_key=uuid.uuid4().hex, answers_digest="d", channel="invitation",
                           answers=json.dumps({item: 4 if number % 2 else 2 for item in items}))
-                 for unit_id, count in ((parent.id, parent_answers), (child.id, child_answers)) for number in range(count)]
+                 for unit_id, count in ((parent.id, parent_answers), (child.id, child_answers))
+                 for number in range(count)]
     await Response.insert(*responses)
     return {"campaign": code, "parent": parent.code, "child": child.code}
