@@ -10,6 +10,7 @@ from survey_app.analyst.dashboard import (
     NotEnoughData, campaign_figures, domain_names, excluded_ids, is_suppressed, ranked_units,
     trend, unit_rows,
 )
+from survey_app.single_flight import cached_or_built
 from survey_app.suppression import leaves_too_few
 from survey_app.tables import Campaign, Questionnaire, Response, Unit
 
@@ -70,7 +71,8 @@ async def dashboard(campaign: dict, without_excluded: bool, threshold: int) -> d
     for row in ranked:
         row["meets"] = None if row["suppressed"] else targets.meets(row["index"]["overall"], overall_target)
     return {**context, "figures": figures, "province": figures["province"], "units": ranked,
-            "levels": _groups(figures["by"]["level"], LEVEL_NAMES, threshold, _withheld_levels(campaign, figures, units, threshold)),
+            "levels": _groups(figures["by"]["level"], LEVEL_NAMES, threshold,
+                              _withheld_levels(campaign, figures, units, threshold)),
             "domains": _groups(figures["by"]["domain"], domains, threshold),
             "target_rows": _target_rows(figures, stored, subjects, threshold),
             "trend": await trend(campaign, without_excluded),
@@ -82,9 +84,8 @@ async def _charts(figures: dict, ranked: list[dict], target: float | None, thres
     """The SVG charts, drawn once per cached figures, target and threshold (drawing is most of a dashboard's time,
     so it runs in a thread; the ranking leaves out suppressed units, so another threshold draws another chart)."""
     drawn = figures.setdefault("charts", {})
-    if (target, threshold) not in drawn:
-        drawn[target, threshold] = await asyncio.to_thread(_draw_charts, figures, ranked, target)
-    return drawn[target, threshold]
+    return await cached_or_built(drawn, (target, threshold),
+                                 lambda: asyncio.to_thread(_draw_charts, figures, ranked, target))
 
 
 def _draw_charts(figures: dict, ranked: list[dict], target: float | None) -> dict:

@@ -28,6 +28,7 @@ from cachetools import LRUCache
 from analysis.export_writers import nfc
 from survey_app.analyst.dashboard import data_state
 from survey_app.settings import SMALL_GROUP_DEFAULT
+from survey_app.single_flight import cached_or_built
 from survey_app.suppression import too_few_to_publish
 
 NOT_ENOUGH = "không đủ số phiếu"
@@ -144,7 +145,6 @@ async def build_report(campaign_code: str, targets: list[Target] | None = None, 
                        minimum: int = SMALL_GROUP_DEFAULT) -> Report:
     """The report of one campaign: HTML string and PDF bytes, for the CLI and the web layer alike. A group with
     fewer than `minimum` responses (SUPPRESS_BELOW) shows no figure. Cached: do not change the Report returned."""
-    from survey_app.commands.analysis import AnalysisCommandError, campaign_frame
     from survey_app.tables import Campaign
 
     targets, today = list(targets or DEFAULT_TARGETS), today or dt.date.today()
@@ -156,15 +156,17 @@ async def build_report(campaign_code: str, targets: list[Target] | None = None, 
     # targets, threshold and date. The responses themselves are read only when the report is built.
     key = (await data_state(campaign["id"], without_excluded=False), repr((campaign, names)), tuple(targets),
            minimum, today)
-    if (cached := _reports.get(key)) is not None:
-        return cached
+    return await cached_or_built(_reports, key, lambda: _composed(campaign_code, names, targets, today, minimum))
+
+
+async def _composed(campaign_code: str, names: dict, targets: list[Target], today: dt.date, minimum: int) -> Report:
+    from survey_app.commands.analysis import AnalysisCommandError, campaign_frame
+
     try:
         campaign, scoring, frame = await campaign_frame(campaign_code)
     except AnalysisCommandError as error:
         raise ReportError(str(error)) from error
-    report = _reports[key] = await asyncio.to_thread(compose_report, campaign, scoring, frame, names, targets, today,
-                                                     minimum)
-    return report
+    return await asyncio.to_thread(compose_report, campaign, scoring, frame, names, targets, today, minimum)
 
 
 def compose_report(campaign: dict, scoring: dict, frame: pd.DataFrame, names: dict, targets: list[Target],

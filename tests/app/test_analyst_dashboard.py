@@ -3,12 +3,15 @@ with stored targets, follows earlier campaigns, and shows indices with and witho
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 
 import pytest_asyncio
+from cachetools import LRUCache
 
 from analysis.sipas import compute_indices
+from survey_app.analyst import dashboard as dashboard_module
 from survey_app.analyst.dashboard import campaign_by_code, campaign_figures
 from survey_app.analyst.tables import CampaignTarget, QualityReview
 from survey_app.commands.analysis import campaign_frame, design_of, run_indices
@@ -157,6 +160,16 @@ async def test_weights_moved_between_responses_with_the_same_total_are_computed_
     finally:
         for row in (first, second):
             await Response.update({Response.weight: row["weight"]}).where(Response.id == row["id"])
+
+
+async def test_two_first_requests_compute_the_figures_once(app, monkeypatch):
+    computed = []
+    compute = dashboard_module.compute_figures
+    monkeypatch.setattr(dashboard_module, "compute_figures", lambda *arguments: computed.append(1) or compute(*arguments))
+    monkeypatch.setattr(dashboard_module, "_figures", LRUCache(maxsize=32))
+    campaign = await campaign_by_code("QUAY-2026")
+    first, second = await asyncio.gather(campaign_figures(campaign), campaign_figures(campaign))
+    assert first is second and len(computed) == 1
 
 
 async def test_a_raised_suppress_below_hides_a_unit_the_default_shows(app, settings, analyst):

@@ -170,6 +170,15 @@ async def test_a_report_is_built_once_per_state_of_the_data(app, monkeypatch):
     assert await build_report("QUAY-2026", minimum=first.minimum + 1) is not first and len(composed) == 3
 
 
+async def test_two_first_requests_for_a_report_build_it_once(app, monkeypatch):
+    composed = []
+    compose = report_module.compose_report
+    monkeypatch.setattr(report_module, "compose_report", lambda *arguments: composed.append(1) or compose(*arguments))
+    monkeypatch.setattr(report_module, "_reports", LRUCache(maxsize=8))
+    first, second = await asyncio.gather(build_report("QUAY-2026"), build_report("QUAY-2026"))
+    assert first is second and len(composed) == 1
+
+
 async def unit_ranking(units: dict, minimum: int) -> dict:
     """(rank, shows a figure) of the parent and the child commune in the report's HTML ranking."""
     report = await build_report(units["campaign"], minimum=minimum)
