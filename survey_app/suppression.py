@@ -11,15 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 
-def subtree(unit, children: dict) -> list:
-    """The unit and every unit below it (`children`: each unit's children, ids or codes alike)."""
-    found, frontier = [unit], [unit]
-    while frontier:
-        frontier = [child for parent in frontier for child in children.get(parent, [])]
-        found.extend(frontier)
-    return found
-
-
 def leaves_too_few(whole: int, parts: Iterable[int], minimum: int) -> bool:
     """A group of `whole` answers shown beside `parts` of it (each shown when it has at least `minimum`): fewer
     than `minimum` answers, or the shown parts leave fewer than `minimum` (but some) of its answers uncovered."""
@@ -29,8 +20,16 @@ def leaves_too_few(whole: int, parts: Iterable[int], minimum: int) -> bool:
 
 def too_few_to_publish(unit, counts: dict, children: dict, minimum: int) -> bool:
     """A unit's figure covers it and the units below it, as each child's does (`counts`: answers of each unit
-    itself): leaves_too_few with the children as the parts (one level)."""
-    def total(member) -> int:
-        return sum(counts.get(below, 0) for below in subtree(member, children))
+    itself): leaves_too_few with the children as the parts. A child withheld itself counts only by what its own
+    published parts cover: beside a grandchild of 5, a grandparent of 7 would give away a withheld child's 2."""
+    whole, covered = _published_cover(unit, counts, children, minimum)
+    return whole < minimum or covered < whole
 
-    return leaves_too_few(total(unit), [total(child) for child in children.get(unit, [])], minimum)
+
+def _published_cover(unit, counts: dict, children: dict, minimum: int) -> tuple[int, int]:
+    """(answers in the unit and below, how many of them published figures cover: all of them when the unit's
+    figure is published, else what its children's published figures cover)."""
+    below = [_published_cover(child, counts, children, minimum) for child in children.get(unit, [])]
+    whole = counts.get(unit, 0) + sum(total for total, _ in below)
+    covered = [part for _, part in below]
+    return whole, (sum(covered) if leaves_too_few(whole, covered, minimum) else whole)

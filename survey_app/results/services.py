@@ -12,7 +12,7 @@ from litestar.exceptions import NotFoundException
 from analysis.sipas import compute_indices
 from survey_app.catalog import definition_of
 from survey_app.settings import SMALL_GROUP_DEFAULT
-from survey_app.suppression import subtree, too_few_to_publish
+from survey_app.suppression import too_few_to_publish
 from survey_app.tables import Campaign, Questionnaire, Response, Unit
 
 NOT_APPLICABLE = "na"
@@ -30,6 +30,14 @@ async def children_by_parent() -> dict[int | None, list[int]]:
     for row in await Unit.select(Unit.id, Unit.parent):
         children.setdefault(row["parent"], []).append(row["id"])
     return children
+
+
+def subtree(unit_id: int, children: dict[int | None, list[int]]) -> list[int]:
+    found, frontier = [unit_id], [unit_id]
+    while frontier:
+        frontier = [child for parent in frontier for child in children.get(parent, [])]
+        found.extend(frontier)
+    return found
 
 
 async def unit_and_descendant_ids(unit_id: int) -> list[int]:

@@ -191,9 +191,11 @@ async def test_a_parent_whose_own_officials_answers_subtraction_would_expose_is_
     away, so it shows no figure and no rank, as on the public index."""
     exposed = await officials_parent_and_child(2, settings.suppress_below)
     assert await unit_ranking(exposed, settings.suppress_below) == {"parent": ("", False), "child": ("1", True)}
+    assert not (await build_report(exposed["campaign"], minimum=settings.suppress_below)).province.shown  # 7 − 5 too
 
 
 async def test_a_parent_with_enough_answers_of_its_own_is_ranked(app, settings):
     fine = await officials_parent_and_child(settings.suppress_below, settings.suppress_below)
     ranking = await unit_ranking(fine, settings.suppress_below)
     assert ranking["parent"][1] and ranking["child"][1] and ranking["parent"][0] and ranking["child"][0]
+    assert (await build_report(fine["campaign"], minimum=settings.suppress_below)).province.shown
