@@ -18,6 +18,7 @@ from analysis.sipas import compute_indices, compute_indices_by
 from survey_app import db
 from survey_app.analyst.tables import QualityReview
 from survey_app.commands.analysis import AnalysisCommandError, campaign_frame, design_of
+from survey_app.single_flight import cached_or_built
 from survey_app.tables import Campaign, Domain, Questionnaire, Unit
 
 
@@ -59,19 +60,20 @@ async def data_state(campaign_id: int, without_excluded: bool) -> DataState:
 
 
 async def campaign_figures(campaign: dict, without_excluded: bool = False) -> dict:
-    """Province, unit, level and domain indices of the campaign (cached per DataState)."""
+    """Province, unit, level and domain indices of the campaign (cached per DataState, computed once at a time)."""
     state = await data_state(campaign["id"], without_excluded)
-    if (cached := _figures.get(state)) is not None:
-        return cached
+    return await cached_or_built(_figures, state, lambda: _computed_figures(campaign["code"], state))
+
+
+async def _computed_figures(campaign_code: str, state: DataState) -> dict:
     try:
-        _, scoring, frame = await campaign_frame(campaign["code"])
+        _, scoring, frame = await campaign_frame(campaign_code)
     except AnalysisCommandError as error:
         raise NotEnoughData(str(error)) from error
     frame = frame[~frame["response_id"].isin(state.excluded)].reset_index(drop=True)
     if len(frame) < 2:
-        raise NotEnoughData(f"campaign {campaign['code']}: fewer than 2 responses remain after exclusions")
-    figures = _figures[state] = await asyncio.to_thread(compute_figures, frame, scoring)
-    return figures
+        raise NotEnoughData(f"campaign {campaign_code}: fewer than 2 responses remain after exclusions")
+    return await asyncio.to_thread(compute_figures, frame, scoring)
 
 
 def compute_figures(frame: pd.DataFrame, scoring: dict) -> dict:

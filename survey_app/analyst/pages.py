@@ -10,6 +10,8 @@ from survey_app.analyst.dashboard import (
     NotEnoughData, campaign_figures, domain_names, excluded_ids, is_suppressed, ranked_units,
     trend, unit_rows,
 )
+from survey_app.single_flight import cached_or_built
+from survey_app.suppression import leaves_too_few
 from survey_app.tables import Campaign, Questionnaire, Response, Unit
 
 LEVEL_NAMES = {"province": "Tỉnh", "so": "Sở, ban, ngành", "huyen": "UBND cấp huyện", "xa": "UBND cấp xã"}
@@ -69,7 +71,8 @@ async def dashboard(campaign: dict, without_excluded: bool, threshold: int) -> d
     for row in ranked:
         row["meets"] = None if row["suppressed"] else targets.meets(row["index"]["overall"], overall_target)
     return {**context, "figures": figures, "province": figures["province"], "units": ranked,
-            "levels": _groups(figures["by"]["level"], LEVEL_NAMES, threshold),
+            "levels": _groups(figures["by"]["level"], LEVEL_NAMES, threshold,
+                              _withheld_levels(campaign, figures, units, threshold)),
             "domains": _groups(figures["by"]["domain"], domains, threshold),
             "target_rows": _target_rows(figures, stored, subjects, threshold),
             "trend": await trend(campaign, without_excluded),
@@ -81,9 +84,8 @@ async def _charts(figures: dict, ranked: list[dict], target: float | None, thres
     """The SVG charts, drawn once per cached figures, target and threshold (drawing is most of a dashboard's time,
     so it runs in a thread; the ranking leaves out suppressed units, so another threshold draws another chart)."""
     drawn = figures.setdefault("charts", {})
-    if (target, threshold) not in drawn:
-        drawn[target, threshold] = await asyncio.to_thread(_draw_charts, figures, ranked, target)
-    return drawn[target, threshold]
+    return await cached_or_built(drawn, (target, threshold),
+                                 lambda: asyncio.to_thread(_draw_charts, figures, ranked, target))
 
 
 def _draw_charts(figures: dict, ranked: list[dict], target: float | None) -> dict:
@@ -92,6 +94,20 @@ def _draw_charts(figures: dict, ranked: list[dict], target: float | None) -> dic
                 "distribution_chart": charts.distribution_chart(figures["frame"], figures["scoring"])}
 
 
-def _groups(by: dict, names: dict, threshold: int) -> list[dict]:
-    return [{"code": code, "name": names.get(code, code), "index": group, "suppressed": is_suppressed(group, threshold)}
-            for code, group in sorted(by.items())]
+def _groups(by: dict, names: dict, threshold: int, withheld: set[str] = frozenset()) -> list[dict]:
+    return [{"code": code, "name": names.get(code, code), "index": group,
+             "suppressed": is_suppressed(group, threshold) or code in withheld} for code, group in sorted(by.items())]
+
+
+def _withheld_levels(campaign: dict, figures: dict, units: list[dict], threshold: int) -> set[str]:
+    """Officials' answers: the levels whose units' own figures, shown in the ranking, would leave a few of the
+    level's answers to subtraction (leaves_too_few). Each unit's figure is its own answers only, so a unit beside
+    its children needs nothing more than the threshold."""
+    if campaign["mode"] != "invitation":
+        return set()
+    by_unit, own_counts = figures["by"]["unit"], {}
+    for unit in units:
+        if unit["code"] in by_unit:
+            own_counts.setdefault(unit["level"], []).append(by_unit[unit["code"]]["response_count"])
+    return {level for level, group in figures["by"]["level"].items()
+            if leaves_too_few(group["response_count"], own_counts.get(level, []), threshold)}

@@ -3,7 +3,8 @@ rankings, charts and targets met or missed — as an HTML string and PDF bytes (
 
 Figures come from the same code as `survey indices` (analysis.sipas on the campaign's design). A unit's index
 covers the unit and the units below it, as the index API does; a group with fewer responses than the threshold
-(SUPPRESS_BELOW, 5 by default) shows "không đủ số phiếu" instead of a figure and is not ranked.
+(SUPPRESS_BELOW, 5 by default) shows "không đủ số phiếu" instead of a figure and is not ranked, and so does a unit
+of officials' answers whose figure, less its children's, would give a few answers away (too_few_to_publish).
 
 Building takes seconds of CPU (indices, matplotlib, fpdf2): only the database reads run on the event loop, the rest
 in a worker thread, so the web worker keeps answering other requests (citizens' forms among them) meanwhile.
@@ -27,6 +28,8 @@ from cachetools import LRUCache
 from analysis.export_writers import nfc
 from survey_app.analyst.dashboard import data_state
 from survey_app.settings import SMALL_GROUP_DEFAULT
+from survey_app.single_flight import cached_or_built
+from survey_app.suppression import too_few_to_publish
 
 NOT_ENOUGH = "không đủ số phiếu"
 LEVEL_NAMES = {"province": "Tỉnh", "so": "Sở, ban, ngành", "huyen": "UBND cấp huyện", "xa": "UBND cấp xã"}
@@ -130,9 +133,9 @@ def _number(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}".replace(".", ",")
 
 
-def _group_row(code: str, name: str, result, minimum: int) -> GroupRow:
+def _group_row(code: str, name: str, result, minimum: int, withheld: bool = False) -> GroupRow:
     row = GroupRow(code, name, result.response_count)
-    if row.responses >= minimum:
+    if row.responses >= minimum and not withheld:
         row.overall, row.ci_low, row.ci_high = result.overall, result.ci_low, result.ci_high
         row.factors = {factor.key: factor.value for factor in result.factors}
     return row
@@ -142,7 +145,6 @@ async def build_report(campaign_code: str, targets: list[Target] | None = None, 
                        minimum: int = SMALL_GROUP_DEFAULT) -> Report:
     """The report of one campaign: HTML string and PDF bytes, for the CLI and the web layer alike. A group with
     fewer than `minimum` responses (SUPPRESS_BELOW) shows no figure. Cached: do not change the Report returned."""
-    from survey_app.commands.analysis import AnalysisCommandError, campaign_frame
     from survey_app.tables import Campaign
 
     targets, today = list(targets or DEFAULT_TARGETS), today or dt.date.today()
@@ -154,15 +156,17 @@ async def build_report(campaign_code: str, targets: list[Target] | None = None, 
     # targets, threshold and date. The responses themselves are read only when the report is built.
     key = (await data_state(campaign["id"], without_excluded=False), repr((campaign, names)), tuple(targets),
            minimum, today)
-    if (cached := _reports.get(key)) is not None:
-        return cached
+    return await cached_or_built(_reports, key, lambda: _composed(campaign_code, names, targets, today, minimum))
+
+
+async def _composed(campaign_code: str, names: dict, targets: list[Target], today: dt.date, minimum: int) -> Report:
+    from survey_app.commands.analysis import AnalysisCommandError, campaign_frame
+
     try:
         campaign, scoring, frame = await campaign_frame(campaign_code)
     except AnalysisCommandError as error:
         raise ReportError(str(error)) from error
-    report = _reports[key] = await asyncio.to_thread(compose_report, campaign, scoring, frame, names, targets, today,
-                                                     minimum)
-    return report
+    return await asyncio.to_thread(compose_report, campaign, scoring, frame, names, targets, today, minimum)
 
 
 def compose_report(campaign: dict, scoring: dict, frame: pd.DataFrame, names: dict, targets: list[Target],
@@ -200,13 +204,15 @@ def collect_report(campaign: dict, scoring: dict, frame: pd.DataFrame, names: di
         design, design_note = design_of(frame)
     except AnalysisCommandError as error:
         raise ReportError(str(error)) from error
+    withheld = _withheld_units(campaign, frame, names["units"], minimum)
     province_result = compute_indices(frame, scoring, design=design)
-    province = _group_row(campaign["code"], names["province"], province_result, minimum)
+    province = _group_row(campaign["code"], names["province"], province_result, minimum,
+                          names["province_code"] in withheld)
     levels = [_group_row(level, LEVEL_NAMES.get(level, level), result, minimum)
               for level, result in compute_indices_by(frame, scoring, "level", design=design).items()]
     domains = [_group_row(code, names["domains"].get(code, code), result, minimum)
                for code, result in compute_indices_by(frame, scoring, "domain", design=design).items()]
-    units = _unit_rows(frame, scoring, design, names, minimum)
+    units = _unit_rows(frame, scoring, design, names, minimum, withheld)
     report = Report(campaign, _facts(campaign, frame, design_note, today), province, levels, domains, units, [],
                     {factor["key"]: nfc(factor["label"]["vi"]) for factor in scoring["factors"]}, minimum)
     report.targets = _judge_targets(report, targets)
@@ -217,13 +223,27 @@ async def _names() -> dict:
     from survey_app.tables import Domain, Unit
 
     units = await Unit.select(Unit.id, Unit.code, Unit.name, Unit.level, Unit.parent).order_by(Unit.id)
-    province = next((unit["name"] for unit in units if unit["level"] == "province"), "Tỉnh")
+    province = next((unit for unit in units if unit["level"] == "province"), {"name": "Tỉnh", "code": None})
     domains = {row["code"]: nfc(row["name"]) for row in await Domain.select(Domain.code, Domain.name)
                .order_by(Domain.code)}
-    return {"units": units, "province": nfc(province), "domains": domains}
+    return {"units": units, "province": nfc(province["name"]), "province_code": province["code"], "domains": domains}
 
 
-def _unit_rows(frame: pd.DataFrame, scoring: dict, design, names: dict, minimum: int) -> list[GroupRow]:
+def _withheld_units(campaign: dict, frame: pd.DataFrame, units: list[dict], minimum: int) -> set[str]:
+    """Officials' answers: the units (each figure covering the units below it) that too_few_to_publish withholds,
+    as the public index does; none for citizens' answers, which follow the plain threshold."""
+    if campaign["mode"] != "invitation":
+        return set()
+    code_of = {unit["id"]: unit["code"] for unit in units}
+    children: dict = {}
+    for unit in units:
+        children.setdefault(code_of.get(unit["parent"]), []).append(unit["code"])
+    own_counts = frame["unit"].value_counts().to_dict()
+    return {unit["code"] for unit in units if too_few_to_publish(unit["code"], own_counts, children, minimum)}
+
+
+def _unit_rows(frame: pd.DataFrame, scoring: dict, design, names: dict, minimum: int,
+               withheld: set[str]) -> list[GroupRow]:
     """Each unit with responses in it or below it; the group is a domain of the whole design (SEs stay right)."""
     from analysis.sipas import compute_indices_by
 
@@ -236,7 +256,7 @@ def _unit_rows(frame: pd.DataFrame, scoring: dict, design, names: dict, minimum:
         if not member.any():
             continue
         result = compute_indices_by(frame, scoring, member, design=design)[True]
-        rows.append(_group_row(unit["code"], nfc(unit["name"]), result, minimum))
+        rows.append(_group_row(unit["code"], nfc(unit["name"]), result, minimum, unit["code"] in withheld))
     _rank(rows)
     return rows
 

@@ -12,6 +12,7 @@ from litestar.exceptions import NotFoundException
 from analysis.sipas import compute_indices
 from survey_app.catalog import definition_of
 from survey_app.settings import SMALL_GROUP_DEFAULT
+from survey_app.suppression import too_few_to_publish
 from survey_app.tables import Campaign, Questionnaire, Response, Unit
 
 NOT_APPLICABLE = "na"
@@ -42,18 +43,6 @@ def subtree(unit_id: int, children: dict[int | None, list[int]]) -> list[int]:
 async def unit_and_descendant_ids(unit_id: int) -> list[int]:
     """The unit and every unit below it (a province's index covers its sở, huyện and xã)."""
     return subtree(unit_id, await children_by_parent())
-
-
-def too_few_to_publish(unit_id: int, counts: dict[int, int], children: dict, minimum: int) -> bool:
-    """Fewer than `minimum` answers below the unit, or a part that subtraction would expose: the unit's total
-    less its children that are shown on their own leaves fewer than `minimum` answers (but some). With a parent
-    of 7 and a child of 5 both shown, the parent's own 2 answers would follow from 7·P − 5·C."""
-    def total(unit: int) -> int:
-        return sum(counts.get(member, 0) for member in subtree(unit, children))
-
-    whole = total(unit_id)
-    shown_apart = sum(part for child in children.get(unit_id, []) if (part := total(child)) >= minimum)
-    return whole < minimum or 0 < whole - shown_apart < minimum
 
 
 async def choose_campaign(campaign_code: str | None, unit_ids: list[int]) -> dict:

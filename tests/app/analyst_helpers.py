@@ -69,3 +69,29 @@ async def delete_campaign(campaign_id: int) -> None:
     for table in (QualityReview, CampaignTarget, CampaignUnit, Response):
         await table.delete().where(table.campaign == campaign_id)
     await Campaign.delete().where(Campaign.id == campaign_id)
+
+
+async def officials_parent_and_child(parent_answers: int, child_answers: int) -> dict:
+    """An officials' (invitation) campaign answered in two new communes under the demo province, the child below
+    the parent (communes: no sampling quota counts them). Ratings alternate 4 and 2, so every index is 50 %."""
+    from survey_app.catalog import definition_of
+    from survey_app.tables import Questionnaire, Unit
+    from tests.app.test_sample_cli import make_campaign
+
+    code = await make_campaign(f"SUB-{uuid.uuid4().hex[:6]}")
+    campaign = await Campaign.select().where(Campaign.code == code).first()
+    questionnaire = await Questionnaire.select().where(Questionnaire.id == campaign["questionnaire"]).first()
+    scoring = definition_of(questionnaire).scoring_dict()
+    items = [item for factor in scoring["factors"] for criterion in factor["criteria"] for item in criterion["items"]]
+    province = await Unit.select(Unit.id).where(Unit.code == "DEMO").first()
+    parent = Unit(code=f"P-{code}", name=f"Xã cha {code}", level="xa", parent=province["id"])
+    await parent.save()
+    child = Unit(code=f"C-{code}", name=f"Thôn con {code}", level="xa", parent=parent.id)
+    await child.save()
+    responses = [Response(campaign=campaign["id"], unit=unit_id, questionnaire=campaign["questionnaire"],
+                          idempotency_key=uuid.uuid4().hex, answers_digest="d", channel="invitation",
+                          answers=json.dumps({item: 4 if number % 2 else 2 for item in items}))
+                 for unit_id, count in ((parent.id, parent_answers), (child.id, child_answers))
+                 for number in range(count)]
+    await Response.insert(*responses)
+    return {"campaign": code, "parent": parent.code, "child": child.code}

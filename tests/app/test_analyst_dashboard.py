@@ -3,18 +3,22 @@ with stored targets, follows earlier campaigns, and shows indices with and witho
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 
 import pytest_asyncio
+from cachetools import LRUCache
 
 from analysis.sipas import compute_indices
+from survey_app.analyst import dashboard as dashboard_module
 from survey_app.analyst.dashboard import campaign_by_code, campaign_figures
 from survey_app.analyst.tables import CampaignTarget, QualityReview
 from survey_app.commands.analysis import campaign_frame, design_of, run_indices
 from survey_app.tables import Response
 from tests.app.analyst_helpers import (
-    copy_campaign, delete_campaign, last_audit, shown_interval, shown_percent, signed_in_client, table_row,
+    copy_campaign, delete_campaign, last_audit, officials_parent_and_child, shown_interval, shown_percent,
+    signed_in_client, table_row,
 )
 from tests.app.helpers import post_form, started_app
 
@@ -158,6 +162,16 @@ async def test_weights_moved_between_responses_with_the_same_total_are_computed_
             await Response.update({Response.weight: row["weight"]}).where(Response.id == row["id"])
 
 
+async def test_two_first_requests_compute_the_figures_once(app, monkeypatch):
+    computed = []
+    compute = dashboard_module.compute_figures
+    monkeypatch.setattr(dashboard_module, "compute_figures", lambda *arguments: computed.append(1) or compute(*arguments))
+    monkeypatch.setattr(dashboard_module, "_figures", LRUCache(maxsize=32))
+    campaign = await campaign_by_code("QUAY-2026")
+    first, second = await asyncio.gather(campaign_figures(campaign), campaign_figures(campaign))
+    assert first is second and len(computed) == 1
+
+
 async def test_a_raised_suppress_below_hides_a_unit_the_default_shows(app, settings, analyst):
     groups = (await run_indices("QUAY-2026", by="unit"))["groups"]
     smallest = min((group for group in groups if group["response_count"] >= 5), key=lambda g: g["response_count"])
@@ -171,3 +185,22 @@ async def test_a_raised_suppress_below_hides_a_unit_the_default_shows(app, setti
     row = table_row(page, "data-unit", smallest["group"])
     assert "không đủ số phiếu" in row and figure not in row
     assert f"Nhóm dưới {threshold} phiếu" in page
+
+
+async def test_a_level_beside_its_units_gives_no_officials_answers_away(analyst, settings):
+    """Officials' answers: a parent commune with 2 of its own, its child commune with 5. Each unit's figure is its
+    own answers, so the parent's 2 are hidden by the threshold; the communes' level (7) beside the child (5) would
+    give them away by subtraction, so the level is withheld too."""
+    exposed = await officials_parent_and_child(2, settings.suppress_below)
+    page = (await analyst.get(f"/analyst/campaigns/{exposed['campaign']}/dashboard")).text
+    assert "không đủ số phiếu" in table_row(page, "data-unit", exposed["parent"])
+    assert "không đủ số phiếu" not in table_row(page, "data-unit", exposed["child"])
+    assert "không đủ số phiếu" in table_row(page, "data-level", "xa")
+
+
+async def test_a_level_whose_units_are_all_shown_keeps_its_figure(analyst, settings):
+    fine = await officials_parent_and_child(settings.suppress_below, settings.suppress_below)
+    page = (await analyst.get(f"/analyst/campaigns/{fine['campaign']}/dashboard")).text
+    for attribute, value in (("data-unit", fine["parent"]), ("data-unit", fine["child"]), ("data-level", "xa")):
+        row = table_row(page, attribute, value)
+        assert "không đủ số phiếu" not in row and " %" in row

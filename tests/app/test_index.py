@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from survey_app.tables import Campaign, Counter, Response, Unit
+from tests.app.analyst_helpers import officials_parent_and_child
 from tests.app.helpers import counter_definition, filled_form, form_path, started_app
 from tests.app.test_sample_cli import make_campaign
 
@@ -108,3 +109,11 @@ async def test_a_parents_own_few_answers_are_not_exposed_by_subtraction(app, cli
     of_child = (await client.get(f"/api/v1/units/C-{code}/index", params={"campaign": code})).json()
     assert of_parent["index"] is None and of_parent["suppressed_below"] == settings.suppress_below
     assert of_child["index"]["response_count"] == settings.suppress_below
+
+
+async def test_a_withheld_childs_few_answers_are_not_exposed_by_the_province(app, client, settings):
+    """The parent commune is withheld (its 2 beside the child's 5); the province's 7 beside the child's 5 would give
+    the same 2 away, so the province is withheld in this campaign too."""
+    exposed = await officials_parent_and_child(2, settings.suppress_below)
+    of_province = (await client.get("/api/v1/units/DEMO/index", params={"campaign": exposed["campaign"]})).json()
+    assert of_province["index"] is None and of_province["suppressed_below"] == settings.suppress_below

@@ -9,7 +9,9 @@ import pytest_asyncio
 from analysis.sipas import compute_indices_by
 from survey_app.analyst.dashboard import campaign_by_code, campaign_figures
 from survey_app.commands.analysis import design_of
-from tests.app.analyst_helpers import last_audit, shown_percent, signed_in_client
+from survey_app.commands.users import create_user
+from survey_app.demo import DEMO_PASSWORD
+from tests.app.analyst_helpers import last_audit, officials_parent_and_child, shown_percent, signed_in_client
 from tests.app.helpers import started_app
 
 
@@ -74,3 +76,28 @@ async def test_a_raised_suppress_below_hides_the_managers_own_figure(app, settin
         row = scope_row((await strict_client.get(path)).text)
         await strict_client.aclose()
     assert "không đủ số phiếu" in row and shown_percent(scope["overall"]) not in row
+
+
+async def parent_managers_page(app, units: dict) -> str:
+    """The page of the parent commune's manager (a new account) for the campaign."""
+    username = f"m-{units['parent']}".lower()
+    await create_user(username, DEMO_PASSWORD, "unit_manager", units["parent"])
+    client = await signed_in_client(app, username)
+    page = (await client.get(f"/manager/units/{units['parent']}", params={"campaign": units["campaign"]})).text
+    await client.aclose()
+    return page
+
+
+async def test_officials_answers_of_the_unit_itself_are_not_given_away_by_its_figure(app, settings):
+    """The parent's 2 answers of its own are hidden; its unit-and-below figure (7) beside the child's (5) would give
+    them away by subtraction, so it is withheld."""
+    exposed = await officials_parent_and_child(2, settings.suppress_below)
+    page = await parent_managers_page(app, exposed)
+    assert "không đủ số phiếu" in scope_row(page) and 'id="manager-factors"' not in page
+    assert "không đủ số phiếu" not in page.split(f'data-unit="{exposed["child"]}"')[1].split("</tr>")[0]
+
+
+async def test_a_unit_whose_own_answers_are_enough_keeps_its_figure(app, settings):
+    fine = await officials_parent_and_child(settings.suppress_below, settings.suppress_below)
+    page = await parent_managers_page(app, fine)
+    assert "không đủ số phiếu" not in scope_row(page) and 'id="manager-factors"' in page

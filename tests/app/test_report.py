@@ -24,7 +24,7 @@ from cachetools import LRUCache
 from survey_app.exports import report as report_module
 from survey_app.exports.report import NOT_ENOUGH, ReportError, Target, build_report, read_targets
 from survey_app.tables import Campaign, Response
-from tests.app.analyst_helpers import signed_in_client
+from tests.app.analyst_helpers import officials_parent_and_child, signed_in_client
 from tests.app.helpers import started_app
 
 SURVEY = Path(sys.executable).parent / "survey"
@@ -168,3 +168,34 @@ async def test_a_report_is_built_once_per_state_of_the_data(app, monkeypatch):
         await Response.delete().where(Response.id == added)
     assert len(composed) == 2 and rebuilt.facts["responses"] == first.facts["responses"] + 1
     assert await build_report("QUAY-2026", minimum=first.minimum + 1) is not first and len(composed) == 3
+
+
+async def test_two_first_requests_for_a_report_build_it_once(app, monkeypatch):
+    composed = []
+    compose = report_module.compose_report
+    monkeypatch.setattr(report_module, "compose_report", lambda *arguments: composed.append(1) or compose(*arguments))
+    monkeypatch.setattr(report_module, "_reports", LRUCache(maxsize=8))
+    first, second = await asyncio.gather(build_report("QUAY-2026"), build_report("QUAY-2026"))
+    assert first is second and len(composed) == 1
+
+
+async def unit_ranking(units: dict, minimum: int) -> dict:
+    """(rank, shows a figure) of the parent and the child commune in the report's HTML ranking."""
+    report = await build_report(units["campaign"], minimum=minimum)
+    rows = {name: (rank, shown) for rank, name, shown in ranking_rows(report.html)}
+    return {"parent": rows[f"Xã cha {units['campaign']}"], "child": rows[f"Thôn con {units['campaign']}"]}
+
+
+async def test_a_parent_whose_own_officials_answers_subtraction_would_expose_is_withheld(app, settings):
+    """The parent commune's figure covers its 2 answers and the child's 5: beside the child's it would give the 2
+    away, so it shows no figure and no rank, as on the public index."""
+    exposed = await officials_parent_and_child(2, settings.suppress_below)
+    assert await unit_ranking(exposed, settings.suppress_below) == {"parent": ("", False), "child": ("1", True)}
+    assert not (await build_report(exposed["campaign"], minimum=settings.suppress_below)).province.shown  # 7 − 5 too
+
+
+async def test_a_parent_with_enough_answers_of_its_own_is_ranked(app, settings):
+    fine = await officials_parent_and_child(settings.suppress_below, settings.suppress_below)
+    ranking = await unit_ranking(fine, settings.suppress_below)
+    assert ranking["parent"][1] and ranking["child"][1] and ranking["parent"][0] and ranking["child"][0]
+    assert (await build_report(fine["campaign"], minimum=settings.suppress_below)).province.shown
