@@ -108,9 +108,10 @@ def _with_widest_row(frame: pd.DataFrame, widths: dict[str, int]) -> pd.DataFram
 def join_sav(out: BinaryIO, chunk_files: Iterator[bytes]) -> int:
     rows, dictionary_size = 0, None
     for data in chunk_files:
-        layout, case_units = struct.unpack_from("<ii", data, 64)
-        if layout not in (2, 3):
-            raise LayoutError(f"unexpected .sav layout code {layout} (a big-endian file?)")
+        layout, case_units, compression = struct.unpack_from("<iii", data, 64)
+        if layout not in (2, 3) or compression:
+            raise LayoutError(f"expected an uncompressed little-endian .sav, got layout {layout}, "
+                              f"compression {compression}")
         case_size, cases = 8 * case_units, struct.unpack_from("<i", data, SAV_CASE_COUNT_AT)[0]
         start = len(data) - cases * case_size
         if dictionary_size is None:
