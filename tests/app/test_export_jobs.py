@@ -81,7 +81,7 @@ async def test_the_progress_page_counts_rows_in_vietnamese(analyst):
     job = jobs.Job("a" * 22, "QUAY-2026", "dta", await analyst_id(), rows_total=1_200_000, rows_done=35_000)
     job.save()
     page = await analyst.get(f"/analyst/exports/{job.id}")
-    assert "Đã ghi 35.000 / 1.200.000 phiếu (3 %)" in page.text
+    assert "Đã xử lý 35.000 / 1.200.000 phiếu (3 %)." in page.text
     assert 'http-equiv="refresh" content="2"' in page.text
     assert (await analyst.get(f"/analyst/exports/{job.id}/file")).status_code == 404  # not written yet
 
