@@ -30,6 +30,7 @@ from survey_app.analyst.dashboard import data_state
 from survey_app.settings import SMALL_GROUP_DEFAULT
 from survey_app.single_flight import cached_or_built
 from survey_app.suppression import too_few_to_publish
+from survey_app.vietnam_time import today_in_vietnam
 
 NOT_ENOUGH = "không đủ số phiếu"
 LEVEL_NAMES = {"province": "Tỉnh", "so": "Sở, ban, ngành", "huyen": "UBND cấp huyện", "xa": "UBND cấp xã"}
@@ -147,7 +148,7 @@ async def build_report(campaign_code: str, targets: list[Target] | None = None, 
     fewer than `minimum` responses (SUPPRESS_BELOW) shows no figure. Cached: do not change the Report returned."""
     from survey_app.tables import Campaign
 
-    targets, today = list(targets or DEFAULT_TARGETS), today or dt.date.today()
+    targets, today = list(targets or DEFAULT_TARGETS), today or today_in_vietnam()
     campaign = await Campaign.select().where(Campaign.code == campaign_code).first()
     if campaign is None:
         raise ReportError(f"no campaign with code {campaign_code!r}")

@@ -116,9 +116,10 @@ async def officials_groups_below(campaign: dict, minimum: int) -> frozenset:
     return frozenset(row["unit"] for row in counts if row["responses"] < minimum)
 
 
-# The day of submission is formatted by the database (UTC, as stored), far cheaper than a datetime per row.
-SUBMITTED_ON = {"sqlite": "strftime('%d/%m/%Y', submitted_at)",
-                "postgres": "to_char(submitted_at AT TIME ZONE 'UTC', 'DD/MM/YYYY')"}
+# The day of submission in Vietnam (UTC+7; stored in UTC), formatted by the database: far cheaper than a datetime
+# per row. An official's stored Monday 00:00 UTC stays that Monday.
+SUBMITTED_ON = {"sqlite": "strftime('%d/%m/%Y', submitted_at, '+7 hours')",
+                "postgres": "to_char((submitted_at AT TIME ZONE 'UTC') + interval '7 hours', 'DD/MM/YYYY')"}
 RESPONSES_SQL = ("SELECT id, unit, counter, domain, questionnaire, answers, channel, {submitted_on}, quality_flags, "
                  "weight, stratum FROM response WHERE campaign = $1 AND id > $2 ORDER BY id LIMIT $3")  # the order encode_chunk unpacks
 

@@ -23,6 +23,7 @@ from survey_app.officials.draws import code_key
 from survey_app.public.services import answers_digest
 from survey_app.sampling_tables import DraftAnswers, Invitation, SampleMember
 from survey_app.tables import Campaign, Questionnaire, Response, Unit
+from survey_app.vietnam_time import today_in_vietnam
 
 COOKIE_NAME = "official_session"
 COOKIE_MAX_AGE = 12 * 3600
@@ -117,7 +118,7 @@ async def load_context(invitation_id: int) -> OfficialContext:
     if member["status"] not in ANSWERABLE:
         raise USED if member["status"] == "completed" else WITHDRAWN
     campaign = await Campaign.select().where(Campaign.id == member["campaign"]).first()
-    if not campaign_is_open(campaign, dt.date.today()):
+    if not campaign_is_open(campaign, today_in_vietnam()):
         raise CLOSED
     questionnaire = await Questionnaire.select().where(Questionnaire.id == campaign["questionnaire"]).first()
     unit = await Unit.select().where(Unit.id == member["unit"]).first()
@@ -164,16 +165,13 @@ async def save_draft(context: OfficialContext, page_values: dict) -> dict:
     return merged
 
 
-VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7), "ICT")  # no daylight saving time
-
-
 def submission_week(now: dt.datetime | None = None) -> dt.datetime:
     """Monday 00:00 UTC of the ISO week (in Vietnam's calendar) of a submission: the only time recorded for it,
     on the invitation and on the response.
 
     A day was too fine: the day an invitation is spent, read against the draw's member list, and the day a
     response is stored could single people out in a unit where few answer each day. A week pools them."""
-    local_day = (now or dt.datetime.now(dt.timezone.utc)).astimezone(VIETNAM_TIME).date()
+    local_day = today_in_vietnam(now)
     monday = local_day - dt.timedelta(days=local_day.weekday())
     return dt.datetime(monday.year, monday.month, monday.day, tzinfo=dt.timezone.utc)
 

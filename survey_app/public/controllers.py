@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import re
 import uuid
@@ -22,6 +21,7 @@ from survey_app.public.services import (
     load_form_context,
     store_response,
 )
+from survey_app.vietnam_time import today_in_vietnam
 
 logger = logging.getLogger("survey_app")
 LANGUAGES = ("vi", "en")
@@ -89,7 +89,7 @@ class CounterFormController(Controller):
         self, state: State, token: FromPath[str], lang: FromQuery[str | None] = None, kiosk: FromQuery[str] = ""
     ) -> Template:
         form = await load_form_context(state.settings, token, state.form_cache)
-        if form.is_closed(dt.date.today()):
+        if form.is_closed(today_in_vietnam()):
             return closed_page(form, pick_language(lang))
         return await render_form(form, pick_language(lang), {}, {}, uuid.uuid4().hex, kiosk=kiosk == "1")
 
@@ -98,7 +98,7 @@ class CounterFormController(Controller):
         form = await load_form_context(state.settings, token, state.form_cache)
         form_data = await request.form()
         lang = pick_language(form_data.get("_lang"))
-        if form.is_closed(dt.date.today()):
+        if form.is_closed(today_in_vietnam()):
             return closed_page(form, lang)
         key = submission_key(form_data.get("_key"))
         values = raw_answers(form_data, form.definition)

@@ -19,6 +19,7 @@ from survey_app.catalog import definition_of
 from survey_app.db import insert_once
 from survey_app.tables import Campaign, Counter, Domain, Questionnaire, Response, Unit
 from survey_app.tokens import CounterToken, TokenError, accepted_key_ids, verify
+from survey_app.vietnam_time import today_in_vietnam
 
 logger = logging.getLogger("survey_app")
 
@@ -68,7 +69,7 @@ class TokenRefused(HTTPException):
 
 def verify_token(settings, token: str) -> CounterToken:
     try:
-        return verify(settings.signing_keys, token, dt.date.today())
+        return verify(settings.signing_keys, token, today_in_vietnam())
     except TokenError as error:
         logger.warning("QR token refused (%s): %.80s", error.reason, token)
         status, message = TOKEN_REFUSALS[error.reason]

@@ -110,6 +110,22 @@ async def test_design_columns_carry_weight_psu_level_and_no_identities(app, tmp_
     assert dt.datetime.strptime(first["submitted_on"], "%d/%m/%Y")
 
 
+@pytest.mark.parametrize("export_format", ["csv", "dta"])
+async def test_the_submission_day_is_vietnams(app, tmp_path, export_format):
+    """Stored in UTC, dated in Vietnam (UTC+7): 20:30 UTC on 1 March is 03:30 on 2 March at the counter. An
+    official's stored Monday 00:00 UTC (the week only) stays that Monday."""
+    code = f"EXP-DAY-{export_format}"
+    campaign = await make_campaign(code)
+    utc = dt.timezone.utc
+    for moment in (dt.datetime(2026, 3, 1, 16, 59, tzinfo=utc), dt.datetime(2026, 3, 1, 20, 30, tzinfo=utc),
+                   dt.datetime(2026, 11, 16, 0, 0, tzinfo=utc)):
+        await add_response(campaign, "SO02", RATINGS, submitted_at=moment)
+    path = tmp_path / f"day.{export_format}"
+    await export_campaign(code, export_format, path)
+    table = pd.read_csv(path, dtype=str) if export_format == "csv" else pd.read_stata(path)
+    assert table["submitted_on"].tolist() == ["01/03/2026", "02/03/2026", "16/11/2026"]
+
+
 async def test_an_empty_campaign_is_refused_and_nothing_is_written(app, tmp_path, settings):
     await make_campaign("EXP-EMPTY")
     with pytest.raises(ExportError, match="chưa có phiếu trả lời"):
