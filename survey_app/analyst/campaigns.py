@@ -60,16 +60,49 @@ async def check_new_campaign(form) -> dict:
     """The create form's values, checked; raises FormProblems naming every bad field."""
     problems = FormProblems()
     code = (form.get("code") or "").strip().upper()
-    name = (form.get("name") or "").strip()
     if not CODE_PATTERN.match(code):
         problems.add("code", "Mã đợt: 2–32 ký tự A–Z, 0–9, - hoặc _.", "Code: 2–32 characters A–Z, 0–9, - or _.")
     elif await Campaign.exists().where(Campaign.code == code):
         problems.add("code", f"Mã đợt: '{code}' đã có.", f"Code: {code!r} is already used.")
-    if not name:
-        problems.add("name", "Tên đợt: không được để trống.", "Name: required.")
     questionnaire_id = form.get("questionnaire", "")
     if not questionnaire_id.isdigit() or not await Questionnaire.exists().where(Questionnaire.id == int(questionnaire_id)):
         problems.add("questionnaire", "Phiếu hỏi: chọn một phiên bản.", "Questionnaire: choose a version.")
+    mode = form.get("mode", "")
+    if mode not in CAMPAIGN_MODES:
+        problems.add("mode", "Hình thức: chọn mở (QR) hoặc theo mã mời.", "Mode: choose open QR or invitation.")
+    editable = await _checked_editable(form, problems)
+    if problems.problems:
+        raise problems
+    return {"code": code, "questionnaire": int(questionnaire_id), "mode": mode, **editable}
+
+
+def closed_for_changes() -> CampaignRefused:
+    return CampaignRefused("Đợt khảo sát đã đóng: không sửa được nữa.", "the campaign is closed: it cannot change")
+
+
+async def check_campaign_changes(campaign: dict, form) -> dict:
+    """The edit form's values (name, period, units and quotas), checked; raises FormProblems naming every bad
+    field, and CampaignRefused for a closed campaign. A unit with answers in the campaign cannot be dropped."""
+    if campaign["status"] == "closed":
+        raise closed_for_changes()
+    problems = FormProblems()
+    editable = await _checked_editable(form, problems)
+    answered = await Response.select(Response.unit.code.as_alias("code")).where(
+        (Response.campaign == campaign["id"]) & Response.unit.not_in(list(editable["units"]) or [-1])).distinct()
+    if answered and editable["units"]:
+        codes = ", ".join(sorted(row["code"] for row in answered))
+        problems.add("units", f"Đơn vị đã có phiếu trả lời trong đợt, không bỏ được: {codes}.",
+                     f"Units with responses in this campaign cannot be dropped: {codes}.")
+    if problems.problems:
+        raise problems
+    return editable
+
+
+async def _checked_editable(form, problems: FormProblems) -> dict:
+    """Name, period, units and quotas: what both the create and the edit form hold."""
+    name = (form.get("name") or "").strip()
+    if not name:
+        problems.add("name", "Tên đợt: không được để trống.", "Name: required.")
     starts_on, ends_on = parse_date(form.get("starts_on")), parse_date(form.get("ends_on"))
     if starts_on is None:
         problems.add("starts_on", "Ngày bắt đầu: viết dạng dd/mm/yyyy.", "Start date: write it as dd/mm/yyyy.")
@@ -77,14 +110,8 @@ async def check_new_campaign(form) -> dict:
         problems.add("ends_on", "Ngày kết thúc: viết dạng dd/mm/yyyy.", "End date: write it as dd/mm/yyyy.")
     elif starts_on and ends_on < starts_on:
         problems.add("ends_on", "Ngày kết thúc: không được trước ngày bắt đầu.", "End date: must not be before the start.")
-    mode = form.get("mode", "")
-    if mode not in CAMPAIGN_MODES:
-        problems.add("mode", "Hình thức: chọn mở (QR) hoặc theo mã mời.", "Mode: choose open QR or invitation.")
     units = await _checked_units(form, problems)
-    if problems.problems:
-        raise problems
-    return {"code": code, "name": name, "questionnaire": int(questionnaire_id), "starts_on": starts_on,
-            "ends_on": ends_on, "mode": mode, "units": units}
+    return {"name": name, "starts_on": starts_on, "ends_on": ends_on, "units": units}
 
 
 async def _checked_units(form, problems: FormProblems) -> dict[int, int | None]:
@@ -114,6 +141,23 @@ async def create_campaign(values: dict, username: str) -> int:
         await audit.record(username, "campaign_create", f"campaign {values['code']}", after=audit.without_secrets(
             {**{k: v for k, v in values.items() if k != "units"}, "units": sorted(values["units"])}))
     return campaign.id
+
+
+async def update_campaign(campaign: dict, values: dict, username: str) -> None:
+    """Store the new name, period, units and quotas with an audit entry of what was and what is."""
+    before_units = await CampaignUnit.select(CampaignUnit.unit, CampaignUnit.quota).where(
+        CampaignUnit.campaign == campaign["id"]).order_by(CampaignUnit.unit)
+    before = {"name": campaign["name"], "starts_on": campaign["starts_on"], "ends_on": campaign["ends_on"],
+              "quotas": {row["unit"]: row["quota"] for row in before_units}}
+    after = {**{key: values[key] for key in ("name", "starts_on", "ends_on")}, "quotas": values["units"]}
+    async with write_transaction():
+        await Campaign.update({Campaign.name: values["name"], Campaign.starts_on: values["starts_on"],
+                               Campaign.ends_on: values["ends_on"]}).where(Campaign.id == campaign["id"])
+        await CampaignUnit.delete().where(CampaignUnit.campaign == campaign["id"])
+        await CampaignUnit.insert(*[CampaignUnit(campaign=campaign["id"], unit=unit_id, quota=quota)
+                                    for unit_id, quota in values["units"].items()])
+        await audit.record(username, "campaign_edit", f"campaign {campaign['code']}",
+                           before=audit.without_secrets(before), after=audit.without_secrets(after))
 
 
 async def change_status(campaign: dict, action: str, username: str) -> str:

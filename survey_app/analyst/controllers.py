@@ -61,6 +61,29 @@ class CampaignController(Controller):
         return Template(template_name="analyst_campaign.html",
                         context={"user": request.user, **await pages.campaign_detail(campaign)})
 
+    @get("/{code:str}/edit")
+    async def edit(self, request: Request, code: FromPath[str]) -> Template:
+        campaign = await found_campaign(code)
+        if campaign["status"] == "closed":
+            return refusal_page(request, campaign, campaigns.closed_for_changes())
+        return Template(template_name="analyst_campaign_form.html",
+                        context={"user": request.user, **await pages.edit_form(campaign)})
+
+    @post("/{code:str}/edit", status_code=303)
+    async def save_edit(self, request: Request, code: FromPath[str]) -> Template | Redirect:
+        campaign = await found_campaign(code)
+        form = await request.form()
+        try:
+            values = await campaigns.check_campaign_changes(campaign, form)
+        except campaigns.CampaignRefused as refused:
+            return refusal_page(request, campaign, refused)
+        except campaigns.FormProblems as refused:
+            return Template(template_name="analyst_campaign_form.html", status_code=422, context={
+                "user": request.user, "campaign": campaign, "form": form, "chosen_units": form.getall("units", []),
+                "problems": refused.problems, **await pages.form_choices()})
+        await campaigns.update_campaign(campaign, values, request.user.username)
+        return Redirect(path=f"/analyst/campaigns/{code}", status_code=303)
+
     @post("/{code:str}/status", status_code=303)
     async def status(self, request: Request, code: FromPath[str]) -> Template | Redirect:
         campaign = await found_campaign(code)

@@ -35,6 +35,16 @@ async def form_choices() -> dict:
     return {"questionnaires": questionnaires, "units": units, **COMMON}
 
 
+async def edit_form(campaign: dict) -> dict:
+    """The edit form filled in with the campaign as it is (every unit it covers ticked, with its quota)."""
+    units = await counts.campaign_units(campaign["id"])
+    form = {"name": campaign["name"], "starts_on": campaign["starts_on"].strftime("%d/%m/%Y"),
+            "ends_on": campaign["ends_on"].strftime("%d/%m/%Y"),
+            **{f"quota_{unit['id']}": str(unit["quota"]) for unit in units if unit["quota"]}}
+    return {"campaign": campaign, "form": form, "chosen_units": [str(unit["id"]) for unit in units], "problems": {},
+            **await form_choices()}
+
+
 async def campaign_detail(campaign: dict) -> dict:
     stratum_rows = await counts.stratum_counts(campaign["code"]) if campaign["mode"] == "invitation" else []
     return {"campaign": campaign, "unit_counts": await counts.unit_counts(campaign["id"]), "strata": stratum_rows,

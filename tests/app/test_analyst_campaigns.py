@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest_asyncio
 
 from survey_app.analyst.tables import CampaignUnit
@@ -101,3 +103,60 @@ async def test_live_counts_per_unit_and_counter_match_the_stored_responses(analy
 async def test_the_list_shows_campaigns_with_status_and_counts(analyst):
     page = await analyst.get("/analyst/campaigns")
     assert page.status_code == 200 and "QUAY-2026" in page.text and "Đang mở" in page.text
+
+
+async def edit_form(code: str, **overrides) -> dict:
+    """The edit form as a browser sends it: the create form's values without code, questionnaire and mode."""
+    form = await new_campaign_form(code, **overrides)
+    return {key: value for key, value in form.items() if key not in ("code", "questionnaire", "mode")}
+
+
+async def add_answer(campaign_code: str, unit_code: str) -> None:
+    campaign = await Campaign.select().where(Campaign.code == campaign_code).first()
+    unit = await Unit.select(Unit.id).where(Unit.code == unit_code).first()
+    await Response.insert(Response(campaign=campaign["id"], unit=unit["id"], questionnaire=campaign["questionnaire"],
+                                   idempotency_key=uuid.uuid4().hex, answers_digest="x" * 64, answers="{}"))
+
+
+async def test_an_open_campaign_is_extended_and_its_units_and_quotas_changed(analyst):
+    await post_form(analyst, "/analyst/campaigns", await new_campaign_form("TEST-EDIT"), "/analyst/campaigns/new")
+    await post_form(analyst, "/analyst/campaigns/TEST-EDIT/status", {"action": "open"})
+    page = await analyst.get("/analyst/campaigns/TEST-EDIT/edit")
+    assert 'value="30/06/2027"' in page.text and 'value="40"' in page.text and 'name="code"' not in page.text
+    h01 = await Unit.select(Unit.id).where(Unit.code == "H01").first()
+    form = await edit_form("TEST-EDIT", name="Khảo sát thử (gia hạn)", ends_on="31/07/2027",
+                           units=(await new_campaign_form("x"))["units"] + [str(h01["id"])], **{f"quota_{h01['id']}": "25"})
+    response = await post_form(analyst, "/analyst/campaigns/TEST-EDIT/edit", form, "/analyst/campaigns/TEST-EDIT/edit")
+    assert response.status_code == 303 and response.headers["location"] == "/analyst/campaigns/TEST-EDIT"
+    campaign = await Campaign.select().where(Campaign.code == "TEST-EDIT").first()
+    assert (campaign["name"], campaign["ends_on"].isoformat(), campaign["status"]) == (
+        "Khảo sát thử (gia hạn)", "2027-07-31", "open")
+    quotas = {row["unit"]: row["quota"] for row in await CampaignUnit.select().where(CampaignUnit.campaign == campaign["id"])}
+    assert len(quotas) == 3 and quotas[h01["id"]] == 25 and sorted(q or 0 for q in quotas.values()) == [0, 25, 40]
+    entry = await last_audit("campaign_edit")
+    assert entry["before"]["ends_on"] == "2027-06-30" and entry["after"]["ends_on"] == "2027-07-31"
+    assert "01/03/2027 – 31/07/2027" in (await analyst.get("/analyst/campaigns/TEST-EDIT")).text
+
+
+async def test_a_unit_with_answers_cannot_be_dropped_and_nothing_changes(analyst):
+    await post_form(analyst, "/analyst/campaigns", await new_campaign_form("TEST-KEEP"), "/analyst/campaigns/new")
+    await add_answer("TEST-KEEP", "SO01")
+    so02 = await Unit.select(Unit.id).where(Unit.code == "SO02").first()
+    form = await edit_form("TEST-KEEP", ends_on="15/02/2027", units=[str(so02["id"])])
+    response = await post_form(analyst, "/analyst/campaigns/TEST-KEEP/edit", form, "/analyst/campaigns/TEST-KEEP/edit")
+    assert response.status_code == 422
+    assert 'id="problem-units"' in response.text and "không bỏ được: SO01" in response.text
+    assert 'id="problem-ends_on"' in response.text  # every bad field at once
+    campaign = await Campaign.select().where(Campaign.code == "TEST-KEEP").first()
+    assert campaign["ends_on"].isoformat() == "2027-06-30"
+    assert await CampaignUnit.count().where(CampaignUnit.campaign == campaign["id"]) == 2
+
+
+async def test_a_closed_campaign_cannot_be_edited(analyst):
+    await post_form(analyst, "/analyst/campaigns", await new_campaign_form("TEST-SHUT"), "/analyst/campaigns/new")
+    await post_form(analyst, "/analyst/campaigns/TEST-SHUT/status", {"action": "close"})
+    refused = await post_form(analyst, "/analyst/campaigns/TEST-SHUT/edit", await edit_form("TEST-SHUT", ends_on="31/12/2027"))
+    assert refused.status_code == 409 and "Đợt khảo sát đã đóng" in refused.text
+    assert (await Campaign.select().where(Campaign.code == "TEST-SHUT").first())["ends_on"].isoformat() == "2027-06-30"
+    assert "/analyst/campaigns/TEST-SHUT/edit" not in (await analyst.get("/analyst/campaigns/TEST-SHUT")).text
+    assert (await analyst.get("/analyst/campaigns/TEST-SHUT/edit")).status_code == 409
