@@ -34,7 +34,7 @@
       method: "POST", body: new URLSearchParams(body), credentials: "same-origin",
       headers: { "Content-Type": "application/x-www-form-urlencoded" }
     }).then(function (response) {
-      if (response.status >= 500 || response.status === 429) { throw new Error("retry"); }
+      if (response.status >= 500 || response.status === 429) { throw new Error("busy"); }  /* not stored: resend */
       localStorage.removeItem(outboxKey);
       if (response.ok && response.redirected) {
         localStorage.removeItem(draftKey);
@@ -42,8 +42,8 @@
       } else {
         return response.text().then(function (html) { document.open(); document.write(html); document.close(); });
       }
-    }).catch(function () {
-      say(form.getAttribute("data-offline"));
+    }).catch(function (error) {
+      say(form.getAttribute(error.message === "busy" ? "data-busy" : "data-offline"));
       setTimeout(function () { send(body); }, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 30000);
     });

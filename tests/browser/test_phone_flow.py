@@ -129,6 +129,32 @@ def test_lost_acknowledgement_is_retried_and_stored_exactly_once(live_server, br
     page.close()
 
 
+def test_a_server_that_could_not_store_keeps_the_answers_and_retries(live_server, browser):
+    """503 (database unavailable: tests/app/test_database_outage.py): the page says the answers were not saved
+    and are kept, the form still holds them, and the retry is stored once."""
+    before = stored_count(live_server, "H04")
+    page = open_form(browser, live_server, "H04-Q1")
+    posts = []
+
+    def refuse_first(route):
+        posts.append(route.request.post_data)
+        if len(posts) == 1:
+            route.fulfill(status=503, content_type="text/html; charset=utf-8",
+                          body="<p>Câu trả lời của bạn chưa được lưu.</p>")
+        else:
+            route.continue_()
+
+    page.route("**/q/*", lambda route: refuse_first(route) if route.request.method == "POST" else route.continue_())
+    answer_all(page)
+    page.click("button[type=submit]")
+    page.wait_for_function("document.getElementById('send-status').textContent.includes('Máy chủ chưa lưu')")
+    assert page.is_checked('input[name="reception"][value="4"]')  # the answers are still on the page
+    page.wait_for_url("**/thanks*", timeout=20000)
+    assert len(posts) == 2 and posts[0] == posts[1]  # the same idempotency key and answers
+    assert stored_count(live_server, "H04") == before + 1
+    page.close()
+
+
 def test_offline_submission_waits_and_says_so_then_sends(live_server, browser):
     before = stored_count(live_server, "H03")
     page = open_form(browser, live_server, "H03-Q1")
