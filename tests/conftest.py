@@ -64,6 +64,16 @@ async def app(settings):
         await hook(application)
 
 
+@pytest_asyncio.fixture(scope="module")
+async def analyst(app):
+    """A client signed in as the demo analyst (one per test module)."""
+    from tests.app.analyst_helpers import signed_in_client
+
+    client = await signed_in_client(app, "analyst")
+    yield client
+    await client.aclose()
+
+
 @pytest_asyncio.fixture(scope="session")
 async def client(app):
     transport = httpx.ASGITransport(app=app)

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-import pytest_asyncio
 
 from survey_app.analyst.tables import CampaignUnit
 from survey_app.tables import Campaign, Questionnaire, Response, Unit
-from tests.app.analyst_helpers import last_audit, signed_in_client, table_row
+from tests.app.analyst_helpers import last_audit, table_row
 from tests.app.helpers import post_form
-
-
-@pytest_asyncio.fixture(scope="module")
-async def analyst(app):
-    client = await signed_in_client(app, "analyst")
-    yield client
-    await client.aclose()
 
 
 async def new_campaign_form(code: str, **overrides) -> dict:

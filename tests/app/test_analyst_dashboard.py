@@ -26,13 +26,6 @@ DASHBOARD = "/analyst/campaigns/QUAY-2026/dashboard"
 
 
 @pytest_asyncio.fixture(scope="module")
-async def analyst(app):
-    client = await signed_in_client(app, "analyst")
-    yield client
-    await client.aclose()
-
-
-@pytest_asyncio.fixture(scope="module")
 async def earlier_campaign(app):
     """QUAY-2025: SO01 with 6 copied responses, SO02 with 3 (below the threshold of 5)."""
     campaign_id = await copy_campaign("QUAY-2026", "QUAY-2025", dt.date(2025, 1, 1), {"SO01": 6, "SO02": 3})

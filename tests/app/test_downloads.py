@@ -5,21 +5,10 @@ from __future__ import annotations
 import io
 import unicodedata
 
-import httpx
 import openpyxl
-import pytest_asyncio
 from pypdf import PdfReader
 
 from survey_app.tables import Campaign, Response
-from tests.app.helpers import sign_in
-
-
-@pytest_asyncio.fixture(scope="module")
-async def analyst(app):
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
-    await sign_in(client, "analyst")
-    yield client
-    await client.aclose()
 
 
 async def stored_count(code: str) -> int:

@@ -8,23 +8,12 @@ import os
 import re
 import time
 
-import httpx
 import openpyxl
 import pyreadstat
 import pytest
-import pytest_asyncio
 
 from survey_app.exports import jobs
 from survey_app.tables import Campaign, Response, User
-from tests.app.helpers import sign_in
-
-
-@pytest_asyncio.fixture(scope="module")
-async def analyst(app):
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
-    await sign_in(client, "analyst")
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture(autouse=True)
