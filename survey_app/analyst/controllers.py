@@ -131,14 +131,14 @@ class CampaignController(Controller):
         return Template(template_name="analyst_dashboard.html", context={"user": request.user, **context})
 
     @post("/{code:str}/targets", status_code=303)
-    async def set_targets(self, request: Request, code: FromPath[str]) -> Template | Redirect:
+    async def set_targets(self, request: Request, state: State, code: FromPath[str]) -> Template | Redirect:
         campaign = await found_campaign(code)
         form = await request.form()
         if form.get("targets_form") != "1":
             return refusal_page(request, campaign, campaigns.CampaignRefused("Biểu mẫu mục tiêu không đầy đủ.",
                                                                     "targets_form: the targets form is incomplete"), 422)
         try:
-            figures = await campaign_figures(campaign)
+            figures = await campaign_figures(campaign, minimum=state.settings.suppress_below)
             subjects = targets.target_subjects(figures["scoring"], await domain_names())
             chosen = targets.read_targets(form, subjects)
         except NotEnoughData:

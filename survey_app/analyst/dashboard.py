@@ -9,6 +9,7 @@ on a large campaign) runs in a thread so the worker keeps serving other requests
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -18,7 +19,9 @@ from analysis.sipas import compute_indices, compute_indices_by
 from survey_app import db
 from survey_app.analyst.tables import QualityReview
 from survey_app.commands.analysis import AnalysisCommandError, campaign_frame, design_of
+from survey_app.settings import SMALL_GROUP_DEFAULT
 from survey_app.single_flight import cached_or_built
+from survey_app.suppression import publishable
 from survey_app.tables import Campaign, Domain, Questionnaire, Unit
 
 
@@ -59,21 +62,26 @@ async def data_state(campaign_id: int, without_excluded: bool) -> DataState:
                      round(weight_by_id or 0.0, 6), await excluded_ids(campaign_id) if without_excluded else ())
 
 
-async def campaign_figures(campaign: dict, without_excluded: bool = False) -> dict:
-    """Province, unit, level and domain indices of the campaign (cached per DataState, computed once at a time)."""
+async def campaign_figures(campaign: dict, without_excluded: bool = False,
+                           minimum: int = SMALL_GROUP_DEFAULT) -> dict:
+    """Province, unit, level and domain indices of the campaign (cached per DataState and threshold, computed
+    once at a time). Officials' answers of units with fewer than `minimum` are in no figure (suppression.py)."""
     state = await data_state(campaign["id"], without_excluded)
-    return await cached_or_built(_figures, state, lambda: _computed_figures(campaign["code"], state))
+    minimum = minimum if campaign["mode"] == "invitation" else 0  # citizens' figures do not depend on it
+    return await cached_or_built(_figures, (state, minimum),
+                                 lambda: _computed_figures(campaign["code"], state, minimum))
 
 
-async def _computed_figures(campaign_code: str, state: DataState) -> dict:
+async def _computed_figures(campaign_code: str, state: DataState, minimum: int) -> dict:
     try:
         _, scoring, frame = await campaign_frame(campaign_code)
     except AnalysisCommandError as error:
         raise NotEnoughData(str(error)) from error
     frame = frame[~frame["response_id"].isin(state.excluded)].reset_index(drop=True)
+    frame, left_out = publishable(frame, officials=minimum > 0, minimum=minimum)
     if len(frame) < 2:
         raise NotEnoughData(f"campaign {campaign_code}: fewer than 2 responses remain after exclusions")
-    return await asyncio.to_thread(compute_figures, frame, scoring)
+    return {**await asyncio.to_thread(compute_figures, frame, scoring), "left_out": left_out}
 
 
 def compute_figures(frame: pd.DataFrame, scoring: dict) -> dict:
@@ -91,11 +99,12 @@ def is_suppressed(group: dict | None, threshold: int) -> bool:
     return group is None or group["response_count"] < threshold
 
 
-def ranked_units(by_unit: dict, units: list[dict], threshold: int) -> list[dict]:
-    """Units with their index; rank 1 = highest overall among units with enough responses, ties share a rank."""
+def ranked_units(by_unit: dict, units: list[dict], threshold: int, left_out: Iterable = ()) -> list[dict]:
+    """Units with their index (and the `left_out` ones, without); rank 1 = highest overall among units with
+    enough responses, ties share a rank."""
     rows = [{**unit, "index": by_unit.get(unit["code"]),
              "suppressed": is_suppressed(by_unit.get(unit["code"]), threshold)}
-            for unit in units if unit["code"] in by_unit]
+            for unit in units if unit["code"] in by_unit or unit["code"] in left_out]
     ranked = sorted((row for row in rows if not row["suppressed"] and row["index"]["overall"] is not None),
                     key=lambda row: -row["index"]["overall"])
     for position, row in enumerate(ranked):
@@ -121,7 +130,8 @@ async def campaign_by_code(code: str) -> dict | None:
         .where(Campaign.code == code).first()
 
 
-async def trend(campaign: dict, without_excluded: bool = False, pick=None) -> list[dict]:
+async def trend(campaign: dict, without_excluded: bool = False, minimum: int = SMALL_GROUP_DEFAULT,
+                pick=None) -> list[dict]:
     """The province index (or `pick(figures)`) in every campaign of the same questionnaire key, oldest first."""
     earlier = await Campaign.select().where(Campaign.questionnaire.is_in(
         Questionnaire.select(Questionnaire.id).where(Questionnaire.key == campaign["questionnaire_key"]))) \
@@ -131,7 +141,7 @@ async def trend(campaign: dict, without_excluded: bool = False, pick=None) -> li
         if other["starts_on"] > campaign["starts_on"]:
             continue
         try:
-            figures = await campaign_figures(other, without_excluded)
+            figures = await campaign_figures(other, without_excluded, minimum)
         except NotEnoughData:
             continue
         points.append({"code": other["code"], "name": other["name"], "starts_on": other["starts_on"],

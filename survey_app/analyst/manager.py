@@ -12,7 +12,6 @@ from survey_app.analyst.dashboard import NotEnoughData, campaign_by_code, campai
 from survey_app.analyst.pages import COMMON
 from survey_app.commands.analysis import design_of
 from survey_app.results.services import unit_and_descendant_ids
-from survey_app.suppression import leaves_too_few
 from survey_app.tables import Campaign, Response, Unit
 
 SCOPE = "scope"
@@ -46,26 +45,15 @@ def scope_index(figures: dict, unit_codes: set[str]) -> dict | None:
     return compute_indices_by(frame, figures["scoring"], labels, design=design)[SCOPE].to_dict()
 
 
-def scope_withheld(scope: dict | None, figures: dict, unit_codes: set[str], threshold: int, officials: bool) -> bool:
-    """No figure for the unit and the units below it: too few answers, or (officials' answers) the units' own
-    figures listed beside it would leave a few of its answers to subtraction (leaves_too_few)."""
-    if is_suppressed(scope, threshold):
-        return True
-    by_unit = figures["by"]["unit"]
-    own_counts = [by_unit[code]["response_count"] for code in unit_codes if code in by_unit]
-    return officials and leaves_too_few(scope["response_count"], own_counts, threshold)
-
-
-def scope_point(figures: dict, unit_codes: set[str], threshold: int, officials: bool) -> dict | None:
-    """A trend point: the scope's index in another campaign, and whether it is withheld (its units' own figures
-    are one campaign choice away). The mode is the shown campaign's: a questionnaire key has one audience."""
+def scope_point(figures: dict, unit_codes: set[str], threshold: int) -> dict | None:
+    """A trend point: the scope's index in another campaign, and whether it has too few answers to show."""
     scope = scope_index(figures, unit_codes)
-    return scope and {**scope, "suppressed": scope_withheld(scope, figures, unit_codes, threshold, officials)}
+    return scope and {**scope, "suppressed": is_suppressed(scope, threshold)}
 
 
 async def manager_view(unit: dict, unit_ids: frozenset[int], campaign_code: str | None, threshold: int) -> dict:
-    """The manager's page; a group with fewer than `threshold` responses (SUPPRESS_BELOW) shows no figure, nor
-    does the unit-and-below figure of officials' answers when its units' own figures leave a few to subtraction."""
+    """The manager's page; a group with fewer than `threshold` responses (SUPPRESS_BELOW) shows no figure, and
+    officials' answers of a unit with fewer are in no figure at all (survey_app/suppression.py)."""
     units = await scope_units(unit, unit_ids)
     campaigns = await campaigns_of([row["id"] for row in units])
     chosen = next((c for c in campaigns if c["code"] == campaign_code), campaigns[0] if campaigns else None)
@@ -74,13 +62,14 @@ async def manager_view(unit: dict, unit_ids: frozenset[int], campaign_code: str 
         return context
     campaign = await campaign_by_code(chosen["code"])
     try:
-        figures = await campaign_figures(campaign, without_excluded=True)
+        figures = await campaign_figures(campaign, True, threshold)
     except NotEnoughData:
         return {**context, "error": True}
-    codes, officials = {row["code"] for row in units}, campaign["mode"] == "invitation"
+    codes = {row["code"] for row in units}
     scope = await asyncio.to_thread(scope_index, figures, codes)  # pandas: off the event loop
-    rows = [{**row, "index": figures["by"]["unit"].get(row["code"]),
-             "suppressed": is_suppressed(figures["by"]["unit"].get(row["code"]), threshold)} for row in units]
+    by_unit = figures["by"]["unit"]
+    rows = [{**row, "index": by_unit.get(row["code"]), "suppressed": is_suppressed(by_unit.get(row["code"]), threshold),
+             "answered": row["code"] in by_unit or row["code"] in figures["left_out"]} for row in units]
     return {**context, "campaign": campaign, "scope": scope, "province": figures["province"], "unit_rows": rows,
-            "scope_suppressed": scope_withheld(scope, figures, codes, threshold, officials),
-            "trend": await trend(campaign, True, pick=lambda other: scope_point(other, codes, threshold, officials))}
+            "scope_suppressed": is_suppressed(scope, threshold),
+            "trend": await trend(campaign, True, threshold, pick=lambda other: scope_point(other, codes, threshold))}

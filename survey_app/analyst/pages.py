@@ -11,7 +11,6 @@ from survey_app.analyst.dashboard import (
     trend, unit_rows,
 )
 from survey_app.single_flight import cached_or_built
-from survey_app.suppression import leaves_too_few
 from survey_app.tables import Campaign, Questionnaire, Response, Unit
 
 LEVEL_NAMES = {"province": "Tỉnh", "so": "Sở, ban, ngành", "huyen": "UBND cấp huyện", "xa": "UBND cấp xã"}
@@ -68,7 +67,7 @@ async def dashboard(campaign: dict, without_excluded: bool, threshold: int) -> d
     context = {"campaign": campaign, "without_excluded": without_excluded, "threshold": threshold,
                "excluded_count": len(await excluded_ids(campaign["id"])), **COMMON}
     try:
-        figures = await campaign_figures(campaign, without_excluded)
+        figures = await campaign_figures(campaign, without_excluded, threshold)
     except NotEnoughData:
         return {**context, "error": True}
     units = await unit_rows()
@@ -76,16 +75,15 @@ async def dashboard(campaign: dict, without_excluded: bool, threshold: int) -> d
     domains = await domain_names()
     subjects = targets.target_subjects(figures["scoring"], {code: domains.get(code, code)
                                                              for code in figures["by"]["domain"] if code in domains})
-    ranked = ranked_units(figures["by"]["unit"], units, threshold)
+    ranked = ranked_units(figures["by"]["unit"], units, threshold, figures["left_out"])
     overall_target = stored.get("overall")
     for row in ranked:
         row["meets"] = None if row["suppressed"] else targets.meets(row["index"]["overall"], overall_target)
     return {**context, "figures": figures, "province": figures["province"], "units": ranked,
-            "levels": _groups(figures["by"]["level"], LEVEL_NAMES, threshold,
-                              _withheld_levels(campaign, figures, units, threshold)),
+            "levels": _groups(figures["by"]["level"], LEVEL_NAMES, threshold),
             "domains": _groups(figures["by"]["domain"], domains, threshold),
             "target_rows": _target_rows(figures, stored, subjects, threshold),
-            "trend": await trend(campaign, without_excluded),
+            "trend": await trend(campaign, without_excluded, threshold),
             **await _charts(figures, ranked, overall_target and overall_target[1], threshold),
             "factor_keys": [factor["key"] for factor in figures["province"]["factors"]]}
 
@@ -104,20 +102,6 @@ def _draw_charts(figures: dict, ranked: list[dict], target: float | None) -> dic
                 "distribution_chart": charts.distribution_chart(figures["frame"], figures["scoring"])}
 
 
-def _groups(by: dict, names: dict, threshold: int, withheld: set[str] = frozenset()) -> list[dict]:
-    return [{"code": code, "name": names.get(code, code), "index": group,
-             "suppressed": is_suppressed(group, threshold) or code in withheld} for code, group in sorted(by.items())]
-
-
-def _withheld_levels(campaign: dict, figures: dict, units: list[dict], threshold: int) -> set[str]:
-    """Officials' answers: the levels whose units' own figures, shown in the ranking, would leave a few of the
-    level's answers to subtraction (leaves_too_few). Each unit's figure is its own answers only, so a unit beside
-    its children needs nothing more than the threshold."""
-    if campaign["mode"] != "invitation":
-        return set()
-    by_unit, own_counts = figures["by"]["unit"], {}
-    for unit in units:
-        if unit["code"] in by_unit:
-            own_counts.setdefault(unit["level"], []).append(by_unit[unit["code"]]["response_count"])
-    return {level for level, group in figures["by"]["level"].items()
-            if leaves_too_few(group["response_count"], own_counts.get(level, []), threshold)}
+def _groups(by: dict, names: dict, threshold: int) -> list[dict]:
+    return [{"code": code, "name": names.get(code, code), "index": group, "suppressed": is_suppressed(group, threshold)}
+            for code, group in sorted(by.items())]

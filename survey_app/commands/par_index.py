@@ -18,6 +18,7 @@ import typer
 from survey_app import db
 from survey_app.commands.analysis import AnalysisCommandError, campaign_frame
 from survey_app.settings import Settings
+from survey_app.suppression import publishable
 
 
 async def run_par_index(campaign_code: str, self_assessment: Path | None, suppress_below: int,
@@ -32,8 +33,8 @@ async def run_par_index(campaign_code: str, self_assessment: Path | None, suppre
     except ValueError as error:
         raise AnalysisCommandError(f"campaign {campaign_code}: {error}") from error
     respondents = frame.groupby("unit").size()
-    kept = frame[frame["unit"].map(respondents) >= suppress_below]
-    suppressed = sorted(respondents[respondents < suppress_below].index)
+    kept, left_out = publishable(frame, officials=True, minimum=suppress_below)
+    suppressed = sorted(left_out)
     points = survey_points(kept, scoring, "unit", rule=rule or scoring.get("rule", "linear")) if len(kept) else \
         pd.DataFrame(columns=["unit", "points"])
     assessed = pd.DataFrame(columns=["unit", "criterion", "points"])

@@ -3,8 +3,9 @@ rankings, charts and targets met or missed — as an HTML string and PDF bytes (
 
 Figures come from the same code as `survey indices` (analysis.sipas on the campaign's design). A unit's index
 covers the unit and the units below it, as the index API does; a group with fewer responses than the threshold
-(SUPPRESS_BELOW, 5 by default) shows "không đủ số phiếu" instead of a figure and is not ranked, and so does a unit
-of officials' answers whose figure, less its children's, would give a few answers away (too_few_to_publish).
+(SUPPRESS_BELOW, 5 by default) shows "không đủ số phiếu" instead of a figure and is not ranked. Officials' answers
+of a unit with fewer than the threshold are in no figure at all (survey_app/suppression.py), and responses the
+analyst excluded after the quality review are left out, as on every published page.
 
 Building takes seconds of CPU (indices, matplotlib, fpdf2): only the database reads run on the event loop, the rest
 in a worker thread, so the web worker keeps answering other requests (citizens' forms among them) meanwhile.
@@ -26,10 +27,10 @@ import pandas as pd
 from cachetools import LRUCache
 
 from analysis.export_writers import nfc
-from survey_app.analyst.dashboard import data_state
+from survey_app.analyst.dashboard import data_state, excluded_ids
 from survey_app.settings import SMALL_GROUP_DEFAULT
 from survey_app.single_flight import cached_or_built
-from survey_app.suppression import too_few_to_publish
+from survey_app.suppression import publishable
 from survey_app.vietnam_time import today_in_vietnam
 
 NOT_ENOUGH = "không đủ số phiếu"
@@ -134,9 +135,9 @@ def _number(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}".replace(".", ",")
 
 
-def _group_row(code: str, name: str, result, minimum: int, withheld: bool = False) -> GroupRow:
+def _group_row(code: str, name: str, result, minimum: int) -> GroupRow:
     row = GroupRow(code, name, result.response_count)
-    if row.responses >= minimum and not withheld:
+    if row.responses >= minimum:
         row.overall, row.ci_low, row.ci_high = result.overall, result.ci_low, result.ci_high
         row.factors = {factor.key: factor.value for factor in result.factors}
     return row
@@ -155,7 +156,7 @@ async def build_report(campaign_code: str, targets: list[Target] | None = None, 
     names = await _names()
     # Everything the report prints: the responses (their DataState), the campaign's row, unit and domain names,
     # targets, threshold and date. The responses themselves are read only when the report is built.
-    key = (await data_state(campaign["id"], without_excluded=False), repr((campaign, names)), tuple(targets),
+    key = (await data_state(campaign["id"], without_excluded=True), repr((campaign, names)), tuple(targets),
            minimum, today)
     return await cached_or_built(_reports, key, lambda: _composed(campaign_code, names, targets, today, minimum))
 
@@ -167,6 +168,7 @@ async def _composed(campaign_code: str, names: dict, targets: list[Target], toda
         campaign, scoring, frame = await campaign_frame(campaign_code)
     except AnalysisCommandError as error:
         raise ReportError(str(error)) from error
+    frame = frame[~frame["response_id"].isin(await excluded_ids(campaign["id"]))].reset_index(drop=True)
     return await asyncio.to_thread(compose_report, campaign, scoring, frame, names, targets, today, minimum)
 
 
@@ -201,20 +203,21 @@ def collect_report(campaign: dict, scoring: dict, frame: pd.DataFrame, names: di
     from analysis.sipas import compute_indices, compute_indices_by
     from survey_app.commands.analysis import AnalysisCommandError, design_of
 
+    frame, left_out = publishable(frame, campaign["mode"] == "invitation", minimum)
+    if len(frame) < 2:
+        raise ReportError(f"campaign {campaign['code']}: fewer than 2 responses may be published")
     try:
         design, design_note = design_of(frame)
     except AnalysisCommandError as error:
         raise ReportError(str(error)) from error
-    withheld = _withheld_units(campaign, frame, names["units"], minimum)
     province_result = compute_indices(frame, scoring, design=design)
-    province = _group_row(campaign["code"], names["province"], province_result, minimum,
-                          names["province_code"] in withheld)
+    province = _group_row(campaign["code"], names["province"], province_result, minimum)
     levels = [_group_row(level, LEVEL_NAMES.get(level, level), result, minimum)
               for level, result in compute_indices_by(frame, scoring, "level", design=design).items()]
     domains = [_group_row(code, names["domains"].get(code, code), result, minimum)
                for code, result in compute_indices_by(frame, scoring, "domain", design=design).items()]
-    units = _unit_rows(frame, scoring, design, names, minimum, withheld)
-    report = Report(campaign, _facts(campaign, frame, design_note, today), province, levels, domains, units, [],
+    units = _unit_rows(frame, scoring, design, names, minimum, left_out)
+    report = Report(campaign, _facts(campaign, frame, design_note, today, left_out), province, levels, domains, units, [],
                     {factor["key"]: nfc(factor["label"]["vi"]) for factor in scoring["factors"]}, minimum)
     report.targets = _judge_targets(report, targets)
     return report
@@ -230,22 +233,10 @@ async def _names() -> dict:
     return {"units": units, "province": nfc(province["name"]), "province_code": province["code"], "domains": domains}
 
 
-def _withheld_units(campaign: dict, frame: pd.DataFrame, units: list[dict], minimum: int) -> set[str]:
-    """Officials' answers: the units (each figure covering the units below it) that too_few_to_publish withholds,
-    as the public index does; none for citizens' answers, which follow the plain threshold."""
-    if campaign["mode"] != "invitation":
-        return set()
-    code_of = {unit["id"]: unit["code"] for unit in units}
-    children: dict = {}
-    for unit in units:
-        children.setdefault(code_of.get(unit["parent"]), []).append(unit["code"])
-    own_counts = frame["unit"].value_counts().to_dict()
-    return {unit["code"] for unit in units if too_few_to_publish(unit["code"], own_counts, children, minimum)}
-
-
 def _unit_rows(frame: pd.DataFrame, scoring: dict, design, names: dict, minimum: int,
-               withheld: set[str]) -> list[GroupRow]:
-    """Each unit with responses in it or below it; the group is a domain of the whole design (SEs stay right)."""
+               left_out: dict) -> list[GroupRow]:
+    """Each unit with responses in it or below it; the group is a domain of the whole design (SEs stay right).
+    A unit whose officials' answers were left out, and nothing below it counted, is listed without a figure."""
     from analysis.sipas import compute_indices_by
 
     below = _descendant_codes(names["units"])
@@ -254,10 +245,11 @@ def _unit_rows(frame: pd.DataFrame, scoring: dict, design, names: dict, minimum:
         if unit["level"] == "province":
             continue
         member = frame["unit"].isin(below[unit["code"]])
-        if not member.any():
-            continue
-        result = compute_indices_by(frame, scoring, member, design=design)[True]
-        rows.append(_group_row(unit["code"], nfc(unit["name"]), result, minimum, unit["code"] in withheld))
+        if member.any():
+            result = compute_indices_by(frame, scoring, member, design=design)[True]
+            rows.append(_group_row(unit["code"], nfc(unit["name"]), result, minimum))
+        elif unit["code"] in left_out:
+            rows.append(GroupRow(unit["code"], nfc(unit["name"]), left_out[unit["code"]]))
     _rank(rows)
     return rows
 
@@ -280,13 +272,14 @@ def _rank(rows: list[GroupRow]) -> None:
         row.rank = position if position == 1 or row.overall != shown[position - 2].overall else shown[position - 2].rank
 
 
-def _facts(campaign: dict, frame: pd.DataFrame, design_note: str, today: dt.date) -> dict:
+def _facts(campaign: dict, frame: pd.DataFrame, design_note: str, today: dt.date, left_out: dict) -> dict:
     return {
         "title": "Báo cáo kết quả khảo sát mức độ hài lòng của người dân, tổ chức (SIPAS)",
         "subtitle": nfc(campaign["name"]),
         "period": f"{_date(campaign['starts_on'])} – {_date(campaign['ends_on'])}",
         "made_on": today.strftime("%d/%m/%Y"),
         "responses": len(frame),
+        "left_out": sum(left_out.values()),
         "units_answered": int(frame["unit"].nunique()),
         "responses_by_level": {LEVEL_NAMES.get(level, level): int(count)
                                for level, count in frame["level"].value_counts().sort_index().items()},
@@ -379,7 +372,8 @@ def render_html(report: Report) -> str:
     environment.filters["number"] = _number
     charts = {name: base64.b64encode(data).decode() for name, data in report.charts.items()}
     return nfc(environment.get_template("report.html").render(
-        report=report, charts=charts, not_enough=NOT_ENOUGH, minimum=report.minimum, ranked_units=ranked_units(report)))
+        report=report, charts=charts, not_enough=NOT_ENOUGH, ranked_units=ranked_units(report),
+        method=_method_text(report), sample_lines=_sample_lines(report)))
 
 
 def render_pdf(report: Report) -> bytes:
@@ -413,7 +407,9 @@ def _method_text(report: Report) -> str:
                "trả lời hợp lệ (không tính “không áp dụng / không biết”); chỉ số yếu tố là trung bình cộng các tiêu chí, "
                "chỉ số chung là trung bình cộng các yếu tố. Khoảng tin cậy 95 % theo phương pháp tuyến tính hoá Taylor "
                "(logit). Chỉ số của một đơn vị gồm cả các đơn vị cấp dưới. Nhóm có dưới "
-               f"{report.minimum} phiếu ghi “{NOT_ENOUGH}”. Thiết kế: {report.facts['design_note']}.")
+               f"{report.minimum} phiếu ghi “{NOT_ENOUGH}”. Phiếu bị loại khi kiểm tra chất lượng không được tính. "
+               f"Để bảo vệ người trả lời, câu trả lời của công chức tại đơn vị có dưới {report.minimum} phiếu không "
+               f"được tính vào bất kỳ chỉ số nào. Thiết kế: {report.facts['design_note']}.")
 
 
 def _sample_lines(report: Report) -> list[str]:
@@ -421,6 +417,8 @@ def _sample_lines(report: Report) -> list[str]:
     lines = [f"Thời gian khảo sát: {facts['period']}. Số phiếu hợp lệ: {facts['responses']}; "
              f"số đơn vị có phiếu: {facts['units_answered']}."]
     lines += [f"– {level}: {count} phiếu" for level, count in facts["responses_by_level"].items()]
+    if facts["left_out"]:
+        lines.append(f"Không tính (công chức tại đơn vị dưới {report.minimum} phiếu): {facts['left_out']} phiếu.")
     return lines
 
 

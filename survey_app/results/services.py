@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -12,7 +11,7 @@ from litestar.exceptions import NotFoundException
 from analysis.sipas import compute_indices
 from survey_app.catalog import definition_of
 from survey_app.settings import SMALL_GROUP_DEFAULT
-from survey_app.suppression import too_few_to_publish
+from survey_app.suppression import small_units
 from survey_app.tables import Campaign, Questionnaire, Response, Unit
 
 NOT_APPLICABLE = "na"
@@ -74,8 +73,11 @@ def rating_frame(answer_rows: list[dict], item_keys: list[str]) -> pd.DataFrame:
 
 async def unit_index(unit_code: str, campaign_code: str | None = None,
                      suppress_below: int = SMALL_GROUP_DEFAULT) -> dict:
-    """The index of a unit and the units below it. Officials' answers (an invitation campaign) are never shown for
-    too few responses (too_few_to_publish): "index" is then None and "suppressed_below" says why."""
+    """The index of a unit and the units below it, as every published page counts: without the responses the
+    analyst excluded, and without officials' answers of units with fewer than `suppress_below` (suppression.py).
+    With nothing left to count, "index" is None and "suppressed_below" says why."""
+    from survey_app.analyst.dashboard import excluded_ids
+
     unit = await find_unit(unit_code)
     children = await children_by_parent()
     unit_ids = subtree(unit["id"], children)
@@ -85,14 +87,16 @@ async def unit_index(unit_code: str, campaign_code: str | None = None,
     item_keys = [item for factor in scoring.get("factors", []) for c in factor["criteria"] for item in c["items"]]
     rows = await Response.select(Response.unit, Response.answers).where(
         (Response.campaign == campaign["id"]) & Response.unit.is_in(unit_ids)
+        & Response.id.not_in(list(await excluded_ids(campaign["id"])) or [-1])
     )
-    counts = Counter(row["unit"] for row in rows)
-    suppressed = campaign["mode"] == "invitation" and too_few_to_publish(unit["id"], counts, children, suppress_below)
+    left_out = small_units((row["unit"] for row in rows), suppress_below) if campaign["mode"] == "invitation" else {}
+    counted = [row for row in rows if row["unit"] not in left_out]
+    suppressed = campaign["mode"] == "invitation" and not counted
     return {
         "unit": {"code": unit["code"], "name": unit["name"], "level": unit["level"]},
         "campaign": {"code": campaign["code"], "name": campaign["name"]},
         "questionnaire": {"key": questionnaire["key"], "version": questionnaire["version"]},
-        "index": None if suppressed else compute_indices(rating_frame(rows, item_keys), scoring).to_dict(),
+        "index": None if suppressed else compute_indices(rating_frame(counted, item_keys), scoring).to_dict(),
         "suppressed_below": suppress_below if suppressed else None,
     }
 

@@ -28,6 +28,13 @@ def shown_interval(low: float, high: float) -> str:
     return f"{low:.1f}".replace(".", ",") + " – " + f"{high:.1f}".replace(".", ",")
 
 
+def shown_counts(html: str) -> set[int]:
+    """The numbers of responses beside every figure of the page's campaign (after its confidence interval); the
+    trend table, which shows other campaigns, is left aside."""
+    this_campaign = re.sub(r'<table[^>]*id="(?:trend-table|manager-trend)".*?</table>', "", html, flags=re.S)
+    return {int(n) for n in re.findall(r'<td class="num">[^<]*–[^<]*</td><td class="num">(\d+)</td>', this_campaign)}
+
+
 def table_row(html: str, attribute: str, value: str) -> str:
     found = re.search(rf'<tr[^>]*{attribute}="{re.escape(value)}"[^>]*>(.*?)</tr>', html, re.S)
     assert found, f"no row with {attribute}={value!r}"

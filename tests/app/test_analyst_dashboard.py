@@ -17,7 +17,7 @@ from survey_app.analyst.tables import CampaignTarget, QualityReview
 from survey_app.commands.analysis import campaign_frame, design_of, run_indices
 from survey_app.tables import Response
 from tests.app.analyst_helpers import (
-    copy_campaign, delete_campaign, last_audit, officials_parent_and_child, shown_interval, shown_percent,
+    copy_campaign, delete_campaign, last_audit, officials_parent_and_child, shown_counts, shown_interval, shown_percent,
     signed_in_client, table_row,
 )
 from tests.app.helpers import post_form, started_app
@@ -180,15 +180,16 @@ async def test_a_raised_suppress_below_hides_a_unit_the_default_shows(app, setti
     assert f"Nhóm dưới {threshold} phiếu" in page
 
 
-async def test_a_level_beside_its_units_gives_no_officials_answers_away(analyst, settings):
-    """Officials' answers: a parent commune with 2 of its own, its child commune with 5. Each unit's figure is its
-    own answers, so the parent's 2 are hidden by the threshold; the communes' level (7) beside the child (5) would
-    give them away by subtraction, so the level is withheld too."""
+async def test_a_small_units_officials_answers_are_in_no_figure_of_the_dashboard(analyst, settings):
+    """A parent commune with 2 answers of its own, its child with 5. The parent's row shows nothing, and every
+    figure on the page (province, level, domain, child) holds the child's 5 only: the reviewer's attack, 7·province
+    − 5·child, has no 7 to start from."""
     exposed = await officials_parent_and_child(2, settings.suppress_below)
     page = (await analyst.get(f"/analyst/campaigns/{exposed['campaign']}/dashboard")).text
     assert "không đủ số phiếu" in table_row(page, "data-unit", exposed["parent"])
     assert "không đủ số phiếu" not in table_row(page, "data-unit", exposed["child"])
-    assert "không đủ số phiếu" in table_row(page, "data-level", "xa")
+    assert "không đủ số phiếu" not in table_row(page, "data-level", "xa")
+    assert shown_counts(page) == {settings.suppress_below} and f"· {settings.suppress_below} phiếu" in page
 
 
 async def test_a_level_whose_units_are_all_shown_keeps_its_figure(analyst, settings):

@@ -25,8 +25,8 @@ async def fresh_counter(app, settings):
     return form_path(settings, "TEST-IDX-Q1")
 
 
-async def index_of(client, unit_code: str) -> dict:
-    response = await client.get(f"/api/v1/units/{unit_code}/index", params={"campaign": "QUAY-2026"})
+async def index_of(client, unit_code: str, campaign_code: str = "QUAY-2026") -> dict:
+    response = await client.get(f"/api/v1/units/{unit_code}/index", params={"campaign": campaign_code})
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -90,30 +90,20 @@ async def test_officials_answers_of_a_small_unit_are_withheld_from_the_public_in
     assert shown["index"]["response_count"] == settings.suppress_below - 1 and shown["suppressed_below"] is None
 
 
-async def test_a_parents_own_few_answers_are_not_exposed_by_subtraction(app, client, settings):
-    """Parent and child both shown, with the parent's own answers fewer than the threshold: 7·P − 5·C would give
-    them away, so the parent is withheld while the child (5) is shown."""
-    code = await make_campaign(f"PAR-SUB-{uuid.uuid4().hex[:6]}")
-    campaign = await Campaign.select().where(Campaign.code == code).first()
-    province = await Unit.select(Unit.id).where(Unit.code == "DEMO").first()  # communes: no sampling quota counts them
-    parent = Unit(code=f"P-{code}", name="Xã cha", level="xa", parent=province["id"])
-    await parent.save()
-    child = Unit(code=f"C-{code}", name="Thôn con", level="xa", parent=parent.id)
-    await child.save()
-    for unit_id, count in ((parent.id, 2), (child.id, settings.suppress_below)):
-        for number in range(count):
-            await Response.insert(Response(campaign=campaign["id"], unit=unit_id, questionnaire=campaign["questionnaire"],
-                                           idempotency_key=f"{code}-{unit_id}-{number}", answers_digest="d",
-                                           answers={}, channel="invitation"))
-    of_parent = (await client.get(f"/api/v1/units/P-{code}/index", params={"campaign": code})).json()
-    of_child = (await client.get(f"/api/v1/units/C-{code}/index", params={"campaign": code})).json()
-    assert of_parent["index"] is None and of_parent["suppressed_below"] == settings.suppress_below
-    assert of_child["index"]["response_count"] == settings.suppress_below
-
-
-async def test_a_withheld_childs_few_answers_are_not_exposed_by_the_province(app, client, settings):
-    """The parent commune is withheld (its 2 beside the child's 5); the province's 7 beside the child's 5 would give
-    the same 2 away, so the province is withheld in this campaign too."""
+async def test_a_small_units_officials_answers_are_in_no_published_figure(app, client, settings):
+    """A parent commune with 2 answers of its own above a child commune with 5: the parent's figure, the child's
+    and the province's all hold the child's 5 and nothing else, so no subtraction reaches the parent's 2."""
     exposed = await officials_parent_and_child(2, settings.suppress_below)
-    of_province = (await client.get("/api/v1/units/DEMO/index", params={"campaign": exposed["campaign"]})).json()
-    assert of_province["index"] is None and of_province["suppressed_below"] == settings.suppress_below
+    for unit_code in (exposed["parent"], exposed["child"], "DEMO"):
+        index = (await index_of(client, unit_code, exposed["campaign"]))["index"]
+        assert index["response_count"] == settings.suppress_below, unit_code
+
+
+async def test_a_small_child_is_withheld_and_left_out_of_its_parent_and_the_province(app, client, settings):
+    """A district-like parent with 10 answers of its own and a child with 3: the parent and the province show the
+    parent's 10 only (13·P − 10·own would otherwise give the child's 3 away), the child shows nothing."""
+    exposed = await officials_parent_and_child(10, 3)
+    of_child = await index_of(client, exposed["child"], exposed["campaign"])
+    assert of_child["index"] is None and of_child["suppressed_below"] == settings.suppress_below
+    for unit_code in (exposed["parent"], "DEMO"):
+        assert (await index_of(client, unit_code, exposed["campaign"]))["index"]["response_count"] == 10

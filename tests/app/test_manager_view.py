@@ -11,7 +11,9 @@ from survey_app.analyst.dashboard import campaign_by_code, campaign_figures
 from survey_app.commands.analysis import design_of
 from survey_app.commands.users import create_user
 from survey_app.demo import DEMO_PASSWORD
-from tests.app.analyst_helpers import last_audit, officials_parent_and_child, shown_percent, signed_in_client
+from tests.app.analyst_helpers import (
+    last_audit, officials_parent_and_child, shown_counts, shown_percent, signed_in_client,
+)
 from tests.app.helpers import started_app
 
 
@@ -88,13 +90,15 @@ async def parent_managers_page(app, units: dict) -> str:
     return page
 
 
-async def test_officials_answers_of_the_unit_itself_are_not_given_away_by_its_figure(app, settings):
-    """The parent's 2 answers of its own are hidden; its unit-and-below figure (7) beside the child's (5) would give
-    them away by subtraction, so it is withheld."""
+async def test_officials_answers_of_the_unit_itself_are_in_no_figure_of_its_managers_page(app, settings):
+    """The parent's 2 answers of its own: its row shows nothing, and its unit-and-below figure, the child's and the
+    province's hold the child's 5 only, so neither subtraction nor the public index gives the 2 away."""
     exposed = await officials_parent_and_child(2, settings.suppress_below)
     page = await parent_managers_page(app, exposed)
-    assert "không đủ số phiếu" in scope_row(page) and 'id="manager-factors"' not in page
+    assert "không đủ số phiếu" not in scope_row(page) and 'id="manager-factors"' in page
+    assert "không đủ số phiếu" in page.split(f'data-unit="{exposed["parent"]}"')[1].split("</tr>")[0]
     assert "không đủ số phiếu" not in page.split(f'data-unit="{exposed["child"]}"')[1].split("</tr>")[0]
+    assert shown_counts(page) == {settings.suppress_below}
 
 
 async def test_a_unit_whose_own_answers_are_enough_keeps_its_figure(app, settings):

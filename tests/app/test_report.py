@@ -186,12 +186,16 @@ async def unit_ranking(units: dict, minimum: int) -> dict:
     return {"parent": rows[f"Xã cha {units['campaign']}"], "child": rows[f"Thôn con {units['campaign']}"]}
 
 
-async def test_a_parent_whose_own_officials_answers_subtraction_would_expose_is_withheld(app, settings):
-    """The parent commune's figure covers its 2 answers and the child's 5: beside the child's it would give the 2
-    away, so it shows no figure and no rank, as on the public index."""
-    exposed = await officials_parent_and_child(2, settings.suppress_below)
-    assert await unit_ranking(exposed, settings.suppress_below) == {"parent": ("", False), "child": ("1", True)}
-    assert not (await build_report(exposed["campaign"], minimum=settings.suppress_below)).province.shown  # 7 − 5 too
+async def test_a_small_childs_officials_answers_are_in_no_figure_of_the_report(app, settings):
+    """A parent with 10 answers of its own and a child with 3 (the reviewer's district and commune): the child has no
+    figure or rank, and the parent, its level and the province hold the parent's 10 only, so (13·P − 10·L) / 3 has
+    no 13 to start from. The method says so."""
+    exposed = await officials_parent_and_child(10, 3)
+    assert await unit_ranking(exposed, settings.suppress_below) == {"parent": ("1", True), "child": ("", False)}
+    report = await build_report(exposed["campaign"], minimum=settings.suppress_below)
+    figures = [report.province, *report.levels, *report.domains, *(row for row in report.units if row.shown)]
+    assert {row.responses for row in figures} == {10}
+    assert "Không tính (công chức tại đơn vị dưới 5 phiếu): 3 phiếu." in report.html
 
 
 async def test_a_parent_with_enough_answers_of_its_own_is_ranked(app, settings):

@@ -1,30 +1,19 @@
-"""The subtraction rule on a unit tree: a province P above a district H above a commune X (answers of each unit
-itself in `counts`), threshold 5."""
+"""Officials' answers of a unit with fewer than the threshold are in no figure (survey_app/suppression.py)."""
 
 from __future__ import annotations
 
-import pytest
+import pandas as pd
 
-from survey_app.suppression import leaves_too_few, too_few_to_publish
-
-CHILDREN = {"P": ["H"], "H": ["X"]}
+from survey_app.suppression import publishable, small_units
 
 
-@pytest.mark.parametrize("whole,parts,withheld", [
-    (4, [], True), (5, [], False), (7, [5], True), (10, [5], False), (10, [5, 5], False), (7, [2], False),
-    (12, [5, 5], True),
-])
-def test_a_group_beside_its_parts(whole, parts, withheld):
-    assert leaves_too_few(whole, parts, 5) is withheld
+def test_small_units_are_those_with_some_answers_but_fewer_than_the_threshold():
+    assert small_units(["A"] * 4 + ["B"] * 5 + ["C"], 5) == {"A": 4, "C": 1}
 
 
-def test_a_parent_whose_own_few_answers_its_child_would_expose_is_withheld():
-    counts = {"H": 2, "X": 5}
-    assert too_few_to_publish("H", counts, CHILDREN, 5) and not too_few_to_publish("X", counts, CHILDREN, 5)
-
-
-def test_a_withheld_child_does_not_cover_its_own_answers_for_the_grandparent():
-    """H is withheld (its 2 beside X's 5); P's 7 beside X's 5 would give H's 2 away just the same."""
-    assert too_few_to_publish("P", {"H": 2, "X": 5}, CHILDREN, 5)
-    assert not too_few_to_publish("P", {"P": 5, "H": 2, "X": 5}, CHILDREN, 5)  # P's own 5 hide H's 2
-    assert not too_few_to_publish("P", {"H": 5, "X": 5}, CHILDREN, 5)
+def test_officials_rows_of_small_units_are_dropped_and_citizens_rows_kept():
+    frame = pd.DataFrame({"unit": ["A"] * 2 + ["B"] * 5, "x": range(7)})
+    kept, left_out = publishable(frame, officials=True, minimum=5)
+    assert kept["unit"].tolist() == ["B"] * 5 and kept["x"].tolist() == [2, 3, 4, 5, 6] and left_out == {"A": 2}
+    whole, none_left_out = publishable(frame, officials=False, minimum=5)
+    assert whole is frame and none_left_out == {}
