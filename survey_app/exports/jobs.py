@@ -98,13 +98,15 @@ def find(job_id: str, user_id: int) -> Job | None:
     """The user's own job, or None (another analyst's job is as unknown as one that never existed)."""
     if len(job_id) != JOB_ID_LENGTH or not job_id.replace("-", "").replace("_", "").isalnum():
         return None
+    path = _state_path(job_id)
     try:
-        job = Job(**json.loads(_state_path(job_id).read_text()))
-    except (OSError, ValueError, TypeError):
+        job = Job(**json.loads(path.read_text()))
+        silent_seconds = time.time() - path.stat().st_mtime
+    except (OSError, ValueError, TypeError):  # OSError: also a job another worker removed between the two reads
         return None
     if job.user_id != user_id:
         return None
-    if job.state == "running" and time.time() - _state_path(job_id).stat().st_mtime > STALE_SECONDS:
+    if job.state == "running" and silent_seconds > STALE_SECONDS:
         job.state, job.error = "failed", "Tiến trình xuất đã dừng; hãy xuất lại / the export stopped; start it again"
     return job
 

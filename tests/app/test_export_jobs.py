@@ -7,6 +7,7 @@ import io
 import os
 import re
 import time
+from pathlib import Path
 
 import openpyxl
 import pyreadstat
@@ -111,3 +112,17 @@ def test_old_jobs_are_removed_recent_ones_kept(exports_dir):
         os.utime(path, (long_ago, long_ago))
     jobs.remove_old_jobs()
     assert list(exports_dir.iterdir()) == [recent]
+
+
+def test_a_state_removed_by_another_worker_while_read_is_not_found(exports_dir, monkeypatch):
+    job = jobs.Job("e" * 22, "QUAY-2026", "sav", user_id=1, rows_total=10)
+    job.save()
+    read_text = Path.read_text
+
+    def read_then_removed(path, *args, **kwargs):
+        text = read_text(path, *args, **kwargs)
+        path.unlink()  # another worker sent the file and removed the job right after this read
+        return text
+
+    monkeypatch.setattr(Path, "read_text", read_then_removed)
+    assert jobs.find(job.id, user_id=1) is None
