@@ -5,7 +5,7 @@ one's answer is a page that refreshes itself with the rows written so far and, w
 it. A job's state is a small JSON file beside its output under var/exports, so every worker of the machine can
 show any job (the page may reach another worker than the one writing). Exports hold officials' answers: a file
 is deleted once downloaded, only the analyst who started it can see or fetch it, and jobs older than
-`KEEP_SECONDS` are removed whenever another one starts.
+`KEEP_SECONDS` are removed whenever one starts or a job's page or file is asked for.
 """
 
 from __future__ import annotations
@@ -95,7 +95,13 @@ async def finished_soon(task: asyncio.Task) -> bool:
 
 
 def find(job_id: str, user_id: int) -> Job | None:
-    """The user's own job, or None (another analyst's job is as unknown as one that never existed)."""
+    """The user's own job, or None (another analyst's job is as unknown as one that never existed). Old jobs are
+    removed first, so a file nobody downloads goes after KEEP_SECONDS even if no one exports again."""
+    remove_old_jobs()
+    return _read(job_id, user_id)
+
+
+def _read(job_id: str, user_id: int) -> Job | None:
     if len(job_id) != JOB_ID_LENGTH or not job_id.replace("-", "").replace("_", "").isalnum():
         return None
     path = _state_path(job_id)
@@ -119,6 +125,8 @@ def remove(job: Job) -> None:
 def remove_old_jobs(now: float | None = None) -> None:
     """Everything under var/exports older than KEEP_SECONDS: states, outputs, and the partial files and scratch
     folders of a worker that died while writing."""
+    if not EXPORTS_DIR.is_dir():  # no export has started on this machine yet
+        return
     oldest = (now or time.time()) - KEEP_SECONDS
     for path in EXPORTS_DIR.iterdir():
         try:

@@ -126,3 +126,17 @@ def test_a_state_removed_by_another_worker_while_read_is_not_found(exports_dir, 
 
     monkeypatch.setattr(Path, "read_text", read_then_removed)
     assert jobs.find(job.id, user_id=1) is None
+
+
+async def test_asking_for_any_job_removes_old_ones(analyst, exports_dir, monkeypatch):
+    """A finished file nobody downloads is removed after KEEP_SECONDS even when no one exports again."""
+    job = jobs.Job("f" * 22, "QUAY-2026", "sav", await analyst_id(), rows_total=10, state="done")
+    job.save()
+    job.output.write_bytes(b"officials' answers")
+    long_ago = time.time() - jobs.KEEP_SECONDS - 1
+    for path in (job.output, exports_dir / f"{job.id}.json"):
+        os.utime(path, (long_ago, long_ago))
+    assert (await analyst.get(f"/analyst/exports/{'g' * 22}")).status_code == 404
+    assert list(exports_dir.iterdir()) == []
+    monkeypatch.setattr(jobs, "EXPORTS_DIR", exports_dir / "never-made")  # no export ever started here
+    assert (await analyst.get(f"/analyst/exports/{job.id}/file")).status_code == 404
