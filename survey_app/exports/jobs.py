@@ -26,6 +26,7 @@ EXPORTS_DIR = Path("var") / "exports"
 QUICK_SECONDS = 2.0
 KEEP_SECONDS = 3600
 STALE_SECONDS = 300  # a running job rewrites its state every page of rows; silence this long means its worker died
+HEARTBEAT_SECONDS = 60  # and at least this often while the file is finished after the last row (well under STALE)
 JOB_ID_LENGTH = 22
 logger = logging.getLogger("survey_app.exports")
 _running: set[asyncio.Task] = set()  # asyncio keeps only weak references to tasks
@@ -76,6 +77,7 @@ async def _run(job: Job, plan) -> None:
         job.rows_done += rows
         job.save()
 
+    heartbeat = asyncio.create_task(_keep_alive(job))
     try:
         await write_export(plan, job.format, job.output, on_progress=count)
         job.state = "done"
@@ -84,7 +86,17 @@ async def _run(job: Job, plan) -> None:
     except Exception:
         logger.exception("export job %s (%s, %s) failed", job.id, job.campaign, job.format)
         job.state, job.error = "failed", "Lỗi khi ghi tệp; hãy thử lại / the file could not be written; try again"
+    finally:
+        heartbeat.cancel()
     job.save()
+
+
+async def _keep_alive(job: Job) -> None:
+    """Re-save the state every HEARTBEAT_SECONDS: after the last row is read, pyreadstat or the XLSX writer may
+    work for minutes with no rows to count, and a silent state would read as a dead worker's."""
+    while True:
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+        job.save()
 
 
 async def finished_soon(task: asyncio.Task) -> bool:

@@ -140,3 +140,29 @@ async def test_asking_for_any_job_removes_old_ones(analyst, exports_dir, monkeyp
     assert list(exports_dir.iterdir()) == []
     monkeypatch.setattr(jobs, "EXPORTS_DIR", exports_dir / "never-made")  # no export ever started here
     assert (await analyst.get(f"/analyst/exports/{job.id}/file")).status_code == 404
+
+
+@pytest.fixture
+async def slow_writer(monkeypatch):
+    """Every export writes for as long as the test holds `release` unset, reading no rows meanwhile (as pyreadstat
+    or the XLSX writer finishing the file after the last row); a long export as far as the job can tell."""
+    release = asyncio.Event()
+
+    async def write_export(plan, export_format, out, on_progress=None):
+        await release.wait()
+        out.write_bytes(b"answers")
+
+    monkeypatch.setattr(jobs, "write_export", write_export)
+    monkeypatch.setattr(jobs, "QUICK_SECONDS", 0)
+    yield release
+    release.set()
+    await asyncio.gather(*jobs._running)  # each job ends in this test's folder, not the next test's
+
+
+async def test_a_job_writing_without_reading_rows_is_not_taken_for_dead(analyst, slow_writer, monkeypatch):
+    monkeypatch.setattr(jobs, "STALE_SECONDS", 0.3)
+    monkeypatch.setattr(jobs, "HEARTBEAT_SECONDS", 0.05)
+    started = await analyst.get("/analyst/campaigns/QUAY-2026/export/sav")
+    await asyncio.sleep(0.6)
+    page = await analyst.get(started.headers["location"])
+    assert "Tiến trình xuất đã dừng" not in page.text and 'http-equiv="refresh"' in page.text
