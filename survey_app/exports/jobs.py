@@ -5,7 +5,8 @@ one's answer is a page that refreshes itself with the rows written so far and, w
 it. A job's state is a small JSON file beside its output under var/exports, so every worker of the machine can
 show any job (the page may reach another worker than the one writing). Exports hold officials' answers: a file
 is deleted once downloaded, only the analyst who started it can see or fetch it, and jobs older than
-`KEEP_SECONDS` are removed whenever one starts or a job's page or file is asked for.
+`KEEP_SECONDS` are removed whenever one starts or a job's page or file is asked for. A second click while the
+analyst's export of the same campaign and format runs shows that job rather than starting another.
 """
 
 from __future__ import annotations
@@ -59,11 +60,16 @@ class Job:
         os.replace(partial, path)
 
 
-async def start(campaign_code: str, export_format: str, user_id: int, minimum: int) -> tuple[Job, asyncio.Task]:
-    """Plan the export (an unknown or empty campaign is refused here, before any job exists) and start writing."""
+async def start(campaign_code: str, export_format: str, user_id: int,
+                minimum: int) -> tuple[Job, asyncio.Task | None]:
+    """Plan the export (an unknown or empty campaign is refused here, before any job exists) and start writing;
+    or, when the user's export of this campaign and format is still running, that job and no task."""
     plan = await plan_for_format(campaign_code, export_format, minimum)
     EXPORTS_DIR.mkdir(parents=True, exist_ok=True)
     remove_old_jobs()
+    # No await from here to job.save(): two clicks reaching this worker at once cannot both start a job.
+    if running := _running_job(campaign_code, export_format, user_id):
+        return running, None
     job = Job(secrets.token_urlsafe(16), campaign_code, export_format, user_id, plan.response_count)
     job.save()
     task = asyncio.create_task(_run(job, plan))
@@ -127,6 +133,15 @@ def _read(job_id: str, user_id: int) -> Job | None:
     if job.state == "running" and silent_seconds > STALE_SECONDS:
         job.state, job.error = "failed", "Tiến trình xuất đã dừng; hãy xuất lại / the export stopped; start it again"
     return job
+
+
+def _running_job(campaign_code: str, export_format: str, user_id: int) -> Job | None:
+    """The user's job for this campaign and format that is still being written (by a live worker), if any."""
+    for path in EXPORTS_DIR.glob("*.json"):
+        job = _read(path.stem, user_id)
+        if job and (job.campaign, job.format, job.state) == (campaign_code, export_format, "running"):
+            return job
+    return None
 
 
 def remove(job: Job) -> None:

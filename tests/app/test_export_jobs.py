@@ -166,3 +166,18 @@ async def test_a_job_writing_without_reading_rows_is_not_taken_for_dead(analyst,
     await asyncio.sleep(0.6)
     page = await analyst.get(started.headers["location"])
     assert "Tiến trình xuất đã dừng" not in page.text and 'http-equiv="refresh"' in page.text
+
+
+async def test_a_second_click_shows_the_running_export_instead_of_starting_another(analyst, exports_dir,
+                                                                                      slow_writer):
+    dead = jobs.Job("d" * 22, "QUAY-2026", "sav", await analyst_id(), rows_total=10)
+    dead.save()
+    long_ago = time.time() - jobs.STALE_SECONDS - 1
+    os.utime(exports_dir / f"{dead.id}.json", (long_ago, long_ago))
+    first = await analyst.get("/analyst/campaigns/QUAY-2026/export/sav")
+    again = await analyst.get("/analyst/campaigns/QUAY-2026/export/sav")
+    other_format = await analyst.get("/analyst/campaigns/QUAY-2026/export/dta")
+    assert first.status_code == again.status_code == 303
+    assert again.headers["location"] == first.headers["location"] != f"/analyst/exports/{dead.id}"
+    assert other_format.headers["location"] != first.headers["location"]
+    assert len(list(exports_dir.glob("*.json"))) == 3  # the dead one, the sav and the dta
