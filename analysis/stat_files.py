@@ -8,8 +8,10 @@ small file of its own with the same dictionary, and the chunks' rows are joined 
 2. each chunk is written with one extra last row whose texts are that wide (spaces), so ReadStat gives every chunk
    the same layout, and that row is cut off again.
 
-.sav (uncompressed, as pyreadstat writes it): header and dictionary, then cases of a fixed size (the header's
-nominal case size × 8 bytes); the case count is the header's int32 at byte 80.
+.sav (uncompressed, as pyreadstat writes it): a 176-byte header, the dictionary's records up to the type 999 one,
+then cases of a fixed size (the header's nominal case size × 8 bytes). The case count is kept twice: the header's
+int32 at byte 80 and the int64 of record 7 subtype 16 ("extended number of cases"); both are patched. Every
+chunk's dictionary must be byte-identical to the first one's but for that int64.
 .dta (release 119): <header> with N, a <map> of section offsets, …, <data> rows </data> <strls> … </strls>
 <value_labels> … </value_labels> </stata_dta>. A text over 2 045 bytes makes its column a strL: each row holds an
 8-byte (variable, observation) reference and <strls> a GSO record per text, so both are renumbered by the rows
@@ -30,7 +32,9 @@ import pandas as pd
 
 WriteFrame = Callable[[pd.DataFrame, Path], None]  # pyreadstat.write_sav/dta with the codebook's labels bound
 
+SAV_HEADER_SIZE = 176
 SAV_CASE_COUNT_AT = 80
+SAV_ROWS64_RECORD = struct.pack("<iiii", 7, 16, 8, 2)  # type 7, subtype 16, two 8-byte values
 DTA_RELEASE = b"119"
 DTA_STRL = 32768
 DTA_NUMERIC_BYTES = {65526: 8, 65527: 4, 65528: 4, 65529: 2, 65530: 1}  # double, float, long, int, byte
@@ -105,24 +109,91 @@ def _with_widest_row(frame: pd.DataFrame, widths: dict[str, int]) -> pd.DataFram
 
 # .sav
 
-def join_sav(out: BinaryIO, chunk_files: Iterator[bytes]) -> int:
-    rows, dictionary_size = 0, None
-    for data in chunk_files:
+class SavChunk:
+    """An uncompressed little-endian .sav as ReadStat writes it: where its dictionary ends and where the 64-bit case
+    count is, found by walking the dictionary's records (so no label text is ever mistaken for one)."""
+
+    def __init__(self, data: bytes):
         layout, case_units, compression = struct.unpack_from("<iii", data, 64)
         if layout not in (2, 3) or compression:
             raise LayoutError(f"expected an uncompressed little-endian .sav, got layout {layout}, "
                               f"compression {compression}")
-        case_size, cases = 8 * case_units, struct.unpack_from("<i", data, SAV_CASE_COUNT_AT)[0]
-        start = len(data) - cases * case_size
-        if dictionary_size is None:
-            dictionary_size = start
-            out.write(data[:start])
-        elif start != dictionary_size:
-            raise LayoutError(f"a chunk's .sav dictionary is {start} bytes, the first one's {dictionary_size}")
-        out.write(data[start:len(data) - case_size])  # without the widest row
-        rows += cases - 1
+        self.data, self.case_size = data, 8 * case_units
+        self.rows = struct.unpack_from("<i", data, SAV_CASE_COUNT_AT)[0]
+        try:
+            self.dictionary_end, self.rows64_at = _walk_sav_dictionary(data)
+        except (struct.error, IndexError) as cut:
+            raise LayoutError("a .sav's dictionary runs past the end of the file") from cut
+        if self.dictionary_end + self.rows * self.case_size != len(data):
+            raise LayoutError(f"a .sav's dictionary ends at byte {self.dictionary_end}, but its {self.rows} cases "
+                              f"of {self.case_size} bytes leave {len(data) - self.dictionary_end}")
+
+    def dictionary(self) -> bytes:
+        """The records after the header, the 64-bit case count zeroed: what every chunk must share."""
+        dictionary = bytearray(self.data[SAV_HEADER_SIZE:self.dictionary_end])
+        if self.rows64_at is not None:
+            dictionary[self.rows64_at - SAV_HEADER_SIZE:self.rows64_at - SAV_HEADER_SIZE + 8] = bytes(8)
+        return bytes(dictionary)
+
+
+def _walk_sav_dictionary(data: bytes) -> tuple[int, int | None]:
+    """Where the dictionary ends (after its type 999 record), and where record 7 subtype 16 ("extended number of
+    cases": the 16-byte record header, int64 1, int64 case count) keeps its count, if the file has one."""
+    at, rows64_at = SAV_HEADER_SIZE, None
+    while (kind := _int32(data, at)) != 999:
+        if kind == 7 and _int32(data, at + 4) == 16:
+            if data[at:at + 16] != SAV_ROWS64_RECORD:
+                raise LayoutError(f"a .sav's extended number of cases record is not {SAV_ROWS64_RECORD.hex()}")
+            rows64_at = at + 24
+        at = _sav_record_end(data, at, kind)
+    return at + 8, rows64_at
+
+
+def _sav_record_end(data: bytes, at: int, kind: int) -> int:
+    """Where the record of type `kind` at `at` ends (sizes from the PSPP system-file format)."""
+    if kind == 2:  # variable: 32 bytes, an optional label padded to 4 bytes, then its missing values
+        has_label, missing_values = struct.unpack_from("<ii", data, at + 8)
+        at += 32
+        if has_label:
+            at += 4 + _padded(_int32(data, at), 4)
+        return at + 8 * abs(missing_values)
+    if kind == 3:  # value labels: each an 8-byte value, then length byte and label padded to 8
+        labels, at = _int32(data, at + 4), at + 8
+        for _ in range(labels):
+            at += 8 + _padded(data[at + 8] + 1, 8)
+        return at
+    if kind in (4, 6):  # the variables a type 3 labels (int32 each); document lines (80 bytes each)
+        return at + 8 + (4 if kind == 4 else 80) * _int32(data, at + 4)
+    if kind == 7:
+        size, count = struct.unpack_from("<ii", data, at + 8)
+        return at + 16 + size * count
+    raise LayoutError(f"unknown .sav record type {kind} at byte {at}")
+
+
+def _int32(data: bytes, at: int) -> int:
+    return struct.unpack_from("<i", data, at)[0]
+
+
+def _padded(size: int, unit: int) -> int:
+    return -(-size // unit) * unit
+
+
+def join_sav(out: BinaryIO, chunk_files: Iterator[bytes]) -> int:
+    rows, dictionary, rows64_at = 0, None, None
+    for data in chunk_files:
+        chunk = SavChunk(data)
+        if dictionary is None:
+            dictionary, rows64_at = chunk.dictionary(), chunk.rows64_at
+            out.write(data[:chunk.dictionary_end])
+        elif chunk.dictionary() != dictionary:
+            raise LayoutError("a chunk's .sav dictionary differs from the first one's")
+        out.write(data[chunk.dictionary_end:len(data) - chunk.case_size])  # without the widest row
+        rows += chunk.rows - 1
     out.seek(SAV_CASE_COUNT_AT)
     out.write(struct.pack("<i", rows))
+    if rows64_at is not None:
+        out.seek(rows64_at)
+        out.write(struct.pack("<q", rows))
     return rows
 
 

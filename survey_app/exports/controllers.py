@@ -36,7 +36,7 @@ class DownloadController(Controller):
     @get("/{code:str}/export/{fmt:str}")
     async def export(self, request: Request, state: State, code: FromPath[str], fmt: FromPath[str]) -> Response:
         """CSV/JSON stream; other formats are sent at once when written within a moment, else the page shows
-        the job's progress."""
+        the job's progress (that of the user's running export of this campaign and format, if there is one)."""
         minimum = state.settings.suppress_below
         try:
             if fmt in STREAMED_FORMATS:
@@ -45,7 +45,7 @@ class DownloadController(Controller):
             job, task = await jobs.start(code, fmt, request.user.id, minimum)
         except ExportError as refused:
             raise HTTPException(status_code=422, detail=str(refused)) from refused
-        if await jobs.finished_soon(task) and job.state == "done":
+        if task and await jobs.finished_soon(task) and job.state == "done":
             return export_file(job)
         return Redirect(f"/analyst/exports/{job.id}", status_code=303)
 

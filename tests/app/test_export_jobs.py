@@ -7,6 +7,7 @@ import io
 import os
 import re
 import time
+from pathlib import Path
 
 import openpyxl
 import pyreadstat
@@ -111,3 +112,72 @@ def test_old_jobs_are_removed_recent_ones_kept(exports_dir):
         os.utime(path, (long_ago, long_ago))
     jobs.remove_old_jobs()
     assert list(exports_dir.iterdir()) == [recent]
+
+
+def test_a_state_removed_by_another_worker_while_read_is_not_found(exports_dir, monkeypatch):
+    job = jobs.Job("e" * 22, "QUAY-2026", "sav", user_id=1, rows_total=10)
+    job.save()
+    read_text = Path.read_text
+
+    def read_then_removed(path, *args, **kwargs):
+        text = read_text(path, *args, **kwargs)
+        path.unlink()  # another worker sent the file and removed the job right after this read
+        return text
+
+    monkeypatch.setattr(Path, "read_text", read_then_removed)
+    assert jobs.find(job.id, user_id=1) is None
+
+
+async def test_asking_for_any_job_removes_old_ones(analyst, exports_dir, monkeypatch):
+    """A finished file nobody downloads is removed after KEEP_SECONDS even when no one exports again."""
+    job = jobs.Job("f" * 22, "QUAY-2026", "sav", await analyst_id(), rows_total=10, state="done")
+    job.save()
+    job.output.write_bytes(b"officials' answers")
+    long_ago = time.time() - jobs.KEEP_SECONDS - 1
+    for path in (job.output, exports_dir / f"{job.id}.json"):
+        os.utime(path, (long_ago, long_ago))
+    assert (await analyst.get(f"/analyst/exports/{'g' * 22}")).status_code == 404
+    assert list(exports_dir.iterdir()) == []
+    monkeypatch.setattr(jobs, "EXPORTS_DIR", exports_dir / "never-made")  # no export ever started here
+    assert (await analyst.get(f"/analyst/exports/{job.id}/file")).status_code == 404
+
+
+@pytest.fixture
+async def slow_writer(monkeypatch):
+    """Every export writes for as long as the test holds `release` unset, reading no rows meanwhile (as pyreadstat
+    or the XLSX writer finishing the file after the last row); a long export as far as the job can tell."""
+    release = asyncio.Event()
+
+    async def write_export(plan, export_format, out, on_progress=None):
+        await release.wait()
+        out.write_bytes(b"answers")
+
+    monkeypatch.setattr(jobs, "write_export", write_export)
+    monkeypatch.setattr(jobs, "QUICK_SECONDS", 0)
+    yield release
+    release.set()
+    await asyncio.gather(*jobs._running)  # each job ends in this test's folder, not the next test's
+
+
+async def test_a_job_writing_without_reading_rows_is_not_taken_for_dead(analyst, slow_writer, monkeypatch):
+    monkeypatch.setattr(jobs, "STALE_SECONDS", 0.3)
+    monkeypatch.setattr(jobs, "HEARTBEAT_SECONDS", 0.05)
+    started = await analyst.get("/analyst/campaigns/QUAY-2026/export/sav")
+    await asyncio.sleep(0.6)
+    page = await analyst.get(started.headers["location"])
+    assert "Tiến trình xuất đã dừng" not in page.text and 'http-equiv="refresh"' in page.text
+
+
+async def test_a_second_click_shows_the_running_export_instead_of_starting_another(analyst, exports_dir,
+                                                                                      slow_writer):
+    dead = jobs.Job("d" * 22, "QUAY-2026", "sav", await analyst_id(), rows_total=10)
+    dead.save()
+    long_ago = time.time() - jobs.STALE_SECONDS - 1
+    os.utime(exports_dir / f"{dead.id}.json", (long_ago, long_ago))
+    first = await analyst.get("/analyst/campaigns/QUAY-2026/export/sav")
+    again = await analyst.get("/analyst/campaigns/QUAY-2026/export/sav")
+    other_format = await analyst.get("/analyst/campaigns/QUAY-2026/export/dta")
+    assert first.status_code == again.status_code == 303
+    assert again.headers["location"] == first.headers["location"] != f"/analyst/exports/{dead.id}"
+    assert other_format.headers["location"] != first.headers["location"]
+    assert len(list(exports_dir.glob("*.json"))) == 3  # the dead one, the sav and the dta
