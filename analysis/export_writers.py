@@ -7,6 +7,7 @@ the caller's business. Every format is written chunk by chunk, so memory stays f
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import unicodedata
@@ -23,6 +24,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 STATA_LABEL_LIMIT = 80  # Stata keeps at most 80 characters of a variable label
 STATA_NAME_LIMIT = 32
 STATA_MISSING_LETTERS = "abcdefghijklmnopqrstuvwxyz"  # .a … .z
+SPSS_DATE_FORMAT = "EDATE10"  # dd.mm.yyyy
+STATA_DATE_FORMAT = "%td"  # 01mar2026; a custom %tdDD/NN/CCYY would not read back as a date in pyreadstat
 CODEBOOK_HEADER = ("biến / variable", "câu hỏi (vi)", "question (en)", "kiểu / type", "nhãn giá trị / value labels",
                    "giá trị khuyết / missing codes")
 
@@ -34,7 +37,7 @@ class Variable:
     name: str
     label_vi: str
     label_en: str = ""
-    kind: str = "numeric"  # numeric or string
+    kind: str = "numeric"  # numeric, string, or date (dd/mm/yyyy text in chunks; a date variable in .sav/.dta)
     value_labels: dict = field(default_factory=dict)  # code → Vietnamese label
     value_labels_en: dict = field(default_factory=dict)
     missing_codes: tuple = ()  # codes SPSS should treat as user-missing (e.g. 9 = không áp dụng)
@@ -42,6 +45,10 @@ class Variable:
     @property
     def is_string(self) -> bool:
         return self.kind == "string"
+
+    @property
+    def is_date(self) -> bool:
+        return self.kind == "date"
 
 
 class ExportFormatError(ValueError):
@@ -156,6 +163,7 @@ def write_sav(path: Path, codebook: list[Variable], chunks: Iterable[pd.DataFram
             variable_value_labels={v.name: v.value_labels for v in codebook if v.value_labels},
             missing_ranges={v.name: list(v.missing_codes) for v in codebook if v.missing_codes},
             variable_measure={variable.name: "nominal" for variable in codebook if variable.is_string},
+            variable_format={variable.name: SPSS_DATE_FORMAT for variable in codebook if variable.is_date},
         )
 
     return _write_stat_file(path, codebook, chunks, write_frame, stat_files.join_sav)
@@ -181,6 +189,7 @@ def write_dta(path: Path, codebook: list[Variable], chunks: Iterable[pd.DataFram
             column_labels={variable.name: stata_label(variable.label_vi) for variable in codebook},
             variable_value_labels=value_labels,
             missing_user_values={name: list(letter_of.values()) for name, letter_of in letters.items()},
+            variable_format={variable.name: STATA_DATE_FORMAT for variable in codebook if variable.is_date},
         )
 
     return _write_stat_file(path, codebook, chunks, write_frame, stat_files.join_dta)
@@ -198,7 +207,7 @@ def _write_stat_file(path: Path, codebook: list[Variable], chunks: Iterable[pd.D
                      join) -> int:
     typed = (pd.DataFrame(stat_columns(chunk, codebook), copy=False) for chunk in chunks)
     texts = [variable.name for variable in codebook if variable.is_string]
-    empty = pd.DataFrame({variable.name: np.array([], dtype=object if variable.is_string else "float64")
+    empty = pd.DataFrame({variable.name: np.array([], dtype="float64" if variable.kind == "numeric" else object)
                           for variable in codebook})
     return stat_files.write_chunked(path, typed, texts, write_frame, join, empty)
 
@@ -216,8 +225,17 @@ def stat_columns(frame: pd.DataFrame, codebook: list[Variable]) -> dict:
         column = frame[variable.name]
         if variable.is_string:
             typed[variable.name] = column.array if isinstance(column.dtype, pd.CategoricalDtype) else column.to_numpy(object)
+        elif variable.is_date:
+            typed[variable.name] = _dates(column)
         elif variable.value_labels and (pd.api.types.is_integer_dtype(column.dtype) or column.dtype == np.float32):
             typed[variable.name] = column.to_numpy("float32", na_value=np.nan)
         else:
             typed[variable.name] = pd.to_numeric(column, errors="raise").to_numpy("float64", na_value=np.nan)
     return typed
+
+
+def _dates(column: pd.Series) -> np.ndarray:
+    """dd/mm/yyyy texts as dates (None where missing), parsed once per distinct day: a chunk holds a few."""
+    days = column.astype(object)
+    parsed = {day: None if pd.isna(day) else dt.datetime.strptime(day, "%d/%m/%Y").date() for day in days.unique()}
+    return days.map(parsed).to_numpy(object)

@@ -34,7 +34,7 @@ DESIGN_VARIABLES = (
              "string"),
     Variable("weight", "Trọng số", "Weight"),
     Variable("questionnaire_version", "Phiên bản phiếu hỏi", "Questionnaire version", "string"),
-    Variable("submitted_on", "Ngày gửi phiếu (dd/mm/yyyy)", "Submission date (dd/mm/yyyy)", "string"),
+    Variable("submitted_on", "Ngày gửi phiếu", "Submission date", "date"),
     Variable("response_channel", "Kênh trả lời (qr, invitation, …)", "Response channel", "string"),
     Variable("quality_flags", "Cờ chất lượng (cách nhau bởi ;)", "Quality flags (separated by ;)", "string"),
     Variable("flagged", "Có cờ chất lượng", "Has a quality flag", value_labels={0: "Không", 1: "Có"},
@@ -204,10 +204,10 @@ def _flags_of(text: str | None) -> tuple[str, int]:
 
 def _compact(variable: Variable, values, text: bool = False):
     """A chunk's column in few bytes a cell: labelled codes as nullable int8 (printed 5, not 5.0), other numbers
-    as float64, design texts as a categorical (they repeat), answer texts as objects."""
+    as float64, design texts and days (dd/mm/yyyy) as a categorical (they repeat), answer texts as objects."""
     if isinstance(values, np.ndarray):
         return values
-    if variable.is_string:
+    if variable.is_string or variable.is_date:
         return np.array(values, dtype=object) if text else _categorical(values)
     numbers = np.array(values, dtype="float64")  # None becomes NaN
     return _small_integers(numbers) if variable.value_labels else numbers

@@ -110,7 +110,7 @@ async def test_design_columns_carry_weight_psu_level_and_no_identities(app, tmp_
     assert dt.datetime.strptime(first["submitted_on"], "%d/%m/%Y")
 
 
-@pytest.mark.parametrize("export_format", ["csv", "dta"])
+@pytest.mark.parametrize("export_format", ["csv", "sav", "dta"])
 async def test_the_submission_day_is_vietnams(app, tmp_path, export_format):
     """Stored in UTC, dated in Vietnam (UTC+7): 20:30 UTC on 1 March is 03:30 on 2 March at the counter. An
     official's stored Monday 00:00 UTC (the week only) stays that Monday."""
@@ -122,8 +122,12 @@ async def test_the_submission_day_is_vietnams(app, tmp_path, export_format):
         await add_response(campaign, "SO02", RATINGS, submitted_at=moment)
     path = tmp_path / f"day.{export_format}"
     await export_campaign(code, export_format, path)
-    table = pd.read_csv(path, dtype=str) if export_format == "csv" else pd.read_stata(path)
-    assert table["submitted_on"].tolist() == ["01/03/2026", "02/03/2026", "16/11/2026"]
+    if export_format == "csv":
+        assert pd.read_csv(path, dtype=str)["submitted_on"].tolist() == ["01/03/2026", "02/03/2026", "16/11/2026"]
+        return
+    days, meta = (pyreadstat.read_sav if export_format == "sav" else pyreadstat.read_dta)(str(path))
+    assert days["submitted_on"].tolist() == [dt.date(2026, 3, 1), dt.date(2026, 3, 2), dt.date(2026, 11, 16)]
+    assert meta.original_variable_types["submitted_on"] in ("EDATE10", "%td")  # SPSS shows dd.mm.yyyy
 
 
 async def test_an_empty_campaign_is_refused_and_nothing_is_written(app, tmp_path, settings):
