@@ -30,10 +30,10 @@ def bursts(answers: pd.DataFrame, counters: pd.Series, submitted_at: pd.Series, 
         "time": pd.to_datetime(submitted_at).to_numpy(),
         "count": 1.0,
     }, index=answers.index).sort_values("time")
-    counts = frame.groupby(["counter", "pattern"], group_keys=False).apply(
-        lambda group: group.rolling(window, on="time")["count"].sum(), include_groups=False
-    )
-    in_run = counts.reindex(frame.index) >= minimum_size
+    counts = pd.Series(0.0, index=frame.index)
+    for _, group in frame.groupby(["counter", "pattern"]):  # (groupby.apply gives a table for a single group)
+        counts[group.index] = group.rolling(window, on="time")["count"].sum().to_numpy()
+    in_run = counts >= minimum_size
     flagged = pd.Series(False, index=answers.index)
     # Mark the whole run, including the responses before its threshold was reached.
     for (counter, pattern), first in frame.loc[in_run].groupby(["counter", "pattern"])["time"].min().items():

@@ -24,9 +24,36 @@ def small_units(unit_of_each_answer: Iterable, minimum: int) -> dict:
 
 
 def publishable(frame: pd.DataFrame, officials: bool, minimum: int) -> tuple[pd.DataFrame, dict]:
-    """(the rows figures may be made of, the units whose answers were left out with their numbers of answers):
-    for officials' answers the rows of small units are dropped; citizens' answers are kept whole."""
-    left_out = small_units(frame["unit"], minimum) if officials else {}
-    if not left_out:
+    """(the rows figures may be made of, the units whose answers were left out with their numbers of answers).
+    Citizens' answers are kept whole. For officials' answers:
+    - the rows of small units are dropped;
+    - an item that fewer than `minimum` of a unit's officials rated (the rest "không áp dụng") counts as not
+      rated in that unit: a criterion answered by 1 of 5 would be that official's answer;
+    - every answer of a unit gets the unit's mean weight: weights differ by role (the sampling stratum), and a
+      weighted figure beside an unweighted one would tell the roles of a unit apart."""
+    if not officials:
         return frame, {}
-    return frame[~frame["unit"].isin(list(left_out))].reset_index(drop=True), left_out
+    left_out = small_units(frame["unit"], minimum)
+    kept = frame[~frame["unit"].isin(list(left_out))].reset_index(drop=True) if left_out else frame
+    return _one_weight_per_unit(_without_thin_items(kept, minimum)), left_out
+
+
+NOT_ITEMS = ("response_id", "unit", "level", "domain", "weight")
+
+
+def _without_thin_items(frame: pd.DataFrame, minimum: int) -> pd.DataFrame:
+    items = [column for column in frame.columns if column not in NOT_ITEMS]
+    if not items or frame.empty:
+        return frame
+    rated = frame[items].notna().groupby(frame["unit"]).transform("sum")
+    thin = rated.lt(minimum) & rated.gt(0)
+    if not thin.to_numpy().any():
+        return frame
+    return frame.assign(**{item: frame[item].mask(thin[item]) for item in items})
+
+
+def _one_weight_per_unit(frame: pd.DataFrame) -> pd.DataFrame:
+    if "weight" not in frame or frame.empty:
+        return frame
+    weights = pd.to_numeric(frame["weight"], errors="coerce")
+    return frame.assign(weight=weights.groupby(frame["unit"]).transform("mean"))

@@ -104,10 +104,10 @@ class CampaignController(Controller):
         return Redirect(path=f"/analyst/campaigns/{code}", status_code=303)
 
     @get("/{code:str}/quality")
-    async def quality_queue(self, request: Request, code: FromPath[str]) -> Template:
+    async def quality_queue(self, request: Request, state: State, code: FromPath[str]) -> Template:
         campaign = await found_campaign(code)
         try:
-            rows = await quality.queue(campaign)
+            rows = await quality.queue(campaign, state.settings.suppress_below)
         except AnalysisCommandError:  # too few responses for the flags: the page says so, never breaks
             rows = None
         return Template(template_name="analyst_quality.html", context={

@@ -130,15 +130,22 @@ async def campaign_by_code(code: str) -> dict | None:
         .where(Campaign.code == code).first()
 
 
+def published(campaign: dict) -> bool:
+    """Whether pages beyond the analyst's may show the campaign's figures: officials' answers only once the
+    campaign is closed (for good), since live figures give each new answer or exclusion away by difference."""
+    return campaign["mode"] != "invitation" or campaign["status"] == "closed"
+
+
 async def trend(campaign: dict, without_excluded: bool = False, minimum: int = SMALL_GROUP_DEFAULT,
-                pick=None) -> list[dict]:
-    """The province index (or `pick(figures)`) in every campaign of the same questionnaire key, oldest first."""
+                pick=None, published_only: bool = False) -> list[dict]:
+    """The province index (or `pick(figures)`) in every campaign of the same questionnaire key, oldest first
+    (`published_only`: the campaigns `published` allows)."""
     earlier = await Campaign.select().where(Campaign.questionnaire.is_in(
         Questionnaire.select(Questionnaire.id).where(Questionnaire.key == campaign["questionnaire_key"]))) \
         .order_by(Campaign.starts_on).order_by(Campaign.id)
     points = []
     for other in earlier:
-        if other["starts_on"] > campaign["starts_on"]:
+        if other["starts_on"] > campaign["starts_on"] or (published_only and not published(other)):
             continue
         try:
             figures = await campaign_figures(other, without_excluded, minimum)

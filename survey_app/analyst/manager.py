@@ -8,7 +8,9 @@ import asyncio
 import pandas as pd
 
 from analysis.sipas import compute_indices_by
-from survey_app.analyst.dashboard import NotEnoughData, campaign_by_code, campaign_figures, is_suppressed, trend
+from survey_app.analyst.dashboard import (
+    NotEnoughData, campaign_by_code, campaign_figures, is_suppressed, published, trend,
+)
 from survey_app.analyst.pages import COMMON
 from survey_app.commands.analysis import design_of
 from survey_app.results.services import unit_and_descendant_ids
@@ -61,6 +63,8 @@ async def manager_view(unit: dict, unit_ids: frozenset[int], campaign_code: str 
     if chosen is None:
         return context
     campaign = await campaign_by_code(chosen["code"])
+    if not published(campaign):
+        return {**context, "campaign": campaign, "until_closed": True}
     try:
         figures = await campaign_figures(campaign, True, threshold)
     except NotEnoughData:
@@ -72,4 +76,5 @@ async def manager_view(unit: dict, unit_ids: frozenset[int], campaign_code: str 
              "answered": row["code"] in by_unit or row["code"] in figures["left_out"]} for row in units]
     return {**context, "campaign": campaign, "scope": scope, "province": figures["province"], "unit_rows": rows,
             "scope_suppressed": is_suppressed(scope, threshold),
-            "trend": await trend(campaign, True, threshold, pick=lambda other: scope_point(other, codes, threshold))}
+            "trend": await trend(campaign, True, threshold, pick=lambda other: scope_point(other, codes, threshold),
+                                 published_only=True)}

@@ -36,7 +36,8 @@ def flags_of(frame: pd.DataFrame, item_keys: list[str], timing: pd.DataFrame) ->
     durations = (submitted - started).dt.total_seconds() if started.notna().all() else None
     counters = timing["counter_code"].fillna("(none)")
     flags = quality_flags(answers, durations=durations, counters=counters, submitted_at=submitted)
-    return flags.assign(unit=frame["unit"].to_numpy(), counter=counters.to_numpy(), submitted_at=submitted.to_numpy())
+    return flags.assign(unit=frame["unit"].to_numpy(), counter=counters.to_numpy(), submitted_at=submitted.to_numpy(),
+                        unit_answers=frame["unit"].map(frame["unit"].value_counts()).to_numpy())
 
 
 async def flagged_responses(campaign: dict) -> pd.DataFrame:
@@ -63,9 +64,12 @@ async def decisions(campaign_id: int) -> dict[int, dict]:
     return {row["response"]: row for row in rows}
 
 
-async def queue(campaign: dict) -> list[dict]:
-    """Flagged responses with their flags and the decision so far; undecided first."""
+async def queue(campaign: dict, minimum: int) -> list[dict]:
+    """Flagged responses with their flags and the decision so far; undecided first. Officials' answers of a unit
+    with fewer than `minimum` (in no figure, blanked in exports) are not listed either."""
     flags = await flagged_responses(campaign)
+    if campaign["mode"] == "invitation":
+        flags = flags[flags["unit_answers"] >= minimum]
     decided = await decisions(campaign["id"])
     rows = [{"response_id": int(response_id), "unit": row["unit"], "counter": row["counter"],
              "submitted_at": row["submitted_at"], "flags": flag_labels(row),
@@ -78,6 +82,10 @@ async def decide(campaign: dict, response_text: str, decision: str, username: st
     """Store keep/exclude for one response of this campaign, with the audit entry in the same transaction."""
     if decision not in DECISIONS:
         raise CampaignRefused("Quyết định phải là giữ hoặc loại.", "decision must be keep or exclude")
+    if campaign["mode"] == "invitation" and campaign["status"] == "closed":  # its figures are published
+        raise CampaignRefused("Đợt khảo sát công chức đã đóng và kết quả đã công bố: không đổi quyết định giữ/loại "
+                              "phiếu được nữa (hai kết quả khác nhau một phiếu sẽ để lộ phiếu đó).",
+                              "a closed officials' campaign is published: its keep/exclude decisions are final")
     response_id = int(response_text) if str(response_text).isdigit() else -1
     if not await Response.exists().where((Response.id == response_id) & (Response.campaign == campaign["id"])):
         raise CampaignRefused("Phiếu này không thuộc đợt khảo sát.", "response_id: no such response in this campaign")

@@ -18,7 +18,7 @@ import pandas as pd
 import typer
 
 from survey_app import db
-from survey_app.settings import Settings
+from survey_app.settings import SMALL_GROUP_DEFAULT, Settings
 
 BY_CHOICES = ("unit", "level", "domain")
 NO_DOMAIN = "(none)"
@@ -82,13 +82,16 @@ def design_of(frame: pd.DataFrame):
     return SurveyDesign.from_frame(frame, weights=weights), note
 
 
-async def run_indices(campaign_code: str, by: str | None = None) -> dict:
-    """SIPAS indices of the campaign (all responses) or per unit, level or domain, each with SE and 95 % CI."""
+async def run_indices(campaign_code: str, by: str | None = None, minimum: int = SMALL_GROUP_DEFAULT) -> dict:
+    """SIPAS indices of the campaign (all responses) or per unit, level or domain, each with SE and 95 % CI.
+    Officials' answers go through suppression.publishable, as on every page (units below `minimum` left out)."""
     from analysis.sipas import compute_indices, compute_indices_by
+    from survey_app.suppression import publishable
 
     if by is not None and by not in BY_CHOICES:
         raise AnalysisCommandError(f"--by must be one of {', '.join(BY_CHOICES)}, not {by!r}")
     campaign, scoring, frame = await campaign_frame(campaign_code)
+    frame, _ = publishable(frame, campaign["mode"] == "invitation", minimum)
     design, note = design_of(frame)
     if by is None:
         groups = {"all": compute_indices(frame, scoring, design=design)}
@@ -223,7 +226,7 @@ def indices(
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
 ) -> None:
     """SIPAS indices of a campaign with SE and 95 % CI, overall or per unit, level or domain."""
-    result = _run(lambda: run_indices(campaign, by))
+    result = _run(lambda: run_indices(campaign, by, Settings.from_env().suppress_below))
     typer.echo(json.dumps(result, ensure_ascii=False, indent=2) if as_json else indices_text(result))
 
 

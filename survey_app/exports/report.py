@@ -27,7 +27,7 @@ import pandas as pd
 from cachetools import LRUCache
 
 from analysis.export_writers import nfc
-from survey_app.analyst.dashboard import data_state, excluded_ids
+from survey_app.analyst.dashboard import data_state, excluded_ids, published
 from survey_app.settings import SMALL_GROUP_DEFAULT
 from survey_app.single_flight import cached_or_built
 from survey_app.suppression import publishable
@@ -153,6 +153,10 @@ async def build_report(campaign_code: str, targets: list[Target] | None = None, 
     campaign = await Campaign.select().where(Campaign.code == campaign_code).first()
     if campaign is None:
         raise ReportError(f"no campaign with code {campaign_code!r}")
+    if not published(campaign):
+        raise ReportError(f"Đợt khảo sát công chức {campaign_code} chưa kết thúc: báo cáo được lập sau khi đóng đợt "
+                          "(kết quả từng phần để lộ từng câu trả lời mới) / an officials' campaign is reported once "
+                          "it is closed")
     names = await _names()
     # Everything the report prints: the responses (their DataState), the campaign's row, unit and domain names,
     # targets, threshold and date. The responses themselves are read only when the report is built.

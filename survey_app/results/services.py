@@ -11,7 +11,7 @@ from litestar.exceptions import NotFoundException
 from analysis.sipas import compute_indices
 from survey_app.catalog import definition_of
 from survey_app.settings import SMALL_GROUP_DEFAULT
-from survey_app.suppression import small_units
+from survey_app.suppression import publishable
 from survey_app.tables import Campaign, Questionnaire, Response, Unit
 
 NOT_APPLICABLE = "na"
@@ -74,8 +74,9 @@ def rating_frame(answer_rows: list[dict], item_keys: list[str]) -> pd.DataFrame:
 async def unit_index(unit_code: str, campaign_code: str | None = None,
                      suppress_below: int = SMALL_GROUP_DEFAULT) -> dict:
     """The index of a unit and the units below it, as every published page counts: without the responses the
-    analyst excluded, and without officials' answers of units with fewer than `suppress_below` (suppression.py).
-    With nothing left to count, "index" is None and "suppressed_below" says why."""
+    analyst excluded and, for officials' answers, only what suppression.publishable lets through, once the campaign
+    is closed (live figures would give each new answer or exclusion away by difference). With nothing to show,
+    "index" is None and "suppressed_below" or "published_when_closed" says why."""
     from survey_app.analyst.dashboard import excluded_ids
 
     unit = await find_unit(unit_code)
@@ -85,19 +86,21 @@ async def unit_index(unit_code: str, campaign_code: str | None = None,
     questionnaire = await Questionnaire.select().where(Questionnaire.id == campaign["questionnaire"]).first()
     scoring = definition_of(questionnaire).scoring_dict()
     item_keys = [item for factor in scoring.get("factors", []) for c in factor["criteria"] for item in c["items"]]
-    rows = await Response.select(Response.unit, Response.answers).where(
+    officials = campaign["mode"] == "invitation"
+    rows = [] if officials and campaign["status"] != "closed" else await Response.select(
+        Response.unit, Response.answers).where(
         (Response.campaign == campaign["id"]) & Response.unit.is_in(unit_ids)
-        & Response.id.not_in(list(await excluded_ids(campaign["id"])) or [-1])
-    )
-    left_out = small_units((row["unit"] for row in rows), suppress_below) if campaign["mode"] == "invitation" else {}
-    counted = [row for row in rows if row["unit"] not in left_out]
-    suppressed = campaign["mode"] == "invitation" and not counted
+        & Response.id.not_in(list(await excluded_ids(campaign["id"])) or [-1]))
+    ratings, _ = publishable(rating_frame(rows, item_keys).assign(unit=[row["unit"] for row in rows]),
+                             officials, suppress_below)
+    withheld = officials and ratings.empty
     return {
         "unit": {"code": unit["code"], "name": unit["name"], "level": unit["level"]},
         "campaign": {"code": campaign["code"], "name": campaign["name"]},
         "questionnaire": {"key": questionnaire["key"], "version": questionnaire["version"]},
-        "index": None if suppressed else compute_indices(rating_frame(counted, item_keys), scoring).to_dict(),
-        "suppressed_below": suppress_below if suppressed else None,
+        "index": None if withheld else compute_indices(ratings[item_keys], scoring).to_dict(),
+        "suppressed_below": suppress_below if withheld and campaign["status"] == "closed" else None,
+        "published_when_closed": withheld and campaign["status"] != "closed",
     }
 
 

@@ -41,3 +41,10 @@ def test_quality_flags_table_is_reviewable():
     assert {"straight_lining", "speeding", "outlier", "outlier_score", "any"} <= set(flags.columns)
     assert flags.loc[0, "any"]
     assert len(flags) == 60
+
+
+def test_a_burst_that_is_the_only_counter_and_pattern_is_flagged():
+    """One (counter, pattern) group: pandas' groupby.apply gave a table there, and the flags failed to compute."""
+    answers = pd.DataFrame([[4.0, 4.0]] * 5)
+    times = pd.Series(pd.date_range("2026-01-01", periods=5, freq="1min"))
+    assert bursts(answers, pd.Series(["x"] * 5), times).tolist() == [True] * 5

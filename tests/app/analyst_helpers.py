@@ -79,8 +79,8 @@ async def delete_campaign(campaign_id: int) -> None:
 
 
 async def officials_parent_and_child(parent_answers: int, child_answers: int) -> dict:
-    """An officials' (invitation) campaign answered in two new communes under the demo province, the child below
-    the parent (communes: no sampling quota counts them). Ratings alternate 4 and 2, so every index is 50 %."""
+    """A closed officials' (invitation) campaign answered in two new communes under the demo province, the child
+    below the parent (communes: no sampling quota counts them). Ratings alternate 4 and 2, so every index is 50 %."""
     from survey_app.catalog import definition_of
     from survey_app.tables import Questionnaire, Unit
     from tests.app.test_sample_cli import make_campaign
@@ -101,4 +101,5 @@ async def officials_parent_and_child(parent_answers: int, child_answers: int) ->
                  for unit_id, count in ((parent.id, parent_answers), (child.id, child_answers))
                  for number in range(count)]
     await Response.insert(*responses)
+    await Campaign.update({Campaign.status: "closed"}).where(Campaign.id == campaign["id"])  # published once closed
     return {"campaign": code, "parent": parent.code, "child": child.code}

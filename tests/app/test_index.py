@@ -78,6 +78,7 @@ async def test_officials_answers_of_a_small_unit_are_withheld_from_the_public_in
         await Response.insert(Response(campaign=campaign["id"], unit=unit["id"], questionnaire=campaign["questionnaire"],
                                        idempotency_key=f"{code}-{number}", answers_digest="d", answers={},
                                        channel="invitation"))
+    await Campaign.update({Campaign.status: "closed"}).where(Campaign.id == campaign["id"])
     withheld = (await client.get("/api/v1/units/SO02/index", params={"campaign": code})).json()
     page = await client.get("/results/SO02", params={"campaign": code})
     assert withheld["index"] is None and withheld["suppressed_below"] == settings.suppress_below
@@ -107,3 +108,16 @@ async def test_a_small_child_is_withheld_and_left_out_of_its_parent_and_the_prov
     assert of_child["index"] is None and of_child["suppressed_below"] == settings.suppress_below
     for unit_code in (exposed["parent"], "DEMO"):
         assert (await index_of(client, unit_code, exposed["campaign"]))["index"]["response_count"] == 10
+
+
+async def test_an_open_officials_campaign_is_published_only_once_closed(app, client, settings):
+    """Live figures would give each new answer (or exclusion) away by difference: 5 answers, then a 6th."""
+    exposed = await officials_parent_and_child(settings.suppress_below, settings.suppress_below)
+    await Campaign.update({Campaign.status: "open"}).where(Campaign.code == exposed["campaign"])
+    live = await index_of(client, exposed["child"], exposed["campaign"])
+    assert live["index"] is None and live["published_when_closed"] and live["suppressed_below"] is None
+    page = await client.get(f"/results/{exposed['child']}", params={"campaign": exposed["campaign"]})
+    assert "được công bố sau khi đợt khảo sát kết thúc" in page.text and 'id="overall-index"' not in page.text
+    await Campaign.update({Campaign.status: "closed"}).where(Campaign.code == exposed["campaign"])
+    closed = await index_of(client, exposed["child"], exposed["campaign"])
+    assert closed["index"]["response_count"] == settings.suppress_below and not closed["published_when_closed"]

@@ -1,0 +1,87 @@
+"""Officials' answers are published once their campaign is closed, and every tool counts them as the pages do:
+the difference of two publications must never be one official's answer (a second review's attacks, proven)."""
+
+from __future__ import annotations
+
+import pytest
+
+from survey_app.analyst import quality
+from survey_app.analyst.campaigns import CampaignRefused
+from survey_app.analyst.dashboard import campaign_by_code
+from survey_app.analyst.tables import QualityReview
+from survey_app.commands.analysis import run_indices
+from survey_app.commands.par_index import run_par_index
+from survey_app.exports.report import ReportError, build_report
+from survey_app.exports.service import officials_groups_below
+from survey_app.tables import Campaign, Response, Unit
+from tests.app.analyst_helpers import officials_parent_and_child
+from tests.app.test_manager_view import parent_managers_page
+
+
+async def reopened(code: str) -> None:
+    await Campaign.update({Campaign.status: "open"}).where(Campaign.code == code)
+
+
+async def test_an_open_officials_campaign_shows_no_figure_to_its_manager_and_gets_no_report(app, settings):
+    """Live figures give a new answer away by difference (5 answers shown, then 6)."""
+    units = await officials_parent_and_child(settings.suppress_below, settings.suppress_below)
+    await reopened(units["campaign"])
+    page = await parent_managers_page(app, units)
+    assert 'id="until-closed"' in page and 'id="scope-row"' not in page
+    with pytest.raises(ReportError, match="chưa kết thúc"):
+        await build_report(units["campaign"], minimum=settings.suppress_below)
+
+
+async def test_a_closed_officials_campaigns_decisions_are_final(app, settings):
+    """Excluding one of 6 answers after publication would publish the 5 and give the sixth away."""
+    units = await officials_parent_and_child(settings.suppress_below, settings.suppress_below)
+    campaign = await campaign_by_code(units["campaign"])
+    response = await Response.select(Response.id).where(Response.campaign == campaign["id"]).first()
+    with pytest.raises(CampaignRefused) as refused:
+        await quality.decide(campaign, str(response["id"]), "exclude", "analyst")
+    assert "không đổi quyết định" in refused.value.message_vi
+    assert not await QualityReview.exists().where(QualityReview.response == response["id"])
+
+
+async def exclude(campaign: dict, unit_code: str) -> None:
+    """The analyst excludes one answer of the unit (stored directly: decisions are refused once closed)."""
+    row = await Response.select(Response.id).where(
+        (Response.campaign == campaign["id"]) & (Response.unit.code == unit_code)).first()
+    await QualityReview.insert(QualityReview(campaign=campaign["id"], response=row["id"], decision="exclude"))
+
+
+async def test_par_index_and_exports_count_officials_as_the_pages_do(app, settings):
+    """The child has 5 answers, one excluded: 4 on every published page, so par-index leaves it out and the export
+    blanks it too (both used to count 5; par-index's 6 beside the public 5 gave an excluded answer away)."""
+    units = await officials_parent_and_child(settings.suppress_below + 1, settings.suppress_below)
+    campaign = await campaign_by_code(units["campaign"])
+    await exclude(campaign, units["child"])
+    par = await run_par_index(units["campaign"], None, settings.suppress_below)
+    assert [row["unit"] for row in par["suppressed"]] == [units["child"]]
+    child = await Unit.select(Unit.id).where(Unit.code == units["child"]).first()
+    assert child["id"] in await officials_groups_below(campaign, settings.suppress_below)
+
+
+async def test_survey_indices_leaves_out_a_small_units_officials_answers(app, settings):
+    units = await officials_parent_and_child(settings.suppress_below, 2)
+    by_unit = await run_indices(units["campaign"], "unit", settings.suppress_below)
+    assert [group["group"] for group in by_unit["groups"]] == [units["parent"]]
+    assert (await run_indices(units["campaign"], None, settings.suppress_below))["responses"] == settings.suppress_below
+
+
+async def test_the_quality_queue_lists_no_answer_of_a_unit_left_out(app, settings, monkeypatch):
+    units = await officials_parent_and_child(settings.suppress_below, 2)
+    campaign = await campaign_by_code(units["campaign"])
+    every_response = await Response.select(Response.id, Response.unit.code.as_alias("unit")).where(
+        Response.campaign == campaign["id"])
+    flags = (await quality.flagged_responses(campaign)).reindex([row["id"] for row in every_response])
+    flags["any"] = True  # every response flagged, so the queue would list them all
+    flags["unit"] = [row["unit"] for row in every_response]
+    flags["unit_answers"] = [settings.suppress_below if row["unit"] == units["parent"] else 2 for row in every_response]
+
+    async def all_flagged(_):
+        return flags
+
+    monkeypatch.setattr(quality, "flagged_responses", all_flagged)
+    listed = {row["unit"] for row in await quality.queue(campaign, settings.suppress_below)}
+    assert listed == {units["parent"]}
