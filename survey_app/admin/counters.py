@@ -33,9 +33,9 @@ async def counters_of(unit_code: str | None) -> list[dict]:
 
 
 async def poster_campaigns() -> list[dict]:
-    """Campaigns a poster makes sense for: collecting now or about to."""
+    """Campaigns a poster makes sense for: collecting at counters (officials answer with a code) now or soon."""
     return await Campaign.select(Campaign.code, Campaign.name).where(
-        Campaign.status.is_in(["open", "draft", "paused"])).order_by(Campaign.code)
+        Campaign.status.is_in(["open", "draft", "paused"]) & (Campaign.mode == "open_qr")).order_by(Campaign.code)
 
 
 async def counter_row(counter_code: str) -> dict:

@@ -68,6 +68,8 @@ async def poster_entries(settings, campaign_code: str, counter_code: str | None 
     campaign = await Campaign.select().where(Campaign.code == campaign_code).first()
     if campaign is None:
         raise QrCommandError(f"no campaign with code {campaign_code!r}")
+    if campaign["mode"] != "open_qr":
+        raise QrCommandError(f"campaign {campaign_code} is answered with invitation codes, not at a counter")
     query = Counter.select(Counter.code, Counter.name, Counter.active, Counter.unit.name.as_alias("unit_name"))
     if counter_code:
         counters = await query.where(Counter.code == counter_code)

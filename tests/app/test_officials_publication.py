@@ -3,6 +3,8 @@ the difference of two publications must never be one official's answer (a second
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from survey_app.analyst import quality
@@ -14,8 +16,10 @@ from survey_app.commands.par_index import run_par_index
 from survey_app.exports.report import ReportError, build_report
 from survey_app.exports.service import officials_groups_below
 from survey_app.tables import Campaign, Response, Unit
-from tests.app.analyst_helpers import officials_parent_and_child
+from tests.app.analyst_helpers import officials_parent_and_child, signed_in_client
+from tests.app.helpers import counter_definition, filled_form, form_path
 from tests.app.test_manager_view import parent_managers_page
+from tests.app.test_sample_cli import make_campaign
 
 
 async def reopened(code: str) -> None:
@@ -85,3 +89,20 @@ async def test_the_quality_queue_lists_no_answer_of_a_unit_left_out(app, setting
     monkeypatch.setattr(quality, "flagged_responses", all_flagged)
     listed = {row["unit"] for row in await quality.queue(campaign, settings.suppress_below)}
     assert listed == {units["parent"]}
+
+
+async def test_a_counters_qr_code_cannot_answer_an_officials_campaign(app, client, settings):
+    """A manager printed a counter poster for their unit's officials' campaign and posted known answers through it:
+    with the official's one answer, five, and the figure gave the official's answer away (and let the manager
+    rate their own unit). Officials answer with an invitation code only."""
+    code = await make_campaign(f"PAR-QR-{uuid.uuid4().hex[:6]}")
+    campaign = await Campaign.select().where(Campaign.code == code).first()
+    path = form_path(settings, "SO01-Q1", code)
+    assert (await client.get(path)).status_code == 404
+    refused = await client.post(path, data=filled_form(counter_definition()))
+    assert refused.status_code == 404 and not await Response.exists().where(Response.campaign == campaign["id"])
+    manager = await signed_in_client(app, "so01")
+    poster = await manager.get("/staff/units/SO01/counters/SO01-Q1/poster", params={"campaign": code, "format": "svg"})
+    listed = (await manager.get("/staff/units/SO01/counters")).text
+    await manager.aclose()
+    assert poster.status_code == 422 and "invitation codes" in poster.text and code not in listed

@@ -105,21 +105,30 @@ def answer_all(page, rating: str = "4") -> None:
             page.select_option(f'select[name="{item.key}"]', "dat_dai")
 
 
+def on_first_post(page, first) -> list:
+    """`first(route)` handles the form's first POST, later ones reach the server; the posted bodies, in order."""
+    posts = []
+
+    def handle(route):
+        if route.request.method != "POST":
+            return route.continue_()
+        posts.append(route.request.post_data)
+        return first(route) if len(posts) == 1 else route.continue_()
+
+    page.route("**/q/*", handle)
+    return posts
+
+
 def test_lost_acknowledgement_is_retried_and_stored_exactly_once(live_server, browser):
     """The first post reaches the server but its answer is lost on the way back; the script retries."""
     before = stored_count(live_server, "H02")
     page = open_form(browser, live_server, "H02-Q1")
-    posts = []
 
-    def lose_first_answer(route):
-        posts.append(route.request.post_data)
-        if len(posts) == 1:
-            route.fetch()  # the server stores it…
-            route.abort("connectionreset")  # …but the phone never hears back
-        else:
-            route.continue_()
+    def lose_the_answer(route):
+        route.fetch()  # the server stores it…
+        route.abort("connectionreset")  # …but the phone never hears back
 
-    page.route("**/q/*", lambda route: lose_first_answer(route) if route.request.method == "POST" else route.continue_())
+    posts = on_first_post(page, lose_the_answer)
     answer_all(page)
     page.click("button[type=submit]")
     page.wait_for_url("**/thanks*", timeout=20000)
@@ -134,17 +143,8 @@ def test_a_server_that_could_not_store_keeps_the_answers_and_retries(live_server
     and are kept, the form still holds them, and the retry is stored once."""
     before = stored_count(live_server, "H04")
     page = open_form(browser, live_server, "H04-Q1")
-    posts = []
-
-    def refuse_first(route):
-        posts.append(route.request.post_data)
-        if len(posts) == 1:
-            route.fulfill(status=503, content_type="text/html; charset=utf-8",
-                          body="<p>Câu trả lời của bạn chưa được lưu.</p>")
-        else:
-            route.continue_()
-
-    page.route("**/q/*", lambda route: refuse_first(route) if route.request.method == "POST" else route.continue_())
+    posts = on_first_post(page, lambda route: route.fulfill(
+        status=503, content_type="text/html; charset=utf-8", body="<p>Câu trả lời của bạn chưa được lưu.</p>"))
     answer_all(page)
     page.click("button[type=submit]")
     page.wait_for_function("document.getElementById('send-status').textContent.includes('Máy chủ chưa lưu')")
