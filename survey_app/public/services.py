@@ -111,7 +111,7 @@ async def cached_counter_form(counter_token: CounterToken, token: str, cache: TT
 async def load_counter_form(campaign_code: str, counter_code: str, token: str) -> FormContext:
     campaign = await Campaign.select().where(Campaign.code == campaign_code).first()
     counter = await Counter.select().where((Counter.code == counter_code) & (Counter.active == True)).first()  # noqa: E712
-    if campaign is None or counter is None:
+    if campaign is None or counter is None or campaign["mode"] != "open_qr":  # officials answer with a code only
         raise NotFoundException("Không tìm thấy quầy hoặc đợt khảo sát này. Vui lòng kiểm tra lại mã QR.")
     unit = await Unit.select().where(Unit.id == counter["unit"]).first()
     questionnaire = await Questionnaire.select().where(Questionnaire.id == campaign["questionnaire"]).first()
