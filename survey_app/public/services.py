@@ -107,16 +107,38 @@ async def cached_counter_form(counter_token: CounterToken, token: str, cache: TT
         raise
 
 
+def columns_as(table, alias: str, prefix: str = "") -> str:
+    return ", ".join(f'{alias}."{column._meta.db_column_name}" AS "{prefix}{column._meta.db_column_name}"'
+                     for column in table._meta.columns)
+
+
+# A row with the row its foreign key points to, whose columns are named "questionnaire.id", … (split_joined).
+# Plain SQL: Piccolo spends ~1 ms building a joined select, as much as a read on SQLite.
+CAMPAIGN_SQL = (f"SELECT {columns_as(Campaign, 'c')}, {columns_as(Questionnaire, 'q', 'questionnaire.')} "
+                "FROM campaign c JOIN questionnaire q ON q.id = c.questionnaire WHERE c.code = {}")
+COUNTER_SQL = (f"SELECT {columns_as(Counter, 'c')}, {columns_as(Unit, 'u', 'unit.')} "
+               "FROM counter c JOIN unit u ON u.id = c.unit WHERE c.code = {} AND c.active")
+
+
 async def load_counter_form(campaign_code: str, counter_code: str, token: str) -> FormContext:
-    campaign = await Campaign.select().where(Campaign.code == campaign_code).first()
-    counter = await Counter.select().where((Counter.code == counter_code) & (Counter.active == True)).first()  # noqa: E712
-    if campaign is None or counter is None:
+    """Three reads side by side, not five in a row: on SQLite each read opens a connection in a new thread, and
+    every post to this counter waits for the lookup."""
+    campaigns, counters, domains = await asyncio.gather(
+        Campaign.raw(CAMPAIGN_SQL, campaign_code), Counter.raw(COUNTER_SQL, counter_code),
+        Domain.select(Domain.code, Domain.id))
+    if not campaigns or not counters:
         raise NotFoundException("Không tìm thấy quầy hoặc đợt khảo sát này. Vui lòng kiểm tra lại mã QR.")
-    unit = await Unit.select().where(Unit.id == counter["unit"]).first()
-    questionnaire = await Questionnaire.select().where(Questionnaire.id == campaign["questionnaire"]).first()
-    domain_ids = {row["code"]: row["id"] for row in await Domain.select(Domain.code, Domain.id)}
+    campaign, questionnaire = split_joined(campaigns[0], "questionnaire")
+    counter, unit = split_joined(counters[0], "unit")
     return FormContext(campaign=campaign, counter=counter, unit=unit, questionnaire=questionnaire, token=token,
-                       domain_ids=domain_ids)
+                       domain_ids={row["code"]: row["id"] for row in domains})
+
+
+def split_joined(row: dict, foreign_key: str) -> tuple[dict, dict]:
+    """A row read with its foreign key's row ("unit.name", …) → (the row's own columns, the other row's)."""
+    prefix = foreign_key + "."
+    own = {name: value for name, value in row.items() if not name.startswith(prefix)}
+    return own, {name.removeprefix(prefix): value for name, value in row.items() if name.startswith(prefix)}
 
 
 async def domain_choices() -> list[dict]:
