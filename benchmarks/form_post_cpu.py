@@ -70,9 +70,10 @@ async def post(app, path: str, body: bytes) -> int:
     return status[0]
 
 
-async def cpu_per_post(app, paths: list[str], bodies: list[bytes], profiler=None) -> tuple[float, dict]:
+async def cpu_per_post(app, paths: list[str], bodies: list[bytes], profiler=None) -> tuple[float, float, dict]:
+    """(process CPU µs per post, of which the event loop's thread, statuses)."""
     statuses: dict[int, int] = {}
-    started = time.process_time()
+    started, loop_started = time.process_time(), time.thread_time()
     if profiler:
         profiler.enable()
     for first in range(0, len(bodies), CONCURRENCY):
@@ -81,7 +82,8 @@ async def cpu_per_post(app, paths: list[str], bodies: list[bytes], profiler=None
             statuses[status] = statuses.get(status, 0) + 1
     if profiler:
         profiler.disable()
-    return (time.process_time() - started) / len(bodies) * 1e6, statuses
+    return ((time.process_time() - started) / len(bodies) * 1e6, (time.thread_time() - loop_started) / len(bodies) * 1e6,
+            statuses)
 
 
 async def prepared_settings(database: str, postgres_url: str) -> Settings:
@@ -116,15 +118,17 @@ async def main(args) -> None:
     await cpu_per_post(app, paths, warm)
     await cpu_per_post(hello_app.app, paths, warm)
     profiler = cProfile.Profile() if args.profile else None
-    form_us, bare_us, statuses = [], [], {}
+    form_us, loop_us, bare_us, statuses = [], [], [], {}
     for _ in range(args.rounds):  # alternating, so that other work on the machine weighs on both alike
         bodies = [form_body(definition, rng) for _ in range(args.posts // args.rounds)]
-        cpu, round_statuses = await cpu_per_post(app, paths, bodies, profiler)
+        cpu, loop_cpu, round_statuses = await cpu_per_post(app, paths, bodies, profiler)
         form_us.append(cpu)
+        loop_us.append(loop_cpu)
         bare_us.append((await cpu_per_post(hello_app.app, paths, bodies))[0])
         for status, count in round_statuses.items():
             statuses[status] = statuses.get(status, 0) + count
-    print(f"{args.database}: form post {min(form_us):.0f} µs CPU (median {statistics.median(form_us):.0f}), "
+    print(f"{args.database}: form post {min(form_us):.0f} µs CPU (median {statistics.median(form_us):.0f}; event loop "
+          f"thread {min(loop_us):.0f}), "
           f"bare form post {min(bare_us):.0f} µs (median {statistics.median(bare_us):.0f}), statuses {statuses}, "
           f"load average {os.getloadavg()[0]:.2f}")
     if profiler:
