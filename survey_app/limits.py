@@ -111,7 +111,7 @@ class FormPostLimiter:
         self.per_client, self.per_counter = per_client, per_counter
 
     async def check(self, request: Request) -> None:
-        """A before_request hook of the form's POST; reading a form is never limited."""
+        """Called first by the form's POST; reading a form is never limited."""
         client = daily_client_hash(self.secret_key, get_remote_address(request), dt.date.today())
         counter = counter_of(request.path_params["token"])  # not request.url: building it costs more than the count
         for key, limit in ((client, self.per_client), (counter, self.per_counter)):

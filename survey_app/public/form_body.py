@@ -28,9 +28,17 @@ def parse_urlencoded(body: bytes) -> dict[str, list[str]]:
     return fields
 
 
+def media_type(scope) -> str:
+    """The Content-Type without parameters, read from the raw headers (Litestar's parse builds every header)."""
+    for name, value in scope["headers"]:
+        if name == b"content-type":  # ASGI servers give header names in lower case
+            return value.decode("latin-1").partition(";")[0].strip().lower()
+    return ""
+
+
 async def posted_fields(request: Request) -> dict[str, list]:
     """Field name → its values; the body is read through Litestar, which enforces the size limit (413)."""
-    if request.content_type[0] == URL_ENCODED:
+    if media_type(request.scope) == URL_ENCODED:
         return parse_urlencoded(await request.body())
     form = await request.form()
     return {name: form.getall(name) for name in form}
