@@ -53,18 +53,21 @@ def visible_keys(items: list[Item], conditions: Mapping[str, tuple], answers: Ma
     """Keys of items whose show_if holds, judging each condition only on answers of visible items; `conditions`
     maps an item key to (condition function, the known item keys it reads), as Questionnaire._conditions."""
     decided: dict[str, bool] = {}
+    return {item.key for item in items if _is_visible(item.key, conditions, answers, decided)}
 
-    def is_visible(key: str) -> bool:
-        if key not in decided:
-            condition = conditions.get(key)
-            if condition is None:
-                decided[key] = True
-            else:
-                holds, reads = condition
-                decided[key] = holds({name: answers.get(name) for name in reads if is_visible(name)})
-        return decided[key]
 
-    return {item.key for item in items if is_visible(item.key)}
+def _is_visible(key: str, conditions: Mapping[str, tuple], answers: Mapping[str, object], decided: dict) -> bool:
+    """Memoised in `decided`. A plain function: a recursive closure is a reference cycle, garbage that only the
+    collector frees, left by every submission."""
+    if key not in decided:
+        condition = conditions.get(key)
+        if condition is None:
+            decided[key] = True
+        else:
+            holds, reads = condition
+            decided[key] = holds({name: answers.get(name) for name in reads
+                                  if _is_visible(name, conditions, answers, decided)})
+    return decided[key]
 
 
 def clean_answer(item: Item, raw_value: object):
