@@ -46,6 +46,7 @@ ADMIN_CONTROLLERS = [UnitAdminController, CounterAdminController, UnitCountersCo
                      UserAdminController, QuestionnaireAdminController]
 TEMPLATES = PROJECT_ROOT / "survey_app" / "templates"
 MAX_BODY_BYTES = 256 * 1024  # a long questionnaire with text answers stays far below this
+YOUNG_COLLECTION_THRESHOLD = 10_000  # allocations between young collections (Python: 700)
 
 
 @get("/", include_in_schema=False, opt=PUBLIC)
@@ -62,11 +63,14 @@ GUARDED_HANDLERS = [AuditController, DownloadController, ExportJobController, Sa
                     *AUTH_HANDLERS, *ADMIN_CONTROLLERS]
 
 
-async def freeze_startup_objects(app: Litestar) -> None:
+async def tune_garbage_collector(app: Litestar) -> None:
     """Move what start-up built (the app, its routes, templates, tables: some 270,000 objects) out of the garbage
-    collector's reach: every full collection walked them all, ~0.15 s with every request on the worker stalled."""
+    collector's reach: every full collection walked them all, ~0.15 s with every request on the worker stalled.
+    And collect the young generation less often: a form post leaves no cyclic garbage, but at the default
+    threshold (700 allocations) a young collection ran every dozen posts, 15–17 µs of CPU a post."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -86,7 +90,7 @@ def create_app(settings: Settings) -> Litestar:
         ],
         state=State({"settings": settings, "code_guesses": guess_limiter(settings),
                      "form_posts": form_post_limiter(settings), "form_cache": form_cache(settings)}),
-        on_startup=[open_database, freeze_startup_objects],
+        on_startup=[open_database, tune_garbage_collector],
         on_shutdown=[close_database],
         template_config=TemplateConfig(
             directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=configure_environment
