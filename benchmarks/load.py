@@ -10,7 +10,8 @@ its rate ÷ hello-world's is the ceiling any form handler on this stack can reac
 Only 127.0.0.1; every phase stops at --requests or --seconds, whichever comes first.
 
 Usage: .venv/bin/python benchmarks/load.py [--label after] [--databases sqlite postgresql] [--workers 1 2]
-Prints a table and writes benchmarks/results/load_<label>.json.
+Prints a table (with the survey server's CPU per form request, all its processes, and the load average before the
+run) and writes benchmarks/results/load_<label>.json.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class PhaseResult:
     """What one client phase saw: latencies of every request, statuses, and the keys acknowledged with a 303."""
 
     elapsed_s: float = 0.0
+    server_cpu_s: float = 0.0  # CPU the server (all its processes) spent during the phase
     latencies_ms: list[float] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
     acknowledged: set[str] = field(default_factory=set)
@@ -67,6 +69,23 @@ class PhaseResult:
     def percentile(self, share: float) -> float:
         ordered = sorted(self.latencies_ms)
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU so far of a server process and its descendants (uvicorn's workers), from /proc (Linux)."""
+    parents, cpu, ticks = {}, {}, os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        process = int(stat.parent.name)
+        parents[process], cpu[process] = int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks
+    tree, grown = {pid}, True
+    while grown:
+        children = {process for process, parent in parents.items() if parent in tree} - tree
+        tree, grown = tree | children, bool(children)
+    return sum(cpu.get(process, 0.0) for process in tree)
 
 
 def free_port() -> int:
@@ -86,9 +105,11 @@ def form_body(definition, key: str, rng: random.Random) -> dict[str, str]:
     return body
 
 
-async def run_phase(request_once, requests: int, seconds: float, concurrency: int) -> PhaseResult:
+async def run_phase(request_once, requests: int, seconds: float, concurrency: int, server_pid: int | None = None
+                    ) -> PhaseResult:
     """`concurrency` clients call request_once(result) until `requests` are sent or `seconds` are over."""
     result, remaining = PhaseResult(), [requests]
+    cpu_before = server_cpu_seconds(server_pid) if server_pid else 0.0
     deadline = time.perf_counter() + seconds
 
     async def client() -> None:
@@ -99,6 +120,7 @@ async def run_phase(request_once, requests: int, seconds: float, concurrency: in
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(concurrency)))
     result.elapsed_s = time.perf_counter() - started
+    result.server_cpu_s = server_cpu_seconds(server_pid) - cpu_before if server_pid else 0.0
     return result
 
 
@@ -141,6 +163,7 @@ def merge(phases: list[PhaseResult]) -> PhaseResult:
     merged = PhaseResult()
     for phase in phases:
         merged.elapsed_s += phase.elapsed_s
+        merged.server_cpu_s += phase.server_cpu_s
         merged.latencies_ms += phase.latencies_ms
         merged.acknowledged |= phase.acknowledged
         for status, count in phase.statuses.items():
@@ -148,8 +171,8 @@ def merge(phases: list[PhaseResult]) -> PhaseResult:
     return merged
 
 
-async def drive_both(hello_base: str, form_base: str, form_factory, args) -> tuple[PhaseResult, PhaseResult,
-                                                                                   PhaseResult, set]:
+async def drive_both(hello_base: str, form_base: str, form_factory, args, server_pids: tuple[int, int]
+                     ) -> tuple[PhaseResult, PhaseResult, PhaseResult, set]:
     """Warm both servers up, then alternate short hello-world, bare-form and form phases (--rounds each), so a
     change of load on the machine during the run weighs on every side of the ratios alike."""
     connector = aiohttp.TCPConnector(limit=args.concurrency)
@@ -160,9 +183,10 @@ async def drive_both(hello_base: str, form_base: str, form_factory, args) -> tup
         warmup = await run_phase(submit_form, 200, args.seconds, args.concurrency)
         phases = {"hello": [], "bare": [], "forms": []}
         for _ in range(args.rounds):
-            for name, request_once in (("hello", get_hello), ("bare", post_bare), ("forms", submit_form)):
+            for name, request_once, pid in (("hello", get_hello, server_pids[0]), ("bare", post_bare, server_pids[0]),
+                                            ("forms", submit_form, server_pids[1])):
                 phases[name].append(await run_phase(request_once, args.requests // args.rounds,
-                                                    args.seconds / args.rounds, args.concurrency))
+                                                    args.seconds / args.rounds, args.concurrency, pid))
     timed_forms = merge(phases["forms"])
     return merge(phases["hello"]), merge(phases["bare"]), timed_forms, warmup.acknowledged | timed_forms.acknowledged
 
@@ -244,7 +268,8 @@ def measure_both(args, url: str, workers: int, folder: Path) -> tuple[PhaseResul
         servers.append(start_server(survey_command, server_env(url), folder, form_port, "/readyz"))
         factory = lambda session, base: form_poster(session, base, paths, prefix, args.retry_share)  # noqa: E731
         hello, bare, forms, acknowledged = asyncio.run(
-            drive_both(f"http://{HOST}:{hello_port}", f"http://{HOST}:{form_port}", factory, args))
+            drive_both(f"http://{HOST}:{hello_port}", f"http://{HOST}:{form_port}", factory, args,
+                       (servers[0].pid, servers[1].pid)))
     finally:
         for server in servers:
             stop(server)
@@ -263,6 +288,9 @@ def summarise(database: str, workers: int, hello: PhaseResult, bare: PhaseResult
         "form_requests_per_s": round(len(forms.latencies_ms) / forms.elapsed_s, 1),
         "stored_per_s": round(stored_per_s, 1), "ratio": round(stored_per_s / hello_rps, 3),
         "p50_ms": round(forms.percentile(0.50), 2), "p99_ms": round(forms.percentile(0.99), 2),
+        "hello_server_cpu_us": round(hello.server_cpu_s / len(hello.latencies_ms) * 1e6),
+        "bare_server_cpu_us": round(bare.server_cpu_s / len(bare.latencies_ms) * 1e6),
+        "form_server_cpu_us": round(forms.server_cpu_s / len(forms.latencies_ms) * 1e6),
         "statuses": forms.statuses, "acknowledged": len(acknowledged), "stored": len(stored),
         "duplicates": len(stored) - len(set(stored)), "acknowledged_not_stored": len(acknowledged - set(stored)),
         "stored_not_acknowledged": len(set(stored) - acknowledged),
@@ -273,11 +301,13 @@ def measure(args, database: str, url: str, workers: int) -> dict:
     folder = Path(tempfile.mkdtemp(prefix=f"load-{database}-{workers}-"))
     if database == "sqlite":
         url = f"sqlite:///{folder / 'load.db'}"
-    return summarise(database, workers, *measure_both(args, url, workers, folder))
+    load_before = os.getloadavg()[0]  # other work on the machine moves every figure: say how much there was
+    result = summarise(database, workers, *measure_both(args, url, workers, folder))
+    return {**result, "load_average_before": round(load_before, 2), "load_average_after": round(os.getloadavg()[0], 2)}
 
 
 HEADER = (f"{'database':10} {'workers':>7} {'hello/s':>8} {'bare/s':>7} {'ceiling':>7} {'stored/s':>8} {'ratio':>6} "
-          f"{'p50 ms':>7} {'p99 ms':>7} "
+          f"{'p50 ms':>7} {'p99 ms':>7} {'CPU µs':>6} {'load':>4} "
           f"{'acked':>6} {'stored':>6} {'dupl':>4}  check")
 
 
@@ -287,6 +317,7 @@ def row(result: dict) -> str:
     return (f"{result['database']:10} {result['workers']:7} {result['hello_requests_per_s']:8.0f} "
             f"{result['bare_form_per_s']:7.0f} {result['bare_ratio']:7.0%} "
             f"{result['stored_per_s']:8.0f} {result['ratio']:6.0%} {result['p50_ms']:7.1f} {result['p99_ms']:7.1f} "
+            f"{result['form_server_cpu_us']:6} {result['load_average_before']:4.1f} "
             f"{result['acknowledged']:6} {result['stored']:6} {result['duplicates']:4}  {check}")
 
 

@@ -8,7 +8,6 @@ import re
 import unicodedata
 from typing import Mapping
 
-from questionnaires import show_if
 from questionnaires.errors import answer_message
 from questionnaires.model import Item
 from questionnaires.standard import DEFAULT_CODE_LENGTH, DEFAULT_TEXT_LENGTH, NOT_APPLICABLE
@@ -50,22 +49,25 @@ def validate_answers(questionnaire, raw: Mapping[str, object], language: str = "
     return clean, errors
 
 
-def visible_keys(items: list[Item], conditions: Mapping[str, object], answers: Mapping[str, object]) -> set[str]:
-    """Keys of items whose show_if holds, judging each condition only on answers of visible items."""
+def visible_keys(items: list[Item], conditions: Mapping[str, tuple], answers: Mapping[str, object]) -> set[str]:
+    """Keys of items whose show_if holds, judging each condition only on answers of visible items; `conditions`
+    maps an item key to (condition function, the known item keys it reads), as Questionnaire._conditions."""
     decided: dict[str, bool] = {}
+    return {item.key for item in items if _is_visible(item.key, conditions, answers, decided)}
 
-    def is_visible(key: str) -> bool:
-        if key not in decided:
-            condition = conditions.get(key)
-            decided[key] = condition is None or show_if.evaluate(condition, visible_answers(condition))
-        return decided[key]
 
-    def visible_answers(condition) -> dict:
-        return {name: answers.get(name) for name in show_if.referenced_keys(condition)
-                if name in known and is_visible(name)}
-
-    known = {item.key for item in items}
-    return {item.key for item in items if is_visible(item.key)}
+def _is_visible(key: str, conditions: Mapping[str, tuple], answers: Mapping[str, object], decided: dict) -> bool:
+    """Memoised in `decided`. A plain function: a recursive closure is a reference cycle, garbage that only the
+    collector frees, left by every submission."""
+    if key not in decided:
+        condition = conditions.get(key)
+        if condition is None:
+            decided[key] = True
+        else:
+            holds, reads = condition
+            decided[key] = holds({name: answers.get(name) for name in reads
+                                  if _is_visible(name, conditions, answers, decided)})
+    return decided[key]
 
 
 def clean_answer(item: Item, raw_value: object):

@@ -109,8 +109,15 @@ class Questionnaire:
         return {item.key: item for item in self.items}
 
     @cached_property
-    def _conditions(self) -> dict[str, object]:
-        return {item.key: show_if.parse(item.show_if) for item in self.items if item.show_if}
+    def _conditions(self) -> dict[str, tuple]:
+        """Item key → (its show_if as a function of answers, the item keys it reads): parsed and compiled once per
+        definition, not on every submission."""
+        known, conditions = set(self._items_by_key), {}
+        for item in self.items:
+            if item.show_if:
+                tree = show_if.parse(item.show_if)
+                conditions[item.key] = (show_if.compiled(tree), tuple(show_if.referenced_keys(tree) & known))
+        return conditions
 
     def item(self, key: str) -> Item:
         """The item with this key; KeyError names the key."""

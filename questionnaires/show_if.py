@@ -16,12 +16,14 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Mapping, Union
+from operator import ge, gt, le, lt
+from typing import Callable, Mapping, Union
 
 KEYWORDS = frozenset({"and", "or", "not", "in", "answered"})
 MAX_NESTING = 32  # 'not' and '(' levels; deeper input is a syntax error, never a RecursionError
 MAX_NUMBER_LENGTH = 20  # characters of a number literal; longer ones are a syntax error
 COMPARISON_OPERATORS = ("==", "!=", "<=", ">=", "<", ">")
+ORDERINGS = {"<": lt, "<=": le, ">": gt, ">=": ge}
 WHITESPACE = " \t\n\r\f\v"  # ASCII only, as in show_if.js: Python and JavaScript disagree on Unicode spaces
 NUMERIC_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 TOKEN_PATTERN = re.compile(r"""
@@ -272,15 +274,37 @@ def referenced_keys(tree) -> frozenset[str]:
 
 def evaluate(tree, answers: Mapping[str, object]) -> bool:
     """Truth of a parsed expression given answers (clean values or raw form strings)."""
-    if isinstance(tree, Or):
-        return any(evaluate(operand, answers) for operand in tree.operands)
-    if isinstance(tree, And):
-        return all(evaluate(operand, answers) for operand in tree.operands)
+    return compiled(tree)(answers)
+
+
+@functools.lru_cache(maxsize=1024)
+def compiled(tree) -> Callable[[Mapping[str, object]], bool]:
+    """The expression as a function of the answers, built once per tree: a definition keeps its conditions' functions,
+    so judging visibility on each submission walks no tree and hashes none."""
+    if isinstance(tree, (Or, And)):
+        operands = tuple(compiled(operand) for operand in tree.operands)
+        if isinstance(tree, Or):
+            return lambda answers: any(operand(answers) for operand in operands)
+        return lambda answers: all(operand(answers) for operand in operands)
     if isinstance(tree, Not):
-        return not evaluate(tree.operand, answers)
+        operand = compiled(tree.operand)
+        return lambda answers: not operand(answers)
     if isinstance(tree, Answered):
-        return _answer(answers, tree.key) is not None
-    return _compare(tree.operator, _value(tree.left, answers), _value(tree.right, answers))
+        key = tree.key
+        return lambda answers: _answer(answers, key) is not None
+    operator, left, right = tree.operator, _value_function(tree.left), _value_function(tree.right)
+    return lambda answers: _compare(operator, left(answers), right(answers))
+
+
+def _value_function(node) -> Callable[[Mapping[str, object]], object]:
+    if isinstance(node, Name):
+        key = node.key
+        return lambda answers: _answer(answers, key)
+    if isinstance(node, ListLiteral):
+        values = node.values
+        return lambda answers: list(values)
+    value = node.value
+    return lambda answers: value
 
 
 def evaluate_text(text: str, answers: Mapping[str, object]) -> bool:
@@ -296,14 +320,6 @@ def _answer(answers: Mapping[str, object], key: str):
     if isinstance(value, (list, tuple)):
         return [element for element in value]
     return value
-
-
-def _value(node, answers: Mapping[str, object]):
-    if isinstance(node, Name):
-        return _answer(answers, node.key)
-    if isinstance(node, ListLiteral):
-        return list(node.values)
-    return node.value
 
 
 def _as_number(value):
@@ -332,7 +348,7 @@ def _order(operator: str, left, right) -> bool:
         return False  # a number and a word (such as 'na') have no order
     else:
         left, right = str(left), str(right)  # by code point; show_if.js compares code points too
-    return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[operator]
+    return ORDERINGS[operator](left, right)
 
 
 def _contains(left, right) -> bool:

@@ -21,7 +21,6 @@ from litestar import Request
 from litestar.exceptions import TooManyRequestsException
 from litestar.middleware.rate_limit import get_remote_address
 
-FORM_PREFIX = "/q/"
 MINUTE = 60
 
 
@@ -99,9 +98,9 @@ def window_counter(settings, namespace: str) -> WindowCounter:
     return RedisWindowCounter(settings.redis_url, namespace) if settings.redis_url else MemoryWindowCounter()
 
 
-def counter_of(path: str) -> str:
+def counter_of(token: str) -> str:
     """The counter code is the token's first part; a forged token only spends its own bucket."""
-    return "counter:" + path.removeprefix(FORM_PREFIX).split(".", 1)[0][:32]
+    return "counter:" + token.split(".", 1)[0][:32]
 
 
 class FormPostLimiter:
@@ -112,9 +111,10 @@ class FormPostLimiter:
         self.per_client, self.per_counter = per_client, per_counter
 
     async def check(self, request: Request) -> None:
-        """A before_request hook of the form's POST; reading a form is never limited."""
+        """Called first by the form's POST; reading a form is never limited."""
         client = daily_client_hash(self.secret_key, get_remote_address(request), dt.date.today())
-        for key, limit in ((client, self.per_client), (counter_of(request.url.path), self.per_counter)):
+        counter = counter_of(request.path_params["token"])  # not request.url: building it costs more than the count
+        for key, limit in ((client, self.per_client), (counter, self.per_counter)):
             count, seconds_left = await self.counter.add(key, MINUTE)
             if count > limit:
                 raise TooManyRequestsException(headers={"Retry-After": str(seconds_left)})

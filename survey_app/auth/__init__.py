@@ -1,13 +1,15 @@
 """Who may use what: staff sign-in, roles, unit scope.
 
-Every route handler (or its controller) declares its rule in `opt["access"]`, and one app-wide guard enforces it:
+Every route handler (or its controller) declares its rule in `opt["access"]`, and one guard enforces it
+(survey_app.auth.middleware.check_access, on every route but survey_app.app.PUBLIC_HANDLERS, whose handlers are
+all PUBLIC; create_app refuses to start if a route that is not PUBLIC has no guard):
 
     @get("/analyst/x", opt=access("analyst", "admin"))     # these roles only
     @get("/results", opt=PUBLIC)                            # anyone, signed in or not
     class AdminController(Controller): opt = access("admin")
 
-A handler without a rule answers 500 (fails closed), and tests/app/test_access.py fails for it. Signed-in staff
-are `request.user` (a SignedInUser, or None on the sign-in page; not set on PUBLIC pages); a unit manager's
+A guarded handler without a rule answers 500 (fails closed), and tests/app/test_access.py fails for it. Signed-in
+staff are `request.user` (a SignedInUser, or None on the sign-in page; not set on PUBLIC pages); a unit manager's
 `unit_ids` are their unit and all units below it, and queries must filter on them (`user.sees(unit_id)`,
 `user.unit_ids`), not only templates.
 Forms of signed-in pages carry `{{ csrf_input | safe }}`.

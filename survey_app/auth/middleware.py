@@ -99,6 +99,18 @@ async def check_access(connection: ASGIConnection, handler: BaseRouteHandler) ->
         raise PermissionDeniedException("Bạn không có quyền dùng trang này.")
 
 
+def refuse_unguarded_routes(app) -> None:
+    """Fail at start-up when a route that is not PUBLIC has no guard: only citizens' and officials' routes go
+    without check_access (survey_app.app), and a staff route placed among them by mistake must not open up."""
+    for route in app.routes:
+        for handler in route.route_handlers:
+            if handler.http_methods == {"OPTIONS"} or handler.opt.get("access") == "public":
+                continue
+            if check_access not in handler.resolve_guards():
+                raise ImproperlyConfiguredException(
+                    f"route {handler.handler_name} ({route.path}) is not PUBLIC but has no access guard")
+
+
 def not_signed_in_handler(request: Request, exc: NotAuthorizedException) -> Response:
     """People are sent to the sign-in page and back; machines get 401 JSON asking for a bearer token."""
     from survey_app.errors import error_body, error_response, wants_json

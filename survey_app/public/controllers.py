@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 
 import questionnaires
 from survey_app.auth import PUBLIC
+from survey_app.public.form_body import first, posted_fields
 from survey_app.public.services import (
     FormContext,
     StoreOutcome,
@@ -43,10 +44,10 @@ def pick_language(value: str | None) -> str:
     return value if value in LANGUAGES else "vi"
 
 
-def raw_answers(form_data, definition) -> dict:
-    """Submitted values per item: a list for multiple choice, a string otherwise (missing → empty)."""
+def raw_answers(fields: dict[str, list], definition) -> dict:
+    """Submitted values per item: a list for multiple choice, the first value otherwise (missing → empty)."""
     return {
-        item.key: form_data.getall(item.key, []) if item.type == "multiple" else form_data.get(item.key, "")
+        item.key: fields.get(item.key, []) if item.type == "multiple" else first(fields, item.key, "")
         for item in definition.items
     }
 
@@ -76,10 +77,6 @@ async def show_if_script() -> bytes:
     return SHOW_IF_SCRIPT
 
 
-async def limit_form_posts(request: Request) -> None:
-    await request.app.state.form_posts.check(request)
-
-
 class CounterFormController(Controller):
     path = "/q/{token:str}"
     opt = PUBLIC
@@ -93,17 +90,20 @@ class CounterFormController(Controller):
             return closed_page(form, pick_language(lang))
         return await render_form(form, pick_language(lang), {}, {}, uuid.uuid4().hex, kiosk=kiosk == "1")
 
-    @post(status_code=200, before_request=limit_form_posts)
-    async def submit(self, request: Request, state: State, token: FromPath[str]) -> Template | Redirect:
+    @post(status_code=200)
+    async def submit(self, request: Request) -> Template | Redirect:
+        # Only the request: Litestar's parameter parsing and a State per request cost more than these two reads
+        state, token = request.app.state, request.path_params["token"]
+        await state.form_posts.check(request)
         form = await load_form_context(state.settings, token, state.form_cache)
-        form_data = await request.form()
-        lang = pick_language(form_data.get("_lang"))
+        fields = await posted_fields(request)
+        lang = pick_language(first(fields, "_lang"))
         if form.is_closed(today_in_vietnam()):
             return closed_page(form, lang)
-        key = submission_key(form_data.get("_key"))
-        values = raw_answers(form_data, form.definition)
+        key = submission_key(first(fields, "_key"))
+        values = raw_answers(fields, form.definition)
         answers, errors = form.definition.validate_answers(values, lang=lang)
-        kiosk = form_data.get("_kiosk") == "1"
+        kiosk = first(fields, "_kiosk") == "1"
         if errors:
             return await render_form(form, lang, values, errors, key, status=422, kiosk=kiosk)
         outcome = await store_response(form, answers, key, state.settings.secret_key)

@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 
+import msgspec
 from cachetools import TTLCache
 from litestar.exceptions import HTTPException, NotFoundException
 
@@ -108,16 +109,39 @@ async def cached_counter_form(counter_token: CounterToken, token: str, cache: TT
         raise
 
 
+def columns_as(table, alias: str, prefix: str = "") -> str:
+    return ", ".join(f'{alias}."{column._meta.db_column_name}" AS "{prefix}{column._meta.db_column_name}"'
+                     for column in table._meta.columns)
+
+
+# A row with the row its foreign key points to, whose columns are named "questionnaire.id", … (split_joined).
+# Plain SQL: Piccolo spends ~1 ms building a joined select, as much as a read on SQLite.
+CAMPAIGN_SQL = (f"SELECT {columns_as(Campaign, 'c')}, {columns_as(Questionnaire, 'q', 'questionnaire.')} "
+                "FROM campaign c JOIN questionnaire q ON q.id = c.questionnaire "
+                "WHERE c.code = {} AND c.mode = 'open_qr'")  # officials answer with an invitation code only
+COUNTER_SQL = (f"SELECT {columns_as(Counter, 'c')}, {columns_as(Unit, 'u', 'unit.')} "
+               "FROM counter c JOIN unit u ON u.id = c.unit WHERE c.code = {} AND c.active")
+
+
 async def load_counter_form(campaign_code: str, counter_code: str, token: str) -> FormContext:
-    campaign = await Campaign.select().where(Campaign.code == campaign_code).first()
-    counter = await Counter.select().where((Counter.code == counter_code) & (Counter.active == True)).first()  # noqa: E712
-    if campaign is None or counter is None or campaign["mode"] != "open_qr":  # officials answer with a code only
+    """Three reads side by side, not five in a row: on SQLite each read opens a connection in a new thread, and
+    every post to this counter waits for the lookup."""
+    campaigns, counters, domains = await asyncio.gather(
+        Campaign.raw(CAMPAIGN_SQL, campaign_code), Counter.raw(COUNTER_SQL, counter_code),
+        Domain.select(Domain.code, Domain.id))
+    if not campaigns or not counters:
         raise NotFoundException("Không tìm thấy quầy hoặc đợt khảo sát này. Vui lòng kiểm tra lại mã QR.")
-    unit = await Unit.select().where(Unit.id == counter["unit"]).first()
-    questionnaire = await Questionnaire.select().where(Questionnaire.id == campaign["questionnaire"]).first()
-    domain_ids = {row["code"]: row["id"] for row in await Domain.select(Domain.code, Domain.id)}
+    campaign, questionnaire = split_joined(campaigns[0], "questionnaire")
+    counter, unit = split_joined(counters[0], "unit")
     return FormContext(campaign=campaign, counter=counter, unit=unit, questionnaire=questionnaire, token=token,
-                       domain_ids=domain_ids)
+                       domain_ids={row["code"]: row["id"] for row in domains})
+
+
+def split_joined(row: dict, foreign_key: str) -> tuple[dict, dict]:
+    """A row read with its foreign key's row ("unit.name", …) → (the row's own columns, the other row's)."""
+    prefix = foreign_key + "."
+    own = {name: value for name, value in row.items() if not name.startswith(prefix)}
+    return own, {name.removeprefix(prefix): value for name, value in row.items() if name.startswith(prefix)}
 
 
 async def domain_choices() -> list[dict]:
@@ -130,8 +154,14 @@ def dossier_hash(secret_key: str, code: str) -> str:
     return hmac.new(secret_key.encode(), normalised.encode(), hashlib.sha256).hexdigest()
 
 
+# Built once: json.dumps with any option builds an encoder per call, as long as the encoding itself. The digest's
+# text must stay byte for byte what it was (a retry is recognised by it, across upgrades).
+DIGEST_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+STORED_JSON = msgspec.json.Encoder()  # the stored answers: compact JSON, many times faster than json.dumps
+
+
 def answers_digest(answers: dict) -> str:
-    return hashlib.sha256(json.dumps(answers, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return hashlib.sha256(DIGEST_JSON.encode(answers).encode()).hexdigest()
 
 
 def split_special_answers(form: FormContext, answers: dict, secret_key: str) -> tuple[dict, str | None, str | None]:
@@ -159,7 +189,7 @@ async def store_response(form: FormContext, answers: dict, idempotency_key: str,
     row = {
         "campaign": form.campaign["id"], "unit": form.unit["id"], "counter": form.counter["id"],
         "domain": form.domain_ids.get(domain_code), "questionnaire": form.questionnaire["id"],
-        "idempotency_key": idempotency_key, "answers_digest": digest, "answers": json.dumps(kept, ensure_ascii=False),
+        "idempotency_key": idempotency_key, "answers_digest": digest, "answers": STORED_JSON.encode(kept).decode(),
         "dossier_hash": dossier, "submitted_at": dt.datetime.now(dt.timezone.utc),
     }
     stored, earlier_digest = await insert_once(Response, row, key="idempotency_key", wanted="answers_digest")

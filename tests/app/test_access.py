@@ -9,8 +9,13 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 import pytest_asyncio
+from litestar import Litestar, Router, get
+from litestar.exceptions import ImproperlyConfiguredException
 
+from survey_app.auth import PUBLIC, access
+from survey_app.auth.middleware import check_access, refuse_unguarded_routes
 from survey_app.tables import AuditLog
 from tests.app.helpers import sign_in
 
@@ -95,3 +100,25 @@ async def test_a_refusal_is_logged(app, role_clients):
     entries = await AuditLog.select().where(AuditLog.action == "access_denied").order_by(AuditLog.id, ascending=False)
     assert len(entries) == before + 1
     assert entries[0]["username"] == "so01" and entries[0]["target"] == "GET /admin/audit"
+
+
+def test_only_public_routes_go_without_the_guard(app):
+    unguarded = {(path, method) for path, method, handler in routes(app) if not handler.resolve_guards()}
+    assert ("/q/{token:str}", "POST") in unguarded  # the citizen's form skips the guard's per-request cost
+    assert all(handler.opt["access"] == "public" for path, method, handler in routes(app)
+               if (path, method) in unguarded)
+
+
+def test_an_app_with_an_unguarded_staff_route_does_not_start():
+    @get("/staff-only", opt=access("admin"))
+    async def staff_only() -> str:
+        return "secret"
+
+    @get("/open", opt=PUBLIC)
+    async def open_page() -> str:
+        return "hello"
+
+    guarded = Router("/", route_handlers=[staff_only], guards=[check_access])
+    refuse_unguarded_routes(Litestar([open_page, guarded], openapi_config=None))
+    with pytest.raises(ImproperlyConfiguredException, match="staff_only"):
+        refuse_unguarded_routes(Litestar([open_page, staff_only], openapi_config=None))

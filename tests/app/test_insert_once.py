@@ -100,3 +100,12 @@ async def test_of_two_copies_of_a_key_only_the_one_kept_is_told_stored(app):
     assert outcomes[0][0] is False and outcomes[1] == (True, None)
     stored = await Response.select(Response.answers_digest).where(Response.idempotency_key == f"{prefix}k")
     assert stored == [{"answers_digest": "c" * 64}]
+
+
+def test_the_answers_digest_stays_what_earlier_versions_stored():
+    """A retry is told from a conflict by this digest, also when it spans an upgrade: its text may never change."""
+    from survey_app.public.services import answers_digest
+
+    answers = {"reception": 4, "domain": "đất_đai", "why": 'Chờ "lâu"', "rate": 3.5, "many": ["a", "b"],
+               "_dossier_hash": None}
+    assert answers_digest(answers) == "89c623dc23575ee85f23b26d45246c2e10bd3b0d3d490a279cce1d0facde28c8"

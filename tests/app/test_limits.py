@@ -8,7 +8,7 @@ import datetime as dt
 import httpx
 
 from survey_app.limits import daily_client_hash
-from tests.app.helpers import started_app
+from tests.app.helpers import form_path, started_app
 
 
 def test_client_hash_hides_the_address_and_changes_daily():
@@ -39,3 +39,11 @@ async def test_a_counter_is_limited_whatever_the_client(app, settings, counter_f
     async with started_app(app, dataclasses.replace(settings, rate_limit_per_counter=2)) as strict:
         statuses = [await post_from(strict, f"203.0.113.{n}") for n in range(1, 4)]
     assert statuses == [422, 422, 429]
+
+
+async def test_each_counter_has_its_own_bucket(app, settings, counter_form):
+    async with started_app(app, dataclasses.replace(settings, rate_limit_per_counter=2)) as strict, \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=strict), base_url="http://t") as client:
+        first = [(await client.post(counter_form, data={"_key": "x"})).status_code for _ in range(3)]
+        other = (await client.post(form_path(settings, "SO02-Q1"), data={"_key": "x"})).status_code
+    assert first == [422, 422, 429] and other == 422
