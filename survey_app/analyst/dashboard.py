@@ -22,7 +22,7 @@ from survey_app.commands.analysis import AnalysisCommandError, campaign_frame, d
 from survey_app.settings import SMALL_GROUP_DEFAULT
 from survey_app.single_flight import cached_or_built
 from survey_app.suppression import publishable
-from survey_app.tables import Campaign, Domain, Questionnaire, Unit
+from survey_app.tables import Campaign, Domain, Questionnaire, Response, Unit
 
 
 _figures: LRUCache = LRUCache(maxsize=32)  # per worker: each computes its own copy
@@ -42,6 +42,16 @@ class DataState:
     weight_total: float
     weight_by_id: float
     excluded: tuple[int, ...]
+
+
+def not_excluded():
+    """A where-condition on Response: not excluded in the quality review (what every published figure counts)."""
+    return Response.id.not_in(QualityReview.select(QualityReview.response).where(QualityReview.decision == "exclude"))
+
+
+async def without_excluded(campaign_id: int, frame: pd.DataFrame) -> pd.DataFrame:
+    """A campaign frame without the responses the analyst excluded."""
+    return frame[~frame["response_id"].isin(await excluded_ids(campaign_id))].reset_index(drop=True)
 
 
 async def excluded_ids(campaign_id: int) -> tuple[int, ...]:

@@ -27,10 +27,10 @@ async def run_par_index(campaign_code: str, self_assessment: Path | None, suppre
         SelfAssessmentError, criteria_with_points, read_self_assessment, survey_points, unit_totals,
     )
 
-    from survey_app.analyst.dashboard import excluded_ids
+    from survey_app.analyst.dashboard import without_excluded
 
     campaign, scoring, frame = await campaign_frame(campaign_code)
-    frame = frame[~frame["response_id"].isin(await excluded_ids(campaign["id"]))].reset_index(drop=True)
+    frame = await without_excluded(campaign["id"], frame)
     try:
         criteria = criteria_with_points(scoring)
     except ValueError as error:

@@ -27,7 +27,7 @@ import pandas as pd
 from cachetools import LRUCache
 
 from analysis.export_writers import nfc
-from survey_app.analyst.dashboard import data_state, excluded_ids, published
+from survey_app.analyst.dashboard import data_state, published, without_excluded
 from survey_app.settings import SMALL_GROUP_DEFAULT
 from survey_app.single_flight import cached_or_built
 from survey_app.suppression import publishable
@@ -172,7 +172,7 @@ async def _composed(campaign_code: str, names: dict, targets: list[Target], toda
         campaign, scoring, frame = await campaign_frame(campaign_code)
     except AnalysisCommandError as error:
         raise ReportError(str(error)) from error
-    frame = frame[~frame["response_id"].isin(await excluded_ids(campaign["id"]))].reset_index(drop=True)
+    frame = await without_excluded(campaign["id"], frame)
     return await asyncio.to_thread(compose_report, campaign, scoring, frame, names, targets, today, minimum)
 
 

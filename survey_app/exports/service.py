@@ -111,11 +111,10 @@ async def officials_groups_below(campaign: dict, minimum: int) -> frozenset:
         return frozenset()
     from piccolo.query.functions.aggregate import Count
 
-    from survey_app.analyst.dashboard import excluded_ids
+    from survey_app.analyst.dashboard import not_excluded
 
-    counted = Response.id.not_in(list(await excluded_ids(campaign["id"])) or [-1])  # as published pages count
     counts = await Response.select(Response.unit, Count(Response.id, alias="responses")).where(
-        (Response.campaign == campaign["id"]) & counted).group_by(Response.unit)
+        (Response.campaign == campaign["id"]) & not_excluded()).group_by(Response.unit)  # as published pages count
     return frozenset(row["unit"] for row in counts if row["responses"] < minimum)
 
 

@@ -77,7 +77,7 @@ async def unit_index(unit_code: str, campaign_code: str | None = None,
     analyst excluded and, for officials' answers, only what suppression.publishable lets through, once the campaign
     is closed (live figures would give each new answer or exclusion away by difference). With nothing to show,
     "index" is None and "suppressed_below" or "published_when_closed" says why."""
-    from survey_app.analyst.dashboard import excluded_ids
+    from survey_app.analyst.dashboard import not_excluded, published
 
     unit = await find_unit(unit_code)
     children = await children_by_parent()
@@ -86,11 +86,9 @@ async def unit_index(unit_code: str, campaign_code: str | None = None,
     questionnaire = await Questionnaire.select().where(Questionnaire.id == campaign["questionnaire"]).first()
     scoring = definition_of(questionnaire).scoring_dict()
     item_keys = [item for factor in scoring.get("factors", []) for c in factor["criteria"] for item in c["items"]]
-    officials = campaign["mode"] == "invitation"
-    rows = [] if officials and campaign["status"] != "closed" else await Response.select(
-        Response.unit, Response.answers).where(
-        (Response.campaign == campaign["id"]) & Response.unit.is_in(unit_ids)
-        & Response.id.not_in(list(await excluded_ids(campaign["id"])) or [-1]))
+    officials, shown = campaign["mode"] == "invitation", published(campaign)
+    rows = [] if not shown else await Response.select(Response.unit, Response.answers).where(
+        (Response.campaign == campaign["id"]) & Response.unit.is_in(unit_ids) & not_excluded())
     ratings, _ = publishable(rating_frame(rows, item_keys).assign(unit=[row["unit"] for row in rows]),
                              officials, suppress_below)
     withheld = officials and ratings.empty
@@ -99,8 +97,8 @@ async def unit_index(unit_code: str, campaign_code: str | None = None,
         "campaign": {"code": campaign["code"], "name": campaign["name"]},
         "questionnaire": {"key": questionnaire["key"], "version": questionnaire["version"]},
         "index": None if withheld else compute_indices(ratings[item_keys], scoring).to_dict(),
-        "suppressed_below": suppress_below if withheld and campaign["status"] == "closed" else None,
-        "published_when_closed": withheld and campaign["status"] != "closed",
+        "suppressed_below": suppress_below if withheld and shown else None,
+        "published_when_closed": not shown,
     }
 
 
