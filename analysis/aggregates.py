@@ -36,13 +36,24 @@ class RatingSums:
     satisfied_valid_squares: np.ndarray  # J × J: Σ w² s_j v_k
     valid_squares: np.ndarray  # J × J: Σ w² v_j v_k
     rating_counts: np.ndarray  # J × 5: answers rated 1 … 5 (unweighted, for the spread chart)
+    weight_total: float = 0.0  # Σ w and Σ w² over responses: both equal to `responses` only when every w is 1
+    weight_squares_total: float = 0.0
 
     def __add__(self, other: RatingSums) -> RatingSums:
         return RatingSums(*(mine + theirs for mine, theirs in zip(self._parts(), other._parts())))
 
+    def __sub__(self, other: RatingSums) -> RatingSums:
+        return RatingSums(*(mine - theirs for mine, theirs in zip(self._parts(), other._parts())))
+
+    @property
+    def all_weights_one(self) -> bool:
+        # Σ w = Σ w² = n holds only when every weight is 1 (Cauchy–Schwarz)
+        return bool(np.isclose(self.weight_total, self.responses) and np.isclose(self.weight_squares_total, self.responses))
+
     def _parts(self) -> tuple:
         return (self.responses, self.valid_count, self.valid_weight, self.satisfied_weight, self.satisfied_squares,
-                self.satisfied_valid_squares, self.valid_squares, self.rating_counts)
+                self.satisfied_valid_squares, self.valid_squares, self.rating_counts, self.weight_total,
+                self.weight_squares_total)
 
     @property
     def item_count(self) -> int:
@@ -57,14 +68,14 @@ class RatingSums:
     def decoded(cls, text: str, item_count: int) -> RatingSums:
         flat = np.frombuffer(base64.b64decode(text), dtype="<f8")
         sizes = (1, item_count, item_count, item_count, item_count ** 2, item_count ** 2, item_count ** 2,
-                 item_count * 5)
+                 item_count * 5, 1, 1)
         if len(flat) != sum(sizes):
             raise ValueError(f"stored sums hold {len(flat)} numbers; {sum(sizes)} expected for {item_count} items")
         parts = np.split(flat, np.cumsum(sizes)[:-1])
         shapes = ((), (item_count,), (item_count,), (item_count,), (item_count, item_count),
-                  (item_count, item_count), (item_count, item_count), (item_count, 5))
-        responses, *rest = [part.reshape(shape) for part, shape in zip(parts, shapes)]
-        return cls(int(responses), *rest)
+                  (item_count, item_count), (item_count, item_count), (item_count, 5), (), ())
+        responses, *arrays, weight_total, weight_squares_total = [part.reshape(shape) for part, shape in zip(parts, shapes)]
+        return cls(int(responses), *arrays, float(weight_total), float(weight_squares_total))
 
     @classmethod
     def empty(cls, item_count: int) -> RatingSums:
@@ -90,6 +101,8 @@ def rating_sums(ratings: np.ndarray, weights: np.ndarray) -> RatingSums:
         satisfied_valid_squares=(satisfied * squared).T @ valid,
         valid_squares=(valid * squared).T @ valid,
         rating_counts=np.column_stack([(ratings == rating).sum(axis=0) for rating in VALID_RATINGS]).astype(float),
+        weight_total=float(weights.sum()),
+        weight_squares_total=float((weights ** 2).sum()),
     )
 
 

@@ -136,6 +136,8 @@ class AuditLog(Table, tablename="audit_log"):
 from survey_app.sampling_tables import SAMPLING_TABLES  # noqa: E402
 # The analyst workspace's campaign units, targets and quality reviews too.
 from survey_app.analyst.tables import ANALYST_TABLES  # noqa: E402
+# The stored figures (sums per campaign, unit and domain) too.
+from survey_app.figure_tables import FIGURE_TABLES  # noqa: E402
 
 ALL_TABLES = (Unit, Counter, Domain, Questionnaire, Campaign, Response, User, ApiToken, AuditLog, *SAMPLING_TABLES,
-              *ANALYST_TABLES)
+              *ANALYST_TABLES, *FIGURE_TABLES)

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from analysis.aggregates import rating_spread
+
 matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "sipas", "font.size": 9,
                             "axes.spines.top": False, "axes.spines.right": False})
 DRAWING = threading.Lock()
@@ -50,21 +52,12 @@ def ranking_chart(units: list[dict], target: float | None) -> str | None:
     return svg_data_uri(figure)
 
 
-def rating_shares(frame: pd.DataFrame, scoring: dict) -> pd.DataFrame:
-    """Per factor, the share of valid answers rated 1…5 (unweighted counts of answers)."""
-    shares = {}
-    for factor in scoring["factors"]:
-        items = [item for criterion in factor["criteria"] for item in criterion["items"] if item in frame]
-        values = frame[items].to_numpy().ravel()
-        values = values[~np.isnan(values)]
-        counts = np.array([(values == rating).sum() for rating in range(1, 6)], dtype=float)
-        shares[factor.get("label", {}).get("vi", factor["key"])] = counts / counts.sum() * 100 if counts.sum() else counts
-    return pd.DataFrame(shares, index=range(1, 6)).T
-
-
-def distribution_chart(frame: pd.DataFrame, scoring: dict) -> str | None:
-    """Stacked bars: how answers of each factor spread over ratings 1 (very dissatisfied) … 5 (very satisfied)."""
-    shares = rating_shares(frame, scoring)
+def distribution_chart(sums, scoring: dict) -> str | None:
+    """Stacked bars: how answers of each factor spread over ratings 1 (very dissatisfied) … 5 (very satisfied), from
+    the campaign's stored sums (analysis.aggregates.RatingSums)."""
+    if sums is None:
+        return None
+    shares = pd.DataFrame(rating_spread(sums, scoring), index=range(1, 6)).T
     if shares.empty:
         return None
     figure = Figure(figsize=(7, 0.35 * len(shares) + 1.2))

@@ -127,7 +127,7 @@ class CampaignController(Controller):
     async def dashboard(self, request: Request, state: State, code: FromPath[str],
                         excluded: FromQuery[str | None] = None) -> Template:
         campaign = await found_campaign(code)
-        context = await pages.dashboard(campaign, excluded == "without", state.settings.suppress_below)
+        context = await pages.dashboard(campaign, excluded != "with", state.settings.suppress_below)
         return Template(template_name="analyst_dashboard.html", context={"user": request.user, **context})
 
     @post("/{code:str}/targets", status_code=303)

@@ -1,9 +1,8 @@
 """A campaign's indices for the dashboard: province, unit, level and domain with 95 % CIs, ranking, targets, trend.
 
-Every figure comes from analysis.sipas on `campaign_frame` (the rows `survey indices` uses), so a page shows the
-numbers the command line prints. Computed once per campaign and state of its data (responses, weights, exclusions)
-and kept in a small in-process cache: a second worker simply computes its own copy. The computing (pandas, seconds
-on a large campaign) runs in a thread so the worker keeps serving other requests; database reads stay on the loop.
+Every figure comes from survey_app/figures.py (one definition for every page), computed from the campaign's stored
+sums, not from its answers. The figure set of a campaign state is kept in a small in-process cache; building it
+(a few hundred small matrix products) runs in a thread.
 """
 
 from __future__ import annotations
@@ -15,21 +14,15 @@ from dataclasses import dataclass
 import pandas as pd
 from cachetools import LRUCache
 
-from analysis.sipas import compute_indices, compute_indices_by
-from survey_app import db
+from survey_app import db, figures as published_figures
 from survey_app.analyst.tables import QualityReview
-from survey_app.commands.analysis import AnalysisCommandError, campaign_frame, design_of
+from survey_app.figures import NotEnoughData  # noqa: F401 (pages import it from here)
 from survey_app.settings import SMALL_GROUP_DEFAULT
 from survey_app.single_flight import cached_or_built
-from survey_app.suppression import publishable
 from survey_app.tables import Campaign, Domain, Questionnaire, Response, Unit
 
 
 _figures: LRUCache = LRUCache(maxsize=32)  # per worker: each computes its own copy
-
-
-class NotEnoughData(Exception):
-    """The campaign has too few responses for any index (the page says so instead of showing a figure)."""
 
 
 @dataclass(frozen=True)
@@ -72,36 +65,21 @@ async def data_state(campaign_id: int, without_excluded: bool) -> DataState:
                      round(weight_by_id or 0.0, 6), await excluded_ids(campaign_id) if without_excluded else ())
 
 
-async def campaign_figures(campaign: dict, without_excluded: bool = False,
+async def campaign_figures(campaign: dict, without_excluded: bool = True,
                            minimum: int = SMALL_GROUP_DEFAULT) -> dict:
-    """Province, unit, level and domain indices of the campaign (cached per DataState and threshold, computed
-    once at a time). Officials' answers of units with fewer than `minimum` are in no figure (suppression.py)."""
-    state = await data_state(campaign["id"], without_excluded)
+    """Province, unit, level and domain indices of the campaign as figures.py defines them (`without_excluded`
+    False: the analyst's labelled view with the excluded responses put back). Officials' answers of units with fewer
+    than `minimum` are in no figure (suppression.py)."""
     minimum = minimum if campaign["mode"] == "invitation" else 0  # citizens' figures do not depend on it
-    return await cached_or_built(_figures, (state, minimum),
-                                 lambda: _computed_figures(campaign["code"], state, minimum))
-
-
-async def _computed_figures(campaign_code: str, state: DataState, minimum: int) -> dict:
-    try:
-        _, scoring, frame = await campaign_frame(campaign_code)
-    except AnalysisCommandError as error:
-        raise NotEnoughData(str(error)) from error
-    frame = frame[~frame["response_id"].isin(state.excluded)].reset_index(drop=True)
-    frame, left_out = publishable(frame, officials=minimum > 0, minimum=minimum)
-    if len(frame) < 2:
-        raise NotEnoughData(f"campaign {campaign_code}: fewer than 2 responses remain after exclusions")
-    return {**await asyncio.to_thread(compute_figures, frame, scoring), "left_out": left_out}
-
-
-def compute_figures(frame: pd.DataFrame, scoring: dict) -> dict:
-    """Everything the dashboard shows that analysis/ computes, as plain dicts."""
-    design, note = design_of(frame)
-    by = {name: {str(key): result.to_dict() for key, result in
-                 compute_indices_by(frame, scoring, name, design=design).items()}
-          for name in ("unit", "level", "domain")}
-    return {"province": compute_indices(frame, scoring, design=design).to_dict(), "by": by, "design": note,
-            "responses": len(frame), "scoring": scoring, "frame": frame}
+    cells = await published_figures.campaign_cells(campaign, minimum, with_excluded=not without_excluded)
+    units = await unit_rows()
+    key = (campaign["id"], id(cells), tuple((unit["id"], unit["code"], unit["parent"]) for unit in units))
+    # the cached value refers to `cells`, so its id is not reused while the entry lives
+    figures = await cached_or_built(_figures, key,
+                                    lambda: asyncio.to_thread(published_figures.figure_set, cells, units))
+    if figures["responses"] < 2:
+        raise NotEnoughData(f"campaign {campaign['code']}: fewer than 2 responses are counted")
+    return figures
 
 
 def is_suppressed(group: dict | None, threshold: int) -> bool:
@@ -146,7 +124,7 @@ def published(campaign: dict) -> bool:
     return campaign["mode"] != "invitation" or campaign["status"] == "closed"
 
 
-async def trend(campaign: dict, without_excluded: bool = False, minimum: int = SMALL_GROUP_DEFAULT,
+async def trend(campaign: dict, without_excluded: bool = True, minimum: int = SMALL_GROUP_DEFAULT,
                 pick=None, published_only: bool = False) -> list[dict]:
     """The province index (or `pick(figures)`) in every campaign of the same questionnaire key, oldest first
     (`published_only`: the campaigns `published` allows)."""

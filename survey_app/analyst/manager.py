@@ -3,16 +3,10 @@ limited to the manager's `unit_ids`; a unit outside them is simply not found, an
 
 from __future__ import annotations
 
-import asyncio
-
-import pandas as pd
-
-from analysis.sipas import compute_indices_by
 from survey_app.analyst.dashboard import (
     NotEnoughData, campaign_by_code, campaign_figures, is_suppressed, published, trend,
 )
 from survey_app.analyst.pages import COMMON
-from survey_app.commands.analysis import design_of
 from survey_app.results.services import unit_and_descendant_ids
 from survey_app.tables import Campaign, Response, Unit
 
@@ -39,12 +33,7 @@ async def campaigns_of(unit_ids: list[int]) -> list[dict]:
 
 def scope_index(figures: dict, unit_codes: set[str]) -> dict | None:
     """The index of the unit together with the units below it, as a domain of the whole campaign design."""
-    frame = figures["frame"]
-    labels = pd.Series(frame["unit"].isin(unit_codes).map({True: SCOPE, False: "other"}).to_numpy())
-    if not (labels == SCOPE).any():
-        return None
-    design, _ = design_of(frame)
-    return compute_indices_by(frame, figures["scoring"], labels, design=design)[SCOPE].to_dict()
+    return figures["cells"].figure(lambda cell: cell.unit in unit_codes)
 
 
 def scope_point(figures: dict, unit_codes: set[str], threshold: int) -> dict | None:
@@ -70,8 +59,8 @@ async def manager_view(unit: dict, unit_ids: frozenset[int], campaign_code: str 
     except NotEnoughData:
         return {**context, "error": True}
     codes = {row["code"] for row in units}
-    scope = await asyncio.to_thread(scope_index, figures, codes)  # pandas: off the event loop
-    by_unit = figures["by"]["unit"]
+    scope = scope_index(figures, codes)  # a sum of stored cells: milliseconds
+    by_unit = figures["by"]["unit_alone"]  # each unit's own answers, labelled on the page; `scope` is with the units below
     rows = [{**row, "index": by_unit.get(row["code"]), "suppressed": is_suppressed(by_unit.get(row["code"]), threshold),
              "answered": row["code"] in by_unit or row["code"] in figures["left_out"]} for row in units]
     return {**context, "campaign": campaign, "scope": scope, "province": figures["province"], "unit_rows": rows,

@@ -78,6 +78,8 @@ async def dashboard(campaign: dict, without_excluded: bool, threshold: int) -> d
     ranked = ranked_units(figures["by"]["unit"], units, threshold, figures["left_out"])
     overall_target = stored.get("overall")
     for row in ranked:
+        row["alone"] = figures["by"]["unit_alone"].get(row["code"])
+        row["alone_withheld"] = row["code"] in figures["left_out"]  # officials' answers of a small unit
         row["meets"] = None if row["suppressed"] else targets.meets(row["index"]["overall"], overall_target)
     return {**context, "figures": figures, "province": figures["province"], "units": ranked,
             "levels": _groups(figures["by"]["level"], LEVEL_NAMES, threshold),
@@ -99,7 +101,7 @@ async def _charts(figures: dict, ranked: list[dict], target: float | None, thres
 def _draw_charts(figures: dict, ranked: list[dict], target: float | None) -> dict:
     with charts.DRAWING:
         return {"ranking_chart": charts.ranking_chart(ranked, target),
-                "distribution_chart": charts.distribution_chart(figures["frame"], figures["scoring"])}
+                "distribution_chart": charts.distribution_chart(figures["cells"].total(), figures["scoring"])}
 
 
 def _groups(by: dict, names: dict, threshold: int) -> list[dict]:

@@ -1,4 +1,4 @@
-"""Index of a unit (and the units below it) for one campaign, computed by analysis/ from stored answers."""
+"""Index of a unit (and the units below it) for one campaign, as survey_app/figures.py defines and stores it."""
 
 from __future__ import annotations
 
@@ -8,14 +8,9 @@ import numpy as np
 import pandas as pd
 from litestar.exceptions import NotFoundException
 
-from analysis.sipas import compute_indices
-from survey_app.catalog import definition_of
+from analysis.aggregates import RatingSums, indices_from_sums
 from survey_app.settings import SMALL_GROUP_DEFAULT
-from survey_app.suppression import publishable
 from survey_app.tables import Campaign, Questionnaire, Response, Unit
-
-NOT_APPLICABLE = "na"
-
 
 async def find_unit(code: str) -> dict:
     unit = await Unit.select().where(Unit.code == code).first()
@@ -73,33 +68,46 @@ def rating_frame(answer_rows: list[dict], item_keys: list[str]) -> pd.DataFrame:
 
 async def unit_index(unit_code: str, campaign_code: str | None = None,
                      suppress_below: int = SMALL_GROUP_DEFAULT) -> dict:
-    """The index of a unit and the units below it, as every published page counts: without the responses the
-    analyst excluded and, for officials' answers, only what suppression.publishable lets through, once the campaign
-    is closed (live figures would give each new answer or exclusion away by difference). With nothing to show,
-    "index" is None and "suppressed_below" or "published_when_closed" says why."""
-    from survey_app.analyst.dashboard import not_excluded, published
+    """The published index of a unit and the units below it (survey_app/figures.py: without excluded responses,
+    weighted by the campaign's design, with SE and 95 % CI), read from the campaign's stored sums; officials'
+    answers only once the campaign is closed (live figures would give each new answer or exclusion away by
+    difference) and only from units with enough of them. With nothing to show, "index" is None and
+    "suppressed_below" or "published_when_closed" says why."""
+    from survey_app.analyst.dashboard import published
 
     unit = await find_unit(unit_code)
-    children = await children_by_parent()
-    unit_ids = subtree(unit["id"], children)
-    campaign = await choose_campaign(campaign_code, unit_ids)
-    questionnaire = await Questionnaire.select().where(Questionnaire.id == campaign["questionnaire"]).first()
-    scoring = definition_of(questionnaire).scoring_dict()
-    item_keys = [item for factor in scoring.get("factors", []) for c in factor["criteria"] for item in c["items"]]
+    campaign = await choose_campaign(campaign_code, subtree(unit["id"], await children_by_parent()))
+    questionnaire = await Questionnaire.select(Questionnaire.key, Questionnaire.version) \
+        .where(Questionnaire.id == campaign["questionnaire"]).first()
     officials, shown = campaign["mode"] == "invitation", published(campaign)
-    rows = [] if not shown else await Response.select(Response.unit, Response.answers).where(
-        (Response.campaign == campaign["id"]) & Response.unit.is_in(unit_ids) & not_excluded())
-    ratings, _ = publishable(rating_frame(rows, item_keys).assign(unit=[row["unit"] for row in rows]),
-                             officials, suppress_below)
-    withheld = officials and ratings.empty
+    index = None
+    if shown:
+        index = await _published_index(campaign, unit, suppress_below)
+    withheld = officials and index is None
     return {
         "unit": {"code": unit["code"], "name": unit["name"], "level": unit["level"]},
         "campaign": {"code": campaign["code"], "name": campaign["name"]},
         "questionnaire": {"key": questionnaire["key"], "version": questionnaire["version"]},
-        "index": None if withheld else compute_indices(ratings[item_keys], scoring).to_dict(),
+        "index": index,
         "suppressed_below": suppress_below if withheld and shown else None,
         "published_when_closed": not shown,
     }
+
+
+async def _published_index(campaign: dict, unit: dict, suppress_below: int) -> dict | None:
+    """The unit's figure; for citizens' answers, an empty one (no index, 0 responses) while too few are counted."""
+    from survey_app.analyst.dashboard import NotEnoughData, campaign_figures
+    from survey_app.figures import scoring_of
+
+    try:
+        figures = await campaign_figures(campaign, True, suppress_below)
+        index = figures["province"] if unit["level"] == "province" else figures["by"]["unit"].get(unit["code"])
+    except NotEnoughData:
+        index = None
+    if index is None and campaign["mode"] != "invitation":
+        scoring, items = await scoring_of(campaign)
+        index = indices_from_sums(RatingSums.empty(len(items)), scoring, 0).to_dict()
+    return index
 
 
 async def units_overview() -> list[dict]:

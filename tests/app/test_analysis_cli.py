@@ -23,6 +23,9 @@ from survey_app.commands.analysis import (
     run_weight,
     weight_text,
 )
+from survey_app import figures
+from survey_app.analyst.dashboard import campaign_by_code, campaign_figures
+from survey_app.figures import weights_changed
 from survey_app.tables import Campaign, Response
 
 SURVEY = Path(sys.executable).parent / "survey"
@@ -36,6 +39,7 @@ def run_survey(settings, *arguments) -> subprocess.CompletedProcess:
 async def reset_weights(campaign_code: str) -> None:
     campaign = await Campaign.select(Campaign.id).where(Campaign.code == campaign_code).first()
     await Response.update({Response.weight: 1.0}).where(Response.campaign == campaign["id"])
+    await weights_changed(campaign["id"])
 
 
 async def test_indices_with_all_weights_one_are_srs_and_match_a_hand_computed_se(app):
@@ -100,7 +104,11 @@ async def test_weight_post_stratifies_stores_in_one_go_and_a_second_run_changes_
         path = tmp_path / "population.csv"
         path.write_text("level,count\n" + "".join(f"{level},{count}\n" for level, count in population.items()), encoding="utf-8")
 
+        published_before = await campaign_figures(await campaign_by_code(campaign))
         result = await run_weight(campaign, "level", path)
+        published = await campaign_figures(await campaign_by_code(campaign))  # the stored sums are folded again
+        assert published_before["design"] == figures.SRS_NOTE and published["design"] == figures.WEIGHTED_NOTE
+        assert published["province"]["overall"] == pytest.approx((await run_indices(campaign))["groups"][0]["overall"])
         assert result["before"]["total"] == pytest.approx(len(frame)) and result["before"]["cv"] == pytest.approx(0)
         assert result["after"]["total"] == pytest.approx(sum(population.values()))
         _, _, stored = await campaign_frame(campaign)

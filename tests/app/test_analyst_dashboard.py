@@ -10,9 +10,11 @@ import datetime as dt
 import pytest_asyncio
 from cachetools import LRUCache
 
-from analysis.sipas import compute_indices
+from analysis.sipas import compute_indices, compute_indices_by
+from survey_app import figures as figures_module
 from survey_app.analyst import dashboard as dashboard_module
-from survey_app.analyst.dashboard import campaign_by_code, campaign_figures
+from survey_app.analyst.dashboard import campaign_by_code, campaign_figures, unit_rows
+from survey_app.figures import descendants, weights_changed
 from survey_app.analyst.tables import CampaignTarget, QualityReview
 from survey_app.commands.analysis import campaign_frame, design_of, run_indices
 from survey_app.tables import Response
@@ -34,20 +36,31 @@ async def earlier_campaign(app):
 
 
 async def test_unit_and_province_figures_equal_the_indices_command(analyst):
+    """Each unit's figure is the unit with the units below it, as on the report, manager view and public results
+    (computed here from the raw answers), and its own responses' figure is labelled beside it."""
     page = (await analyst.get(DASHBOARD)).text
     province = (await run_indices("QUAY-2026"))["groups"][0]
     assert f'id="province-index">{shown_percent(province["overall"])}<' in page
     assert shown_interval(province["ci_low"], province["ci_high"]) in page
-    checked = 0
-    for group in (await run_indices("QUAY-2026", by="unit"))["groups"]:
-        row = table_row(page, "data-unit", group["group"])
+    _, scoring, frame = await campaign_frame("QUAY-2026")
+    design = design_of(frame)[0]
+    below = descendants(await unit_rows())
+    alone = {group["group"]: group for group in (await run_indices("QUAY-2026", by="unit"))["groups"]}
+    checked = with_communes = 0
+    for code in sorted(set(frame["unit"])):
+        members = frame["unit"].isin(below[code])
+        group = compute_indices_by(frame, scoring, members, design=design)[True].to_dict()
+        row = table_row(page, "data-unit", code)
         if group["response_count"] >= 5:
             assert shown_percent(group["overall"]) in row and shown_interval(group["ci_low"], group["ci_high"]) in row
             assert f'<td class="num">{group["response_count"]}</td>' in row
             checked += 1
         else:
             assert "không đủ số phiếu" in row and shown_percent(group["overall"]) not in row
-    assert checked >= 20
+        if group["response_count"] != alone[code]["response_count"] and alone[code]["response_count"] >= 5:
+            assert f'{shown_percent(alone[code]["overall"])} ({alone[code]["response_count"]} phiếu)' in row
+            with_communes += 1
+    assert checked >= 20 and with_communes >= 1 and "Chỉ số (gồm đơn vị trực thuộc)" in page
     for by, attribute in (("level", "data-level"), ("domain", "data-domain")):
         for group in (await run_indices("QUAY-2026", by=by))["groups"]:
             if group["response_count"] >= 5 and group["group"] != "(none)":
@@ -56,8 +69,9 @@ async def test_unit_and_province_figures_equal_the_indices_command(analyst):
 
 async def test_ranking_puts_the_highest_index_first_and_charts_are_svg(analyst):
     page = (await analyst.get(DASHBOARD)).text
-    groups = [g for g in (await run_indices("QUAY-2026", by="unit"))["groups"] if g["response_count"] >= 5]
-    best = max(groups, key=lambda group: group["overall"])
+    by_unit = (await campaign_figures(await campaign_by_code("QUAY-2026")))["by"]["unit"]
+    best = max(({"group": code, **group} for code, group in by_unit.items() if group["response_count"] >= 5),
+               key=lambda group: group["overall"])
     assert '<td class="num">1</td>' in table_row(page, "data-unit", best["group"])
     assert page.count('src="data:image/svg+xml;base64,') == 2
 
@@ -102,7 +116,7 @@ async def test_a_bad_target_names_the_field_and_changes_nothing(analyst):
     assert await CampaignTarget.count().where(CampaignTarget.campaign == campaign["id"]) == before
 
 
-async def test_excluding_a_response_changes_only_the_without_view(analyst):
+async def test_excluding_a_response_leaves_it_out_of_the_published_view(analyst):
     _, scoring, frame = await campaign_frame("QUAY-2026")
     worst = int(frame.loc[frame[[c for c in frame.columns if c not in ("response_id", "unit", "level", "domain", "weight")]]
                           .sum(axis=1).idxmin(), "response_id"])
@@ -115,8 +129,8 @@ async def test_excluding_a_response_changes_only_the_without_view(analyst):
     kept = frame[frame["response_id"] != worst].reset_index(drop=True)
     without = compute_indices(kept, scoring, design=design_of(kept)[0])
     with_all = (await run_indices("QUAY-2026"))["groups"][0]
-    assert shown_percent(without.overall) in (await analyst.get(DASHBOARD + "?excluded=without")).text
-    assert f'id="province-index">{shown_percent(with_all["overall"])}<' in (await analyst.get(DASHBOARD)).text
+    assert f'id="province-index">{shown_percent(without.overall)}<' in (await analyst.get(DASHBOARD)).text
+    assert f'id="province-index">{shown_percent(with_all["overall"])}<' in (await analyst.get(DASHBOARD + "?excluded=with")).text
     await post_form(analyst, "/analyst/campaigns/QUAY-2026/quality", {"response_id": str(worst), "decision": "keep"},
                     "/analyst/campaigns/QUAY-2026/quality")
     assert (await QualityReview.select().where(QualityReview.response == worst).first())["decision"] == "keep"
@@ -149,16 +163,19 @@ async def test_weights_moved_between_responses_with_the_same_total_are_computed_
     try:
         await Response.update({Response.weight: first["weight"] + 0.5}).where(Response.id == first["id"])
         await Response.update({Response.weight: second["weight"] - 0.5}).where(Response.id == second["id"])
-        assert await campaign_figures(campaign) is not before
+        await weights_changed(campaign["id"])  # as `survey weight` does in its transaction
+        after = await campaign_figures(campaign)
+        assert after is not before and after["province"]["overall"] != before["province"]["overall"]
     finally:
         for row in (first, second):
             await Response.update({Response.weight: row["weight"]}).where(Response.id == row["id"])
+        await weights_changed(campaign["id"])
 
 
 async def test_two_first_requests_compute_the_figures_once(app, monkeypatch):
     computed = []
-    compute = dashboard_module.compute_figures
-    monkeypatch.setattr(dashboard_module, "compute_figures", lambda *arguments: computed.append(1) or compute(*arguments))
+    compute = figures_module.figure_set
+    monkeypatch.setattr(figures_module, "figure_set", lambda *arguments: computed.append(1) or compute(*arguments))
     monkeypatch.setattr(dashboard_module, "_figures", LRUCache(maxsize=32))
     campaign = await campaign_by_code("QUAY-2026")
     first, second = await asyncio.gather(campaign_figures(campaign), campaign_figures(campaign))
@@ -186,8 +203,10 @@ async def test_a_small_units_officials_answers_are_in_no_figure_of_the_dashboard
     − 5·child, has no 7 to start from."""
     exposed = await officials_parent_and_child(2, settings.suppress_below)
     page = (await analyst.get(f"/analyst/campaigns/{exposed['campaign']}/dashboard")).text
-    assert "không đủ số phiếu" in table_row(page, "data-unit", exposed["parent"])
-    assert "không đủ số phiếu" not in table_row(page, "data-unit", exposed["child"])
+    parent, child = table_row(page, "data-unit", exposed["parent"]), table_row(page, "data-unit", exposed["child"])
+    assert "không đủ số phiếu" in parent.split("data-alone>")[1]  # its own 2 answers
+    assert "không đủ số phiếu" not in child
+    assert parent.split("data-alone>")[0].split('"num">', 2)[2] == child.split("data-alone>")[0].split('"num">', 2)[2]
     assert "không đủ số phiếu" not in table_row(page, "data-level", "xa")
     assert shown_counts(page) == {settings.suppress_below} and f"· {settings.suppress_below} phiếu" in page
 

@@ -7,8 +7,8 @@ import dataclasses
 import pytest_asyncio
 
 from analysis.sipas import compute_indices_by
-from survey_app.analyst.dashboard import campaign_by_code, campaign_figures
-from survey_app.commands.analysis import design_of
+from survey_app.analyst.dashboard import campaign_by_code, campaign_figures, without_excluded
+from survey_app.commands.analysis import campaign_frame, design_of
 from survey_app.commands.users import create_user
 from survey_app.demo import DEMO_PASSWORD
 from tests.app.analyst_helpers import (
@@ -28,7 +28,8 @@ async def managers(app):
 async def expected_scope(unit_codes: set[str]) -> tuple[dict, dict]:
     """The unit-and-below index as a domain of the whole campaign design, and the province index."""
     figures = await campaign_figures(await campaign_by_code("QUAY-2026"), without_excluded=True)
-    frame = figures["frame"]
+    campaign, _, frame = await campaign_frame("QUAY-2026")
+    frame = await without_excluded(campaign["id"], frame)  # the raw answers: the page reads stored sums
     labels = frame["unit"].isin(unit_codes).map({True: "in", False: "out"})
     scope = compute_indices_by(frame, figures["scoring"], labels, design=design_of(frame)[0])["in"]
     return scope.to_dict(), figures["province"]
