@@ -327,8 +327,9 @@ async def _excluded_ids(campaign_id: int) -> list[int]:
     return list(await excluded_ids(campaign_id))
 
 
-async def weights_changed(campaign_id: int) -> None:
-    """After `survey weight`: the sums are folded again from the start (call inside its write transaction)."""
+async def fold_again(campaign_id: int) -> None:
+    """After `survey weight` (inside its write transaction), or any change to stored responses other than new ones
+    and exclusions: the sums are folded again from the start."""
     await FigureState.update({FigureState.through_response: -1}).where(FigureState.campaign == campaign_id)
 
 

@@ -162,7 +162,7 @@ async def run_weight(campaign_code: str, by: str, population_path: Path, engine=
     Starting from the stored weights makes a second run with the same counts a no-op (factors of 1).
     """
     from analysis.weighting import WeightingError, post_stratify
-    from survey_app.figures import weights_changed
+    from survey_app.figures import fold_again
     from survey_app.tables import Response
 
     if by not in ("level", "domain"):
@@ -185,7 +185,7 @@ async def run_weight(campaign_code: str, by: str, population_path: Path, engine=
             ids = [int(value) for value in ids]
             for start in range(0, len(ids), 500):
                 await Response.update({Response.weight: float(weight)}).where(Response.id.is_in(ids[start:start + 500]))
-        await weights_changed(campaign["id"])  # the stored figures are folded again with the new weights
+        await fold_again(campaign["id"])  # the stored figures are folded again with the new weights
     return {
         "campaign": campaign_code, "post_stratified_by": by, "responses": len(frame),
         "before": weighted.before.__dict__, "after": weighted.after.__dict__,

@@ -1,13 +1,13 @@
 """The Vietnamese campaign report: method, sample, SIPAS indices with 95 % CIs per province, level, domain and unit,
 rankings, charts and targets met or missed — as an HTML string and PDF bytes (fpdf2, DejaVu Sans).
 
-Figures come from the same code as `survey indices` (analysis.sipas on the campaign's design). A unit's index
-covers the unit and the units below it, as the index API does; a group with fewer responses than the threshold
+Figures come from survey_app/figures.py, as on every page (the campaign's stored sums, analysis.aggregates). A unit's
+index covers the unit and the units below it, as the dashboard, manager view and index API show it; a group with fewer responses than the threshold
 (SUPPRESS_BELOW, 5 by default) shows "không đủ số phiếu" instead of a figure and is not ranked. Officials' answers
 of a unit with fewer than the threshold are in no figure at all (survey_app/suppression.py), and responses the
 analyst excluded after the quality review are left out, as on every published page.
 
-Building takes seconds of CPU (indices, matplotlib, fpdf2): only the database reads run on the event loop, the rest
+Building takes a second or two of CPU (matplotlib, fpdf2): only the database reads run on the event loop, the rest
 in a worker thread, so the web worker keeps answering other requests (citizens' forms among them) meanwhile.
 Built reports are kept per state of the campaign's data, as the dashboard's figures are: a second click is instant
 and a new answer or new weights mean building again.
@@ -23,14 +23,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
 from cachetools import LRUCache
 
 from analysis.export_writers import nfc
-from survey_app.analyst.dashboard import data_state, published, without_excluded
+from survey_app.analyst.dashboard import NotEnoughData, campaign_figures, published
 from survey_app.settings import SMALL_GROUP_DEFAULT
 from survey_app.single_flight import cached_or_built
-from survey_app.suppression import publishable
 from survey_app.vietnam_time import today_in_vietnam
 
 NOT_ENOUGH = "không đủ số phiếu"
@@ -135,11 +133,11 @@ def _number(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}".replace(".", ",")
 
 
-def _group_row(code: str, name: str, result, minimum: int) -> GroupRow:
-    row = GroupRow(code, name, result.response_count)
+def _group_row(code: str, name: str, result: dict, minimum: int) -> GroupRow:
+    row = GroupRow(code, name, result["response_count"])
     if row.responses >= minimum:
-        row.overall, row.ci_low, row.ci_high = result.overall, result.ci_low, result.ci_high
-        row.factors = {factor.key: factor.value for factor in result.factors}
+        row.overall, row.ci_low, row.ci_high = result["overall"], result["ci_low"], result["ci_high"]
+        row.factors = {factor["key"]: factor["value"] for factor in result["factors"]}
     return row
 
 
@@ -158,30 +156,23 @@ async def build_report(campaign_code: str, targets: list[Target] | None = None, 
                           "(kết quả từng phần để lộ từng câu trả lời mới) / an officials' campaign is reported once "
                           "it is closed")
     names = await _names()
-    # Everything the report prints: the responses (their DataState), the campaign's row, unit and domain names,
-    # targets, threshold and date. The responses themselves are read only when the report is built.
-    key = (await data_state(campaign["id"], without_excluded=True), repr((campaign, names)), tuple(targets),
-           minimum, today)
-    return await cached_or_built(_reports, key, lambda: _composed(campaign_code, names, targets, today, minimum))
-
-
-async def _composed(campaign_code: str, names: dict, targets: list[Target], today: dt.date, minimum: int) -> Report:
-    from survey_app.commands.analysis import AnalysisCommandError, campaign_frame
-
     try:
-        campaign, scoring, frame = await campaign_frame(campaign_code)
-    except AnalysisCommandError as error:
+        figures = await campaign_figures(campaign, True, minimum)
+    except NotEnoughData as error:
         raise ReportError(str(error)) from error
-    frame = await without_excluded(campaign["id"], frame)
-    return await asyncio.to_thread(compose_report, campaign, scoring, frame, names, targets, today, minimum)
+    # Everything the report prints: the figures (cached per state of the stored sums), the campaign's row, unit and
+    # domain names, targets, threshold and date.
+    key = (id(figures), repr((campaign, names)), tuple(targets), minimum, today)
+    return await cached_or_built(_reports, key, lambda: asyncio.to_thread(
+        compose_report, campaign, figures, names, targets, today, minimum))
 
 
-def compose_report(campaign: dict, scoring: dict, frame: pd.DataFrame, names: dict, targets: list[Target],
-                   today: dt.date, minimum: int) -> Report:
+def compose_report(campaign: dict, figures: dict, names: dict, targets: list[Target], today: dt.date,
+                   minimum: int) -> Report:
     """Figures, charts, HTML and PDF from data already read: it runs in a worker thread, so no database here."""
     from survey_app.analyst.charts import DRAWING
 
-    report = collect_report(campaign, scoring, frame, names, targets, today, minimum)
+    report = collect_report(campaign, figures, names, targets, today, minimum)
     with DRAWING:
         report.charts = {"units": units_chart(report), "factors": factors_chart(report)}
     report.html = render_html(report)
@@ -202,27 +193,16 @@ async def write_report(campaign_code: str, out_dir: Path, targets: list[Target] 
     return written
 
 
-def collect_report(campaign: dict, scoring: dict, frame: pd.DataFrame, names: dict, targets: list[Target],
-                   today: dt.date, minimum: int) -> Report:
-    from analysis.sipas import compute_indices, compute_indices_by
-    from survey_app.commands.analysis import AnalysisCommandError, design_of
-
-    frame, left_out = publishable(frame, campaign["mode"] == "invitation", minimum)
-    if len(frame) < 2:
-        raise ReportError(f"campaign {campaign['code']}: fewer than 2 responses may be published")
-    try:
-        design, design_note = design_of(frame)
-    except AnalysisCommandError as error:
-        raise ReportError(str(error)) from error
-    province_result = compute_indices(frame, scoring, design=design)
-    province = _group_row(campaign["code"], names["province"], province_result, minimum)
-    levels = [_group_row(level, LEVEL_NAMES.get(level, level), result, minimum)
-              for level, result in compute_indices_by(frame, scoring, "level", design=design).items()]
+def collect_report(campaign: dict, figures: dict, names: dict, targets: list[Target], today: dt.date,
+                   minimum: int) -> Report:
+    by = figures["by"]
+    province = _group_row(campaign["code"], names["province"], figures["province"], minimum)
+    levels = [_group_row(level, LEVEL_NAMES.get(level, level), result, minimum) for level, result in by["level"].items()]
     domains = [_group_row(code, names["domains"].get(code, code), result, minimum)
-               for code, result in compute_indices_by(frame, scoring, "domain", design=design).items()]
-    units = _unit_rows(frame, scoring, design, names, minimum, left_out)
-    report = Report(campaign, _facts(campaign, frame, design_note, today, left_out), province, levels, domains, units, [],
-                    {factor["key"]: nfc(factor["label"]["vi"]) for factor in scoring["factors"]}, minimum)
+               for code, result in by["domain"].items()]
+    units = _unit_rows(by["unit"], names, minimum, figures["left_out"])
+    report = Report(campaign, _facts(campaign, figures, today), province, levels, domains, units, [],
+                    {factor["key"]: nfc(factor["label"]["vi"]) for factor in figures["scoring"]["factors"]}, minimum)
     report.targets = _judge_targets(report, targets)
     return report
 
@@ -237,36 +217,19 @@ async def _names() -> dict:
     return {"units": units, "province": nfc(province["name"]), "province_code": province["code"], "domains": domains}
 
 
-def _unit_rows(frame: pd.DataFrame, scoring: dict, design, names: dict, minimum: int,
-               left_out: dict) -> list[GroupRow]:
-    """Each unit with responses in it or below it; the group is a domain of the whole design (SEs stay right).
-    A unit whose officials' answers were left out, and nothing below it counted, is listed without a figure."""
-    from analysis.sipas import compute_indices_by
-
-    below = _descendant_codes(names["units"])
+def _unit_rows(by_unit: dict, names: dict, minimum: int, left_out: dict) -> list[GroupRow]:
+    """Each unit with responses in it or below it (figures.py: the unit and the units below it). A unit whose
+    officials' answers were left out, and nothing below it counted, is listed without a figure."""
     rows = []
     for unit in names["units"]:
         if unit["level"] == "province":
             continue
-        member = frame["unit"].isin(below[unit["code"]])
-        if member.any():
-            result = compute_indices_by(frame, scoring, member, design=design)[True]
-            rows.append(_group_row(unit["code"], nfc(unit["name"]), result, minimum))
+        if unit["code"] in by_unit:
+            rows.append(_group_row(unit["code"], nfc(unit["name"]), by_unit[unit["code"]], minimum))
         elif unit["code"] in left_out:
             rows.append(GroupRow(unit["code"], nfc(unit["name"]), left_out[unit["code"]]))
     _rank(rows)
     return rows
-
-
-def _descendant_codes(units: list[dict]) -> dict:
-    by_id = {unit["id"]: unit for unit in units}
-    codes = {unit["code"]: {unit["code"]} for unit in units}
-    for unit in units:
-        parent = unit["parent"]
-        while parent is not None:
-            codes[by_id[parent]["code"]].add(unit["code"])
-            parent = by_id[parent]["parent"]
-    return codes
 
 
 def _rank(rows: list[GroupRow]) -> None:
@@ -276,19 +239,22 @@ def _rank(rows: list[GroupRow]) -> None:
         row.rank = position if position == 1 or row.overall != shown[position - 2].overall else shown[position - 2].rank
 
 
-def _facts(campaign: dict, frame: pd.DataFrame, design_note: str, today: dt.date, left_out: dict) -> dict:
+def _facts(campaign: dict, figures: dict, today: dt.date) -> dict:
+    cells = figures["cells"]
+    by_level: dict[str, int] = {}
+    for cell in cells.cells:
+        by_level[cell.level] = by_level.get(cell.level, 0) + cell.sums.responses
     return {
         "title": "Báo cáo kết quả khảo sát mức độ hài lòng của người dân, tổ chức (SIPAS)",
         "subtitle": nfc(campaign["name"]),
         "period": f"{_date(campaign['starts_on'])} – {_date(campaign['ends_on'])}",
         "made_on": today.strftime("%d/%m/%Y"),
-        "responses": len(frame),
-        "left_out": sum(left_out.values()),
-        "units_answered": int(frame["unit"].nunique()),
-        "responses_by_level": {LEVEL_NAMES.get(level, level): int(count)
-                               for level, count in frame["level"].value_counts().sort_index().items()},
-        "design_note": design_note,
-        "all_weights_one": bool((frame["weight"] == 1).all()),
+        "responses": figures["responses"],
+        "left_out": sum(figures["left_out"].values()),
+        "units_answered": len({cell.unit for cell in cells.cells if cell.sums.responses}),
+        "responses_by_level": {LEVEL_NAMES.get(level, level): count for level, count in sorted(by_level.items())},
+        "design_note": figures["design"],
+        "all_weights_one": cells.total().all_weights_one,
     }
 
 

@@ -25,7 +25,7 @@ from survey_app.commands.analysis import (
 )
 from survey_app import figures
 from survey_app.analyst.dashboard import campaign_by_code, campaign_figures
-from survey_app.figures import weights_changed
+from survey_app.figures import fold_again
 from survey_app.tables import Campaign, Response
 
 SURVEY = Path(sys.executable).parent / "survey"
@@ -39,7 +39,7 @@ def run_survey(settings, *arguments) -> subprocess.CompletedProcess:
 async def reset_weights(campaign_code: str) -> None:
     campaign = await Campaign.select(Campaign.id).where(Campaign.code == campaign_code).first()
     await Response.update({Response.weight: 1.0}).where(Response.campaign == campaign["id"])
-    await weights_changed(campaign["id"])
+    await fold_again(campaign["id"])
 
 
 async def test_indices_with_all_weights_one_are_srs_and_match_a_hand_computed_se(app):

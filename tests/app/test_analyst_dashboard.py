@@ -14,7 +14,7 @@ from analysis.sipas import compute_indices, compute_indices_by
 from survey_app import figures as figures_module
 from survey_app.analyst import dashboard as dashboard_module
 from survey_app.analyst.dashboard import campaign_by_code, campaign_figures, unit_rows
-from survey_app.figures import descendants, weights_changed
+from survey_app.figures import descendants, fold_again
 from survey_app.analyst.tables import CampaignTarget, QualityReview
 from survey_app.commands.analysis import campaign_frame, design_of, run_indices
 from survey_app.tables import Response
@@ -163,13 +163,13 @@ async def test_weights_moved_between_responses_with_the_same_total_are_computed_
     try:
         await Response.update({Response.weight: first["weight"] + 0.5}).where(Response.id == first["id"])
         await Response.update({Response.weight: second["weight"] - 0.5}).where(Response.id == second["id"])
-        await weights_changed(campaign["id"])  # as `survey weight` does in its transaction
+        await fold_again(campaign["id"])  # as `survey weight` does in its transaction
         after = await campaign_figures(campaign)
         assert after is not before and after["province"]["overall"] != before["province"]["overall"]
     finally:
         for row in (first, second):
             await Response.update({Response.weight: row["weight"]}).where(Response.id == row["id"])
-        await weights_changed(campaign["id"])
+        await fold_again(campaign["id"])
 
 
 async def test_two_first_requests_compute_the_figures_once(app, monkeypatch):

@@ -23,6 +23,7 @@ from cachetools import LRUCache
 
 from survey_app.exports import report as report_module
 from survey_app.exports.report import NOT_ENOUGH, ReportError, Target, build_report, read_targets
+from survey_app.figures import fold_again
 from survey_app.tables import Campaign, Response
 from tests.app.analyst_helpers import officials_parent_and_child, signed_in_client
 from tests.app.helpers import started_app
@@ -37,6 +38,7 @@ def pdf_text(data: bytes) -> str:
 async def reset_weights(campaign_code: str) -> None:
     campaign = await Campaign.select(Campaign.id).where(Campaign.code == campaign_code).first()
     await Response.update({Response.weight: 1.0}).where(Response.campaign == campaign["id"])
+    await fold_again(campaign["id"])
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -166,6 +168,7 @@ async def test_a_report_is_built_once_per_state_of_the_data(app, monkeypatch):
         rebuilt = await build_report("QUAY-2026")
     finally:
         await Response.delete().where(Response.id == added)
+        await fold_again((await Campaign.select(Campaign.id).where(Campaign.code == "QUAY-2026").first())["id"])
     assert len(composed) == 2 and rebuilt.facts["responses"] == first.facts["responses"] + 1
     assert await build_report("QUAY-2026", minimum=first.minimum + 1) is not first and len(composed) == 3
 
