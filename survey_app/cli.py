@@ -22,6 +22,12 @@ async def _migrate(settings: Settings) -> list[str]:
     return await db.run_connected(settings, db.migrate, migrate_first=False)
 
 
+async def _fold_figures(settings: Settings) -> None:
+    from survey_app.figures import refresh_every_campaign
+
+    await db.run_connected(settings, refresh_every_campaign)
+
+
 async def _load_demo(settings: Settings) -> bool:
     from survey_app.demo import load_demo
 
@@ -53,9 +59,10 @@ def serve(
     port: int = typer.Option(8000, help="port to listen on"),
     workers: int = typer.Option(1, help="worker processes"),
 ) -> None:
-    """Serve the web app (migrating the database first)."""
+    """Serve the web app (migrating the database and bringing the stored figures up to date first)."""
     settings = Settings.from_env()
     asyncio.run(_migrate(settings))
+    asyncio.run(_fold_figures(settings))  # only the responses since the last fold: pages then never wait for many
     _serve(settings, host, port, workers)
 
 
