@@ -23,23 +23,49 @@ def straight_lining(answers: pd.DataFrame, minimum_answered: int = 5) -> pd.Seri
 
 
 def bursts(answers: pd.DataFrame, counters: pd.Series, submitted_at: pd.Series, window: str = "10min", minimum_size: int = 5) -> pd.Series:
-    """True for responses in a run of at least ``minimum_size`` identical answer patterns from one counter within ``window``."""
-    frame = pd.DataFrame({
-        "counter": counters.to_numpy(),
-        "pattern": pd.util.hash_pandas_object(answers.fillna(-1), index=False).to_numpy(),
-        "time": pd.to_datetime(submitted_at).to_numpy(),
-        "count": 1.0,
-    }, index=answers.index).sort_values("time")
-    counts = pd.Series(0.0, index=frame.index)
-    for _, group in frame.groupby(["counter", "pattern"]):  # (groupby.apply gives a table for a single group)
-        counts[group.index] = group.rolling(window, on="time")["count"].sum().to_numpy()
+    """True for responses in a run of at least ``minimum_size`` identical answer patterns from one counter within ``window``.
+
+    Vectorised (a pandas rolling window per counter-and-pattern group took most of a queue's time, with nearly one
+    group per response): groups smaller than ``minimum_size`` cannot hold a run and are dropped first; the others are
+    laid one after another on a single increasing time axis, so one ``searchsorted`` counts every row's window."""
+    pattern = pd.util.hash_pandas_object(answers.fillna(-1), index=False).to_numpy()
+    group = pd.DataFrame({"counter": counters.to_numpy(), "pattern": pattern}).groupby(["counter", "pattern"], sort=False).ngroup().to_numpy()
+    times = pd.DatetimeIndex(pd.to_datetime(pd.Series(submitted_at).to_numpy(), utc=True)).as_unit("ns").asi8
+    window_ns = pd.Timedelta(window).value
+    flagged = np.zeros(len(answers), dtype=bool)
+    rows = np.flatnonzero(np.bincount(group)[group] >= minimum_size)
+    if rows.size:
+        flagged[rows] = _in_runs(group[rows], times[rows], window_ns, minimum_size)
+    return pd.Series(flagged, index=answers.index)
+
+
+def _in_runs(group: np.ndarray, times: np.ndarray, window_ns: int, minimum_size: int) -> np.ndarray:
+    """For rows of groups that may hold a run: whether each is in one, or within ``window`` before its first."""
+    order = np.lexsort((times, group))
+    band = np.unique(group[order], return_inverse=True)[1].reshape(-1)
+    sorted_times = times[order]
+    counts = _window_counts(band, sorted_times - sorted_times[np.searchsorted(band, band)], window_ns)
     in_run = counts >= minimum_size
-    flagged = pd.Series(False, index=answers.index)
-    # Mark the whole run, including the responses before its threshold was reached.
-    for (counter, pattern), first in frame.loc[in_run].groupby(["counter", "pattern"])["time"].min().items():
-        same = (frame["counter"] == counter) & (frame["pattern"] == pattern)
-        flagged[frame.index[same & (frame["time"] >= first - pd.Timedelta(window))]] = True
+    first = np.full(band.max() + 1, np.iinfo(np.int64).max)
+    np.minimum.at(first, band[in_run], sorted_times[in_run])
+    has_run = first[band] < np.iinfo(np.int64).max
+    flagged_sorted = has_run & (sorted_times >= np.where(has_run, first[band], 0) - window_ns)
+    flagged = np.empty(len(order), dtype=bool)
+    flagged[order] = flagged_sorted
     return flagged
+
+
+def _window_counts(band: np.ndarray, since_start: np.ndarray, window_ns: int) -> np.ndarray:
+    """Rows of the same band in (t − window, t] up to each row: bands laid one after another on one int64 axis,
+    as many at a time as fit in it."""
+    stride = int(since_start.max()) + window_ns + 1
+    per_pass = max(1, 2**62 // stride)
+    counts = np.empty(len(band), dtype=np.int64)
+    for low in range(0, int(band.max()) + 1, per_pass):
+        start, end = np.searchsorted(band, [low, low + per_pass])
+        axis = (band[start:end] - low) * stride + since_start[start:end]
+        counts[start:end] = np.arange(end - start) - np.searchsorted(axis, axis - window_ns, side="right") + 1
+    return counts
 
 
 def outliers(answers: pd.DataFrame, durations: pd.Series | None = None, contamination: float = 0.02, seed: int = 0) -> pd.DataFrame:

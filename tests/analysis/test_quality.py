@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+from hypothesis import given, settings, strategies as st
 
 from analysis.quality import bursts, quality_flags, speeding, straight_lining
 
@@ -48,3 +49,32 @@ def test_a_burst_that_is_the_only_counter_and_pattern_is_flagged():
     answers = pd.DataFrame([[4.0, 4.0]] * 5)
     times = pd.Series(pd.date_range("2026-01-01", periods=5, freq="1min"))
     assert bursts(answers, pd.Series(["x"] * 5), times).tolist() == [True] * 5
+
+
+def bursts_one_group_at_a_time(answers, counters, submitted_at, window="10min", minimum_size=5) -> pd.Series:
+    """The rolling window per counter-and-pattern group that bursts() replaced: the reference it must equal."""
+    frame = pd.DataFrame({
+        "counter": counters.to_numpy(),
+        "pattern": pd.util.hash_pandas_object(answers.fillna(-1), index=False).to_numpy(),
+        "time": pd.to_datetime(submitted_at).to_numpy(),
+        "count": 1.0,
+    }, index=answers.index).sort_values("time")
+    counts = pd.Series(0.0, index=frame.index)
+    for _, group in frame.groupby(["counter", "pattern"]):
+        counts[group.index] = group.rolling(window, on="time")["count"].sum().to_numpy()
+    flagged = pd.Series(False, index=answers.index)
+    for (counter, pattern), first in frame.loc[counts >= minimum_size].groupby(["counter", "pattern"])["time"].min().items():
+        same = (frame["counter"] == counter) & (frame["pattern"] == pattern)
+        flagged[frame.index[same & (frame["time"] >= first - pd.Timedelta(window))]] = True
+    return flagged
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 2), st.integers(0, 2), st.integers(0, 3600)),
+                min_size=1, max_size=60))
+def test_vectorised_bursts_equal_the_rolling_window_per_group(responses):
+    answers = pd.DataFrame([(first, second) for _, first, second, _ in responses], columns=["q1", "q2"], dtype=float)
+    counters = pd.Series([f"Q{counter}" for counter, _, _, _ in responses])
+    times = pd.Series(pd.Timestamp("2026-06-01 08:00") + pd.to_timedelta([s for *_, s in responses], unit="s"))
+    expected = bursts_one_group_at_a_time(answers, counters, times, minimum_size=3)
+    assert bursts(answers, counters, times, minimum_size=3).tolist() == expected.tolist()
