@@ -170,7 +170,7 @@ async def scoring_of(campaign: dict) -> tuple[dict, list[str]]:
 async def fresh_state(campaign: dict) -> dict:
     """The campaign's stored state once current, or the last one while a large fold runs in the background."""
     stored = await _state(campaign["id"])
-    latest = await _latest_response_id(campaign["id"])
+    latest = await latest_response_id(campaign["id"])
     if stored is not None and _current(stored, latest, await _excluded_ids(campaign["id"])):
         return stored
     fold = _folding.get(campaign["id"]) or _start_fold(campaign)
@@ -214,7 +214,7 @@ async def fold(campaign: dict) -> None:
     changed = set() if anew else await _apply_exclusions(campaign["id"], sums, json.loads(stored["excluded"]),
                                                            excluded, through, items)
     seen = 0 if anew else stored["responses_seen"]
-    latest = await _latest_response_id(campaign["id"])
+    latest = await latest_response_id(campaign["id"])
     while through < latest:
         rows = await db.fetch_tuples(CHUNK_SQL, campaign["id"], through, latest, CHUNK)
         through, seen = rows[-1][0], seen + len(rows)
@@ -316,7 +316,7 @@ async def _state(campaign_id: int) -> dict | None:
     return await FigureState.select().where(FigureState.campaign == campaign_id).first()
 
 
-async def _latest_response_id(campaign_id: int) -> int:
+async def latest_response_id(campaign_id: int) -> int:
     [(latest,)] = await db.fetch_tuples("SELECT MAX(id) FROM response WHERE campaign = $1", campaign_id)
     return latest or 0
 

@@ -104,14 +104,16 @@ class CampaignController(Controller):
         return Redirect(path=f"/analyst/campaigns/{code}", status_code=303)
 
     @get("/{code:str}/quality")
-    async def quality_queue(self, request: Request, state: State, code: FromPath[str]) -> Template:
+    async def quality_queue(self, request: Request, state: State, code: FromPath[str],
+                            page: FromQuery[str | None] = None) -> Template:
         campaign = await found_campaign(code)
         try:
-            rows = await quality.queue(campaign, state.settings.suppress_below)
+            rows = await quality.queue(campaign, state.settings.suppress_below, state.settings)
         except AnalysisCommandError:  # too few responses for the flags: the page says so, never breaks
             rows = None
         return Template(template_name="analyst_quality.html", context={
-            "user": request.user, "campaign": campaign, "rows": rows, **pages.COMMON})
+            "user": request.user, "campaign": campaign, **quality.page_of(rows, page),
+            "updating": quality.updating(campaign["id"]), **pages.COMMON})
 
     @post("/{code:str}/quality", status_code=303)
     async def quality_decision(self, request: Request, code: FromPath[str]) -> Template | Redirect:

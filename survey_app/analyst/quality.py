@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
+from cachetools import LRUCache
 
 from analysis.quality import quality_flags
 from survey_app import audit
@@ -18,7 +22,8 @@ FLAG_NAMES = {"straight_lining": ("Trả lời một mức cho mọi câu", "str
               "speeding": ("Trả lời quá nhanh", "speeding"),
               "burst": ("Loạt phiếu giống nhau từ một quầy", "burst from one counter"),
               "outlier": ("Bất thường (IsolationForest)", "outlier")}
-_cache: dict = {}
+_cache: LRUCache = LRUCache(maxsize=8)  # campaign id → (its newest response id, its flagged responses)
+_computing: dict[int, asyncio.Task] = {}  # campaign id → the computation under way
 
 
 async def _timing(campaign_id: int) -> pd.DataFrame:
@@ -40,19 +45,63 @@ def flags_of(frame: pd.DataFrame, item_keys: list[str], timing: pd.DataFrame) ->
                         unit_answers=frame["unit"].map(frame["unit"].value_counts()).to_numpy())
 
 
-async def flagged_responses(campaign: dict) -> pd.DataFrame:
-    """Flagged responses of the campaign (index: response id), computed once per state of its responses."""
-    from survey_app.analyst.dashboard import data_state
+async def flagged_responses(campaign: dict, settings=None) -> pd.DataFrame:
+    """Flagged responses of the campaign (index: response id), computed once per state of its responses (its newest
+    response id: responses are only ever added). While new flags are computed the last ones are served; only the
+    first computation of a campaign is waited for. With `settings`, the computing runs in a child process (the
+    campaign's answers, IsolationForest and all, never in the web process); without, in a thread."""
+    from survey_app.figures import latest_response_id
+
+    key = await latest_response_id(campaign["id"])
+    known = _cache.get(campaign["id"])
+    if known is not None and known[0] == key:
+        return known[1]
+    task = _computing.get(campaign["id"]) or _start(campaign, key, settings)
+    return known[1] if known is not None else await asyncio.shield(task)
+
+
+def updating(campaign_id: int) -> bool:
+    """Whether newer flags are being computed (the page says the list is being brought up to date)."""
+    return campaign_id in _computing
+
+
+def _start(campaign: dict, key: int, settings) -> asyncio.Task:
+    async def compute() -> pd.DataFrame:
+        if settings is None:
+            flagged = await _flags_now(campaign["code"], campaign["id"])
+        else:
+            flagged = await _in_child_process(_flags_in_child, settings, campaign["code"], campaign["id"])
+        _cache[campaign["id"]] = (key, flagged)
+        return flagged
+
+    task = _computing[campaign["id"]] = asyncio.ensure_future(compute())
+    task.add_done_callback(lambda done: (_computing.pop(campaign["id"], None), done.cancelled() or done.exception()))
+    return task
+
+
+async def _in_child_process(function, *arguments):
+    """One short-lived process per computation: its memory goes back to the system when it ends."""
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        return await asyncio.get_running_loop().run_in_executor(pool, function, *arguments)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _flags_in_child(settings, campaign_code: str, campaign_id: int) -> pd.DataFrame:
+    from survey_app import db
+
+    return asyncio.run(db.run_connected(settings, lambda: _flags_now(campaign_code, campaign_id), migrate_first=False))
+
+
+async def _flags_now(campaign_code: str, campaign_id: int) -> pd.DataFrame:
     from survey_app.commands.analysis import campaign_frame
 
-    state = await data_state(campaign["id"], without_excluded=False)
-    if state not in _cache:
-        _, scoring, frame = await campaign_frame(campaign["code"])
-        item_keys = [c for c in frame.columns if c not in ("response_id", "unit", "level", "domain", "weight")]
-        flags = flags_of(frame, item_keys, await _timing(campaign["id"]))
-        _cache.clear()  # one campaign at a time is plenty for a review queue
-        _cache[state] = flags[flags["any"]]
-    return _cache[state]
+    _, _, frame = await campaign_frame(campaign_code)
+    item_keys = [c for c in frame.columns if c not in ("response_id", "unit", "level", "domain", "weight")]
+    timing = await _timing(campaign_id)
+    flags = await asyncio.to_thread(flags_of, frame, item_keys, timing)
+    return flags[flags["any"]]
 
 
 def flag_labels(row: pd.Series) -> list[str]:
@@ -64,10 +113,10 @@ async def decisions(campaign_id: int) -> dict[int, dict]:
     return {row["response"]: row for row in rows}
 
 
-async def queue(campaign: dict, minimum: int) -> list[dict]:
+async def queue(campaign: dict, minimum: int, settings=None) -> list[dict]:
     """Flagged responses with their flags and the decision so far; undecided first. Officials' answers of a unit
     with fewer than `minimum` (in no figure, blanked in exports) are not listed either."""
-    flags = await flagged_responses(campaign)
+    flags = await flagged_responses(campaign, settings)
     if campaign["mode"] == "invitation":
         flags = flags[flags["unit_answers"] >= minimum]
     decided = await decisions(campaign["id"])
@@ -76,6 +125,19 @@ async def queue(campaign: dict, minimum: int) -> list[dict]:
              "outlier_score": None if pd.isna(row.get("outlier_score", np.nan)) else float(row["outlier_score"]),
              "review": decided.get(int(response_id))} for response_id, row in flags.iterrows()]
     return sorted(rows, key=lambda row: (row["review"] is not None, row["response_id"]))
+
+
+PAGE_SIZE = 100
+
+
+def page_of(rows: list[dict] | None, page_text: str | None) -> dict:
+    """One page of the queue (a number that is not a page shows the first): a campaign can flag thousands."""
+    if rows is None:
+        return {"rows": None}
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    page = min(int(page_text), pages) if page_text and page_text.isdigit() and int(page_text) > 0 else 1
+    return {"rows": rows[(page - 1) * PAGE_SIZE:page * PAGE_SIZE], "total": len(rows), "page": page, "pages": pages,
+            "reviewed": sum(1 for row in rows if row["review"] is not None)}
 
 
 async def decide(campaign: dict, response_text: str, decision: str, username: str) -> None:

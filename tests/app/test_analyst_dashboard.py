@@ -4,6 +4,7 @@ with stored targets, follows earlier campaigns, and shows indices with and witho
 from __future__ import annotations
 
 import asyncio
+import re
 import dataclasses
 import datetime as dt
 
@@ -217,3 +218,19 @@ async def test_a_level_whose_units_are_all_shown_keeps_its_figure(analyst, setti
     for attribute, value in (("data-unit", fine["parent"]), ("data-unit", fine["child"]), ("data-level", "xa")):
         row = table_row(page, attribute, value)
         assert "không đủ số phiếu" not in row and " %" in row
+
+
+async def test_the_quality_queue_is_paged(analyst, monkeypatch):
+    """A campaign can flag thousands of responses: the page lists PAGE_SIZE of them and links to the next."""
+    from survey_app.analyst import quality
+
+    monkeypatch.setattr(quality, "PAGE_SIZE", 2)
+    rows = await quality.queue(await campaign_by_code("SIPAS-2026"), 5)
+    assert len(rows) > 2
+    first = (await analyst.get("/analyst/campaigns/SIPAS-2026/quality")).text
+    second = (await analyst.get("/analyst/campaigns/SIPAS-2026/quality?page=2")).text
+    listed = lambda page: re.findall(r'data-response="(\d+)"', page)  # noqa: E731
+    assert listed(first) == [str(row["response_id"]) for row in rows[:2]]
+    assert listed(second) == [str(row["response_id"]) for row in rows[2:4]]
+    assert f"Trang 1/{-(-len(rows) // 2)}" in first and 'href="?page=2"' in first
+    assert listed((await analyst.get("/analyst/campaigns/SIPAS-2026/quality?page=abc")).text) == listed(first)

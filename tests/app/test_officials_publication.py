@@ -83,7 +83,7 @@ async def test_the_quality_queue_lists_no_answer_of_a_unit_left_out(app, setting
     flags["unit"] = [row["unit"] for row in every_response]
     flags["unit_answers"] = [settings.suppress_below if row["unit"] == units["parent"] else 2 for row in every_response]
 
-    async def all_flagged(_):
+    async def all_flagged(*_):
         return flags
 
     monkeypatch.setattr(quality, "flagged_responses", all_flagged)
