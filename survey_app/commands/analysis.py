@@ -83,23 +83,26 @@ def design_of(frame: pd.DataFrame):
 
 
 async def run_indices(campaign_code: str, by: str | None = None, minimum: int = SMALL_GROUP_DEFAULT) -> dict:
-    """SIPAS indices of the campaign (all responses) or per unit, level or domain, each with SE and 95 % CI.
-    Officials' answers go through suppression.publishable, as on every page (units below `minimum` left out)."""
-    from analysis.sipas import compute_indices, compute_indices_by
-    from survey_app.suppression import publishable
+    """SIPAS indices of the campaign (all counted responses) or per unit (its own responses), level or domain, each
+    with SE and 95 % CI, as every page counts them (survey_app/figures.py: stored sums, excluded responses left out,
+    officials' answers through suppression.publishable)."""
+    from survey_app.analyst.dashboard import NotEnoughData, campaign_figures
+    from survey_app.tables import Campaign
 
     if by is not None and by not in BY_CHOICES:
         raise AnalysisCommandError(f"--by must be one of {', '.join(BY_CHOICES)}, not {by!r}")
-    campaign, scoring, frame = await campaign_frame(campaign_code)
-    frame, _ = publishable(frame, campaign["mode"] == "invitation", minimum)
-    design, note = design_of(frame)
-    if by is None:
-        groups = {"all": compute_indices(frame, scoring, design=design)}
-    else:
-        groups = compute_indices_by(frame, scoring, by, design=design)
+    campaign = await Campaign.select().where(Campaign.code == campaign_code).first()
+    if campaign is None:
+        raise AnalysisCommandError(f"no campaign with code {campaign_code!r}")
+    try:
+        figures = await campaign_figures(campaign, True, minimum)
+    except NotEnoughData as error:
+        raise AnalysisCommandError(str(error)) from error
+    groups = {"all": figures["province"]} if by is None else figures["by"]["unit_alone" if by == "unit" else by]
     return {
-        "campaign": campaign["code"], "by": by or "campaign", "design": note, "confidence": 0.95,
-        "responses": len(frame), "groups": [{"group": str(key), **result.to_dict()} for key, result in groups.items()],
+        "campaign": campaign["code"], "by": by or "campaign", "confidence": 0.95, "responses": figures["responses"],
+        "design": SRS_NOTE if figures["cells"].total().all_weights_one else WEIGHTED_NOTE,
+        "groups": [{"group": str(key), **result} for key, result in groups.items()],
     }
 
 
