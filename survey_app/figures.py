@@ -182,7 +182,7 @@ async def fresh_state(campaign: dict) -> dict:
 
 
 def _current(stored: dict, latest: int, excluded: list[int]) -> bool:
-    return 0 <= latest <= stored["through_response"] and json.loads(stored["excluded"]) == excluded
+    return latest == stored["through_response"] and json.loads(stored["excluded"]) == excluded
 
 
 def _start_fold(campaign: dict) -> asyncio.Task:
@@ -208,13 +208,15 @@ async def fold(campaign: dict) -> None:
     _, items = await scoring_of(campaign)
     item_hash = hashlib.sha256(json.dumps(items).encode()).hexdigest()
     stored, excluded = await _state(campaign["id"]), await _excluded_ids(campaign["id"])
-    anew = stored is None or stored["through_response"] < 0 or stored["item_hash"] != item_hash
+    latest = await latest_response_id(campaign["id"])
+    # responses are only ever added: a newest id below the last one folded means some were taken away (a test,
+    # a restore): start again, as after `survey weight` (through_response −1) or new scoring items
+    anew = (stored is None or not 0 <= stored["through_response"] <= latest or stored["item_hash"] != item_hash)
     through = 0 if anew else stored["through_response"]
     sums = {} if anew else await _stored_sums(campaign["id"], len(items))
     changed = set() if anew else await _apply_exclusions(campaign["id"], sums, json.loads(stored["excluded"]),
                                                            excluded, through, items)
     seen = 0 if anew else stored["responses_seen"]
-    latest = await latest_response_id(campaign["id"])
     while through < latest:
         rows = await db.fetch_tuples(CHUNK_SQL, campaign["id"], through, latest, CHUNK)
         through, seen = rows[-1][0], seen + len(rows)

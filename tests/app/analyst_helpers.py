@@ -73,7 +73,9 @@ async def copy_campaign(source_code: str, code: str, starts_on: dt.date, per_uni
 async def delete_campaign(campaign_id: int) -> None:
     from survey_app.analyst.tables import CampaignTarget, CampaignUnit, QualityReview
 
-    for table in (QualityReview, CampaignTarget, CampaignUnit, Response):
+    from survey_app.figure_tables import FigureCell, FigureState
+
+    for table in (QualityReview, CampaignTarget, CampaignUnit, Response, FigureCell, FigureState):
         await table.delete().where(table.campaign == campaign_id)
     await Campaign.delete().where(Campaign.id == campaign_id)
 
