@@ -23,9 +23,9 @@ async def _migrate(settings: Settings) -> list[str]:
 
 
 async def _fold_figures(settings: Settings) -> None:
-    from survey_app.figures import refresh_every_campaign
+    from survey_app.analyst.dashboard import warm_figures
 
-    await db.run_connected(settings, refresh_every_campaign)
+    await db.run_connected(settings, lambda: warm_figures(settings.suppress_below), migrate_first=False)
 
 
 async def _load_demo(settings: Settings) -> bool:

@@ -48,6 +48,8 @@ SETTINGS = (
             "dossier hashes of closed campaigns and deletes old officials' drafts. Empty: keep everything"),
     Setting("FORM_CACHE_SECONDS", "5", "seconds a worker keeps a counter's form (campaign, counter, unit, "
             "questionnaire) in memory; a closed campaign or counter is refused within this time; 0 turns it off"),
+    Setting("RESULTS_MAX_AGE_SECONDS", "5", "seconds the public results and index API may lag behind new answers: "
+            "within it a worker serves the figures it has, after it serves them while newer ones are made; 0: always current"),
 )
 
 
@@ -92,6 +94,7 @@ class Settings:
     code_guess_window_minutes: int = 15
     retention_days: int | None = None
     form_cache_seconds: float = 5.0
+    results_max_age_seconds: float = 5.0
 
     @functools.cached_property  # parsed once: it is read on every form request (frozen: nothing changes it)
     def signing_keys(self) -> dict[str, bytes]:
@@ -119,6 +122,7 @@ class Settings:
             code_guess_window_minutes=int(_env("CODE_GUESS_WINDOW_MINUTES", environ)),
             retention_days=retention_days(_env("RETENTION_DAYS", environ)),
             form_cache_seconds=float(_env("FORM_CACHE_SECONDS", environ)),
+            results_max_age_seconds=float(_env("RESULTS_MAX_AGE_SECONDS", environ)),
         )
 
     @property

@@ -41,8 +41,9 @@ def database_url(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def settings(database_url, tmp_path_factory) -> Settings:
-    # FORM_CACHE_SECONDS=0: tests close campaigns and expect the very next request to see it
-    return Settings.from_env({"DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key", "FORM_CACHE_SECONDS": "0"})
+    # FORM_CACHE_SECONDS=0, RESULTS_MAX_AGE_SECONDS=0: tests change data and expect the very next request to see it
+    return Settings.from_env({"DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key", "FORM_CACHE_SECONDS": "0",
+                              "RESULTS_MAX_AGE_SECONDS": "0"})
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -107,12 +107,15 @@ class CampaignController(Controller):
     async def quality_queue(self, request: Request, state: State, code: FromPath[str],
                             page: FromQuery[str | None] = None) -> Template:
         campaign = await found_campaign(code)
+        pending = False
         try:
             rows = await quality.queue(campaign, state.settings.suppress_below, state.settings)
         except AnalysisCommandError:  # too few responses for the flags: the page says so, never breaks
             rows = None
+        except quality.FlagsPending:
+            rows, pending = None, True
         return Template(template_name="analyst_quality.html", context={
-            "user": request.user, "campaign": campaign, **quality.page_of(rows, page),
+            "user": request.user, "campaign": campaign, **quality.page_of(rows, page), "pending": pending,
             "updating": quality.updating(campaign["id"]), **pages.COMMON})
 
     @post("/{code:str}/quality", status_code=303)

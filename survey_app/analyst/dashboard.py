@@ -8,6 +8,7 @@ sums, not from its answers. The figure set of a campaign state is kept in a smal
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -23,6 +24,8 @@ from survey_app.tables import Campaign, Domain, Questionnaire, Response, Unit
 
 
 _figures: LRUCache = LRUCache(maxsize=32)  # per worker: each computes its own copy
+_last: LRUCache = LRUCache(maxsize=64)  # (campaign id, without excluded, minimum) → (made at, the figures)
+_refreshing: dict[tuple, asyncio.Task] = {}  # the same key → the newer figures being made
 
 
 @dataclass(frozen=True)
@@ -65,11 +68,31 @@ async def data_state(campaign_id: int, without_excluded: bool) -> DataState:
                      round(weight_by_id or 0.0, 6), await excluded_ids(campaign_id) if without_excluded else ())
 
 
-async def campaign_figures(campaign: dict, without_excluded: bool = True,
-                           minimum: int = SMALL_GROUP_DEFAULT) -> dict:
+async def campaign_figures(campaign: dict, without_excluded: bool = True, minimum: int = SMALL_GROUP_DEFAULT,
+                           max_age: float = 0.0) -> dict:
     """Province, unit, level and domain indices of the campaign as figures.py defines them (`without_excluded`
     False: the analyst's labelled view with the excluded responses put back). Officials' answers of units with fewer
-    than `minimum` are in no figure (suppression.py)."""
+    than `minimum` are in no figure (suppression.py). `max_age` > 0 (public pages, RESULTS_MAX_AGE_SECONDS): the
+    figures this worker made last, if at most that old, else those same figures while newer ones are made."""
+    if max_age > 0:
+        return await _recent_figures(campaign, without_excluded, minimum, max_age)
+    figures = await _current_figures(campaign, without_excluded, minimum)
+    _last[(campaign["id"], without_excluded, minimum)] = (time.monotonic(), figures)
+    return figures
+
+
+async def _recent_figures(campaign: dict, without_excluded: bool, minimum: int, max_age: float) -> dict:
+    key = (campaign["id"], without_excluded, minimum)
+    made_at, figures = _last.get(key, (None, None))
+    if figures is None:
+        return await campaign_figures(campaign, without_excluded, minimum)
+    if time.monotonic() - made_at > max_age and key not in _refreshing:
+        task = _refreshing[key] = asyncio.ensure_future(campaign_figures(campaign, without_excluded, minimum))
+        task.add_done_callback(lambda done: (_refreshing.pop(key, None), done.cancelled() or done.exception()))
+    return figures
+
+
+async def _current_figures(campaign: dict, without_excluded: bool, minimum: int) -> dict:
     minimum = minimum if campaign["mode"] == "invitation" else 0  # citizens' figures do not depend on it
     cells = await published_figures.campaign_cells(campaign, minimum, with_excluded=not without_excluded)
     units = await unit_rows()
@@ -80,6 +103,18 @@ async def campaign_figures(campaign: dict, without_excluded: bool = True,
     if figures["responses"] < 2:
         raise NotEnoughData(f"campaign {campaign['code']}: fewer than 2 responses are counted")
     return figures
+
+
+async def warm_figures(minimum: int = SMALL_GROUP_DEFAULT) -> None:
+    """Fold every campaign's new answers and make its published figures, before a server takes requests (`survey
+    serve`): the first visitor of the public results then waits for nothing."""
+    await published_figures.refresh_every_campaign()
+    for campaign in await Campaign.select().order_by(Campaign.id):
+        if published(campaign):
+            try:
+                await campaign_figures(campaign, True, minimum)
+            except NotEnoughData:
+                continue
 
 
 def is_suppressed(group: dict | None, threshold: int) -> bool:

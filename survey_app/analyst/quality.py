@@ -24,6 +24,8 @@ FLAG_NAMES = {"straight_lining": ("Trả lời một mức cho mọi câu", "str
               "outlier": ("Bất thường (IsolationForest)", "outlier")}
 _cache: LRUCache = LRUCache(maxsize=8)  # campaign id → (its newest response id, its flagged responses)
 _computing: dict[int, asyncio.Task] = {}  # campaign id → the computation under way
+IN_PROCESS_BELOW = 20_000  # responses: smaller campaigns are flagged in a thread in a second or two
+WAIT_SECONDS = 2.0  # a large campaign's first flags: the page waits this long, then says they are being computed
 
 
 async def _timing(campaign_id: int) -> pd.DataFrame:
@@ -45,19 +47,39 @@ def flags_of(frame: pd.DataFrame, item_keys: list[str], timing: pd.DataFrame) ->
                         unit_answers=frame["unit"].map(frame["unit"].value_counts()).to_numpy())
 
 
+class FlagsPending(Exception):
+    """A large campaign's first flags are still being computed (the page says so and asks to reload later)."""
+
+
 async def flagged_responses(campaign: dict, settings=None) -> pd.DataFrame:
     """Flagged responses of the campaign (index: response id), computed once per state of its responses (its newest
-    response id: responses are only ever added). While new flags are computed the last ones are served; only the
-    first computation of a campaign is waited for. With `settings`, the computing runs in a child process (the
-    campaign's answers, IsolationForest and all, never in the web process); without, in a thread."""
+    response id: responses are only ever added). While new flags are computed the last ones are served. With
+    `settings` and a large campaign, the computing runs in a child process (the campaign's answers, IsolationForest
+    and all, never in the web process) and a first computation is waited for WAIT_SECONDS at most (FlagsPending);
+    otherwise in a thread, waited for."""
     from survey_app.figures import latest_response_id
 
     key = await latest_response_id(campaign["id"])
     known = _cache.get(campaign["id"])
     if known is not None and known[0] == key:
         return known[1]
-    task = _computing.get(campaign["id"]) or _start(campaign, key, settings)
-    return known[1] if known is not None else await asyncio.shield(task)
+    large = settings is not None and await _response_count(campaign["id"]) >= IN_PROCESS_BELOW
+    task = _computing.get(campaign["id"]) or _start(campaign, key, settings if large else None)
+    if known is not None:
+        return known[1]
+    if not large:
+        return await asyncio.shield(task)
+    try:
+        return await asyncio.wait_for(asyncio.shield(task), WAIT_SECONDS)
+    except asyncio.TimeoutError:
+        raise FlagsPending(campaign["code"]) from None
+
+
+async def _response_count(campaign_id: int) -> int:
+    from survey_app import db
+
+    [(count,)] = await db.fetch_tuples("SELECT COUNT(*) FROM response WHERE campaign = $1", campaign_id)
+    return count
 
 
 def updating(campaign_id: int) -> bool:

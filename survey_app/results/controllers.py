@@ -22,7 +22,8 @@ class ResultsController(Controller):
 
     @get("/{unit_code:str}")
     async def unit(self, state: State, unit_code: FromPath[str], campaign: FromQuery[str | None] = None) -> Template:
-        context = await unit_index(unit_code, campaign, state.settings.suppress_below)
+        context = await unit_index(unit_code, campaign, state.settings.suppress_below,
+                                   state.settings.results_max_age_seconds)
         return Template(template_name="results_unit.html", context=context)
 
 
@@ -34,4 +35,5 @@ class IndexApiController(Controller):
     async def index(self, state: State, unit_code: FromPath[str], campaign: FromQuery[str | None] = None) -> dict:
         """SIPAS-style index of a unit and the units below it: share of 4–5 answers among valid answers.
         Officials' answers are withheld ("index": null) for fewer responses than SUPPRESS_BELOW."""
-        return await unit_index(unit_code, campaign, state.settings.suppress_below)
+        return await unit_index(unit_code, campaign, state.settings.suppress_below,
+                                state.settings.results_max_age_seconds)

@@ -67,11 +67,12 @@ def rating_frame(answer_rows: list[dict], item_keys: list[str]) -> pd.DataFrame:
 
 
 async def unit_index(unit_code: str, campaign_code: str | None = None,
-                     suppress_below: int = SMALL_GROUP_DEFAULT) -> dict:
+                     suppress_below: int = SMALL_GROUP_DEFAULT, max_age: float = 0.0) -> dict:
     """The published index of a unit and the units below it (survey_app/figures.py: without excluded responses,
     weighted by the campaign's design, with SE and 95 % CI), read from the campaign's stored sums; officials'
     answers only once the campaign is closed (live figures would give each new answer or exclusion away by
-    difference) and only from units with enough of them. With nothing to show, "index" is None and
+    difference) and only from units with enough of them; up to `max_age` seconds behind new answers
+    (RESULTS_MAX_AGE_SECONDS). With nothing to show, "index" is None and
     "suppressed_below" or "published_when_closed" says why."""
     from survey_app.analyst.dashboard import published
 
@@ -82,7 +83,7 @@ async def unit_index(unit_code: str, campaign_code: str | None = None,
     officials, shown = campaign["mode"] == "invitation", published(campaign)
     index = None
     if shown:
-        index = await _published_index(campaign, unit, suppress_below)
+        index = await _published_index(campaign, unit, suppress_below, max_age)
     withheld = officials and index is None
     return {
         "unit": {"code": unit["code"], "name": unit["name"], "level": unit["level"]},
@@ -94,13 +95,13 @@ async def unit_index(unit_code: str, campaign_code: str | None = None,
     }
 
 
-async def _published_index(campaign: dict, unit: dict, suppress_below: int) -> dict | None:
+async def _published_index(campaign: dict, unit: dict, suppress_below: int, max_age: float) -> dict | None:
     """The unit's figure; for citizens' answers, an empty one (no index, 0 responses) while too few are counted."""
     from survey_app.analyst.dashboard import NotEnoughData, campaign_figures
     from survey_app.figures import scoring_of
 
     try:
-        figures = await campaign_figures(campaign, True, suppress_below)
+        figures = await campaign_figures(campaign, True, suppress_below, max_age)
         index = figures["province"] if unit["level"] == "province" else figures["by"]["unit"].get(unit["code"])
     except NotEnoughData:
         index = None

@@ -236,3 +236,16 @@ async def test_the_quality_queue_is_paged(analyst, monkeypatch):
     assert listed(second) == [str(row["response_id"]) for row in rows[2:4]]
     assert f"Trang 1/{-(-len(rows) // 2)}" in first and 'href="?page=2"' in first
     assert listed((await analyst.get("/analyst/campaigns/SIPAS-2026/quality?page=abc")).text) == listed(first)
+
+
+async def test_a_large_campaigns_first_flags_are_computed_in_a_child_process_while_the_page_says_so(analyst, monkeypatch):
+    """The page never waits minutes: after WAIT_SECONDS it says the flags are being computed, then lists them."""
+    from survey_app.analyst import quality
+
+    monkeypatch.setattr(quality, "IN_PROCESS_BELOW", 0)  # every campaign counts as large
+    monkeypatch.setattr(quality, "WAIT_SECONDS", 0.0)
+    monkeypatch.setattr(quality, "_cache", LRUCache(maxsize=8))
+    page = (await analyst.get("/analyst/campaigns/SIPAS-2026/quality")).text
+    assert 'id="flags-pending"' in page and 'id="quality-queue"' not in page
+    await asyncio.gather(*quality._computing.values())
+    assert 'id="quality-queue"' in (await analyst.get("/analyst/campaigns/SIPAS-2026/quality")).text

@@ -105,3 +105,22 @@ async def test_folding_every_campaign_rebuilds_lost_sums(campaign):
     assert await FigureCell.count().where(FigureCell.campaign == campaign["id"]) > 0
     figures._cells.clear()
     same_figure((await campaign_figures(campaign))["province"], expected)
+
+
+async def test_public_figures_may_lag_new_answers_by_max_age_then_catch_up(campaign, monkeypatch):
+    """RESULTS_MAX_AGE_SECONDS: within it the last figures are served without any database read of figures; after
+    it the same figures are served at once while newer ones are made, which the next request gets."""
+    from survey_app.analyst import dashboard
+    from survey_app.results.services import unit_index
+
+    first = (await unit_index("SO01", campaign["code"], max_age=60))["index"]
+    await add_copy(campaign)  # a copy of the campaign's first response, of SO01
+    monkeypatch.setattr(figures, "fresh_state", None)  # any read of the stored state would fail
+    assert (await unit_index("SO01", campaign["code"], max_age=60))["index"] == first
+    monkeypatch.undo()
+    key = (campaign["id"], True, 5)
+    dashboard._last[key] = (dashboard._last[key][0] - 120, dashboard._last[key][1])  # two minutes old
+    assert (await unit_index("SO01", campaign["code"], max_age=60))["index"] == first  # served at once
+    await asyncio.gather(*dashboard._refreshing.values())
+    caught_up = (await unit_index("SO01", campaign["code"], max_age=60))["index"]
+    assert caught_up["response_count"] == first["response_count"] + 1
