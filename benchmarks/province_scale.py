@@ -291,7 +291,7 @@ def main() -> None:
         finally:
             stop(server)
             log = Path(folder) / f"server-{port}.log"
-            (RESULTS / "province_scale_server.log").write_bytes(log.read_bytes()[-200_000:])
+            Path(tempfile.gettempdir(), "province_scale_server.log").write_bytes(log.read_bytes()[-200_000:])
         rows.append(indices_command(url, arguments.source))
     report(arguments, filled, rows)
 
