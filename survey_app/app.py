@@ -15,7 +15,7 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from survey_app import db
+from survey_app import db, worker_process
 from survey_app.admin.audit import AuditController
 from survey_app.admin.counters import CounterAdminController, UnitCountersController
 from survey_app.admin.domains import DomainAdminController
@@ -81,6 +81,7 @@ def create_app(settings: Settings) -> Litestar:
         await db.disconnect(app.state.engine)
         await app.state.code_guesses.counter.close()
         await app.state.form_posts.counter.close()
+        worker_process.stop()
 
     app = Litestar(
         route_handlers=[
@@ -111,5 +112,6 @@ def create_app(settings: Settings) -> Litestar:
 
 
 def create_app_from_env() -> Litestar:
-    """Entry point for uvicorn --factory: settings from the environment."""
+    """Entry point for uvicorn --factory: settings from the environment; staff pages' CPU work in a worker process."""
+    worker_process.ENABLED = True
     return create_app(Settings.from_env())

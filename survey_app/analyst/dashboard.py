@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 from cachetools import LRUCache
 
-from survey_app import db, figures as published_figures
+from survey_app import db, figures as published_figures, worker_process
 from survey_app.analyst.tables import QualityReview
 from survey_app.figures import NotEnoughData  # noqa: F401 (pages import it from here)
 from survey_app.settings import SMALL_GROUP_DEFAULT
@@ -98,8 +98,7 @@ async def _current_figures(campaign: dict, without_excluded: bool, minimum: int)
     units = await unit_rows()
     key = (campaign["id"], id(cells), tuple((unit["id"], unit["code"], unit["parent"]) for unit in units))
     # the cached value refers to `cells`, so its id is not reused while the entry lives
-    figures = await cached_or_built(_figures, key,
-                                    lambda: asyncio.to_thread(published_figures.figure_set, cells, units))
+    figures = await cached_or_built(_figures, key, lambda: worker_process.run(published_figures.figure_set, cells, units))
     if figures["responses"] < 2:
         raise NotEnoughData(f"campaign {campaign['code']}: fewer than 2 responses are counted")
     return figures

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 
 from survey_app.analyst import charts, counts, targets
 from survey_app.analyst.campaigns import MODE_NAMES, STATUS_NAMES
@@ -10,6 +9,7 @@ from survey_app.analyst.dashboard import (
     NotEnoughData, campaign_figures, domain_names, excluded_ids, is_suppressed, ranked_units,
     trend, unit_rows,
 )
+from survey_app import worker_process
 from survey_app.single_flight import cached_or_built
 from survey_app.tables import Campaign, Questionnaire, Response, Unit
 
@@ -95,10 +95,15 @@ async def _charts(figures: dict, ranked: list[dict], target: float | None, thres
     so it runs in a thread; the ranking leaves out suppressed units, so another threshold draws another chart)."""
     drawn = figures.setdefault("charts", {})
     return await cached_or_built(drawn, (target, threshold),
-                                 lambda: asyncio.to_thread(_draw_charts, figures, ranked, target))
+                                 lambda: worker_process.run(draw_charts, _chart_inputs(figures), ranked, target))
 
 
-def _draw_charts(figures: dict, ranked: list[dict], target: float | None) -> dict:
+def _chart_inputs(figures: dict) -> dict:
+    """What the charts need, without the drawn charts themselves (a worker process gets a copy of it)."""
+    return {"cells": figures["cells"], "scoring": figures["scoring"]}
+
+
+def draw_charts(figures: dict, ranked: list[dict], target: float | None) -> dict:
     with charts.DRAWING:
         return {"ranking_chart": charts.ranking_chart(ranked, target),
                 "distribution_chart": charts.distribution_chart(figures["cells"].total(), figures["scoring"])}

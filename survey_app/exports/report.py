@@ -15,7 +15,6 @@ and a new answer or new weights mean building again.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
 import io
@@ -26,6 +25,7 @@ from pathlib import Path
 from cachetools import LRUCache
 
 from analysis.export_writers import nfc
+from survey_app import worker_process
 from survey_app.analyst.dashboard import NotEnoughData, campaign_figures, published
 from survey_app.settings import SMALL_GROUP_DEFAULT
 from survey_app.single_flight import cached_or_built
@@ -163,8 +163,9 @@ async def build_report(campaign_code: str, targets: list[Target] | None = None, 
     # Everything the report prints: the figures (cached per state of the stored sums), the campaign's row, unit and
     # domain names, targets, threshold and date.
     key = (id(figures), repr((campaign, names)), tuple(targets), minimum, today)
-    return await cached_or_built(_reports, key, lambda: asyncio.to_thread(
-        compose_report, campaign, figures, names, targets, today, minimum))
+    inputs = {name: figures[name] for name in ("province", "by", "responses", "design", "scoring", "left_out", "cells")}
+    return await cached_or_built(_reports, key, lambda: worker_process.run(
+        compose_report, campaign, inputs, names, targets, today, minimum))
 
 
 def compose_report(campaign: dict, figures: dict, names: dict, targets: list[Target], today: dt.date,

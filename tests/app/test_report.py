@@ -206,3 +206,19 @@ async def test_a_parent_with_enough_answers_of_its_own_is_ranked(app, settings):
     ranking = await unit_ranking(fine, settings.suppress_below)
     assert ranking["parent"][1] and ranking["child"][1] and ranking["parent"][0] and ranking["child"][0]
     assert (await build_report(fine["campaign"], minimum=settings.suppress_below)).province.shown
+
+
+async def test_in_a_worker_process_the_report_is_the_same(app, monkeypatch):
+    """`survey serve` builds reports (and the figure set, charts) in a worker process, off the web interpreter."""
+    from survey_app import worker_process
+
+    monkeypatch.setattr(report_module, "_reports", LRUCache(maxsize=8))
+    in_thread = await build_report("QUAY-2026")
+    monkeypatch.setattr(report_module, "_reports", LRUCache(maxsize=8))
+    monkeypatch.setattr(worker_process, "ENABLED", True)
+    try:
+        in_process = await build_report("QUAY-2026")
+    finally:
+        worker_process.stop()
+    assert in_process is not in_thread and in_process.html == in_thread.html
+    assert [row.overall for row in in_process.units] == [row.overall for row in in_thread.units]

@@ -1,0 +1,39 @@
+"""A worker process beside each web worker for the CPU-heavy part of staff pages (the figure set, charts, the report's
+HTML and PDF). In a thread, pure-Python work (matplotlib, fpdf2, many small numpy calls) holds the interpreter lock,
+and citizens' form posts on the same worker waited hundreds of milliseconds (benchmarks/province_scale.py); in a
+process it cannot. Used when `survey serve` starts the app (app.create_app_from_env sets ENABLED); otherwise (tests,
+scripts) the same functions run in a thread, where a test may count or replace them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+ENABLED = False
+_pool: ProcessPoolExecutor | None = None
+
+
+async def run(function: Callable, *arguments):
+    """function(*arguments) in the worker process when ENABLED (a module-level function, picklable arguments),
+    else in a thread. A worker that died (killed for memory) is replaced at the next call."""
+    global _pool
+    if not ENABLED:
+        return await asyncio.to_thread(function, *arguments)
+    if _pool is None:
+        _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        return await asyncio.get_running_loop().run_in_executor(_pool, function, *arguments)
+    except BrokenProcessPool:
+        _pool = None
+        raise
+
+
+def stop() -> None:
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=False, cancel_futures=True)
+        _pool = None
