@@ -76,6 +76,7 @@ async def tune_garbage_collector(app: Litestar) -> None:
 def create_app(settings: Settings) -> Litestar:
     async def open_database(app: Litestar) -> None:
         app.state.engine = await db.connect(settings)
+        await worker_process.start()
 
     async def close_database(app: Litestar) -> None:
         await db.disconnect(app.state.engine)

@@ -32,6 +32,20 @@ async def run(function: Callable, *arguments):
         raise
 
 
+def _import_heavy_modules() -> None:
+    import matplotlib.figure  # noqa: F401
+    import fpdf  # noqa: F401
+
+    import analysis.aggregates  # noqa: F401
+
+
+async def start() -> None:
+    """Start the worker and import what it draws with, in the background: the first staff page then waits for
+    neither (seconds on a small machine)."""
+    if ENABLED:
+        asyncio.ensure_future(run(_import_heavy_modules))
+
+
 def stop() -> None:
     global _pool
     if _pool is not None:
