@@ -37,10 +37,10 @@ from pathlib import Path
 import aiohttp  # the client: several times less CPU per request than httpx, and client and server share the CPUs
 
 from questionnaires import load_shipped
-from survey_app import db
-from survey_app.demo import load_demo
-from survey_app.settings import Settings
-from survey_app.tokens import sign
+from survey_app.core import db
+from survey_app.campaigns.demo import load_demo
+from survey_app.core.settings import Settings
+from survey_app.core.tokens import sign
 from tests.app.servers import reset_postgres_database  # the same fresh database the durability tests use
 
 HOST = "127.0.0.1"

@@ -10,10 +10,10 @@ from pathlib import Path
 import typer
 import uvicorn
 
-from survey_app import db
-from survey_app.http_protocol import NoDelayH11Protocol
-from survey_app.settings import Settings
-from survey_app.tokens import form_url
+from survey_app.core import db
+from survey_app.core.http_protocol import NoDelayH11Protocol
+from survey_app.core.settings import Settings
+from survey_app.core.tokens import form_url
 
 app = typer.Typer(help="SIPAS and PAR INDEX survey system.", no_args_is_help=True, add_completion=False)
 
@@ -23,7 +23,7 @@ async def _migrate(settings: Settings) -> list[str]:
 
 
 async def _load_demo(settings: Settings) -> bool:
-    from survey_app.demo import load_demo
+    from survey_app.campaigns.demo import load_demo
 
     return await db.run_connected(settings, load_demo)
 
@@ -67,7 +67,7 @@ def demo(
     serve_after: bool = typer.Option(True, "--serve/--no-serve", help="serve after loading"),
 ) -> None:
     """Create the database, load the demo province with synthetic answers, and serve it."""
-    from survey_app.demo import DEMO_PASSWORD
+    from survey_app.campaigns.demo import DEMO_PASSWORD
 
     settings = Settings.from_env()
     if reset and settings.is_sqlite:
@@ -125,27 +125,27 @@ def import_xlsform(
         typer.echo(text)
 
 
-from survey_app.commands.qr import qr as _qr_command  # noqa: E402
+from survey_app.units.posters import qr as _qr_command  # noqa: E402
 
 app.command("qr")(_qr_command)
 
-from survey_app.commands.sampling import sample_app as _sample_app  # noqa: E402
+from survey_app.officials.samples import sample_app as _sample_app  # noqa: E402
 
 app.add_typer(_sample_app, name="sample")
 
-from survey_app.commands import analysis as _analysis_commands  # noqa: E402
+from survey_app.results import analysis as _analysis_commands  # noqa: E402
 
 _analysis_commands.register(app)
 
-from survey_app.commands.users import user_app as _user_app  # noqa: E402
+from survey_app.accounts.users import user_app as _user_app  # noqa: E402
 
 app.add_typer(_user_app, name="user")
 
-from survey_app.commands.par_index import par_index as _par_index  # noqa: E402
+from survey_app.results.par_index import par_index as _par_index  # noqa: E402
 
 app.command("par-index")(_par_index)
 
-from survey_app.commands.estimate import estimate as _estimate_command  # noqa: E402
+from survey_app.results.estimate import estimate as _estimate_command  # noqa: E402
 
 app.command("estimate")(_estimate_command)
 

@@ -9,8 +9,8 @@ from typing import Optional
 
 import typer
 
-from survey_app import db
-from survey_app.settings import Settings
+from survey_app.core import db
+from survey_app.core.settings import Settings
 
 
 def _format_of(export_format: str | None, out: Path) -> str:

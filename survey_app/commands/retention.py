@@ -6,13 +6,13 @@ import asyncio
 
 import typer
 
-from survey_app import db
-from survey_app.settings import Settings
+from survey_app.core import db
+from survey_app.core.settings import Settings
 
 
 def retention(dry_run: bool = typer.Option(False, "--dry-run", help="count what would change; change nothing")) -> None:
     """Drop free text and dossier hashes of old answers of closed campaigns; delete old officials' drafts."""
-    from survey_app.privacy import apply_retention
+    from survey_app.public.retention import apply_retention
 
     settings = Settings.from_env()
     if settings.retention_days is None:

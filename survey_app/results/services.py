@@ -9,10 +9,10 @@ import pandas as pd
 from litestar.exceptions import NotFoundException
 
 from analysis.sipas import compute_indices
-from survey_app.catalog import definition_of
-from survey_app.settings import SMALL_GROUP_DEFAULT
-from survey_app.suppression import publishable
-from survey_app.tables import Campaign, Questionnaire, Response, Unit
+from survey_app.campaigns.catalog import definition_of
+from survey_app.core.settings import SMALL_GROUP_DEFAULT
+from survey_app.results.suppression import publishable
+from survey_app.core.tables import Campaign, Questionnaire, Response, Unit
 
 NOT_APPLICABLE = "na"
 
@@ -77,7 +77,7 @@ async def unit_index(unit_code: str, campaign_code: str | None = None,
     analyst excluded and, for officials' answers, only what suppression.publishable lets through, once the campaign
     is closed (live figures would give each new answer or exclusion away by difference). With nothing to show,
     "index" is None and "suppressed_below" or "published_when_closed" says why."""
-    from survey_app.analyst.dashboard import not_excluded, published
+    from survey_app.results.dashboard import not_excluded, published
 
     unit = await find_unit(unit_code)
     children = await children_by_parent()

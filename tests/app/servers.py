@@ -14,9 +14,9 @@ from pathlib import Path
 
 import asyncpg
 
-from survey_app import db
-from survey_app.demo import load_demo
-from survey_app.settings import Settings
+from survey_app.core import db
+from survey_app.campaigns.demo import load_demo
+from survey_app.core.settings import Settings
 from tests.app.helpers import counter_definition, form_path
 from tests.app.test_dockerfile import free_port, wait_ready
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from analysis.sipas import compute_indices
-from survey_app.commands.analysis import (
+from survey_app.results.analysis import (
     SRS_NOTE,
     WEIGHTED_NOTE,
     AnalysisCommandError,
@@ -23,7 +23,7 @@ from survey_app.commands.analysis import (
     run_weight,
     weight_text,
 )
-from survey_app.tables import Campaign, Response
+from survey_app.core.tables import Campaign, Response
 
 SURVEY = Path(sys.executable).parent / "survey"
 

@@ -13,9 +13,9 @@ import threading
 
 import httpx
 
-from survey_app import db
+from survey_app.core import db
 from survey_app.app import create_app
-from survey_app.settings import Settings
+from survey_app.core.settings import Settings
 from tests.app.helpers import counter_definition, filled_form, form_path
 from tests.app.servers import SECRET, demo_database, stored_rows
 from tests.app.test_dockerfile import free_port

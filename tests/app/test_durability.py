@@ -15,7 +15,7 @@ from collections import Counter as Tally
 
 import httpx
 
-from survey_app import db
+from survey_app.core import db
 from tests.app.servers import Server, demo_database, stored_rows, submission
 
 CLIENTS = 8

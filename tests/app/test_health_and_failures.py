@@ -6,10 +6,10 @@ import sqlite3
 
 import httpx
 
-from survey_app import db
+from survey_app.core import db
 from survey_app.app import create_app
-from survey_app.demo import load_demo
-from survey_app.settings import Settings
+from survey_app.campaigns.demo import load_demo
+from survey_app.core.settings import Settings
 from tests.app.helpers import counter_definition, filled_form
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from survey_app.suppression import publishable, small_units
+from survey_app.results.suppression import publishable, small_units
 
 
 def test_small_units_are_those_with_some_answers_but_fewer_than_the_threshold():
