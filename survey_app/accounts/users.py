@@ -1,20 +1,11 @@
-"""`survey user create|list|token`: staff accounts from the terminal (the first administrator starts here)."""
+"""Staff accounts created, listed and given API tokens: what `survey user` and the users' admin page call."""
 
 from __future__ import annotations
 
-import asyncio
-import sys
-
-import typer
-
-from survey_app.accounts import audit
+from survey_app.accounts import ROLES, audit
 from survey_app.core import db
-from survey_app.accounts import ROLES
 from survey_app.accounts.passwords import hash_password, password_problem
-from survey_app.core.settings import Settings
 from survey_app.core.tables import Unit, User
-
-user_app = typer.Typer(help="Staff accounts: create, list, API tokens.", no_args_is_help=True)
 
 
 class UserCommandError(Exception):
@@ -49,58 +40,16 @@ async def create_user(username: str, password: str, role: str, unit_code: str | 
     return row["id"]
 
 
-def _read_password(from_stdin: bool) -> str:
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+async def user_rows() -> list[dict]:
+    """Every account with role, unit code, active and locked-until, for `survey user list`."""
+    return await User.select(User.username, User.role, User.unit.code, User.active, User.locked_until)
 
 
-@user_app.command("create")
-def create(
-    username: str = typer.Argument(..., help="sign-in name"),
-    role: str = typer.Option(..., help="admin, analyst or unit_manager"),
-    unit: str = typer.Option(None, help="unit code (required for unit_manager)"),
-    name: str = typer.Option("", help="display name"),
-    password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from standard input"),
-) -> None:
-    """Create a staff account (asks for the password twice unless --password-stdin)."""
-    password = _read_password(password_stdin)
-    try:
-        user_id = asyncio.run(db.run_connected(Settings.from_env(),
-                                               lambda: create_user(username, password, role, unit, name)))
-    except UserCommandError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=1)
-    typer.echo(f"created {role} {username} (id {user_id})")
-
-
-@user_app.command("list")
-def list_users() -> None:
-    """List staff accounts with role, unit and whether they are active or locked."""
-    async def rows():
-        return await User.select(User.username, User.role, User.unit.code, User.active, User.locked_until)
-
-    for row in asyncio.run(db.run_connected(Settings.from_env(), rows)):
-        state = "active" if row["active"] else "inactive"
-        typer.echo(f"{row['username']:<24} {row['role']:<13} {row['unit.code'] or '-':<10} {state}"
-                   + (" locked" if row["locked_until"] else ""))
-
-
-@user_app.command("token")
-def token(username: str = typer.Argument(...), name: str = typer.Option("api", help="what the token is for")) -> None:
-    """Create an API bearer token for a user; printed once, stored only as a hash."""
+async def api_token_for(secret_key: str, username: str, name: str) -> str:
+    """A new API bearer token for the user (shown once, stored only as a hash)."""
     from survey_app.accounts.services import create_api_token
 
-    settings = Settings.from_env()
-
-    async def make():
-        row = await User.select(User.id).where(User.username == username).first()
-        if row is None:
-            raise UserCommandError(f"no user {username!r}")
-        return await create_api_token(settings.secret_key, row["id"], name)
-
-    try:
-        typer.echo(asyncio.run(db.run_connected(settings, make)))
-    except UserCommandError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=1)
+    row = await User.select(User.id).where(User.username == username).first()
+    if row is None:
+        raise UserCommandError(f"no user {username!r}")
+    return await create_api_token(secret_key, row["id"], name)

@@ -1,5 +1,6 @@
-"""The analyst's workspace: campaigns (create, open/pause/close, live counts), the response-quality queue, the
-dashboard of indices per campaign, and the unit manager's view of their own unit.
+"""Campaigns: create, open/pause/close, targets and live counts; the questionnaire catalogue and its admin page;
+the analyst's workspace pages (controllers.py, pages.py) and the demo province.
 
-Figures come from analysis/ (`survey_app.results.analysis.campaign_frame` + `analysis.sipas`), never recomputed here.
+Figures come from analysis/ through survey_app/results (`frames.campaign_frame` + `analysis.sipas`), never recomputed
+here.
 """

@@ -13,7 +13,7 @@ from survey_app.campaigns import services as campaigns, pages, targets
 from survey_app.results import manager, quality
 from survey_app.results.dashboard import campaign_by_code, campaign_figures, domain_names, NotEnoughData
 from survey_app.accounts import SignedInUser, access
-from survey_app.results.analysis import AnalysisCommandError
+from survey_app.results.frames import AnalysisCommandError
 from survey_app.core.db import write_transaction
 
 

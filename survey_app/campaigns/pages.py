@@ -6,7 +6,7 @@ import asyncio
 
 from survey_app.results import charts
 from survey_app.campaigns import counts, targets
-from survey_app.campaigns.services import MODE_NAMES, STATUS_NAMES
+from survey_app.campaigns.services import COMMON, LEVEL_NAMES
 from survey_app.results.dashboard import (
     NotEnoughData,
     campaign_figures,
@@ -19,9 +19,6 @@ from survey_app.results.dashboard import (
 )
 from survey_app.core.single_flight import cached_or_built
 from survey_app.core.tables import Campaign, Questionnaire, Response, Unit
-
-LEVEL_NAMES = {"province": "Tỉnh", "so": "Sở, ban, ngành", "huyen": "UBND cấp huyện", "xa": "UBND cấp xã"}
-COMMON = {"status_names": STATUS_NAMES, "mode_names": MODE_NAMES, "level_names": LEVEL_NAMES}
 
 
 async def campaign_list() -> list[dict]:

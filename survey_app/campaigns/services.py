@@ -15,6 +15,9 @@ CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
 MODE_NAMES = {"open_qr": ("Mở, quét mã QR tại quầy", "open QR"), "invitation": ("Theo mã mời", "invitation")}
 STATUS_NAMES = {"draft": ("Nháp", "draft"), "open": ("Đang mở", "open"), "paused": ("Tạm dừng", "paused"),
                 "closed": ("Đã đóng", "closed")}
+LEVEL_NAMES = {"province": "Tỉnh", "so": "Sở, ban, ngành", "huyen": "UBND cấp huyện", "xa": "UBND cấp xã"}
+# The names every campaign page (the analyst's and the unit manager's) shows for statuses, modes and levels
+COMMON = {"status_names": STATUS_NAMES, "mode_names": MODE_NAMES, "level_names": LEVEL_NAMES}
 # action → (statuses it may start from, the status it leads to)
 TRANSITIONS = {"open": (("draft", "paused"), "open"), "pause": (("open",), "paused"),
                "close": (("draft", "open", "paused"), "closed")}

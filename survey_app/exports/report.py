@@ -166,7 +166,7 @@ async def build_report(campaign_code: str, targets: list[Target] | None = None, 
 
 
 async def _composed(campaign_code: str, names: dict, targets: list[Target], today: dt.date, minimum: int) -> Report:
-    from survey_app.results.analysis import AnalysisCommandError, campaign_frame
+    from survey_app.results.frames import AnalysisCommandError, campaign_frame
 
     try:
         campaign, scoring, frame = await campaign_frame(campaign_code)
@@ -205,7 +205,7 @@ async def write_report(campaign_code: str, out_dir: Path, targets: list[Target] 
 def collect_report(campaign: dict, scoring: dict, frame: pd.DataFrame, names: dict, targets: list[Target],
                    today: dt.date, minimum: int) -> Report:
     from analysis.sipas import compute_indices, compute_indices_by
-    from survey_app.results.analysis import AnalysisCommandError, design_of
+    from survey_app.results.frames import AnalysisCommandError, design_of
 
     frame, left_out = publishable(frame, campaign["mode"] == "invitation", minimum)
     if len(frame) < 2:

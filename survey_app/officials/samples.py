@@ -1,26 +1,20 @@
-"""`survey sample draw|show|export`: draw officials for a campaign, track responses, export the sample design.
+"""Samples of officials and dossiers, for `survey sample draw|slips|draw-dossiers|show|export|replace`: draw for a
+campaign, print slips, track responses, export the sample design.
 
-The async functions do the work and return text/tables so tests can call them directly; the typer commands
-only open the database, call them and print. Every refusal prints the library's bilingual problems, exit 1.
+The async functions do the work on a connected database and return text/tables; refusals are the sampling
+library's SamplingError with its bilingual problems.
 """
 
 from __future__ import annotations
 
-import asyncio
 import csv
 from pathlib import Path
-from typing import Optional
 
 import pandas as pd
-import typer
 
-import sampling
-from survey_app.core import db
 from survey_app.officials import dossier_draws
 from survey_app.officials import draws, slips
 from survey_app.core.settings import Settings
-
-sample_app = typer.Typer(help="Random samples of officials and their invitation codes.", no_args_is_help=True)
 
 
 def refuse_existing(option: str, path: Path | None) -> None:
@@ -131,127 +125,16 @@ async def run_export(campaign: str, output: Path) -> int:
     return len(exported)
 
 
-async def _with_database(work):
-    settings = Settings.from_env()
-    return await db.run_connected(settings, lambda: work(settings))
-
-
-def _run(work):
-    try:
-        return asyncio.run(_with_database(work))
-    except sampling.SamplingError as error:
-        typer.echo("refused / từ chối:", err=True)
-        for problem in error.problems:
-            typer.echo(f"  {problem.where}: {problem.message_vi} / {problem.message_en}", err=True)
-        raise typer.Exit(code=1)
-
-
-@sample_app.command("draw")
-def draw(
-    campaign: str = typer.Option(..., help="campaign code"),
-    frame: Path = typer.Option(..., exists=True, dir_okay=False, help="officials frame, CSV or XLSX"),
-    mapping: Optional[str] = typer.Option(None, help="field=column header, comma-separated, e.g. "
-                                          "unit=Mã đơn vị,role=Chức vụ,staff_id=Mã CB,name=Họ tên"),
-    quota: list[str] = typer.Option(..., help="role=n, once per role (per unit)"),
-    seed: Optional[int] = typer.Option(None, help="random seed (default: a new one, printed and stored)"),
-    level: Optional[str] = typer.Option(None, help="every unit of this level (so, huyen) must be in the frame"),
-    codes_out: Optional[Path] = typer.Option(None, help="CSV of the plain codes for printing (written once)"),
-    slips_out: Optional[Path] = typer.Option(None, "--slips", help="PDF of printable slips, 8 per A4 page "
-                                             "(written once)"),
-    slip_names: bool = typer.Option(False, "--slip-names", help="print each person's name from the frame on "
-                                    "their slip (never stored)"),
-) -> None:
-    """Draw officials by unit × role with fixed quotas; store members, reserves and code hashes."""
-    chosen_seed = sampling.new_seed() if seed is None else seed
-    typer.echo(_run(lambda settings: run_draw(settings, campaign, frame, mapping, quota, chosen_seed, level,
-                                              codes_out, slips_out, slip_names)))
-
-
-@sample_app.command("slips")
-def print_slips(
-    codes_file: Path = typer.Argument(..., exists=True, dir_okay=False, help="codes CSV written by draw "
-                                      "--codes-out"),
-    output: Path = typer.Option(..., "-o", "--output", help="PDF to write"),
-    names: bool = typer.Option(False, "--names", help="print the name column of the codes file on each slip"),
-) -> None:
-    """Printable slips (A4, 8 per page) of the codes in a codes CSV that are still open."""
-    typer.echo(_run(lambda settings: run_slips(settings, codes_file, output, names)))
-
-
-@sample_app.command("draw-dossiers")
-def draw_dossiers(
-    frame: Path = typer.Argument(..., exists=True, dir_okay=False, help="dossier frame, CSV or XLSX"),
-    output: Path = typer.Option(..., "-o", "--output", help="CSV of the selected dossiers and reserves"),
-    units: int = typer.Option(..., help="units drawn per stratum (first stage)"),
-    days: int = typer.Option(..., help="completion days drawn per selected unit (second stage)"),
-    dossiers: int = typer.Option(..., help="dossiers drawn per selected day (third stage)"),
-    unit_method: str = typer.Option("pps_systematic", help="first stage: pps_systematic (size = dossiers in the "
-                                    "frame), pps_brewer, srs or systematic"),
-    strata: list[str] = typer.Option([], "--stratum", help="stratify by level and/or domain (repeat)"),
-    mapping: Optional[str] = typer.Option(None, help="field=column header, comma-separated, e.g. unit=Mã đơn vị,"
-                                          "domain=Lĩnh vực,dossier_code=Mã hồ sơ,completion_date=Ngày trả kết quả"),
-    seed: Optional[int] = typer.Option(None, help="random seed (default: a new one, printed)"),
-    reserves: Optional[int] = typer.Option(None, help="reserves kept per last-stage group (default: all)"),
-    bad_rows: Optional[Path] = typer.Option(None, help="CSV report of bad rows (default: OUTPUT.bad_rows.csv)"),
-) -> None:
-    """SIPAS citizen sample: units → completion days → dossiers, with inclusion probabilities and weights."""
-    chosen_seed = sampling.new_seed() if seed is None else seed
-    design = dossier_draws.DossierDesign(units, days, dossiers, unit_method, tuple(strata), reserves)
-    typer.echo(_run(lambda settings: run_draw_dossiers(frame, mapping, design, chosen_seed, output, bad_rows)))
-
-
-@sample_app.command("show")
-def show(campaign: str = typer.Option(..., help="campaign code")) -> None:
-    """Response tracking per stratum, RR1/RR3, and who has not finished (never answers)."""
-    typer.echo(_run(lambda settings: run_show(campaign)))
-
-
-@sample_app.command("export")
-def export(
-    campaign: str = typer.Option(..., help="campaign code"),
-    output: Path = typer.Option(..., "-o", "--output", help="CSV file to write"),
-) -> None:
-    """Members with stratum, inclusion probability, design weight and status; no identities."""
-    count = _run(lambda settings: run_export(campaign, output))
-    typer.echo(f"wrote {count} member(s) to {output}")
-
-
-@sample_app.command("mark")
-def mark(
-    campaign: str = typer.Option(..., help="campaign code"),
-    ref: str = typer.Option(..., help="staff reference prefix (from the slips or the reminders list)"),
-    status: str = typer.Option(..., help="refused, not_reached or ineligible (left the unit, long leave)"),
-    reason: str = typer.Option("", help="why (kept with the member, never exported; required for ineligible)"),
-) -> None:
-    """Record that a sampled official refused, could not be reached or is not eligible (no replacement)."""
-    member = _run(lambda settings: draws.mark(campaign, ref, status, reason))
-    typer.echo(f"{member['stratum']}: {member['staff_ref_hash'][:draws.REF_PREFIX]} marked {status}")
-
-
-@sample_app.command("replace")
-def replace(
-    campaign: str = typer.Option(..., help="campaign code"),
-    ref: str = typer.Option(..., help="staff reference prefix of the member who cannot answer"),
-    reason: str = typer.Option(..., help="why (e.g. on leave, moved post)"),
-    frame: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
-                                         help="the draw's frame file, to name the incoming person on the slip"),
-    mapping: Optional[str] = typer.Option(None, help="column mapping of --frame, as for draw"),
-    ineligible: bool = typer.Option(False, help="the member is not eligible (left the unit, long leave): "
-                                    "recorded as ineligible, out of the response-rate denominators"),
-    slips_out: Optional[Path] = typer.Option(None, "--slips", help="PDF with the incoming person's slip"),
-    slip_names: bool = typer.Option(False, "--slip-names", help="print the name from --frame on the slip"),
-) -> None:
-    """Replace a member by the next reserve of the same stratum and print the reserve's new code once."""
-    async def work(settings):
-        refuse_existing("--slips", slips_out)
-        incoming = await draws.replace(settings.secret_key, campaign, ref, reason, frame, mapping, ineligible)
-        who = ", ".join(f"{key} {value}" for key, value in incoming.person.items()) or "(give --frame to name them)"
-        lines = [f"replacement in {incoming.stratum}: staff ref {incoming.staff_ref} {who}",
-                 f"code (shown once, not stored): {incoming.code}"]
-        if slips_out is not None:
-            row = {"campaign": campaign, "unit": incoming.unit, "role": incoming.role, "code": incoming.code,
-                   "staff_ref": incoming.staff_ref, "name": incoming.person.get("name", "")}
-            lines = await write_slips(settings, [row], slips_out, slip_names) + lines
-        return "\n".join(lines)
-
-    typer.echo(_run(work))
+async def run_replace(settings: Settings, campaign: str, ref: str, reason: str, frame: Path | None,
+                      mapping: str | None, ineligible: bool, slips_out: Path | None, slip_names: bool) -> str:
+    """Replace a member by the next reserve of the same stratum; the lines to print (the new code once)."""
+    refuse_existing("--slips", slips_out)
+    incoming = await draws.replace(settings.secret_key, campaign, ref, reason, frame, mapping, ineligible)
+    who = ", ".join(f"{key} {value}" for key, value in incoming.person.items()) or "(give --frame to name them)"
+    lines = [f"replacement in {incoming.stratum}: staff ref {incoming.staff_ref} {who}",
+             f"code (shown once, not stored): {incoming.code}"]
+    if slips_out is not None:
+        row = {"campaign": campaign, "unit": incoming.unit, "role": incoming.role, "code": incoming.code,
+               "staff_ref": incoming.staff_ref, "name": incoming.person.get("name", "")}
+        lines = await write_slips(settings, [row], slips_out, slip_names) + lines
+    return "\n".join(lines)

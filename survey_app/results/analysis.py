@@ -1,85 +1,23 @@
-"""`survey indices` and `survey weight`: analysis/ on a campaign's stored responses (docs/method.md).
+"""SIPAS indices and post-stratified weights of a campaign's stored responses (docs/method.md), for `survey indices`
+and `survey weight`.
 
-The async functions do the work on an already-connected database and return text or a JSON-able dict, so tests
-call them directly; the typer commands only open the database from Settings.from_env(), call them and print.
+The async functions do the work on an already-connected database and return text or a JSON-able dict.
 Refusals (unknown campaign, no responses, bad population file, weighting that cannot be done) exit 1 with a message.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import math
 from pathlib import Path
-from typing import Optional
 
-import numpy as np
 import pandas as pd
-import typer
 
 from survey_app.core import db
-from survey_app.core.settings import SMALL_GROUP_DEFAULT, Settings
+from survey_app.core.settings import SMALL_GROUP_DEFAULT
+from survey_app.results.frames import AnalysisCommandError, campaign_frame, design_of
 
 BY_CHOICES = ("unit", "level", "domain")
-NO_DOMAIN = "(none)"
-SRS_NOTE = ("all weights are 1: simple random sampling of responses within the campaign is assumed "
-            "(each response its own unit, no strata, no finite-population correction)")
-WEIGHTED_NOTE = ("weights from Response.weight; responses are treated as independent draws with replacement "
-                 "(no strata or clusters are stored), so SEs ignore any clustering by counter")
 
-
-class AnalysisCommandError(Exception):
-    """A refusal with a message for the user (exit 1)."""
-
-
-async def campaign_frame(campaign_code: str) -> tuple[dict, dict, pd.DataFrame]:
-    """The campaign row, its scoring map, and one row per response: id, unit, level, domain, weight, item ratings."""
-    from survey_app.campaigns.catalog import definition_of
-    from survey_app.core.tables import Campaign, Questionnaire, Response
-
-    campaign = await Campaign.select().where(Campaign.code == campaign_code).first()
-    if campaign is None:
-        raise AnalysisCommandError(f"no campaign with code {campaign_code!r}")
-    questionnaire = await Questionnaire.select().where(Questionnaire.id == campaign["questionnaire"]).first()
-    scoring = definition_of(questionnaire).scoring_dict()
-    if not scoring.get("factors"):
-        raise AnalysisCommandError(f"campaign {campaign_code}: questionnaire {questionnaire['key']} has no scoring map")
-    item_keys = [item for factor in scoring["factors"] for criterion in factor["criteria"] for item in criterion["items"]]
-    rows = await Response.select(
-        Response.id, Response.answers, Response.weight,
-        Response.unit.code.as_alias("unit_code"), Response.unit.level.as_alias("unit_level"),
-        Response.domain.code.as_alias("domain_code"),
-    ).where(Response.campaign == campaign["id"]).order_by(Response.id)
-    if len(rows) < 2:
-        raise AnalysisCommandError(f"campaign {campaign_code} has {len(rows)} response(s); a standard error needs at least 2")
-    # Parsing every response's answers takes about a second per 36 000 responses: a thread keeps the loop free
-    return campaign, scoring, await asyncio.to_thread(_response_frame, rows, item_keys)
-
-
-def _response_frame(rows: list[dict], item_keys: list[str]) -> pd.DataFrame:
-    from survey_app.results.services import rating_frame
-
-    frame = rating_frame(rows, item_keys)
-    frame.insert(0, "response_id", [row["id"] for row in rows])
-    frame.insert(1, "unit", [row["unit_code"] for row in rows])
-    frame.insert(2, "level", [row["unit_level"] for row in rows])
-    frame.insert(3, "domain", [row["domain_code"] or NO_DOMAIN for row in rows])
-    frame.insert(4, "weight", [row["weight"] for row in rows])
-    return frame
-
-
-def design_of(frame: pd.DataFrame):
-    """The design for a campaign frame and the sentence that states it."""
-    from analysis.design import SurveyDesign
-
-    weights = pd.to_numeric(frame["weight"], errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(weights) | (weights <= 0)
-    if bad.any():
-        ids = frame.loc[bad, "response_id"].head(5).tolist()
-        raise AnalysisCommandError(f"{int(bad.sum())} responses have a missing or non-positive weight (ids {ids}); "
-                                   "run `survey weight` again or fix them")
-    note = SRS_NOTE if np.all(weights == 1) else WEIGHTED_NOTE
-    return SurveyDesign.from_frame(frame, weights=weights), note
 
 
 async def run_indices(campaign_code: str, by: str | None = None, minimum: int = SMALL_GROUP_DEFAULT) -> dict:
@@ -208,41 +146,3 @@ def weight_text(result: dict) -> str:
     return "\n".join(lines)
 
 
-async def _with_database(work):
-    return await db.run_connected(Settings.from_env(), work)
-
-
-def _run(work):
-    try:
-        return asyncio.run(_with_database(work))
-    except AnalysisCommandError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=1)
-
-
-def indices(
-    campaign: str = typer.Option(..., "--campaign", help="campaign code, e.g. SIPAS-2026"),
-    by: Optional[str] = typer.Option(None, "--by", help="unit, level or domain (default: the whole campaign)"),
-    as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
-) -> None:
-    """SIPAS indices of a campaign with SE and 95 % CI, overall or per unit, level or domain."""
-    result = _run(lambda: run_indices(campaign, by, Settings.from_env().suppress_below))
-    typer.echo(json.dumps(result, ensure_ascii=False, indent=2) if as_json else indices_text(result))
-
-
-def weight(
-    campaign: str = typer.Option(..., "--campaign", help="campaign code"),
-    post_stratify_by: str = typer.Option(..., "--post-stratify-by", help="level or domain"),
-    population: Path = typer.Option(..., "--population", exists=True, dir_okay=False,
-                                    help="CSV with the level/domain and its population count"),
-    as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
-) -> None:
-    """Post-stratify a campaign's response weights to population counts and store them (one transaction)."""
-    result = _run(lambda: run_weight(campaign, post_stratify_by, population))
-    typer.echo(json.dumps(result, ensure_ascii=False, indent=2) if as_json else weight_text(result))
-
-
-def register(app: typer.Typer) -> None:
-    """Add `indices` and `weight` to the `survey` command."""
-    app.command("indices")(indices)
-    app.command("weight")(weight)

@@ -18,7 +18,7 @@ from cachetools import LRUCache
 from analysis.sipas import compute_indices, compute_indices_by
 from survey_app.core import db
 from survey_app.core.campaign_tables import QualityReview
-from survey_app.results.analysis import AnalysisCommandError, campaign_frame, design_of
+from survey_app.results.frames import AnalysisCommandError, campaign_frame, design_of
 from survey_app.core.settings import SMALL_GROUP_DEFAULT
 from survey_app.core.single_flight import cached_or_built
 from survey_app.results.suppression import publishable

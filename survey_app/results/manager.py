@@ -16,8 +16,8 @@ from survey_app.results.dashboard import (
     published,
     trend,
 )
-from survey_app.campaigns.pages import COMMON
-from survey_app.results.analysis import design_of
+from survey_app.campaigns.services import COMMON
+from survey_app.results.frames import design_of
 from survey_app.results.services import unit_and_descendant_ids
 from survey_app.core.tables import Campaign, Response, Unit
 

@@ -1,4 +1,4 @@
-"""`survey par-index`: the PAR INDEX survey points per unit and criterion, plus appraised self-assessment points,
+"""The PAR INDEX (`survey par-index`) survey points per unit and criterion, plus appraised self-assessment points,
 totals and ranking (analysis/par_index.py; docs/method.md).
 
 Units with fewer respondents than SUPPRESS_BELOW are listed with their count but no points and no rank: a small
@@ -7,17 +7,11 @@ group's answers could be traced to the people who gave them.
 
 from __future__ import annotations
 
-import asyncio
-import json
 from pathlib import Path
-from typing import Optional
 
 import pandas as pd
-import typer
 
-from survey_app.core import db
-from survey_app.results.analysis import AnalysisCommandError, campaign_frame
-from survey_app.core.settings import Settings
+from survey_app.results.frames import AnalysisCommandError, campaign_frame
 from survey_app.results.suppression import publishable
 
 
@@ -73,18 +67,3 @@ def _points(value) -> str:
     return f"{'—':>8}" if value is None else f"{value:8.2f}"
 
 
-def par_index(
-    campaign: str = typer.Option(..., help="campaign code of the officials' survey"),
-    self_assessment: Optional[Path] = typer.Option(None, help="CSV/XLSX with unit, criterion, points"),
-    rule: Optional[str] = typer.Option(None, help="linear or share_4_5 (default: the scoring map's rule)"),
-    as_json: bool = typer.Option(False, "--json", help="print JSON"),
-) -> None:
-    """PAR INDEX: survey points per unit and criterion, self-assessment, totals and ranking."""
-    settings = Settings.from_env()
-    try:
-        result = asyncio.run(db.run_connected(settings, lambda: run_par_index(
-            campaign, self_assessment, settings.suppress_below, rule)))
-    except (AnalysisCommandError, ValueError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=1)
-    typer.echo(json.dumps(result, ensure_ascii=False, indent=2) if as_json else par_index_text(result))

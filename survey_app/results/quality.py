@@ -43,7 +43,7 @@ def flags_of(frame: pd.DataFrame, item_keys: list[str], timing: pd.DataFrame) ->
 async def flagged_responses(campaign: dict) -> pd.DataFrame:
     """Flagged responses of the campaign (index: response id), computed once per state of its responses."""
     from survey_app.results.dashboard import data_state
-    from survey_app.results.analysis import campaign_frame
+    from survey_app.results.frames import campaign_frame
 
     state = await data_state(campaign["id"], without_excluded=False)
     if state not in _cache:

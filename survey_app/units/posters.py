@@ -1,19 +1,17 @@
-"""`survey qr`: a counter's QR code or poster, or a ZIP of posters for every active counter of a unit or campaign.
+"""A counter's QR code or poster, or a ZIP of posters for every active counter of a unit or campaign: what
+`survey qr` and the counters' admin page both call.
 
-The database part (`build`) runs on an already connected database, so tests and the admin page can call it;
-`qr` is the typer command around it, which connects, builds everything in memory, and writes only on success.
+`build` runs on an already connected database and builds everything in memory; the caller writes only on success.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import typer
 
 from survey_app.units import qr as render
 from survey_app.core.tables import Campaign, Counter, Unit
@@ -129,11 +127,6 @@ async def build(settings, campaign_code: str, counter_code: str | None = None, u
     return QrOutput(data, format, codes, warnings)
 
 
-async def _build_connected(settings, **options) -> QrOutput:
-    from survey_app.core import db
-
-    return await db.run_connected(settings, lambda: build(settings, **options), migrate_first=False)
-
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Write beside the target and rename, so a failure never leaves half a file."""
@@ -151,28 +144,3 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def qr(
-    campaign: str = typer.Option(..., "--campaign", help="campaign code, e.g. QUAY-2026"),
-    counter: str = typer.Option(None, "--counter", help="one counter's code, e.g. SO01-Q1"),
-    unit: str = typer.Option(None, "--unit", help="a unit's code: a ZIP of posters for all its active counters"),
-    format: str = typer.Option(None, "--format", help="png, svg, pdf or zip (default: from -o, else png/zip)"),
-    size: str = typer.Option("A4", "--size", help="poster size: A4 or A5"),
-    expires: str = typer.Option(None, "--expires", help="last day the code is accepted, dd/mm/yyyy"),
-    code_only: bool = typer.Option(False, "--code-only", help="the bare QR code instead of a poster (png)"),
-    output: Path = typer.Option(..., "-o", "--output", help="file to write"),
-) -> None:
-    """QR code (PNG/SVG), A4/A5 poster (PNG/PDF), or a ZIP of posters for a unit or a whole campaign."""
-    from survey_app.core.settings import Settings
-
-    try:
-        result = asyncio.run(_build_connected(
-            Settings.from_env(), campaign_code=campaign, counter_code=counter, unit_code=unit, format=format,
-            size=size, expires_on=parse_expiry(expires), code_only=code_only, output=output))
-    except QrCommandError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=1)
-    for warning in result.warnings:
-        typer.echo(f"warning: {warning}", err=True)
-    write_atomically(output, result.data)
-    what = f"{len(result.counters)} counters" if len(result.counters) > 1 else result.counters[0]
-    typer.echo(f"wrote {output} ({result.format}, {what}, {len(result.data):,} bytes)")

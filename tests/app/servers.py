@@ -14,7 +14,7 @@ from pathlib import Path
 
 import asyncpg
 
-from survey_app.core import db
+from survey_app.core import db, engines
 from survey_app.campaigns.demo import load_demo
 from survey_app.core.settings import Settings
 from tests.app.helpers import counter_definition, form_path
@@ -118,7 +118,7 @@ async def stored_rows(database_url: str, prefix: str) -> list[tuple[str, str]]:
     """(idempotency key, answers digest) of every stored row whose key starts with prefix; one entry per row."""
     query = "SELECT idempotency_key, answers_digest FROM response WHERE idempotency_key LIKE '{}%'".format(prefix)
     if database_url.startswith("sqlite"):
-        with sqlite3.connect(db.sqlite_path(database_url)) as connection:
+        with sqlite3.connect(engines.sqlite_path(database_url)) as connection:
             return [tuple(row) for row in connection.execute(query)]
     connection = await asyncpg.connect(database_url)
     try:

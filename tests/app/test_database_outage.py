@@ -13,7 +13,7 @@ import threading
 
 import httpx
 
-from survey_app.core import db
+from survey_app.core import db, engines
 from survey_app.app import create_app
 from survey_app.core.settings import Settings
 from tests.app.helpers import counter_definition, filled_form, form_path
@@ -105,7 +105,7 @@ async def postgres_outage(url: str):
 async def sqlite_outage(url: str):
     @contextlib.asynccontextmanager
     async def locked():
-        locker = sqlite3.connect(db.sqlite_path(url), isolation_level=None)
+        locker = sqlite3.connect(engines.sqlite_path(url), isolation_level=None)
         locker.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
         try:
             yield

@@ -8,7 +8,7 @@ import pytest_asyncio
 
 from analysis.sipas import compute_indices_by
 from survey_app.results.dashboard import campaign_by_code, campaign_figures
-from survey_app.results.analysis import design_of
+from survey_app.results.frames import design_of
 from survey_app.accounts.users import create_user
 from survey_app.campaigns.demo import DEMO_PASSWORD
 from tests.app.analyst_helpers import (

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from questionnaires import load_shipped
-from survey_app.results.analysis import AnalysisCommandError
+from survey_app.results.frames import AnalysisCommandError
 from survey_app.results.par_index import par_index_text, run_par_index
 from survey_app.campaigns.demo import valid_answers
 from survey_app.public.services import answers_digest
