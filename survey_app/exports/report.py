@@ -4,7 +4,7 @@ rankings, charts and targets met or missed — as an HTML string and PDF bytes (
 Figures come from the same code as `survey indices` (analysis.sipas on the campaign's design). A unit's index
 covers the unit and the units below it, as the index API does; a group with fewer responses than the threshold
 (SUPPRESS_BELOW, 5 by default) shows "không đủ số phiếu" instead of a figure and is not ranked. Officials' answers
-of a unit with fewer than the threshold are in no figure at all (survey_app/suppression.py), and responses the
+of a unit with fewer than the threshold are in no figure at all (survey_app/results/suppression.py), and responses the
 analyst excluded after the quality review are left out, as on every published page.
 
 Building takes seconds of CPU (indices, matplotlib, fpdf2): only the database reads run on the event loop, the rest
@@ -319,7 +319,7 @@ def _judge_targets(report: Report, targets: list[Target]) -> list[dict]:
     return judged
 
 
-# Charts (matplotlib's object API, PNG; drawn in a worker thread holding charts.DRAWING, see analyst/charts.py).
+# Charts (matplotlib's object API, PNG; drawn in a worker thread holding charts.DRAWING, see results/charts.py).
 
 def units_chart(report: Report) -> bytes:
     from matplotlib.figure import Figure

@@ -60,7 +60,7 @@ def scope_point(figures: dict, unit_codes: set[str], threshold: int) -> dict | N
 
 async def manager_view(unit: dict, unit_ids: frozenset[int], campaign_code: str | None, threshold: int) -> dict:
     """The manager's page; a group with fewer than `threshold` responses (SUPPRESS_BELOW) shows no figure, and
-    officials' answers of a unit with fewer are in no figure at all (survey_app/suppression.py)."""
+    officials' answers of a unit with fewer are in no figure at all (survey_app/results/suppression.py)."""
     units = await scope_units(unit, unit_ids)
     campaigns = await campaigns_of([row["id"] for row in units])
     chosen = next((c for c in campaigns if c["code"] == campaign_code), campaigns[0] if campaigns else None)

@@ -1,4 +1,4 @@
-"""Officials' answers of a unit with fewer than the threshold are in no figure (survey_app/suppression.py)."""
+"""Officials' answers of a unit with fewer than the threshold are in no figure (survey_app/results/suppression.py)."""
 
 from __future__ import annotations
 
