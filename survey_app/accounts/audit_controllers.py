@@ -10,7 +10,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery
 from litestar.response import Response, Template
 
-from survey_app.core.admin_forms import staff_page
+from survey_app.accounts.admin_forms import staff_page
 from survey_app.accounts import access
 from survey_app.core.tables import AuditLog
 

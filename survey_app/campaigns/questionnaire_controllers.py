@@ -18,7 +18,7 @@ from litestar.response import Template
 from questionnaires.validate import validate_file
 from survey_app.accounts import audit
 from survey_app.core import db
-from survey_app.core.admin_forms import staff_page
+from survey_app.accounts.admin_forms import staff_page
 from survey_app.core.tables import Campaign, Questionnaire, Response
 from survey_app.accounts import access
 

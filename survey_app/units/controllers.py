@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from survey_app.core import db
-from survey_app.core.admin_forms import staff_page
+from survey_app.accounts.admin_forms import staff_page
 from survey_app.units.unit_tree import (
     RowProblem,
     UnitFileError,

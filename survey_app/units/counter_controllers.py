@@ -14,7 +14,7 @@ from litestar.response import Response, Template
 
 from survey_app.accounts import audit
 from survey_app.core import db
-from survey_app.core.admin_forms import (
+from survey_app.accounts.admin_forms import (
     FieldErrors,
     FormRefused,
     clean_code,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from survey_app.accounts import audit
 from survey_app.core import db
-from survey_app.core.admin_forms import FieldErrors, clean_code, clean_text, nfc
+from survey_app.accounts.admin_forms import FieldErrors, clean_code, clean_text, nfc
 from survey_app.core.tables import UNIT_LEVELS, Unit
 
 COLUMNS = ("code", "name", "name_en", "level", "parent_code")
