@@ -32,10 +32,10 @@ import aiohttp
 
 from load import HOST, SECRET, SURVEY, free_port, server_env, start_server, stop  # benchmarks/load.py
 from questionnaires import load_shipped
-from survey_app import db
-from survey_app.demo import load_demo
-from survey_app.settings import Settings
-from survey_app.tokens import sign
+from survey_app.core import db
+from survey_app.campaigns.demo import load_demo
+from survey_app.core.settings import Settings
+from survey_app.core.tokens import sign
 from tests.app.servers import reset_postgres_database
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -161,7 +161,7 @@ class Poster:
 
 
 async def signed_in(base: str, username: str) -> aiohttp.ClientSession:
-    from survey_app.demo import DEMO_PASSWORD
+    from survey_app.campaigns.demo import DEMO_PASSWORD
 
     session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
                                     timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT))

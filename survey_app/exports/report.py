@@ -1,10 +1,10 @@
 """The Vietnamese campaign report: method, sample, SIPAS indices with 95 % CIs per province, level, domain and unit,
 rankings, charts and targets met or missed — as an HTML string and PDF bytes (fpdf2, DejaVu Sans).
 
-Figures come from survey_app/figures.py, as on every page (the campaign's stored sums, analysis.aggregates). A unit's
+Figures come from survey_app/results/figures.py, as on every page (the campaign's stored sums, analysis.aggregates). A unit's
 index covers the unit and the units below it, as the dashboard, manager view and index API show it; a group with fewer responses than the threshold
 (SUPPRESS_BELOW, 5 by default) shows "không đủ số phiếu" instead of a figure and is not ranked. Officials' answers
-of a unit with fewer than the threshold are in no figure at all (survey_app/suppression.py), and responses the
+of a unit with fewer than the threshold are in no figure at all (survey_app/results/suppression.py), and responses the
 analyst excluded after the quality review are left out, as on every published page.
 
 Building takes a second or two of CPU (matplotlib, fpdf2): only the database reads run on the event loop, the rest
@@ -25,11 +25,11 @@ from pathlib import Path
 from cachetools import LRUCache
 
 from analysis.export_writers import nfc
-from survey_app import worker_process
-from survey_app.analyst.dashboard import NotEnoughData, campaign_figures, published
-from survey_app.settings import SMALL_GROUP_DEFAULT
-from survey_app.single_flight import cached_or_built
-from survey_app.vietnam_time import today_in_vietnam
+from survey_app.core import worker_process
+from survey_app.results.dashboard import NotEnoughData, campaign_figures, published
+from survey_app.core.settings import SMALL_GROUP_DEFAULT
+from survey_app.core.single_flight import cached_or_built
+from survey_app.core.vietnam_time import today_in_vietnam
 
 NOT_ENOUGH = "không đủ số phiếu"
 LEVEL_NAMES = {"province": "Tỉnh", "so": "Sở, ban, ngành", "huyen": "UBND cấp huyện", "xa": "UBND cấp xã"}
@@ -145,7 +145,7 @@ async def build_report(campaign_code: str, targets: list[Target] | None = None, 
                        minimum: int = SMALL_GROUP_DEFAULT) -> Report:
     """The report of one campaign: HTML string and PDF bytes, for the CLI and the web layer alike. A group with
     fewer than `minimum` responses (SUPPRESS_BELOW) shows no figure. Cached: do not change the Report returned."""
-    from survey_app.tables import Campaign
+    from survey_app.core.tables import Campaign
 
     targets, today = list(targets or DEFAULT_TARGETS), today or today_in_vietnam()
     campaign = await Campaign.select().where(Campaign.code == campaign_code).first()
@@ -171,7 +171,7 @@ async def build_report(campaign_code: str, targets: list[Target] | None = None, 
 def compose_report(campaign: dict, figures: dict, names: dict, targets: list[Target], today: dt.date,
                    minimum: int) -> Report:
     """Figures, charts, HTML and PDF from data already read: it runs in a worker thread, so no database here."""
-    from survey_app.analyst.charts import DRAWING
+    from survey_app.results.charts import DRAWING
 
     report = collect_report(campaign, figures, names, targets, today, minimum)
     with DRAWING:
@@ -209,7 +209,7 @@ def collect_report(campaign: dict, figures: dict, names: dict, targets: list[Tar
 
 
 async def _names() -> dict:
-    from survey_app.tables import Domain, Unit
+    from survey_app.core.tables import Domain, Unit
 
     units = await Unit.select(Unit.id, Unit.code, Unit.name, Unit.level, Unit.parent).order_by(Unit.id)
     province = next((unit for unit in units if unit["level"] == "province"), {"name": "Tỉnh", "code": None})
@@ -286,7 +286,7 @@ def _judge_targets(report: Report, targets: list[Target]) -> list[dict]:
     return judged
 
 
-# Charts (matplotlib's object API, PNG; drawn in a worker thread holding charts.DRAWING, see analyst/charts.py).
+# Charts (matplotlib's object API, PNG; drawn in a worker thread holding charts.DRAWING, see results/charts.py).
 
 def units_chart(report: Report) -> bytes:
     from matplotlib.figure import Figure
@@ -348,7 +348,7 @@ def render_html(report: Report) -> str:
 
 
 def render_pdf(report: Report) -> bytes:
-    from survey_app.pdf import vietnamese_pdf
+    from survey_app.core.pdf import vietnamese_pdf
 
     document = vietnamese_pdf()
     document.set_title(report.facts["title"])

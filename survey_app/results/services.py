@@ -1,16 +1,12 @@
-"""Index of a unit (and the units below it) for one campaign, as survey_app/figures.py defines and stores it."""
+"""Index of a unit (and the units below it) for one campaign, as survey_app/results/figures.py defines and stores it."""
 
 from __future__ import annotations
 
-import json
-
-import numpy as np
-import pandas as pd
 from litestar.exceptions import NotFoundException
 
 from analysis.aggregates import RatingSums, indices_from_sums
-from survey_app.settings import SMALL_GROUP_DEFAULT
-from survey_app.tables import Campaign, Questionnaire, Response, Unit
+from survey_app.core.settings import SMALL_GROUP_DEFAULT
+from survey_app.core.tables import Campaign, Questionnaire, Response, Unit
 
 async def find_unit(code: str) -> dict:
     unit = await Unit.select().where(Unit.code == code).first()
@@ -54,27 +50,16 @@ async def choose_campaign(campaign_code: str | None, unit_ids: list[int]) -> dic
     return await Campaign.select().where(Campaign.id == latest["campaign"]).first()
 
 
-def rating_frame(answer_rows: list[dict], item_keys: list[str]) -> pd.DataFrame:
-    """One row per response, ratings as numbers; 'na' (không áp dụng) and non-answers become NaN."""
-    def as_rating(value):
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else np.nan
-
-    records = []
-    for row in answer_rows:
-        answers = row["answers"] if isinstance(row["answers"], dict) else json.loads(row["answers"])
-        records.append({key: as_rating(answers.get(key)) for key in item_keys})
-    return pd.DataFrame.from_records(records, columns=item_keys)
-
 
 async def unit_index(unit_code: str, campaign_code: str | None = None,
                      suppress_below: int = SMALL_GROUP_DEFAULT, max_age: float = 0.0) -> dict:
-    """The published index of a unit and the units below it (survey_app/figures.py: without excluded responses,
+    """The published index of a unit and the units below it (survey_app/results/figures.py: without excluded responses,
     weighted by the campaign's design, with SE and 95 % CI), read from the campaign's stored sums; officials'
     answers only once the campaign is closed (live figures would give each new answer or exclusion away by
     difference) and only from units with enough of them; up to `max_age` seconds behind new answers
     (RESULTS_MAX_AGE_SECONDS). With nothing to show, "index" is None and
     "suppressed_below" or "published_when_closed" says why."""
-    from survey_app.analyst.dashboard import published
+    from survey_app.results.dashboard import published
 
     unit = await find_unit(unit_code)
     campaign = await choose_campaign(campaign_code, subtree(unit["id"], await children_by_parent()))
@@ -97,8 +82,8 @@ async def unit_index(unit_code: str, campaign_code: str | None = None,
 
 async def _published_index(campaign: dict, unit: dict, suppress_below: int, max_age: float) -> dict | None:
     """The unit's figure; for citizens' answers, an empty one (no index, 0 responses) while too few are counted."""
-    from survey_app.analyst.dashboard import NotEnoughData, campaign_figures
-    from survey_app.figures import scoring_of
+    from survey_app.results.dashboard import NotEnoughData, campaign_figures
+    from survey_app.results.figures import scoring_of
 
     try:
         figures = await campaign_figures(campaign, True, suppress_below, max_age)

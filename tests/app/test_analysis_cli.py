@@ -13,20 +13,12 @@ import numpy as np
 import pytest
 
 from analysis.sipas import compute_indices
-from survey_app.commands.analysis import (
-    SRS_NOTE,
-    WEIGHTED_NOTE,
-    AnalysisCommandError,
-    campaign_frame,
-    indices_text,
-    run_indices,
-    run_weight,
-    weight_text,
-)
-from survey_app import figures
-from survey_app.analyst.dashboard import campaign_by_code, campaign_figures
-from survey_app.figures import fold_again
-from survey_app.tables import Campaign, Response
+from survey_app.results.analysis import indices_text, run_indices, run_weight, weight_text
+from survey_app.results.frames import SRS_NOTE, WEIGHTED_NOTE, AnalysisCommandError, campaign_frame
+from survey_app.core.tables import Campaign, Response
+from survey_app.results import figures
+from survey_app.results.dashboard import campaign_by_code, campaign_figures
+from survey_app.results.figures import fold_again
 
 SURVEY = Path(sys.executable).parent / "survey"
 

@@ -13,13 +13,14 @@ import pytest_asyncio
 from cachetools import LRUCache
 
 from analysis.sipas import compute_indices, compute_indices_by
-from survey_app import figures as figures_module
-from survey_app.analyst import dashboard as dashboard_module
-from survey_app.analyst.dashboard import campaign_by_code, campaign_figures, unit_rows
-from survey_app.figures import descendants, fold_again
-from survey_app.analyst.tables import CampaignTarget, QualityReview
-from survey_app.commands.analysis import campaign_frame, design_of, run_indices
-from survey_app.tables import Response
+from survey_app.core.campaign_tables import CampaignTarget, QualityReview
+from survey_app.core.tables import Response
+from survey_app.results import dashboard as dashboard_module
+from survey_app.results import figures as figures_module
+from survey_app.results.analysis import run_indices
+from survey_app.results.dashboard import campaign_by_code, campaign_figures, unit_rows
+from survey_app.results.figures import descendants, fold_again
+from survey_app.results.frames import campaign_frame, design_of
 from tests.app.analyst_helpers import (
     copy_campaign, delete_campaign, last_audit, officials_parent_and_child, shown_counts, shown_interval, shown_percent,
     signed_in_client, table_row,
@@ -224,7 +225,7 @@ async def test_a_level_whose_units_are_all_shown_keeps_its_figure(analyst, setti
 
 async def test_the_quality_queue_is_paged(analyst, monkeypatch):
     """A campaign can flag thousands of responses: the page lists PAGE_SIZE of them and links to the next."""
-    from survey_app.analyst import quality
+    from survey_app.results import quality
 
     monkeypatch.setattr(quality, "PAGE_SIZE", 2)
     rows = await quality.queue(await campaign_by_code("SIPAS-2026"), 5)
@@ -240,7 +241,7 @@ async def test_the_quality_queue_is_paged(analyst, monkeypatch):
 
 async def test_a_large_campaigns_first_flags_are_computed_in_a_child_process_while_the_page_says_so(analyst, monkeypatch):
     """The page never waits minutes: after WAIT_SECONDS it says the flags are being computed, then lists them."""
-    from survey_app.analyst import quality
+    from survey_app.results import quality
 
     monkeypatch.setattr(quality, "IN_PROCESS_BELOW", 0)  # every campaign counts as large
     monkeypatch.setattr(quality, "WAIT_SECONDS", 0.0)

@@ -1,4 +1,4 @@
-"""Stored figures (survey_app/figures.py): sums folded as responses arrive, exclusions taken out and put back, a large
+"""Stored figures (survey_app/results/figures.py): sums folded as responses arrive, exclusions taken out and put back, a large
 backlog folded in the background while the last figures are served, nothing read from answers when nothing changed,
 and the same figures as analysis.sipas on the raw answers."""
 
@@ -12,12 +12,12 @@ import pytest
 import pytest_asyncio
 
 from analysis.sipas import compute_indices
-from survey_app import figures
-from survey_app.analyst.dashboard import campaign_by_code, campaign_figures
-from survey_app.analyst.tables import QualityReview
-from survey_app.commands.analysis import campaign_frame, design_of
-from survey_app.figure_tables import FigureCell, FigureState
-from survey_app.tables import Response
+from survey_app.results import figures
+from survey_app.results.dashboard import campaign_by_code, campaign_figures
+from survey_app.core.campaign_tables import QualityReview
+from survey_app.results.frames import campaign_frame, design_of
+from survey_app.core.figure_tables import FigureCell, FigureState
+from survey_app.core.tables import Response
 from tests.app.analyst_helpers import copy_campaign, delete_campaign
 
 UNITS = {"SO01": 6, "SO02": 6, "H01": 6}
@@ -110,7 +110,7 @@ async def test_folding_every_campaign_rebuilds_lost_sums(campaign):
 async def test_public_figures_may_lag_new_answers_by_max_age_then_catch_up(campaign, monkeypatch):
     """RESULTS_MAX_AGE_SECONDS: within it the last figures are served without any database read of figures; after
     it the same figures are served at once while newer ones are made, which the next request gets."""
-    from survey_app.analyst import dashboard
+    from survey_app.results import dashboard
     from survey_app.results.services import unit_index
 
     first = (await unit_index("SO01", campaign["code"], max_age=60))["index"]

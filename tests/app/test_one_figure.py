@@ -1,4 +1,4 @@
-"""One definition of a published figure (survey_app/figures.py): the dashboard, the report, the manager view, the
+"""One definition of a published figure (survey_app/results/figures.py): the dashboard, the report, the manager view, the
 public results page and the index API give a unit the same figure, count and 95 % CI: the unit with the units below
 it, without the excluded responses, weighted by the campaign's design (issues #18 and #25)."""
 
@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest_asyncio
 
-from survey_app.analyst.dashboard import campaign_by_code
-from survey_app.analyst.tables import QualityReview
+from survey_app.results.dashboard import campaign_by_code
+from survey_app.core.campaign_tables import QualityReview
 from survey_app.exports.report import build_report
-from survey_app.figures import fold_again
-from survey_app.tables import Response, Unit
+from survey_app.results.figures import fold_again
+from survey_app.core.tables import Response, Unit
 from tests.app.analyst_helpers import shown_interval, shown_percent, signed_in_client, table_row
 
 CAMPAIGN, DISTRICT = "SIPAS-2026", "H01"

@@ -23,8 +23,8 @@ from cachetools import LRUCache
 
 from survey_app.exports import report as report_module
 from survey_app.exports.report import NOT_ENOUGH, ReportError, Target, build_report, read_targets
-from survey_app.figures import fold_again
-from survey_app.tables import Campaign, Response
+from survey_app.core.tables import Campaign, Response
+from survey_app.results.figures import fold_again
 from tests.app.analyst_helpers import officials_parent_and_child, signed_in_client
 from tests.app.helpers import started_app
 
@@ -210,7 +210,7 @@ async def test_a_parent_with_enough_answers_of_its_own_is_ranked(app, settings):
 
 async def test_in_a_worker_process_the_report_is_the_same(app, monkeypatch):
     """`survey serve` builds reports (and the figure set, charts) in a worker process, off the web interpreter."""
-    from survey_app import worker_process
+    from survey_app.core import worker_process
 
     monkeypatch.setattr(report_module, "_reports", LRUCache(maxsize=8))
     in_thread = await build_report("QUAY-2026")
