@@ -20,6 +20,7 @@ import json
 import os
 import random
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -289,7 +290,13 @@ def main() -> None:
             rows += asyncio.run(drive(f"http://{HOST}:{port}", server.pid))
             rows.append({"page": "server after every page", "rss_peak_mb": peak_rss_mb(server.pid)})
         finally:
+            children = _children(server.pid)  # the worker process and any quality-flag process still running
             stop(server)
+            for child in children:
+                try:
+                    os.kill(child, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
             log = Path(folder) / f"server-{port}.log"
             Path(tempfile.gettempdir(), "province_scale_server.log").write_bytes(log.read_bytes()[-200_000:])
         rows.append(indices_command(url, arguments.source))

@@ -162,12 +162,13 @@ async def _built_official_cells(campaign: dict, state, minimum: int) -> Campaign
     frame = frame[~frame["response_id"].isin(state.excluded)].reset_index(drop=True)
     frame, left_out = publishable(frame, officials=True, minimum=minimum)
     items = scoring_items(scoring)
-    keys = list(zip(frame["unit"], frame["level"], frame["domain"]))
-    codes = np.array([hash(key) for key in keys], dtype=np.int64)
+    cell_of: dict[tuple, int] = {}  # (unit, level, domain) → its cell's number, in order of first answer
+    codes = np.array([cell_of.setdefault(key, len(cell_of))
+                      for key in zip(frame["unit"], frame["level"], frame["domain"])], dtype=np.int64)
     ratings = frame.reindex(columns=items).to_numpy(dtype=float)
     grouped = await asyncio.to_thread(grouped_rating_sums, ratings, frame["weight"].to_numpy(dtype=float), codes)
-    by_code = dict(zip(codes.tolist(), keys))
-    return CampaignCells(scoring, tuple(Cell(*by_code[code], sums) for code, sums in grouped.items()), left_out)
+    keys = list(cell_of)
+    return CampaignCells(scoring, tuple(Cell(*keys[code], sums) for code, sums in grouped.items()), left_out)
 
 
 def _cell(names: dict, unit_id: int, domain_id: int, sums: RatingSums) -> Cell:

@@ -24,7 +24,8 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
 def live_server(app, database_url, tmp_path_factory):
     """`survey demo` loads the data, `survey serve` serves it: the two commands a newcomer runs."""
     url = database_url if not database_url.startswith("sqlite") else f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}"
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "browser-test"}
+    # stored_count reads the public index: RESULTS_MAX_AGE_SECONDS=0 makes it count every stored answer at once
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "browser-test", "RESULTS_MAX_AGE_SECONDS": "0"}
     subprocess.run([str(SURVEY), "demo", "--no-serve"], env=env, check=True, capture_output=True, timeout=300)
     port = free_port()
     server = subprocess.Popen([str(SURVEY), "serve", "--port", str(port)], env=env,
