@@ -69,7 +69,8 @@ def verify(keys: dict[str, bytes], token: str, today: dt.date) -> CounterToken:
     counter_code, campaign_code, key_id, expiry, signature = parts
     if key_id not in keys:
         raise TokenError("revoked")
-    if not hmac.compare_digest(_signature(keys[key_id], ".".join(parts[:4])), signature):
+    # compared as bytes: compare_digest refuses a str with non-ASCII letters (TypeError, a 500)
+    if not hmac.compare_digest(_signature(keys[key_id], ".".join(parts[:4])).encode(), signature.encode()):
         raise TokenError("forged")
     expires_on = None if expiry == "0" else dt.datetime.strptime(expiry, "%Y%m%d").date()
     if expires_on and expires_on < today:
