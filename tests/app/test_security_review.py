@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+import time
 
 import httpx
+import pytest
+import pytest_asyncio
 
 from survey_app.officials.services import COOKIE_NAME
 from tests.app.helpers import counter_definition, filled_form, form_path, started_app
+from tests.workbooks import far_cell, real_workbook, truncated_sheet, without_sheets
 
 
 def forged(token_path: str) -> str:
@@ -66,3 +71,76 @@ async def test_a_url_cannot_forge_a_log_line(client, counter_form, caplog):
     messages = [record.getMessage() for record in caplog.records if "QR token refused" in record.getMessage()]
     assert messages and all("\n" not in message and "\x00" not in message for message in messages)
     assert "\\x0aINJECTED\\x00line" in messages[-1]
+
+
+# --- uploads: damaged files refused clearly, parsed off the event loop --------------------------------------------
+
+
+async def upload(client, path: str, filename: str, data: bytes, page_path: str):
+    from tests.app.helpers import csrf_token
+
+    page = await client.get(page_path)
+    return await client.post(path, data={"_csrf_token": csrf_token(page.text)}, files={"file": (filename, data)})
+
+
+@pytest_asyncio.fixture(scope="module")
+async def admin(app):
+    from tests.app.helpers import sign_in
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        assert (await sign_in(client, "admin")).status_code == 303
+        yield client
+
+
+UNIT_HEADER = ("code", "name", "name_en", "level", "parent_code")
+
+
+@pytest.mark.parametrize("damage, says", [(truncated_sheet, "bị cắt ngắn"), (without_sheets, "không có trang tính"),
+                                          (lambda data: far_cell(data, b"XFD1048576"), "hơn 10000 dòng")])
+async def test_a_damaged_or_expanding_unit_workbook_is_refused_in_vietnamese(admin, damage, says):
+    data = damage(real_workbook(UNIT_HEADER, ("X1", "Xã Một", "", "xa", "H01")))
+    page = await upload(admin, "/admin/units/import", "units.xlsx", data, "/admin/units")
+    assert page.status_code == 422 and says in page.text
+
+
+async def test_a_damaged_xlsform_or_a_deep_yaml_upload_is_refused_not_a_500(admin):
+    xlsform = truncated_sheet(real_workbook(("type", "name", "label"), ("text", "q1", "Câu 1")))
+    page = await upload(admin, "/admin/questionnaires", "form.xlsx", xlsform, "/admin/questionnaires")
+    assert page.status_code == 422 and "bị cắt ngắn" in page.text
+    deep = ("key: deep\nsections: " + "[" * 3000 + "]" * 3000 + "\n").encode()
+    page = await upload(admin, "/admin/questionnaires", "deep.yaml", deep, "/admin/questionnaires")
+    assert page.status_code == 422 and "lồng nhau quá 30 cấp" in page.text
+
+
+async def test_other_requests_are_served_while_a_large_upload_is_parsed(admin, client):
+    data = real_workbook(UNIT_HEADER, *[("X",) * 5] * 7000)  # under every cap: parsed in full, some 0.7 s
+    assert len(data) < 200 * 1024
+
+    async def probe_latencies(uploading: asyncio.Task) -> list[float]:
+        latencies = []
+        while not uploading.done():  # a request every 50 ms for as long as the upload runs
+            started = time.perf_counter()
+            assert (await client.get("/healthz")).status_code == 200
+            latencies.append(time.perf_counter() - started)
+            await asyncio.sleep(0.05)
+        return latencies
+
+    started = time.perf_counter()
+    uploading = asyncio.ensure_future(upload(admin, "/admin/units/import", "units.xlsx", data, "/admin/units"))
+    latencies = await probe_latencies(uploading)
+    page, parse_seconds = await uploading, time.perf_counter() - started
+    assert page.status_code == 422 and "tối đa 5000 dòng" in page.text
+    assert parse_seconds > 0.4 and len(latencies) > 4 and max(latencies) < 0.2, (parse_seconds, latencies)
+
+
+@pytest.mark.parametrize("damage", [truncated_sheet, without_sheets])
+def test_draw_dossiers_from_a_damaged_workbook_says_why_without_a_traceback(settings, app, tmp_path, damage):
+    from tests.app.test_draw_dossiers import HEADER, MAPPING
+    from tests.app.test_sample_cli import run_survey
+
+    frame = tmp_path / "dossiers.xlsx"
+    frame.write_bytes(damage(real_workbook(HEADER, ("SO01", "dat_dai", "A-1", "01/10/2026"))))
+    result = run_survey(settings, "draw-dossiers", str(frame), "-o", str(tmp_path / "out.csv"), "--mapping", MAPPING,
+                        "--units", "1", "--days", "1", "--dossiers", "1")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "bị cắt ngắn" in result.stderr + result.stdout or "không có trang tính" in result.stderr + result.stdout
