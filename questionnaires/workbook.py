@@ -21,7 +21,8 @@ class WorkbookCaps:
     columns: int = 200
 
 
-UPLOAD_CAPS = WorkbookCaps(expanded_bytes=2 * 1024 * 1024, rows=10_000, columns=100)  # a form or a unit list
+# a form or a unit list; pyxform's XLSForm spec workbook expands to 2.2 MB
+UPLOAD_CAPS = WorkbookCaps(expanded_bytes=6 * 1024 * 1024, rows=10_000, columns=100)
 
 
 class WorkbookRefused(ValueError):

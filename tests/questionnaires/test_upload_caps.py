@@ -66,7 +66,7 @@ def test_a_damaged_xlsform_is_a_definition_problem(tmp_path):
 
 
 @pytest.mark.parametrize("bomb, says", [(lambda data: far_cell(data, b"XFD30000"), "hơn 10000 dòng"),
-                                        (expanding, "giải nén lớn hơn 2 MB")])
+                                        (lambda data: expanding(data, 7), "giải nén lớn hơn 6 MB")])
 def test_a_small_workbook_that_expands_is_refused_quickly(bomb, says):
     data = bomb(real_workbook(("type", "name"), ("text", "q1")))
     assert len(data) < 30_000
