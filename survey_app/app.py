@@ -81,6 +81,7 @@ def create_app(settings: Settings) -> Litestar:
         await db.disconnect(app.state.engine)
         await app.state.code_guesses.counter.close()
         await app.state.form_posts.counter.close()
+        await app.state.sign_in_failures.counter.close()
 
     app = Litestar(
         route_handlers=[
@@ -89,6 +90,7 @@ def create_app(settings: Settings) -> Litestar:
                                        opt=PUBLIC),
         ],
         state=State({"settings": settings, "code_guesses": guess_limiter(settings),
+                     "sign_in_failures": guess_limiter(settings, "sign_in_failures"),
                      "form_posts": form_post_limiter(settings), "form_cache": form_cache(settings)}),
         on_startup=[open_database, tune_garbage_collector],
         on_shutdown=[close_database],

@@ -37,8 +37,8 @@ SETTINGS = (
     Setting("DB_POOL_SIZE", "10", "maximum PostgreSQL connections per worker"),
     Setting("RATE_LIMIT_PER_CLIENT", "20", "form submissions a minute from one client (by daily salted hash)"),
     Setting("RATE_LIMIT_PER_COUNTER", "300", "form submissions a minute to one counter"),
-    Setting("CODE_GUESS_LIMIT", "10", "wrong invitation codes one client (by daily salted hash) may type at /o "
-            "within CODE_GUESS_WINDOW_MINUTES before it is refused with 429"),
+    Setting("CODE_GUESS_LIMIT", "10", "wrong invitation codes one client (by daily salted hash) may type at /o, "
+            "and wrong staff sign-ins it may make, within CODE_GUESS_WINDOW_MINUTES before it is refused with 429"),
     Setting("CODE_GUESS_WINDOW_MINUTES", "15", "minutes the wrong-code count at /o runs from a client's first wrong code"),
     Setting("SQLITE_BUSY_TIMEOUT", "5", "seconds a SQLite writer waits for the lock before failing"),
     Setting("SUPPRESS_BELOW", str(SMALL_GROUP_DEFAULT), "a group smaller than this shows no figure (dashboard, manager "

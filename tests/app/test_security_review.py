@@ -144,3 +144,36 @@ def test_draw_dossiers_from_a_damaged_workbook_says_why_without_a_traceback(sett
                         "--units", "1", "--days", "1", "--dossiers", "1")
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "bị cắt ngắn" in result.stderr + result.stdout or "không có trang tính" in result.stderr + result.stdout
+
+
+# --- sign-in: throttled per client, no enumeration, no lockout of the real user ------------------------------------
+
+
+async def test_wrong_sign_ins_are_throttled_per_client_the_same_for_any_name_and_never_lock_the_owner(app, settings):
+    from survey_app.commands.users import create_user
+    from tests.app.helpers import sign_in
+
+    await create_user("muc.tieu", "mật-khẩu-thật-2026", "analyst", None)
+    async with started_app(app, dataclasses.replace(settings, code_guess_limit=4)) as strict:
+        def client_from(address: str) -> httpx.AsyncClient:
+            return httpx.AsyncClient(transport=httpx.ASGITransport(app=strict, client=(address, 1)),
+                                     base_url="http://t")
+
+        async with client_from("203.0.113.50") as attacker, client_from("203.0.113.51") as prober, \
+                client_from("203.0.113.52") as owner:
+            real = [await sign_in(attacker, "muc.tieu", "sai-mat-khau-999") for _ in range(6)]
+            unknown = [await sign_in(prober, "khong.co.ai", "sai-mat-khau-999") for _ in range(6)]
+            other_name = await sign_in(attacker, "analyst", "sai-mat-khau-999")
+            owner_signs_in = await sign_in(owner, "muc.tieu", "mật-khẩu-thật-2026")
+    assert [page.status_code for page in real] == [401] * 4 + [429] * 2
+    assert [page.status_code for page in unknown] == [401] * 4 + [429] * 2  # a real and an unknown name alike
+    assert [message(page) for page in real] == [message(page) for page in unknown]
+    assert "tạm khoá" not in real[-1].text and "thử lại sau 15 phút" in real[-1].text
+    assert other_name.status_code == 429  # per client, whatever name it tries next
+    assert owner_signs_in.status_code == 303  # the owner, elsewhere, is not locked out
+
+
+def message(page) -> str:
+    import re
+
+    return re.search(r'role="alert">(.*?)<br>', page.text, re.S).group(1)
