@@ -30,7 +30,7 @@ from survey_app.auth.middleware import (
 )
 from survey_app.errors import EXCEPTION_HANDLERS
 from survey_app.exports.controllers import DownloadController, ExportJobController
-from survey_app.health import healthz, readyz
+from survey_app.health import healthz, readyz, shared_redis, warn_if_redis_unreachable
 from survey_app.limits import form_post_limiter
 from survey_app.officials.controllers import OfficialController
 from survey_app.officials.pages import SamplingController
@@ -82,6 +82,8 @@ def create_app(settings: Settings) -> Litestar:
         await app.state.code_guesses.counter.close()
         await app.state.form_posts.counter.close()
         await app.state.sign_in_failures.counter.close()
+        if app.state.redis is not None:
+            await app.state.redis.aclose()
 
     app = Litestar(
         route_handlers=[
@@ -90,9 +92,9 @@ def create_app(settings: Settings) -> Litestar:
                                        opt=PUBLIC),
         ],
         state=State({"settings": settings, "code_guesses": guess_limiter(settings),
-                     "sign_in_failures": guess_limiter(settings, "sign_in_failures"),
+                     "sign_in_failures": guess_limiter(settings, "sign_in_failures"), "redis": shared_redis(settings),
                      "form_posts": form_post_limiter(settings), "form_cache": form_cache(settings)}),
-        on_startup=[open_database, tune_garbage_collector],
+        on_startup=[open_database, warn_if_redis_unreachable, tune_garbage_collector],
         on_shutdown=[close_database],
         template_config=TemplateConfig(
             directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=configure_environment

@@ -27,9 +27,15 @@ MESSAGES = {
     429: ("Bạn gửi quá nhanh", "Too many submissions", "Vui lòng đợi một phút rồi gửi lại."),
     500: ("Đã có lỗi xảy ra", "Something went wrong",
           "Yêu cầu chưa được thực hiện. Vui lòng thử lại sau; nếu lỗi lặp lại, hãy báo mã lỗi {request_id}."),
-    503: ("Hệ thống tạm thời bận", "Service temporarily unavailable",
-          "Câu trả lời của bạn chưa được lưu. Vui lòng thử gửi lại sau ít phút."),
+    503: ("Hệ thống tạm thời bận", "Service temporarily unavailable", "Vui lòng thử lại sau ít phút."),
 }
+# Only where an answer was being sent: a citizen's form (/q/...) or an official's page (/o...)
+ANSWER_NOT_SAVED = "Câu trả lời của bạn chưa được lưu. Vui lòng thử gửi lại sau ít phút."
+
+
+def unavailable_detail(request: Request) -> str | None:
+    sending_answers = request.method == "POST" and request.scope["path"].startswith(("/q/", "/o"))
+    return ANSWER_NOT_SAVED if sending_answers else None
 
 try:  # asyncpg is installed with piccolo[postgres]; its errors mean the database is unreachable or failing
     import asyncpg
@@ -40,6 +46,10 @@ try:  # asyncpg is installed with piccolo[postgres]; its errors mean the databas
     )
 except ImportError:  # pragma: no cover
     DATABASE_ERRORS = (sqlite3.OperationalError, ConnectionError)
+# Redis (sessions, shared limits) gone: the same 503; limits fall back to per-process counts before this is reached
+from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError  # noqa: E402
+
+UNAVAILABLE_ERRORS = (*DATABASE_ERRORS, RedisConnectionError, RedisTimeoutError)
 
 
 def error_body(status: int, message: str, errors: list[dict] | None = None) -> dict:
@@ -70,8 +80,9 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response:
 
 
 def database_error_handler(request: Request, exc: Exception) -> Response:
-    logger.error("database unavailable on %s %s: %s", request.method, printable(request.scope["path"]), exc)
-    response = error_response(request, 503)
+    logger.error("database or Redis unavailable on %s %s: %s", request.method, printable(request.scope["path"]),
+                 printable(exc))
+    response = error_response(request, 503, unavailable_detail(request))
     response.headers["Retry-After"] = "5"
     return response
 
@@ -92,5 +103,5 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {
     Exception: internal_error_handler,
     HTTPException: http_error_handler,
-    **{error: database_error_handler for error in DATABASE_ERRORS},
+    **{error: database_error_handler for error in UNAVAILABLE_ERRORS},
 }

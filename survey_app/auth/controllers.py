@@ -68,6 +68,7 @@ async def login(request: Request, state: State) -> Template | Redirect:
         await state.sign_in_failures.record_failure(address)
         return login_page(next_path, username, refused)
     session_id = await start_session(request, row, state.settings)
+    await services.record_sign_in(row)
     return Redirect(path=next_path, status_code=303, cookies=[Cookie(**session_cookie_header(state.settings, session_id))])
 
 

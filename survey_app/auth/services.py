@@ -78,20 +78,19 @@ async def sign_in(username: str, password: str) -> dict:
     matches = await asyncio.to_thread(password_matches, row["password_hash"] if row else "", password)
     if row is None or not row["active"]:
         raise WRONG
-    async with db.write_transaction():  # the failure count must be stored, so refusals are raised afterwards
-        await _count_attempt(row, matches)
     if not matches:
+        async with db.write_transaction():
+            await User.update({User.failed_logins: User.failed_logins + 1}).where(User.id == row["id"])
+            await audit.record(row["username"], "sign_in_failed", f"user:{row['id']}")
         raise WRONG
     return row
 
 
-async def _count_attempt(row: dict, matches: bool) -> None:
-    if not matches:
-        await User.update({User.failed_logins: User.failed_logins + 1}).where(User.id == row["id"])
-        await audit.record(row["username"], "sign_in_failed", f"user:{row['id']}")
-        return
-    await User.update({User.failed_logins: 0, User.locked_until: None}).where(User.id == row["id"])
-    await audit.record(row["username"], "sign_in", f"user:{row['id']}")
+async def record_sign_in(row: dict) -> None:
+    """Once the session is stored: the audit log must not show a sign-in that a store outage stopped."""
+    async with db.write_transaction():
+        await User.update({User.failed_logins: 0, User.locked_until: None}).where(User.id == row["id"])
+        await audit.record(row["username"], "sign_in", f"user:{row['id']}")
 
 
 async def change_password(user: SignedInUser, new_password: str) -> int:

@@ -177,3 +177,70 @@ def message(page) -> str:
     import re
 
     return re.search(r'role="alert">(.*?)<br>', page.text, re.S).group(1)
+
+
+# --- Redis: a dependency that readiness reports; its outage is never a 500 ---------------------------------------
+
+DOWN_REDIS = "redis://127.0.0.1:1/7"  # nothing listens on port 1: connections are refused at once
+TEST_REDIS = "redis://127.0.0.1:6379/7"
+
+
+async def test_with_redis_down_posts_and_sign_in_answer_without_a_500_and_say_so(app, settings, counter_form, caplog):
+    from survey_app.tables import AuditLog
+    from tests.app.helpers import sign_in
+
+    from survey_app import db
+    from survey_app.app import create_app
+
+    last_audit = (await AuditLog.select(AuditLog.id).order_by(AuditLog.id, ascending=False).first() or {"id": 0})
+    down = create_app(dataclasses.replace(settings, redis_url=DOWN_REDIS))
+    logging.getLogger().addHandler(caplog.handler)  # creating an app configures logging, which drops caplog's
+    with caplog.at_level(logging.WARNING):
+        for hook in down.on_startup:
+            await hook(down)
+        try:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=down), base_url="http://t") as client:
+                ready = await client.get("/readyz")
+                posted = await client.post(counter_form, data=filled_form(counter_definition()))
+                wrong_code = await client.post("/o", data={"code": "AAAA-AAAA-AA"})
+                signing_in = await sign_in(client, "analyst")
+        finally:
+            for hook in down.on_shutdown:
+                await hook(down)
+            db.bind(app.state.engine)
+    assert "REDIS_URL is set but Redis does not answer" in caplog.text  # at start
+    assert ready.status_code == 503 and ready.json()["redis"] == "unreachable"
+    assert posted.status_code == 303  # limits counted in this process meanwhile
+    assert wrong_code.status_code in (403, 422)
+    assert "limits counted per process" in caplog.text
+    assert signing_in.status_code == 503 and "Hệ thống tạm thời bận" in signing_in.text
+    assert "chưa được lưu" not in signing_in.text  # a staff sign-in sends no answer
+    signed_in = await AuditLog.select().where((AuditLog.id > last_audit["id"]) & (AuditLog.action == "sign_in"))
+    assert signed_in == []  # the sign-in did not happen, so the log does not say it did
+
+
+async def test_readiness_shows_no_database_host_or_port(client, monkeypatch):
+    from survey_app import health
+
+    async def refused(engine):
+        raise ConnectionRefusedError("Connect call failed ('10.20.30.40', 5432)")
+
+    monkeypatch.setattr(health.db, "ping", refused)
+    ready = await client.get("/readyz")
+    assert ready.status_code == 503 and ready.json() == {"ok": False, "database": "unreachable"}
+    assert "10.20.30.40" not in ready.text and "5432" not in ready.text
+
+
+async def test_redis_session_keys_are_hashes_not_the_cookie(app, settings):
+    import redis.asyncio
+    from tests.app.helpers import sign_in
+
+    async with started_app(app, dataclasses.replace(settings, redis_url=TEST_REDIS)) as shared, \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=shared), base_url="http://t") as client:
+        assert (await sign_in(client, "analyst")).status_code == 303
+        cookie = client.cookies["sid"]
+        assert (await client.get("/staff")).status_code == 200
+        store = redis.asyncio.Redis.from_url(TEST_REDIS)
+        keys = [key.decode() async for key in store.scan_iter("sessions*")]
+        await store.aclose()
+    assert keys and not any(cookie in key for key in keys)
