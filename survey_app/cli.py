@@ -35,9 +35,16 @@ UVICORN_OPTIONS = {"log_level": "info", "proxy_headers": False, "access_log": Fa
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
-    uvicorn.run(
-        "survey_app.app:create_app_from_env", factory=True, host=host, port=port, workers=workers, **UVICORN_OPTIONS
-    )
+    uvicorn.run("survey_app.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
+                **{**UVICORN_OPTIONS, **proxy_options(settings)})
+
+
+def proxy_options(settings: Settings) -> dict:
+    """Believe X-Forwarded-For/-Proto only from FORWARDED_ALLOW_IPS: then the client address (the per-client
+    limits) is the citizen's, not the proxy's. From anyone else the headers are ignored (they could be forged)."""
+    if not settings.forwarded_allow_ips:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
 
 
 @app.command()
