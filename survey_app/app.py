@@ -11,6 +11,7 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -38,7 +39,7 @@ from survey_app.officials.guessing import guess_limiter
 from survey_app.public.controllers import CounterFormController, show_if_script
 from survey_app.public.services import form_cache
 from survey_app.results.controllers import IndexApiController, ResultsController
-from survey_app.security import security_headers_middleware
+from survey_app.security import security_headers_hook
 from survey_app.settings import PROJECT_ROOT, Settings
 from survey_app.templating import configure_environment
 
@@ -100,13 +101,13 @@ def create_app(settings: Settings) -> Litestar:
             directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=configure_environment
         ),
         exception_handlers={**EXCEPTION_HANDLERS, NotAuthorizedException: not_signed_in_handler},
-        openapi_config=OpenAPIConfig(title="SIPAS survey API", version="1",
+        # The schema as JSON only: the browsable viewers load their scripts from public CDNs (blank under our CSP
+        # and offline); any OpenAPI viewer can open /api/docs/openapi.json.
+        openapi_config=OpenAPIConfig(title="SIPAS survey API", version="1", render_plugins=[JsonRenderPlugin()],
                                      openapi_router=Router("/api/docs", route_handlers=[], opt=PUBLIC)),
         request_max_body_size=MAX_BODY_BYTES,
-        middleware=[
-            security_headers_middleware(settings.uses_https),
-            DefineMiddleware(UserMiddleware),
-        ],
+        before_send=[security_headers_hook(settings.uses_https)],
+        middleware=[DefineMiddleware(UserMiddleware)],
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.uses_https, cookie_samesite="strict"),
         stores={SESSION_STORE: session_store(settings)},
     )

@@ -7,6 +7,8 @@ refusal (unknown or empty campaign, unknown format) comes back as a page with th
 
 from __future__ import annotations
 
+import re
+
 from litestar import Controller, Request, get
 from litestar.datastructures import State
 from litestar.background_tasks import BackgroundTask
@@ -18,6 +20,7 @@ from survey_app.admin.common import staff_page
 from survey_app.auth import access
 from survey_app.exports import jobs
 from survey_app.exports.report import ReportError, build_report
+from survey_app.security import CSP, csp_allowing_style
 from survey_app.exports.service import MEDIA_TYPES, STREAMED_FORMATS, ExportError, download_name, stream_export
 
 FORMAT_NAMES = {"xlsx": "Excel", "sav": "SPSS", "dta": "Stata"}
@@ -57,7 +60,9 @@ class DownloadController(Controller):
     @get("/{code:str}/report.html")
     async def report_html(self, state: State, code: FromPath[str]) -> Response:
         report = await self._report(code, state.settings.suppress_below)
-        return Response(report.html, media_type="text/html; charset=utf-8")
+        style = re.search(r"<style>(.*?)</style>", report.html, re.S)
+        return Response(report.html, media_type="text/html",  # Litestar adds "; charset=utf-8" to text/ types
+                        headers={"Content-Security-Policy": csp_allowing_style(style.group(1)) if style else CSP})
 
     async def _report(self, code: str, minimum: int):
         try:

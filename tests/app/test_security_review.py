@@ -244,3 +244,55 @@ async def test_redis_session_keys_are_hashes_not_the_cookie(app, settings):
         keys = [key.decode() async for key in store.scan_iter("sessions*")]
         await store.aclose()
     assert keys and not any(cookie in key for key in keys)
+
+
+# --- headers, caching, content types, the report's style, the API docs --------------------------------------------
+
+
+def has_security_headers(response) -> bool:
+    return ("frame-ancestors 'none'" in response.headers.get("content-security-policy", "")
+            and response.headers.get("x-frame-options") == "DENY"
+            and response.headers.get("x-content-type-options") == "nosniff")
+
+
+async def test_the_unmatched_404_and_the_413_carry_the_security_headers(client, counter_form):
+    missing = await client.get("/khong-co-trang-nay")
+    too_big = await client.post(counter_form, content=b"a=" + b"x" * (300 * 1024),
+                                headers={"content-type": "application/x-www-form-urlencoded"})
+    assert missing.status_code == 404 and has_security_headers(missing)
+    assert too_big.status_code == 413 and has_security_headers(too_big)
+
+
+async def test_staff_pages_exports_and_the_audit_csv_are_not_stored_in_caches(analyst, app):
+    from tests.app.helpers import sign_in
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as admin:
+        await sign_in(admin, "admin")
+        audit_csv = await admin.get("/admin/audit/audit.csv")
+    answers = await analyst.get("/analyst/campaigns/QUAY-2026/export/csv")
+    for page in (await analyst.get("/staff"), await analyst.get("/analyst/campaigns"), answers, audit_csv):
+        assert page.status_code == 200 and page.headers["cache-control"] == "no-store", page.url
+    assert answers.headers["content-type"] == "text/csv; charset=utf-8"
+    assert audit_csv.headers["content-type"] == "text/csv; charset=utf-8"
+
+
+async def test_the_reports_inline_style_is_allowed_by_its_own_hash_and_the_content_type_is_single(analyst):
+    import base64
+    import hashlib
+    import re
+
+    report = await analyst.get("/analyst/campaigns/SIPAS-2026/report.html")
+    style = re.search(r"<style>(.*?)</style>", report.text, re.S).group(1)
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    csp = report.headers["content-security-policy"]
+    assert f"style-src 'self' 'sha256-{digest}'" in csp and "script-src 'self'" in csp and "unsafe" not in csp
+    assert report.headers["content-type"] == "text/html; charset=utf-8"
+    assert report.headers.get_list("content-security-policy") == [csp]
+
+
+async def test_the_api_docs_load_nothing_from_public_cdns(client):
+    docs = await client.get("/api/docs")
+    schema = await client.get("/api/docs/openapi.json")
+    assert docs.status_code == 200 and "cdn" not in docs.text.lower() and "<script" not in docs.text
+    assert "unsafe-inline" not in docs.headers["content-security-policy"]
+    assert schema.status_code == 200 and schema.json()["info"]["title"] == "SIPAS survey API"
