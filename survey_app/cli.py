@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import typer
@@ -47,10 +48,24 @@ def proxy_options(settings: Settings) -> dict:
     return {"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
 
 
+def _migrate_or_exit(settings: Settings) -> list[str]:
+    """Migrate; when the database cannot be reached, one line saying so (not a traceback) and exit code 1."""
+    from survey_app.errors import DATABASE_ERRORS
+
+    # Piccolo warns (with its file and line) when it cannot read the server's version: the line below says it once
+    warnings.filterwarnings("ignore", message=".*Unable to connect to database")
+    try:
+        return asyncio.run(_migrate(settings))
+    except (*DATABASE_ERRORS, OSError) as error:
+        detail = " ".join(str(error).split())[:300] or type(error).__name__
+        typer.echo(f"Không kết nối được cơ sở dữ liệu / cannot reach the database (DATABASE_URL): {detail}", err=True)
+        raise typer.Exit(code=1)
+
+
 @app.command()
 def migrate() -> None:
     """Apply pending database migrations."""
-    applied = asyncio.run(_migrate(Settings.from_env()))
+    applied = _migrate_or_exit(Settings.from_env())
     typer.echo(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
 
 
@@ -62,7 +77,7 @@ def serve(
 ) -> None:
     """Serve the web app (migrating the database first)."""
     settings = Settings.from_env()
-    asyncio.run(_migrate(settings))
+    _migrate_or_exit(settings)
     _serve(settings, host, port, workers)
 
 

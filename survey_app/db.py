@@ -6,6 +6,7 @@ import asyncio
 import functools
 import logging
 import queue
+import os
 import sqlite3
 import threading
 from contextlib import asynccontextmanager
@@ -196,8 +197,12 @@ def bind(engine: Engine) -> None:
 
 
 def prepare_sqlite_file(path: Path) -> None:
-    """Create the folder, switch the file to WAL (a persistent setting) so readers never block the writer."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Create the folder, the file readable by its owner only (SQLite gives the -wal and -shm files the same mode;
+    the answers are personal data), and switch it to WAL (a persistent setting) so readers never block the
+    writer."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     with sqlite3.connect(path) as connection:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")

@@ -296,3 +296,53 @@ async def test_the_api_docs_load_nothing_from_public_cdns(client):
     assert docs.status_code == 200 and "cdn" not in docs.text.lower() and "<script" not in docs.text
     assert "unsafe-inline" not in docs.headers["content-security-policy"]
     assert schema.status_code == 200 and schema.json()["info"]["title"] == "SIPAS survey API"
+
+
+# --- operations: the SQLite file's mode, serve with the database down, moving to SIGNING_KEYS ----------------------
+
+
+async def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path):
+    import os
+    import stat
+
+    from survey_app import db
+    from survey_app.settings import Settings
+
+    path = tmp_path / "var" / "survey.db"
+    previous = os.umask(0o022)  # the usual umask, under which files were 0644
+    try:
+        db.prepare_sqlite_file(path)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert Settings  # the same function prepares the file for `survey serve`, `migrate` and every command
+
+
+def test_serve_with_the_database_down_says_so_in_one_line(tmp_path):
+    import os
+    import subprocess
+
+    from tests.app.servers import SURVEY
+
+    environment = {**os.environ, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/khong_co", "SECRET_KEY": "x"}
+    result = subprocess.run([str(SURVEY), "serve", "--port", "1"], capture_output=True, text=True, cwd=tmp_path,
+                            env=environment, timeout=60)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Không kết nối được cơ sở dữ liệu" in result.stderr
+
+
+async def test_moving_from_the_derived_key_to_signing_keys_keeps_old_posters(app, settings, counter_form):
+    from survey_app.settings import Settings
+    from survey_app.tokens import sign
+
+    assert not settings.signing_keys_text  # the suite's posters are signed with the key derived from SECRET_KEY
+    moved = dataclasses.replace(settings, signing_keys_text="k2:a-new-secret-for-posters")
+    async with started_app(app, moved) as application, \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://t") as client:
+        old_poster = await client.get(counter_form)
+    assert old_poster.status_code == 200
+    assert sign(moved.signing_keys, "SO01-Q1", "QUAY-2026").split(".")[2] == "k2"  # new posters: the new key
+    replaced = Settings.from_env({"SECRET_KEY": settings.secret_key, "SIGNING_KEYS": "k2:new,k1:replaced"})
+    assert replaced.signing_keys["k1"] == b"replaced"  # naming k1 replaces the derived key (and revokes its posters)
