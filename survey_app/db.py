@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import queue
@@ -76,6 +77,7 @@ class SQLiteWriter:
         connection = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         connection.execute("PRAGMA synchronous=FULL")  # the WAL is synced at every commit: survives power loss
         connection.execute("PRAGMA foreign_keys=ON")
+        connection.execute("PRAGMA secure_delete=ON")  # see WriterSQLiteEngine.get_connection
         try:
             stopping = False
             while not stopping:
@@ -166,6 +168,13 @@ class WriterSQLiteEngine(SQLiteEngine):
     def __init__(self, path: str, timeout: float):
         super().__init__(path=path, timeout=timeout)
         self.writer = SQLiteWriter(Path(path), timeout)
+
+    async def get_connection(self):
+        """Transactions' connections overwrite what they delete or replace with zeros (an official's draft, say),
+        so the text does not stay in the file's free space; erase_deleted() then clears the WAL's copies."""
+        connection = await super().get_connection()
+        await connection.execute("PRAGMA secure_delete=ON")
+        return connection
 
 
 class BatchingPostgresEngine(PostgresEngine):
@@ -323,6 +332,29 @@ async def write_transaction(engine: Engine | None = None) -> AsyncIterator[None]
     else:
         async with engine.transaction():
             yield
+
+
+async def erase_deleted(engine: Engine | None = None) -> None:
+    """After personal data was deleted (an official's draft): on SQLite, copy the WAL into the file and empty it,
+    since until a checkpoint the WAL still holds the pages as they were before. Best effort: a reader holding an
+    old snapshot keeps its frames until SQLite's next checkpoint. PostgreSQL's WAL is the server's (archived for
+    point-in-time recovery by design), not a file beside the database."""
+    engine = engine or _bound_engine()
+    if isinstance(engine, WriterSQLiteEngine):
+        await asyncio.to_thread(_checkpoint_truncate, engine.writer.path, engine.writer.busy_timeout)
+
+
+def _checkpoint_truncate(path: str, busy_timeout: float) -> None:
+    with contextlib.closing(sqlite3.connect(path, timeout=busy_timeout)) as connection:
+        blocked, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    if blocked:
+        logger.warning("WAL checkpoint after a deletion was blocked by a reader; SQLite will finish it later")
+
+
+def _bound_engine() -> Engine:
+    from survey_app.tables import Unit
+
+    return Unit._meta.db
 
 
 def migration_ids() -> list[str]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import sampling
 from survey_app.catalog import definition_of
-from survey_app.db import write_transaction
+from survey_app.db import erase_deleted, write_transaction
 from survey_app.officials.draws import code_key
 from survey_app.public.services import answers_digest
 from survey_app.sampling_tables import DraftAnswers, Invitation, SampleMember
@@ -195,4 +195,5 @@ async def submit(context: OfficialContext, answers: dict) -> bool:
         ))
         await SampleMember.update({SampleMember.status: "completed"}).where(SampleMember.id == context.member["id"])
         await DraftAnswers.delete().where(DraftAnswers.invitation == context.invitation["id"])
+    await erase_deleted(Response._meta.db)  # the draft must not stay readable in SQLite's WAL
     return True

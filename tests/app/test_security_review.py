@@ -346,3 +346,29 @@ async def test_moving_from_the_derived_key_to_signing_keys_keeps_old_posters(app
     assert sign(moved.signing_keys, "SO01-Q1", "QUAY-2026").split(".")[2] == "k2"  # new posters: the new key
     replaced = Settings.from_env({"SECRET_KEY": settings.secret_key, "SIGNING_KEYS": "k2:new,k1:replaced"})
     assert replaced.signing_keys["k1"] == b"replaced"  # naming k1 replaces the derived key (and revokes its posters)
+
+
+async def test_a_deleted_draft_is_not_left_readable_in_the_sqlite_file_or_its_wal(app, tmp_path):
+    """On an SQLite database of its own (whatever the suite's engine): a row written, changed and deleted the way
+    an official's draft is, then the step the official's submission and `survey retention` take."""
+    from survey_app import db
+    from survey_app.settings import Settings
+    from survey_app.tables import Domain
+
+    path = tmp_path / "own.db"
+    engine = await db.connect(Settings.from_env({"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "x"}))
+    try:
+        await db.migrate()
+        marker = "bí-mật-của-cán-bộ-" + "x" * 40
+        async with db.write_transaction(engine):
+            await Domain.insert(Domain(code="draft-like", name=marker + "-1"))
+        async with db.write_transaction(engine):
+            await Domain.update({Domain.name: marker + "-2"}).where(Domain.code == "draft-like")
+        async with db.write_transaction(engine):
+            await Domain.delete().where(Domain.code == "draft-like")
+        await db.erase_deleted(engine)
+    finally:
+        await db.disconnect(engine)
+        db.bind(app.state.engine)
+    stored = b"".join(file.read_bytes() for file in tmp_path.glob("own.db*"))
+    assert marker.encode() not in stored
