@@ -16,11 +16,11 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Stream, Template
 
-from survey_app.admin.common import staff_page
-from survey_app.auth import access
+from survey_app.accounts.admin_forms import staff_page
+from survey_app.accounts import access
 from survey_app.exports import jobs
 from survey_app.exports.report import ReportError, build_report
-from survey_app.security import CSP, csp_allowing_style
+from survey_app.core.security import CSP, csp_allowing_style
 from survey_app.exports.service import MEDIA_TYPES, STREAMED_FORMATS, ExportError, download_name, stream_export
 
 FORMAT_NAMES = {"xlsx": "Excel", "sav": "SPSS", "dta": "Stata"}

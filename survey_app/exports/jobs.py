@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from survey_app.exports.job_table import ExportJob
+from survey_app.core.export_tables import ExportJob
 from survey_app.exports.service import SUFFIXES, ExportError, plan_for_format, write_export
 
 QUICK_SECONDS = 2.0

@@ -17,8 +17,8 @@ import pyreadstat
 import pytest
 
 from survey_app.exports import jobs
-from survey_app.exports.job_table import ExportJob
-from survey_app.tables import Campaign, Response, User
+from survey_app.core.export_tables import ExportJob
+from survey_app.core.tables import Campaign, Response, User
 from tests.app.helpers import started_app
 
 

@@ -49,7 +49,7 @@ async def test_a_non_ascii_official_cookie_is_refused_not_a_500(client):
 
 
 async def test_an_unexpected_failure_is_logged_once_with_request_id_and_traceback(client, monkeypatch, caplog):
-    from survey_app import health
+    from survey_app.core import health_controllers as health
 
     async def broken(engine):
         raise RuntimeError("boom in ping")
@@ -150,7 +150,7 @@ def test_draw_dossiers_from_a_damaged_workbook_says_why_without_a_traceback(sett
 
 
 async def test_wrong_sign_ins_are_throttled_per_client_the_same_for_any_name_and_never_lock_the_owner(app, settings):
-    from survey_app.commands.users import create_user
+    from survey_app.accounts.users import create_user
     from tests.app.helpers import sign_in
 
     await create_user("muc.tieu", "mật-khẩu-thật-2026", "analyst", None)
@@ -186,10 +186,10 @@ TEST_REDIS = "redis://127.0.0.1:6379/7"
 
 
 async def test_with_redis_down_posts_and_sign_in_answer_without_a_500_and_say_so(app, settings, counter_form, caplog):
-    from survey_app.tables import AuditLog
+    from survey_app.core.tables import AuditLog
     from tests.app.helpers import sign_in
 
-    from survey_app import db
+    from survey_app.core import db
     from survey_app.app import create_app
 
     last_audit = (await AuditLog.select(AuditLog.id).order_by(AuditLog.id, ascending=False).first() or {"id": 0})
@@ -220,7 +220,7 @@ async def test_with_redis_down_posts_and_sign_in_answer_without_a_500_and_say_so
 
 
 async def test_readiness_shows_no_database_host_or_port(client, monkeypatch):
-    from survey_app import health
+    from survey_app.core import health_controllers as health
 
     async def refused(engine):
         raise ConnectionRefusedError("Connect call failed ('10.20.30.40', 5432)")
@@ -305,8 +305,8 @@ async def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path):
     import os
     import stat
 
-    from survey_app import db
-    from survey_app.settings import Settings
+    from survey_app.core import db
+    from survey_app.core.settings import Settings
 
     path = tmp_path / "var" / "survey.db"
     previous = os.umask(0o022)  # the usual umask, under which files were 0644
@@ -334,8 +334,8 @@ def test_serve_with_the_database_down_says_so_in_one_line(tmp_path):
 
 
 async def test_moving_from_the_derived_key_to_signing_keys_keeps_old_posters(app, settings, counter_form):
-    from survey_app.settings import Settings
-    from survey_app.tokens import sign
+    from survey_app.core.settings import Settings
+    from survey_app.core.tokens import sign
 
     assert not settings.signing_keys_text  # the suite's posters are signed with the key derived from SECRET_KEY
     moved = dataclasses.replace(settings, signing_keys_text="k2:a-new-secret-for-posters")
@@ -351,9 +351,9 @@ async def test_moving_from_the_derived_key_to_signing_keys_keeps_old_posters(app
 async def test_a_deleted_draft_is_not_left_readable_in_the_sqlite_file_or_its_wal(app, tmp_path):
     """On an SQLite database of its own (whatever the suite's engine): a row written, changed and deleted the way
     an official's draft is, then the step the official's submission and `survey retention` take."""
-    from survey_app import db
-    from survey_app.settings import Settings
-    from survey_app.tables import Domain
+    from survey_app.core import db
+    from survey_app.core.settings import Settings
+    from survey_app.core.tables import Domain
 
     path = tmp_path / "own.db"
     engine = await db.connect(Settings.from_env({"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "x"}))
