@@ -372,3 +372,22 @@ async def test_a_deleted_draft_is_not_left_readable_in_the_sqlite_file_or_its_wa
         db.bind(app.state.engine)
     stored = b"".join(file.read_bytes() for file in tmp_path.glob("own.db*"))
     assert marker.encode() not in stored
+
+
+async def test_during_a_database_outage_only_pages_sending_answers_say_they_were_not_saved(app, monkeypatch,
+                                                                                            counter_form):
+    from survey_app.accounts import services
+    from survey_app.public import controllers as form_controllers
+    from tests.app.helpers import sign_in
+
+    async def unreachable(*args, **kwargs):
+        raise ConnectionRefusedError("database down")
+
+    monkeypatch.setattr(services, "sign_in", unreachable)
+    monkeypatch.setattr(form_controllers, "load_form_context", unreachable)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("198.51.100.77", 1)),
+                                 base_url="http://testserver") as client:
+        staff = await sign_in(client, "analyst")
+        citizen = await client.post(counter_form, data=filled_form(counter_definition()))
+    assert staff.status_code == 503 and "Hệ thống tạm thời bận" in staff.text and "chưa được lưu" not in staff.text
+    assert citizen.status_code == 503 and "Câu trả lời của bạn chưa được lưu" in citizen.text
