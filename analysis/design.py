@@ -54,6 +54,7 @@ class SurveyDesign:
     lonely_psu: str = "fail"
     calibrations: tuple[Calibration, ...] = ()
     steps: tuple[str, ...] = field(default=())
+    pps: object | None = None  # analysis.pps.PpsVariance for PPS without replacement (one stage); None otherwise
     # Per-design memo (variance layouts of the stages); dataclasses.replace() starts a fresh one.
     cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 

@@ -54,7 +54,7 @@ def total(design: SurveyDesign, variable: str, *, domain=None, na_rm: bool = Fal
 
 def mean(design: SurveyDesign, variable: str, *, domain=None, na_rm: bool = False, confidence: float = 0.95, deff: bool | str = False) -> Estimate:
     """Weighted mean ``Σ w y / Σ w`` (within ``domain`` if given), a ratio to the estimated population size."""
-    if domain is None and not deff and not design.calibrations:
+    if domain is None and not deff and not design.calibrations and design.pps is None:
         fast = _whole_sample_mean(design, design.column(variable), confidence)
         if fast is not None:
             return fast
