@@ -2,10 +2,12 @@
 (JK1, JKn, BRR, Fay, bootstrap), with post-stratification and raking redone in every replicate.
 
 A replicate design keeps the full-sample weights and, per replicate, each row's replicate weight as a factor of its
-full-sample weight. Rows that always share a factor form a *group* (a PSU for the jackknife and the bootstrap, a
-PSU × adjustment cell after post-stratification or raking, a row for weights read from columns), so a million rows
-with a thousand PSUs cost a groups × replicates matrix, not rows × replicates. Any statistic that is a ratio of
-weighted totals (mean, total, ratio, share) is computed for all replicates from the group sums at once.
+full-sample weight, in two layers: a *unit* factor (per PSU for the jackknife and the bootstrap, per row for weights
+read from columns) times a *cell* factor (per adjustment cell after post-stratification or raking; one cell
+otherwise). A million rows with a thousand PSUs cost units × replicates and cells × replicates matrices, never
+rows × replicates; raking a replicate only needs its cells' totals, so every replicate is raked on a table of cells.
+Any statistic that is a ratio of weighted totals (mean, total, ratio, share) is computed for all replicates from the
+(cell, unit) sums at once.
 
 Variance as R's ``svrVar``: V = scale Σ_r rscale_r (θ_r − θ̄)², θ̄ the mean of the replicates (or the full-sample
 estimate with ``mse=True``). Scales as R's ``as.svrepdesign`` / ``svrepdesign``: JK1 (n−1)/n (times 1 − f with an fpc),
@@ -35,23 +37,40 @@ class ReplicateError(ValueError):
 
 @dataclass(frozen=True)
 class ReplicateDesign:
-    """Full-sample design, the row → group map, group × replicate factors, and the variance multipliers."""
+    """Full-sample design; per row its unit and cell; unit × replicate and cell × replicate factors; variance multipliers.
+
+    Replicate weight of row i in replicate r = w_i · unit_factors[unit_i, r] · cell_factors[cell_i, r].
+    """
 
     design: SurveyDesign
-    group: np.ndarray  # group code per row
-    factors: np.ndarray  # groups × replicates: replicate weight / full-sample weight
+    unit: np.ndarray  # unit code per row (PSU, or row)
+    unit_factors: np.ndarray  # units × replicates
     replicate_scales: np.ndarray  # per replicate: scale · rscale_r
     method: str
     mse: bool = False
+    cell: np.ndarray | None = None  # adjustment cell per row (None: one cell)
+    cell_factors: np.ndarray | None = None  # cells × replicates
 
     @property
     def replicate_count(self) -> int:
-        return self.factors.shape[1]
+        return self.unit_factors.shape[1]
+
+    @property
+    def cells(self) -> np.ndarray:
+        return np.zeros(self.design.row_count, dtype=np.int64) if self.cell is None else self.cell
 
     @property
     def replicate_weights(self) -> np.ndarray:
         """Rows × replicates (materialised: for small data and checks only)."""
-        return self.design.weights[:, None] * self.factors[self.group]
+        weights = self.design.weights[:, None] * self.unit_factors[self.unit]
+        return weights if self.cell_factors is None else weights * self.cell_factors[self.cell]
+
+    def replicate_totals(self, values: np.ndarray) -> np.ndarray:
+        """Σ_i w_ir · values_i for every replicate r, through (cell × unit) sums: never rows × replicates."""
+        cell_count = 1 if self.cell_factors is None else self.cell_factors.shape[0]
+        sums = sparse.csr_matrix((values, (self.cells, self.unit)), shape=(cell_count, self.unit_factors.shape[0]))
+        per_cell = sums @ self.unit_factors  # cells × replicates
+        return per_cell.sum(axis=0) if self.cell_factors is None else (per_cell * self.cell_factors).sum(axis=0)
 
     def covariance(self, replicates: np.ndarray, full: np.ndarray) -> np.ndarray:
         """scale Σ_r rscale_r (θ_r − θ̄)(θ_r − θ̄)ᵀ for replicates (R × k) of k statistics."""
@@ -120,32 +139,36 @@ def from_columns(design: SurveyDesign, columns: str | list[str], method: str, *,
 def post_stratify(replicates: ReplicateDesign, variables, population) -> ReplicateDesign:
     """Post-stratify the full sample (weighting.post_stratify) and every replicate to the same counts (R's postStratify)."""
     full = weighting.post_stratify(replicates.design, variables, population).design
-    groups, counts = weighting._match_cells(weighting._cell_labels(replicates.design.data, variables), weighting._population_counts(population), variables)
-    group, cell_of_group, base = _refine(replicates, [groups])
-    weights = base[:, None] * replicates.factors[group.parent]
-    totals = _cell_totals(cell_of_group[0], len(counts), weights)
-    _check_cells(totals, weighting._population_counts(population).index, variables)
-    adjusted = weights * (counts[:, None] / totals)[cell_of_group[0]]
-    return _adjusted(replicates, full, group.codes, adjusted, f"post-stratified on {variables} in every replicate")
+    codes, counts = weighting._match_cells(weighting._cell_labels(replicates.design.data, variables), weighting._population_counts(population), variables)
+    cells = _Cells.of(replicates, [codes])
+    table = cells.table(replicates)
+    level_totals = _indicator(cells.levels[0], len(counts)) @ table
+    _check_cells(level_totals, weighting._population_counts(population).index, variables)
+    adjusted = table * (counts[:, None] / level_totals)[cells.levels[0]]
+    return _adjusted(replicates, full, cells, table, adjusted, f"post-stratified on {variables} in every replicate")
 
 
 def rake(replicates: ReplicateDesign, margins: dict, *, max_iterations: int = 100, tolerance: float = 1e-8) -> ReplicateDesign:
-    """Rake the full sample (weighting.rake) and every replicate to the same margins (R's rake on a svrep.design)."""
+    """Rake the full sample (weighting.rake) and every replicate to the same margins (R's rake on a svrep.design).
+
+    Each replicate is raked on its table of cells (one cell per combination of the margins' levels present).
+    """
     full = weighting.rake(replicates.design, margins, max_iterations=max_iterations, tolerance=tolerance).design
     data = replicates.design.data
     matched = [weighting._match_cells(weighting._cell_labels(data, variable), weighting._population_counts(counts), variable)
                for variable, counts in margins.items()]
-    group, cell_of_group, base = _refine(replicates, [codes for codes, _ in matched])
-    weights = base[:, None] * replicates.factors[group.parent]
-    indicators = [_indicator(cells, len(counts)) for cells, (_, counts) in zip(cell_of_group, matched)]
-    for (variable, counts), (_, targets), indicator in zip(margins.items(), matched, indicators):
-        _check_cells(indicator @ weights, weighting._population_counts(counts).index, variable)
-    weights, iterations, error, worst = _rake_matrix(weights, list(zip(indicators, cell_of_group, [targets for _, targets in matched])),
-                                                     max_iterations, tolerance)
+    cells = _Cells.of(replicates, [codes for codes, _ in matched])
+    table = cells.table(replicates)
+    fitted_margins = []
+    for (variable, counts), (_, targets), levels in zip(margins.items(), matched, cells.levels):
+        indicator = _indicator(levels, len(targets))
+        _check_cells(indicator @ table, weighting._population_counts(counts).index, variable)
+        fitted_margins.append((indicator, levels, targets))
+    adjusted, iterations, error, worst = _rake_matrix(table.copy(), fitted_margins, max_iterations, tolerance)
     if error > tolerance:
         raise weighting.WeightingError(f"Raking replicate {worst + 1} did not converge in {iterations} iterations "
                                        f"(largest relative margin error {error:.2e}); merge sparse cells or raise max_iterations.")
-    return _adjusted(replicates, full, group.codes, weights, f"raked on {list(margins)} in every replicate")
+    return _adjusted(replicates, full, cells, table, adjusted, f"raked on {list(margins)} in every replicate")
 
 
 # ---------------------------------------------------------------------------------------------- estimating
@@ -153,21 +176,20 @@ def replicate_ratio(replicates: ReplicateDesign, top: np.ndarray, bottom: np.nda
                     confidence: float = 0.95) -> Estimate:
     """Σ w·top / Σ w·bottom over ``present`` rows (a total when ``bottom`` is None), SE from the replicates."""
     weights = np.where(present, replicates.design.weights, 0.0)
-    group_count = replicates.factors.shape[0]
-    top_sums = np.bincount(replicates.group, weights=weights * np.where(present, top, 0.0), minlength=group_count)
-    full_top, replicate_top = top_sums.sum(), top_sums @ replicates.factors
+    weighted_top = weights * np.where(present, top, 0.0)
+    full_top, replicate_top = weighted_top.sum(), replicates.replicate_totals(weighted_top)
     if bottom is None:
         value, values = full_top, replicate_top
     else:
-        bottom_sums = np.bincount(replicates.group, weights=weights * np.where(present, bottom, 0.0), minlength=group_count)
-        replicate_bottom = bottom_sums @ replicates.factors
-        if bottom_sums.sum() == 0:
+        weighted_bottom = weights * np.where(present, bottom, 0.0)
+        replicate_bottom = replicates.replicate_totals(weighted_bottom)
+        if weighted_bottom.sum() == 0:
             raise ReplicateError("The domain (or the denominator) is empty: the estimate is undefined.")
         empty = np.flatnonzero(replicate_bottom == 0)
         if len(empty):
             raise ReplicateError(f"Replicate {int(empty[0]) + 1} has no rows of the domain (or a zero denominator): "
                                  "the domain is too small for replicate variance; use --variance taylor.")
-        value, values = full_top / bottom_sums.sum(), replicate_top / replicate_bottom
+        value, values = full_top / weighted_bottom.sum(), replicate_top / replicate_bottom
     return _estimate(replicates, float(value), values, confidence, int(present.sum()))
 
 
@@ -191,9 +213,29 @@ def replicate_total(replicates: ReplicateDesign, variable: str) -> Estimate:
 
 # ------------------------------------------------------------------------------------------------- helpers
 @dataclass(frozen=True)
-class _Groups:
-    codes: np.ndarray  # new group per row
-    parent: np.ndarray  # per new group: its old group
+class _Cells:
+    """The new cells after an adjustment: per row its cell, per cell its earlier cell and its level of each margin."""
+
+    row_cell: np.ndarray
+    previous: np.ndarray  # per new cell: the cell it splits
+    levels: list[np.ndarray]  # per margin: the level of each new cell
+    count: int
+
+    @classmethod
+    def of(cls, replicates: ReplicateDesign, margin_codes: list[np.ndarray]) -> "_Cells":
+        key = replicates.cells.astype(np.int64)
+        for codes in margin_codes:
+            key = key * (int(codes.max()) + 1) + codes
+        row_cell = pd.factorize(key)[0]
+        first = np.unique(row_cell, return_index=True)[1]
+        return cls(row_cell, replicates.cells[first], [codes[first] for codes in margin_codes], len(first))
+
+    def table(self, replicates: ReplicateDesign) -> np.ndarray:
+        """Cells × replicates: each replicate's weight total in each new cell."""
+        weights = sparse.csr_matrix((replicates.design.weights, (self.row_cell, replicates.unit)),
+                                    shape=(self.count, replicates.unit_factors.shape[0]))
+        table = weights @ replicates.unit_factors
+        return table if replicates.cell_factors is None else table * replicates.cell_factors[self.previous]
 
 
 def _psus(design: SurveyDesign) -> tuple[np.ndarray, np.ndarray]:
@@ -254,26 +296,10 @@ def _column_scales(method, count, factors, fay_rho, scale, names) -> np.ndarray:
     return (default if scale is None else scale) * rscales
 
 
-def _refine(replicates: ReplicateDesign, cell_codes: list[np.ndarray]) -> tuple[_Groups, list[np.ndarray], np.ndarray]:
-    """Split each group by the adjustment cells; per new group: its cells and its full-sample (unadjusted) weight."""
-    key = replicates.group.astype(np.int64)
-    for codes in cell_codes:
-        key = key * (int(codes.max()) + 1) + codes
-    codes = pd.factorize(key)[0]
-    first = np.unique(codes, return_index=True)[1]
-    group = _Groups(codes, replicates.group[first])
-    base = np.bincount(codes, weights=replicates.design.weights)
-    return group, [cells[first] for cells in cell_codes], base
-
-
-def _cell_totals(cell_of_group: np.ndarray, cell_count: int, weights: np.ndarray) -> np.ndarray:
-    return _indicator(cell_of_group, cell_count) @ weights
-
-
-def _indicator(cell_of_group: np.ndarray, cell_count: int) -> sparse.csr_matrix:
-    """Cells × groups 0/1 matrix: cell totals of every replicate in one sparse product."""
-    count = len(cell_of_group)
-    return sparse.csr_matrix((np.ones(count), (cell_of_group, np.arange(count))), shape=(cell_count, count))
+def _indicator(level_of_cell: np.ndarray, level_count: int) -> sparse.csr_matrix:
+    """Levels × cells 0/1 matrix: level totals of every replicate in one sparse product."""
+    count = len(level_of_cell)
+    return sparse.csr_matrix((np.ones(count), (level_of_cell, np.arange(count))), shape=(level_count, count))
 
 
 def _check_cells(totals: np.ndarray, levels, variables) -> None:
@@ -285,7 +311,7 @@ def _check_cells(totals: np.ndarray, levels, variables) -> None:
 
 
 def _rake_matrix(weights, margins, max_iterations, tolerance) -> tuple[np.ndarray, int, float, int]:
-    """Iterative proportional fitting of every replicate column at once; margins are (indicator, cell per group, targets).
+    """Iterative proportional fitting of every replicate column at once; margins are (indicator, level per cell, targets).
 
     Returns the weights, iterations, the largest relative margin error and the replicate (column) where it is.
     """
@@ -300,10 +326,15 @@ def _rake_matrix(weights, margins, max_iterations, tolerance) -> tuple[np.ndarra
     return weights, iteration, float(error.max()), int(error.argmax())
 
 
-def _adjusted(replicates: ReplicateDesign, full: SurveyDesign, codes: np.ndarray, weights: np.ndarray, step: str) -> ReplicateDesign:
-    """Factors of the adjusted replicate weights relative to the adjusted full-sample weights, per new group."""
-    full_group = np.bincount(codes, weights=full.weights)
-    return replace(replicates, design=replace(full, steps=full.steps + (step,)), group=codes, factors=weights / full_group[:, None])
+def _adjusted(replicates: ReplicateDesign, full: SurveyDesign, cells: _Cells, table: np.ndarray, adjusted: np.ndarray, step: str) -> ReplicateDesign:
+    """New cell factors: each replicate's adjustment of a cell over the full sample's, on top of the earlier factors."""
+    full_before = np.bincount(cells.row_cell, weights=replicates.design.weights, minlength=cells.count)
+    full_after = np.bincount(cells.row_cell, weights=full.weights, minlength=cells.count)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        replicate_adjustment = np.where(table > 0, adjusted / table, 1.0)  # an empty cell in a replicate: factor irrelevant
+    earlier = 1.0 if replicates.cell_factors is None else replicates.cell_factors[cells.previous]
+    cell_factors = earlier * replicate_adjustment / (full_after / full_before)[:, None]
+    return replace(replicates, design=replace(full, steps=full.steps + (step,)), cell=cells.row_cell, cell_factors=cell_factors)
 
 
 def _estimate(replicates: ReplicateDesign, value: float, values: np.ndarray, confidence: float, count: int) -> Estimate:
