@@ -50,7 +50,7 @@ def _statuses(data: pd.DataFrame, status: str) -> np.ndarray:
     unknown = ~np.isin(values, STATUSES)
     if unknown.any():
         row = int(np.flatnonzero(unknown)[0])
-        raise WeightingError(f"Column {status!r}, row {row}: status {data[status].iloc[row]!r} is not one of {', '.join(STATUSES)} "
+        raise WeightingError(f"Column {status!r}, row {row}: status {str(data[status].iloc[row])!r} is not one of {', '.join(STATUSES)} "
                              f"({int(unknown.sum())} such rows).")
     if not np.isin(values, RESPONDED).any():
         raise WeightingError(f"Column {status!r} has no respondent ('completed'): nothing to estimate from.")

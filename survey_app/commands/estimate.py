@@ -20,7 +20,7 @@ import typer
 
 from survey_app.commands.estimate_models import (
     Extras, ModelError, adjust_replicates, chisq_result, deff_values, parse_shares, pps_design, quantile_rows,
-    regression_rows,
+    regression_rows, weighting_steps,
 )
 from survey_app.commands.estimate_models import replicate_design as replicate_design_of
 
@@ -95,6 +95,9 @@ def estimate(
     fay_rho: Optional[float] = typer.Option(None, "--fay-rho", help="rho of Fay's method"),
     replicate_scale: Optional[float] = typer.Option(None, "--replicate-scale", help="overall scale of the replicate variance"),
     mse: bool = typer.Option(False, "--mse", help="replicate variance around the full-sample estimate (R's mse=TRUE)"),
+    nonresponse: Optional[str] = typer.Option(None, "--nonresponse", help="column of sample statuses: weighting-class non-response adjustment"),
+    nonresponse_cells: list[str] = typer.Option([], "--nonresponse-cells", help="weighting-class column for --nonresponse (repeatable)"),
+    trim: Optional[str] = typer.Option(None, "--trim", help="LOWER:UPPER bounds for the weights, excess spread over the others"),
 ) -> None:
     """Design-based estimates with SE and CI from a CSV file (docs/estimate.md)."""
     design_options = DesignOptions(strata, list(cluster), weights, probabilities, list(fpc), nest, lonely_psu)
@@ -102,7 +105,8 @@ def estimate(
     try:
         extras = Extras(list(regress), list(logistic), list(quantile), parse_shares(quantiles), list(chisq),
                         "replace" if deff_replace else ("srs" if deff else None), pps, joint_probabilities, pps_p2,
-                        pps_variance, replicate_weights, replicate_type, fay_rho, replicate_scale, mse)
+                        pps_variance, replicate_weights, replicate_type, fay_rho, replicate_scale, mse, nonresponse,
+                        list(nonresponse_cells), trim)
         requests = parse_requests(mean, total, ratio, proportion, allow_none=bool(regress or logistic or quantile or chisq))
         result = run_estimate(data_file, requests, design_options, by=by, adjustments=adjustments, variance=variance,
                               replicates=replicates, seed=seed, na_rm=na_rm, confidence=confidence, extras=extras)
@@ -134,13 +138,14 @@ def run_estimate(data_file: Path, requests: list[Request], options: DesignOption
     frame = read_data(data_file)
     _check_inputs(frame, requests, options, by, na_rm)
     design = pps_design(frame, options, extras) if extras.pps else build_design(frame, options)
+    design, weighting_reports = weighting_steps(design, extras)
     full_design, adjustment = apply_adjustment(design, adjustments or {})
     replicate_design = _replicates(design, adjustments or {}, adjustment, variance, replicates, seed, extras)
     figures = [row for request in requests for row in _estimate_request(full_design, request, by, na_rm, confidence, replicate_design)]
     figures += _model_rows(full_design, extras, by, na_rm, confidence, figures)
     described = replicate_design.method if replicate_design is not None else variance
     return {"data": str(data_file), "rows": design.row_count, "design": design.steps[0], "adjustment": adjustment,
-            "variance": described, "confidence": confidence, "estimates": figures,
+            "weighting": weighting_reports, "variance": described, "confidence": confidence, "estimates": figures,
             "tests": [chisq_result(full_design, pair) for pair in extras.chisq]}
 
 
@@ -459,6 +464,9 @@ def _plain(value):
 def format_table(result: dict) -> str:
     """A readable table: one line per figure, CI at the stated confidence."""
     lines = [f"{result['data']}: {result['rows']} rows; {result['design']}; variance: {result['variance']}"]
+    for step in result.get("weighting", []):
+        lines.append(f"weights {step['method']}: sum {step['before']['total']:.6g} → {step['after']['total']:.6g}, "
+                     f"rows {step['before']['count']} → {step['after']['count']}, max {step['before']['maximum']:.6g} → {step['after']['maximum']:.6g}")
     if result["adjustment"]:
         adjustment = result["adjustment"]
         lines.append(f"weights {adjustment['method'].replace('_', '-')} to {adjustment['file']}: "

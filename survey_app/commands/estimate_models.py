@@ -40,6 +40,9 @@ class Extras:
     fay_rho: float | None = None
     replicate_scale: float | None = None
     mse: bool = False
+    nonresponse_status: str | None = None  # column of sampling statuses (completed, refused, ineligible, ...)
+    nonresponse_cells: list[str] = field(default_factory=list)
+    trim: str | None = None  # "LOWER:UPPER" (either may be empty)
 
     @property
     def taylor_only(self) -> list[str]:
@@ -125,6 +128,39 @@ def adjust_replicates(replicates, method: str, margins: dict):
         return replicate.rake(replicates, margins)
     except (weighting.WeightingError, replicate.ReplicateError) as error:
         raise ModelError(str(error)) from error
+
+
+def weighting_steps(design, extras: Extras) -> tuple[object, list[dict]]:
+    """Non-response adjustment from sample statuses, then trimming; each step's report for the output."""
+    from analysis import nonresponse, weighting
+
+    reports = []
+    try:
+        if extras.nonresponse_status:
+            weighted = nonresponse.adjust_for_statuses(design, extras.nonresponse_status, extras.nonresponse_cells or None)
+            design = weighted.design
+            reports.append({"method": "nonresponse", "status": extras.nonresponse_status, "cells": extras.nonresponse_cells,
+                            "before": vars(weighted.before), "after": vars(weighted.after), **weighted.report})
+        if extras.trim:
+            lower, upper = parse_trim(extras.trim)
+            weighted = weighting.trim(design, lower=lower, upper=upper)
+            design = weighted.design
+            reports.append({"method": "trim", "lower": lower, "upper": upper, "before": vars(weighted.before),
+                            "after": vars(weighted.after), **weighted.report})
+    except weighting.WeightingError as error:
+        raise ModelError(str(error)) from error
+    return design, reports
+
+
+def parse_trim(text: str) -> tuple[float | None, float | None]:
+    lower, separator, upper = text.partition(":")
+    try:
+        bounds = tuple(float(part) if part.strip() else None for part in (lower, upper))
+    except ValueError:
+        raise ModelError(f"--trim {text!r}: write LOWER:UPPER, e.g. --trim 10:60 or --trim :60") from None
+    if not separator or bounds == (None, None):
+        raise ModelError(f"--trim {text!r}: write LOWER:UPPER, e.g. --trim 10:60 or --trim :60")
+    return bounds
 
 
 # ---------------------------------------------------------------------------------------------- statistics

@@ -177,3 +177,23 @@ def test_raking_that_cannot_converge_names_its_iterations(tmp_path):
     result = run(*design, "--variance", "jackknife")
     assert result.exit_code == 1
     assert "did not converge in 100 iterations" in result.output
+
+
+def test_nonresponse_from_statuses_and_trimming_through_the_command(tmp_path):
+    # The hand-worked sample of tests/analysis/test_nonresponse.py: respondents' weights 18.75, 18.75, 16/3 × 3.
+    sample = pd.DataFrame({
+        "unit": ["a"] * 5 + ["b"] * 4,
+        "status": ["pending", "ineligible", "refused", "completed", "completed", "not_reached", "completed", "completed", "completed"],
+        "w": [10.0] * 5 + [4.0] * 4, "y": [0, 0, 0, 1.0, 3.0, 0, 2.0, 2.0, 5.0]})
+    path = tmp_path / "sample.csv"
+    sample.to_csv(path, index=False)
+    result = output(str(path), "--weights", "w", "--nonresponse", "status", "--nonresponse-cells", "unit", "--total", "y")
+    [total] = result["estimates"]
+    assert total["estimate"] == pytest.approx(18.75 * 4 + 16 / 3 * 9)
+    assert result["weighting"][0]["respondents"] == 5 and result["rows"] == 5
+    trimmed = output(str(path), "--weights", "w", "--nonresponse", "status", "--nonresponse-cells", "unit", "--trim", ":15", "--total", "y")
+    assert trimmed["weighting"][1]["after"]["maximum"] <= 15 + 1e-9
+    assert trimmed["weighting"][1]["after"]["total"] == pytest.approx(53.5)
+    bad = run(str(path), "--weights", "w", "--nonresponse", "y", "--total", "y")
+    assert bad.exit_code == 1 and "status '0.0' is not one of" in bad.output
+    assert "--trim 'x'" in run(str(path), "--weights", "w", "--trim", "x", "--total", "y").output
