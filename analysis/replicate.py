@@ -275,7 +275,7 @@ def _replicate_column(data: pd.DataFrame, name: str) -> np.ndarray:
     bad = ~np.isfinite(values) | (values < 0)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise ReplicateError(f"Replicate-weight column {name!r}, row {row}: {data[name].iloc[row]!r} is not a weight ≥ 0.")
+        raise ReplicateError(f"Replicate-weight column {name!r}, row {row}: {str(data[name].iloc[row])!r} is not a weight ≥ 0.")
     return values
 
 

@@ -21,6 +21,11 @@ class ModelError(Exception):
     """Bad input for one of these options; estimate.py re-raises it as EstimateError."""
 
 
+def csv_rows(message: str) -> str:
+    """analysis/ names data rows from 0; the command names CSV rows (header = row 1), so data row k is CSV row k + 2."""
+    return re.sub(r"\brow (\d+)\b", lambda match: f"row {int(match.group(1)) + 2}", message)
+
+
 @dataclass(frozen=True)
 class Extras:
     """Options of the command that this module handles."""
@@ -103,8 +108,11 @@ def replicate_design(design, variance: str, replicates: int, seed: int, extras: 
         if extras.replicate_weights:
             if extras.replicate_type not in REPLICATE_TYPES:
                 raise ModelError(f"--replicate-type {extras.replicate_type!r}: choose one of {', '.join(REPLICATE_TYPES)}")
-            return replicate.from_columns(design, extras.replicate_weights, extras.replicate_type, fay_rho=extras.fay_rho,
-                                          scale=extras.replicate_scale, mse=extras.mse)
+            try:
+                return replicate.from_columns(design, extras.replicate_weights, extras.replicate_type, fay_rho=extras.fay_rho,
+                                              scale=extras.replicate_scale, mse=extras.mse)
+            except ValueError as error:
+                raise ModelError(csv_rows(str(error))) from error
         if variance == "jackknife":
             return replace_mse(replicate.jackknife(design, use_fpc=design.stages[0].population_size is not None), extras.mse)
         return replace_mse(replicate.bootstrap(design, replicates, np.random.default_rng(seed)), extras.mse)
@@ -148,7 +156,7 @@ def weighting_steps(design, extras: Extras) -> tuple[object, list[dict]]:
             reports.append({"method": "trim", "lower": lower, "upper": upper, "before": vars(weighted.before),
                             "after": vars(weighted.after), **weighted.report})
     except weighting.WeightingError as error:
-        raise ModelError(str(error)) from error
+        raise ModelError(csv_rows(str(error))) from error
     return design, reports
 
 

@@ -154,6 +154,11 @@ def test_replicate_weight_errors_name_the_column_or_replicate(tmp_path):
     path = _jk1_columns(tmp_path)
     result = run(path, "--weights", "pw", "--replicate-weights", "^nothing", "--mean", "api00")
     assert result.exit_code == 1 and "No column name matches" in result.output
+    negative = pd.read_csv(path)
+    negative.loc[4, "repw3"] = -1.0
+    negative.to_csv(tmp_path / "negative.csv", index=False)
+    result = run(str(tmp_path / "negative.csv"), "--weights", "pw", "--replicate-weights", "^repw", "--mean", "api00")
+    assert result.exit_code == 1 and "'repw3', row 6: '-1.0' is not a weight" in result.output  # data row 4 = CSV row 6
     result = run(path, "--weights", "pw", "--replicate-weights", "^repw", "--replicate-type", "Fay", "--mean", "api00")
     assert result.exit_code == 1 and "--fay-rho" in result.output
     result = run(path, "--weights", "pw", "--replicate-weights", "^repw", "--quantile", "api00")
@@ -195,5 +200,5 @@ def test_nonresponse_from_statuses_and_trimming_through_the_command(tmp_path):
     assert trimmed["weighting"][1]["after"]["maximum"] <= 15 + 1e-9
     assert trimmed["weighting"][1]["after"]["total"] == pytest.approx(53.5)
     bad = run(str(path), "--weights", "w", "--nonresponse", "y", "--total", "y")
-    assert bad.exit_code == 1 and "status '0.0' is not one of" in bad.output
+    assert bad.exit_code == 1 and "'y', row 2: status '0.0' is not one of" in bad.output  # data row 0 = CSV row 2
     assert "--trim 'x'" in run(str(path), "--weights", "w", "--trim", "x", "--total", "y").output
