@@ -1,6 +1,7 @@
 """Non-response adjustment in weighting classes from the sample statuses of sampling/ (officials' surveys).
 
-Statuses are those of ``sampling.rates.STATUSES``. Per weighting class (Valliant, Dever & Kreuter 2013, §13.4):
+Statuses are those of ``sampling.rates.STATUSES`` (the app's "invited", a member not heard from, counts as "pending").
+Per weighting class (Valliant, Dever & Kreuter 2013, §13.4):
   1. unknown eligibility ("pending"): their weight goes to the cases whose eligibility is known, in proportion;
   2. eligible non-respondents ("started", "refused", "not_reached", "replaced"): their weight goes to the
      respondents ("completed");
@@ -19,7 +20,7 @@ from analysis.weighting import Weighted, WeightingError, WeightSummary, _cell_co
 RESPONDED = ("completed",)
 ELIGIBLE_NONRESPONSE = ("started", "refused", "not_reached", "replaced")
 INELIGIBLE = ("ineligible",)
-UNKNOWN_ELIGIBILITY = ("pending",)
+UNKNOWN_ELIGIBILITY = ("pending", "invited")
 STATUSES = RESPONDED + ELIGIBLE_NONRESPONSE + INELIGIBLE + UNKNOWN_ELIGIBILITY
 
 
@@ -38,8 +39,8 @@ def adjust_for_statuses(design: SurveyDesign, status: str, cells: str | list[str
     respondents = subset_rows(design, responded).with_weights(adjusted[responded], None, f"non-response adjustment from {status} within {cells}")
     report = {"cells": len(labels), "respondents": int(responded.sum()), "ineligible": int(np.isin(statuses, INELIGIBLE).sum()),
               "unknown_eligibility": int((~known).sum()),
-              "eligibility_factor": dict(zip(labels, eligibility_factor.round(6).tolist())),
-              "response_factor": dict(zip(labels, response_factor.round(6).tolist()))}
+              "eligibility_factor": dict(zip(labels, eligibility_factor.tolist())),
+              "response_factor": dict(zip(labels, response_factor.tolist()))}
     return Weighted(respondents, WeightSummary.of(design.weights), WeightSummary.of(respondents.weights), report)
 
 
