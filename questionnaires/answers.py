@@ -6,13 +6,12 @@ import datetime
 import math
 import re
 import unicodedata
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
 from questionnaires.errors import answer_message
+from questionnaires.items import Item
 from questionnaires.standard import DEFAULT_CODE_LENGTH, DEFAULT_TEXT_LENGTH, NOT_APPLICABLE
 
-if TYPE_CHECKING:  # annotations only: model.py calls this module, so importing it here would be a circle
-    from questionnaires.model import Item
 
 INTEGER_TEXT = re.compile(r"[+-]?\d+")
 DECIMAL_TEXT = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)")

@@ -9,35 +9,8 @@ from functools import cached_property
 from typing import Mapping, Optional
 
 from questionnaires import show_if
+from questionnaires.items import Choice, Item  # noqa: F401 (the model's leaves, re-exported)
 from questionnaires.standard import NOT_APPLICABLE, NOT_APPLICABLE_LABEL, RATING_SCALES
-
-
-@dataclass(frozen=True)
-class Choice:
-    value: str
-    label: dict[str, str]
-
-
-@dataclass(frozen=True)
-class Item:
-    """One question. Unused constraints are None; `choices` is filled for single, multiple, rating5 and pickers."""
-
-    key: str
-    type: str
-    label: dict[str, str]
-    hint: dict[str, str] = field(default_factory=dict)
-    required: bool = False
-    choices: list[Choice] = field(default_factory=list)
-    show_if: Optional[str] = None
-    max_length: Optional[int] = None
-    minimum: Optional[float] = None
-    maximum: Optional[float] = None
-    pattern: Optional[str] = None
-    scale: Optional[str] = None
-    max_choices: Optional[int] = None
-
-    def choice_values(self) -> list[str]:
-        return [choice.value for choice in self.choices]
 
 
 @dataclass(frozen=True)
