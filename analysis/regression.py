@@ -119,7 +119,7 @@ def _complete_rows(design: SurveyDesign, outcome: str, predictors: list[str]) ->
 def _response(design: SurveyDesign, outcome: str, complete: np.ndarray, family: str) -> np.ndarray:
     values = design.column(outcome)[complete]
     if family == "binomial" and not np.isin(values, (0.0, 1.0)).all():
-        raise ValueError(f"Logistic regression needs {outcome!r} coded 0/1; found values {sorted(set(values) - {0.0, 1.0})[:5]}.")
+        raise ValueError(f"Logistic regression needs {outcome!r} coded 0/1; found values {[float(value) for value in sorted(set(values) - {0.0, 1.0})[:5]]}.")
     return values
 
 

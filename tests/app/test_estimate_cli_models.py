@@ -202,3 +202,12 @@ def test_nonresponse_from_statuses_and_trimming_through_the_command(tmp_path):
     bad = run(str(path), "--weights", "w", "--nonresponse", "y", "--total", "y")
     assert bad.exit_code == 1 and "'y', row 2: status '0.0' is not one of" in bad.output  # data row 0 = CSV row 2
     assert "--trim 'x'" in run(str(path), "--weights", "w", "--trim", "x", "--total", "y").output
+
+
+def test_regression_errors_are_plain(tmp_path):
+    result = run(*CLUS1, "--logistic", "api00 ~ ell")
+    assert result.exit_code == 1 and "coded 0/1; found values [411.0, 436.0" in result.output
+    result = run(*CLUS1, "--regress", "api00 ~ ell + ell")
+    assert result.exit_code == 1 and "collinear" in result.output
+    result = run(*CLUS1, "--regress", "api00 ell")
+    assert result.exit_code == 1 and "write OUTCOME ~ PREDICTOR" in result.output
