@@ -139,5 +139,8 @@ from survey_app.core.campaign_tables import ANALYST_TABLES  # noqa: E402
 # The stored figures (sums per campaign, unit and domain) too.
 from survey_app.core.figure_tables import FIGURE_TABLES  # noqa: E402
 
+# Export jobs, shared by every worker and server.
+from survey_app.core.export_tables import EXPORT_TABLES  # noqa: E402
+
 ALL_TABLES = (Unit, Counter, Domain, Questionnaire, Campaign, Response, User, ApiToken, AuditLog, *SAMPLING_TABLES,
-              *ANALYST_TABLES, *FIGURE_TABLES)
+              *ANALYST_TABLES, *EXPORT_TABLES, *FIGURE_TABLES)
