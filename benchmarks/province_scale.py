@@ -33,7 +33,7 @@ import aiohttp
 
 from load import HOST, SECRET, SURVEY, free_port, server_env, start_server, stop  # benchmarks/load.py
 from questionnaires import load_shipped
-from survey_app.core import db
+from survey_app.core import db, engines
 from survey_app.campaigns.demo import load_demo
 from survey_app.core.settings import Settings
 from survey_app.core.tokens import sign
@@ -106,7 +106,7 @@ async def _lookups() -> dict:
 
 async def _insert(url: str, rows: list[tuple]) -> None:
     if url.startswith("sqlite"):
-        with sqlite3.connect(db.sqlite_path(url)) as connection:
+        with sqlite3.connect(engines.sqlite_path(url)) as connection:
             connection.executemany(f"INSERT INTO response ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
                                    [row[:9] + (row[9].isoformat(),) + row[10:] for row in rows])
         return
