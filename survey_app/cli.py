@@ -156,3 +156,7 @@ _export_commands.register(app)
 from survey_app.commands.retention import retention as _retention_command  # noqa: E402
 
 app.command("retention")(_retention_command)
+
+from survey_app.commands.tokens import token_app as _token_app  # noqa: E402
+
+app.add_typer(_token_app, name="token")

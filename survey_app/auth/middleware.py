@@ -22,7 +22,7 @@ from litestar.stores.base import Store
 from litestar.stores.file import FileStore
 
 from survey_app import audit, db
-from survey_app.auth import services
+from survey_app.auth import api_tokens, services
 
 SESSION_COOKIE = "sid"
 SESSION_STORE = "sessions"
@@ -92,6 +92,11 @@ async def check_access(connection: ASGIConnection, handler: BaseRouteHandler) ->
     user = connection.scope.get("user")
     if user is None:
         raise NotAuthorizedException("Vui lòng đăng nhập.")
+    if user.via_token and not api_tokens.token_may_use(user.token_scopes, connection.url.path):
+        async with db.write_transaction():
+            await audit.record(user.username, "access_denied", f"{connection.scope['method']} {connection.url.path}",
+                               detail=f"API token scopes {', '.join(sorted(user.token_scopes))}")
+        raise PermissionDeniedException("Mã truy cập API không có phạm vi quyền cho trang này.")
     if user.role not in rule:
         async with db.write_transaction():
             await audit.record(user.username, "access_denied", f"{connection.scope['method']} {connection.url.path}",

@@ -1,4 +1,5 @@
-"""`survey user create|list|token`: staff accounts from the terminal (the first administrator starts here)."""
+"""`survey user create|list`: staff accounts from the terminal (the first administrator starts here); API tokens
+are `survey token` (survey_app.commands.tokens)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from survey_app.auth.passwords import hash_password, password_problem
 from survey_app.settings import Settings
 from survey_app.tables import Unit, User
 
-user_app = typer.Typer(help="Staff accounts: create, list, API tokens.", no_args_is_help=True)
+user_app = typer.Typer(help="Staff accounts: create, list.", no_args_is_help=True)
 
 
 class UserCommandError(Exception):
@@ -83,23 +84,3 @@ def list_users() -> None:
         state = "active" if row["active"] else "inactive"
         typer.echo(f"{row['username']:<24} {row['role']:<13} {row['unit.code'] or '-':<10} {state}"
                    + (" locked" if row["locked_until"] else ""))
-
-
-@user_app.command("token")
-def token(username: str = typer.Argument(...), name: str = typer.Option("api", help="what the token is for")) -> None:
-    """Create an API bearer token for a user; printed once, stored only as a hash."""
-    from survey_app.auth.services import create_api_token
-
-    settings = Settings.from_env()
-
-    async def make():
-        row = await User.select(User.id).where(User.username == username).first()
-        if row is None:
-            raise UserCommandError(f"no user {username!r}")
-        return await create_api_token(settings.secret_key, row["id"], name)
-
-    try:
-        typer.echo(asyncio.run(db.run_connected(settings, make)))
-    except UserCommandError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=1)
