@@ -160,3 +160,7 @@ app.command("retention")(_retention_command)
 from survey_app.commands.tokens import token_app as _token_app  # noqa: E402
 
 app.add_typer(_token_app, name="token")
+
+from survey_app.commands import backup as _backup_commands  # noqa: E402
+
+_backup_commands.register(app)
