@@ -33,6 +33,8 @@ from survey_app.errors import EXCEPTION_HANDLERS
 from survey_app.exports.controllers import DownloadController, ExportJobController
 from survey_app.health import healthz, readyz
 from survey_app.limits import form_post_limiter
+from survey_app.logs import litestar_logging
+from survey_app.metrics import MetricsMiddleware, metrics
 from survey_app.officials.controllers import OfficialController
 from survey_app.officials.pages import SamplingController
 from survey_app.officials.guessing import guess_limiter
@@ -60,7 +62,7 @@ async def home() -> Redirect:
 # and create_app refuses to build an app with an unguarded route that is not PUBLIC.
 PUBLIC_HANDLERS = [home, healthz, readyz, show_if_script, CounterFormController, ResultsController, IndexApiController,
                    OfficialController]
-GUARDED_HANDLERS = [AuditController, DownloadController, ExportJobController, SamplingController, *ANALYST_HANDLERS,
+GUARDED_HANDLERS = [metrics, AuditController, DownloadController, ExportJobController, SamplingController, *ANALYST_HANDLERS,
                     *AUTH_HANDLERS, *ADMIN_CONTROLLERS]
 
 
@@ -101,11 +103,13 @@ def create_app(settings: Settings) -> Litestar:
                                      openapi_router=Router("/api/docs", route_handlers=[], opt=PUBLIC)),
         request_max_body_size=MAX_BODY_BYTES,
         middleware=[
+            MetricsMiddleware,
             security_headers_middleware(settings.uses_https),
             DefineMiddleware(UserMiddleware),
         ],
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.uses_https, cookie_samesite="strict"),
         stores={SESSION_STORE: session_store(settings)},
+        **litestar_logging(settings.log_format),
     )
     refuse_unguarded_routes(app)
     return app

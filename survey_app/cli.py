@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,9 +37,13 @@ UVICORN_OPTIONS = {"log_level": "info", "proxy_headers": False, "access_log": Fa
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
-    uvicorn.run(
-        "survey_app.app:create_app_from_env", factory=True, host=host, port=port, workers=workers, **UVICORN_OPTIONS
-    )
+    from survey_app.logs import uvicorn_log_config
+
+    logging_options = {"log_config": config} if (config := uvicorn_log_config(settings.log_format)) else {}
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # /metrics then adds up every worker
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="survey-metrics-")
+    uvicorn.run("survey_app.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
+                **UVICORN_OPTIONS, **logging_options)
 
 
 @app.command()

@@ -1,0 +1,48 @@
+"""Log output of `survey serve`: uvicorn's plain text, or JSON lines (LOG_FORMAT=json) for a log collector.
+
+A JSON line is one object per record: time (UTC, ISO 8601), level, logger, message, and the traceback when there
+is one. Newlines, NUL and other control characters in a message are escaped by the JSON encoding, so a crafted
+URL cannot forge a second log line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+
+LOG_FORMATS = ("text", "json")
+
+
+class JsonLinesFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(timespec="milliseconds"),
+                 "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def uvicorn_log_config(log_format: str) -> dict | None:
+    """The logging configuration `survey serve` hands uvicorn: None keeps uvicorn's own (text)."""
+    if log_format == "text":
+        return None
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1, "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonLinesFormatter}},
+        "handlers": {"default": handler},
+        "root": {"handlers": ["default"], "level": "INFO"},
+        "loggers": {name: {"handlers": [], "level": "INFO", "propagate": True}
+                    for name in ("uvicorn", "uvicorn.error", "uvicorn.access")},
+    }
+
+
+def litestar_logging(log_format: str) -> dict:
+    """The `logging_config` argument of the Litestar app: Litestar configures logging itself at start-up (its
+    "standard" text format), which would undo uvicorn's JSON configuration in every worker."""
+    if log_format == "text":
+        return {}
+    from litestar.logging.config import LoggingConfig
+
+    return {"logging_config": LoggingConfig(formatters={"standard": {"()": JsonLinesFormatter}})}
