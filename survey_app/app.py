@@ -24,6 +24,7 @@ from survey_app.admin.tokens import TokenAdminController
 from survey_app.admin.units import UnitAdminController
 from survey_app.admin.users import UserAdminController
 from survey_app.analyst.controllers import ANALYST_HANDLERS
+from survey_app.api_schema import document_statuses
 from survey_app.auth import PUBLIC
 from survey_app.auth.controllers import AUTH_HANDLERS
 from survey_app.auth.middleware import (
@@ -112,6 +113,7 @@ def create_app(settings: Settings) -> Litestar:
         **litestar_logging(settings.log_format),
     )
     refuse_unguarded_routes(app)
+    document_statuses(app)
     return app
 
 
