@@ -18,7 +18,8 @@ from survey_app import audit, db
 from survey_app.tables import ApiToken, User
 from survey_app.vietnam_time import VIETNAM_TIME
 
-# Scope → (Vietnamese name, roles whose users may hold it). "dossiers" is for the one-stop system's dossier feed.
+# Scope → (Vietnamese name, roles whose users may hold it). "dossiers" is kept for the one-stop system's dossier
+# feed, which has no route yet: such a token opens nothing until TOKEN_ROUTES maps that route to it.
 SCOPES = {
     "results": ("Đọc kết quả", ("admin", "analyst", "unit_manager")),
     "export": ("Tải tệp xuất dữ liệu", ("analyst",)),
@@ -31,7 +32,6 @@ TOKEN_ROUTES = [
     (re.compile(r"^/metrics$"), {"metrics", "admin"}),
     (re.compile(r"^/admin/"), {"admin"}),
     (re.compile(r"^/analyst/(exports/|campaigns/[^/]+/(export/|report\.)|sampling/[^/]+/members\.csv$)"), {"export"}),
-    (re.compile(r"^/analyst/sampling/[^/]+/dossiers"), {"dossiers"}),
     (re.compile(r"^/(analyst|manager)(/|$)"), {"results"}),
 ]
 DEFAULT_DAYS, MAX_DAYS = 90, 366
