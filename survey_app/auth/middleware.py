@@ -92,7 +92,9 @@ async def check_access(connection: ASGIConnection, handler: BaseRouteHandler) ->
     user = connection.scope.get("user")
     if user is None:
         raise NotAuthorizedException("Vui lòng đăng nhập.")
-    if user.via_token and not api_tokens.token_may_use(user.token_scopes, connection.url.path):
+    # The route's template, not the raw path: "/analyst//campaigns/X/export/csv" must not slip past the patterns
+    route = connection.scope.get("path_template") or connection.url.path
+    if user.via_token and not api_tokens.token_may_use(user.token_scopes, route):
         async with db.write_transaction():
             await audit.record(user.username, "access_denied", f"{connection.scope['method']} {connection.url.path}",
                                detail=f"API token scopes {', '.join(sorted(user.token_scopes))}")

@@ -180,3 +180,11 @@ def test_the_token_commands_issue_list_and_revoke(tmp_path, monkeypatch):
     assert "Đã thu hồi" in runner.invoke(cli, ["token", "list", "--user", "may"]).output
     refused = runner.invoke(cli, ["token", "create", "may", "--name", "x", "--scope", "export"])
     assert refused.exit_code == 1 and "không được cấp phạm vi" in refused.output
+
+
+async def test_an_odd_spelling_of_the_path_does_not_widen_a_token(app, fresh, settings):
+    reader = await issue(settings, "analyst", "results")
+    client = fresh()
+    for path in ("/analyst//campaigns/QUAY-2026/report.html", "/analyst/campaigns/QUAY-2026//report.html",
+                 "/analyst/campaigns/QUAY-2026/report.html/"):
+        assert (await client.get(path, headers=bearer(reader))).status_code != 200, path
