@@ -60,8 +60,11 @@ def serve(
     workers: int = typer.Option(1, help="worker processes"),
 ) -> None:
     """Serve the web app (migrating the database first)."""
+    from survey_app.logs import migrations_logged
+
     settings = Settings.from_env()
-    asyncio.run(_migrate(settings))
+    with migrations_logged(settings.log_format):
+        asyncio.run(_migrate(settings))
     _serve(settings, host, port, workers)
 
 

@@ -7,9 +7,12 @@ URL cannot forge a second log line.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
 import json
 import logging
+import logging.config
 
 LOG_FORMATS = ("text", "json")
 
@@ -46,3 +49,22 @@ def litestar_logging(log_format: str) -> dict:
     from litestar.logging.config import LoggingConfig
 
     return {"logging_config": LoggingConfig(formatters={"standard": {"()": JsonLinesFormatter}})}
+
+
+@contextlib.contextmanager
+def migrations_logged(log_format: str):
+    """Around the migrations `survey serve` runs first: with JSON logs, Piccolo's printed progress becomes one
+    JSON line (and a failure's traceback another), so the log stays one object a line from the start."""
+    if log_format == "text":
+        yield
+        return
+    logging.config.dictConfig(uvicorn_log_config(log_format))
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            yield
+    except Exception:
+        logging.getLogger("survey_app").exception("migrations failed: %s", printed.getvalue().strip())
+        raise
+    if progress := printed.getvalue().strip():
+        logging.getLogger("survey_app").info("migrations: %s", progress)

@@ -106,3 +106,11 @@ async def test_two_workers_add_up_in_metrics_and_log_json_lines(app, tmp_path, d
     lines = [line for line in server.log().splitlines() if line.strip()]
     entries = [json.loads(line) for line in lines]  # every line is one JSON object
     assert any("Application startup complete" in entry["message"] for entry in entries)
+
+
+def test_a_first_start_with_json_logs_logs_its_migrations_as_json(tmp_path):
+    server = Server(f"sqlite:///{tmp_path / 'fresh.db'}", tmp_path, LOG_FORMAT="json").start()
+    server.stop()
+    entries = [json.loads(line) for line in server.log().splitlines() if line.strip()]
+    assert any(entry["message"].startswith("migrations: ") and "api_token_scopes" in entry["message"]
+               for entry in entries)
