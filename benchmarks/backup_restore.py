@@ -20,9 +20,9 @@ from pathlib import Path
 
 import asyncpg
 
-from survey_app import backup, db
-from survey_app.demo import load_demo
-from survey_app.settings import Settings
+from survey_app.core import backup, db, engines
+from survey_app.campaigns.demo import load_demo
+from survey_app.core.settings import Settings
 
 ANSWERS_JSON = json.dumps({f"q{n}": 4 for n in range(12)})
 
@@ -50,7 +50,7 @@ async def fill(url: str, answers: int) -> None:
     await db.run_connected(Settings.from_env({"DATABASE_URL": url, "SECRET_KEY": "bench"}),
                            lambda: load_demo(per_unit=2))
     if url.startswith("sqlite"):
-        with sqlite3.connect(db.sqlite_path(url)) as connection:
+        with sqlite3.connect(engines.sqlite_path(url)) as connection:
             connection.execute(f"""WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {answers})
                 INSERT INTO response (campaign, unit, counter, questionnaire, idempotency_key, answers_digest,
                 answers, channel) SELECT r.campaign, r.unit, r.counter, r.questionnaire, 'bench-' || n.i, 'bench',

@@ -1,4 +1,4 @@
-"""`survey backup FILE` and `survey restore FILE`: the whole database, verified (survey_app.backup)."""
+"""`survey backup FILE` and `survey restore FILE`: the whole database, verified (survey_app.core.backup)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,17 @@ from pathlib import Path
 
 import typer
 
-from survey_app import backup as backups
-from survey_app.settings import Settings
 
-
-def _describe(report: backups.BackupReport, seconds: float) -> str:
+def _describe(report, seconds: float) -> str:
     counts = "" if report.responses is None else f", {report.responses} responses, {report.migrations} migrations"
     return f"{report.path}: {report.size_bytes / 1e6:.1f} MB{counts}, verified, {seconds:.1f} s"
 
 
 def backup(target: Path = typer.Argument(..., help="new file to write (never overwritten)")) -> None:
     """Back up the database while the app keeps serving, then verify the file."""
+    from survey_app.core import backup as backups
+    from survey_app.core.settings import Settings
+
     started = time.perf_counter()
     try:
         report = backups.backup(Settings.from_env().database_url, target)
@@ -33,6 +33,9 @@ def restore(
     yes: bool = typer.Option(False, "--yes", help="do not ask before replacing the database"),
 ) -> None:
     """Replace the database with a verified backup (stop the app first); --check only verifies the file."""
+    from survey_app.core import backup as backups
+    from survey_app.core.settings import Settings
+
     started = time.perf_counter()
     database_url = Settings.from_env().database_url
     try:

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, Phase, given, settings as hypothesis_setting
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import status_code_conformance
 
-from survey_app import db
-from survey_app.auth import api_tokens
-from survey_app.settings import Settings
+from survey_app.core import db
+from survey_app.accounts import api_tokens
+from survey_app.core.settings import Settings
 from tests.app.servers import SECRET, Server, demo_database
 
 MAX_EXAMPLES = 40

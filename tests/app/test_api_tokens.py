@@ -11,9 +11,9 @@ import pytest
 import pytest_asyncio
 from typer.testing import CliRunner
 
-from survey_app.auth import api_tokens
-from survey_app.commands.users import create_user
-from survey_app.tables import ApiToken, AuditLog, User
+from survey_app.accounts import api_tokens
+from survey_app.accounts.users import create_user
+from survey_app.core.tables import ApiToken, AuditLog, User
 from tests.app.helpers import post_form, sign_in
 
 PASSWORD = "rất-bí-mật-2026"
@@ -188,3 +188,9 @@ async def test_an_odd_spelling_of_the_path_does_not_widen_a_token(app, fresh, se
     for path in ("/analyst//campaigns/QUAY-2026/report.html", "/analyst/campaigns/QUAY-2026//report.html",
                  "/analyst/campaigns/QUAY-2026/report.html/"):
         assert (await client.get(path, headers=bearer(reader))).status_code != 200, path
+
+
+def test_the_command_lists_the_scopes_the_service_knows():
+    from survey_app.commands.tokens import SCOPE_NAMES
+
+    assert SCOPE_NAMES == ", ".join(api_tokens.SCOPES)

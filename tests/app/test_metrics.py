@@ -10,10 +10,10 @@ import re
 import httpx
 import pytest_asyncio
 
-from survey_app import db
-from survey_app.auth import api_tokens
-from survey_app.logs import JsonLinesFormatter
-from survey_app.settings import Settings
+from survey_app.core import db
+from survey_app.accounts import api_tokens
+from survey_app.core.logs import JsonLinesFormatter
+from survey_app.core.settings import Settings
 from tests.app.helpers import counter_definition, filled_form, sign_in
 from tests.app.servers import SECRET, Server, demo_database, submission
 

@@ -9,10 +9,10 @@ import sqlite3
 import asyncpg
 from piccolo.apps.migrations.commands.forwards import run_forwards
 
-from survey_app import db
+from survey_app.core import db, engines
 from survey_app.results.services import unit_index
-from survey_app.settings import Settings
-from survey_app.tables import ApiToken, Response, User
+from survey_app.core.settings import Settings
+from survey_app.core.tables import ApiToken, Response, User
 from tests.app.helpers import counter_definition, filled_form
 from tests.app.servers import reset_postgres_database
 
@@ -46,7 +46,7 @@ def first_release_rows(definition) -> list[str]:
 
 async def execute(url: str, statements: list[str]) -> None:
     if url.startswith("sqlite"):
-        with sqlite3.connect(db.sqlite_path(url)) as connection:
+        with sqlite3.connect(engines.sqlite_path(url)) as connection:
             for statement in statements:
                 connection.execute(statement)
         return
