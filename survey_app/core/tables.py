@@ -112,7 +112,7 @@ class User(Table, tablename="app_user"):
 
 class ApiToken(Table, tablename="api_token"):
     """A machine client's bearer token, stored only as its HMAC; acts with its user's role, limited to its scopes
-    (survey_app.auth.api_tokens), until it expires or is revoked."""
+    (survey_app.accounts.api_tokens), until it expires or is revoked."""
 
     user = ForeignKey(User, null=False, **RESTRICT)
     name = Varchar(length=255, default="")
