@@ -190,7 +190,8 @@ async def test_an_odd_spelling_of_the_path_does_not_widen_a_token(app, fresh, se
         assert (await client.get(path, headers=bearer(reader))).status_code != 200, path
 
 
-def test_the_command_lists_the_scopes_the_service_knows():
-    from survey_app.commands.tokens import SCOPE_NAMES
+def test_the_command_lists_the_scopes_and_default_the_service_knows():
+    from survey_app.commands.tokens import SCOPE_NAMES, create
 
     assert SCOPE_NAMES == ", ".join(api_tokens.SCOPES)
+    assert create.__defaults__[-1].default == api_tokens.DEFAULT_DAYS
