@@ -1,8 +1,8 @@
-"""Log output of `survey serve`: uvicorn's plain text, or JSON lines (LOG_FORMAT=json) for a log collector.
+"""Log lines safe to read, and the log output of `survey serve`.
 
-A JSON line is one object per record: time (UTC, ISO 8601), level, logger, message, and the traceback when there
-is one. Newlines, NUL and other control characters in a message are escaped by the JSON encoding, so a crafted
-URL cannot forge a second log line.
+Text that came with a request (a path, a token) cannot forge a second line: `printable` escapes its control
+characters in text logs. With LOG_FORMAT=json each record is one JSON object a line for a log collector: time
+(UTC, ISO 8601), level, logger, message, and the traceback when there is one; JSON escapes the control characters.
 """
 
 from __future__ import annotations
@@ -13,8 +13,15 @@ import io
 import json
 import logging
 import logging.config
+import re
 
 LOG_FORMATS = ("text", "json")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: object, limit: int = 200) -> str:
+    """`text` cut to `limit` characters with every control character (newline, NUL, escape...) as \\xNN."""
+    return CONTROL_CHARACTERS.sub(lambda found: f"\\x{ord(found.group()):02x}", str(text)[:limit])
 
 
 class JsonLinesFormatter(logging.Formatter):
@@ -54,7 +61,7 @@ def litestar_logging(log_format: str) -> dict:
 @contextlib.contextmanager
 def migrations_logged(log_format: str):
     """Around the migrations `survey serve` runs first: with JSON logs, Piccolo's printed progress becomes one
-    JSON line (and a failure's traceback another), so the log stays one object a line from the start."""
+    JSON line (and a failure another), so the log stays one object a line from the start."""
     if log_format == "text":
         yield
         return
@@ -63,8 +70,8 @@ def migrations_logged(log_format: str):
     try:
         with contextlib.redirect_stdout(printed):
             yield
-    except Exception:
-        logging.getLogger("survey_app").exception("migrations failed: %s", printed.getvalue().strip())
+    except Exception:  # the caller says why in one line (a traceback here would bury it)
+        logging.getLogger("survey_app").error("migrations failed: %s", printed.getvalue().strip() or "-")
         raise
     if progress := printed.getvalue().strip():
         logging.getLogger("survey_app").info("migrations: %s", progress)
