@@ -1,4 +1,5 @@
-"""Operations metrics for Prometheus at /metrics: submissions, refusals by reason, latency, queue depths, 5xx.
+"""Operations metrics for Prometheus at /metrics: submissions, refusals by reason, latency, queue depths (answers
+waiting for the database writer, export jobs by state), 5xx.
 
 Counted by one ASGI middleware from what every request answered (no handler counts anything itself), by route
 template, never by path: a path carries a counter's token or an official's page, and would make a series per
@@ -25,6 +26,9 @@ REFUSALS = Counter("survey_refusals", "Form posts refused, by reason", ["channel
 LATENCY = Histogram("survey_request_seconds", "Time to answer a request, by route template", ["method", "route"],
                     buckets=LATENCY_BUCKETS)
 SERVER_ERRORS = Counter("survey_server_errors", "Answers with a 5xx status, by route template", ["route"])
+EXPORT_JOBS = Gauge("survey_export_jobs", "Export jobs kept in the database, by state (running: the export queue)",
+                    ["state"], multiprocess_mode="mostrecent")
+EXPORT_STATES = ("running", "done", "failed")
 WRITE_QUEUE = Gauge("survey_write_queue_depth", "Answers waiting for the database writer (SQLite writer thread or "
                     "PostgreSQL batcher)", multiprocess_mode="livesum")
 
@@ -36,6 +40,15 @@ def write_queue_depth(engine) -> int:
     if batcher := getattr(engine, "batcher", None):
         return len(batcher._pending) + len(batcher._in_flight)
     return 0
+
+
+async def count_export_jobs() -> None:
+    """Read at each scrape: the jobs are shared by every worker and server, so any worker counts them all."""
+    from survey_app.core.db import fetch_tuples
+
+    counts = dict(await fetch_tuples('SELECT "state", count(*) FROM "export_job" GROUP BY "state"'))
+    for state in {*EXPORT_STATES, *counts}:
+        EXPORT_JOBS.labels(state).set(counts.get(state, 0))
 
 
 def observe(scope: dict, status: int, seconds: float) -> None:

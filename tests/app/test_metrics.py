@@ -66,6 +66,7 @@ async def test_submissions_refusals_and_latency_are_counted_by_route_never_by_to
     assert sample(after, "survey_request_seconds_count", **route) == sample(
         before, "survey_request_seconds_count", **route) + 3
     assert "survey_write_queue_depth " in after
+    assert sample(after, "survey_export_jobs", state="running") >= 0 and 'survey_export_jobs{state="done"}' in after
     assert counter_form.split("/")[-1] not in after  # the token, which names the counter, is never a label
 
 
@@ -114,3 +115,20 @@ def test_a_first_start_with_json_logs_logs_its_migrations_as_json(tmp_path):
     entries = [json.loads(line) for line in server.log().splitlines() if line.strip()]
     assert any(entry["message"].startswith("migrations: ") and "api_token_scopes" in entry["message"]
                for entry in entries)
+
+
+async def test_the_export_queue_is_counted_from_the_shared_jobs(admin):
+    import time
+    import uuid
+
+    from survey_app.core.export_tables import ExportJob
+
+    before = sample((await admin.get("/metrics")).text, "survey_export_jobs", state="running")
+    job_id = uuid.uuid4().hex[:22]
+    await ExportJob.insert(ExportJob(job_id=job_id, campaign="QUAY-2026", export_format="csv", user_id=1,
+                                     state="running", created_at=time.time(), updated_at=time.time()))
+    try:
+        during = sample((await admin.get("/metrics")).text, "survey_export_jobs", state="running")
+    finally:
+        await ExportJob.delete().where(ExportJob.job_id == job_id)
+    assert during == before + 1
