@@ -306,7 +306,16 @@ def _criterion_result(criterion: dict, node: _Node, tree: _Tree, uncertainty) ->
 def _percent(node: _Node, tree: _Tree) -> float | None:
     if not node.has_value:
         return None
-    return float(100 * (node.coefficients @ np.nan_to_num(tree.item_indices)))
+    return 100 * node_share(node.coefficients, tree.item_indices)
+
+
+def node_share(coefficients: np.ndarray, item_indices: np.ndarray) -> float:
+    """A node's share 0..1: its mean of item shares, rounded to 12 decimals and kept in [0, 1].
+
+    Floating point makes the mean of three 1.0s 0.9999999999999999: shown as 99.99999999999999 and, with a CI
+    computed at 1, a lower bound above the value. Rounding here gives every surface the same exact 100."""
+    share = round(float(coefficients @ np.nan_to_num(item_indices)), 12)
+    return min(max(share, 0.0), 1.0)
 
 
 def _interval(node: _Node, uncertainty) -> dict:
