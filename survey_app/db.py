@@ -75,6 +75,7 @@ class SQLiteWriter:
         connection = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         connection.execute("PRAGMA synchronous=FULL")  # the WAL is synced at every commit: survives power loss
         connection.execute("PRAGMA foreign_keys=ON")
+        connection.execute("PRAGMA secure_delete=ON")  # see WriterSQLiteEngine.get_connection
         try:
             stopping = False
             while not stopping:
@@ -166,6 +167,13 @@ class WriterSQLiteEngine(SQLiteEngine):
         super().__init__(path=path, timeout=timeout)
         self.writer = SQLiteWriter(Path(path), timeout)
 
+    async def get_connection(self):
+        """A transaction's connection, with secure_delete: a deleted or rewritten row (an official's draft) is
+        zeroed in its page, not left in free space for anyone reading the file."""
+        connection = await super().get_connection()
+        await connection.execute("PRAGMA secure_delete=ON")
+        return connection
+
 
 class BatchingPostgresEngine(PostgresEngine):
     """Piccolo's PostgreSQL engine with the insert batcher beside it (started by connect, stopped by disconnect)."""
@@ -221,6 +229,28 @@ async def connect(settings) -> Engine:
         engine.batcher.start()
     bind(engine)
     return engine
+
+
+async def forget_deleted_rows(engine: Engine | None = None) -> None:
+    """SQLite: copy the write-ahead log into the database and empty it (TRUNCATE), so the older versions of rows
+    just deleted are not left readable in survey.db-wal; with secure_delete they are zeroed in the database.
+    PostgreSQL keeps dead row versions only until vacuum and shows them to no query."""
+    if engine is None:
+        from survey_app.tables import Unit
+
+        engine = Unit._meta.db
+    if isinstance(engine, WriterSQLiteEngine):
+        await asyncio.to_thread(_truncate_wal, Path(engine.path), engine.writer.busy_timeout)
+
+
+def _truncate_wal(path: Path, busy_timeout: float) -> None:
+    connection = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+    try:
+        busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            logger.warning("WAL checkpoint of %s was blocked by a reader; old row versions stay until the next", path)
+    finally:
+        connection.close()
 
 
 async def disconnect(engine: Engine) -> None:
