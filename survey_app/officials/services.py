@@ -113,7 +113,7 @@ async def load_context(invitation_id: int) -> OfficialContext:
     if invitation["used_at"] is not None:
         raise USED
     member = await SampleMember.select(
-        SampleMember.id, SampleMember.unit, SampleMember.draw, SampleMember.status,
+        SampleMember.id, SampleMember.unit, SampleMember.draw, SampleMember.status, SampleMember.design_weight,
         SampleMember.draw.campaign.as_alias("campaign"),
     ).where(SampleMember.id == invitation["member"]).first()
     if member["status"] not in ANSWERABLE:

@@ -159,3 +159,38 @@ async def test_the_one_head_of_division_is_not_in_any_stored_answer(answered):
                for response in await response_side(campaign["id"]))
     weights = {response["weight"] for response in await response_side(campaign["id"])}
     assert len(weights) == 1  # the unit's weight, not the roles'
+
+
+async def test_the_migration_unlinks_officials_responses_stored_before(app, tmp_path):
+    """Responses stored with a stratum, role weights, a role answer and a week lose them; the unit's mean weight
+    (what publication used) stays."""
+    import importlib
+    import uuid
+
+    from survey_app.app import create_app
+    from survey_app.demo import load_demo
+    from survey_app.settings import Settings
+    from survey_app.tables import Response, Unit
+
+    settings = Settings.from_env({"DATABASE_URL": f"sqlite:///{tmp_path / 'old.db'}", "SECRET_KEY": "k"})
+    application = create_app(settings)
+    try:
+        async with application.lifespan():
+            await db.migrate()
+            await load_demo(per_unit=0)
+            campaign = await Campaign.select().first()
+            unit = await Unit.select(Unit.id).where(Unit.code == UNIT).first()
+            week = dt.datetime(2026, 11, 16, tzinfo=dt.timezone.utc)
+            await Response.insert(*[Response(
+                campaign=campaign["id"], unit=unit["id"], questionnaire=campaign["questionnaire"],
+                idempotency_key=uuid.uuid4().hex, answers_digest="d", channel="invitation", submitted_at=week,
+                answers=json.dumps({"role": role, "reform_plan": 4}), weight=weight, stratum=f"unit={UNIT}, role={role}")
+                for role, weight in (("lanh_dao_phong", 2.0), ("cong_chuc", 4.0), ("cong_chuc", 6.0))])
+            migration = importlib.import_module("survey_app.piccolo_migrations.2026-12-04T23-10-00_officials_unlinked")
+            await (await migration.forwards()).run()
+            rows = await Response.select().where(Response.channel == "invitation")
+    finally:
+        db.bind(app.state.engine)  # give the shared tables back to the suite's engine
+    first_day = dt.datetime.combine(campaign["starts_on"], dt.time(), dt.timezone.utc)
+    assert [(row["stratum"], row["weight"], row["submitted_at"]) for row in rows] == [(None, 4.0, first_day)] * 3
+    assert all(json.loads(row["answers"]) == {"reform_plan": 4} for row in rows)
