@@ -92,6 +92,15 @@ async def test_a_campaign_is_drawn_once(settings, app, frame):
         await draws.draw_and_store(settings.secret_key, campaign, frame, None, QUOTAS, seed=2)
 
 
+async def test_an_open_qr_campaign_is_not_drawn(settings, app, frame):
+    """Issue #25: `survey sample draw --campaign QUAY-2026` stored 180 members for the counters' QR campaign."""
+    members_before = await SampleMember.count()
+    with pytest.raises(sampling.SamplingError, match="open QR campaign") as refused:
+        await draws.draw_and_store(settings.secret_key, "QUAY-2026", frame, None, QUOTAS, seed=1)
+    assert "quét mã QR" in refused.value.problems[0].message_vi
+    assert await SampleMember.count() == members_before
+
+
 @pytest.mark.parametrize("rows,quotas,messages", [
     ([("SO01", "cong_chuc", "X1", "A"), ("SO01", "cong_chuc", "X1", "B"), ("ZZ99", "cong_chuc", "X2", "C"),
       ("SO01", "", "X3", "D")], ["cong_chuc=1"],
