@@ -75,3 +75,12 @@ def test_error_bars_are_never_negative_even_for_a_bound_on_the_wrong_side():
 
     bars = error_bars([99.99999999999999, 50.0, 0.0], [100.0, None, 0.0], [100.0, 60.0, 0.0])
     assert bars.tolist() == [[0.0, 0.0, 0.0], [pytest.approx(1.4e-14, abs=1e-13), 10.0, 0.0]]
+
+
+async def test_officials_ratings_are_not_titled_a_satisfaction_index(client, all_five):
+    """Issue #25: officials rate the quality of reform work (Kém … Rất tốt); the public page called it
+    "Chỉ số hài lòng" as if citizens' satisfaction."""
+    page = await client.get(f"/results/{all_five['unit']}", params={"campaign": all_five["campaign"]})
+    assert "Chỉ số đánh giá của công chức" in page.text and "hài lòng" not in page.text.lower()
+    citizens = await client.get("/results/SO01", params={"campaign": "QUAY-2026"})
+    assert "Chỉ số hài lòng" in citizens.text
