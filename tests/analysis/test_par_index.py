@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -98,6 +100,10 @@ EXAMPLE_POINTS = pd.DataFrame({"unit": ["SO01", "SO01", "SO01", "SO02", "SO02", 
 LEVELS = {"SO01": "so", "SO02": "so", "H01": "huyen"}
 
 
+def structure_table() -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(EXAMPLE_STRUCTURE), dtype=str, keep_default_na=False)
+
+
 @pytest.fixture
 def example(tmp_path):
     path = tmp_path / "chi-so-par.csv"
@@ -148,8 +154,7 @@ def test_ranks_are_integers_per_level(example):
 
 def test_a_unit_without_a_points_row_is_listed_not_ranked(example):
     survey, _, _ = example
-    structure = parse_structure(pd.read_csv(__import__("io").StringIO(EXAMPLE_STRUCTURE), dtype=str,
-                                            keep_default_na=False), {"plan", "head", "simplify"})
+    structure = parse_structure(structure_table(), {"plan", "head", "simplify"})
     partial = parse_points(EXAMPLE_POINTS.iloc[:-1], structure, set(LEVELS))  # H01 has no 2.1
     totals = unit_totals(leaf_points(survey, structure, partial), structure, LEVELS).set_index("unit")
     assert totals.loc["H01", "missing"] == ["2.1"] and totals.loc["H01", "total"] is None
@@ -192,8 +197,7 @@ def test_bad_structure_rows_are_all_reported_by_row():
 
 
 def test_bad_points_rows_are_all_reported_by_row(example):
-    structure = parse_structure(pd.read_csv(__import__("io").StringIO(EXAMPLE_STRUCTURE), dtype=str,
-                                            keep_default_na=False), {"plan", "head", "simplify"})
+    structure = parse_structure(structure_table(), {"plan", "head", "simplify"})
     raw = pd.DataFrame({"unit": ["SO99", "SO01", "SO01", "SO01", "SO01", "SO01"],
                         "id": ["1.1", "1.3", "2.2", "9.9", "1.1", "1.1"],
                         "points": ["1", "1", "1", "1", "2,5", "x"]})
@@ -211,7 +215,7 @@ def test_bad_points_rows_are_all_reported_by_row(example):
 
 
 def test_the_structure_reads_from_xlsx_too(tmp_path):
-    table = pd.read_csv(__import__("io").StringIO(EXAMPLE_STRUCTURE), dtype=str, keep_default_na=False)
+    table = structure_table()
     workbook = tmp_path / "chi-so-par.xlsx"
     table.to_excel(workbook, index=False)
     structure = read_structure(workbook, {"plan", "head", "simplify"})
