@@ -172,7 +172,8 @@ async def test_cli_draws_writes_codes_once_and_stores_only_hashes(settings, app,
 
 async def test_cli_refusal_prints_the_problems_and_exits_1(settings, app, tmp_path):
     bad = write_frame(tmp_path / "bad.csv", [("SO01", "cong_chuc", "X1", "A"), ("SO01", "cong_chuc", "X1", "B")])
-    result = run_survey(settings, "draw", "--campaign", "QUAY-2026", "--frame", str(bad), "--quota", "cong_chuc=1")
+    campaign = await make_campaign("CLI-REFUSED")
+    result = run_survey(settings, "draw", "--campaign", campaign, "--frame", str(bad), "--quota", "cong_chuc=1")
     assert result.returncode == 1
     assert "row 2" in result.stderr and "row 3" in result.stderr and "bị trùng" in result.stderr
 
