@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.par_structure import IndexStructure
+from analysis.shares import clamped_share
 from analysis.sipas import rating_matrix
 
 
@@ -117,9 +118,7 @@ def survey_points(
 
 def _share(score_sum: float, weight_sum: float) -> float | None:
     """A mean score 0..1, rounded to 12 decimals and kept in [0, 1] (all-5 gives exactly 1, not 0.9999…)."""
-    if weight_sum <= 0:
-        return None
-    return min(max(round(float(score_sum / weight_sum), 12), 0.0), 1.0)
+    return clamped_share(float(score_sum / weight_sum)) if weight_sum > 0 else None
 
 
 def leaf_points(survey: pd.DataFrame, structure: IndexStructure, assessed: pd.DataFrame) -> pd.DataFrame:

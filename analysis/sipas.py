@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from analysis.shares import node_share
+
 SATISFIED_MINIMUM = 4  # "hài lòng" (4) and "rất hài lòng" (5) count as satisfied
 VALID_RATINGS = (1, 2, 3, 4, 5)
 
@@ -307,15 +309,6 @@ def _percent(node: _Node, tree: _Tree) -> float | None:
     if not node.has_value:
         return None
     return 100 * node_share(node.coefficients, tree.item_indices)
-
-
-def node_share(coefficients: np.ndarray, item_indices: np.ndarray) -> float:
-    """A node's share 0..1: its mean of item shares, rounded to 12 decimals and kept in [0, 1].
-
-    Floating point makes the mean of three 1.0s 0.9999999999999999: shown as 99.99999999999999 and, with a CI
-    computed at 1, a lower bound above the value. Rounding here gives every surface the same exact 100."""
-    share = round(float(coefficients @ np.nan_to_num(item_indices)), 12)
-    return min(max(share, 0.0), 1.0)
 
 
 def _interval(node: _Node, uncertainty) -> dict:

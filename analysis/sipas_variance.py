@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from analysis.shares import node_share
 from analysis.variance import standard_errors
 
 NO_ERROR = 1e-12  # a standard error below this is rounding noise (every answer alike): the interval is the point
@@ -21,8 +22,6 @@ def node_uncertainty(tree, table, ratings, weights, design, rows, layouts, confi
     coefficients = np.column_stack([node.coefficients for node in nodes])
     scores = item_scores(ratings, weights, table) @ coefficients
     node_errors = standard_errors(design, scores, rows, layouts)
-    from analysis.sipas import node_share
-
     intervals = {id(node): _interval(node_share(node.coefficients, tree.item_indices), error, confidence)
                  for node, error in zip(nodes, node_errors)}
     return lambda node: intervals[id(node)]

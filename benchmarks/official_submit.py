@@ -29,13 +29,13 @@ MARKER = "BENCH-DRAFT-MARKER"
 async def run(folder: Path, units: int, officials: int, erase: bool) -> dict:
     from piccolo.engine.sqlite import SQLiteEngine
 
-    from survey_app import db
+    from survey_app.core import db
     from survey_app.app import create_app
-    from survey_app.catalog import register_shipped
-    from survey_app.demo import load_demo, valid_answers
+    from survey_app.campaigns.catalog import register_shipped
+    from survey_app.campaigns.demo import load_demo, valid_answers
     from survey_app.officials import draws, services
-    from survey_app.settings import Settings
-    from survey_app.tables import Campaign
+    from survey_app.core.settings import Settings
+    from survey_app.core.tables import Campaign
 
     secure_connection = db.WriterSQLiteEngine.get_connection
     settings = Settings.from_env({"DATABASE_URL": f"sqlite:///{folder / 'survey.db'}", "SECRET_KEY": "bench"})
@@ -89,7 +89,7 @@ async def _nothing(*_arguments) -> None:
 
 
 async def _questionnaire(questionnaire_id: int) -> dict:
-    from survey_app.tables import Questionnaire
+    from survey_app.core.tables import Questionnaire
 
     return await Questionnaire.select().where(Questionnaire.id == questionnaire_id).first()
 

@@ -12,10 +12,10 @@ from litestar.params import FromPath
 from litestar.response import Response, Template
 
 from sampling.errors import SamplingError
-from survey_app.auth import access
+from survey_app.accounts import access
 from survey_app.officials import draws
-from survey_app.sampling_tables import SampleDraw
-from survey_app.tables import Campaign
+from survey_app.core.sampling_tables import SampleDraw
+from survey_app.core.tables import Campaign
 
 TRACKING_COLUMNS = {"invited": "Được mời", "not_started": "Chưa bắt đầu", "started": "Đang trả lời",
                     "completed": "Đã gửi", "refused": "Từ chối", "replaced": "Đã thay", "not_reached": "Không liên lạc được",

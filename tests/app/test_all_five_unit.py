@@ -9,9 +9,9 @@ import uuid
 
 import pytest
 
-from survey_app.catalog import definition_of
+from survey_app.campaigns.catalog import definition_of
 from survey_app.exports.report import write_report
-from survey_app.tables import Campaign, Questionnaire, Response, Unit
+from survey_app.core.tables import Campaign, Questionnaire, Response, Unit
 from tests.app.analyst_helpers import signed_in_client
 from tests.app.test_sample_cli import make_campaign
 
@@ -71,7 +71,7 @@ async def test_the_public_api_and_page_show_100(client, all_five):
 
 
 def test_error_bars_are_never_negative_even_for_a_bound_on_the_wrong_side():
-    from survey_app.analyst.charts import error_bars
+    from survey_app.results.charts import error_bars
 
     bars = error_bars([99.99999999999999, 50.0, 0.0], [100.0, None, 0.0], [100.0, 60.0, 0.0])
     assert bars.tolist() == [[0.0, 0.0, 0.0], [pytest.approx(1.4e-14, abs=1e-13), 10.0, 0.0]]

@@ -17,10 +17,10 @@ import subprocess
 import pytest
 
 from questionnaires import load_shipped
-from survey_app import db
-from survey_app.demo import valid_answers
+from survey_app.core import db
+from survey_app.campaigns.demo import valid_answers
 from survey_app.officials import services
-from survey_app.tables import Campaign
+from survey_app.core.tables import Campaign
 from tests.app.helpers import draw_officials
 
 CAMPAIGN = "PAR-ANONYMITY"
@@ -168,9 +168,9 @@ async def test_the_migration_unlinks_officials_responses_stored_before(app, tmp_
     import uuid
 
     from survey_app.app import create_app
-    from survey_app.demo import load_demo
-    from survey_app.settings import Settings
-    from survey_app.tables import Response, Unit
+    from survey_app.campaigns.demo import load_demo
+    from survey_app.core.settings import Settings
+    from survey_app.core.tables import Response, Unit
 
     settings = Settings.from_env({"DATABASE_URL": f"sqlite:///{tmp_path / 'old.db'}", "SECRET_KEY": "k"})
     application = create_app(settings)

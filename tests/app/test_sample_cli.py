@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 import sampling
-from survey_app.catalog import register_shipped
+from survey_app.campaigns.catalog import register_shipped
 from survey_app.officials import draws
-from survey_app.sampling_tables import Invitation, SampleDraw, SampleMember
-from survey_app.tables import Campaign
+from survey_app.core.sampling_tables import Invitation, SampleDraw, SampleMember
+from survey_app.core.tables import Campaign
 
 SURVEY = Path(sys.executable).parent / "survey"
 QUOTAS = ["lanh_dao_phong=5", "cong_chuc=4"]

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from survey_app.vietnam_time import today_in_vietnam
+from survey_app.core.vietnam_time import today_in_vietnam
 
 UTC = dt.timezone.utc
 

@@ -1,0 +1,153 @@
+"""A demo province: its unit tree, counters, domains, two open campaigns and seeded synthetic answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import uuid
+
+from questionnaires import load_shipped
+
+from survey_app.campaigns.catalog import register_shipped
+from survey_app.public.services import answers_digest
+from survey_app.core.tables import Campaign, Counter, Domain, Response, Unit
+
+PROVINCE = ("DEMO", "Tỉnh Minh Họa", "Demo Province")
+DEPARTMENTS = [
+    "Sở Nội vụ", "Sở Tư pháp", "Sở Kế hoạch và Đầu tư", "Sở Tài chính", "Sở Công Thương",
+    "Sở Nông nghiệp và Phát triển nông thôn", "Sở Giao thông vận tải", "Sở Xây dựng",
+    "Sở Tài nguyên và Môi trường", "Sở Thông tin và Truyền thông", "Sở Lao động - Thương binh và Xã hội",
+    "Sở Văn hóa, Thể thao và Du lịch", "Sở Khoa học và Công nghệ", "Sở Giáo dục và Đào tạo", "Sở Y tế",
+    "Thanh tra tỉnh", "Ban Dân tộc", "Ban Quản lý các khu công nghiệp", "Sở Ngoại vụ",
+    "Trung tâm Phục vụ hành chính công tỉnh",
+]
+DISTRICTS = [
+    "Thành phố Minh Châu", "Thị xã Hòa Bình", "Huyện An Phú", "Huyện Bình Sơn", "Huyện Cẩm Lệ",
+    "Huyện Đức Thọ", "Huyện Gia Viễn", "Huyện Hướng Hóa", "Huyện Krông Nô", "Huyện Lạc Dương", "Huyện Mỹ Xuyên",
+]
+COMMUNES = {0: ["Phường Hải Châu", "Phường Thạch Thang"], 2: ["Xã An Hòa", "Xã Phú Lộc"], 3: ["Xã Tịnh Ấn"]}
+COUNTER_RATING_CAMPAIGN = "QUAY-2026"
+SIPAS_CAMPAIGN = "SIPAS-2026"
+
+
+async def add_unit(code: str, name: str, level: str, parent: int | None, name_en: str = "") -> int:
+    unit = Unit(code=code, name=name, name_en=name_en, level=level, parent=parent)
+    await unit.save()
+    return unit.id
+
+
+def demo_domains(definition) -> list[Domain]:
+    """The procedure domains the counter rating offers, so stored domain codes match the form's choices."""
+    domain_item = next(item for item in definition.items if item.type == "domain")
+    return [Domain(code=choice.value, name=choice.label["vi"], name_en=choice.label.get("en", ""))
+            for choice in domain_item.choices]
+
+
+async def load_units() -> list[int]:
+    """The tree; returns the ids of units that receive dossiers (every sở, huyện and xã)."""
+    province = await add_unit(PROVINCE[0], PROVINCE[1], "province", None, PROVINCE[2])
+    receiving = [await add_unit(f"SO{number:02d}", name, "so", province) for number, name in enumerate(DEPARTMENTS, 1)]
+    for number, name in enumerate(DISTRICTS, 1):
+        district = await add_unit(f"H{number:02d}", name, "huyen", province)
+        receiving.append(district)
+        for commune_number, commune in enumerate(COMMUNES.get(number - 1, []), 1):
+            receiving.append(await add_unit(f"H{number:02d}X{commune_number}", commune, "xa", district))
+    return receiving
+
+
+async def load_counters(unit_ids: list[int]) -> None:
+    units = await Unit.select(Unit.id, Unit.code).where(Unit.id.is_in(unit_ids))
+    await Counter.insert(*[
+        Counter(code=f"{unit['code']}-Q{number}", unit=unit["id"], name=f"Quầy số {number}")
+        for unit in units for number in (1, 2)
+    ])
+
+
+DEMO_CAMPAIGNS = (
+    (COUNTER_RATING_CAMPAIGN, "Đánh giá tại quầy năm 2026 (Quyết định 766)", "counter_rating"),
+    (SIPAS_CAMPAIGN, "Khảo sát SIPAS năm 2026", "sipas_citizen"),
+)
+
+
+async def load_campaign(code: str, name: str, questionnaire_id: int, today: dt.date) -> int:
+    campaign = Campaign(code=code, name=name, questionnaire=questionnaire_id, status="open",
+                        starts_on=today.replace(month=1, day=1), ends_on=today.replace(month=12, day=31))
+    await campaign.save()
+    return campaign.id
+
+
+def synthetic_raw_answers(definition, rng: random.Random, satisfaction: float, domain_codes: list[str]) -> dict:
+    """Form-like string answers: ratings leaning on the unit's satisfaction level, a few 'na'."""
+    raw: dict = {}
+    for item in definition.items:
+        if item.type == "rating5":
+            roll = rng.random()
+            raw[item.key] = "na" if roll < 0.05 else str(rng.choice([4, 5]) if roll < satisfaction else rng.randint(1, 3))
+        elif item.type in ("single", "multiple") and item.choices:
+            value = rng.choice(item.choices).value
+            raw[item.key] = [value] if item.type == "multiple" else value
+        elif item.type == "domain":
+            raw[item.key] = rng.choice(domain_codes)
+        elif item.type == "integer":
+            raw[item.key] = str(item.minimum if item.minimum is not None else 1)
+    return raw
+
+
+def valid_answers(definition, raw: dict) -> dict | None:
+    """Validate like the form does; drop what a conditional question rejects, give up if still invalid."""
+    answers, errors = definition.validate_answers(raw)
+    if errors:
+        answers, errors = definition.validate_answers({k: v for k, v in raw.items() if k not in errors})
+    return None if errors else answers
+
+
+async def load_responses(campaign_id: int, questionnaire_id: int, definition, per_unit: int, seed: int) -> int:
+    rng = random.Random(seed)
+    domains = {row["code"]: row["id"] for row in await Domain.select(Domain.code, Domain.id)}
+    rows = []
+    for counter in await Counter.select(Counter.id, Counter.unit).order_by(Counter.id):
+        satisfaction = 0.55 + 0.4 * rng.random()
+        for _ in range(per_unit // 2):
+            answers = valid_answers(definition, synthetic_raw_answers(definition, rng, satisfaction, list(domains)))
+            if answers is None:
+                continue
+            domain_code = next((answers[i.key] for i in definition.items if i.type == "domain" and i.key in answers), None)
+            rows.append(Response(
+                campaign=campaign_id, unit=counter["unit"], counter=counter["id"], domain=domains.get(domain_code),
+                questionnaire=questionnaire_id, idempotency_key=uuid.UUID(int=rng.getrandbits(128)).hex,
+                answers_digest=answers_digest(answers), answers=json.dumps(answers, ensure_ascii=False),
+                channel="demo",
+            ))
+    for start in range(0, len(rows), 500):
+        await Response.insert(*rows[start:start + 500])
+    return len(rows)
+
+
+DEMO_PASSWORD = "demo-sipas-2026"
+DEMO_STAFF = (("admin", "admin", None), ("analyst", "analyst", None), ("so01", "unit_manager", "SO01"),
+              ("h01", "unit_manager", "H01"))
+
+
+async def load_demo(per_unit: int = 20, seed: int = 2026) -> bool:
+    """Load the demo province once; returns False when it is already there."""
+    if await Unit.exists().where(Unit.code == PROVINCE[0]):
+        return False
+    questionnaire_ids = await register_shipped()
+    await load_counters(await load_units())
+    definitions = load_shipped()
+    await Domain.insert(*demo_domains(definitions["counter_rating"]))
+    for offset, (code, name, key) in enumerate(DEMO_CAMPAIGNS):
+        if key in definitions:
+            campaign_id = await load_campaign(code, name, questionnaire_ids[key], dt.date.today())
+            await load_responses(campaign_id, questionnaire_ids[key], definitions[key], per_unit, seed + offset)
+    await load_staff()
+    return True
+
+
+async def load_staff() -> None:
+    """One account per role; the demo runs on 127.0.0.1, so its passwords are printed, never used elsewhere."""
+    from survey_app.accounts.users import create_user
+
+    for username, role, unit_code in DEMO_STAFF:
+        await create_user(username, DEMO_PASSWORD, role, unit_code, display_name=f"Demo {role}", actor="demo")
