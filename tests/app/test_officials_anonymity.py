@@ -17,7 +17,7 @@ import subprocess
 import pytest
 
 from questionnaires import load_shipped
-from survey_app.core import db
+from survey_app.core import db, engines
 from survey_app.campaigns.demo import valid_answers
 from survey_app.officials import services
 from survey_app.core.tables import Campaign
@@ -146,7 +146,7 @@ async def test_deleted_drafts_are_not_readable_in_the_sqlite_files(answered, set
                                   f"%{DRAFT_MARKER}%")
     if not settings.is_sqlite:
         return  # PostgreSQL shows a deleted row version to no query (it stays on disk until vacuum)
-    path = db.sqlite_path(settings.database_url)
+    path = engines.sqlite_path(settings.database_url)
     files = [str(file) for file in (path, path.with_name(path.name + "-wal")) if file.exists()]
     # Read by another process: closing a file of the database in this one would drop SQLite's POSIX locks on it
     content = subprocess.run(["cat", *files], capture_output=True, check=True).stdout
@@ -186,7 +186,7 @@ async def test_the_migration_unlinks_officials_responses_stored_before(app, tmp_
                 idempotency_key=uuid.uuid4().hex, answers_digest="d", channel="invitation", submitted_at=week,
                 answers=json.dumps({"role": role, "reform_plan": 4}), weight=weight, stratum=f"unit={UNIT}, role={role}")
                 for role, weight in (("lanh_dao_phong", 2.0), ("cong_chuc", 4.0), ("cong_chuc", 6.0))])
-            migration = importlib.import_module("survey_app.piccolo_migrations.2026-12-04T23-10-00_officials_unlinked")
+            migration = importlib.import_module("survey_app.core.piccolo_migrations.2026-12-04T23-10-00_officials_unlinked")
             await (await migration.forwards()).run()
             rows = await Response.select().where(Response.channel == "invitation")
     finally:
