@@ -62,7 +62,7 @@ async def run(folder: Path, units: int, officials: int, erase: bool) -> dict:
         raw.update(role="cong_chuc", gender="nam", years_of_service="5_10")
         answers = valid_answers(definition, raw)
         if not erase:  # as before issue #25: no secure_delete, no WAL truncation
-            services.forget_deleted_rows = _nothing
+            services.erase_deleted = _nothing
             db.WriterSQLiteEngine.get_connection = SQLiteEngine.get_connection
         timings = []
         for number, slip in enumerate(stored.slips.to_dict("records")):
@@ -78,7 +78,7 @@ async def run(folder: Path, units: int, officials: int, erase: bool) -> dict:
         # by another process: closing a database file here would drop SQLite's POSIX locks on it
         files = [str(path) for path in (folder / "survey.db", folder / "survey.db-wal") if path.exists()]
         content = subprocess.run(["cat", *files], capture_output=True, check=True).stdout
-    services.forget_deleted_rows, db.WriterSQLiteEngine.get_connection = db.forget_deleted_rows, secure_connection
+    services.erase_deleted, db.WriterSQLiteEngine.get_connection = db.erase_deleted, secure_connection
     return {"erase": erase, "submissions": len(timings), "median_ms": 1000 * statistics.median(timings),
             "p95_ms": 1000 * sorted(timings)[int(0.95 * (len(timings) - 1))],
             "drafts_readable": content.count(MARKER.encode())}

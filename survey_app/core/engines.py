@@ -164,8 +164,8 @@ class WriterSQLiteEngine(SQLiteEngine):
         self.writer = SQLiteWriter(Path(path), timeout)
 
     async def get_connection(self):
-        """A transaction's connection, with secure_delete: a deleted or rewritten row (an official's draft) is
-        zeroed in its page, not left in free space for anyone reading the file."""
+        """Transactions' connections overwrite what they delete or replace with zeros (an official's draft, say),
+        so the text does not stay in the file's free space; db.erase_deleted() then clears the WAL's copies."""
         connection = await super().get_connection()
         await connection.execute("PRAGMA secure_delete=ON")
         return connection
