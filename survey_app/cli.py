@@ -8,7 +8,9 @@ or `survey validate` never load the web stack or the database layer (benchmarks/
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -16,12 +18,14 @@ from pathlib import Path
 import typer
 
 from survey_app.commands import analysis as _analysis_commands
+from survey_app.commands import backup as _backup_commands
 from survey_app.commands import exports as _export_commands
 from survey_app.commands.estimate import estimate as _estimate_command
 from survey_app.commands.par_index import par_index as _par_index
 from survey_app.commands.qr import qr as _qr_command
 from survey_app.commands.retention import retention as _retention_command
 from survey_app.commands.sampling import sample_app as _sample_app
+from survey_app.commands.tokens import token_app as _token_app
 from survey_app.commands.users import user_app as _user_app
 
 app = typer.Typer(help="SIPAS and PAR INDEX survey system.", no_args_is_help=True, add_completion=False)
@@ -59,8 +63,13 @@ def uvicorn_options() -> dict:
 def _serve(settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
+    from survey_app.core.logs import uvicorn_log_config
+
+    logging_options = {"log_config": config} if (config := uvicorn_log_config(settings.log_format)) else {}
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # /metrics then adds up every worker
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="survey-metrics-")
     uvicorn.run("survey_app.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
-                **{**uvicorn_options(), **proxy_options(settings)})
+                **{**uvicorn_options(), **proxy_options(settings)}, **logging_options)
 
 
 def proxy_options(settings) -> dict:
@@ -101,12 +110,20 @@ def serve(
     workers: int = typer.Option(1, help="worker processes"),
 ) -> None:
     """Serve the web app (migrating the database and bringing the stored figures up to date first)."""
+    from survey_app.core.logs import migrations_logged
     from survey_app.core.settings import Settings
 
     settings = Settings.from_env()
-    _migrate_or_exit(settings)
+    with migrations_logged(settings.log_format):
+        _migrate_or_exit(settings)
     asyncio.run(_fold_figures(settings))  # only the responses since the last fold: pages then never wait for many
     _serve(settings, host, port, workers)
+
+
+def demo_base_url(settings: Settings, host: str, port: int, serving: bool) -> str:
+    """Where the printed links point: BASE_URL (the public address, e.g. behind a proxy) unless this command
+    serves on host:port itself and no BASE_URL was set."""
+    return settings.base_url if not serving or os.environ.get("BASE_URL") else f"http://{host}:{port}"
 
 
 @app.command()
@@ -129,7 +146,7 @@ def demo(
     loaded = asyncio.run(_load_demo(settings))
     typer.echo(("Loaded the demo province" if loaded else "Demo province already loaded")
                + f" in {time.perf_counter() - started:.1f} s into {settings.database_url}")
-    base = f"http://{host}:{port}"
+    base = demo_base_url(settings, host, port, serve_after)
     typer.echo(f"  Counter form (QR target): {form_url(base, settings.signing_keys, 'SO01-Q1', 'QUAY-2026')}")
     typer.echo(f"  SIPAS form:               {form_url(base, settings.signing_keys, 'H01-Q1', 'SIPAS-2026')}")
     typer.echo(f"  Results:                  {base}/results/DEMO")
@@ -186,3 +203,5 @@ app.command("par-index")(_par_index)
 app.command("estimate")(_estimate_command)
 _export_commands.register(app)
 app.command("retention")(_retention_command)
+app.add_typer(_token_app, name="token")
+_backup_commands.register(app)

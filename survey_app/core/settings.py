@@ -53,6 +53,7 @@ SETTINGS = (
             "questionnaire) in memory; a closed campaign or counter is refused within this time; 0 turns it off"),
     Setting("RESULTS_MAX_AGE_SECONDS", "5", "seconds the public results and index API may lag behind new answers: "
             "within it a worker serves the figures it has, after it serves them while newer ones are made; 0: always current"),
+    Setting("LOG_FORMAT", "text", "text, or json for one JSON object a line (time, level, logger, message, traceback)"),
 )
 
 
@@ -72,6 +73,12 @@ def retention_days(text: str) -> int | None:
     if not text.strip().isdigit() or int(text) < 1:
         raise ValueError(f"RETENTION_DAYS={text!r} must be a whole number of days (e.g. 730) or empty")
     return int(text)
+
+
+def log_format(text: str) -> str:
+    if text.strip().lower() not in ("text", "json"):
+        raise ValueError(f"LOG_FORMAT={text!r} must be text or json")
+    return text.strip().lower()
 
 
 def _env(name: str, environ: dict[str, str]) -> str:
@@ -98,6 +105,7 @@ class Settings:
     retention_days: int | None = None
     form_cache_seconds: float = 5.0
     results_max_age_seconds: float = 5.0
+    log_format: str = "text"
     forwarded_allow_ips: str = ""
 
     @functools.cached_property  # parsed once: it is read on every form request (frozen: nothing changes it)
@@ -127,6 +135,7 @@ class Settings:
             retention_days=retention_days(_env("RETENTION_DAYS", environ)),
             form_cache_seconds=float(_env("FORM_CACHE_SECONDS", environ)),
             results_max_age_seconds=float(_env("RESULTS_MAX_AGE_SECONDS", environ)),
+            log_format=log_format(_env("LOG_FORMAT", environ)),
             forwarded_allow_ips=_env("FORWARDED_ALLOW_IPS", environ).strip(),
         )
 

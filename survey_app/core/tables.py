@@ -92,7 +92,7 @@ class Response(Table, tablename="response"):
     dossier_hash = Varchar(length=64, null=True, default=None, help_text="HMAC of the dossier code")
     quality_flags = JSON(default="[]")
     weight = Float(default=1.0)
-    stratum = Varchar(length=255, null=True, default=None, help_text="sample stratum of an invited answer only")
+    stratum = Varchar(length=255, null=True, default=None, help_text="unused for officials' answers since issue #25 (it named the unit × role of the one respondent)")
 
 
 class User(Table, tablename="app_user"):
@@ -111,13 +111,17 @@ class User(Table, tablename="app_user"):
 
 
 class ApiToken(Table, tablename="api_token"):
-    """A machine client's bearer token for /api/v1, stored only as its HMAC; acts with its user's role."""
+    """A machine client's bearer token, stored only as its HMAC; acts with its user's role, limited to its scopes
+    (survey_app.accounts.api_tokens), until it expires or is revoked."""
 
     user = ForeignKey(User, null=False, **RESTRICT)
     name = Varchar(length=255, default="")
     token_hash = Varchar(length=64, unique=True)
     active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
+    scopes = Varchar(length=255, default="", help_text="comma-separated: results, export, admin, dossiers, metrics")
+    expires_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
 
 
 class AuditLog(Table, tablename="audit_log"):

@@ -72,7 +72,7 @@ async def unit_index(unit_code: str, campaign_code: str | None = None,
     withheld = officials and index is None
     return {
         "unit": {"code": unit["code"], "name": unit["name"], "level": unit["level"]},
-        "campaign": {"code": campaign["code"], "name": campaign["name"]},
+        "campaign": {"code": campaign["code"], "name": campaign["name"], "mode": campaign["mode"]},
         "questionnaire": {"key": questionnaire["key"], "version": questionnaire["version"]},
         "index": index,
         "suppressed_below": suppress_below if withheld and shown else None,
