@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -24,12 +27,27 @@ async def run(function: Callable, *arguments):
     if not ENABLED:
         return await asyncio.to_thread(function, *arguments)
     if _pool is None:
-        _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        _pool = new_pool()
     try:
         return await asyncio.get_running_loop().run_in_executor(_pool, function, *arguments)
     except BrokenProcessPool:
         _pool = None
         raise
+
+
+def new_pool() -> ProcessPoolExecutor:
+    """One spawned worker that ends with its parent, even one killed with SIGKILL (no orphan keeps its memory)."""
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=exit_with_parent, initargs=(os.getpid(),))
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _import_heavy_modules() -> None:

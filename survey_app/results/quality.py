@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -103,7 +101,9 @@ def _start(campaign: dict, key: int, settings) -> asyncio.Task:
 
 async def _in_child_process(function, *arguments):
     """One short-lived process per computation: its memory goes back to the system when it ends."""
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    from survey_app.core.worker_process import new_pool
+
+    pool = new_pool()
     try:
         return await asyncio.get_running_loop().run_in_executor(pool, function, *arguments)
     finally:
