@@ -14,8 +14,9 @@ from litestar.response import Response, Template
 
 from survey_app import audit, db
 from survey_app.admin.common import (
-    FieldErrors, FormRefused, clean_code, clean_text, refuse_outside_scope, require_confirmation, staff_page,
+    FieldErrors, FormRefused, clean_code, clean_text, refuse_outside_scope, staff_page,
 )
+from survey_app.confirmations import Confirmation, confirmation_page, confirmed_reason, with_reason
 from survey_app.auth import access
 from survey_app.commands.qr import QrCommandError, build
 from survey_app.tables import Campaign, Counter, Unit
@@ -72,17 +73,35 @@ async def add_counter(form, username: str, keys: dict) -> str:
     return code
 
 
-async def deactivate_counter(counter_code: str, username: str) -> None:
+def deactivation_confirmation(row: dict) -> Confirmation:
+    return Confirmation(
+        title=f"Ngừng hoạt động quầy {row['code']}?",
+        consequence=f"Mã QR và áp phích của quầy {row['code']} ({row['name']}) thôi nhận phiếu ngay; người dân quét "
+                    "mã sẽ được báo quầy không còn khảo sát. Phiếu đã nhận vẫn được giữ.",
+        action=f"/admin/counters/{row['code']}/deactivate", button="Ngừng hoạt động quầy",
+        back=f"/admin/counters?unit={row['unit_code']}")
+
+
+def rotation_confirmation(row: dict) -> Confirmation:
+    return Confirmation(
+        title=f"Xoay khóa ký của quầy {row['code']}?",
+        consequence=f"Mọi áp phích QR đang dán tại quầy {row['code']} ({row['name']}) thôi hoạt động ngay; phải in "
+                    "và dán áp phích mới. Không hoàn tác được.",
+        action=f"/admin/counters/{row['code']}/rotate", button="Xoay khóa ký",
+        back=f"/admin/counters?unit={row['unit_code']}")
+
+
+async def deactivate_counter(counter_code: str, username: str, reason: str) -> None:
     async with db.write_transaction():
         row = await counter_row(counter_code)
         if not row["active"]:
             raise FormRefused({"confirm": f"Quầy {counter_code} đã ngừng hoạt động từ trước."})
         await Counter.update({Counter.active: False}).where(Counter.id == row["id"])
         await audit.record(username, "counter_deactivated", f"counter:{counter_code}", before=counter_record(row),
-                           after={**counter_record(row), "active": False})
+                           after={**counter_record(row), "active": False}, detail=with_reason(reason))
 
 
-async def rotate_counter(counter_code: str, username: str, keys: dict) -> dict:
+async def rotate_counter(counter_code: str, username: str, keys: dict, reason: str) -> dict:
     """Move the counter to the newest signing key: its posters signed with older keys stop working.
     Returns the key ids refused from now on and the key new posters carry."""
     newest = newest_key_id(keys)
@@ -97,8 +116,8 @@ async def rotate_counter(counter_code: str, username: str, keys: dict) -> dict:
         await Counter.update({Counter.signing_key_id: newest}).where(Counter.id == row["id"])
         await audit.record(username, "counter_key_rotated", f"counter:{counter_code}", before=counter_record(row),
                            after={**counter_record(row), "signing_key_id": newest},
-                           detail="refused from now on: posters signed with " + ", ".join(
-                               key for key in before if key != newest))
+                           detail=with_reason(reason, "refused from now on: posters signed with " + ", ".join(
+                               key for key in before if key != newest)))
     return {"revoked": [key for key in before if key != newest], "newest": newest}
 
 
@@ -130,9 +149,11 @@ class CounterAdminController(Controller):
     @post("/{counter_code:str}/deactivate", status_code=200)
     async def deactivate(self, request: Request, counter_code: FromPath[str]) -> Template:
         row = await counter_row(counter_code)
+        form = await request.form()
+        if (reason := confirmed_reason(form)) is None:
+            return confirmation_page(request, deactivation_confirmation(row), form)
         try:
-            require_confirmation(await request.form())
-            await deactivate_counter(counter_code, request.user.username)
+            await deactivate_counter(counter_code, request.user.username, reason)
         except FormRefused as refused:
             return await self.page(request, row["unit_code"], refused.errors)
         return await self.page(request, row["unit_code"], notice=f"Quầy {counter_code} đã ngừng hoạt động; mã QR "
@@ -141,9 +162,11 @@ class CounterAdminController(Controller):
     @post("/{counter_code:str}/rotate", status_code=200)
     async def rotate(self, request: Request, state: State, counter_code: FromPath[str]) -> Template:
         row = await counter_row(counter_code)
+        form = await request.form()
+        if (reason := confirmed_reason(form)) is None:
+            return confirmation_page(request, rotation_confirmation(row), form)
         try:
-            require_confirmation(await request.form())
-            rotation = await rotate_counter(counter_code, request.user.username, state.settings.signing_keys)
+            rotation = await rotate_counter(counter_code, request.user.username, state.settings.signing_keys, reason)
         except FormRefused as refused:
             return await self.page(request, row["unit_code"], refused.errors)
         return await self.page(request, row["unit_code"], rotation={**rotation, "counter_code": counter_code})

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from survey_app import audit
 from survey_app.analyst.tables import CampaignUnit
+from survey_app.confirmations import Confirmation, with_reason
 from survey_app.db import write_transaction
 from survey_app.tables import CAMPAIGN_MODES, Campaign, Questionnaire, Response, Unit
 
@@ -160,7 +161,19 @@ async def update_campaign(campaign: dict, values: dict, username: str) -> None:
                            before=audit.without_secrets(before), after=audit.without_secrets(after))
 
 
-async def change_status(campaign: dict, action: str, username: str) -> str:
+def close_confirmation(campaign: dict) -> Confirmation:
+    invitation = campaign["mode"] == "invitation"
+    return Confirmation(
+        title=f"Đóng đợt khảo sát {campaign['code']}?",
+        consequence=("Đợt khảo sát dừng nhận phiếu ngay và không mở lại được: "
+                     + ("mã mời chưa dùng hết hiệu lực, kết quả của công chức được công bố và quyết định giữ/loại "
+                        "phiếu không đổi được nữa." if invitation else
+                        "mã QR tại các quầy không còn nhận phiếu, đợt khảo sát không sửa được nữa.")),
+        action=f"/analyst/campaigns/{campaign['code']}/status", button="Đóng đợt khảo sát",
+        back=f"/analyst/campaigns/{campaign['code']}", hidden={"action": "close"})
+
+
+async def change_status(campaign: dict, action: str, username: str, reason: str = "") -> str:
     """open / pause / close as the state allows; the change and its audit entry land together."""
     if action not in TRANSITIONS:
         raise CampaignRefused("Thao tác không hợp lệ (mở, tạm dừng hoặc đóng).", "action must be open, pause or close")
@@ -172,7 +185,8 @@ async def change_status(campaign: dict, action: str, username: str) -> str:
     async with write_transaction():
         await Campaign.update({Campaign.status: new_status}).where(Campaign.id == campaign["id"])
         await audit.record(username, f"campaign_{action}", f"campaign {campaign['code']}",
-                           before={"status": campaign["status"]}, after={"status": new_status})
+                           before={"status": campaign["status"]}, after={"status": new_status},
+                           detail=with_reason(reason) if reason else "")
     return new_status
 
 

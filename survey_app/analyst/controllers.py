@@ -6,13 +6,14 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 
 from survey_app import audit
-from survey_app.analyst import campaigns, manager, pages, quality, targets
+from survey_app.analyst import campaigns, comments, manager, pages, quality, targets
 from survey_app.analyst.dashboard import campaign_by_code, campaign_figures, domain_names, NotEnoughData
 from survey_app.auth import SignedInUser, access
 from survey_app.commands.analysis import AnalysisCommandError
+from survey_app.confirmations import confirmation_page, confirmed_reason
 from survey_app.db import write_transaction
 
 
@@ -87,8 +88,12 @@ class CampaignController(Controller):
     @post("/{code:str}/status", status_code=303)
     async def status(self, request: Request, code: FromPath[str]) -> Template | Redirect:
         campaign = await found_campaign(code)
+        form = await request.form()
+        reason = confirmed_reason(form)
+        if form.get("action") == "close" and reason is None:  # final: it asks first, and why
+            return confirmation_page(request, campaigns.close_confirmation(campaign), form)
         try:
-            await campaigns.change_status(campaign, (await request.form()).get("action", ""), request.user.username)
+            await campaigns.change_status(campaign, form.get("action", ""), request.user.username, reason or "")
         except campaigns.CampaignRefused as refused:
             return refusal_page(request, campaign, refused)
         return Redirect(path=f"/analyst/campaigns/{code}", status_code=303)
@@ -117,11 +122,42 @@ class CampaignController(Controller):
     async def quality_decision(self, request: Request, code: FromPath[str]) -> Template | Redirect:
         campaign = await found_campaign(code)
         form = await request.form()
+        reason = confirmed_reason(form)
+        if form.get("decision") == "exclude" and reason is None:  # out of every figure: it asks first, and why
+            return confirmation_page(request, quality.exclusion_confirmation(campaign, form.get("response_id", "")), form)
         try:
-            await quality.decide(campaign, form.get("response_id", ""), form.get("decision", ""), request.user.username)
+            await quality.decide(campaign, form.get("response_id", ""), form.get("decision", ""), request.user.username,
+                                 reason or (form.get("reason") or "").strip()[:500])
         except campaigns.CampaignRefused as refused:
             return refusal_page(request, campaign, refused, 422)
         return Redirect(path=f"/analyst/campaigns/{code}/quality#r{form.get('response_id')}", status_code=303)
+
+    @get("/{code:str}/responses/{response_id:str}")
+    async def response(self, request: Request, state: State, code: FromPath[str],
+                       response_id: FromPath[str]) -> Template:
+        campaign = await found_campaign(code)
+        detail = await quality.response_detail(campaign, response_id[:12], state.settings.suppress_below)
+        if detail is None:
+            raise NotFoundException("Không có phiếu này trong đợt khảo sát.")
+        return Template(template_name="analyst_response.html", context={
+            "user": request.user, "campaign": campaign, **detail, **pages.COMMON})
+
+    @get("/{code:str}/comments")
+    async def comments(self, request: Request, state: State, code: FromPath[str], q: FromQuery[str] = "",
+                       unit: FromQuery[str] = "", page: FromQuery[int] = 1) -> Template:
+        campaign = await found_campaign(code)
+        context = await pages.comments_page(campaign, state.settings.suppress_below, q[:200], unit[:32], page)
+        return Template(template_name="comments.html", context={
+            "user": request.user, **context, "base": f"/analyst/campaigns/{code}/comments"})
+
+    @get("/{code:str}/comments.csv")
+    async def comments_csv(self, state: State, code: FromPath[str], q: FromQuery[str] = "",
+                           unit: FromQuery[str] = "") -> Response:
+        campaign = await found_campaign(code)
+        found = await comments.campaign_comments(campaign, state.settings.suppress_below)
+        return Response(comments.comments_csv(comments.matching(found["comments"], q[:200], unit[:32])),
+                        media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="y-kien-{code}.csv"'})
 
     @get("/{code:str}/dashboard")
     async def dashboard(self, request: Request, state: State, code: FromPath[str],
@@ -156,7 +192,7 @@ async def refuse_other_unit(request: Request, unit_code: str) -> None:
     async with write_transaction():
         await audit.record(user.username, "access_denied", f"GET {request.url.path}",
                            detail=f"unit {unit_code[:64]} is outside the user's units")
-    raise PermissionDeniedException("Bạn không có quyền xem đơn vị này.")
+    raise PermissionDeniedException("Ông/bà không có quyền xem đơn vị này.")
 
 
 class ManagerController(Controller):
@@ -182,6 +218,18 @@ class ManagerController(Controller):
         context = await manager.manager_view(unit, user.unit_ids or frozenset(), campaign,
                                              state.settings.suppress_below)
         return Template(template_name="manager_unit.html", context={"user": user, **context})
+
+    @get("/units/{unit_code:str}/comments")
+    async def unit_comments(self, request: Request, state: State, unit_code: FromPath[str],
+                            campaign: FromQuery[str] = "", q: FromQuery[str] = "", page: FromQuery[int] = 1) -> Template:
+        user: SignedInUser = request.user
+        unit = await manager.scoped_unit(unit_code, user.unit_ids or frozenset())
+        if unit is None:
+            await refuse_other_unit(request, unit_code)
+        context = await manager.comments_view(unit, user.unit_ids or frozenset(), campaign[:32], q[:200], page,
+                                              state.settings.suppress_below)
+        return Template(template_name="comments.html", context={
+            "user": user, **context, "base": f"/manager/units/{unit_code}/comments"})
 
 
 ANALYST_HANDLERS = [CampaignController, ManagerController]

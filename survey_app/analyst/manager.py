@@ -53,6 +53,24 @@ def scope_point(figures: dict, unit_codes: set[str], threshold: int) -> dict | N
     return scope and {**scope, "suppressed": is_suppressed(scope, threshold)}
 
 
+async def comments_view(unit: dict, unit_ids: frozenset[int], campaign_code: str, search: str, page: int,
+                        threshold: int) -> dict:
+    """The comments of the manager's units in one campaign, under the same rules as their figures: officials'
+    comments only once the campaign has closed, none from a unit with fewer than `threshold` answers."""
+    from survey_app.analyst import comments
+
+    units = await scope_units(unit, unit_ids)
+    campaigns = await campaigns_of([row["id"] for row in units])
+    chosen = next((c for c in campaigns if c["code"] == campaign_code), campaigns[0] if campaigns else None)
+    context = {"unit": unit, "campaigns": campaigns, "campaign": chosen, "search": search, "unit_filter": "",
+               "threshold": threshold,
+               "units": units, **COMMON}
+    if chosen is None or not published(chosen):
+        return {**context, "until_closed": chosen is not None}
+    found = await comments.campaign_comments(chosen, threshold, [row["id"] for row in units])
+    return {**context, **found, **comments.page_of(comments.matching(found["comments"], search), page)}
+
+
 async def manager_view(unit: dict, unit_ids: frozenset[int], campaign_code: str | None, threshold: int) -> dict:
     """The manager's page; a group with fewer than `threshold` responses (SUPPRESS_BELOW) shows no figure, and
     officials' answers of a unit with fewer are in no figure at all (survey_app/suppression.py)."""

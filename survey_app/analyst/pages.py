@@ -50,6 +50,16 @@ async def campaign_detail(campaign: dict) -> dict:
             "questionnaires": (await form_choices())["questionnaires"], **COMMON}
 
 
+async def comments_page(campaign: dict, threshold: int, search: str, unit_code: str, page: int) -> dict:
+    from survey_app.analyst import comments
+
+    found = await comments.campaign_comments(campaign, threshold)
+    units = sorted({(c["unit_code"], c["unit_name"]) for c in found["comments"]})
+    return {"campaign": campaign, "campaigns": [], "search": search, "unit_filter": unit_code, "threshold": threshold,
+            "units": [{"code": code, "name": name} for code, name in units], **found,
+            **comments.page_of(comments.matching(found["comments"], search, unit_code), page), **COMMON}
+
+
 def _target_rows(figures: dict, stored: dict, subjects: list[tuple[str, str]], threshold: int) -> list[dict]:
     rows = []
     for subject, name in subjects:

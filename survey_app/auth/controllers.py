@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from litestar import Request, get, post
 from litestar.datastructures import Cookie, State
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from survey_app.auth import PUBLIC, SIGNED_IN, SignedInUser, access, services
 from survey_app.auth.middleware import end_session, session_cookie_header, start_session
 from survey_app.auth.passwords import password_matches, password_problem
 from survey_app.tables import Unit, User
+from survey_app.templating import LANGUAGE_COOKIE
 
 # Pages each role reaches from the menu: (href, Vietnamese, English). Areas add their entries here.
 NAV: dict[str, list[tuple[str, str, str]]] = {
@@ -105,9 +107,17 @@ async def staff_home(request: Request) -> Template:
     return Template(template_name="staff_home.html", context={"user": user, "unit": unit})
 
 
+@get("/language/{to:str}", opt=PUBLIC)
+async def switch_language(request: Request, to: FromPath[str]) -> Redirect:
+    """Staff pages in Vietnamese (the default) or with English notes: a cookie, so every page follows."""
+    language = "en" if to == "en" else "vi"
+    return Redirect(path=safe_next(request.query_params.get("next")), cookies=[Cookie(
+        key=LANGUAGE_COOKIE, value=language, max_age=365 * 24 * 3600, httponly=True, samesite="lax", path="/")])
+
+
 @get("/privacy", opt=PUBLIC)
 async def privacy_notice() -> Template:
     return Template(template_name="privacy.html")
 
 
-AUTH_HANDLERS = [login_form, login, logout, password_form, change_password, staff_home, privacy_notice]
+AUTH_HANDLERS = [login_form, login, logout, password_form, change_password, staff_home, privacy_notice, switch_language]

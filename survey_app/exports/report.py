@@ -32,6 +32,7 @@ from survey_app.settings import SMALL_GROUP_DEFAULT
 from survey_app.single_flight import cached_or_built
 from survey_app.suppression import publishable
 from survey_app.vietnam_time import today_in_vietnam
+from survey_app.wording import design_note_vi, domain_label
 
 NOT_ENOUGH = "không đủ số phiếu"
 LEVEL_NAMES = {"province": "Tỉnh", "so": "Sở, ban, ngành", "huyen": "UBND cấp huyện", "xa": "UBND cấp xã"}
@@ -311,7 +312,7 @@ def _judge_targets(report: Report, targets: list[Target]) -> list[dict]:
         row = report.province if target.scope == "province" else next(
             (domain for domain in report.domains if domain.code == target.key), None)
         what = "Chỉ số SIPAS toàn tỉnh" if target.scope == "province" else \
-            f"Lĩnh vực {row.name if row else target.key}"
+            domain_label(row.name if row else target.key)
         figure = row.overall if row is not None and row.shown else None
         judged.append({"what": what, "target": target.label(),
                        "figure": NOT_ENOUGH if figure is None else f"{_number(figure)} %",
@@ -413,7 +414,7 @@ def _method_text(report: Report) -> str:
                "(logit). Chỉ số của một đơn vị gồm cả các đơn vị cấp dưới. Nhóm có dưới "
                f"{report.minimum} phiếu ghi “{NOT_ENOUGH}”. Phiếu bị loại khi kiểm tra chất lượng không được tính. "
                f"Để bảo vệ người trả lời, câu trả lời của công chức tại đơn vị có dưới {report.minimum} phiếu không "
-               f"được tính vào bất kỳ chỉ số nào. Thiết kế: {report.facts['design_note']}.")
+               f"được tính vào bất kỳ chỉ số nào. Thiết kế: {design_note_vi(report.facts['design_note'])}.")
 
 
 def _sample_lines(report: Report) -> list[str]:

@@ -54,7 +54,8 @@ async def test_every_bad_field_is_named(analyst):
 async def test_open_pause_close_are_logged_and_a_closed_campaign_stays_closed(analyst):
     await post_form(analyst, "/analyst/campaigns", await new_campaign_form("TEST-LIFE"), "/analyst/campaigns/new")
     for action, status in (("open", "open"), ("pause", "paused"), ("open", "open"), ("close", "closed")):
-        response = await post_form(analyst, "/analyst/campaigns/TEST-LIFE/status", {"action": action})
+        confirmed = {"confirm": "yes", "reason": "hết thời gian khảo sát"} if action == "close" else {}
+        response = await post_form(analyst, "/analyst/campaigns/TEST-LIFE/status", {"action": action, **confirmed})
         assert response.status_code == 303, action
         assert (await Campaign.select().where(Campaign.code == "TEST-LIFE").first())["status"] == status
         entry = await last_audit(f"campaign_{action}")
@@ -62,6 +63,23 @@ async def test_open_pause_close_are_logged_and_a_closed_campaign_stays_closed(an
     refused = await post_form(analyst, "/analyst/campaigns/TEST-LIFE/status", {"action": "open"})
     assert refused.status_code == 409 and "không thể mở" in refused.text
     assert (await Campaign.select().where(Campaign.code == "TEST-LIFE").first())["status"] == "closed"
+
+
+async def test_closing_asks_for_a_confirmation_naming_the_consequence_and_logs_the_reason(analyst):
+    await post_form(analyst, "/analyst/campaigns", await new_campaign_form("TEST-ASK"), "/analyst/campaigns/new")
+    page = (await analyst.get("/analyst/campaigns/TEST-ASK")).text
+    assert 'class="danger" id="close-campaign"' in page  # looks different from "Tạm dừng"
+    asked = await post_form(analyst, "/analyst/campaigns/TEST-ASK/status", {"action": "close"})
+    assert asked.status_code == 200 and "không mở lại được" in asked.text and 'name="reason"' in asked.text
+    no_reason = await post_form(analyst, "/analyst/campaigns/TEST-ASK/status", {"action": "close", "confirm": "yes",
+                                                                              "reason": "  "})
+    assert no_reason.status_code == 422 and 'id="problem-reason"' in no_reason.text
+    assert (await Campaign.select().where(Campaign.code == "TEST-ASK").first())["status"] == "draft"
+    done = await post_form(analyst, "/analyst/campaigns/TEST-ASK/status", {"action": "close", "confirm": "yes",
+                                                                         "reason": "Đủ số phiếu"})
+    assert done.status_code == 303
+    assert (await Campaign.select().where(Campaign.code == "TEST-ASK").first())["status"] == "closed"
+    assert (await last_audit("campaign_close"))["detail"] == "lý do: Đủ số phiếu"
 
 
 async def test_the_questionnaire_version_cannot_change_mid_campaign(analyst):
@@ -146,7 +164,7 @@ async def test_a_unit_with_answers_cannot_be_dropped_and_nothing_changes(analyst
 
 async def test_a_closed_campaign_cannot_be_edited(analyst):
     await post_form(analyst, "/analyst/campaigns", await new_campaign_form("TEST-SHUT"), "/analyst/campaigns/new")
-    await post_form(analyst, "/analyst/campaigns/TEST-SHUT/status", {"action": "close"})
+    await post_form(analyst, "/analyst/campaigns/TEST-SHUT/status", {"action": "close", "confirm": "yes", "reason": "thử"})
     refused = await post_form(analyst, "/analyst/campaigns/TEST-SHUT/edit", await edit_form("TEST-SHUT", ends_on="31/12/2027"))
     assert refused.status_code == 409 and "Đợt khảo sát đã đóng" in refused.text
     assert (await Campaign.select().where(Campaign.code == "TEST-SHUT").first())["ends_on"].isoformat() == "2027-06-30"

@@ -1,0 +1,22 @@
+"""Vietnamese wording for what the statistics layer writes in English (its notes are also read by the command line
+and the JSON API, which stay in English): the pages and the PDF report show these instead."""
+
+from __future__ import annotations
+
+# The start of each English note → what a Vietnamese page says.
+DESIGN_NOTES_VI = {
+    "all weights are 1": "Mọi phiếu có trọng số 1: coi các phiếu của đợt như một mẫu ngẫu nhiên đơn giản (không chia "
+                         "tầng, không hiệu chỉnh quần thể hữu hạn)",
+    "weights from Response.weight": "Trọng số lưu theo từng phiếu; các phiếu được coi là rút độc lập có hoàn lại (không "
+                                    "lưu tầng hay cụm), nên sai số chuẩn chưa tính việc các phiếu tập trung theo quầy",
+}
+
+
+def design_note_vi(note: str | None) -> str:
+    """The design note in Vietnamese; an unknown note is not shown rather than shown in English."""
+    return next((vi for start, vi in DESIGN_NOTES_VI.items() if (note or "").startswith(start)), "")
+
+
+def domain_label(name: str) -> str:
+    """'Lĩnh vực Đất đai', but 'Lĩnh vực khác' stays as it is (never 'Lĩnh vực Lĩnh vực khác')."""
+    return name if name.casefold().startswith("lĩnh vực") else f"Lĩnh vực {name}"
