@@ -173,10 +173,10 @@ class CounterAdminController(Controller):
 
 
 class UnitCountersController(Controller):
-    """A unit's counters and their posters, for its unit manager (and administrators)."""
+    """A unit's counters and their posters, for its unit manager (and administrators and analysts)."""
 
     path = "/staff/units"
-    opt = access("admin", "unit_manager")
+    opt = access("admin", "analyst", "unit_manager")  # the analyst who opens a campaign prints its posters
 
     @get("/{unit_code:str}/counters")
     async def index(self, request: Request, unit_code: FromPath[str]) -> Template:

@@ -115,8 +115,20 @@ async def _checked_editable(form, problems: FormProblems) -> dict:
     return {"name": name, "starts_on": starts_on, "ends_on": ends_on, "units": units}
 
 
-async def _checked_units(form, problems: FormProblems) -> dict[int, int | None]:
+async def _with_units_below(form) -> list[str]:
+    """The ticked units, plus every unit below a unit ticked "with the units below" (works without JavaScript)."""
     chosen = [value for value in form.getall("units", []) if value.isdigit()]
+    parents = {int(value) for value in form.getall("with_children", []) if value.isdigit()}
+    if parents:
+        from survey_app.results.services import children_by_parent, subtree
+
+        children = await children_by_parent()
+        chosen += [str(unit_id) for parent in parents for unit_id in subtree(parent, children)]
+    return list(dict.fromkeys(chosen))
+
+
+async def _checked_units(form, problems: FormProblems) -> dict[int, int | None]:
+    chosen = await _with_units_below(form)
     known = {row["id"] for row in await Unit.select(Unit.id).where(Unit.id.is_in([int(v) for v in chosen] or [-1]))}
     if not known:
         problems.add("units", "Đơn vị: chọn ít nhất một đơn vị.", "Units: choose at least one unit.")

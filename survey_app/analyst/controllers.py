@@ -195,18 +195,30 @@ async def refuse_other_unit(request: Request, unit_code: str) -> None:
     raise PermissionDeniedException("Ông/bà không có quyền xem đơn vị này.")
 
 
+async def own_unit_code(user: SignedInUser) -> str:
+    from survey_app.tables import Unit
+
+    unit = await Unit.select(Unit.code).where(Unit.id == user.unit_id).first()
+    if unit is None:
+        raise NotFoundException("Tài khoản chưa gắn với đơn vị nào.")
+    return unit["code"]
+
+
 class ManagerController(Controller):
     path = "/manager"
     opt = access("unit_manager")
 
     @get()
     async def home(self, request: Request) -> Redirect:
-        from survey_app.tables import Unit
+        return Redirect(path=f"/manager/units/{await own_unit_code(request.user)}")
 
-        unit = await Unit.select(Unit.code).where(Unit.id == request.user.unit_id).first()
-        if unit is None:
-            raise NotFoundException("Tài khoản chưa gắn với đơn vị nào.")
-        return Redirect(path=f"/manager/units/{unit['code']}")
+    @get("/counters")
+    async def counters(self, request: Request) -> Redirect:
+        return Redirect(path=f"/staff/units/{await own_unit_code(request.user)}/counters")
+
+    @get("/comments")
+    async def own_comments(self, request: Request) -> Redirect:
+        return Redirect(path=f"/manager/units/{await own_unit_code(request.user)}/comments")
 
     @get("/units/{unit_code:str}")
     async def unit(self, request: Request, state: State, unit_code: FromPath[str],

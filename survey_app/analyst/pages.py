@@ -30,15 +30,25 @@ async def campaign_list() -> list[dict]:
 async def form_choices() -> dict:
     questionnaires = await Questionnaire.select(Questionnaire.id, Questionnaire.key, Questionnaire.version,
                                                 Questionnaire.title).order_by(Questionnaire.key).order_by(Questionnaire.id)
-    units = await Unit.select(Unit.id, Unit.code, Unit.name, Unit.level).order_by(Unit.id)
-    return {"questionnaires": questionnaires, "units": units, **COMMON}
+    units = await Unit.select(Unit.id, Unit.code, Unit.name, Unit.level, Unit.parent).order_by(Unit.id)
+    return {"questionnaires": questionnaires, "units": units, "unit_tree": unit_tree(units), **COMMON}
+
+
+def unit_tree(units: list[dict]) -> list[dict]:
+    """The units as nested nodes {unit, children}, roots first, each level in id order (the form's tree)."""
+    nodes = {unit["id"]: {"unit": unit, "children": []} for unit in units}
+    roots = []
+    for unit in units:
+        parent = nodes.get(unit["parent"])
+        (parent["children"] if parent else roots).append(nodes[unit["id"]])
+    return roots
 
 
 async def edit_form(campaign: dict) -> dict:
     """The edit form filled in with the campaign as it is (every unit it covers ticked, with its quota)."""
     units = await counts.campaign_units(campaign["id"])
-    form = {"name": campaign["name"], "starts_on": campaign["starts_on"].strftime("%d/%m/%Y"),
-            "ends_on": campaign["ends_on"].strftime("%d/%m/%Y"),
+    form = {"name": campaign["name"], "starts_on": campaign["starts_on"].isoformat(),  # what a date field takes
+            "ends_on": campaign["ends_on"].isoformat(),
             **{f"quota_{unit['id']}": str(unit["quota"]) for unit in units if unit["quota"]}}
     return {"campaign": campaign, "form": form, "chosen_units": [str(unit["id"]) for unit in units], "problems": {},
             **await form_choices()}

@@ -21,7 +21,9 @@ NAV: dict[str, list[tuple[str, str, str]]] = {
               ("/admin/audit", "Nhật ký thay đổi", "Audit log")],
     "analyst": [("/analyst/campaigns", "Đợt khảo sát", "Campaigns, quality review and dashboards"),
                 ("/analyst/sampling", "Mẫu khảo sát cán bộ", "Officials' samples")],
-    "unit_manager": [("/manager", "Kết quả đơn vị", "My unit's results")],
+    "unit_manager": [("/manager", "Kết quả đơn vị", "My unit's results"),
+                     ("/manager/counters", "Quầy và áp phích QR", "My unit's counters and posters"),
+                     ("/manager/comments", "Ý kiến góp ý", "Comments")],
 }
 SIGN_IN_PAGE = {"access": "public"}  # public, but with CSRF protection (unlike PUBLIC pages, which skip it)
 

@@ -42,6 +42,22 @@ async def test_an_end_before_the_start_is_refused_naming_the_field(analyst):
     assert await Campaign.count() == before
 
 
+async def test_a_district_with_the_units_below_it_is_one_tick_and_dates_come_from_date_fields(analyst):
+    page = (await analyst.get("/analyst/campaigns/new")).text
+    assert 'type="date" name="starts_on"' in page and 'id="unit-tree"' in page and "chọn tất cả" in page
+    district = await Unit.select(Unit.id).where(Unit.code == "H01").first()
+    below = await Unit.select(Unit.id).where(Unit.parent == district["id"])
+    form = await new_campaign_form("TEST-TREE", units=[], with_children=[str(district["id"])],
+                                   starts_on="2027-03-01", ends_on="2027-06-30")
+    form.pop(next(key for key in form if key.startswith("quota_")))
+    response = await post_form(analyst, "/analyst/campaigns", form, "/analyst/campaigns/new")
+    assert response.status_code == 303
+    campaign = await Campaign.select().where(Campaign.code == "TEST-TREE").first()
+    covered = {row["unit"] for row in await CampaignUnit.select().where(CampaignUnit.campaign == campaign["id"])}
+    assert below and covered == {district["id"], *(row["id"] for row in below)}
+    assert campaign["starts_on"].isoformat() == "2027-03-01"
+
+
 async def test_every_bad_field_is_named(analyst):
     form = await new_campaign_form("x", name="", starts_on="31/02/2027", mode="by_mail", units=[])
     response = await post_form(analyst, "/analyst/campaigns", form, "/analyst/campaigns/new")
@@ -132,7 +148,7 @@ async def test_an_open_campaign_is_extended_and_its_units_and_quotas_changed(ana
     await post_form(analyst, "/analyst/campaigns", await new_campaign_form("TEST-EDIT"), "/analyst/campaigns/new")
     await post_form(analyst, "/analyst/campaigns/TEST-EDIT/status", {"action": "open"})
     page = await analyst.get("/analyst/campaigns/TEST-EDIT/edit")
-    assert 'value="30/06/2027"' in page.text and 'value="40"' in page.text and 'name="code"' not in page.text
+    assert 'value="2027-06-30"' in page.text and 'value="40"' in page.text and 'name="code"' not in page.text
     h01 = await Unit.select(Unit.id).where(Unit.code == "H01").first()
     form = await edit_form("TEST-EDIT", name="Khảo sát thử (gia hạn)", ends_on="31/07/2027",
                            units=(await new_campaign_form("x"))["units"] + [str(h01["id"])], **{f"quota_{h01['id']}": "25"})
