@@ -3,6 +3,8 @@ and the JSON API, which stay in English): the pages and the PDF report show thes
 
 from __future__ import annotations
 
+import unicodedata
+
 # The start of each English note → what a Vietnamese page says.
 DESIGN_NOTES_VI = {
     "all weights are 1": "Mọi phiếu có trọng số 1: coi các phiếu của đợt như một mẫu ngẫu nhiên đơn giản (không chia "
@@ -20,3 +22,9 @@ def design_note_vi(note: str | None) -> str:
 def domain_label(name: str) -> str:
     """'Lĩnh vực Đất đai', but 'Lĩnh vực khác' stays as it is (never 'Lĩnh vực Lĩnh vực khác')."""
     return name if name.casefold().startswith("lĩnh vực") else f"Lĩnh vực {name}"
+
+
+def search_key(text: str) -> str:
+    """Text without accents or case, so "hai long" finds "hài lòng" (đ has no combining mark: mapped by hand)."""
+    decomposed = unicodedata.normalize("NFD", text.casefold().replace("đ", "d"))
+    return "".join(letter for letter in decomposed if not unicodedata.combining(letter))

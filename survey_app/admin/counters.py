@@ -21,16 +21,26 @@ from survey_app.auth import access
 from survey_app.commands.qr import QrCommandError, build
 from survey_app.tables import Campaign, Counter, Unit
 from survey_app.tokens import accepted_key_ids, newest_key_id
+from survey_app.wording import search_key
 
 POSTER_TYPES = {"pdf": "application/pdf", "png": "image/png", "svg": "image/svg+xml"}
 
 
-async def counters_of(unit_code: str | None) -> list[dict]:
+PAGE_SIZE = 25
+
+
+async def counters_of(unit_code: str | None, search: str = "", page: int | None = None) -> list[dict]:
+    """Counters (of one unit when given) whose code, name or unit name holds `search`; one page of PAGE_SIZE when
+    `page` is given. Searching is done here, not in SQL, so it ignores case and Vietnamese accents alike."""
     query = Counter.select(Counter.code, Counter.name, Counter.active, Counter.signing_key_id,
                            Counter.unit.code.as_alias("unit_code"), Counter.unit.name.as_alias("unit_name"))
     if unit_code:
         query = query.where(Counter.unit.code == unit_code)
-    return await query.order_by(Counter.code)
+    rows = await query.order_by(Counter.code)
+    if search:
+        wanted = search_key(search)
+        rows = [row for row in rows if wanted in search_key(f"{row['code']} {row['name']} {row['unit_name']}")]
+    return rows if page is None else rows[(page - 1) * PAGE_SIZE:page * PAGE_SIZE + 1]  # one more: is there a next?
 
 
 async def poster_campaigns() -> list[dict]:
@@ -126,15 +136,19 @@ class CounterAdminController(Controller):
     opt = access("admin")
 
     @get()
-    async def index(self, request: Request, unit: FromQuery[str | None] = None) -> Template:
-        return await self.page(request, unit)
+    async def index(self, request: Request, unit: FromQuery[str | None] = None, q: FromQuery[str] = "",
+                    page: FromQuery[int] = 1) -> Template:
+        return await self.page(request, unit, search=q[:100], page_number=max(page, 1))
 
     @staticmethod
     async def page(request: Request, unit_code: str | None, errors: dict | None = None, notice: str | None = None,
-                   rotation: dict | None = None, form: dict | None = None) -> Template:
+                   rotation: dict | None = None, form: dict | None = None, search: str = "",
+                   page_number: int = 1) -> Template:
         unit_code = (unit_code or "")[:32]
+        found = await counters_of(unit_code, search, page_number)
         return staff_page(request, "admin_counters.html", bool(errors), unit_code=unit_code,
-                          counters=await counters_of(unit_code), campaigns=await poster_campaigns(),
+                          counters=found[:PAGE_SIZE], has_next=len(found) > PAGE_SIZE, page_number=page_number,
+                          search=search, campaigns=await poster_campaigns(),
                           errors=errors or {}, notice=notice, rotation=rotation, form=form or {"unit_code": unit_code})
 
     @post(status_code=200)

@@ -12,14 +12,9 @@ import unicodedata
 from survey_app.analyst.dashboard import excluded_ids
 from survey_app.catalog import definition_of
 from survey_app.tables import Questionnaire, Response
+from survey_app.wording import search_key
 
 PAGE_SIZE = 50
-
-
-def search_key(text: str) -> str:
-    """Text without accents or case, so "hai long" finds "hài lòng" (đ has no combining mark: mapped by hand)."""
-    decomposed = unicodedata.normalize("NFD", text.casefold().replace("đ", "d"))
-    return "".join(letter for letter in decomposed if not unicodedata.combining(letter))
 
 
 def text_items(definition) -> dict[str, str]:

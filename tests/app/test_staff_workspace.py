@@ -80,3 +80,16 @@ async def test_results_show_a_published_campaign_and_offer_the_others(client):
     assert f'<option value="{collecting}"' in page and f'<option value="QUAY-2026"' in page
     chosen = (await client.get("/results/DEMO", params={"campaign": "SIPAS-2026"})).text
     assert '<option value="SIPAS-2026" selected>' in chosen
+
+
+async def test_the_counters_list_is_searchable_without_accents_and_paged(app):
+    admin = await signed_in_client(app, "admin")
+    try:
+        first = (await admin.get("/admin/counters")).text
+        assert first.count("/deactivate") <= 25 and 'id="counter-pages"' in first and 'rel="next"' in first
+        second = (await admin.get("/admin/counters?page=2")).text
+        assert "← Trang trước" in second
+        found = (await admin.get("/admin/counters?q=so+tu+phap")).text  # "Sở Tư pháp" typed without accents
+        assert "SO02-Q1" in found and "SO01-Q1" not in found
+    finally:
+        await admin.aclose()
