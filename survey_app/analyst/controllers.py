@@ -10,6 +10,7 @@ from litestar.response import Redirect, Response, Template
 
 from survey_app import audit
 from survey_app.analyst import campaigns, comments, manager, pages, quality, targets
+from survey_app.analyst.filters import DashboardFilters
 from survey_app.analyst.dashboard import campaign_by_code, campaign_figures, domain_names, NotEnoughData
 from survey_app.auth import SignedInUser, access
 from survey_app.commands.analysis import AnalysisCommandError
@@ -161,9 +162,12 @@ class CampaignController(Controller):
 
     @get("/{code:str}/dashboard")
     async def dashboard(self, request: Request, state: State, code: FromPath[str],
-                        excluded: FromQuery[str | None] = None) -> Template:
+                        excluded: FromQuery[str | None] = None, level: FromQuery[str] = "",
+                        domain: FromQuery[str] = "", starts_on: FromQuery[str] = "",
+                        ends_on: FromQuery[str] = "") -> Template:
         campaign = await found_campaign(code)
-        context = await pages.dashboard(campaign, excluded == "without", state.settings.suppress_below)
+        chosen = DashboardFilters.from_query(level, domain, starts_on, ends_on)
+        context = await pages.dashboard(campaign, excluded == "without", state.settings.suppress_below, chosen)
         return Template(template_name="analyst_dashboard.html", context={"user": request.user, **context})
 
     @post("/{code:str}/targets", status_code=303)

@@ -6,6 +6,7 @@ import asyncio
 
 from survey_app.analyst import charts, counts, targets
 from survey_app.analyst.campaigns import MODE_NAMES, STATUS_NAMES
+from survey_app.analyst.filters import DashboardFilters, filtered_figures
 from survey_app.analyst.dashboard import (
     NotEnoughData, campaign_figures, domain_names, excluded_ids, is_suppressed, ranked_units,
     trend, unit_rows,
@@ -81,18 +82,23 @@ def _target_rows(figures: dict, stored: dict, subjects: list[tuple[str, str]], t
     return rows
 
 
-async def dashboard(campaign: dict, without_excluded: bool, threshold: int) -> dict:
-    """Everything on the dashboard page; `error` instead of figures when the campaign has too few responses.
-    A group with fewer than `threshold` responses (SUPPRESS_BELOW) shows no figure and is not ranked."""
+async def dashboard(campaign: dict, without_excluded: bool, threshold: int,
+                    chosen: DashboardFilters = DashboardFilters()) -> dict:
+    """Everything on the dashboard page; `error` instead of figures when the campaign (or what the filters keep)
+    has too few responses. A group with fewer than `threshold` responses (SUPPRESS_BELOW) shows no figure and is
+    not ranked."""
+    domains = await domain_names()
     context = {"campaign": campaign, "without_excluded": without_excluded, "threshold": threshold,
-               "excluded_count": len(await excluded_ids(campaign["id"])), **COMMON}
+               "excluded_count": len(await excluded_ids(campaign["id"])), "filters": chosen,
+               "domain_choices": domains, **COMMON}
     try:
         figures = await campaign_figures(campaign, without_excluded, threshold)
+        if chosen.narrows_responses:
+            figures = await filtered_figures(campaign, figures, chosen)
     except NotEnoughData:
         return {**context, "error": True}
-    units = await unit_rows()
+    units = [unit for unit in await unit_rows() if not chosen.level or unit["level"] == chosen.level]
     stored = await targets.stored_targets(campaign["id"])
-    domains = await domain_names()
     subjects = targets.target_subjects(figures["scoring"], {code: domains.get(code, code)
                                                              for code in figures["by"]["domain"] if code in domains})
     ranked = ranked_units(figures["by"]["unit"], units, threshold, figures["left_out"])
@@ -109,10 +115,11 @@ async def dashboard(campaign: dict, without_excluded: bool, threshold: int) -> d
 
 
 async def _charts(figures: dict, ranked: list[dict], target: float | None, threshold: int) -> dict:
-    """The SVG charts, drawn once per cached figures, target and threshold (drawing is most of a dashboard's time,
-    so it runs in a thread; the ranking leaves out suppressed units, so another threshold draws another chart)."""
+    """The SVG charts, drawn once per cached figures, target, threshold and ranked units (drawing is most of a
+    dashboard's time, so it runs in a thread; the ranking leaves out suppressed units, so another threshold or
+    level draws another chart)."""
     drawn = figures.setdefault("charts", {})
-    return await cached_or_built(drawn, (target, threshold),
+    return await cached_or_built(drawn, (target, threshold, tuple(row["code"] for row in ranked)),
                                  lambda: asyncio.to_thread(_draw_charts, figures, ranked, target))
 
 

@@ -93,3 +93,41 @@ async def test_the_counters_list_is_searchable_without_accents_and_paged(app):
         assert "SO02-Q1" in found and "SO01-Q1" not in found
     finally:
         await admin.aclose()
+
+
+def chart_text(page: str, alt_start: str) -> str:
+    import base64
+
+    uri = re.search(rf'<img class="chart" src="data:image/svg\+xml;base64,([^"]+)" alt="{alt_start}', page).group(1)
+    return base64.b64decode(uri).decode()
+
+
+async def test_dashboard_charts_name_units_and_write_shares_on_the_bars(analyst):
+    page = (await analyst.get("/analyst/campaigns/QUAY-2026/dashboard")).text
+    ranking = chart_text(page, "Biểu đồ chỉ số")
+    assert "Sở Tư pháp" in ranking and ">SO02<" not in ranking
+    from survey_app.analyst.charts import rating_shares
+    from survey_app.analyst.dashboard import campaign_by_code, campaign_figures
+
+    figures = await campaign_figures(await campaign_by_code("QUAY-2026"))
+    expected = [f"{share:.0f}" for share in rating_shares(figures["frame"], figures["scoring"]).to_numpy().ravel()
+                if share >= 6]
+    written = re.findall(r">(\d{1,3})</text>", chart_text(page, "Phân bố"))
+    for label in set(expected):  # every segment's share is written on it (the axis adds 0, 20 … 100)
+        assert written.count(label) >= expected.count(label), label
+
+
+async def test_dashboard_filters_by_level_domain_and_period(analyst):
+    from survey_app.analyst.dashboard import campaign_by_code, campaign_figures
+
+    figures = await campaign_figures(await campaign_by_code("QUAY-2026"))
+    frame = figures["frame"]
+    level = (await analyst.get("/analyst/campaigns/QUAY-2026/dashboard?level=xa")).text
+    assert 'data-unit="H03X1"' in level and 'data-unit="SO01"' not in level
+    domain = frame["domain"].value_counts().index[0]
+    filtered = (await analyst.get(f"/analyst/campaigns/QUAY-2026/dashboard?domain={domain}")).text
+    assert 'id="filter-note"' in filtered
+    count = re.search(r'id="province-ci">[^<]*</span> · (\d+) phiếu', filtered).group(1)
+    assert int(count) == int((frame["domain"] == domain).sum())
+    nothing = (await analyst.get("/analyst/campaigns/QUAY-2026/dashboard?starts_on=2001-01-01&ends_on=2001-01-02")).text
+    assert "Bộ lọc chỉ giữ lại dưới 2 phiếu" in nothing
