@@ -28,3 +28,32 @@ def search_key(text: str) -> str:
     """Text without accents or case, so "hai long" finds "hài lòng" (đ has no combining mark: mapped by hand)."""
     decomposed = unicodedata.normalize("NFD", text.casefold().replace("đ", "d"))
     return "".join(letter for letter in decomposed if not unicodedata.combining(letter))
+
+
+ROLE_NAMES = {"lanh_dao_phong": "lãnh đạo cấp phòng", "cong_chuc": "công chức", "lanh_dao": "lãnh đạo",
+              "vien_chuc": "viên chức"}
+MEMBER_STATUS_NAMES = {"invited": "đã mời", "started": "đang trả lời", "completed": "đã gửi", "refused": "từ chối",
+                       "replaced": "đã thay", "not_reached": "không liên lạc được",
+                       "ineligible": "không đủ điều kiện", "reserve": "dự phòng"}
+
+
+def role_name(code: str) -> str:
+    return ROLE_NAMES.get(str(code), str(code).replace("_", " "))
+
+
+def stratum_label(stratum: str, unit_names: dict[str, str]) -> str:
+    """'unit=SO01, role=cong_chuc' (how sampling/ names a stratum) → 'Sở Nội vụ · công chức'."""
+    if str(stratum) == "all":
+        return "Toàn bộ mẫu"
+    parts = []
+    for part in str(stratum).split(", "):
+        column, _, value = part.partition("=")
+        if not value:
+            parts.append(part)
+        elif column == "unit":
+            parts.append(unit_names.get(value, value))
+        elif column == "role":
+            parts.append(role_name(value))
+        else:
+            parts.append(value)
+    return " · ".join(parts)

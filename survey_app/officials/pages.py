@@ -15,11 +15,14 @@ from sampling.errors import SamplingError
 from survey_app.auth import access
 from survey_app.officials import draws
 from survey_app.sampling_tables import SampleDraw
-from survey_app.tables import Campaign
+from survey_app.analyst.campaigns import STATUS_NAMES
+from survey_app.tables import Campaign, Unit
+from survey_app.wording import MEMBER_STATUS_NAMES, role_name, stratum_label
 
 TRACKING_COLUMNS = {"invited": "Được mời", "not_started": "Chưa bắt đầu", "started": "Đang trả lời",
                     "completed": "Đã gửi", "refused": "Từ chối", "replaced": "Đã thay", "not_reached": "Không liên lạc được",
-                    "ineligible": "Không đủ điều kiện", "e": "e", "rr1": "RR1", "rr3": "RR3"}
+                    "ineligible": "Không đủ điều kiện", "e": "Tỷ lệ đủ điều kiện (e)", "rr1": "Tỷ lệ phản hồi RR1",
+                    "rr3": "Tỷ lệ phản hồi RR3"}
 
 
 class SamplingController(Controller):
@@ -31,16 +34,21 @@ class SamplingController(Controller):
         drawn = {row["campaign"] for row in await SampleDraw.select(SampleDraw.campaign)}
         campaigns = await Campaign.select().where(Campaign.mode == "invitation").order_by(Campaign.code)
         return Template(template_name="analyst_sampling_list.html", context={
-            "user": request.user, "campaigns": [{**row, "drawn": row["id"] in drawn} for row in campaigns]})
+            "user": request.user, "status_names": STATUS_NAMES,
+            "campaigns": [{**row, "drawn": row["id"] in drawn} for row in campaigns]})
 
     @get("/{code:str}")
     async def show(self, request: Request, code: FromPath[str]) -> Template:
         members = await self._members(code)
         tracking = draws.tracking_table(members) if len(members) else None
+        names = {row["code"]: row["name"] for row in await Unit.select(Unit.code, Unit.name)}
+        reminders = draws.reminders(members).to_dict("records") if len(members) else []
         return Template(template_name="analyst_sampling.html", context={
             "user": request.user, "code": code, "columns": TRACKING_COLUMNS,
-            "tracking": [] if tracking is None else [(str(stratum), row) for stratum, row in tracking.iterrows()],
-            "reminders": draws.reminders(members).to_dict("records") if len(members) else []})
+            "tracking": [] if tracking is None else [(stratum_label(stratum, names), row)
+                                                      for stratum, row in tracking.iterrows()],
+            "reminders": [{**row, "unit": names.get(row["unit"], row["unit"]), "role": role_name(row["role"]),
+                           "status": MEMBER_STATUS_NAMES.get(row["status"], row["status"])} for row in reminders]})
 
     @get("/{code:str}/members.csv", media_type="text/csv")
     async def members_csv(self, code: FromPath[str]) -> Response:

@@ -279,6 +279,8 @@ async def test_a_broken_questionnaire_shows_file_and_line_and_stores_nothing(adm
     page = await upload(admin, "/admin/questionnaires", "hỏng.yaml", broken.encode(), "/admin/questionnaires")
     assert page.status_code == 422
     assert "hỏng.yaml:8: " in page.text and "/tmp" not in page.text
+    assert "loại câu hỏi &#39;no_such_type&#39; không được biết" in page.text  # in Vietnamese, not English
+    assert "unknown item type" not in page.text
     assert await Questionnaire.count() == before
 
 
