@@ -1,0 +1,120 @@
+"""axe-core (axe-playwright-python) on every citizen, official and staff page at 360 px and 1280 px in real headless
+Chromium: no serious or critical violation, and no page wider than the phone's screen. With UPDATE_SCREENSHOTS=1
+the main staff pages are kept in docs/screenshots/ (otherwise in the test's own folder)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from survey_app.settings import Settings
+from survey_app.tokens import form_url
+from tests.browser.test_phone_flow import answer_all, browser, live_server  # noqa: F401 (module fixtures)
+
+WIDTHS = (360, 1280)
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SERIOUS = ("serious", "critical")
+STAFF_PAGES = {
+    "analyst": ["/staff", "/analyst/campaigns", "/analyst/campaigns/new", "/analyst/campaigns/QUAY-2026",
+                "/analyst/campaigns/QUAY-2026/edit", "/analyst/campaigns/QUAY-2026/dashboard",
+                "/analyst/campaigns/QUAY-2026/quality", "/analyst/campaigns/QUAY-2026/comments",
+                "/analyst/sampling", "/account/password", "/staff/units/H01/counters"],
+    "admin": ["/admin/units", "/admin/counters", "/admin/domains", "/admin/users", "/admin/questionnaires",
+              "/admin/audit"],
+    "h01": ["/manager/units/H01", "/manager/units/H01/comments", "/staff/units/H01/counters"],
+}
+# The main staff pages, kept as docs/screenshots/staff-<name>.png
+SCREENSHOT_PAGES = {"/analyst/campaigns": "campaigns", "/analyst/campaigns/new": "campaign-new",
+                    "/analyst/campaigns/QUAY-2026": "campaign", "/analyst/campaigns/QUAY-2026/quality": "quality",
+                    "/analyst/campaigns/QUAY-2026/comments": "comments", "/admin/counters": "counters",
+                    "/admin/users": "users", "/manager/units/H01": "manager"}
+
+
+def problems_on(page, label: str) -> list[str]:
+    """axe's serious and critical violations on the page, and a page wider than its viewport, as readable lines."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = []
+    width = page.viewport_size["width"]
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    if scroll_width > width:
+        found.append(f"{label} @{width}: page is {scroll_width} px wide")
+    for violation in Axe().run(page).response["violations"]:
+        if violation["impact"] in SERIOUS:
+            targets = [node["target"] for node in violation["nodes"][:3]]
+            found.append(f"{label} @{width}: {violation['impact']} {violation['id']} {targets}")
+    return found
+
+
+def checked(page, url: str, label: str | None = None) -> list[str]:
+    """The page at both widths (loaded again at each, as a person on that screen would)."""
+    found = []
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 800})
+        page.goto(url)
+        found += problems_on(page, label or url)
+    return found
+
+
+def signed_in_page(browser, live_server: str, username: str):  # noqa: F811
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    page.goto(f"{live_server}/login")
+    page.fill('input[name="username"]', username)
+    page.fill('input[name="password"]', "demo-sipas-2026")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/staff")
+    return page
+
+
+def test_citizen_and_official_pages_have_no_serious_accessibility_problem(live_server, browser):  # noqa: F811
+    keys = Settings.from_env({"SECRET_KEY": "browser-test"}).signing_keys
+    page = browser.new_context(bypass_csp=True).new_page()
+    found = []
+    for path in ("/results", "/results/DEMO", "/results/H01?campaign=QUAY-2026", "/privacy", "/login", "/o",
+                 "/o?lang=en"):
+        found += checked(page, live_server + path, path)
+    for campaign in ("QUAY-2026", "SIPAS-2026"):
+        found += checked(page, form_url(live_server, keys, "H01-Q1", campaign), f"form {campaign}")
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.goto(form_url(live_server, keys, "H05-Q1", "QUAY-2026"))
+    page.click("button[type=submit]")  # nothing answered: the page with every error marked
+    found += problems_on(page, "form with errors")
+    answer_all(page)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/thanks*")
+    found += problems_on(page, "thanks")
+    page.context.close()
+    assert found == []
+
+
+def test_staff_pages_have_no_serious_accessibility_problem_and_fit_a_phone(live_server, browser, tmp_path):  # noqa: F811
+    keep = os.environ.get("UPDATE_SCREENSHOTS") == "1"
+    found = []
+    for username, paths in STAFF_PAGES.items():
+        page = signed_in_page(browser, live_server, username)
+        for path in paths:
+            found += checked(page, live_server + path, f"{username} {path}")
+            if path in SCREENSHOT_PAGES:
+                name = f"staff-{SCREENSHOT_PAGES[path]}.png"
+                page.screenshot(path=str(SCREENSHOTS / name if keep else tmp_path / name), full_page=False)
+        if username == "analyst":
+            found += analyst_follow_ups(page, live_server)
+        page.context.close()
+    assert found == []
+
+
+def analyst_follow_ups(page, live_server: str) -> list[str]:
+    """Pages reached by a click: one flagged response, and the confirmation before closing a campaign."""
+    found = []
+    page.goto(f"{live_server}/analyst/campaigns/QUAY-2026/quality")
+    response_link = page.locator('a[href*="/responses/"]').first.get_attribute("href")
+    found += checked(page, live_server + response_link, "analyst response")
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 800})
+        page.goto(f"{live_server}/analyst/campaigns/QUAY-2026")
+        page.click("#close-campaign")
+        assert re.search("không mở lại được", page.text_content("#consequence"))
+        found += problems_on(page, "close confirmation")
+    return found
