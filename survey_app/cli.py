@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 import uvicorn
 
-from survey_app import db
+from survey_app import db, server_key
 from survey_app.http_protocol import NoDelayH11Protocol
 from survey_app.settings import Settings
 from survey_app.tokens import form_url
@@ -19,13 +19,23 @@ app = typer.Typer(help="SIPAS and PAR INDEX survey system.", no_args_is_help=Tru
 
 
 async def _migrate(settings: Settings) -> list[str]:
-    return await db.run_connected(settings, db.migrate, migrate_first=False)
+    async def migrate_and_remember_key() -> list[str]:
+        applied = await db.migrate()
+        await server_key.remember(settings.secret_key)  # commands run elsewhere compare their key with it
+        return applied
+
+    return await db.run_connected(settings, migrate_and_remember_key, migrate_first=False)
 
 
 async def _load_demo(settings: Settings) -> bool:
     from survey_app.demo import load_demo
 
-    return await db.run_connected(settings, load_demo)
+    async def load_and_remember_key() -> bool:
+        loaded = await load_demo()
+        await server_key.remember(settings.secret_key)
+        return loaded
+
+    return await db.run_connected(settings, load_and_remember_key)
 
 
 # The server options every `survey serve` uses; benchmarks/load.py serves its hello-world anchor with the same.

@@ -132,10 +132,17 @@ class AuditLog(Table, tablename="audit_log"):
     detail = Text(default="")
 
 
+class ServerKey(Table, tablename="server_key"):
+    """A fingerprint of the server's SECRET_KEY (survey_app/server_key.py), never the key."""
+
+    fingerprint = Varchar(length=64)
+
+
 # The officials' sample (draws, members, invitation codes, drafts) lives in its own module.
 from survey_app.sampling_tables import SAMPLING_TABLES  # noqa: E402
 # The analyst workspace's campaign units, targets and quality reviews too.
 from survey_app.analyst.tables import ANALYST_TABLES  # noqa: E402
 
-ALL_TABLES = (Unit, Counter, Domain, Questionnaire, Campaign, Response, User, ApiToken, AuditLog, *SAMPLING_TABLES,
+ALL_TABLES = (Unit, Counter, Domain, Questionnaire, Campaign, Response, User, ApiToken, AuditLog, ServerKey,
+              *SAMPLING_TABLES,
               *ANALYST_TABLES)

@@ -132,7 +132,16 @@ async def build(settings, campaign_code: str, counter_code: str | None = None, u
 async def _build_connected(settings, **options) -> QrOutput:
     from survey_app import db
 
-    return await db.run_connected(settings, lambda: build(settings, **options), migrate_first=False)
+    from survey_app.server_key import KeyMismatch, require_server_key
+
+    async def checked_then_build():
+        try:
+            await require_server_key(settings.secret_key)  # posters signed otherwise would be refused
+        except KeyMismatch as refused:
+            raise QrCommandError(f"{refused.message_vi} / {refused.message_en}") from refused
+        return await build(settings, **options)
+
+    return await db.run_connected(settings, checked_then_build, migrate_first=False)
 
 
 def write_atomically(path: Path, data: bytes) -> None:

@@ -17,6 +17,7 @@ import typer
 import sampling
 from survey_app import db, dossier_draws
 from survey_app.officials import draws, slips
+from survey_app.server_key import KeyMismatch, require_server_key
 from survey_app.settings import Settings
 
 sample_app = typer.Typer(help="Random samples of officials and their invitation codes.", no_args_is_help=True)
@@ -132,12 +133,20 @@ async def run_export(campaign: str, output: Path) -> int:
 
 async def _with_database(work):
     settings = Settings.from_env()
-    return await db.run_connected(settings, lambda: work(settings))
+
+    async def checked_then_work():
+        await require_server_key(settings.secret_key)  # codes keyed otherwise would be refused by the server
+        return await work(settings)
+
+    return await db.run_connected(settings, checked_then_work)
 
 
 def _run(work):
     try:
         return asyncio.run(_with_database(work))
+    except KeyMismatch as refused:
+        typer.echo(f"refused / từ chối: {refused.message_vi} / {refused.message_en}", err=True)
+        raise typer.Exit(code=1)
     except sampling.SamplingError as error:
         typer.echo("refused / từ chối:", err=True)
         for problem in error.problems:
