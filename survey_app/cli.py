@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 import uvicorn
 
+from sampling.codes import format_code
 from survey_app import db, server_key
 from survey_app.http_protocol import NoDelayH11Protocol
 from survey_app.settings import Settings
@@ -27,12 +28,42 @@ async def _migrate(settings: Settings) -> list[str]:
     return await db.run_connected(settings, migrate_and_remember_key, migrate_first=False)
 
 
+def demo_codes_file(settings: Settings) -> Path:
+    """Beside the SQLite demo database (or in var/): the demo officials' invitation codes."""
+    folder = db.sqlite_path(settings.database_url).parent if settings.is_sqlite else Path("var")
+    return folder / "demo-invitation-codes.csv"
+
+
+def write_demo_codes(path: Path, slips: list[dict]) -> None:
+    import csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["unit", "role", "code"], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(slips)
+    path.chmod(0o600)  # invitation codes are bearer secrets, even in a demo
+
+
+def demo_codes(settings: Settings, count: int = 3) -> list[dict]:
+    import csv
+
+    path = demo_codes_file(settings)
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))[:count]
+
+
 async def _load_demo(settings: Settings) -> bool:
-    from survey_app.demo import load_demo
+    from survey_app.demo import load_demo, load_officials_demo
 
     async def load_and_remember_key() -> bool:
         loaded = await load_demo()
         await server_key.remember(settings.secret_key)
+        slips = await load_officials_demo(settings.secret_key)
+        if slips:  # the one time the codes exist in plain text: kept for the demo's own use only
+            write_demo_codes(demo_codes_file(settings), slips)
         return loaded
 
     return await db.run_connected(settings, load_and_remember_key)
@@ -93,6 +124,11 @@ def demo(
     typer.echo(f"  Index API:                {base}/api/v1/units/SO01/index")
     typer.echo(f"  API docs:                 {base}/api/docs")
     typer.echo(f"  Staff sign-in:            {base}/login  (admin, analyst, so01, h01; password {DEMO_PASSWORD})")
+    codes = demo_codes(settings)
+    if codes:
+        typer.echo(f"  Officials' survey:        {base}/o  with a one-time code, e.g. "
+                   + ", ".join(f"{format_code(row['code'])} ({row['unit']})" for row in codes)
+                   + f"  (all codes: {demo_codes_file(settings)})")
     if serve_after:
         _serve(settings, host, port, 1)
 

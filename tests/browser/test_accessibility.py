@@ -85,8 +85,31 @@ def test_citizen_and_official_pages_have_no_serious_accessibility_problem(live_s
     page.click("button[type=submit]")
     page.wait_for_url("**/thanks*")
     found += problems_on(page, "thanks")
+    found += official_pages(page, live_server)
     page.context.close()
     assert found == []
+
+
+def printed_codes(live_server) -> list[str]:  # noqa: F811
+    """The invitation codes `survey demo` printed for its officials' campaign."""
+    line = next(line for line in live_server.demo_output.splitlines() if "Officials' survey" in line)
+    return re.findall(r"\b([A-Z0-9]{4}(?:-[A-Z0-9]{1,4})+) \(SO\d+\)", line)
+
+
+def official_pages(page, live_server) -> list[str]:  # noqa: F811
+    """An official enters a code the demo printed: the questionnaire's first section opens (a working code)."""
+    codes = printed_codes(live_server)
+    assert codes, live_server.demo_output
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.goto(f"{live_server}/o")
+    page.fill("#code", codes[0])
+    page.click("button[type=submit]")
+    page.wait_for_url("**/o/**")
+    assert page.locator("form fieldset, form .item").count() > 0
+    found = problems_on(page, "official section")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.reload()
+    return found + problems_on(page, "official section")
 
 
 def test_staff_pages_have_no_serious_accessibility_problem_and_fit_a_phone(live_server, browser, tmp_path):  # noqa: F811
