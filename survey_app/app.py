@@ -20,6 +20,7 @@ from survey_app.admin.audit import AuditController
 from survey_app.admin.counters import CounterAdminController, UnitCountersController
 from survey_app.admin.domains import DomainAdminController
 from survey_app.admin.questionnaires import QuestionnaireAdminController
+from survey_app.admin.unit_changes import UnitChangeController
 from survey_app.admin.units import UnitAdminController
 from survey_app.admin.users import UserAdminController
 from survey_app.analyst.controllers import ANALYST_HANDLERS
@@ -42,7 +43,7 @@ from survey_app.security import security_headers_middleware
 from survey_app.settings import PROJECT_ROOT, Settings
 from survey_app.templating import configure_environment
 
-ADMIN_CONTROLLERS = [UnitAdminController, CounterAdminController, UnitCountersController, DomainAdminController,
+ADMIN_CONTROLLERS = [UnitChangeController, UnitAdminController, CounterAdminController, UnitCountersController, DomainAdminController,
                      UserAdminController, QuestionnaireAdminController]
 TEMPLATES = PROJECT_ROOT / "survey_app" / "templates"
 MAX_BODY_BYTES = 256 * 1024  # a long questionnaire with text answers stays far below this
