@@ -356,8 +356,7 @@ def units_figure(report: Report):
     figure = Figure(figsize=(8, max(3.0, 0.28 * len(shown) + 1.0)), dpi=150)
     axes = figure.subplots()
     positions = range(len(shown))
-    errors = [[row.overall - (row.ci_low or row.overall) for row in shown],
-              [(row.ci_high or row.overall) - row.overall for row in shown]]
+    errors = [[_distance(row.overall, row.ci_low) for row in shown], [_distance(row.ci_high, row.overall) for row in shown]]
     bars = axes.barh(list(positions), [row.overall for row in shown], xerr=errors, color="#2f6f9f", ecolor="#555",
                      capsize=2)
     axes.bar_label(bars, labels=[_number(row.overall) for row in shown], label_type="center", color="white",
@@ -371,6 +370,14 @@ def units_figure(report: Report):
     axes.set_xlabel("Chỉ số hài lòng (%), khoảng tin cậy 95 %")
     axes.set_title(f"{report.facts['index_name']} theo đơn vị", fontsize=11)
     return figure
+
+
+def _distance(high: float | None, low: float | None) -> float:
+    """An error bar's length: 0 for a missing or degenerate interval (every answer satisfied gives 100 – 100,
+    which rounding can leave a hair below zero; matplotlib refuses negative lengths)."""
+    if high is None or low is None or high != high or low != low:
+        return 0.0
+    return max(0.0, high - low)
 
 
 def _short_name(name: str, width: int = 40) -> str:

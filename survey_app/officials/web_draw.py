@@ -82,10 +82,17 @@ class Preview:
     strata: list[dict] = field(default_factory=list)    # unit, role, people, to draw
 
 
+# Headers provinces use for each field (lowercase), besides the field's own name and label
+HEADER_NAMES = {"unit": ("mã đơn vị", "đơn vị", "ma_don_vi"), "role": ("chức vụ", "vị trí", "vai trò"),
+                "staff_id": ("mã cb", "mã cán bộ", "mã công chức", "số hiệu"), "name": ("họ tên", "họ và tên"),
+                "contact": ("liên hệ", "điện thoại", "email")}
+
+
 def guessed_mapping(headers: list[str]) -> dict[str, str]:
-    """Each field mapped to the header with its own name (or its Vietnamese label), when the file has one."""
+    """Each field mapped to the header with its own name, its label or a usual Vietnamese header, if any."""
     lowered = {header.strip().lower(): header for header in headers}
-    return {name: lowered.get(name) or lowered.get(label.lower(), "") for name, label in FIELDS.items()}
+    return {name: next((lowered[known] for known in (name, label.lower(), *HEADER_NAMES[name]) if known in lowered),
+                       "") for name, label in FIELDS.items()}
 
 
 async def preview(token: str, mapping: dict[str, str] | None, quota_texts: list[str], level: str) -> Preview:

@@ -237,3 +237,15 @@ def test_writing_a_pdf_logs_no_font_subsetting_noise(sipas_report, caplog):
     noisy = [record for record in caplog.records if record.name.startswith("fontTools")
              and record.levelno < logging.WARNING]
     assert noisy == []
+
+
+def test_a_unit_whose_interval_rounds_past_its_figure_still_gets_its_bar(sipas_report):
+    """Every answer satisfied: the interval is 100 – 100, and rounding can leave its low end a hair above the
+    figure; the chart drew a negative error bar and the report failed with a 500."""
+    import copy
+
+    report = copy.deepcopy(sipas_report)
+    shown = next(row for row in report.units if row.shown)
+    shown.ci_low, shown.ci_high = shown.overall + 1e-9, None
+    figure = report_module.units_figure(report)
+    assert figure.axes[0].patches  # drawn, bar included
