@@ -19,16 +19,18 @@ STAFF_PAGES = {
     "analyst": ["/staff", "/analyst/campaigns", "/analyst/campaigns/new", "/analyst/campaigns/QUAY-2026",
                 "/analyst/campaigns/QUAY-2026/edit", "/analyst/campaigns/QUAY-2026/dashboard",
                 "/analyst/campaigns/QUAY-2026/quality", "/analyst/campaigns/QUAY-2026/comments",
-                "/analyst/sampling", "/account/password", "/staff/units/H01/counters"],
-    "admin": ["/admin/units", "/admin/counters", "/admin/domains", "/admin/users", "/admin/questionnaires",
-              "/admin/audit"],
+                "/analyst/sampling", "/analyst/sampling/PAR-SO-2026", "/analyst/sampling/PAR-SO-2026/draw",
+                "/analyst/campaigns/PAR-SO-2026", "/account/password", "/staff/units/H01/counters"],
+    "admin": ["/admin/units", "/admin/units/changes", "/admin/counters", "/admin/domains", "/admin/users",
+              "/admin/questionnaires", "/admin/audit"],
     "h01": ["/manager/units/H01", "/manager/units/H01/comments", "/staff/units/H01/counters"],
 }
 # The main staff pages, kept as docs/screenshots/staff-<name>.png
 SCREENSHOT_PAGES = {"/analyst/campaigns": "campaigns", "/analyst/campaigns/new": "campaign-new",
                     "/analyst/campaigns/QUAY-2026": "campaign", "/analyst/campaigns/QUAY-2026/quality": "quality",
                     "/analyst/campaigns/QUAY-2026/comments": "comments", "/admin/counters": "counters",
-                    "/admin/users": "users", "/manager/units/H01": "manager"}
+                    "/admin/users": "users", "/manager/units/H01": "manager",
+                    "/analyst/sampling/PAR-SO-2026": "sample-tracking", "/admin/units/changes": "unit-changes"}
 
 
 def problems_on(page, label: str) -> list[str]:
@@ -129,8 +131,29 @@ def test_staff_pages_have_no_serious_accessibility_problem_and_fit_a_phone(live_
 
 
 def analyst_follow_ups(page, live_server: str) -> list[str]:
-    """Pages reached by a click: one flagged response, and the confirmation before closing a campaign."""
+    """Pages reached by a click: one flagged response, the confirmation before closing a campaign, and the
+    frame upload's preview (column mapping, strata)."""
     found = []
+    page.goto(f"{live_server}/analyst/campaigns/new")
+    page.fill('input[name="code"]', "AXE-DRAW")
+    page.fill('input[name="name"]', "Mẫu thử")
+    officials_form = page.locator('select[name="questionnaire"] option', has_text="par_index_so").first
+    page.select_option('select[name="questionnaire"]', officials_form.get_attribute("value"))
+    page.fill('input[name="starts_on"]', "2026-01-01")
+    page.fill('input[name="ends_on"]', "2026-12-31")
+    page.check('input[name="mode"][value="invitation"]')
+    page.check('#unit-tree > ul > li > label > input[name="with_children"]')
+    page.click("form.stacked button[type=submit]")
+    page.goto(f"{live_server}/analyst/sampling/AXE-DRAW/draw")
+    found += problems_on(page, "draw upload")
+    rows = "\n".join(f"SO07,{role},SO07-{role}-{n},Cán bộ {n}" for role in ("lanh_dao_phong", "cong_chuc")
+                     for n in range(6))
+    page.set_input_files("#file", files=[{"name": "danh-sach.csv", "mimeType": "text/csv",
+                                          "buffer": ("Mã đơn vị,Chức vụ,Mã CB,Họ tên\n" + rows).encode()}])
+    page.click("text=Tải lên và xem trước")
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 800})
+        found += problems_on(page, "draw preview")
     page.goto(f"{live_server}/analyst/campaigns/QUAY-2026/quality")
     response_link = page.locator('a[href*="/responses/"]').first.get_attribute("href")
     found += checked(page, live_server + response_link, "analyst response")
