@@ -27,20 +27,20 @@ CAMPAIGN = "QUAY-2026"
 
 
 def settings_for(path: Path):
-    from survey_app.settings import Settings
+    from survey_app.core.settings import Settings
 
     return Settings.from_env({"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "benchmark"})
 
 
 async def _prepare_tree() -> None:
-    from survey_app.demo import load_demo
+    from survey_app.campaigns.demo import load_demo
 
     await load_demo(per_unit=0)
 
 
 def fill(database: Path, responses: int, seed: int = 1) -> float:
     """Units, counters and campaigns from the demo loader, then `responses` ratings by executemany."""
-    from survey_app import db
+    from survey_app.core import db
 
     asyncio.run(db.run_connected(settings_for(database), _prepare_tree))
     started = time.perf_counter()
@@ -72,7 +72,7 @@ def _row(rng, campaign, questionnaire, counters, domains, codes) -> tuple:
 
 def export_one(database: Path, export_format: str, out: Path) -> dict:
     """Run in a child process: export and report seconds and this process's peak RSS."""
-    from survey_app import db
+    from survey_app.core import db
     from survey_app.exports.service import export_campaign
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -28,9 +28,9 @@ BENCHMARKS = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCHMARKS))  # hello_app, the anchor
 
 from questionnaires import load_shipped  # noqa: E402
-from survey_app import db  # noqa: E402
-from survey_app.settings import Settings  # noqa: E402
-from survey_app.tokens import sign  # noqa: E402
+from survey_app.core import db  # noqa: E402
+from survey_app.core.settings import Settings  # noqa: E402
+from survey_app.core.tokens import sign  # noqa: E402
 
 SECRET = "form-post-cpu-secret"
 COUNTERS = [f"SO{number:02d}-Q{desk}" for number in range(1, 11) for desk in (1, 2)]
@@ -87,7 +87,7 @@ async def cpu_per_post(app, paths: list[str], bodies: list[bytes], profiler=None
 
 
 async def prepared_settings(database: str, postgres_url: str) -> Settings:
-    from survey_app.demo import load_demo
+    from survey_app.campaigns.demo import load_demo
 
     if database == "sqlite":
         url = f"sqlite:///{tempfile.mkdtemp(prefix='form-post-cpu-')}/bench.db"

@@ -37,10 +37,10 @@ from pathlib import Path
 import aiohttp  # the client: several times less CPU per request than httpx, and client and server share the CPUs
 
 from questionnaires import load_shipped
-from survey_app import db
-from survey_app.demo import load_demo
-from survey_app.settings import Settings
-from survey_app.tokens import sign
+from survey_app.core import db, engines
+from survey_app.campaigns.demo import load_demo
+from survey_app.core.settings import Settings
+from survey_app.core.tokens import sign
 from tests.app.servers import reset_postgres_database  # the same fresh database the durability tests use
 
 HOST = "127.0.0.1"
@@ -220,9 +220,9 @@ def start_server(command: list[str], env: dict, folder: Path, port: int, ready_p
 
 
 def hello_command(port: int, workers: int) -> list[str]:
-    code = ("import uvicorn; from survey_app.cli import UVICORN_OPTIONS; "
+    code = ("import uvicorn; from survey_app.cli import uvicorn_options; "
             f"uvicorn.run('hello_app:app', app_dir={str(BENCHMARKS)!r}, host={HOST!r}, port={port}, "
-            f"workers={workers}, **UVICORN_OPTIONS)")
+            f"workers={workers}, **uvicorn_options())")
     return [sys.executable, "-c", code]
 
 
@@ -238,7 +238,7 @@ async def stored_keys(url: str, prefix: str) -> list[str]:
     """Every stored idempotency key of this run, one entry per row (so a duplicate row shows twice)."""
     query = "SELECT idempotency_key FROM response WHERE idempotency_key LIKE '{}%'"
     if url.startswith("sqlite"):
-        with sqlite3.connect(db.sqlite_path(url)) as connection:
+        with sqlite3.connect(engines.sqlite_path(url)) as connection:
             return [row[0] for row in connection.execute(query.format(prefix))]
     import asyncpg
 

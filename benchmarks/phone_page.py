@@ -19,11 +19,11 @@ from pathlib import Path
 import httpx
 
 from questionnaires import load_shipped
-from survey_app import db
+from survey_app.core import db
 from survey_app.app import create_app
-from survey_app.demo import load_demo
-from survey_app.settings import Settings
-from survey_app.tokens import sign
+from survey_app.campaigns.demo import load_demo
+from survey_app.core.settings import Settings
+from survey_app.core.tokens import sign
 
 RESULTS = Path(__file__).parent / "results" / "phone_page.json"
 

@@ -9,8 +9,9 @@ import unicodedata
 from typing import Mapping
 
 from questionnaires.errors import answer_message
-from questionnaires.model import Item
+from questionnaires.items import Item
 from questionnaires.standard import DEFAULT_CODE_LENGTH, DEFAULT_TEXT_LENGTH, NOT_APPLICABLE
+
 
 INTEGER_TEXT = re.compile(r"[+-]?\d+")
 DECIMAL_TEXT = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)")

@@ -2,5 +2,5 @@
 
 import os
 
-# Piccolo finds its engine through this module; survey_app.db replaces its DB when the app starts.
-os.environ.setdefault("PICCOLO_CONF", "survey_app.piccolo_conf")
+# Piccolo finds its engine through this module; survey_app.core.db replaces its DB when the app starts.
+os.environ.setdefault("PICCOLO_CONF", "survey_app.core.piccolo_conf")

@@ -15,33 +15,38 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from survey_app import db
-from survey_app.admin.audit import AuditController
-from survey_app.admin.counters import CounterAdminController, UnitCountersController
-from survey_app.admin.domains import DomainAdminController
-from survey_app.admin.questionnaires import QuestionnaireAdminController
-from survey_app.admin.unit_changes import UnitChangeController
-from survey_app.admin.units import UnitAdminController
-from survey_app.admin.users import UserAdminController
-from survey_app.analyst.controllers import ANALYST_HANDLERS
-from survey_app.auth import PUBLIC
-from survey_app.auth.controllers import AUTH_HANDLERS
-from survey_app.auth.middleware import (
-    SESSION_STORE, UserMiddleware, check_access, not_signed_in_handler, refuse_unguarded_routes, session_store,
+from survey_app.core import db
+from survey_app.accounts.audit_controllers import AuditController
+from survey_app.units.counter_controllers import CounterAdminController, UnitCountersController
+from survey_app.units.domain_controllers import DomainAdminController
+from survey_app.campaigns.questionnaire_controllers import QuestionnaireAdminController
+from survey_app.units.controllers import UnitAdminController
+from survey_app.units.unit_change_controllers import UnitChangeController
+from survey_app.accounts.user_controllers import UserAdminController
+from survey_app.campaigns.controllers import ANALYST_HANDLERS
+from survey_app.accounts import PUBLIC
+from survey_app.accounts.controllers import AUTH_HANDLERS
+from survey_app.accounts.middleware import (
+    SESSION_STORE,
+    UserMiddleware,
+    check_access,
+    not_signed_in_handler,
+    refuse_unguarded_routes,
+    session_store,
 )
-from survey_app.errors import EXCEPTION_HANDLERS
+from survey_app.core.errors import EXCEPTION_HANDLERS
 from survey_app.exports.controllers import DownloadController, ExportJobController
-from survey_app.health import healthz, readyz
-from survey_app.limits import form_post_limiter
+from survey_app.core.health_controllers import healthz, readyz
+from survey_app.core.limits import form_post_limiter
 from survey_app.officials.controllers import OfficialController
 from survey_app.officials.pages import SamplingController
 from survey_app.officials.guessing import guess_limiter
 from survey_app.public.controllers import CounterFormController, show_if_script
 from survey_app.public.services import form_cache
 from survey_app.results.controllers import IndexApiController, ResultsController
-from survey_app.security import security_headers_middleware
-from survey_app.settings import PROJECT_ROOT, Settings
-from survey_app.templating import configure_environment
+from survey_app.core.security import security_headers_middleware
+from survey_app.core.settings import PROJECT_ROOT, Settings
+from survey_app.core.templating import configure_environment
 
 ADMIN_CONTROLLERS = [UnitChangeController, UnitAdminController, CounterAdminController, UnitCountersController, DomainAdminController,
                      UserAdminController, QuestionnaireAdminController]

@@ -1,4 +1,9 @@
-"""The `survey` command: demo, serve, migrate, validate, import-xlsform (docs/cli.md)."""
+"""The `survey` command: demo, serve, migrate, validate, import-xlsform here, the rest in survey_app/commands
+(docs/cli.md).
+
+A door, not a home: every command imports the service it calls inside its function, so `survey estimate --help`
+or `survey validate` never load the web stack or the database layer (benchmarks/cli_start.py measures it).
+"""
 
 from __future__ import annotations
 
@@ -8,18 +13,22 @@ import time
 from pathlib import Path
 
 import typer
-import uvicorn
 
-from sampling.codes import format_code
-from survey_app import db, server_key
-from survey_app.http_protocol import NoDelayH11Protocol
-from survey_app.settings import Settings
-from survey_app.tokens import form_url
+from survey_app.commands import analysis as _analysis_commands
+from survey_app.commands import exports as _export_commands
+from survey_app.commands.estimate import estimate as _estimate_command
+from survey_app.commands.par_index import par_index as _par_index
+from survey_app.commands.qr import qr as _qr_command
+from survey_app.commands.retention import retention as _retention_command
+from survey_app.commands.sampling import sample_app as _sample_app
+from survey_app.commands.users import user_app as _user_app
 
 app = typer.Typer(help="SIPAS and PAR INDEX survey system.", no_args_is_help=True, add_completion=False)
 
 
-async def _migrate(settings: Settings) -> list[str]:
+async def _migrate(settings) -> list[str]:
+    from survey_app.core import db, server_key
+
     async def migrate_and_remember_key() -> list[str]:
         applied = await db.migrate()
         await server_key.remember(settings.secret_key)  # commands run elsewhere compare their key with it
@@ -28,62 +37,35 @@ async def _migrate(settings: Settings) -> list[str]:
     return await db.run_connected(settings, migrate_and_remember_key, migrate_first=False)
 
 
-def demo_codes_file(settings: Settings) -> Path:
-    """Beside the SQLite demo database (or in var/): the demo officials' invitation codes."""
-    folder = db.sqlite_path(settings.database_url).parent if settings.is_sqlite else Path("var")
-    return folder / "demo-invitation-codes.csv"
+async def _load_demo(settings) -> bool:
+    from survey_app.campaigns.demo import load_demo_with_officials
+    from survey_app.core import db
 
-
-def write_demo_codes(path: Path, slips: list[dict]) -> None:
-    import csv
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["unit", "role", "code"], extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(slips)
-    path.chmod(0o600)  # invitation codes are bearer secrets, even in a demo
-
-
-def demo_codes(settings: Settings, count: int = 3) -> list[dict]:
-    import csv
-
-    path = demo_codes_file(settings)
-    if not path.exists():
-        return []
-    with path.open(encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))[:count]
-
-
-async def _load_demo(settings: Settings) -> bool:
-    from survey_app.demo import load_demo, load_officials_demo
-
-    async def load_and_remember_key() -> bool:
-        loaded = await load_demo()
-        await server_key.remember(settings.secret_key)
-        slips = await load_officials_demo(settings.secret_key)
-        if slips:  # the one time the codes exist in plain text: kept for the demo's own use only
-            write_demo_codes(demo_codes_file(settings), slips)
-        return loaded
-
-    return await db.run_connected(settings, load_and_remember_key)
+    return await db.run_connected(settings, lambda: load_demo_with_officials(settings))
 
 
 # The server options every `survey serve` uses; benchmarks/load.py serves its hello-world anchor with the same.
 # No access log: a line with the client's address, the counter's form path and the second it was sent would
 # tie an address to an answer, which nothing else here keeps (docs/privacy.md).
-UVICORN_OPTIONS = {"log_level": "info", "proxy_headers": False, "access_log": False, "http": NoDelayH11Protocol}
+def uvicorn_options() -> dict:
+    from survey_app.core.http_protocol import NoDelayH11Protocol
+
+    return {"log_level": "info", "proxy_headers": False, "access_log": False, "http": NoDelayH11Protocol}
 
 
-def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+def _serve(settings, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
     uvicorn.run(
-        "survey_app.app:create_app_from_env", factory=True, host=host, port=port, workers=workers, **UVICORN_OPTIONS
+        "survey_app.app:create_app_from_env", factory=True, host=host, port=port, workers=workers, **uvicorn_options()
     )
 
 
 @app.command()
 def migrate() -> None:
     """Apply pending database migrations."""
+    from survey_app.core.settings import Settings
+
     applied = asyncio.run(_migrate(Settings.from_env()))
     typer.echo(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
 
@@ -95,6 +77,8 @@ def serve(
     workers: int = typer.Option(1, help="worker processes"),
 ) -> None:
     """Serve the web app (migrating the database first)."""
+    from survey_app.core.settings import Settings
+
     settings = Settings.from_env()
     asyncio.run(_migrate(settings))
     _serve(settings, host, port, workers)
@@ -108,11 +92,15 @@ def demo(
     serve_after: bool = typer.Option(True, "--serve/--no-serve", help="serve after loading"),
 ) -> None:
     """Create the database, load the demo province with synthetic answers, and serve it."""
-    from survey_app.demo import DEMO_PASSWORD
+    from sampling.codes import format_code
+    from survey_app.campaigns.demo import DEMO_PASSWORD, demo_codes, demo_codes_file
+    from survey_app.core.settings import Settings
+    from survey_app.core.engines import sqlite_path
+    from survey_app.core.tokens import form_url
 
     settings = Settings.from_env()
     if reset and settings.is_sqlite:
-        shutil.rmtree(db.sqlite_path(settings.database_url).parent, ignore_errors=True)
+        shutil.rmtree(sqlite_path(settings.database_url).parent, ignore_errors=True)
     started = time.perf_counter()
     loaded = asyncio.run(_load_demo(settings))
     typer.echo(("Loaded the demo province" if loaded else "Demo province already loaded")
@@ -171,34 +159,11 @@ def import_xlsform(
         typer.echo(text)
 
 
-from survey_app.commands.qr import qr as _qr_command  # noqa: E402
-
 app.command("qr")(_qr_command)
-
-from survey_app.commands.sampling import sample_app as _sample_app  # noqa: E402
-
 app.add_typer(_sample_app, name="sample")
-
-from survey_app.commands import analysis as _analysis_commands  # noqa: E402
-
 _analysis_commands.register(app)
-
-from survey_app.commands.users import user_app as _user_app  # noqa: E402
-
 app.add_typer(_user_app, name="user")
-
-from survey_app.commands.par_index import par_index as _par_index  # noqa: E402
-
 app.command("par-index")(_par_index)
-
-from survey_app.commands.estimate import estimate as _estimate_command  # noqa: E402
-
 app.command("estimate")(_estimate_command)
-
-from survey_app.commands import exports as _export_commands  # noqa: E402
-
 _export_commands.register(app)
-
-from survey_app.commands.retention import retention as _retention_command  # noqa: E402
-
 app.command("retention")(_retention_command)

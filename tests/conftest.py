@@ -13,8 +13,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from survey_app import db
-from survey_app.settings import Settings
+from survey_app.core import db
+from survey_app.core.settings import Settings
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -48,7 +48,7 @@ def settings(database_url, tmp_path_factory) -> Settings:
 @pytest_asyncio.fixture(scope="session")
 async def app(settings):
     from survey_app.app import create_app
-    from survey_app.demo import load_demo
+    from survey_app.campaigns.demo import load_demo
 
     if not settings.is_sqlite:
         await reset_postgres(settings.database_url)

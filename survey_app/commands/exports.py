@@ -9,9 +9,6 @@ from typing import Optional
 
 import typer
 
-from survey_app import db
-from survey_app.settings import Settings
-
 
 def _format_of(export_format: str | None, out: Path) -> str:
     if export_format:
@@ -27,6 +24,8 @@ def export(
     out: Path = typer.Option(..., "--out", "-o", help="file to write"),
 ) -> None:
     """Export a campaign's responses with weight and design columns (CSV, XLSX + codebook, SPSS, Stata, JSON lines)."""
+    from survey_app.core import db
+    from survey_app.core.settings import Settings
     from survey_app.exports.service import ExportError
 
     chosen = _format_of(export_format, out)
@@ -63,6 +62,8 @@ def report(
                                                 "investment > 84 %)"),
 ) -> None:
     """Write the campaign's Vietnamese report (report.html and report.pdf) with indices, CIs, rankings, targets."""
+    from survey_app.core import db
+    from survey_app.core.settings import Settings
     from survey_app.exports.report import ReportError, read_targets, write_report
 
     settings = Settings.from_env()

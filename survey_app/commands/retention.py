@@ -1,4 +1,4 @@
-"""`survey retention [--dry-run]`: apply RETENTION_DAYS (see survey_app/privacy.py and docs/privacy.md)."""
+"""`survey retention [--dry-run]`: apply RETENTION_DAYS (survey_app/public/retention.py; docs/privacy.md)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ import asyncio
 
 import typer
 
-from survey_app import db
-from survey_app.settings import Settings
-
 
 def retention(dry_run: bool = typer.Option(False, "--dry-run", help="count what would change; change nothing")) -> None:
     """Drop free text and dossier hashes of old answers of closed campaigns; delete old officials' drafts."""
-    from survey_app.privacy import apply_retention
+    from survey_app.core import db
+    from survey_app.core.settings import Settings
+    from survey_app.public.retention import apply_retention
 
     settings = Settings.from_env()
     if settings.retention_days is None:

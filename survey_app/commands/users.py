@@ -1,4 +1,5 @@
-"""`survey user create|list|token`: staff accounts from the terminal (the first administrator starts here)."""
+"""`survey user create|list|token`: staff accounts from the terminal (the first administrator starts here).
+Each command opens the database and calls survey_app.accounts.users."""
 
 from __future__ import annotations
 
@@ -7,45 +8,8 @@ import sys
 
 import typer
 
-from survey_app import audit, db
-from survey_app.auth import ROLES
-from survey_app.auth.passwords import hash_password, password_problem
-from survey_app.settings import Settings
-from survey_app.tables import Unit, User
 
 user_app = typer.Typer(help="Staff accounts: create, list, API tokens.", no_args_is_help=True)
-
-
-class UserCommandError(Exception):
-    """A refusal with a message for the person at the terminal; nothing is stored."""
-
-
-async def create_user(username: str, password: str, role: str, unit_code: str | None = None,
-                      display_name: str = "", actor: str = "cli") -> int:
-    """Insert one user after checking every field; the new id."""
-    username = username.strip()
-    if role not in ROLES:
-        raise UserCommandError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-    if not username or len(username) > 64:
-        raise UserCommandError("username must have 1 to 64 characters")
-    if problem := password_problem(password, username):
-        raise UserCommandError(problem)
-    unit_id = None
-    if unit_code:
-        unit = await Unit.select(Unit.id).where(Unit.code == unit_code).first()
-        if unit is None:
-            raise UserCommandError(f"no unit with code {unit_code!r}")
-        unit_id = unit["id"]
-    if role == "unit_manager" and unit_id is None:
-        raise UserCommandError("a unit manager needs --unit (the unit whose results they may see)")
-    if await User.exists().where(User.username == username):
-        raise UserCommandError(f"user {username!r} already exists")
-    async with db.write_transaction():
-        row = (await User.insert(User(username=username, display_name=display_name, role=role, unit=unit_id,
-                                      password_hash=hash_password(password))).returning(User.id))[0]
-        await audit.record(actor, "user_created", f"user:{row['id']}",
-                           after={"username": username, "role": role, "unit": unit_code})
-    return row["id"]
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -63,6 +27,10 @@ def create(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from standard input"),
 ) -> None:
     """Create a staff account (asks for the password twice unless --password-stdin)."""
+    from survey_app.accounts.users import UserCommandError, create_user
+    from survey_app.core import db
+    from survey_app.core.settings import Settings
+
     password = _read_password(password_stdin)
     try:
         user_id = asyncio.run(db.run_connected(Settings.from_env(),
@@ -76,10 +44,11 @@ def create(
 @user_app.command("list")
 def list_users() -> None:
     """List staff accounts with role, unit and whether they are active or locked."""
-    async def rows():
-        return await User.select(User.username, User.role, User.unit.code, User.active, User.locked_until)
+    from survey_app.accounts.users import user_rows
+    from survey_app.core import db
+    from survey_app.core.settings import Settings
 
-    for row in asyncio.run(db.run_connected(Settings.from_env(), rows)):
+    for row in asyncio.run(db.run_connected(Settings.from_env(), user_rows)):
         state = "active" if row["active"] else "inactive"
         typer.echo(f"{row['username']:<24} {row['role']:<13} {row['unit.code'] or '-':<10} {state}"
                    + (" locked" if row["locked_until"] else ""))
@@ -88,18 +57,13 @@ def list_users() -> None:
 @user_app.command("token")
 def token(username: str = typer.Argument(...), name: str = typer.Option("api", help="what the token is for")) -> None:
     """Create an API bearer token for a user; printed once, stored only as a hash."""
-    from survey_app.auth.services import create_api_token
+    from survey_app.accounts.users import UserCommandError, api_token_for
+    from survey_app.core import db
+    from survey_app.core.settings import Settings
 
     settings = Settings.from_env()
-
-    async def make():
-        row = await User.select(User.id).where(User.username == username).first()
-        if row is None:
-            raise UserCommandError(f"no user {username!r}")
-        return await create_api_token(settings.secret_key, row["id"], name)
-
     try:
-        typer.echo(asyncio.run(db.run_connected(settings, make)))
+        typer.echo(asyncio.run(db.run_connected(settings, lambda: api_token_for(settings.secret_key, username, name))))
     except UserCommandError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=1)

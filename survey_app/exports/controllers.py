@@ -14,8 +14,8 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromPath
 from litestar.response import File, Redirect, Response, Stream, Template
 
-from survey_app.admin.common import staff_page
-from survey_app.auth import access
+from survey_app.accounts.admin_forms import staff_page
+from survey_app.accounts import access
 from survey_app.exports import jobs
 from survey_app.exports.report import ReportError, build_report
 from survey_app.exports.service import MEDIA_TYPES, STREAMED_FORMATS, ExportError, download_name, stream_export

@@ -4,7 +4,7 @@ rankings, charts and targets met or missed — as an HTML string and PDF bytes (
 Figures come from the same code as `survey indices` (analysis.sipas on the campaign's design). A unit's index
 covers the unit and the units below it, as the index API does; a group with fewer responses than the threshold
 (SUPPRESS_BELOW, 5 by default) shows "không đủ số phiếu" instead of a figure and is not ranked. Officials' answers
-of a unit with fewer than the threshold are in no figure at all (survey_app/suppression.py), and responses the
+of a unit with fewer than the threshold are in no figure at all (survey_app/results/suppression.py), and responses the
 analyst excluded after the quality review are left out, as on every published page.
 
 Building takes seconds of CPU (indices, matplotlib, fpdf2): only the database reads run on the event loop, the rest
@@ -27,12 +27,12 @@ import pandas as pd
 from cachetools import LRUCache
 
 from analysis.export_writers import nfc
-from survey_app.analyst.dashboard import data_state, published, without_excluded
-from survey_app.settings import SMALL_GROUP_DEFAULT
-from survey_app.single_flight import cached_or_built
-from survey_app.suppression import publishable
-from survey_app.vietnam_time import today_in_vietnam
-from survey_app.wording import design_note_vi, domain_label
+from survey_app.results.dashboard import data_state, published, without_excluded
+from survey_app.core.settings import SMALL_GROUP_DEFAULT
+from survey_app.core.single_flight import cached_or_built
+from survey_app.results.suppression import publishable
+from survey_app.core.vietnam_time import today_in_vietnam
+from survey_app.core.wording import design_note_vi, domain_label
 
 NOT_ENOUGH = "không đủ số phiếu"
 LEVEL_NAMES = {"province": "Tỉnh", "so": "Sở, ban, ngành", "huyen": "UBND cấp huyện", "xa": "UBND cấp xã"}
@@ -148,7 +148,7 @@ async def build_report(campaign_code: str, targets: list[Target] | None = None, 
                        minimum: int = SMALL_GROUP_DEFAULT) -> Report:
     """The report of one campaign: HTML string and PDF bytes, for the CLI and the web layer alike. A group with
     fewer than `minimum` responses (SUPPRESS_BELOW) shows no figure. Cached: do not change the Report returned."""
-    from survey_app.tables import Campaign
+    from survey_app.core.tables import Campaign
 
     targets, today = list(targets or DEFAULT_TARGETS), today or today_in_vietnam()
     campaign = await Campaign.select().where(Campaign.code == campaign_code).first()
@@ -167,7 +167,7 @@ async def build_report(campaign_code: str, targets: list[Target] | None = None, 
 
 
 async def _composed(campaign_code: str, names: dict, targets: list[Target], today: dt.date, minimum: int) -> Report:
-    from survey_app.commands.analysis import AnalysisCommandError, campaign_frame
+    from survey_app.results.frames import AnalysisCommandError, campaign_frame
 
     try:
         campaign, scoring, frame = await campaign_frame(campaign_code)
@@ -180,7 +180,7 @@ async def _composed(campaign_code: str, names: dict, targets: list[Target], toda
 def compose_report(campaign: dict, scoring: dict, frame: pd.DataFrame, names: dict, targets: list[Target],
                    today: dt.date, minimum: int) -> Report:
     """Figures, charts, HTML and PDF from data already read: it runs in a worker thread, so no database here."""
-    from survey_app.analyst.charts import DRAWING
+    from survey_app.results.charts import DRAWING
 
     report = collect_report(campaign, scoring, frame, names, targets, today, minimum)
     with DRAWING:
@@ -206,7 +206,7 @@ async def write_report(campaign_code: str, out_dir: Path, targets: list[Target] 
 def collect_report(campaign: dict, scoring: dict, frame: pd.DataFrame, names: dict, targets: list[Target],
                    today: dt.date, minimum: int) -> Report:
     from analysis.sipas import compute_indices, compute_indices_by
-    from survey_app.commands.analysis import AnalysisCommandError, design_of
+    from survey_app.results.frames import AnalysisCommandError, design_of
 
     frame, left_out = publishable(frame, campaign["mode"] == "invitation", minimum)
     if len(frame) < 2:
@@ -229,7 +229,7 @@ def collect_report(campaign: dict, scoring: dict, frame: pd.DataFrame, names: di
 
 
 async def _names() -> dict:
-    from survey_app.tables import Domain, Unit
+    from survey_app.core.tables import Domain, Unit
 
     units = await Unit.select(Unit.id, Unit.code, Unit.name, Unit.level, Unit.parent).order_by(Unit.id)
     province = next((unit for unit in units if unit["level"] == "province"), {"name": "Tỉnh", "code": None})
@@ -339,7 +339,7 @@ def _judge_targets(report: Report, targets: list[Target]) -> list[dict]:
     return judged
 
 
-# Charts (matplotlib's object API, PNG; drawn in a worker thread holding charts.DRAWING, see analyst/charts.py).
+# Charts (matplotlib's object API, PNG; drawn in a worker thread holding charts.DRAWING, see results/charts.py).
 
 PRINTED_WIDTH_MM = 170  # both charts are placed this wide on the A4 page
 
@@ -423,7 +423,7 @@ def render_html(report: Report) -> str:
 
 
 def render_pdf(report: Report) -> bytes:
-    from survey_app.pdf import vietnamese_pdf
+    from survey_app.core.pdf import vietnamese_pdf
 
     document = vietnamese_pdf()
     document.set_title(report.facts["title"])

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import AsyncIterator, Callable, Iterable, TypeVar
 
 from analysis import export_writers as writers
-from survey_app import db
-from survey_app.catalog import definition_of
+from survey_app.core import db
+from survey_app.campaigns.catalog import definition_of
 from survey_app.exports.codebook import Column, Lookups, answer_columns, codebook_of, encode_chunk
-from survey_app.settings import SMALL_GROUP_DEFAULT
-from survey_app.tables import Campaign, Counter, Domain, Questionnaire, Response, Unit
+from survey_app.core.settings import SMALL_GROUP_DEFAULT
+from survey_app.core.tables import Campaign, Counter, Domain, Questionnaire, Response, Unit
 
 T = TypeVar("T")
 
@@ -111,7 +111,7 @@ async def officials_groups_below(campaign: dict, minimum: int) -> frozenset:
         return frozenset()
     from piccolo.query.functions.aggregate import Count
 
-    from survey_app.analyst.dashboard import not_excluded
+    from survey_app.results.dashboard import not_excluded
 
     counts = await Response.select(Response.unit, Count(Response.id, alias="responses")).where(
         (Response.campaign == campaign["id"]) & not_excluded()).group_by(Response.unit)  # as published pages count

@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from sampling.codes import format_code, is_valid_code, normalize_code
-from survey_app.auth import PUBLIC
+from survey_app.accounts import PUBLIC
 from survey_app.officials.services import (
     COOKIE_MAX_AGE,
     COOKIE_NAME,

@@ -17,10 +17,10 @@ import pandas as pd
 
 import sampling
 from sampling import Problem, SamplingError
-from survey_app.db import write_transaction
+from survey_app.core.db import write_transaction
 from survey_app.officials import slips
-from survey_app.sampling_tables import DraftAnswers, Invitation, SampleDraw, SampleMember
-from survey_app.tables import Campaign, Unit
+from survey_app.core.sampling_tables import DraftAnswers, Invitation, SampleDraw, SampleMember
+from survey_app.core.tables import Campaign, Unit
 
 STRATA = ["unit", "role"]
 DEFAULT_FIELDS = ("unit", "role", "staff_id", "name", "contact")

@@ -1,8 +1,8 @@
 """A limit on wrong invitation codes per client at /o, so codes cannot be guessed by brute force.
 
-The client is known only by the daily salted hash of its address (survey_app.limits.daily_client_hash); the raw
+The client is known only by the daily salted hash of its address (survey_app.core.limits.daily_client_hash); the raw
 IP is never kept. Counts live in this process, or in Redis when REDIS_URL is set so that every worker shares
-them (survey_app.limits). A window opens with a client's first wrong code and lasts `window_seconds`; at `limit`
+them (survey_app.core.limits). A window opens with a client's first wrong code and lasts `window_seconds`; at `limit`
 wrong codes the client is refused (429) until the window ends, even for a right code, so the refusal leaks nothing.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from survey_app.limits import WindowCounter, daily_client_hash, window_counter
+from survey_app.core.limits import WindowCounter, daily_client_hash, window_counter
 
 NAMESPACE = "code_guesses"
 

@@ -13,13 +13,12 @@ from litestar.params import FromPath
 from litestar.response import Response, Template
 
 from sampling.errors import SamplingError
-from survey_app.auth import access
-from survey_app.analyst.pages import LEVEL_NAMES
+from survey_app.accounts import access
+from survey_app.campaigns.services import LEVEL_NAMES, STATUS_NAMES
 from survey_app.officials import draws, web_draw
-from survey_app.sampling_tables import SampleDraw
-from survey_app.analyst.campaigns import STATUS_NAMES
-from survey_app.tables import Campaign, Unit
-from survey_app.wording import MEMBER_STATUS_NAMES, role_name, stratum_label
+from survey_app.core.sampling_tables import SampleDraw
+from survey_app.core.tables import Campaign, Unit
+from survey_app.core.wording import MEMBER_STATUS_NAMES, role_name, stratum_label
 
 TRACKING_COLUMNS = {"invited": "Được mời", "not_started": "Chưa bắt đầu", "started": "Đang trả lời",
                     "completed": "Đã gửi", "refused": "Từ chối", "replaced": "Đã thay", "not_reached": "Không liên lạc được",

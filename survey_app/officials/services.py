@@ -17,13 +17,13 @@ import uuid
 from dataclasses import dataclass
 
 import sampling
-from survey_app.catalog import definition_of
-from survey_app.db import write_transaction
+from survey_app.campaigns.catalog import definition_of
+from survey_app.core.db import write_transaction
 from survey_app.officials.draws import code_key
 from survey_app.public.services import answers_digest
-from survey_app.sampling_tables import DraftAnswers, Invitation, SampleMember
-from survey_app.tables import Campaign, Questionnaire, Response, Unit
-from survey_app.vietnam_time import today_in_vietnam
+from survey_app.core.sampling_tables import DraftAnswers, Invitation, SampleMember
+from survey_app.core.tables import Campaign, Questionnaire, Response, Unit
+from survey_app.core.vietnam_time import today_in_vietnam
 
 COOKIE_NAME = "official_session"
 COOKIE_MAX_AGE = 12 * 3600

@@ -17,8 +17,8 @@ from typing import Iterable, Mapping
 from fpdf import FPDF
 
 from sampling.codes import format_code, normalize_code
-from survey_app.pdf import FONT_DIR, vietnamese_pdf
-from survey_app.qr import nfc, qr_image
+from survey_app.core.pdf import FONT_DIR, vietnamese_pdf
+from survey_app.units.qr import nfc, qr_image
 
 PAGE_WIDTH, PAGE_HEIGHT = 210.0, 297.0  # A4, millimetres
 COLUMNS, ROWS = 2, 4

@@ -16,7 +16,7 @@ import pandas as pd
 import sampling
 from sampling.errors import SamplingError
 from survey_app.officials import draws, slips
-from survey_app.tables import Unit
+from survey_app.core.tables import Unit
 
 FIELDS = {"unit": "Mã đơn vị", "role": "Vị trí (vai trò)", "staff_id": "Mã cán bộ", "name": "Họ tên",
           "contact": "Liên hệ"}

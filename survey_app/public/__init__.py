@@ -1,1 +1,2 @@
-"""Citizen-facing pages: the counter's form reached by QR, thank-you and closed-campaign pages."""
+"""The citizen's side: the counter's form reached by QR, storing one response once, thank-you and closed-campaign
+pages; retention of old answers (retention.py)."""

@@ -13,16 +13,10 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 import questionnaires
-from survey_app.auth import PUBLIC
+from survey_app.accounts import PUBLIC
 from survey_app.public.form_body import first, posted_fields
-from survey_app.public.services import (
-    FormContext,
-    StoreOutcome,
-    domain_choices,
-    load_form_context,
-    store_response,
-)
-from survey_app.vietnam_time import today_in_vietnam
+from survey_app.public.services import FormContext, StoreOutcome, domain_choices, load_form_context, store_response
+from survey_app.core.vietnam_time import today_in_vietnam
 
 logger = logging.getLogger("survey_app")
 LANGUAGES = ("vi", "en")

@@ -16,11 +16,11 @@ import msgspec
 from cachetools import TTLCache
 from litestar.exceptions import HTTPException, NotFoundException
 
-from survey_app.catalog import definition_of
-from survey_app.db import insert_once
-from survey_app.tables import Campaign, Counter, Domain, Questionnaire, Response, Unit
-from survey_app.tokens import CounterToken, TokenError, accepted_key_ids, verify
-from survey_app.vietnam_time import today_in_vietnam
+from survey_app.campaigns.catalog import definition_of
+from survey_app.core.db import insert_once
+from survey_app.core.tables import Campaign, Counter, Domain, Questionnaire, Response, Unit
+from survey_app.core.tokens import CounterToken, TokenError, accepted_key_ids, verify
+from survey_app.core.vietnam_time import today_in_vietnam
 
 logger = logging.getLogger("survey_app")
 

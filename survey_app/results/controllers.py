@@ -7,7 +7,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from survey_app.auth import PUBLIC
+from survey_app.accounts import PUBLIC
 
 from survey_app.results.services import campaign_choices, unit_index, units_overview
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
-import numpy as np
-import pandas as pd
 from litestar.exceptions import NotFoundException
 
 from analysis.sipas import compute_indices
-from survey_app.catalog import definition_of
-from survey_app.settings import SMALL_GROUP_DEFAULT
-from survey_app.suppression import publishable
-from survey_app.tables import Campaign, Questionnaire, Response, Unit
+from survey_app.campaigns.catalog import definition_of
+from survey_app.core.settings import SMALL_GROUP_DEFAULT
+from survey_app.results.frames import rating_frame
+from survey_app.results.suppression import publishable
+from survey_app.core.tables import Campaign, Questionnaire, Response, Unit
 
 NOT_APPLICABLE = "na"
 
@@ -47,7 +44,7 @@ async def unit_and_descendant_ids(unit_id: int) -> list[int]:
 async def campaigns_answered(unit_ids: list[int]) -> list[dict]:
     """Campaigns with answers from these units, those with published figures first, newest first within each
     (an officials' campaign still collecting publishes nothing, so it is never the one shown by default)."""
-    from survey_app.analyst.dashboard import published
+    from survey_app.results.dashboard import published
 
     answered = Response.select(Response.campaign).where(Response.unit.is_in(unit_ids))
     rows = await Campaign.select(Campaign.id, Campaign.code, Campaign.name, Campaign.mode, Campaign.status,
@@ -75,17 +72,6 @@ async def campaign_choices(unit_code: str) -> list[dict]:
     return await campaigns_answered(subtree(unit["id"], await children_by_parent()))
 
 
-def rating_frame(answer_rows: list[dict], item_keys: list[str]) -> pd.DataFrame:
-    """One row per response, ratings as numbers; 'na' (không áp dụng) and non-answers become NaN."""
-    def as_rating(value):
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else np.nan
-
-    records = []
-    for row in answer_rows:
-        answers = row["answers"] if isinstance(row["answers"], dict) else json.loads(row["answers"])
-        records.append({key: as_rating(answers.get(key)) for key in item_keys})
-    return pd.DataFrame.from_records(records, columns=item_keys)
-
 
 async def unit_index(unit_code: str, campaign_code: str | None = None,
                      suppress_below: int = SMALL_GROUP_DEFAULT) -> dict:
@@ -93,7 +79,7 @@ async def unit_index(unit_code: str, campaign_code: str | None = None,
     analyst excluded and, for officials' answers, only what suppression.publishable lets through, once the campaign
     is closed (live figures would give each new answer or exclusion away by difference). With nothing to show,
     "index" is None and "suppressed_below" or "published_when_closed" says why."""
-    from survey_app.analyst.dashboard import not_excluded, published
+    from survey_app.results.dashboard import not_excluded, published
 
     unit = await find_unit(unit_code)
     children = await children_by_parent()

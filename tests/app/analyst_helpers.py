@@ -9,7 +9,7 @@ import uuid
 
 import httpx
 
-from survey_app.tables import AuditLog, Campaign, Response
+from survey_app.core.tables import AuditLog, Campaign, Response
 from tests.app.helpers import sign_in
 
 
@@ -71,7 +71,7 @@ async def copy_campaign(source_code: str, code: str, starts_on: dt.date, per_uni
 
 
 async def delete_campaign(campaign_id: int) -> None:
-    from survey_app.analyst.tables import CampaignTarget, CampaignUnit, QualityReview
+    from survey_app.core.campaign_tables import CampaignTarget, CampaignUnit, QualityReview
 
     for table in (QualityReview, CampaignTarget, CampaignUnit, Response):
         await table.delete().where(table.campaign == campaign_id)
@@ -81,8 +81,8 @@ async def delete_campaign(campaign_id: int) -> None:
 async def officials_parent_and_child(parent_answers: int, child_answers: int) -> dict:
     """A closed officials' (invitation) campaign answered in two new communes under the demo province, the child
     below the parent (communes: no sampling quota counts them). Ratings alternate 4 and 2, so every index is 50 %."""
-    from survey_app.catalog import definition_of
-    from survey_app.tables import Questionnaire, Unit
+    from survey_app.campaigns.catalog import definition_of
+    from survey_app.core.tables import Questionnaire, Unit
     from tests.app.test_sample_cli import make_campaign
 
     code = await make_campaign(f"SUB-{uuid.uuid4().hex[:6]}")

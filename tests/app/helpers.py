@@ -8,8 +8,8 @@ import uuid
 
 from questionnaires import load_shipped
 
-from survey_app.tables import Response
-from survey_app.tokens import sign
+from survey_app.core.tables import Response
+from survey_app.core.tokens import sign
 
 
 
@@ -60,7 +60,7 @@ def csrf_token(html: str) -> str:
 
 async def sign_in(client, username: str, password: str | None = None):
     """Sign a fresh client in through the real login form (CSRF included); the login response."""
-    from survey_app.demo import DEMO_PASSWORD
+    from survey_app.campaigns.demo import DEMO_PASSWORD
 
     page = await client.get("/login")
     return await client.post("/login", data={"username": username, "password": password or DEMO_PASSWORD,
@@ -80,9 +80,9 @@ async def draw_officials(settings, folder, campaign_code: str, name: str, units:
     import csv
     import datetime as dt
 
-    from survey_app.catalog import register_shipped
+    from survey_app.campaigns.catalog import register_shipped
     from survey_app.officials import draws
-    from survey_app.tables import Campaign
+    from survey_app.core.tables import Campaign
 
     questionnaire_ids = await register_shipped()
     today = dt.date.today()
@@ -102,7 +102,7 @@ async def draw_officials(settings, folder, campaign_code: str, name: str, units:
 async def started_app(suite_app, settings):
     """A second app instance (another worker, or other settings) started beside the suite's: its start-up hooks
     run, it is yielded, then stopped, and the tables are bound back to the suite's engine."""
-    from survey_app import db
+    from survey_app.core import db
     from survey_app.app import create_app
 
     other = create_app(settings)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import asyncpg
 
-from survey_app import db
-from survey_app.demo import load_demo
-from survey_app.settings import Settings
+from survey_app.core import db, engines
+from survey_app.campaigns.demo import load_demo
+from survey_app.core.settings import Settings
 from tests.app.helpers import counter_definition, form_path
 from tests.app.test_dockerfile import free_port, wait_ready
 
@@ -118,7 +118,7 @@ async def stored_rows(database_url: str, prefix: str) -> list[tuple[str, str]]:
     """(idempotency key, answers digest) of every stored row whose key starts with prefix; one entry per row."""
     query = "SELECT idempotency_key, answers_digest FROM response WHERE idempotency_key LIKE '{}%'".format(prefix)
     if database_url.startswith("sqlite"):
-        with sqlite3.connect(db.sqlite_path(database_url)) as connection:
+        with sqlite3.connect(engines.sqlite_path(database_url)) as connection:
             return [tuple(row) for row in connection.execute(query)]
     connection = await asyncpg.connect(database_url)
     try:

@@ -14,9 +14,9 @@ import pytest_asyncio
 from litestar import Litestar, Router, get
 from litestar.exceptions import ImproperlyConfiguredException
 
-from survey_app.auth import PUBLIC, access
-from survey_app.auth.middleware import check_access, refuse_unguarded_routes
-from survey_app.tables import AuditLog
+from survey_app.accounts import PUBLIC, access
+from survey_app.accounts.middleware import check_access, refuse_unguarded_routes
+from survey_app.core.tables import AuditLog
 from tests.app.helpers import sign_in
 
 ROLE_USERS = {"admin": "admin", "analyst": "analyst", "unit_manager": "so01"}

@@ -14,8 +14,8 @@ import pytest_asyncio
 from openpyxl import Workbook
 
 from questionnaires import shipped_paths
-from survey_app.tables import AuditLog, Counter, Domain, Questionnaire, Unit, User
-from survey_app.tokens import sign
+from survey_app.core.tables import AuditLog, Counter, Domain, Questionnaire, Unit, User
+from survey_app.core.tokens import sign
 from tests.app.helpers import csrf_token, post_form, sign_in
 
 NEW_PASSWORD = "mật-khẩu-mới-2026"

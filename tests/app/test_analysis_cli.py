@@ -13,17 +13,9 @@ import numpy as np
 import pytest
 
 from analysis.sipas import compute_indices
-from survey_app.commands.analysis import (
-    SRS_NOTE,
-    WEIGHTED_NOTE,
-    AnalysisCommandError,
-    campaign_frame,
-    indices_text,
-    run_indices,
-    run_weight,
-    weight_text,
-)
-from survey_app.tables import Campaign, Response
+from survey_app.results.analysis import indices_text, run_indices, run_weight, weight_text
+from survey_app.results.frames import SRS_NOTE, WEIGHTED_NOTE, AnalysisCommandError, campaign_frame
+from survey_app.core.tables import Campaign, Response
 
 SURVEY = Path(sys.executable).parent / "survey"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 
-from survey_app.analyst.tables import CampaignUnit
-from survey_app.tables import Campaign, Questionnaire, Response, Unit
+from survey_app.core.campaign_tables import CampaignUnit
+from survey_app.core.tables import Campaign, Questionnaire, Response, Unit
 from tests.app.analyst_helpers import last_audit, table_row
 from tests.app.helpers import post_form
 

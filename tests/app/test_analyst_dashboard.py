@@ -11,11 +11,12 @@ import pytest_asyncio
 from cachetools import LRUCache
 
 from analysis.sipas import compute_indices
-from survey_app.analyst import dashboard as dashboard_module
-from survey_app.analyst.dashboard import campaign_by_code, campaign_figures
-from survey_app.analyst.tables import CampaignTarget, QualityReview
-from survey_app.commands.analysis import campaign_frame, design_of, run_indices
-from survey_app.tables import Response
+from survey_app.results import dashboard as dashboard_module
+from survey_app.results.dashboard import campaign_by_code, campaign_figures
+from survey_app.core.campaign_tables import CampaignTarget, QualityReview
+from survey_app.results.analysis import run_indices
+from survey_app.results.frames import campaign_frame, design_of
+from survey_app.core.tables import Response
 from tests.app.analyst_helpers import (
     copy_campaign, delete_campaign, last_audit, officials_parent_and_child, shown_counts, shown_interval, shown_percent,
     signed_in_client, table_row,

@@ -6,9 +6,9 @@ import httpx
 import pytest_asyncio
 from typer.testing import CliRunner
 
-from survey_app.auth.services import create_api_token, units_below
-from survey_app.commands.users import UserCommandError, create_user
-from survey_app.tables import AuditLog, Unit, User
+from survey_app.accounts.services import create_api_token, units_below
+from survey_app.accounts.users import UserCommandError, create_user
+from survey_app.core.tables import AuditLog, Unit, User
 from tests.app.helpers import csrf_token, post_form, sign_in
 
 import pytest

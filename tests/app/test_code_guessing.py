@@ -12,7 +12,7 @@ import redis.asyncio
 
 import sampling
 from survey_app.officials import draws
-from survey_app.limits import MemoryWindowCounter, RedisWindowCounter
+from survey_app.core.limits import MemoryWindowCounter, RedisWindowCounter
 from survey_app.officials.guessing import GuessLimiter, guess_limiter
 from tests.app.helpers import started_app
 from tests.app.test_sample_cli import make_campaign, write_frame

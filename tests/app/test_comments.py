@@ -8,8 +8,8 @@ import uuid
 
 import httpx
 
-from survey_app.commands.users import create_user
-from survey_app.tables import Campaign, Response, Unit
+from survey_app.accounts.users import create_user
+from survey_app.core.tables import Campaign, Response, Unit
 from tests.app.analyst_helpers import signed_in_client
 from tests.app.helpers import counter_definition, filled_form, form_path, sign_in
 from tests.app.test_sample_cli import make_campaign

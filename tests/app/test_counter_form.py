@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from survey_app.tables import Campaign, Counter, Response
-from survey_app.settings import Settings
-from survey_app.tokens import sign, verify
+from survey_app.core.tables import Campaign, Counter, Response
+from survey_app.core.settings import Settings
+from survey_app.core.tokens import sign, verify
 from tests.app.helpers import form_path, counter_definition, filled_form, hidden_key, rating_keys, response_count
 
 

@@ -13,9 +13,9 @@ import threading
 
 import httpx
 
-from survey_app import db
+from survey_app.core import db, engines
 from survey_app.app import create_app
-from survey_app.settings import Settings
+from survey_app.core.settings import Settings
 from tests.app.helpers import counter_definition, filled_form, form_path
 from tests.app.servers import SECRET, demo_database, stored_rows
 from tests.app.test_dockerfile import free_port
@@ -105,7 +105,7 @@ async def postgres_outage(url: str):
 async def sqlite_outage(url: str):
     @contextlib.asynccontextmanager
     async def locked():
-        locker = sqlite3.connect(db.sqlite_path(url), isolation_level=None)
+        locker = sqlite3.connect(engines.sqlite_path(url), isolation_level=None)
         locker.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
         try:
             yield

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from questionnaires import shipped_paths
 from survey_app.cli import app
-from survey_app.settings import SETTINGS
+from survey_app.core.settings import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 SURVEY = Path(sys.executable).parent / "survey"

@@ -8,7 +8,7 @@ import unicodedata
 import openpyxl
 from pypdf import PdfReader
 
-from survey_app.tables import Campaign, Response
+from survey_app.core.tables import Campaign, Response
 
 
 async def stored_count(code: str) -> int:

@@ -15,7 +15,7 @@ from collections import Counter as Tally
 
 import httpx
 
-from survey_app import db
+from survey_app.core import engines
 from tests.app.servers import Server, demo_database, stored_rows, submission
 
 CLIENTS = 8
@@ -76,7 +76,7 @@ async def test_kill_9_during_load_loses_no_acknowledged_answer_and_retries_store
     assert len(keys) == len(set(keys)), "a retried answer was stored twice"
     assert set(keys) == acknowledged | retried == {body["_key"] for body in submissions}
     if url.startswith("sqlite"):
-        with sqlite3.connect(db.sqlite_path(url)) as connection:
+        with sqlite3.connect(engines.sqlite_path(url)) as connection:
             assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
@@ -95,7 +95,7 @@ async def test_full_disk_refuses_with_503_and_acknowledges_only_what_is_stored(a
     # Always on SQLite, in both suite runs: the full disk is simulated with a file-size limit on the server
     # process, and PostgreSQL writes its files in its own processes, which that limit does not reach.
     url = await demo_database(app, tmp_path, "sqlite://", "full")
-    database_bytes = db.sqlite_path(url).stat().st_size
+    database_bytes = engines.sqlite_path(url).stat().st_size
     # room for a few batches in the write-ahead log, then the "disk" is full
     server = Server(url, tmp_path, preexec_fn=limit_file_size(database_bytes + 96 * 1024)).start()
     prefix = "full" + uuid.uuid4().hex[:8]

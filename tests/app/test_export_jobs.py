@@ -14,7 +14,7 @@ import pyreadstat
 import pytest
 
 from survey_app.exports import jobs
-from survey_app.tables import Campaign, Response, User
+from survey_app.core.tables import Campaign, Response, User
 
 
 @pytest.fixture(autouse=True)

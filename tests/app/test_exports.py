@@ -22,16 +22,11 @@ import pyreadstat
 import pytest
 
 from questionnaires import load_shipped
-from survey_app import db
-from survey_app.catalog import register
+from survey_app.core import db
+from survey_app.campaigns.catalog import register
 from survey_app.exports import service
-from survey_app.exports.service import (
-    ExportError,
-    export_campaign,
-    plan_export,
-    stream_export,
-)
-from survey_app.tables import Campaign, Counter, Questionnaire, Response, Unit
+from survey_app.exports.service import ExportError, export_campaign, plan_export, stream_export
+from survey_app.core.tables import Campaign, Counter, Questionnaire, Response, Unit
 from tests.app.analyst_helpers import signed_in_client
 from tests.app.helpers import started_app
 

@@ -7,7 +7,7 @@ import dataclasses
 
 import httpx
 
-from survey_app.tables import Campaign
+from survey_app.core.tables import Campaign
 from tests.app.helpers import started_app
 
 
@@ -28,7 +28,7 @@ async def test_a_closed_campaign_is_refused_once_the_cached_form_expires(app, se
 
 async def test_the_form_lookup_gives_the_rows_as_they_are_stored(app):
     from survey_app.public.services import load_counter_form
-    from survey_app.tables import Counter, Questionnaire, Unit
+    from survey_app.core.tables import Counter, Questionnaire, Unit
 
     form = await load_counter_form("QUAY-2026", "SO01-Q1", "token")
     counter = await Counter.select().where(Counter.code == "SO01-Q1").first()

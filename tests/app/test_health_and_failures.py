@@ -6,10 +6,10 @@ import sqlite3
 
 import httpx
 
-from survey_app import db
+from survey_app.core import db, engines
 from survey_app.app import create_app
-from survey_app.demo import load_demo
-from survey_app.settings import Settings
+from survey_app.campaigns.demo import load_demo
+from survey_app.core.settings import Settings
 from tests.app.helpers import counter_definition, filled_form
 
 
@@ -49,7 +49,7 @@ async def test_locked_database_gives_503_and_stores_nothing(app, tmp_path, count
         async with application.lifespan():
             await db.migrate()
             await load_demo(per_unit=2)
-            path = db.sqlite_path(settings.database_url)
+            path = engines.sqlite_path(settings.database_url)
             stored_before = sqlite3.connect(path).execute("SELECT count(*) FROM response").fetchone()[0]
             locker = sqlite3.connect(path, isolation_level=None)
             locker.execute("BEGIN EXCLUSIVE")  # another process holds the write lock

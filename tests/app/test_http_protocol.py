@@ -9,7 +9,7 @@ import socket
 from uvicorn import Config
 from uvicorn.server import ServerState
 
-from survey_app.http_protocol import NoDelayH11Protocol
+from survey_app.core.http_protocol import NoDelayH11Protocol
 
 
 async def nodelay_of_accepted_connection(protocol_class) -> int:

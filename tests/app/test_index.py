@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from survey_app.tables import Campaign, Counter, Response, Unit
+from survey_app.core.tables import Campaign, Counter, Response, Unit
 from tests.app.analyst_helpers import officials_parent_and_child
 from tests.app.helpers import counter_definition, filled_form, form_path, started_app
 from tests.app.test_sample_cli import make_campaign

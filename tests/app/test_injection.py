@@ -9,7 +9,7 @@ import itertools
 import httpx
 import pytest_asyncio
 
-from survey_app.tables import AuditLog, Counter, Domain, Unit, User
+from survey_app.core.tables import AuditLog, Counter, Domain, Unit, User
 from tests.app.helpers import csrf_token, post_form, sign_in
 
 PAYLOADS = ("'; DROP TABLE unit;--", "<script>alert(1)</script>", "\" onfocus=\"alert(1)\" x=\"",

@@ -10,9 +10,9 @@ import uuid
 
 import pytest
 
-from survey_app.db import insert_once
-from survey_app.pg_writer import PostgresInsertBatcher
-from survey_app.tables import Campaign, Counter, Response
+from survey_app.core.db import insert_once
+from survey_app.core.pg_writer import PostgresInsertBatcher
+from survey_app.core.tables import Campaign, Counter, Response
 
 
 async def row_factory():

@@ -7,7 +7,7 @@ import datetime as dt
 
 import httpx
 
-from survey_app.limits import daily_client_hash
+from survey_app.core.limits import daily_client_hash
 from tests.app.helpers import form_path, started_app
 
 

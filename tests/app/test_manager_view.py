@@ -7,10 +7,10 @@ import dataclasses
 import pytest_asyncio
 
 from analysis.sipas import compute_indices_by
-from survey_app.analyst.dashboard import campaign_by_code, campaign_figures
-from survey_app.commands.analysis import design_of
-from survey_app.commands.users import create_user
-from survey_app.demo import DEMO_PASSWORD
+from survey_app.results.dashboard import campaign_by_code, campaign_figures
+from survey_app.results.frames import design_of
+from survey_app.accounts.users import create_user
+from survey_app.campaigns.demo import DEMO_PASSWORD
 from tests.app.analyst_helpers import (
     last_audit, officials_parent_and_child, shown_counts, shown_percent, signed_in_client,
 )

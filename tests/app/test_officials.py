@@ -14,8 +14,8 @@ from sampling.codes import normalize_code
 from questionnaires import load_shipped
 from survey_app.officials import draws
 from survey_app.officials.services import COOKIE_NAME, read_session, sign_session
-from survey_app.sampling_tables import DraftAnswers, Invitation, SampleMember
-from survey_app.tables import Campaign, Response
+from survey_app.core.sampling_tables import DraftAnswers, Invitation, SampleMember
+from survey_app.core.tables import Campaign, Response
 from tests.app.helpers import draw_officials
 
 CAMPAIGN = "PAR-SO-OFFICIALS"

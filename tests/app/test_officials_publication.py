@@ -7,15 +7,15 @@ import uuid
 
 import pytest
 
-from survey_app.analyst import quality
-from survey_app.analyst.campaigns import CampaignRefused
-from survey_app.analyst.dashboard import campaign_by_code
-from survey_app.analyst.tables import QualityReview
-from survey_app.commands.analysis import run_indices
-from survey_app.commands.par_index import run_par_index
+from survey_app.results import quality
+from survey_app.campaigns.services import CampaignRefused
+from survey_app.results.dashboard import campaign_by_code
+from survey_app.core.campaign_tables import QualityReview
+from survey_app.results.analysis import run_indices
+from survey_app.results.par_index import run_par_index
 from survey_app.exports.report import ReportError, build_report
 from survey_app.exports.service import officials_groups_below
-from survey_app.tables import Campaign, Response, Unit
+from survey_app.core.tables import Campaign, Response, Unit
 from tests.app.analyst_helpers import officials_parent_and_child, signed_in_client
 from tests.app.helpers import counter_definition, filled_form, form_path
 from tests.app.test_manager_view import parent_managers_page

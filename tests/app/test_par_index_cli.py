@@ -10,11 +10,11 @@ import uuid
 import pytest
 
 from questionnaires import load_shipped
-from survey_app.commands.analysis import AnalysisCommandError
-from survey_app.commands.par_index import par_index_text, run_par_index
-from survey_app.demo import valid_answers
+from survey_app.results.frames import AnalysisCommandError
+from survey_app.results.par_index import par_index_text, run_par_index
+from survey_app.campaigns.demo import valid_answers
 from survey_app.public.services import answers_digest
-from survey_app.tables import Campaign, Questionnaire, Response, Unit
+from survey_app.core.tables import Campaign, Questionnaire, Response, Unit
 
 # Every rating item of a respondent gets the same rating; "na" is excluded from the share.
 RATINGS = {"SO03": ["5", "5", "4", "3", "2", "na"], "SO04": ["4", "4", "4", "4", "1"], "SO05": ["5", "5", "5"]}

@@ -1,10 +1,10 @@
-"""A PDF written with survey_app.pdf keeps Vietnamese letters, read back by a PDF text extractor."""
+"""A PDF written with survey_app.core.pdf keeps Vietnamese letters, read back by a PDF text extractor."""
 
 import unicodedata
 
 from pypdf import PdfReader
 
-from survey_app.pdf import vietnamese_pdf
+from survey_app.core.pdf import vietnamese_pdf
 
 SENTENCE = "Chỉ số hài lòng về sự phục vụ hành chính: Đắk Lắk, Thừa Thiên Huế, Bà Rịa – Vũng Tàu"
 

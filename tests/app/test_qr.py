@@ -21,9 +21,9 @@ from qrcode import util as qr_util
 from qrcode.base import rs_blocks
 from typer.testing import CliRunner
 
-from survey_app import qr
-from survey_app.commands.qr import QrCommandError, build, parse_expiry
-from survey_app.tokens import form_url, verify
+from survey_app.units import qr
+from survey_app.units.posters import QrCommandError, build, parse_expiry
+from survey_app.core.tokens import form_url, verify
 
 URLS = [
     "http://127.0.0.1:8000/q/SO01-Q1.QUAY-2026.k1.0.AbCdEfGhIjKlMnOp",
@@ -329,7 +329,7 @@ def test_expiry_parsing():
 
 
 async def test_unit_gives_a_zip_with_one_png_and_one_pdf_per_active_counter(app, settings):
-    from survey_app.tables import Counter, Unit
+    from survey_app.core.tables import Counter, Unit
 
     unit = await Unit.select(Unit.id).where(Unit.code == "SO01").first()
     active = await Counter.select(Counter.code).where((Counter.unit == unit["id"]) & (Counter.active == True))  # noqa: E712
@@ -346,7 +346,7 @@ async def test_unit_gives_a_zip_with_one_png_and_one_pdf_per_active_counter(app,
 
 
 async def test_inactive_counters_are_left_out_and_refused(app, settings):
-    from survey_app.tables import Counter, Unit
+    from survey_app.core.tables import Counter, Unit
 
     unit = Unit(code="QRTEST", name="Đơn vị thử mã QR", level="xa")
     await unit.save()
@@ -396,7 +396,7 @@ async def test_unknown_or_contradictory_options_fail_with_a_message(app, setting
 @pytest.fixture
 def cli_env(app, settings):
     """Run the real command against the test database, then give the tables back to the app's engine."""
-    from survey_app import db, piccolo_conf
+    from survey_app.core import db, piccolo_conf
 
     engine = piccolo_conf.DB
     yield {"DATABASE_URL": settings.database_url, "SECRET_KEY": settings.secret_key,

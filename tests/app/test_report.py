@@ -23,7 +23,7 @@ from cachetools import LRUCache
 
 from survey_app.exports import report as report_module
 from survey_app.exports.report import NOT_ENOUGH, ReportError, Target, build_report, read_targets
-from survey_app.tables import Campaign, Response
+from survey_app.core.tables import Campaign, Response
 from tests.app.analyst_helpers import officials_parent_and_child, signed_in_client
 from tests.app.helpers import started_app
 

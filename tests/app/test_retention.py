@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from survey_app.privacy import apply_retention, compact_ids
-from survey_app.sampling_tables import DraftAnswers, Invitation, SampleDraw, SampleMember
-from survey_app.settings import Settings
-from survey_app.tables import AuditLog, Campaign, Questionnaire, Response, Unit
+from survey_app.public.retention import apply_retention, compact_ids
+from survey_app.core.sampling_tables import DraftAnswers, Invitation, SampleDraw, SampleMember
+from survey_app.core.settings import Settings
+from survey_app.core.tables import AuditLog, Campaign, Questionnaire, Response, Unit
 from tests.app.helpers import counter_definition, rating_keys
 
 SURVEY = Path(sys.executable).parent / "survey"

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 import sampling
-from survey_app.catalog import register_shipped
+from survey_app.campaigns.catalog import register_shipped
 from survey_app.officials import draws
-from survey_app.sampling_tables import Invitation, SampleDraw, SampleMember
-from survey_app.tables import Campaign
+from survey_app.core.sampling_tables import Invitation, SampleDraw, SampleMember
+from survey_app.core.tables import Campaign
 
 SURVEY = Path(sys.executable).parent / "survey"
 QUOTAS = ["lanh_dao_phong=5", "cong_chuc=4"]
@@ -205,7 +205,7 @@ async def test_replace_brings_in_the_next_reserve_with_a_new_code_and_mark_recor
 def test_a_command_run_with_another_key_refuses_instead_of_printing_codes_the_server_refuses(tmp_path):
     """`survey sample draw` from another folder (its own var/secret_key) on the server's database: refused, clearly,
     before anything is drawn, so the campaign can still be drawn with the right key."""
-    from survey_app.server_key import fingerprint
+    from survey_app.core.server_key import fingerprint
 
     server_env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}", "SECRET_KEY": "server-key"}
     # the first command (or the server's start) records the key's fingerprint in the database

@@ -17,7 +17,7 @@ import pytest
 
 import sampling
 from survey_app.officials import draws
-from survey_app.sampling_tables import SampleMember
+from survey_app.core.sampling_tables import SampleMember
 from tests.app.test_sample_cli import make_campaign, run_survey, write_frame
 
 SO01 = "unit=SO01, role=cong_chuc"

@@ -9,8 +9,8 @@ import httpx
 import pytest_asyncio
 
 from survey_app.officials import draws
-from survey_app.tables import Unit
-from survey_app.wording import stratum_label
+from survey_app.core.tables import Unit
+from survey_app.core.wording import stratum_label
 from tests.app.helpers import draw_officials, sign_in
 
 CAMPAIGN = "PAR-SO-PAGES"

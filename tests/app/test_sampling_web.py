@@ -9,8 +9,8 @@ import re
 import pypdf
 
 from survey_app.officials.services import invitation_for_code
-from survey_app.sampling_tables import SampleDraw, SampleMember
-from survey_app.tables import Campaign
+from survey_app.core.sampling_tables import SampleDraw, SampleMember
+from survey_app.core.tables import Campaign
 from tests.app.helpers import csrf_token
 from tests.app.test_sample_cli import make_campaign
 

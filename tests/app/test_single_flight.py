@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from cachetools import LRUCache
 
-from survey_app.single_flight import cached_or_built
+from survey_app.core.single_flight import cached_or_built
 
 
 class Builds:

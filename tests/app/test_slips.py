@@ -15,7 +15,7 @@ import sampling
 from sampling.codes import format_code, normalize_code
 from survey_app.officials import draws
 from survey_app.officials.slips import INSTRUCTIONS_EN, INSTRUCTIONS_VI, Slip, code_url, slips_pdf
-from survey_app.sampling_tables import Invitation
+from survey_app.core.sampling_tables import Invitation
 from tests.app.test_sample_cli import make_campaign, province_rows, run_survey, write_frame
 
 BASE_URL = "https://khaosat.example.gov.vn"

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from survey_app.db import SQLiteWriter
+from survey_app.core.engines import SQLiteWriter
 
 
 @pytest.fixture

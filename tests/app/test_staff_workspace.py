@@ -8,8 +8,8 @@ import re
 
 import pytest_asyncio
 
-from survey_app.templating import vietnamese_time
-from survey_app.wording import design_note_vi, domain_label
+from survey_app.core.templating import vietnamese_time
+from survey_app.core.wording import design_note_vi, domain_label
 from tests.app.analyst_helpers import signed_in_client
 
 
@@ -106,8 +106,8 @@ async def test_dashboard_charts_name_units_and_write_shares_on_the_bars(analyst)
     page = (await analyst.get("/analyst/campaigns/QUAY-2026/dashboard")).text
     ranking = chart_text(page, "Biểu đồ chỉ số")
     assert "Sở Tư pháp" in ranking and ">SO02<" not in ranking
-    from survey_app.analyst.charts import rating_shares
-    from survey_app.analyst.dashboard import campaign_by_code, campaign_figures
+    from survey_app.results.charts import rating_shares
+    from survey_app.results.dashboard import campaign_by_code, campaign_figures
 
     figures = await campaign_figures(await campaign_by_code("QUAY-2026"))
     expected = [f"{share:.0f}" for share in rating_shares(figures["frame"], figures["scoring"]).to_numpy().ravel()
@@ -118,7 +118,7 @@ async def test_dashboard_charts_name_units_and_write_shares_on_the_bars(analyst)
 
 
 async def test_dashboard_filters_by_level_domain_and_period(analyst):
-    from survey_app.analyst.dashboard import campaign_by_code, campaign_figures
+    from survey_app.results.dashboard import campaign_by_code, campaign_figures
 
     figures = await campaign_figures(await campaign_by_code("QUAY-2026"))
     frame = figures["frame"]

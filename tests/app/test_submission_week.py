@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from survey_app.officials.services import submission_week
-from survey_app.vietnam_time import today_in_vietnam
+from survey_app.core.vietnam_time import today_in_vietnam
 
 UTC = dt.timezone.utc
 MONDAY_16_NOV = dt.datetime(2026, 11, 16, tzinfo=UTC)

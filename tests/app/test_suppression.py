@@ -1,10 +1,10 @@
-"""Officials' answers of a unit with fewer than the threshold are in no figure (survey_app/suppression.py)."""
+"""Officials' answers of a unit with fewer than the threshold are in no figure (survey_app/results/suppression.py)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from survey_app.suppression import publishable, small_units
+from survey_app.results.suppression import publishable, small_units
 
 
 def test_small_units_are_those_with_some_answers_but_fewer_than_the_threshold():

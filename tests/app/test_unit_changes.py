@@ -8,7 +8,7 @@ import json
 import re
 import uuid
 
-from survey_app.tables import Campaign, Response, Unit, UnitChange
+from survey_app.core.tables import Campaign, Response, Unit, UnitChange
 from tests.app.analyst_helpers import signed_in_client
 from tests.app.helpers import post_form
 
@@ -55,18 +55,18 @@ async def test_bad_input_names_each_field_and_stores_nothing(app):
 
 async def test_a_merged_communes_earlier_figures_are_carried_to_its_successor(app):
     tag = uuid.uuid4().hex[:4].upper()
-    first, second = await new_commune(f"XA{tag}1", f"Xã Cũ Một {tag}"), await new_commune(f"XA{tag}2", f"Xã Cũ Hai {tag}")
-    merged = await new_commune(f"XA{tag}M", f"Xã Mới {tag}")
+    first, second = await new_commune(f"H01M{tag}1", f"Xã Cũ Một {tag}"), await new_commune(f"H01M{tag}2", f"Xã Cũ Hai {tag}")
+    merged = await new_commune(f"H01M{tag}M", f"Xã Mới {tag}")
     await campaign_with_answers(f"OLD-{tag}", dt.date(2024, 3, 1), {first: 6, second: 5})
     await campaign_with_answers(f"NEW-{tag}", dt.date(2026, 3, 1), {merged: 7})
     admin = await signed_in_client(app, "admin")
     manager = await signed_in_client(app, "h01")
     try:
-        page = f"/manager/units/XA{tag}M?campaign=NEW-{tag}"
+        page = f"/manager/units/H01M{tag}M?campaign=NEW-{tag}"
         before = (await manager.get(page)).text
         assert not re.search(rf'data-campaign="OLD-{tag}"><td>[^<]*</td><td class="num">', before)
         recorded = await post_form(admin, "/admin/units/changes", {
-            "predecessors": f"XA{tag}1, XA{tag}2", "successor": f"XA{tag}M", "kind": "merge",
+            "predecessors": f"H01M{tag}1, H01M{tag}2", "successor": f"H01M{tag}M", "kind": "merge",
             "effective_on": "2025-07-01"}, "/admin/units/changes")
         assert recorded.status_code == 200 and "01/07/2025" in recorded.text
         after = (await manager.get(page)).text

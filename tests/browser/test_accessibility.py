@@ -8,7 +8,7 @@ import os
 import re
 from pathlib import Path
 
-from survey_app.settings import Settings
+from survey_app.core.settings import Settings
 from survey_app.tokens import form_url
 from tests.browser.test_phone_flow import answer_all, browser, live_server  # noqa: F401 (module fixtures)
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from survey_app.settings import Settings
-from survey_app.tokens import form_url
+from survey_app.core.settings import Settings
+from survey_app.core.tokens import form_url
 from tests.app.test_dockerfile import free_port, wait_ready
 from tests.conftest import CHROMIUM, require_tool
 

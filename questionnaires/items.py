@@ -1,0 +1,34 @@
+"""A question and its choices: the leaves of a questionnaire, shared by the model and the answer checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One question. Unused constraints are None; `choices` is filled for single, multiple, rating5 and pickers."""
+
+    key: str
+    type: str
+    label: dict[str, str]
+    hint: dict[str, str] = field(default_factory=dict)
+    required: bool = False
+    choices: list[Choice] = field(default_factory=list)
+    show_if: Optional[str] = None
+    max_length: Optional[int] = None
+    minimum: Optional[float] = None
+    maximum: Optional[float] = None
+    pattern: Optional[str] = None
+    scale: Optional[str] = None
+    max_choices: Optional[int] = None
+
+    def choice_values(self) -> list[str]:
+        return [choice.value for choice in self.choices]

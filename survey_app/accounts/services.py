@@ -1,0 +1,134 @@
+"""Sign-in, lockout, unit scope and API tokens, on the database."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from survey_app.accounts import audit
+from survey_app.core import db
+from survey_app.accounts import SignedInUser
+from survey_app.accounts.passwords import hash_password, password_matches
+from survey_app.core.tables import ApiToken, Unit, User
+
+MAX_FAILURES = 5
+LOCK_MINUTES = 15
+
+
+@dataclass(frozen=True)
+class SignInRefused(Exception):
+    message_vi: str
+    message_en: str
+
+
+WRONG = SignInRefused("Tên đăng nhập hoặc mật khẩu không đúng.", "Wrong username or password.")
+LOCKED = SignInRefused(f"Tài khoản tạm khoá {LOCK_MINUTES} phút vì nhập sai mật khẩu nhiều lần.",
+                       f"Account locked for {LOCK_MINUTES} minutes after repeated failures.")
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+async def units_below(unit_id: int) -> frozenset[int]:
+    """The unit and every unit under it in the tree."""
+    children: dict[int | None, list[int]] = {}
+    for row in await Unit.select(Unit.id, Unit.parent):
+        children.setdefault(row["parent"], []).append(row["id"])
+    found, frontier = {unit_id}, [unit_id]
+    while frontier:
+        below = children.get(frontier.pop(), [])
+        found.update(below)
+        frontier.extend(below)
+    return frozenset(found)
+
+
+async def signed_in_user(row: dict, via_token: bool = False) -> SignedInUser:
+    scope = None
+    if row["role"] == "unit_manager":
+        scope = await units_below(row["unit"]) if row["unit"] else frozenset()
+    return SignedInUser(id=row["id"], username=row["username"], display_name=row["display_name"] or row["username"],
+                        role=row["role"], unit_id=row["unit"], unit_ids=scope, via_token=via_token)
+
+
+async def user_for_session(user_id: int, epoch: int) -> SignedInUser | None:
+    row = await User.select().where(User.id == user_id).first()
+    if row is None or not row["active"] or row["session_epoch"] != epoch:
+        return None
+    return await signed_in_user(row)
+
+
+def as_utc(moment):
+    if moment is not None and moment.tzinfo is None:  # SQLite hands back naive UTC times
+        return moment.replace(tzinfo=dt.timezone.utc)
+    return moment
+
+
+async def sign_in(username: str, password: str) -> dict:
+    """The user's row when the password is right; SignInRefused otherwise. Failures count towards a lockout."""
+    row = await User.select().where(User.username == username.strip()).first()
+    # argon2 takes tens of milliseconds of CPU by design: off the event loop, so other requests keep flowing
+    matches = await asyncio.to_thread(password_matches, row["password_hash"] if row else "", password)
+    if row is None or not row["active"]:
+        raise WRONG
+    async with db.write_transaction():  # the failure count must be stored, so refusals are raised afterwards
+        refusal = await _count_attempt(row, matches)
+    if refusal:
+        raise refusal
+    return row
+
+
+async def _count_attempt(row: dict, matches: bool) -> SignInRefused | None:
+    row = await User.select().where(User.id == row["id"]).first()  # fresh, under the write lock
+    locked_until = as_utc(row["locked_until"])
+    if locked_until and locked_until > utc_now():
+        await audit.record(row["username"], "sign_in_refused", f"user:{row['id']}", detail="locked")
+        return LOCKED
+    if not matches:
+        failures = row["failed_logins"] + 1
+        lock = utc_now() + dt.timedelta(minutes=LOCK_MINUTES) if failures >= MAX_FAILURES else None
+        await User.update({User.failed_logins: 0 if lock else failures, User.locked_until: lock}).where(
+            User.id == row["id"])
+        await audit.record(row["username"], "sign_in_failed", f"user:{row['id']}",
+                           detail=f"failure {failures}" + (", locked" if lock else ""))
+        return LOCKED if lock else WRONG
+    await User.update({User.failed_logins: 0, User.locked_until: None}).where(User.id == row["id"])
+    await audit.record(row["username"], "sign_in", f"user:{row['id']}")
+    return None
+
+
+async def change_password(user: SignedInUser, new_password: str) -> int:
+    """Store the new hash and move the session epoch on, which ends the user's other sessions; the new epoch."""
+    new_hash = await asyncio.to_thread(hash_password, new_password)  # before the write lock is taken
+    async with db.write_transaction():
+        row = await User.select(User.session_epoch).where(User.id == user.id).first()
+        epoch = row["session_epoch"] + 1
+        await User.update({User.password_hash: new_hash, User.session_epoch: epoch}).where(
+            User.id == user.id)
+        await audit.record(user.username, "password_changed", f"user:{user.id}")
+    return epoch
+
+
+def token_hash(secret_key: str, token: str) -> str:
+    return hmac.new(secret_key.encode(), f"api-token:{token}".encode(), hashlib.sha256).hexdigest()
+
+
+async def create_api_token(secret_key: str, user_id: int, name: str) -> str:
+    """A new bearer token; only its HMAC is stored, so this is the one time it can be read."""
+    token = "sv_" + secrets.token_urlsafe(32)
+    await ApiToken.insert(ApiToken(user=user_id, name=name, token_hash=token_hash(secret_key, token)))
+    return token
+
+
+async def user_for_token(secret_key: str, token: str) -> SignedInUser | None:
+    found = await ApiToken.select(ApiToken.user).where(
+        (ApiToken.token_hash == token_hash(secret_key, token)) & (ApiToken.active == True)  # noqa: E712
+    ).first()
+    if found is None:
+        return None
+    row = await User.select().where(User.id == found["user"]).first()
+    return await signed_in_user(row, via_token=True) if row and row["active"] else None

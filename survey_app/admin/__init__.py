@@ -1,1 +1,0 @@
-"""Administration pages: the audit log (units, counters, domains, users and questionnaires follow)."""

@@ -1,0 +1,58 @@
+"""Tables of the officials' sample: draws, sampled members (and reserves), invitation codes, draft answers.
+
+Privacy: a member row holds the unit, the stratum, the role and a keyed hash of the staff id, never a name;
+an invitation holds only the HMAC of its code. Submitted answers go to `response` with no link back here.
+References are strings ("survey_app.core.tables.Unit") so this module never imports tables.py (which imports it).
+"""
+
+from piccolo.columns import JSON, BigInt, DoublePrecision, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+RESTRICT = {"on_delete": OnDelete.restrict}
+MEMBER_STATUSES = ("invited", "started", "completed", "refused", "replaced", "not_reached", "ineligible", "reserve")
+
+
+class SampleDraw(Table, tablename="sample_draw"):
+    """One random draw for a campaign: the seed and the design, enough to redo it from the same frame."""
+
+    campaign = ForeignKey("survey_app.core.tables.Campaign", null=False, **RESTRICT)
+    seed = BigInt()
+    design = JSON()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class SampleMember(Table, tablename="sample_member"):
+    """A sampled official (reserve_rank is null) or a reserve (ordered by reserve_rank within the stratum)."""
+
+    draw = ForeignKey(SampleDraw, null=False, **RESTRICT)
+    unit = ForeignKey("survey_app.core.tables.Unit", null=False, **RESTRICT)
+    stratum = Varchar(length=255)
+    role = Varchar(length=255)
+    staff_ref_hash = Varchar(length=64, help_text="HMAC of the staff id; the id and name are never stored")
+    inclusion_probability = DoublePrecision(null=True, default=None)
+    design_weight = DoublePrecision(null=True, default=None)
+    reserve_rank = Integer(null=True, default=None)
+    status = Varchar(length=16, default="invited", help_text="one of " + ", ".join(MEMBER_STATUSES))
+    replaced_by = ForeignKey("self", null=True, default=None, **RESTRICT)
+    reason = Text(default="")
+
+
+class Invitation(Table, tablename="invitation"):
+    """A one-time code for one member, stored only as its HMAC; used_at (the Monday of the submission's week only) once answers are submitted."""
+
+    member = ForeignKey(SampleMember, null=False, unique=True, **RESTRICT)
+    code_hash = Varchar(length=64, unique=True)
+    used_at = Timestamptz(null=True, default=None)
+
+
+class DraftAnswers(Table, tablename="draft_answers"):
+    """Answers in progress (as typed) for one invitation; deleted when the final answers are submitted."""
+
+    invitation = ForeignKey(Invitation, null=False, unique=True, **RESTRICT)
+    answers = JSON()
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+SAMPLING_TABLES = (SampleDraw, SampleMember, Invitation, DraftAnswers)
