@@ -76,7 +76,7 @@ def page_sizes(base: str) -> list[dict]:
 
 def font_log_lines(quiet: bool) -> int:
     """Log records fontTools writes at INFO and below while a Vietnamese PDF with two fonts is made."""
-    from survey_app.pdf import vietnamese_pdf
+    from survey_app.core.pdf import vietnamese_pdf
 
     records = []
     handler = logging.Handler()

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 from survey_app.core.settings import Settings
-from survey_app.tokens import form_url
+from survey_app.core.tokens import form_url
 from tests.browser.test_phone_flow import answer_all, browser, live_server  # noqa: F401 (module fixtures)
 
 WIDTHS = (360, 1280)
