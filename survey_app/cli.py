@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import typer
@@ -56,9 +57,30 @@ def uvicorn_options() -> dict:
 def _serve(settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
-    uvicorn.run(
-        "survey_app.app:create_app_from_env", factory=True, host=host, port=port, workers=workers, **uvicorn_options()
-    )
+    uvicorn.run("survey_app.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
+                **{**uvicorn_options(), **proxy_options(settings)})
+
+
+def proxy_options(settings) -> dict:
+    """Believe X-Forwarded-For/-Proto only from FORWARDED_ALLOW_IPS: then the client address (the per-client
+    limits) is the citizen's, not the proxy's. From anyone else the headers are ignored (they could be forged)."""
+    if not settings.forwarded_allow_ips:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
+
+
+def _migrate_or_exit(settings) -> list[str]:
+    """Migrate; when the database cannot be reached, one line saying so (not a traceback) and exit code 1."""
+    from survey_app.core.errors import DATABASE_ERRORS
+
+    # Piccolo warns (with its file and line) when it cannot read the server's version: the line below says it once
+    warnings.filterwarnings("ignore", message=".*Unable to connect to database")
+    try:
+        return asyncio.run(_migrate(settings))
+    except (*DATABASE_ERRORS, OSError) as error:
+        detail = " ".join(str(error).split())[:300] or type(error).__name__
+        typer.echo(f"Không kết nối được cơ sở dữ liệu / cannot reach the database (DATABASE_URL): {detail}", err=True)
+        raise typer.Exit(code=1)
 
 
 @app.command()
@@ -66,7 +88,7 @@ def migrate() -> None:
     """Apply pending database migrations."""
     from survey_app.core.settings import Settings
 
-    applied = asyncio.run(_migrate(Settings.from_env()))
+    applied = _migrate_or_exit(Settings.from_env())
     typer.echo(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
 
 
@@ -80,7 +102,7 @@ def serve(
     from survey_app.core.settings import Settings
 
     settings = Settings.from_env()
-    asyncio.run(_migrate(settings))
+    _migrate_or_exit(settings)
     _serve(settings, host, port, workers)
 
 

@@ -154,6 +154,8 @@ from survey_app.core.sampling_tables import SAMPLING_TABLES  # noqa: E402
 # The analyst workspace's campaign units, targets and quality reviews too.
 from survey_app.core.campaign_tables import ANALYST_TABLES  # noqa: E402
 
+# Export jobs, shared by every worker and server.
+from survey_app.core.export_tables import EXPORT_TABLES  # noqa: E402
+
 ALL_TABLES = (Unit, Counter, Domain, Questionnaire, Campaign, Response, User, ApiToken, AuditLog, ServerKey, UnitChange,
-              *SAMPLING_TABLES,
-              *ANALYST_TABLES)
+              *SAMPLING_TABLES, *ANALYST_TABLES, *EXPORT_TABLES)

@@ -17,7 +17,7 @@ import pandas as pd
 
 import sampling
 from sampling import Problem, SamplingError
-from survey_app.core.db import write_transaction
+from survey_app.core.db import erase_deleted, write_transaction
 from survey_app.officials import slips
 from survey_app.core.sampling_tables import DraftAnswers, Invitation, SampleDraw, SampleMember
 from survey_app.core.tables import Campaign, Unit
@@ -276,6 +276,7 @@ async def mark(campaign_code: str, ref_prefix: str, status: str, reason: str) ->
         await SampleMember.update({SampleMember.status: status, SampleMember.reason: reason}).where(
             SampleMember.id == member["id"])
         await _drop_draft(member["id"])
+    await erase_deleted(SampleMember._meta.db)  # the dropped draft must not stay readable in SQLite's WAL
     return member
 
 
@@ -310,6 +311,7 @@ async def replace(secret_key: str, campaign_code: str, ref_prefix: str, reason: 
         await Invitation.insert(Invitation(member=reserve["id"],
                                            code_hash=sampling.hash_code(code_key(secret_key), code)))
         await _drop_draft(leaving["id"])
+    await erase_deleted(SampleMember._meta.db)
     person = _person_in_frame(secret_key, reserve["staff_ref_hash"], frame_path, mapping_text) if frame_path else {}
     return Replacement(leaving["unit_code"], reserve["role"], reserve["stratum"],
                        reserve["staff_ref_hash"][:REF_PREFIX], code, person)

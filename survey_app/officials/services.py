@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import sampling
 from survey_app.campaigns.catalog import definition_of
-from survey_app.core.db import write_transaction
+from survey_app.core.db import erase_deleted, write_transaction
 from survey_app.officials.draws import code_key
 from survey_app.public.services import answers_digest
 from survey_app.core.sampling_tables import DraftAnswers, Invitation, SampleMember
@@ -62,7 +62,8 @@ def sign_session(secret_key: str, invitation_id: int, now: float | None = None) 
 def read_session(secret_key: str, value: str | None, now: float | None = None) -> int | None:
     """The invitation id of a valid, unexpired cookie; None otherwise."""
     parts = (value or "").split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+    # ASCII digits only: "²".isdigit() holds but int("²") fails; compare_digest refuses non-ASCII text (a 500)
+    if len(parts) != 3 or not all(part.isascii() for part in parts) or not (parts[0] + parts[1]).isdigit():
         return None
     expected = hmac.new(_cookie_key(secret_key), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected[:32], parts[2]) or int(parts[1]) < (time.time() if now is None else now):
@@ -194,4 +195,5 @@ async def submit(context: OfficialContext, answers: dict) -> bool:
         ))
         await SampleMember.update({SampleMember.status: "completed"}).where(SampleMember.id == context.member["id"])
         await DraftAnswers.delete().where(DraftAnswers.invitation == context.invitation["id"])
+    await erase_deleted(Response._meta.db)  # the draft must not stay readable in SQLite's WAL
     return True

@@ -15,7 +15,14 @@ from litestar.response import Redirect, Template
 import questionnaires
 from survey_app.accounts import PUBLIC
 from survey_app.public.form_body import first, posted_fields
-from survey_app.public.services import FormContext, StoreOutcome, domain_choices, load_form_context, store_response
+from survey_app.public.services import (
+    FormContext,
+    StoreOutcome,
+    domain_choices,
+    load_form_context,
+    store_response,
+    verify_token,
+)
 from survey_app.core.vietnam_time import today_in_vietnam
 
 logger = logging.getLogger("survey_app")
@@ -88,6 +95,7 @@ class CounterFormController(Controller):
     async def submit(self, request: Request) -> Template | Redirect:
         # Only the request: Litestar's parameter parsing and a State per request cost more than these two reads
         state, token = request.app.state, request.path_params["token"]
+        verify_token(state.settings, token)  # first: a forged token must not spend a real counter's limit
         await state.form_posts.check(request)
         form = await load_form_context(state.settings, token, state.form_cache)
         fields = await posted_fields(request)
