@@ -26,7 +26,7 @@ class Problem:
     @property
     def message_vi(self) -> str:
         """The message in Vietnamese (for the administration page), the English one where none is written."""
-        return getattr(self.message, "vi", self.message)
+        return getattr(self.message, "vi", "") or self.message
 
     def text_vi(self) -> str:
         return f"{self.file}:{self.line}: {self.field}: {self.message_vi}"
@@ -174,6 +174,9 @@ CODE_VI = {
     "XLSFORM_UNKNOWN_LIST": "chọn từ danh sách '{value}', nhưng trang 'choices' không có danh sách này.",
     "FILE_UNREADABLE": "không đọc được tệp: {detail}.",
     "NOT_NFC": "chữ chưa ở dạng Unicode NFC. Lưu tệp với chữ tiếng Việt dựng sẵn.",
+    "YAML_TOO_DEEP": "tệp lồng nhau quá {limit} cấp; một định nghĩa phiếu hỏi chỉ cần vài cấp: kiểm tra thụt lề.",
+    "YAML_TOO_LARGE": ("tệp có hơn {limit} giá trị (kể cả các lần lặp qua alias *). Viết các giá trị ra, hoặc chia "
+                       "tệp."),
 }
 
 
