@@ -8,6 +8,7 @@ or `survey validate` never load the web stack or the database layer (benchmarks/
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import time
 import warnings
@@ -106,6 +107,12 @@ def serve(
     _serve(settings, host, port, workers)
 
 
+def demo_base_url(settings: Settings, host: str, port: int, serving: bool) -> str:
+    """Where the printed links point: BASE_URL (the public address, e.g. behind a proxy) unless this command
+    serves on host:port itself and no BASE_URL was set."""
+    return settings.base_url if not serving or os.environ.get("BASE_URL") else f"http://{host}:{port}"
+
+
 @app.command()
 def demo(
     host: str = typer.Option("127.0.0.1", help="address to listen on"),
@@ -127,7 +134,7 @@ def demo(
     loaded = asyncio.run(_load_demo(settings))
     typer.echo(("Loaded the demo province" if loaded else "Demo province already loaded")
                + f" in {time.perf_counter() - started:.1f} s into {settings.database_url}")
-    base = f"http://{host}:{port}"
+    base = demo_base_url(settings, host, port, serve_after)
     typer.echo(f"  Counter form (QR target): {form_url(base, settings.signing_keys, 'SO01-Q1', 'QUAY-2026')}")
     typer.echo(f"  SIPAS form:               {form_url(base, settings.signing_keys, 'H01-Q1', 'SIPAS-2026')}")
     typer.echo(f"  Results:                  {base}/results/DEMO")

@@ -92,7 +92,7 @@ class Response(Table, tablename="response"):
     dossier_hash = Varchar(length=64, null=True, default=None, help_text="HMAC of the dossier code")
     quality_flags = JSON(default="[]")
     weight = Float(default=1.0)
-    stratum = Varchar(length=255, null=True, default=None, help_text="sample stratum of an invited answer only")
+    stratum = Varchar(length=255, null=True, default=None, help_text="unused for officials' answers since issue #25 (it named the unit × role of the one respondent)")
 
 
 class User(Table, tablename="app_user"):

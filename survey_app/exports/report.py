@@ -351,12 +351,14 @@ def units_chart(report: Report) -> bytes:
 def units_figure(report: Report):
     from matplotlib.figure import Figure
 
+    from survey_app.results.charts import error_bars
+
     shown = sorted((row for row in report.units if row.shown), key=lambda row: row.overall)
     # Printed 170 mm wide (0.84 of the 8-inch figure): 10-point names stay above 8 points on paper.
     figure = Figure(figsize=(8, max(3.0, 0.28 * len(shown) + 1.0)), dpi=150)
     axes = figure.subplots()
     positions = range(len(shown))
-    errors = [[_distance(row.overall, row.ci_low) for row in shown], [_distance(row.ci_high, row.overall) for row in shown]]
+    errors = error_bars([row.overall for row in shown], [row.ci_low for row in shown], [row.ci_high for row in shown])
     bars = axes.barh(list(positions), [row.overall for row in shown], xerr=errors, color="#2f6f9f", ecolor="#555",
                      capsize=2)
     axes.bar_label(bars, labels=[_number(row.overall) for row in shown], label_type="center", color="white",
@@ -370,14 +372,6 @@ def units_figure(report: Report):
     axes.set_xlabel("Chỉ số hài lòng (%), khoảng tin cậy 95 %")
     axes.set_title(f"{report.facts['index_name']} theo đơn vị", fontsize=11)
     return figure
-
-
-def _distance(high: float | None, low: float | None) -> float:
-    """An error bar's length: 0 for a missing or degenerate interval (every answer satisfied gives 100 – 100,
-    which rounding can leave a hair below zero; matplotlib refuses negative lengths)."""
-    if high is None or low is None or high != high or low != low:
-        return 0.0
-    return max(0.0, high - low)
 
 
 def _short_name(name: str, width: int = 40) -> str:

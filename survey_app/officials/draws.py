@@ -109,8 +109,13 @@ async def draw_and_store(secret_key: str, campaign_code: str, frame_path: Path, 
     """Import the frame, draw unit × role with fixed quotas, store everything in one transaction.
 
     Refused (SamplingError listing every problem, nothing stored) on any bad frame row, a quota the frame cannot
-    fill, an empty stratum, a stratum without a quota, or a campaign that already has a draw."""
+    fill, an empty stratum, a stratum without a quota, a campaign that is not an invitation (officials') campaign,
+    or one that already has a draw."""
     campaign = await campaign_by_code(campaign_code)
+    if campaign["mode"] != "invitation":
+        raise refuse("--campaign", f"Đợt khảo sát '{campaign_code}' là khảo sát quét mã QR tại quầy, không rút mẫu "
+                     "công chức; hãy chọn một đợt khảo sát theo thư mời.",
+                     f"campaign {campaign_code!r} is an open QR campaign; officials are drawn for an invitation campaign.")
     if await SampleDraw.exists().where(SampleDraw.campaign == campaign["id"]):
         raise refuse("--campaign", f"Đợt khảo sát '{campaign_code}' đã có mẫu; không rút lại.",
                      f"campaign {campaign_code!r} already has a draw; it is not drawn again.")

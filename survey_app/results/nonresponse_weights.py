@@ -1,10 +1,10 @@
 """Officials' response weights from their sample's statuses (`survey weight-nonresponse`; docs/method.md §5d).
 
-Responses are not linked to members (privacy), but each invitation answer carries its sample stratum. Per stratum,
-analysis.nonresponse turns the members' statuses and design weights into a factor (unknown eligibility, then
-non-response; ineligible members out); every answer of the stratum gets design weight × factor. The design weight of
-a stratum is the one its drawn members share (a stratified draw gives them one; otherwise the stratum is refused).
-Recomputed from the draw each time, so a second run stores the same weights.
+Responses are not linked to members and carry only their unit (privacy, issue #25: a stratum or a role weight on an
+answer singled out a unit's one respondent of a role). Per stratum, analysis.nonresponse turns the members' statuses
+and design weights into a factor (unknown eligibility, then non-response; ineligible members out); a unit's
+completed members' adjusted weights (design weight × their stratum's factor) are summed, and the unit's answers share
+that sum equally. Recomputed from the draw each time, so a second run stores the same weights.
 """
 
 from __future__ import annotations
@@ -24,18 +24,18 @@ async def run_nonresponse_weights(campaign_code: str, engine=None) -> dict:
         raise AnalysisCommandError(f"no campaign with code {campaign_code!r}")
     members = await _members(campaign["id"], campaign_code)
     factors, report = _stratum_factors(members)
-    weights = _stratum_design_weights(members)
-    responses = pd.DataFrame(await Response.select(Response.id, Response.stratum).where(Response.campaign == campaign["id"]),
-                             columns=["id", "stratum"])
-    unknown = sorted(set(responses["stratum"].dropna()) - set(factors))
-    if unknown or responses["stratum"].isna().any():
-        raise AnalysisCommandError(f"campaign {campaign_code}: answers without a stratum of the draw ({unknown[:3] or 'none'}); "
-                                   "only invitation answers can be weighted from their sample")
-    responses["weight"] = [weights[stratum] * factors[stratum] for stratum in responses["stratum"]]
+    responses = pd.DataFrame(await Response.select(Response.id, Response.unit).where(Response.campaign == campaign["id"]),
+                             columns=["id", "unit"])
+    unit_totals = _unit_totals(members, factors)
+    answers = responses.groupby("unit").size()
+    unknown = sorted(set(answers.index) - set(unit_totals.index))
+    if unknown:
+        raise AnalysisCommandError(f"campaign {campaign_code}: answers of unit ids {unknown[:3]} that have no completed "
+                                   "member in the draw; only invitation answers can be weighted from their sample")
+    responses["weight"] = [unit_totals[unit] / answers[unit] for unit in responses["unit"]]
     await _store(responses, engine or Response._meta.db)
-    cells = [{"stratum": stratum, "members": int((members["stratum"] == stratum).sum()),
-              "answers": int((responses["stratum"] == stratum).sum()), "design_weight": weights[stratum],
-              "factor": factors[stratum]} for stratum in sorted(factors)]
+    cells = [{"stratum": stratum, "members": int((members["stratum"] == stratum).sum()), "factor": factors[stratum]}
+             for stratum in sorted(factors)]
     return {"campaign": campaign_code, "answers": len(responses), "cells": cells, **report}
 
 
@@ -45,9 +45,10 @@ async def _members(campaign_id: int, campaign_code: str) -> pd.DataFrame:
     draw = await SampleDraw.select(SampleDraw.id).where(SampleDraw.campaign == campaign_id).order_by(SampleDraw.id, ascending=False).first()
     if draw is None:
         raise AnalysisCommandError(f"campaign {campaign_code} has no sample draw: its weights cannot come from sample statuses")
-    rows = await SampleMember.select(SampleMember.stratum, SampleMember.status, SampleMember.design_weight).where(
+    rows = await SampleMember.select(SampleMember.unit, SampleMember.stratum, SampleMember.status,
+                                     SampleMember.design_weight).where(
         (SampleMember.draw == draw["id"]) & SampleMember.reserve_rank.is_null() & (SampleMember.status != "reserve"))
-    members = pd.DataFrame(rows, columns=["stratum", "status", "design_weight"])
+    members = pd.DataFrame(rows, columns=["unit", "stratum", "status", "design_weight"])
     if members.empty or members["design_weight"].isna().any():
         raise AnalysisCommandError(f"campaign {campaign_code}: the draw's members have no design weights")
     return members
@@ -69,13 +70,11 @@ def _stratum_factors(members: pd.DataFrame) -> tuple[dict, dict]:
     return factors, {**summary, "before": vars(adjusted.before), "after": vars(adjusted.after)}
 
 
-def _stratum_design_weights(members: pd.DataFrame) -> dict:
-    spread = members.groupby("stratum")["design_weight"].agg(["min", "max"])
-    uneven = spread[(spread["max"] - spread["min"]).abs() > 1e-9 * spread["max"].abs()]
-    if len(uneven):
-        raise AnalysisCommandError(f"stratum {uneven.index[0]!r}: its members' design weights differ, so an answer (not linked "
-                                   "to its member) cannot be given one; weight such a sample in analysis/ with the member data")
-    return spread["min"].to_dict()
+def _unit_totals(members: pd.DataFrame, factors: dict) -> pd.Series:
+    """Per unit: Σ design weight × stratum factor over its completed members (what its answers together stand for)."""
+    completed = members[members["status"] == "completed"]
+    adjusted = completed["design_weight"] * completed["stratum"].map(factors)
+    return adjusted.groupby(completed["unit"]).sum()
 
 
 async def _store(responses: pd.DataFrame, engine) -> None:
@@ -91,8 +90,7 @@ async def _store(responses: pd.DataFrame, engine) -> None:
 def nonresponse_text(result: dict) -> str:
     lines = [f"campaign {result['campaign']}: {result['answers']} answer weights from the sample statuses "
              f"({result['respondents']} completed, {result['ineligible']} ineligible, {result['unknown_eligibility']} not heard from)",
-             f"{'stratum':<40} {'members':>8} {'answers':>8} {'design w':>9} {'factor':>8}"]
-    lines += [f"{cell['stratum']:<40} {cell['members']:>8} {cell['answers']:>8} {cell['design_weight']:>9.3f} {cell['factor']:>8.4f}"
-              for cell in result["cells"]]
+             f"{'stratum':<40} {'members':>8} {'factor':>8}  (a unit's answers share its members' adjusted weights)"]
+    lines += [f"{cell['stratum']:<40} {cell['members']:>8} {cell['factor']:>8.4f}" for cell in result["cells"]]
     return "\n".join(lines)
 

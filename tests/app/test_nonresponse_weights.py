@@ -47,11 +47,13 @@ async def stored_weights(code: str) -> dict:
     return {stratum: sorted(row["weight"] for row in rows if row["stratum"] == stratum) for stratum in ("a", "b")}
 
 
-async def test_answers_get_design_weight_times_their_strata_nonresponse_factor(app):
+async def test_a_units_answers_share_its_members_adjusted_weights(app):
+    """Per stratum: a 10 × 1.875 for 2 completed, b 4 × 4/3 for 3; the unit's 5 answers (not linked to members,
+    no stratum since issue #25) share 2 × 18.75 + 3 × 16/3 = 53.5 equally."""
     code = await officials_sample()
     result = await run_nonresponse_weights(code)
     weights = await stored_weights(code)
-    assert weights["a"] == pytest.approx([18.75, 18.75]) and weights["b"] == pytest.approx([16 / 3] * 3)
+    assert weights["a"] + weights["b"] == pytest.approx([53.5 / 5] * 5)
     assert {cell["stratum"]: cell["factor"] for cell in result["cells"]} == {"a": pytest.approx(1.875), "b": pytest.approx(4 / 3)}
     assert (result["respondents"], result["ineligible"], result["unknown_eligibility"]) == (5, 1, 1)
     assert "1 ineligible" in nonresponse_text(result)
