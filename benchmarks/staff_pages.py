@@ -114,7 +114,7 @@ def main() -> None:
         print(f"{row['page']:<42} {row['width_at_360']:>9} {row['height_at_360']:>10} {row['width_at_1280']:>10} "
               f"{row['height_at_1280']:>11}")
     print(f"fontTools log lines per PDF: {logs['fontTools_lines_default_logger']} with the logger at its default, "
-          f"{logs['fontTools_lines_as_shipped']} as shipped (survey_app/pdf.py)")
+          f"{logs['fontTools_lines_as_shipped']} as shipped (survey_app/core/pdf.py)")
     out = Path(__file__).parent / "results" / "staff_pages.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"pages": sizes, **logs}, indent=2, ensure_ascii=False))
