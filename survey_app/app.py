@@ -22,6 +22,7 @@ from survey_app.units.counter_controllers import CounterAdminController, UnitCou
 from survey_app.units.domain_controllers import DomainAdminController
 from survey_app.campaigns.questionnaire_controllers import QuestionnaireAdminController
 from survey_app.units.controllers import UnitAdminController
+from survey_app.units.unit_change_controllers import UnitChangeController
 from survey_app.accounts.user_controllers import UserAdminController
 from survey_app.accounts.token_controllers import TokenAdminController
 from survey_app.campaigns.controllers import ANALYST_HANDLERS
@@ -53,8 +54,8 @@ from survey_app.core.security import security_headers_hook
 from survey_app.core.settings import PROJECT_ROOT, Settings
 from survey_app.core.templating import configure_environment
 
-ADMIN_CONTROLLERS = [UnitAdminController, CounterAdminController, UnitCountersController, DomainAdminController,
-                     UserAdminController, QuestionnaireAdminController, TokenAdminController]
+ADMIN_CONTROLLERS = [UnitChangeController, UnitAdminController, CounterAdminController, UnitCountersController,
+                     DomainAdminController, UserAdminController, QuestionnaireAdminController, TokenAdminController]
 TEMPLATES = PROJECT_ROOT / "survey_app" / "templates"
 MAX_BODY_BYTES = 256 * 1024  # a long questionnaire with text answers stays far below this
 YOUNG_COLLECTION_THRESHOLD = 10_000  # allocations between young collections (Python: 700)

@@ -24,13 +24,13 @@ MESSAGES = {
           "Đường dẫn hoặc mã QR không đúng, hoặc quầy/đợt khảo sát không tồn tại."),
     409: ("Không thể lưu", "Conflict", "Yêu cầu này xung đột với một câu trả lời đã được lưu."),
     410: ("Mã QR đã hết hạn", "This QR code has expired", "Vui lòng quét mã QR mới dán tại quầy."),
-    429: ("Bạn gửi quá nhanh", "Too many submissions", "Vui lòng đợi một phút rồi gửi lại."),
+    429: ("Ông/bà gửi quá nhanh", "Too many submissions", "Vui lòng đợi một phút rồi gửi lại."),
     500: ("Đã có lỗi xảy ra", "Something went wrong",
           "Yêu cầu chưa được thực hiện. Vui lòng thử lại sau; nếu lỗi lặp lại, hãy báo mã lỗi {request_id}."),
     503: ("Hệ thống tạm thời bận", "Service temporarily unavailable", "Vui lòng thử lại sau ít phút."),
 }
 # Only where an answer was being sent: a citizen's form (/q/...) or an official's page (/o...)
-ANSWER_NOT_SAVED = "Câu trả lời của bạn chưa được lưu. Vui lòng thử gửi lại sau ít phút."
+ANSWER_NOT_SAVED = "Câu trả lời của ông/bà chưa được lưu. Vui lòng thử gửi lại sau ít phút."
 
 
 def unavailable_detail(request: Request) -> str | None:

@@ -171,6 +171,14 @@ async def _built_official_cells(campaign: dict, state, minimum: int) -> Campaign
     return CampaignCells(scoring, tuple(Cell(*keys[code], sums) for code, sums in grouped.items()), left_out)
 
 
+async def cells_of_responses(campaign: dict, ids: list[int]) -> CampaignCells:
+    """Cells of the given responses only (a dashboard's period), summed from their answers."""
+    scoring, items = await scoring_of(campaign)
+    names = await _names()
+    sums = await _sums_of_ids(campaign["id"], ids, items)
+    return CampaignCells(scoring, tuple(_cell(names, unit, domain, value) for (unit, domain), value in sums.items()), {})
+
+
 def _cell(names: dict, unit_id: int, domain_id: int, sums: RatingSums) -> Cell:
     unit = names["units"][unit_id]
     return Cell(unit["code"], unit["level"], names["domains"].get(domain_id, NO_DOMAIN), sums)

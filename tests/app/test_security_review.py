@@ -390,4 +390,4 @@ async def test_during_a_database_outage_only_pages_sending_answers_say_they_were
         staff = await sign_in(client, "analyst")
         citizen = await client.post(counter_form, data=filled_form(counter_definition()))
     assert staff.status_code == 503 and "Hệ thống tạm thời bận" in staff.text and "chưa được lưu" not in staff.text
-    assert citizen.status_code == 503 and "Câu trả lời của bạn chưa được lưu" in citizen.text
+    assert citizen.status_code == 503 and "Câu trả lời của ông/bà chưa được lưu" in citizen.text

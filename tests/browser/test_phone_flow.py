@@ -20,19 +20,29 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+class LiveServer(str):
+    """The server's base URL, carrying what `survey demo` printed (its sample invitation codes)."""
+
+    def __new__(cls, base: str, demo_output: str) -> "LiveServer":
+        server = super().__new__(cls, base)
+        server.demo_output = demo_output
+        return server
+
+
 @pytest.fixture(scope="module")
 def live_server(app, database_url, tmp_path_factory):
     """`survey demo` loads the data, `survey serve` serves it: the two commands a newcomer runs."""
     url = database_url if not database_url.startswith("sqlite") else f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}"
     # stored_count reads the public index: RESULTS_MAX_AGE_SECONDS=0 makes it count every stored answer at once
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "browser-test", "RESULTS_MAX_AGE_SECONDS": "0"}
-    subprocess.run([str(SURVEY), "demo", "--no-serve"], env=env, check=True, capture_output=True, timeout=300)
+    demo = subprocess.run([str(SURVEY), "demo", "--no-serve"], env=env, check=True, capture_output=True, text=True,
+                          timeout=300)
     port = free_port()
     server = subprocess.Popen([str(SURVEY), "serve", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     assert wait_ready(f"{base}/readyz", server)
-    yield base
+    yield LiveServer(base, demo.stdout)
     server.terminate()
     server.wait(timeout=20)
 
@@ -145,7 +155,7 @@ def test_a_server_that_could_not_store_keeps_the_answers_and_retries(live_server
     before = stored_count(live_server, "H04")
     page = open_form(browser, live_server, "H04-Q1")
     posts = on_first_post(page, lambda route: route.fulfill(
-        status=503, content_type="text/html; charset=utf-8", body="<p>Câu trả lời của bạn chưa được lưu.</p>"))
+        status=503, content_type="text/html; charset=utf-8", body="<p>Câu trả lời của ông/bà chưa được lưu.</p>"))
     answer_all(page)
     page.click("button[type=submit]")
     page.wait_for_function("document.getElementById('send-status').textContent.includes('Máy chủ chưa lưu')")
