@@ -27,6 +27,7 @@ import msgspec
 import numpy as np
 from cachetools import LRUCache
 
+from survey_app.results.frames import SRS_NOTE, WEIGHTED_NOTE  # English; pages show wording.py's Vietnamese
 from analysis.aggregates import RatingSums, grouped_rating_sums, indices_from_sums, rating_sums
 from analysis.sipas import VALID_RATINGS, scoring_items
 from survey_app.core import db
@@ -37,10 +38,6 @@ from survey_app.core.single_flight import cached_or_built
 CHUNK = 20_000  # responses read and folded at a time: bounded memory, and the event loop runs between chunks
 AWAIT_AT_MOST = 5_000  # a request waits for folding this many new responses at most (tens of ms)
 NO_DOMAIN = "(none)"
-SRS_NOTE = ("mọi trọng số bằng 1: coi các phiếu của đợt là mẫu ngẫu nhiên đơn giản (mỗi phiếu một đơn vị mẫu, "
-            "không phân tầng, không hiệu chỉnh quần thể hữu hạn)")
-WEIGHTED_NOTE = ("trọng số lấy từ phiếu (Response.weight); các phiếu coi như rút độc lập có hoàn lại (không lưu tầng "
-                 "hay cụm), nên sai số chuẩn không tính đến việc phiếu gom theo quầy")
 UNIT_WITH_BELOW = "gồm các đơn vị trực thuộc"
 UNIT_ALONE = "riêng đơn vị"
 
