@@ -22,7 +22,7 @@ STAFF_PAGES = {
                 "/analyst/sampling", "/analyst/sampling/PAR-SO-2026", "/analyst/sampling/PAR-SO-2026/draw",
                 "/analyst/campaigns/PAR-SO-2026", "/account/password", "/staff/units/H01/counters"],
     "admin": ["/admin/units", "/admin/units/changes", "/admin/counters", "/admin/domains", "/admin/users",
-              "/admin/questionnaires", "/admin/audit"],
+              "/admin/questionnaires", "/admin/audit", "/admin/tokens"],
     "h01": ["/manager/units/H01", "/manager/units/H01/comments", "/staff/units/H01/counters"],
 }
 # The main staff pages, kept as docs/screenshots/staff-<name>.png
