@@ -21,9 +21,9 @@ MESSAGES = {
           "Đường dẫn hoặc mã QR không đúng, hoặc quầy/đợt khảo sát không tồn tại."),
     409: ("Không thể lưu", "Conflict", "Yêu cầu này xung đột với một câu trả lời đã được lưu."),
     410: ("Mã QR đã hết hạn", "This QR code has expired", "Vui lòng quét mã QR mới dán tại quầy."),
-    429: ("Bạn gửi quá nhanh", "Too many submissions", "Vui lòng đợi một phút rồi gửi lại."),
+    429: ("Ông/bà gửi quá nhanh", "Too many submissions", "Vui lòng đợi một phút rồi gửi lại."),
     503: ("Hệ thống tạm thời bận", "Service temporarily unavailable",
-          "Câu trả lời của bạn chưa được lưu. Vui lòng thử gửi lại sau ít phút."),
+          "Câu trả lời của ông/bà chưa được lưu. Vui lòng thử gửi lại sau ít phút."),
 }
 
 try:  # asyncpg is installed with piccolo[postgres]; its errors mean the database is unreachable or failing

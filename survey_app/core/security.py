@@ -26,10 +26,12 @@ def encoded_headers(policy: str, uses_https: bool) -> list[tuple[bytes, bytes]]:
     return [(name.lower().encode(), value.encode()) for name, value in headers.items()]
 
 
-def security_headers_middleware(uses_https: bool):
-    """Adds the headers in one pass over the response's own, replacing any of the same name (built once: a
+def security_headers_middleware(uses_https: bool, inline_style_hash: str = ""):
+    """The inline stylesheet of the citizen pages is allowed by its hash (core/static_assets.py), no other inline style.
+    Adds the headers in one pass over the response's own, replacing any of the same name (built once: a
     header-by-header set rescans the list for each, a measurable share of a form post)."""
-    pages, docs = encoded_headers(CSP, uses_https), encoded_headers(DOCS_CSP, uses_https)
+    policy = CSP.replace("style-src 'self'", f"style-src 'self' {inline_style_hash}".rstrip())
+    pages, docs = encoded_headers(policy, uses_https), encoded_headers(DOCS_CSP, uses_https)
     names = {name for name, _ in pages}
 
     def factory(app: ASGIApp) -> ASGIApp:

@@ -22,7 +22,7 @@ logger = logging.getLogger("survey_app")
 LANGUAGES = ("vi", "en")
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 DOSSIER_ALREADY_RATED = {
-    "vi": "Hồ sơ này đã được đánh giá trong đợt khảo sát. Cảm ơn bạn!",
+    "vi": "Hồ sơ này đã được đánh giá trong đợt khảo sát. Cảm ơn ông/bà!",
     "en": "This dossier has already been rated in this campaign. Thank you!",
 }
 CONFLICT = "Mã gửi này đã được dùng cho một câu trả lời khác; câu trả lời đầu tiên được giữ nguyên."
