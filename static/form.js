@@ -153,10 +153,13 @@
 
   function paginate() {  /* layout "paged": one section at a time; without the script it is one long page */
     var sections = Array.prototype.slice.call(form.querySelectorAll("section"));
-    var submit = form.querySelector("button[type=submit]");
+    var submit = form.querySelector("button[type=submit]:not(.part-next)");
     if (form.getAttribute("data-layout") !== "paged" || sections.length < 2) { return; }
+    /* the server's own "Tiếp theo" (for pages without the script) gives way to the script's pager */
+    Array.prototype.forEach.call(form.querySelectorAll(".part-next"), function (button) { button.remove(); });
     var firstError = form.querySelector(".has-error");
     var page = 0;
+    sections.forEach(function (section, index) { if (!section.hidden && !page) { page = index; } });
     sections.forEach(function (section, index) {
       if (firstError && section.contains(firstError) && !page) { page = index; }
     });

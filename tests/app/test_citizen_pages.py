@@ -13,10 +13,11 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from questionnaires import load_shipped
 from survey_app.core.static_assets import StaticAssets
 from survey_app.core.tables import Unit
 from survey_app.units import qr
-from tests.app.helpers import counter_definition, filled_form, form_path
+from tests.app.helpers import counter_definition, filled_form, form_path, hidden_key, response_count
 
 CONGESTION_WINDOW = 10 * 1460  # what the first round trip of a new TCP connection carries
 ADDRESSING_YOU = re.compile(r"\bbạn\b", re.IGNORECASE)  # "bạn": the informal "you" the product does not use
@@ -174,3 +175,27 @@ def test_a_changed_file_gets_a_new_address(tmp_path):
     (tmp_path / "app.css").write_text("body{color:#111}")
     after = StaticAssets.load(tmp_path).url("app.css")
     assert before != after and before.startswith("/s/app.") and after.endswith(".css")
+
+
+def shown_parts(html: str) -> list[str]:
+    return re.findall(r'<section(?![^>]*hidden)[^>]*>\s*<p class="progress">([^<]+)</p>', html)
+
+
+def first_section_answers() -> dict:
+    items = load_shipped()["sipas_citizen"].sections[0].items
+    return {item.key: item.choices[0].value for item in items if item.required}
+
+
+async def test_without_javascript_the_paged_form_checks_each_section_and_shows_the_next(client, sipas_form):
+    page = (await client.get(sipas_form)).text
+    assert shown_parts(page) == ["Phần 1/9"]
+    before = await response_count()
+    start = {"_key": hidden_key(page), "_lang": "vi", "_part": "1"}
+    empty = await client.post(sipas_form, data=start)
+    assert empty.status_code == 422 and shown_parts(empty.text) == ["Phần 1/9"]
+    assert len(re.findall(r'<li><a href="#q-', empty.text)) == 6  # section 1's required questions, not all 37
+    following = await client.post(sipas_form, data={**start, **first_section_answers()})
+    assert following.status_code == 200 and shown_parts(following.text) == ["Phần 2/9"]
+    assert 'name="gender" value="nam" checked' in following.text  # section 1's answers ride along, hidden
+    assert 'name="_part" value="2"' in following.text and 'id="error-summary"' not in following.text
+    assert await response_count() == before
