@@ -6,7 +6,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test serve chromium clean
+.PHONY: demo test serve chromium nginx clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +25,15 @@ chromium:
 	@[ -x $(CHROMIUM) ] || { echo "Installing Debian's chromium for the browser tests"; \
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
 
+# nginx: tests/app/test_proxy.py runs the app behind a real one with TLS (openssl makes the certificate)
+nginx:
+	@[ -x /usr/sbin/nginx ] || { echo "Installing Debian's nginx for the reverse-proxy test"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q nginx openssl; }
+
 demo: $(VENV)/.app-installed
 	$(BIN)/survey demo
 
-test: $(VENV)/.test-installed chromium
+test: $(VENV)/.test-installed chromium nginx
 	$(BIN)/pytest
 
 clean:

@@ -54,6 +54,7 @@ class SurveyDesign:
     lonely_psu: str = "fail"
     calibrations: tuple[Calibration, ...] = ()
     steps: tuple[str, ...] = field(default=())
+    pps: object | None = None  # analysis.pps.PpsVariance for PPS without replacement (one stage); None otherwise
     # Per-design memo (variance layouts of the stages); dataclasses.replace() starts a fresh one.
     cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -121,8 +122,10 @@ class SurveyDesign:
         return int(len(np.unique(self.stages[0].group)))
 
     def degrees_of_freedom(self) -> int:
-        """Design degrees of freedom: PSUs minus strata (as R's ``degf``)."""
-        return self.psu_count() - self.stratum_count()
+        """Design degrees of freedom: PSUs minus strata (as R's ``degf``); kept per design."""
+        if "degrees_of_freedom" not in self.cache:
+            self.cache["degrees_of_freedom"] = self.psu_count() - self.stratum_count()
+        return self.cache["degrees_of_freedom"]
 
 
 def _as_list(value) -> list:

@@ -41,22 +41,26 @@ class _Linearized:
     counts: np.ndarray
 
 
-def total(design: SurveyDesign, variable: str, *, domain=None, na_rm: bool = False, confidence: float = 0.95, deff: bool = False) -> Estimate:
-    """Horvitz–Thompson total ``Σ w y`` (within ``domain`` if given)."""
+def total(design: SurveyDesign, variable: str, *, domain=None, na_rm: bool = False, confidence: float = 0.95, deff: bool | str = False) -> Estimate:
+    """Horvitz–Thompson total ``Σ w y`` (within ``domain`` if given).
+
+    ``deff=True`` compares with simple random sampling without replacement of the same size, ``deff="replace"``
+    with replacement (R's ``deff=TRUE`` / ``deff="replace"``).
+    """
     values, inside = _variable_in_domain(design, variable, domain, na_rm)
     linearized = _total_scores(design.weights, values, inside[:, None])
-    return _single(design, linearized, confidence, deff and _srs_variance_total(design, values, inside), "total")
+    return _single(design, linearized, confidence, deff and _srs_variance_total(design, values, inside, deff == "replace"), "total")
 
 
-def mean(design: SurveyDesign, variable: str, *, domain=None, na_rm: bool = False, confidence: float = 0.95, deff: bool = False) -> Estimate:
+def mean(design: SurveyDesign, variable: str, *, domain=None, na_rm: bool = False, confidence: float = 0.95, deff: bool | str = False) -> Estimate:
     """Weighted mean ``Σ w y / Σ w`` (within ``domain`` if given), a ratio to the estimated population size."""
-    if domain is None and not deff and not design.calibrations:
+    if domain is None and not deff and not design.calibrations and design.pps is None:
         fast = _whole_sample_mean(design, design.column(variable), confidence)
         if fast is not None:
             return fast
     values, inside = _variable_in_domain(design, variable, domain, na_rm)
     linearized = _ratio_scores(design.weights, values, np.ones_like(values), inside[:, None])
-    return _single(design, linearized, confidence, deff and _srs_variance_mean(design, values, inside), "mean")
+    return _single(design, linearized, confidence, deff and _srs_variance_mean(design, values, inside, deff == "replace"), "mean")
 
 
 def ratio(design: SurveyDesign, numerator: str, denominator: str, *, domain=None, na_rm: bool = False, confidence: float = 0.95) -> Estimate:
@@ -235,15 +239,15 @@ def _domain_mask(design, domain) -> np.ndarray:
     return mask
 
 
-def _srs_variance_mean(design, values, inside) -> float:
-    """Variance of the mean under simple random sampling without replacement of the same size (R's deff)."""
+def _srs_variance_mean(design, values, inside, with_replacement: bool = False) -> float:
+    """Variance of the mean under simple random sampling of the same size, without replacement unless asked (R's deff)."""
     weights = design.weights * inside
     population = weights.sum()
     average = (weights * np.nan_to_num(values)).sum() / population
     sample_size = int(inside.sum())
     spread = (weights * (np.nan_to_num(values) - average) ** 2).sum() / population * sample_size / (sample_size - 1)
-    return spread / sample_size * (1 - sample_size / design.weights.sum())
+    return spread / sample_size * (1 if with_replacement else 1 - sample_size / design.weights.sum())
 
 
-def _srs_variance_total(design, values, inside) -> float:
-    return _srs_variance_mean(design, values, inside) * (design.weights * inside).sum() ** 2
+def _srs_variance_total(design, values, inside, with_replacement: bool = False) -> float:
+    return _srs_variance_mean(design, values, inside, with_replacement) * (design.weights * inside).sum() ** 2

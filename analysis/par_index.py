@@ -1,25 +1,24 @@
-"""PAR INDEX: the sociological-survey component per unit and criterion, and the unit totals with ranking.
+"""PAR INDEX: the officials'-survey points per unit and criterion, and each unit's total over the province's
+index structure (analysis/par_structure.py) with per-field subtotals and a ranking per level. docs/method.md §6b
+states every rule with a worked example (tests/analysis/test_par_index.py reproduces it).
 
-Survey component: officials' ratings (1–5, N/A excluded) of each criterion become points
-``max_points × score``, with the criterion's ``max_points`` from the questionnaire's scoring map. The score rule is
-configurable (see ``RULES`` and docs/method.md):
-
-* ``"linear"`` (default): score = mean over the unit's valid answers of (rating − 1) / 4, so 1 → 0, 3 → ½, 5 → 1;
-* ``"share_4_5"``: score = share of answers 4–5 among valid answers (the SIPAS item index).
-
-Self-assessment component: the points appraised by the provincial council, imported from CSV/XLSX with columns
-``unit, criterion, points``; every bad row is reported with its spreadsheet row number.
-A unit's total = survey points + appraised self-assessment points; ranking 1 = highest total.
+Survey: officials' ratings (1–5, N/A excluded) of a survey criterion give a score 0..1 by the rule (``RULES``;
+default: the scoring map's ``rule``, else ``linear``). A criterion that fewer than ``minimum_valid`` of a unit's
+officials rated is withheld (its real valid count shown, no score). A survey leaf of the structure scores the mean
+of its criteria's scores × its maximum points; a leaf with no score gets the unit's own mean over its scored survey
+leaves (points / maximum), so an N/A never drops a criterion's points nor reorders ranks.
+Total = self-assessment + appraisal points from the points file + survey points; ranks 1 = highest, per level.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from analysis.par_structure import IndexStructure
+from analysis.shares import clamped_share
 from analysis.sipas import rating_matrix
 
 
@@ -33,16 +32,15 @@ def _share_4_5(ratings: np.ndarray) -> np.ndarray:
 
 # Each rule maps a valid rating (1..5) to a per-answer score in [0, 1]; the criterion score is their (weighted) mean.
 RULES = {"linear": _linear, "share_4_5": _share_4_5}
-DEFAULT_RULE = "linear"
-SELF_ASSESSMENT_COLUMNS = ("unit", "criterion", "points")
+DEFAULT_RULE = "linear"  # when neither the caller nor the scoring map names one
 
 
-class SelfAssessmentError(ValueError):
-    """The self-assessment file has bad rows; ``problems`` lists them all as 'row N: message'."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("; ".join(problems[:10]) + (f"; … {len(problems) - 10} more" if len(problems) > 10 else ""))
+def rule_of(scoring: dict, rule: str | None = None) -> str:
+    """The rule given, else the scoring map's ``rule``, else ``linear``; an unknown name is refused."""
+    chosen = rule or scoring.get("rule") or DEFAULT_RULE
+    if chosen not in RULES:
+        raise ValueError(f"rule={chosen!r} is not one of {sorted(RULES)}.")
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -72,18 +70,20 @@ def survey_points(
     scoring: dict,
     units: str | pd.Series,
     *,
-    rule: str = DEFAULT_RULE,
+    rule: str | None = None,
     weights: pd.Series | np.ndarray | None = None,
+    minimum_valid: int = 1,
 ) -> pd.DataFrame:
     """Points per unit and criterion from officials' ratings.
 
     ``answers``: one row per respondent, rating items as columns (1..5; N/A and blanks as NaN). ``units``: the
     column (or Series) naming each respondent's unit. Returns one row per unit × criterion with ``factor,
-    criterion, max_points, valid_count, score`` (0..1) and ``points`` (= max_points × score); a criterion nobody
-    in the unit answered has ``valid_count`` 0 and ``score``/``points`` None (never NaN).
+    criterion, max_points, valid_count, score`` (0..1), ``points`` (= max_points × score) and ``withheld``.
+    ``valid_count`` is the number of valid answers (over the criterion's items). A criterion with fewer than
+    ``minimum_valid`` of them (but some) is withheld: its real count, ``withheld`` True, score and points None.
+    Nobody answered: count 0, None, not withheld. Never NaN.
     """
-    if rule not in RULES:
-        raise ValueError(f"rule={rule!r} is not one of {sorted(RULES)}.")
+    rule = rule_of(scoring, rule)
     labels = answers[units] if isinstance(units, str) else pd.Series(units)
     if len(labels) != len(answers) or labels.isna().any():
         raise ValueError("units must give one non-missing unit per respondent.")
@@ -102,99 +102,97 @@ def survey_points(
         weight_sum = np.bincount(codes, weights=weighted_valid.sum(axis=1), minlength=len(levels))
         counts = np.bincount(codes, weights=valid.sum(axis=1), minlength=len(levels)).astype(int)
         for position, level in enumerate(levels):
-            score = float(score_sum[position] / weight_sum[position]) if weight_sum[position] > 0 else None
+            withheld = 0 < counts[position] < minimum_valid
+            score = _share(score_sum[position], weight_sum[position]) if not withheld else None
             records.append({
                 "unit": level.item() if hasattr(level, "item") else level, "factor": criterion.factor, "criterion": criterion.key,
                 "max_points": criterion.max_points, "valid_count": int(counts[position]), "score": score,
-                "points": None if score is None else criterion.max_points * score,
+                "points": None if score is None else criterion.max_points * score, "withheld": bool(withheld),
             })
-    table = pd.DataFrame.from_records(records, columns=["unit", "factor", "criterion", "max_points", "valid_count", "score", "points"])
+    table = pd.DataFrame.from_records(records, columns=["unit", "factor", "criterion", "max_points", "valid_count",
+                                                        "score", "points", "withheld"])
     for column in ("score", "points"):
         table[column] = table[column].astype(object).where(table[column].notna(), None)
     return table
 
 
-def read_self_assessment(path: str | Path, max_points: dict | None = None) -> pd.DataFrame:
-    """Appraised self-assessment points from a CSV or XLSX file with columns ``unit, criterion, points``.
-
-    Every problem is collected and raised together as ``SelfAssessmentError`` with spreadsheet row numbers (the
-    header is row 1): a missing column, an empty unit or criterion, points that are not a number or negative, a
-    repeated unit × criterion, and, when ``max_points`` ({criterion: max}) is given, an unknown criterion or points
-    above the maximum.
-    """
-    path = Path(path)
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        table = pd.read_excel(path, dtype=object)
-    elif path.suffix.lower() == ".csv":
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    else:
-        raise SelfAssessmentError([f"{path.name}: expected a .csv or .xlsx file"])
-    return parse_self_assessment(table, max_points)
+def _share(score_sum: float, weight_sum: float) -> float | None:
+    """A mean score 0..1, rounded to 12 decimals and kept in [0, 1] (all-5 gives exactly 1, not 0.9999…)."""
+    return clamped_share(float(score_sum / weight_sum)) if weight_sum > 0 else None
 
 
-def parse_self_assessment(table: pd.DataFrame, max_points: dict | None = None) -> pd.DataFrame:
-    """Check and normalise a raw self-assessment table (see ``read_self_assessment``)."""
-    table = table.rename(columns=lambda name: str(name).strip().lower())
-    missing = [column for column in SELF_ASSESSMENT_COLUMNS if column not in table.columns]
-    if missing:
-        raise SelfAssessmentError([f"row 1: missing column(s) {missing}; expected {list(SELF_ASSESSMENT_COLUMNS)}"])
-    problems, rows, seen = [], [], {}
-    for offset, raw in enumerate(table[list(SELF_ASSESSMENT_COLUMNS)].itertuples(index=False)):
-        row_number = offset + 2
-        unit, criterion, points = (_text(value) for value in raw)
-        if not unit and not criterion and not points:
-            continue  # blank line
-        row_problems = []
-        if not unit:
-            row_problems.append("unit is empty")
-        if not criterion:
-            row_problems.append("criterion is empty")
-        elif max_points is not None and criterion not in max_points:
-            row_problems.append(f"criterion {criterion!r} is not in the scoring map")
-        value = _number(points)
-        if value is None:
-            row_problems.append(f"points {points!r} is not a number")
-        elif value < 0:
-            row_problems.append(f"points {value:g} is negative")
-        elif max_points is not None and criterion in max_points and value > float(max_points[criterion]) + 1e-9:
-            row_problems.append(f"points {value:g} exceed the criterion's maximum {float(max_points[criterion]):g}")
-        if unit and criterion:
-            if (unit, criterion) in seen:
-                row_problems.append(f"unit {unit!r} and criterion {criterion!r} were already given in row {seen[(unit, criterion)]}")
+def leaf_points(survey: pd.DataFrame, structure: IndexStructure, assessed: pd.DataFrame) -> pd.DataFrame:
+    """Points per unit and leaf of the structure: ``unit, field, id, scored_by, max_points, points, source``.
+
+    ``source``: ``survey`` (mean score of the leaf's survey criteria × its maximum), ``unit_mean`` (no scored
+    criterion: the unit's mean over its scored survey leaves, Σ points / Σ maxima, × the leaf's maximum),
+    ``file`` (self-assessment or appraisal points), or None with points None (no row for the unit)."""
+    survey_units = sorted(set(survey["unit"].astype(str))) if len(survey) else []
+    units = sorted(set(survey_units) | set(assessed["unit"].astype(str)))
+    scores = {(str(row["unit"]), row["criterion"]): row["score"] for row in survey.to_dict("records")}
+    given = {(row["unit"], row["id"]): row["points"] for row in assessed.to_dict("records")}
+    records = []
+    for unit in units:
+        survey_leaves = _survey_leaves(unit, structure, scores) if unit in survey_units else {}
+        for leaf in structure.leaves:
+            if leaf.scored_by == "survey":
+                points, source = survey_leaves.get(leaf.id, (None, None))
             else:
-                seen[(unit, criterion)] = row_number
-        problems.extend(f"row {row_number}: {problem}" for problem in row_problems)
-        if not row_problems:
-            rows.append({"unit": unit, "criterion": criterion, "points": value})
-    if problems:
-        raise SelfAssessmentError(problems)
-    if not rows:
-        raise SelfAssessmentError(["the file has no data rows"])
-    return pd.DataFrame(rows, columns=list(SELF_ASSESSMENT_COLUMNS))
+                points = given.get((unit, leaf.id))
+                source = None if points is None else "file"
+            records.append({"unit": unit, "field": structure.field_of(leaf.id), "id": leaf.id,
+                            "scored_by": leaf.scored_by, "max_points": leaf.max_points, "points": points,
+                            "source": source})
+    return pd.DataFrame(records, columns=["unit", "field", "id", "scored_by", "max_points", "points", "source"])
 
 
-def unit_totals(survey: pd.DataFrame, self_assessment: pd.DataFrame) -> pd.DataFrame:
-    """Each unit's survey points, self-assessment points, total and rank (1 = highest total).
+def _survey_leaves(unit: str, structure: IndexStructure, scores: dict) -> dict:
+    """{leaf id: (points, source)} for the unit's survey leaves, the unit's mean filling those with no score."""
+    leaves = [leaf for leaf in structure.leaves if leaf.scored_by == "survey"]
+    scored = {}
+    for leaf in leaves:
+        known = [scores[(unit, key)] for key in leaf.survey_criteria if scores.get((unit, key)) is not None]
+        if known:
+            scored[leaf.id] = leaf.max_points * float(np.mean(known))
+    scored_max = sum(leaf.max_points for leaf in leaves if leaf.id in scored)
+    if not scored_max:
+        return {}
+    unit_mean = sum(scored.values()) / scored_max
+    return {leaf.id: (scored[leaf.id], "survey") if leaf.id in scored else (leaf.max_points * unit_mean, "unit_mean")
+            for leaf in leaves}
 
-    A unit present in only one component has the other as None, ``complete`` False and no rank: it is listed,
-    not ranked, so a missing file never silently counts as zero. Ties share the best rank ("min" ranking).
-    """
-    survey_by_unit = survey.assign(points=survey["points"].astype(float)).groupby("unit")["points"].sum(min_count=1)
-    assessed_by_unit = self_assessment.groupby("unit")["points"].sum()
-    units = sorted(set(survey_by_unit.index.astype(str)) | set(assessed_by_unit.index.astype(str)))
-    survey_by_unit.index = survey_by_unit.index.astype(str)
-    assessed_by_unit.index = assessed_by_unit.index.astype(str)
-    table = pd.DataFrame({"unit": units})
-    table["survey_points"] = [_plain(survey_by_unit.get(unit)) for unit in units]
-    table["self_assessment_points"] = [_plain(assessed_by_unit.get(unit)) for unit in units]
-    table["complete"] = table["survey_points"].notna() & table["self_assessment_points"].notna()
-    totals = table["survey_points"].astype(float) + table["self_assessment_points"].astype(float)
-    table["total"] = [float(total) if complete else None for total, complete in zip(totals, table["complete"])]
-    ranks = totals.where(table["complete"]).rank(method="min", ascending=False)
-    table["rank"] = [int(rank) if not np.isnan(rank) else None for rank in ranks]
-    table["_order"] = ranks.fillna(np.inf)
-    ordered = table.sort_values(["_order", "unit"]).drop(columns="_order").reset_index(drop=True)
-    return ordered.astype(object).where(ordered.notna(), None)
+
+COMPONENTS = ("self_assessment", "appraisal", "survey")
+
+
+def unit_totals(leaves: pd.DataFrame, structure: IndexStructure, levels: dict) -> pd.DataFrame:
+    """Per unit: its level, points per component and per field, ``missing`` leaves, total and rank in its level.
+
+    A unit with a leaf without points (no row in the points file, or no survey answers) is listed with what it
+    has, ``missing`` naming the leaves, no total and no rank: a missing row never counts as zero. Rank 1 = the
+    highest total within the level (sở, huyện, …); ties share the best rank."""
+    rows = [_unit_row(unit, group, structure, levels.get(unit)) for unit, group in leaves.groupby("unit", sort=True)]
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    ranks = table["total"].astype(float).groupby(table["level"].fillna("")).rank(method="min", ascending=False)
+    table["rank"] = pd.Series([None if np.isnan(rank) else int(rank) for rank in ranks], dtype=object)  # 1, not 1.0
+    order = table.assign(_level=table["level"].fillna(""), _rank=ranks.fillna(np.inf))
+    table = table.loc[order.sort_values(["_level", "_rank", "unit"]).index].reset_index(drop=True).astype(object)
+    return table.where(table.notna(), None)  # None, never NaN, in JSON
+
+
+def _unit_row(unit: str, group: pd.DataFrame, structure: IndexStructure, level: str | None) -> dict:
+    points = group["points"].astype(float)
+    missing = group.loc[points.isna(), "id"].tolist()
+    row = {"unit": unit, "level": level}
+    for component in COMPONENTS:
+        part = points[group["scored_by"] == component]
+        row[f"{component}_points"] = None if part.isna().all() and len(part) else _plain(part.sum())
+    row["fields"] = {field.id: _plain(points[group["field"] == field.id].sum()) for field in structure.fields}
+    row["missing"] = missing
+    row["total"] = None if missing else _plain(points.sum())
+    return row
 
 
 def _plain(value):
@@ -203,15 +201,3 @@ def _plain(value):
     return float(value)
 
 
-def _text(value) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    return str(value).strip()
-
-
-def _number(text: str) -> float | None:
-    try:
-        value = float(text.replace(",", ".")) if text else None
-    except ValueError:
-        return None
-    return value if value is not None and np.isfinite(value) else None

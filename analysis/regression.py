@@ -1,6 +1,7 @@
 """Design-based linear and logistic regression (R survey's ``svyglm``).
 
-The coefficients are the survey-weighted pseudo-likelihood fit (statsmodels GLM with the design weights).
+The coefficients are the survey-weighted pseudo-likelihood fit: weighted least squares for the linear model, iteratively
+reweighted least squares (Newton's method for the canonical logit link) for the logistic one, in numpy.
 Their variance is the sandwich A⁻¹ V A⁻¹ (Binder 1983): A = Σ wᵢ vᵢ xᵢxᵢᵀ is the weighted information and V
 the design covariance of the total of the score values Uᵢ = wᵢ xᵢ (yᵢ − μ̂ᵢ), computed by the same Taylor engine as
 every other estimator, so strata, fpc, later stages and calibration all count (R's ``svy.varcoef``).
@@ -13,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 
 from analysis.design import SurveyDesign
@@ -59,13 +59,50 @@ def svyglm(design: SurveyDesign, outcome: str, predictors: list[str], *, family:
     if family not in FAMILIES:
         raise ValueError(f"family={family!r} is not one of {FAMILIES}.")
     complete = _complete_rows(design, outcome, predictors)
-    terms, names = model_matrix(design.data.loc[complete], predictors, intercept)
+    rows = design.data if complete.all() else design.data.loc[complete]  # no copy of a complete frame
+    terms, names = model_matrix(rows, predictors, intercept)
     response = _response(design, outcome, complete, family)
     weights = design.weights[complete]
-    glm_family = sm.families.Binomial() if family == "binomial" else sm.families.Gaussian()
-    fitted = sm.GLM(response, terms, family=glm_family, var_weights=weights).fit()
-    covariance = _sandwich(design, terms, response, np.asarray(fitted.fittedvalues), weights, complete, family)
-    return RegressionFit(names, np.asarray(fitted.params), covariance, family, int(complete.sum()), design.degrees_of_freedom())
+    coefficients = _binomial_fit(terms, response, weights) if family == "binomial" else _least_squares(terms, response, weights)
+    fitted_mean = _mean(terms @ coefficients, family)
+    covariance = _sandwich(design, terms, response, fitted_mean, weights, complete, family)
+    return RegressionFit(names, coefficients, covariance, family, int(complete.sum()), design.degrees_of_freedom())
+
+
+def _least_squares(terms: np.ndarray, response: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """β = (XᵀWX)⁻¹ XᵀWy; a singular XᵀWX (collinear predictors) is named, not given NaN coefficients."""
+    weighted = terms * weights[:, None]
+    information = weighted.T @ terms
+    _check_rank(information)
+    return np.linalg.solve(information, weighted.T @ response)
+
+
+def _binomial_fit(terms: np.ndarray, response: np.ndarray, weights: np.ndarray, max_iterations: int = 50) -> np.ndarray:
+    """Newton–Raphson (IRLS) for the weighted logit likelihood, to a relative deviance change below 1e-12."""
+    coefficients = np.zeros(terms.shape[1])
+    deviance = np.inf
+    for _ in range(max_iterations):
+        mean = _mean(terms @ coefficients, "binomial")
+        working = weights * mean * (1 - mean)
+        information = (terms * working[:, None]).T @ terms
+        _check_rank(information)
+        coefficients = coefficients + np.linalg.solve(information, terms.T @ (weights * (response - mean)))
+        mean = _mean(terms @ coefficients, "binomial")
+        new_deviance = -2 * np.sum(weights * (response * np.log(np.clip(mean, 1e-300, None)) + (1 - response) * np.log(np.clip(1 - mean, 1e-300, None))))
+        if abs(deviance - new_deviance) <= 1e-12 * (abs(new_deviance) + 0.1):
+            return coefficients
+        deviance = new_deviance
+    raise ValueError(f"The logistic fit did not converge in {max_iterations} iterations: a predictor separates the outcome "
+                     "perfectly (some group is all 0 or all 1); merge levels or drop that predictor.")
+
+
+def _mean(linear: np.ndarray, family: str) -> np.ndarray:
+    return 1 / (1 + np.exp(-linear)) if family == "binomial" else linear
+
+
+def _check_rank(information: np.ndarray) -> None:
+    if np.linalg.matrix_rank(information) < information.shape[0]:
+        raise ValueError("The predictors are collinear (one is a combination of others, or a level is empty): drop one.")
 
 
 def _complete_rows(design: SurveyDesign, outcome: str, predictors: list[str]) -> np.ndarray:
@@ -82,7 +119,7 @@ def _complete_rows(design: SurveyDesign, outcome: str, predictors: list[str]) ->
 def _response(design: SurveyDesign, outcome: str, complete: np.ndarray, family: str) -> np.ndarray:
     values = design.column(outcome)[complete]
     if family == "binomial" and not np.isin(values, (0.0, 1.0)).all():
-        raise ValueError(f"Logistic regression needs {outcome!r} coded 0/1; found values {sorted(set(values) - {0.0, 1.0})[:5]}.")
+        raise ValueError(f"Logistic regression needs {outcome!r} coded 0/1; found values {[float(value) for value in sorted(set(values) - {0.0, 1.0})[:5]]}.")
     return values
 
 
@@ -91,7 +128,8 @@ def _sandwich(design, terms, response, fitted_mean, weights, complete, family) -
     variance_function = fitted_mean * (1 - fitted_mean) if family == "binomial" else np.ones_like(fitted_mean)
     information = (terms * (weights * variance_function)[:, None]).T @ terms
     inverse = np.linalg.inv(information)
-    scores = np.zeros((design.row_count, terms.shape[1]))
-    # Influence of each row on the coefficients; rows outside the fit keep zero, so every PSU still counts.
-    scores[complete] = (terms * (weights * (response - fitted_mean))[:, None]) @ inverse
-    return linearized_covariance(design, scores)
+    scores = terms * (weights * (response - fitted_mean))[:, None]
+    # The variance is linear in the scores, so V(U A⁻¹) = A⁻¹ V(U) A⁻¹ (p × p work, not rows × p). Rows outside the fit
+    # keep a zero score, so every PSU still counts.
+    score_covariance = linearized_covariance(design, scores, rows=None if complete.all() else np.flatnonzero(complete))
+    return inverse @ score_covariance @ inverse

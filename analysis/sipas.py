@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from analysis.shares import node_share
+
 SATISFIED_MINIMUM = 4  # "hài lòng" (4) and "rất hài lòng" (5) count as satisfied
 VALID_RATINGS = (1, 2, 3, 4, 5)
 
@@ -306,7 +308,7 @@ def _criterion_result(criterion: dict, node: _Node, tree: _Tree, uncertainty) ->
 def _percent(node: _Node, tree: _Tree) -> float | None:
     if not node.has_value:
         return None
-    return float(100 * (node.coefficients @ np.nan_to_num(tree.item_indices)))
+    return 100 * node_share(node.coefficients, tree.item_indices)
 
 
 def _interval(node: _Node, uncertainty) -> dict:

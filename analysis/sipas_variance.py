@@ -10,7 +10,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from analysis.shares import node_share
 from analysis.variance import standard_errors
+
+NO_ERROR = 1e-12  # a standard error below this is rounding noise (every answer alike): the interval is the point
 
 
 def node_uncertainty(tree, table, ratings, weights, design, rows, layouts, confidence):
@@ -19,8 +22,8 @@ def node_uncertainty(tree, table, ratings, weights, design, rows, layouts, confi
     coefficients = np.column_stack([node.coefficients for node in nodes])
     scores = item_scores(ratings, weights, table) @ coefficients
     node_errors = standard_errors(design, scores, rows, layouts)
-    values = coefficients.T @ np.nan_to_num(tree.item_indices)
-    intervals = {id(node): _interval(value, error, confidence) for node, value, error in zip(nodes, values, node_errors)}
+    intervals = {id(node): _interval(node_share(node.coefficients, tree.item_indices), error, confidence)
+                 for node, error in zip(nodes, node_errors)}
     return lambda node: intervals[id(node)]
 
 
@@ -34,12 +37,15 @@ def item_scores(ratings: np.ndarray, weights: np.ndarray, table) -> np.ndarray:
 
 
 def _interval(share: float, error: float, confidence: float) -> dict:
-    """Logit interval for a share in (0, 1), so it never leaves [0, 100]; Wald (degenerate) at 0 or 1."""
+    """Logit interval for a share in (0, 1), so it never leaves [0, 100]; Wald (degenerate) at 0 or 1.
+    Always low ≤ share ≤ high: a chart draws share − low and high − share as error bars."""
     quantile = stats.norm.ppf(0.5 + confidence / 2)
+    error = 0.0 if error < NO_ERROR else float(error)
     if 0 < share < 1 and error > 0:
         logit = np.log(share / (1 - share))
         half_width = quantile * error / (share * (1 - share))
         low, high = (1 / (1 + np.exp(-(logit + sign * half_width))) for sign in (-1, 1))
     else:
         low, high = max(share - quantile * error, 0.0), min(share + quantile * error, 1.0)
+    low, high = min(low, share), max(high, share)
     return {"se": float(100 * error), "ci_low": float(100 * low), "ci_high": float(100 * high)}

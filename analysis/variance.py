@@ -61,6 +61,8 @@ def linearized_covariance(design: SurveyDesign, scores: np.ndarray, rows: np.nda
         rows = None  # calibration residuals are non-zero everywhere
         for calibration in design.calibrations:
             scores = calibration_residuals(scores, calibration)
+    if design.pps is not None:  # PPS without replacement: its own (Brewer, Overton, Hartley–Rao, HT) variance
+        return design.pps.covariance(_full_scores(scores, rows, design.row_count))
     layouts = stage_layouts(design) if layouts is None else layouts
     covariance = np.zeros((scores.shape[1], scores.shape[1]))
     for layout in layouts:

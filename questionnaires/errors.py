@@ -88,6 +88,10 @@ class Code(str, Enum):
     XLSFORM_MISSING_COLUMN = "the '{sheet}' sheet has no '{column}' column in its first row. Add it."
     XLSFORM_UNKNOWN_LIST = "select from the choice list '{value}', which the 'choices' sheet does not define."
     FILE_UNREADABLE = "cannot read the file: {detail}."
+    YAML_TOO_DEEP = ("tệp lồng nhau quá {limit} cấp; the file nests more than {limit} levels deep. A definition "
+                     "needs a handful: check the indentation.")
+    YAML_TOO_LARGE = ("tệp có hơn {limit} giá trị (kể cả các lần lặp qua alias *); the file holds more than {limit} "
+                      "values once its aliases (*name) are expanded. Write the values out, or split the file.")
     NOT_NFC = "the text is not in Unicode NFC form. Save the file with composed Vietnamese characters."
 
     def format(self, **values: object) -> str:  # type: ignore[override]

@@ -16,6 +16,7 @@ from questionnaires import show_if
 from questionnaires.errors import Code, DefinitionError, Problem
 from questionnaires.loader import parse_definition
 from questionnaires.model import Questionnaire
+from questionnaires.workbook import UPLOAD_CAPS, WorkbookRefused, read_workbook
 
 SIMPLE_TYPES = {"integer": "integer", "int": "integer", "decimal": "decimal", "text": "text", "string": "text",
                 "date": "date", "range": "integer"}
@@ -73,19 +74,16 @@ def import_xlsform(path) -> tuple[dict, list[Note]]:
 
 def read_sheets(path: pathlib.Path) -> dict[str, list[tuple[int, dict]]]:
     """Sheet name (lower case) → [(row number, {column: text})] for every non-empty data row."""
-    import openpyxl
-
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many types for a bad file
-        raise DefinitionError([Problem(str(path), 1, "(file)", Code.FILE_UNREADABLE.format(detail=error))])
-    sheets = {sheet.title.strip().lower(): _sheet_rows(sheet) for sheet in workbook.worksheets}
-    workbook.close()
-    return sheets
+        workbook = read_workbook(path, UPLOAD_CAPS)
+    except WorkbookRefused as refused:
+        raise DefinitionError([Problem(str(path), 1, "(file)", Code.FILE_UNREADABLE.format(
+            detail=f"{refused.message_vi} ({refused.message_en})"))])
+    return {title.strip().lower(): _sheet_rows(rows) for title, rows in workbook.items()}
 
 
-def _sheet_rows(sheet) -> list[tuple[int, dict]]:
-    rows = sheet.iter_rows(values_only=True)
+def _sheet_rows(sheet_rows: list[tuple]) -> list[tuple[int, dict]]:
+    rows = iter(sheet_rows)
     header = [str(cell).strip() if cell is not None else "" for cell in next(rows, ())]
     result = []
     for number, row in enumerate(rows, start=2):

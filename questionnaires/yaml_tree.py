@@ -11,6 +11,14 @@ from yaml.constructor import SafeConstructor
 from questionnaires.errors import Code, Problem
 
 Path = tuple  # ("sections", 0, "items", 2, "type")
+# A definition nests 5 or 6 levels and holds a few thousand values. Deeper nesting makes PyYAML's composer recurse
+# until RecursionError; aliases (*name) let 240 bytes expand into millions of values (a "billion laughs").
+MAX_DEPTH = 30
+MAX_VALUES = 50_000
+
+
+class TooManyValues(Exception):
+    """Raised inside the conversion once MAX_VALUES values were produced."""
 
 
 @dataclass
@@ -21,6 +29,7 @@ class Document:
     data: object = None
     lines: dict = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    values: int = 0  # converted so far, aliases counted each time they are expanded
 
     def line(self, path: Path) -> int:
         """Line of `path`, or of its nearest parent that has one (a missing field is reported at its parent)."""
@@ -43,6 +52,9 @@ def field_name(path: Path) -> str:
 def read_document(text: str, file: str) -> Document:
     """Compose `text` into nodes and convert them; syntax errors and duplicate keys become problems."""
     document = Document(file)
+    if too_deep := nesting_problem(text, file):
+        document.problems.append(too_deep)
+        return document
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
@@ -52,11 +64,35 @@ def read_document(text: str, file: str) -> Document:
         document.problems.append(Problem(file, line, "(file)", Code.YAML_SYNTAX.format(detail=detail)))
         return document
     if root is not None:
-        document.data = _convert(root, (), document, SafeConstructor())
+        try:
+            document.data = _convert(root, (), document, SafeConstructor())
+        except TooManyValues:
+            document.problems.append(Problem(file, 1, "(file)", Code.YAML_TOO_LARGE.format(limit=MAX_VALUES)))
+            document.data = None
     return document
 
 
+def nesting_problem(text: str, file: str) -> Problem | None:
+    """A problem when the YAML nests deeper than MAX_DEPTH, found from the parser's events (which do not
+    recurse) before the composer (which does) sees it; a syntax error is left for the composer to report."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return Problem(file, event.start_mark.line + 1, "(file)", Code.YAML_TOO_DEEP.format(limit=MAX_DEPTH))
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return None
+    return None
+
+
 def _convert(node: yaml.Node, path: Path, document: Document, constructor: SafeConstructor):
+    document.values += 1
+    if document.values > MAX_VALUES:
+        raise TooManyValues
     document.lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         return _convert_mapping(node, path, document, constructor)

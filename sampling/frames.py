@@ -7,7 +7,6 @@ problem can be found in the file the analyst uploaded. Good rows are kept even w
 from __future__ import annotations
 
 import datetime as dt
-import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,16 +139,15 @@ def _read_csv(source) -> pd.DataFrame:
 
 
 def _read_xlsx(source, sheet: str | None) -> pd.DataFrame:
-    import openpyxl  # imported here so CSV-only users do not pay for it
+    from questionnaires.workbook import WorkbookRefused, read_workbook  # caps on size, rows and columns
 
     try:
-        workbook = openpyxl.load_workbook(source, read_only=True, data_only=True)
-        worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
-        rows = list(worksheet.iter_rows(values_only=True))
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-        raise refuse("file", f"Tệp XLSX bị lỗi hoặc không đúng định dạng: {error}",
-                     f"the XLSX file is malformed or not an XLSX file: {error}")
-    return _rows_to_table(rows)
+        sheets = read_workbook(source.read() if hasattr(source, "read") else source)
+    except WorkbookRefused as refused:
+        raise refuse("file", refused.message_vi, refused.message_en)
+    if sheet and sheet not in sheets:
+        raise refuse("file", f"Tệp XLSX không có trang tính '{sheet}'.", f"the XLSX file has no sheet '{sheet}'.")
+    return _rows_to_table(sheets[sheet] if sheet else next(iter(sheets.values())))
 
 
 def _rows_to_table(rows: list[tuple]) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -36,7 +37,7 @@ from survey_app.accounts.middleware import (
 )
 from survey_app.core.errors import EXCEPTION_HANDLERS
 from survey_app.exports.controllers import DownloadController, ExportJobController
-from survey_app.core.health_controllers import healthz, readyz
+from survey_app.core.health_controllers import healthz, readyz, shared_redis, warn_if_redis_unreachable
 from survey_app.core.limits import form_post_limiter
 from survey_app.officials.controllers import OfficialController
 from survey_app.officials.pages import SamplingController
@@ -44,7 +45,7 @@ from survey_app.officials.guessing import guess_limiter
 from survey_app.public.controllers import CounterFormController
 from survey_app.public.services import form_cache
 from survey_app.results.controllers import IndexApiController, ResultsController
-from survey_app.core.security import security_headers_middleware
+from survey_app.core.security import security_headers_hook
 from survey_app.core.static_assets import StaticAssets
 from survey_app.core.static_controllers import fingerprinted_file
 from survey_app.core.settings import PROJECT_ROOT, Settings
@@ -93,6 +94,9 @@ def create_app(settings: Settings) -> Litestar:
         await db.disconnect(app.state.engine)
         await app.state.code_guesses.counter.close()
         await app.state.form_posts.counter.close()
+        await app.state.sign_in_failures.counter.close()
+        if app.state.redis is not None:
+            await app.state.redis.aclose()
 
     static_assets = StaticAssets.load(settings.static_dir)
 
@@ -107,21 +111,22 @@ def create_app(settings: Settings) -> Litestar:
                                        opt=PUBLIC),
         ],
         state=State({"settings": settings, "static_assets": static_assets, "code_guesses": guess_limiter(settings),
+                     "sign_in_failures": guess_limiter(settings, "sign_in_failures"), "redis": shared_redis(settings),
                      "form_posts": form_post_limiter(settings), "form_cache": form_cache(settings)}),
-        on_startup=[open_database, tune_garbage_collector],
+        on_startup=[open_database, warn_if_redis_unreachable, tune_garbage_collector],
         on_shutdown=[close_database],
         template_config=TemplateConfig(
             directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=configure_templates
         ),
         exception_handlers={**EXCEPTION_HANDLERS, NotAuthorizedException: not_signed_in_handler},
-        openapi_config=OpenAPIConfig(title="SIPAS survey API", version="1",
+        # The schema as JSON only: the browsable viewers load their scripts from public CDNs (blank under our CSP
+        # and offline); any OpenAPI viewer can open /api/docs/openapi.json.
+        openapi_config=OpenAPIConfig(title="SIPAS survey API", version="1", render_plugins=[JsonRenderPlugin()],
                                      openapi_router=Router("/api/docs", route_handlers=[], opt=PUBLIC)),
         request_max_body_size=MAX_BODY_BYTES,
         compression_config=COMPRESSION,
-        middleware=[
-            security_headers_middleware(settings.uses_https, static_assets.inline_css_hash),
-            DefineMiddleware(UserMiddleware),
-        ],
+        before_send=[security_headers_hook(settings.uses_https, static_assets.inline_css_hash)],
+        middleware=[DefineMiddleware(UserMiddleware)],
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.uses_https, cookie_samesite="strict"),
         stores={SESSION_STORE: session_store(settings)},
     )

@@ -8,8 +8,10 @@ or `survey validate` never load the web stack or the database layer (benchmarks/
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import typer
@@ -51,9 +53,30 @@ def uvicorn_options() -> dict:
 def _serve(settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
-    uvicorn.run(
-        "survey_app.app:create_app_from_env", factory=True, host=host, port=port, workers=workers, **uvicorn_options()
-    )
+    uvicorn.run("survey_app.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
+                **{**uvicorn_options(), **proxy_options(settings)})
+
+
+def proxy_options(settings) -> dict:
+    """Believe X-Forwarded-For/-Proto only from FORWARDED_ALLOW_IPS: then the client address (the per-client
+    limits) is the citizen's, not the proxy's. From anyone else the headers are ignored (they could be forged)."""
+    if not settings.forwarded_allow_ips:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
+
+
+def _migrate_or_exit(settings) -> list[str]:
+    """Migrate; when the database cannot be reached, one line saying so (not a traceback) and exit code 1."""
+    from survey_app.core.errors import DATABASE_ERRORS
+
+    # Piccolo warns (with its file and line) when it cannot read the server's version: the line below says it once
+    warnings.filterwarnings("ignore", message=".*Unable to connect to database")
+    try:
+        return asyncio.run(_migrate(settings))
+    except (*DATABASE_ERRORS, OSError) as error:
+        detail = " ".join(str(error).split())[:300] or type(error).__name__
+        typer.echo(f"Không kết nối được cơ sở dữ liệu / cannot reach the database (DATABASE_URL): {detail}", err=True)
+        raise typer.Exit(code=1)
 
 
 @app.command()
@@ -61,7 +84,7 @@ def migrate() -> None:
     """Apply pending database migrations."""
     from survey_app.core.settings import Settings
 
-    applied = asyncio.run(_migrate(Settings.from_env()))
+    applied = _migrate_or_exit(Settings.from_env())
     typer.echo(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
 
 
@@ -75,8 +98,14 @@ def serve(
     from survey_app.core.settings import Settings
 
     settings = Settings.from_env()
-    asyncio.run(_migrate(settings))
+    _migrate_or_exit(settings)
     _serve(settings, host, port, workers)
+
+
+def demo_base_url(settings: Settings, host: str, port: int, serving: bool) -> str:
+    """Where the printed links point: BASE_URL (the public address, e.g. behind a proxy) unless this command
+    serves on host:port itself and no BASE_URL was set."""
+    return settings.base_url if not serving or os.environ.get("BASE_URL") else f"http://{host}:{port}"
 
 
 @app.command()
@@ -99,7 +128,7 @@ def demo(
     loaded = asyncio.run(_load_demo(settings))
     typer.echo(("Loaded the demo province" if loaded else "Demo province already loaded")
                + f" in {time.perf_counter() - started:.1f} s into {settings.database_url}")
-    base = f"http://{host}:{port}"
+    base = demo_base_url(settings, host, port, serve_after)
     typer.echo(f"  Counter form (QR target): {form_url(base, settings.signing_keys, 'SO01-Q1', 'QUAY-2026')}")
     typer.echo(f"  SIPAS form:               {form_url(base, settings.signing_keys, 'H01-Q1', 'SIPAS-2026')}")
     typer.echo(f"  Results:                  {base}/results/DEMO")

@@ -55,5 +55,5 @@ class AuditController(Controller):
         writer.writerow(CSV_COLUMNS)
         for entry in await audit_query(user, action):
             writer.writerow([csv_cell(entry[column]) for column in CSV_COLUMNS])
-        return Response("\ufeff" + buffer.getvalue(), media_type="text/csv; charset=utf-8",
+        return Response("\ufeff" + buffer.getvalue(), media_type="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="audit-log.csv"'})

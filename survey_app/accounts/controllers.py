@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Request, get, post
 from litestar.datastructures import Cookie, State
+from litestar.middleware.rate_limit import get_remote_address
 from litestar.response import Redirect, Template
 
 from survey_app.accounts import PUBLIC, SIGNED_IN, SignedInUser, access, services
@@ -37,8 +38,9 @@ def safe_next(path: str | None) -> str:
     return path
 
 
-def login_page(next_path: str, username: str = "", refused: services.SignInRefused | None = None) -> Template:
-    return Template(template_name="login.html", status_code=401 if refused else 200, context={
+def login_page(next_path: str, username: str = "", refused: services.SignInRefused | None = None,
+               status: int = 401) -> Template:
+    return Template(template_name="login.html", status_code=status if refused else 200, context={
         "next": next_path, "username": username, "user": None,
         "error": refused and refused.message_vi, "error_en": refused and refused.message_en})
 
@@ -55,11 +57,18 @@ async def login_form(request: Request) -> Template | Redirect:
 async def login(request: Request, state: State) -> Template | Redirect:
     form = await request.form()
     username, next_path = form.get("username", "")[:64], safe_next(form.get("next"))
+    address = get_remote_address(request)
+    if seconds := await state.sign_in_failures.seconds_blocked(address):  # whatever name is typed
+        page = login_page(next_path, username, services.too_many_failures(seconds), status=429)
+        page.headers["Retry-After"] = str(seconds)
+        return page
     try:
         row = await services.sign_in(username, form.get("password", ""))
     except services.SignInRefused as refused:
+        await state.sign_in_failures.record_failure(address)
         return login_page(next_path, username, refused)
     session_id = await start_session(request, row, state.settings)
+    await services.record_sign_in(row)
     return Redirect(path=next_path, status_code=303, cookies=[Cookie(**session_cookie_header(state.settings, session_id))])
 
 

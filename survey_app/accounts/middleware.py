@@ -6,6 +6,7 @@ neither, so sessions here are written only at sign-in and read only when the coo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets
@@ -34,7 +35,9 @@ def session_store(settings) -> Store:
     if settings.redis_url:
         from litestar.stores.redis import RedisStore
 
-        return RedisStore.with_client(url=settings.redis_url).with_namespace(SESSION_STORE)
+        from survey_app.core.limits import redis_client
+
+        return RedisStore(redis_client(settings.redis_url), namespace=SESSION_STORE, handle_client_shutdown=True)
     return FileStore(Path("var") / SESSION_STORE)
 
 
@@ -42,17 +45,23 @@ def _store(connection: ASGIConnection) -> Store:
     return connection.app.stores.get(SESSION_STORE)
 
 
+def stored_key(session_id: str) -> str:
+    """The store's key for a session: a hash of the cookie's value, so that reading the store (a Redis dump, the
+    sessions folder) gives no cookie to sign in with."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
 async def start_session(request: Request, row: dict, settings) -> str:
     """Store a new session for the user and return its id (the cookie value); a fresh id at every sign-in."""
     session_id = secrets.token_urlsafe(32)
     data = json.dumps({"user_id": row["id"], "epoch": row["session_epoch"]})
-    await _store(request).set(session_id, data, expires_in=int(settings.session_hours * 3600))
+    await _store(request).set(stored_key(session_id), data, expires_in=int(settings.session_hours * 3600))
     return session_id
 
 
 async def end_session(request: Request) -> None:
     if session_id := request.cookies.get(SESSION_COOKIE):
-        await _store(request).delete(session_id)
+        await _store(request).delete(stored_key(session_id))
 
 
 def session_cookie_header(settings, session_id: str, max_age: int | None = None) -> dict:
@@ -74,7 +83,7 @@ class UserMiddleware(AbstractAuthenticationMiddleware):
         session_id = connection.cookies.get(SESSION_COOKIE)
         if not session_id:
             return None
-        data = await _store(connection).get(session_id)
+        data = await _store(connection).get(stored_key(session_id))
         if data is None:
             return None
         session = json.loads(data)

@@ -7,6 +7,7 @@ responses may be replaced (its campaigns then show the corrected form).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import pathlib
 import re
@@ -111,7 +112,8 @@ class QuestionnaireAdminController(Controller):
         try:
             if upload is None or not hasattr(upload, "read"):
                 raise UploadRefused(["Hãy chọn một tệp .yaml hoặc .xlsx."])
-            definition = check_definition(upload.filename, await upload.read())
+            # parsed in a worker thread: a large workbook must not stall every other request of this worker
+            definition = await asyncio.to_thread(check_definition, upload.filename, await upload.read())
             notice = await store_version(definition, request.user.username)
         except UploadRefused as refused:
             return await self.page(request, problems=refused.messages)

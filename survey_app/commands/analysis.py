@@ -57,7 +57,19 @@ def weight(
     typer.echo(json.dumps(result, ensure_ascii=False, indent=2) if as_json else weight_text(result))
 
 
+def weight_nonresponse(
+    campaign: str = typer.Option(..., "--campaign", help="campaign code of an officials' (invitation) campaign"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+) -> None:
+    """Weight officials' answers from their sample statuses: design weight × per-stratum non-response factor, stored."""
+    from survey_app.results.nonresponse_weights import nonresponse_text, run_nonresponse_weights
+
+    result = _run(lambda: run_nonresponse_weights(campaign))
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=2) if as_json else nonresponse_text(result))
+
+
 def register(app: typer.Typer) -> None:
-    """Add `indices` and `weight` to the `survey` command."""
+    """Add `indices`, `weight` and `weight-nonresponse` to the `survey` command."""
     app.command("indices")(indices)
     app.command("weight")(weight)
+    app.command("weight-nonresponse")(weight_nonresponse)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
+import os
 import sqlite3
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -41,8 +43,12 @@ def bind(engine: Engine) -> None:
 
 
 def prepare_sqlite_file(path: Path) -> None:
-    """Create the folder, switch the file to WAL (a persistent setting) so readers never block the writer."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Create the folder, the file readable by its owner only (SQLite gives the -wal and -shm files the same mode;
+    the answers are personal data), and switch it to WAL (a persistent setting) so readers never block the
+    writer."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     with sqlite3.connect(path) as connection:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
@@ -163,6 +169,29 @@ async def write_transaction(engine: Engine | None = None) -> AsyncIterator[None]
     else:
         async with engine.transaction():
             yield
+
+
+async def erase_deleted(engine: Engine | None = None) -> None:
+    """After personal data was deleted (an official's draft): on SQLite, copy the WAL into the file and empty it,
+    since until a checkpoint the WAL still holds the pages as they were before. Best effort: a reader holding an
+    old snapshot keeps its frames until SQLite's next checkpoint. PostgreSQL's WAL is the server's (archived for
+    point-in-time recovery by design), not a file beside the database."""
+    engine = engine or _bound_engine()
+    if isinstance(engine, WriterSQLiteEngine):
+        await asyncio.to_thread(_checkpoint_truncate, engine.writer.path, engine.writer.busy_timeout)
+
+
+def _checkpoint_truncate(path: str, busy_timeout: float) -> None:
+    with contextlib.closing(sqlite3.connect(path, timeout=busy_timeout)) as connection:
+        blocked, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    if blocked:
+        logger.warning("WAL checkpoint after a deletion was blocked by a reader; SQLite will finish it later")
+
+
+def _bound_engine() -> Engine:
+    from survey_app.core.tables import Unit
+
+    return Unit._meta.db
 
 
 def migration_ids() -> list[str]:

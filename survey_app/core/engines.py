@@ -71,6 +71,7 @@ class SQLiteWriter:
         connection = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         connection.execute("PRAGMA synchronous=FULL")  # the WAL is synced at every commit: survives power loss
         connection.execute("PRAGMA foreign_keys=ON")
+        connection.execute("PRAGMA secure_delete=ON")  # see WriterSQLiteEngine.get_connection
         try:
             stopping = False
             while not stopping:
@@ -161,6 +162,13 @@ class WriterSQLiteEngine(SQLiteEngine):
     def __init__(self, path: str, timeout: float):
         super().__init__(path=path, timeout=timeout)
         self.writer = SQLiteWriter(Path(path), timeout)
+
+    async def get_connection(self):
+        """Transactions' connections overwrite what they delete or replace with zeros (an official's draft, say),
+        so the text does not stay in the file's free space; db.erase_deleted() then clears the WAL's copies."""
+        connection = await super().get_connection()
+        await connection.execute("PRAGMA secure_delete=ON")
+        return connection
 
 
 class BatchingPostgresEngine(PostgresEngine):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import time
 from typing import Protocol
 
@@ -22,6 +23,20 @@ from litestar.exceptions import TooManyRequestsException
 from litestar.middleware.rate_limit import get_remote_address
 
 MINUTE = 60
+REDIS_TIMEOUT_SECONDS = 1  # a Redis that does not answer must not hold a citizen's post for long
+logger = logging.getLogger("survey_app.limits")
+
+
+def redis_client(url: str):
+    from redis.asyncio import Redis
+
+    return Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS)
+
+
+def redis_errors() -> tuple[type[Exception], ...]:
+    from redis.exceptions import RedisError
+
+    return RedisError, OSError
 
 
 def daily_client_hash(secret_key: str, address: str, today: dt.date) -> str:
@@ -70,9 +85,7 @@ class RedisWindowCounter:
     """Counts shared by every worker: SET NX EX opens the window, INCR counts, in one MULTI transaction."""
 
     def __init__(self, url: str, namespace: str) -> None:
-        from redis.asyncio import Redis
-
-        self._redis = Redis.from_url(url)
+        self._redis = redis_client(url)
         self._namespace = namespace
 
     def _key(self, key: str) -> str:
@@ -94,8 +107,44 @@ class RedisWindowCounter:
         await self._redis.aclose()
 
 
+class FallbackWindowCounter:
+    """Counts in Redis; while Redis cannot be reached, in this process (each worker then counts alone), with a
+    warning in the log at most once a minute. A form post or a sign-in never fails because Redis is down."""
+
+    def __init__(self, shared: WindowCounter, namespace: str) -> None:
+        self.shared, self.local, self.namespace = shared, MemoryWindowCounter(), namespace
+        self.errors = redis_errors()
+        self._warned_at = -MINUTE
+
+    async def current(self, key: str) -> tuple[int, int]:
+        try:
+            return await self.shared.current(key)
+        except self.errors as error:
+            self._warn(error)
+            return await self.local.current(key)
+
+    async def add(self, key: str, window_seconds: int) -> tuple[int, int]:
+        try:
+            return await self.shared.add(key, window_seconds)
+        except self.errors as error:
+            self._warn(error)
+            return await self.local.add(key, window_seconds)
+
+    def _warn(self, error: Exception) -> None:
+        if time.monotonic() - self._warned_at >= MINUTE:
+            self._warned_at = time.monotonic()
+            logger.warning("Redis unreachable (%s); %s limits counted per process until it is back",
+                           type(error).__name__, self.namespace)
+
+    async def close(self) -> None:
+        await self.shared.close()
+        await self.local.close()
+
+
 def window_counter(settings, namespace: str) -> WindowCounter:
-    return RedisWindowCounter(settings.redis_url, namespace) if settings.redis_url else MemoryWindowCounter()
+    if not settings.redis_url:
+        return MemoryWindowCounter()
+    return FallbackWindowCounter(RedisWindowCounter(settings.redis_url, namespace), namespace)
 
 
 def counter_of(token: str) -> str:

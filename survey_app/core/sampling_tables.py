@@ -1,7 +1,8 @@
 """Tables of the officials' sample: draws, sampled members (and reserves), invitation codes, draft answers.
 
 Privacy: a member row holds the unit, the stratum, the role and a keyed hash of the staff id, never a name;
-an invitation holds only the HMAC of its code. Submitted answers go to `response` with no link back here.
+an invitation holds only the HMAC of its code. Submitted answers go to `response` with no link back here (no
+stratum, role weight or time shared with these rows; docs/privacy.md).
 References are strings ("survey_app.core.tables.Unit") so this module never imports tables.py (which imports it).
 """
 
@@ -40,7 +41,8 @@ class SampleMember(Table, tablename="sample_member"):
 
 
 class Invitation(Table, tablename="invitation"):
-    """A one-time code for one member, stored only as its HMAC; used_at (the Monday of the submission's week only) once answers are submitted."""
+    """A one-time code for one member, stored only as its HMAC; used_at is set once the answers are submitted, to
+    the campaign's first day (never the real time: officials/services.recorded_time)."""
 
     member = ForeignKey(SampleMember, null=False, unique=True, **RESTRICT)
     code_hash = Varchar(length=64, unique=True)

@@ -32,13 +32,16 @@ SETTINGS = (
     Setting("SIGNING_KEYS", "", "counter QR signing keys, newest first: k2:secret2,k1:secret1; empty: one key "
             "derived from SECRET_KEY. Removing a key id revokes the posters signed with it"),
     Setting("REDIS_URL", "", "redis://host:port/db; shared rate limits and sessions across workers when set"),
+    Setting("FORWARDED_ALLOW_IPS", "", "addresses of the reverse proxies (nginx, Caddy, a load balancer) whose "
+            "X-Forwarded-For and X-Forwarded-Proto are believed: 127.0.0.1 or 10.0.0.0/8,192.0.2.7. Empty: none, and "
+            "every client seen through a proxy is the proxy (one client for the per-client limits)"),
     Setting("BASE_URL", "http://127.0.0.1:8000", "public address used in QR codes and printed links"),
     Setting("STATIC_DIR", str(PROJECT_ROOT / "static"), "folder served under /static"),
     Setting("DB_POOL_SIZE", "10", "maximum PostgreSQL connections per worker"),
     Setting("RATE_LIMIT_PER_CLIENT", "20", "form submissions a minute from one client (by daily salted hash)"),
     Setting("RATE_LIMIT_PER_COUNTER", "300", "form submissions a minute to one counter"),
-    Setting("CODE_GUESS_LIMIT", "10", "wrong invitation codes one client (by daily salted hash) may type at /o "
-            "within CODE_GUESS_WINDOW_MINUTES before it is refused with 429"),
+    Setting("CODE_GUESS_LIMIT", "10", "wrong invitation codes one client (by daily salted hash) may type at /o, "
+            "and wrong staff sign-ins it may make, within CODE_GUESS_WINDOW_MINUTES before it is refused with 429"),
     Setting("CODE_GUESS_WINDOW_MINUTES", "15", "minutes the wrong-code count at /o runs from a client's first wrong code"),
     Setting("SQLITE_BUSY_TIMEOUT", "5", "seconds a SQLite writer waits for the lock before failing"),
     Setting("SUPPRESS_BELOW", str(SMALL_GROUP_DEFAULT), "a group smaller than this shows no figure (dashboard, manager "
@@ -92,6 +95,7 @@ class Settings:
     code_guess_window_minutes: int = 15
     retention_days: int | None = None
     form_cache_seconds: float = 5.0
+    forwarded_allow_ips: str = ""
 
     @functools.cached_property  # parsed once: it is read on every form request (frozen: nothing changes it)
     def signing_keys(self) -> dict[str, bytes]:
@@ -119,6 +123,7 @@ class Settings:
             code_guess_window_minutes=int(_env("CODE_GUESS_WINDOW_MINUTES", environ)),
             retention_days=retention_days(_env("RETENTION_DAYS", environ)),
             form_cache_seconds=float(_env("FORM_CACHE_SECONDS", environ)),
+            forwarded_allow_ips=_env("FORWARDED_ALLOW_IPS", environ).strip(),
         )
 
     @property

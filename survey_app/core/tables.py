@@ -92,7 +92,7 @@ class Response(Table, tablename="response"):
     dossier_hash = Varchar(length=64, null=True, default=None, help_text="HMAC of the dossier code")
     quality_flags = JSON(default="[]")
     weight = Float(default=1.0)
-    stratum = Varchar(length=255, null=True, default=None, help_text="sample stratum of an invited answer only")
+    stratum = Varchar(length=255, null=True, default=None, help_text="unused for officials' answers since issue #25 (it named the unit × role of the one respondent)")
 
 
 class User(Table, tablename="app_user"):
@@ -137,5 +137,8 @@ from survey_app.core.sampling_tables import SAMPLING_TABLES  # noqa: E402
 # The analyst workspace's campaign units, targets and quality reviews too.
 from survey_app.core.campaign_tables import ANALYST_TABLES  # noqa: E402
 
+# Export jobs, shared by every worker and server.
+from survey_app.core.export_tables import EXPORT_TABLES  # noqa: E402
+
 ALL_TABLES = (Unit, Counter, Domain, Questionnaire, Campaign, Response, User, ApiToken, AuditLog, *SAMPLING_TABLES,
-              *ANALYST_TABLES)
+              *ANALYST_TABLES, *EXPORT_TABLES)

@@ -34,17 +34,24 @@ class CounterToken:
     expires_on: dt.date | None
 
 
+DERIVED_KEY_ID = "k1"
+
+
 def parse_signing_keys(text: str, secret_key: str) -> dict[str, bytes]:
-    """SIGNING_KEYS="k2:secret2,k1:secret1" (newest first); without it one key 'k1' derived from SECRET_KEY."""
+    """SIGNING_KEYS="k2:secret2,k1:secret1" (newest first); without it one key 'k1' derived from SECRET_KEY.
+
+    The derived key stays last, verifying only, unless SIGNING_KEYS names k1 itself: moving to SIGNING_KEYS must
+    not revoke every poster printed before (list k1 with a new secret to revoke those)."""
+    derived = {DERIVED_KEY_ID: hashlib.sha256(b"counter-token:" + secret_key.encode()).digest()}
     if not text.strip():
-        return {"k1": hashlib.sha256(b"counter-token:" + secret_key.encode()).digest()}
+        return derived
     keys = {}
     for entry in text.split(","):
         key_id, _, secret = entry.strip().partition(":")
         if not CODE.match(key_id) or not secret:
             raise ValueError(f"SIGNING_KEYS entry {entry.strip()!r} must read key_id:secret")
         keys[key_id] = secret.encode()
-    return keys
+    return keys if DERIVED_KEY_ID in keys else {**keys, **derived}
 
 
 def _signature(key: bytes, payload: str) -> str:
@@ -69,7 +76,8 @@ def verify(keys: dict[str, bytes], token: str, today: dt.date) -> CounterToken:
     counter_code, campaign_code, key_id, expiry, signature = parts
     if key_id not in keys:
         raise TokenError("revoked")
-    if not hmac.compare_digest(_signature(keys[key_id], ".".join(parts[:4])), signature):
+    # compared as bytes: compare_digest refuses a str with non-ASCII letters (TypeError, a 500)
+    if not hmac.compare_digest(_signature(keys[key_id], ".".join(parts[:4])).encode(), signature.encode()):
         raise TokenError("forged")
     expires_on = None if expiry == "0" else dt.datetime.strptime(expiry, "%Y%m%d").date()
     if expires_on and expires_on < today:

@@ -1,23 +1,26 @@
 """Downloads for analysts: a campaign's responses in every export format, and the report as PDF or HTML.
 
-CSV and JSON lines stream chunk by chunk (memory stays flat); XLSX, .sav and .dta are written to a file first (a
-job: a large campaign's download shows a progress page, survey_app/exports/jobs.py) and deleted once sent. A
+CSV and JSON lines stream chunk by chunk (memory stays flat); XLSX, .sav and .dta are written by a job (a large
+campaign's download shows a progress page, survey_app/exports/jobs.py), kept in the database and deleted once sent. A
 refusal (unknown or empty campaign, unknown format) comes back as a page with the reason, never as a broken file.
 """
 
 from __future__ import annotations
+
+import re
 
 from litestar import Controller, Request, get
 from litestar.datastructures import State
 from litestar.background_tasks import BackgroundTask
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath
-from litestar.response import File, Redirect, Response, Stream, Template
+from litestar.response import Redirect, Response, Stream, Template
 
 from survey_app.accounts.admin_forms import staff_page
 from survey_app.accounts import access
 from survey_app.exports import jobs
 from survey_app.exports.report import ReportError, build_report
+from survey_app.core.security import CSP, csp_allowing_style
 from survey_app.exports.service import MEDIA_TYPES, STREAMED_FORMATS, ExportError, download_name, stream_export
 
 FORMAT_NAMES = {"xlsx": "Excel", "sav": "SPSS", "dta": "Stata"}
@@ -46,7 +49,7 @@ class DownloadController(Controller):
         except ExportError as refused:
             raise HTTPException(status_code=422, detail=str(refused)) from refused
         if task and await jobs.finished_soon(task) and job.state == "done":
-            return export_file(job)
+            return await export_file(job)
         return Redirect(f"/analyst/exports/{job.id}", status_code=303)
 
     @get("/{code:str}/report.pdf")
@@ -57,7 +60,9 @@ class DownloadController(Controller):
     @get("/{code:str}/report.html")
     async def report_html(self, state: State, code: FromPath[str]) -> Response:
         report = await self._report(code, state.settings.suppress_below)
-        return Response(report.html, media_type="text/html; charset=utf-8")
+        style = re.search(r"<style>(.*?)</style>", report.html, re.S)
+        return Response(report.html, media_type="text/html",  # Litestar adds "; charset=utf-8" to text/ types
+                        headers={"Content-Security-Policy": csp_allowing_style(style.group(1)) if style else CSP})
 
     async def _report(self, code: str, minimum: int):
         try:
@@ -72,24 +77,28 @@ class ExportJobController(Controller):
 
     @get("/{job_id:str}")
     async def progress(self, request: Request, job_id: FromPath[str]) -> Template:
-        return staff_page(request, "analyst_export.html", job=_own_job(request, job_id), format_names=FORMAT_NAMES)
+        return staff_page(request, "analyst_export.html", job=await _own_job(request, job_id),
+                          format_names=FORMAT_NAMES)
 
     @get("/{job_id:str}/file")
     async def file(self, request: Request, job_id: FromPath[str]) -> Response:
-        job = _own_job(request, job_id)
-        if job.state != "done" or not job.output.exists():
+        job = await _own_job(request, job_id)
+        if job.state != "done":
             raise HTTPException(status_code=404, detail=NO_SUCH_EXPORT)
-        return export_file(job)
+        return await export_file(job)
 
 
-def _own_job(request: Request, job_id: str) -> jobs.Job:
-    job = jobs.find(job_id, request.user.id)
+async def _own_job(request: Request, job_id: str) -> jobs.Job:
+    job = await jobs.find(job_id, request.user.id)
     if job is None:
         raise HTTPException(status_code=404, detail=NO_SUCH_EXPORT)
     return job
 
 
-def export_file(job: jobs.Job) -> File:
-    """The job's file, removed (with its state) once sent."""
-    return File(path=job.output, filename=job.download_name, media_type=MEDIA_TYPES[job.format],
-                background=BackgroundTask(jobs.remove, job))
+async def export_file(job: jobs.Job) -> Response:
+    """The job's file, removed (with its job) once sent."""
+    content = await jobs.file_content(job)
+    if content is None:  # sent meanwhile through another worker
+        raise HTTPException(status_code=404, detail=NO_SUCH_EXPORT)
+    return Response(content, media_type=MEDIA_TYPES[job.format], headers=attachment(job.download_name),
+                    background=BackgroundTask(jobs.remove, job))

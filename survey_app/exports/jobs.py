@@ -2,35 +2,38 @@
 
 A download link starts a job and waits a little (`QUICK_SECONDS`): a small campaign's file is sent at once; a large
 one's answer is a page that refreshes itself with the rows written so far and, when the file is ready, a link to
-it. A job's state is a small JSON file beside its output under var/exports, so every worker of the machine can
-show any job (the page may reach another worker than the one writing). Exports hold officials' answers: a file
-is deleted once downloaded, only the analyst who started it can see or fetch it, and jobs older than
+it. A job's state, progress and finished file live in the database (table export_job), so every worker of every
+server can show any job and send its file: behind a load balancer the page and the download may reach another
+server than the one writing. The file is written in a temporary folder that is removed as soon as the file is in
+the database (or the job failed): no file of answers stays on any server. Exports hold officials' answers: a job
+is deleted once its file is downloaded, only the analyst who started it can see or fetch it, and jobs older than
 `KEEP_SECONDS` are removed whenever one starts or a job's page or file is asked for. A second click while the
-analyst's export of the same campaign and format runs shows that job rather than starting another.
+analyst's export of the same campaign and format runs shows that job rather than starting another, whichever
+server each click reaches (a partial unique index allows one running job per analyst, campaign and format).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
 import secrets
-import shutil
+import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
+from survey_app.core.export_tables import ExportJob
 from survey_app.exports.service import SUFFIXES, ExportError, plan_for_format, write_export
 
-EXPORTS_DIR = Path("var") / "exports"
 QUICK_SECONDS = 2.0
 KEEP_SECONDS = 3600
-STALE_SECONDS = 300  # a running job rewrites its state every page of rows; silence this long means its worker died
-HEARTBEAT_SECONDS = 60  # and at least this often while the file is finished after the last row (well under STALE)
+STALE_SECONDS = 300  # a running job saves its progress every HEARTBEAT_SECONDS; silence this long: its worker died
+HEARTBEAT_SECONDS = 1.0
 JOB_ID_LENGTH = 22
+STOPPED = "Tiến trình xuất đã dừng; hãy xuất lại / the export stopped; start it again"
 logger = logging.getLogger("survey_app.exports")
 _running: set[asyncio.Task] = set()  # asyncio keeps only weak references to tasks
+COLUMNS = "job_id, campaign, export_format, user_id, rows_total, rows_done, state, error, updated_at"
 
 
 @dataclass
@@ -45,19 +48,21 @@ class Job:
     error: str = ""
 
     @property
-    def output(self) -> Path:
-        return EXPORTS_DIR / f"{self.id}{SUFFIXES[self.format]}"
-
-    @property
     def download_name(self) -> str:
         return f"{self.campaign}{SUFFIXES[self.format]}"
 
-    def save(self) -> None:
-        """Written whole and renamed, so a reader never sees half a state."""
-        path = _state_path(self.id)
-        partial = path.with_name(f".{path.name}.partial")
-        partial.write_text(json.dumps(asdict(self)))
-        os.replace(partial, path)
+    async def save(self) -> None:
+        await ExportJob.update({ExportJob.rows_done: self.rows_done, ExportJob.state: self.state,
+                                ExportJob.error: self.error, ExportJob.updated_at: time.time()}).where(
+            ExportJob.job_id == self.id)
+
+
+def _job_of(row: dict) -> Job:
+    job = Job(row["job_id"], row["campaign"], row["export_format"], row["user_id"], row["rows_total"],
+              row["rows_done"], row["state"], row["error"])
+    if job.state == "running" and time.time() - row["updated_at"] > STALE_SECONDS:
+        job.state, job.error = "failed", STOPPED
+    return job
 
 
 async def start(campaign_code: str, export_format: str, user_id: int,
@@ -65,27 +70,47 @@ async def start(campaign_code: str, export_format: str, user_id: int,
     """Plan the export (an unknown or empty campaign is refused here, before any job exists) and start writing;
     or, when the user's export of this campaign and format is still running, that job and no task."""
     plan = await plan_for_format(campaign_code, export_format, minimum)
-    EXPORTS_DIR.mkdir(parents=True, exist_ok=True)
-    remove_old_jobs()
-    # No await from here to job.save(): two clicks reaching this worker at once cannot both start a job.
-    if running := _running_job(campaign_code, export_format, user_id):
-        return running, None
+    await remove_old_jobs()
+    await _give_up_dead_jobs()
     job = Job(secrets.token_urlsafe(16), campaign_code, export_format, user_id, plan.response_count)
-    job.save()
+    if not await _insert_unless_running(job):
+        if running := await _running_job(campaign_code, export_format, user_id):
+            return running, None
+        if not await _insert_unless_running(job):  # the running one ended in between; a second conflict is odd
+            raise ExportError("Một bản xuất khác đang chạy; hãy thử lại / another export is running; try again")
     task = asyncio.create_task(_run(job, plan))
     _running.add(task)
     task.add_done_callback(_running.discard)
     return job, task
 
 
+async def _insert_unless_running(job: Job) -> bool:
+    """Insert the job; False when this user's job for the campaign and format is already running (anywhere)."""
+    now = time.time()
+    inserted = await ExportJob.raw(
+        f"INSERT INTO export_job ({COLUMNS}, created_at) VALUES ({{}}, {{}}, {{}}, {{}}, {{}}, 0, 'running', '', "
+        "{}, {}) ON CONFLICT DO NOTHING RETURNING id",
+        job.id, job.campaign, job.format, job.user_id, job.rows_total, now, now)
+    return bool(inserted)
+
+
+async def _give_up_dead_jobs() -> None:
+    """A running job whose worker died (no progress for STALE_SECONDS) is failed, so it no longer holds the
+    one-running-job place of its analyst, campaign and format."""
+    await ExportJob.update({ExportJob.state: "failed", ExportJob.error: STOPPED}).where(
+        (ExportJob.state == "running") & (ExportJob.updated_at < time.time() - STALE_SECONDS))
+
+
 async def _run(job: Job, plan) -> None:
     def count(rows: int) -> None:
-        job.rows_done += rows
-        job.save()
+        job.rows_done += rows  # saved by the heartbeat: one write a second, however small the pages
 
     heartbeat = asyncio.create_task(_keep_alive(job))
     try:
-        await write_export(plan, job.format, job.output, on_progress=count)
+        with tempfile.TemporaryDirectory(prefix="survey-export-") as folder:  # removed whatever happens
+            output = Path(folder) / f"export{SUFFIXES[job.format]}"
+            await write_export(plan, job.format, output, on_progress=count)
+            await _store_file(job, await asyncio.to_thread(output.read_bytes))
         job.state = "done"
     except ExportError as refused:
         job.state, job.error = "failed", str(refused)
@@ -94,15 +119,19 @@ async def _run(job: Job, plan) -> None:
         job.state, job.error = "failed", "Lỗi khi ghi tệp; hãy thử lại / the file could not be written; try again"
     finally:
         heartbeat.cancel()
-    job.save()
+    await job.save()
+
+
+async def _store_file(job: Job, content: bytes) -> None:
+    await ExportJob.raw("UPDATE export_job SET content = {} WHERE job_id = {}", content, job.id)
 
 
 async def _keep_alive(job: Job) -> None:
-    """Re-save the state every HEARTBEAT_SECONDS: after the last row is read, pyreadstat or the XLSX writer may
-    work for minutes with no rows to count, and a silent state would read as a dead worker's."""
+    """Save the progress every HEARTBEAT_SECONDS: the page shows it, and after the last row pyreadstat or the XLSX
+    writer may work for minutes with no rows to count, which must not read as a dead worker's silence."""
     while True:
         await asyncio.sleep(HEARTBEAT_SECONDS)
-        job.save()
+        await job.save()
 
 
 async def finished_soon(task: asyncio.Task) -> bool:
@@ -112,60 +141,33 @@ async def finished_soon(task: asyncio.Task) -> bool:
     return bool(done)
 
 
-def find(job_id: str, user_id: int) -> Job | None:
+async def find(job_id: str, user_id: int) -> Job | None:
     """The user's own job, or None (another analyst's job is as unknown as one that never existed). Old jobs are
     removed first, so a file nobody downloads goes after KEEP_SECONDS even if no one exports again."""
-    remove_old_jobs()
-    return _read(job_id, user_id)
-
-
-def _read(job_id: str, user_id: int) -> Job | None:
-    if len(job_id) != JOB_ID_LENGTH or not job_id.replace("-", "").replace("_", "").isalnum():
+    await remove_old_jobs()
+    if len(job_id) != JOB_ID_LENGTH:
         return None
-    path = _state_path(job_id)
-    try:
-        job = Job(**json.loads(path.read_text()))
-        silent_seconds = time.time() - path.stat().st_mtime
-    except (OSError, ValueError, TypeError):  # OSError: also a job another worker removed between the two reads
-        return None
-    if job.user_id != user_id:
-        return None
-    if job.state == "running" and silent_seconds > STALE_SECONDS:
-        job.state, job.error = "failed", "Tiến trình xuất đã dừng; hãy xuất lại / the export stopped; start it again"
-    return job
+    row = await ExportJob.raw(f"SELECT {COLUMNS} FROM export_job WHERE job_id = {{}} AND user_id = {{}}",
+                              job_id, user_id)
+    return _job_of(row[0]) if row else None
 
 
-def _running_job(campaign_code: str, export_format: str, user_id: int) -> Job | None:
-    """The user's job for this campaign and format that is still being written (by a live worker), if any."""
-    for path in EXPORTS_DIR.glob("*.json"):
-        job = _read(path.stem, user_id)
-        if job and (job.campaign, job.format, job.state) == (campaign_code, export_format, "running"):
-            return job
-    return None
+async def _running_job(campaign_code: str, export_format: str, user_id: int) -> Job | None:
+    rows = await ExportJob.raw(
+        f"SELECT {COLUMNS} FROM export_job WHERE user_id = {{}} AND campaign = {{}} AND export_format = {{}} "
+        "AND state = 'running'", user_id, campaign_code, export_format)
+    return _job_of(rows[0]) if rows else None
 
 
-def remove(job: Job) -> None:
-    job.output.unlink(missing_ok=True)
-    _state_path(job.id).unlink(missing_ok=True)
+async def file_content(job: Job) -> bytes | None:
+    rows = await ExportJob.raw("SELECT content FROM export_job WHERE job_id = {}", job.id)
+    return bytes(rows[0]["content"]) if rows and rows[0]["content"] is not None else None
 
 
-def remove_old_jobs(now: float | None = None) -> None:
-    """Everything under var/exports older than KEEP_SECONDS: states, outputs, and the partial files and scratch
-    folders of a worker that died while writing."""
-    if not EXPORTS_DIR.is_dir():  # no export has started on this machine yet
-        return
-    oldest = (now or time.time()) - KEEP_SECONDS
-    for path in EXPORTS_DIR.iterdir():
-        try:
-            if path.stat().st_mtime >= oldest:
-                continue
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink()
-        except FileNotFoundError:  # another worker removed it first
-            pass
+async def remove(job: Job) -> None:
+    await ExportJob.delete().where(ExportJob.job_id == job.id)
 
 
-def _state_path(job_id: str) -> Path:
-    return EXPORTS_DIR / f"{job_id}.json"
+async def remove_old_jobs(now: float | None = None) -> None:
+    """Every job (and its file) older than KEEP_SECONDS."""
+    await ExportJob.delete().where(ExportJob.created_at < (now or time.time()) - KEEP_SECONDS)

@@ -324,12 +324,13 @@ def _judge_targets(report: Report, targets: list[Target]) -> list[dict]:
 def units_chart(report: Report) -> bytes:
     from matplotlib.figure import Figure
 
+    from survey_app.results.charts import error_bars
+
     shown = sorted((row for row in report.units if row.shown), key=lambda row: row.overall)
     figure = Figure(figsize=(8, max(3.0, 0.22 * len(shown) + 1)), dpi=130)
     axes = figure.subplots()
     positions = range(len(shown))
-    errors = [[row.overall - (row.ci_low or row.overall) for row in shown],
-              [(row.ci_high or row.overall) - row.overall for row in shown]]
+    errors = error_bars([row.overall for row in shown], [row.ci_low for row in shown], [row.ci_high for row in shown])
     axes.barh(list(positions), [row.overall for row in shown], xerr=errors, color="#2f6f9f", ecolor="#555", capsize=2)
     axes.set_yticks(list(positions), [row.name for row in shown], fontsize=7)
     unit_target = next((target for target in DEFAULT_TARGETS if target.scope == "unit"), None)

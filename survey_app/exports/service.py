@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 FORMATS = ("csv", "xlsx", "sav", "dta", "json")
 STREAMED_FORMATS = ("csv", "json")
-MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/x-ndjson; charset=utf-8",
+MEDIA_TYPES = {"csv": "text/csv", "json": "application/x-ndjson; charset=utf-8",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                "sav": "application/x-spss-sav", "dta": "application/x-stata-dta"}
 SUFFIXES = {"csv": ".csv", "json": ".jsonl", "xlsx": ".xlsx", "sav": ".sav", "dta": ".dta"}

@@ -17,7 +17,7 @@ import pandas as pd
 
 import sampling
 from sampling import Problem, SamplingError
-from survey_app.core.db import write_transaction
+from survey_app.core.db import erase_deleted, write_transaction
 from survey_app.officials import slips
 from survey_app.core.sampling_tables import DraftAnswers, Invitation, SampleDraw, SampleMember
 from survey_app.core.tables import Campaign, Unit
@@ -109,8 +109,13 @@ async def draw_and_store(secret_key: str, campaign_code: str, frame_path: Path, 
     """Import the frame, draw unit × role with fixed quotas, store everything in one transaction.
 
     Refused (SamplingError listing every problem, nothing stored) on any bad frame row, a quota the frame cannot
-    fill, an empty stratum, a stratum without a quota, or a campaign that already has a draw."""
+    fill, an empty stratum, a stratum without a quota, a campaign that is not an invitation (officials') campaign,
+    or one that already has a draw."""
     campaign = await campaign_by_code(campaign_code)
+    if campaign["mode"] != "invitation":
+        raise refuse("--campaign", f"Đợt khảo sát '{campaign_code}' là khảo sát quét mã QR tại quầy, không rút mẫu "
+                     "công chức; hãy chọn một đợt khảo sát theo thư mời.",
+                     f"campaign {campaign_code!r} is an open QR campaign; officials are drawn for an invitation campaign.")
     if await SampleDraw.exists().where(SampleDraw.campaign == campaign["id"]):
         raise refuse("--campaign", f"Đợt khảo sát '{campaign_code}' đã có mẫu; không rút lại.",
                      f"campaign {campaign_code!r} already has a draw; it is not drawn again.")
@@ -276,6 +281,7 @@ async def mark(campaign_code: str, ref_prefix: str, status: str, reason: str) ->
         await SampleMember.update({SampleMember.status: status, SampleMember.reason: reason}).where(
             SampleMember.id == member["id"])
         await _drop_draft(member["id"])
+    await erase_deleted(SampleMember._meta.db)  # the dropped draft must not stay readable in SQLite's WAL
     return member
 
 
@@ -310,6 +316,7 @@ async def replace(secret_key: str, campaign_code: str, ref_prefix: str, reason: 
         await Invitation.insert(Invitation(member=reserve["id"],
                                            code_hash=sampling.hash_code(code_key(secret_key), code)))
         await _drop_draft(leaving["id"])
+    await erase_deleted(SampleMember._meta.db)
     person = _person_in_frame(secret_key, reserve["staff_ref_hash"], frame_path, mapping_text) if frame_path else {}
     return Replacement(leaving["unit_code"], reserve["role"], reserve["stratum"],
                        reserve["staff_ref_hash"][:REF_PREFIX], code, person)

@@ -46,7 +46,7 @@ class SamplingController(Controller):
     async def members_csv(self, code: FromPath[str]) -> Response:
         members = await self._members(code)
         text = draws.export_frame(members).to_csv(index=False) if len(members) else ""
-        return Response("\ufeff" + text, media_type="text/csv; charset=utf-8",
+        return Response("\ufeff" + text, media_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{code}-members.csv"'})
 
     async def _members(self, code: str):

@@ -2,8 +2,9 @@
 
 The browser holds only an HMAC-signed cookie naming the invitation (HttpOnly, SameSite=Lax). The draft is
 keyed by the invitation, so the same code continues on another device. The final answers are stored in
-`response` with the unit and the stratum label only — no member, invitation or code — and only the week of the
-submission (its Monday) on both sides, so stored timestamps cannot pair an answer with a person.
+`response` with what publication needs and nothing a join could use (docs/privacy.md): the unit, the unit's
+weight (not the role's), the campaign's first day as the only time on both sides; no member, invitation, code,
+stratum or submission time. The draft is deleted so that it is not readable afterwards (db.erase_deleted).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 import sampling
 from survey_app.campaigns.catalog import definition_of
-from survey_app.core.db import write_transaction
+from survey_app.core.db import erase_deleted, write_transaction
 from survey_app.officials.draws import code_key
 from survey_app.public.services import answers_digest
 from survey_app.core.sampling_tables import DraftAnswers, Invitation, SampleMember
@@ -62,7 +63,8 @@ def sign_session(secret_key: str, invitation_id: int, now: float | None = None) 
 def read_session(secret_key: str, value: str | None, now: float | None = None) -> int | None:
     """The invitation id of a valid, unexpired cookie; None otherwise."""
     parts = (value or "").split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+    # ASCII digits only: "²".isdigit() holds but int("²") fails; compare_digest refuses non-ASCII text (a 500)
+    if len(parts) != 3 or not all(part.isascii() for part in parts) or not (parts[0] + parts[1]).isdigit():
         return None
     expected = hmac.new(_cookie_key(secret_key), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected[:32], parts[2]) or int(parts[1]) < (time.time() if now is None else now):
@@ -112,7 +114,7 @@ async def load_context(invitation_id: int) -> OfficialContext:
     if invitation["used_at"] is not None:
         raise USED
     member = await SampleMember.select(
-        SampleMember.id, SampleMember.unit, SampleMember.stratum, SampleMember.status, SampleMember.design_weight,
+        SampleMember.id, SampleMember.unit, SampleMember.draw, SampleMember.status, SampleMember.design_weight,
         SampleMember.draw.campaign.as_alias("campaign"),
     ).where(SampleMember.id == invitation["member"]).first()
     if member["status"] not in ANSWERABLE:
@@ -165,23 +167,53 @@ async def save_draft(context: OfficialContext, page_values: dict) -> dict:
     return merged
 
 
-def submission_week(now: dt.datetime | None = None) -> dt.datetime:
-    """Monday 00:00 UTC of the ISO week (in Vietnam's calendar) of a submission: the only time recorded for it,
-    on the invitation and on the response.
+def recorded_time(campaign: dict) -> dt.datetime:
+    """The only time stored for an official's submission, on the invitation and on the response: the campaign's
+    first day, 00:00 UTC.
 
-    A day was too fine: the day an invitation is spent, read against the draw's member list, and the day a
-    response is stored could single people out in a unit where few answer each day. A week pools them."""
-    local_day = today_in_vietnam(now)
-    monday = local_day - dt.timedelta(days=local_day.weekday())
-    return dt.datetime(monday.year, monday.month, monday.day, tzinfo=dt.timezone.utc)
+    Any real time pairs the two: a week was still too fine, as a unit × week group of the responses joined to the
+    invitations spent that week can hold one person."""
+    first_day = campaign["starts_on"]
+    return dt.datetime(first_day.year, first_day.month, first_day.day, tzinfo=dt.timezone.utc)
+
+
+async def unit_weight(member: dict) -> float:
+    """The mean design weight of the members drawn in the official's unit (reserves not called up left out).
+
+    The member's own weight is its role's (the sampling stratum): stored with the answers, it would tell a
+    unit's roles apart and single out the one respondent of a role."""
+    rows = await SampleMember.select(SampleMember.design_weight).where(
+        (SampleMember.draw == member["draw"]) & (SampleMember.unit == member["unit"])
+        & (SampleMember.status != "reserve") & SampleMember.design_weight.is_not_null())
+    weights = [row["design_weight"] for row in rows]
+    return sum(weights) / len(weights) if weights else 1.0
+
+
+# Answers that repeat what the sample holds about the member: the role is the member's stratum, so a stored
+# role answer would single out a unit's one respondent of a role. Publication does not use it.
+KNOWN_FROM_THE_SAMPLE = ("role",)
+
+
+def stored_answers(answers: dict) -> dict:
+    return {key: value for key, value in answers.items() if key not in KNOWN_FROM_THE_SAMPLE}
+
+
+# PostgreSQL stamps every row version with the transaction that wrote it (xmin). Rewriting all of the unit's
+# members and invitations in the transaction that stores a response leaves no version of this member's rows that
+# shares its transaction, or its order, with the response alone.
+TOUCH_UNIT_MEMBERS = 'UPDATE "sample_member" SET "status" = "status" WHERE "draw" = {} AND "unit" = {}'
+TOUCH_UNIT_INVITATIONS = ('UPDATE "invitation" SET "used_at" = "used_at" WHERE "member" IN '
+                          '(SELECT "id" FROM "sample_member" WHERE "draw" = {} AND "unit" = {})')
 
 
 async def submit(context: OfficialContext, answers: dict) -> bool:
     """Store the answers once: spend the invitation, add an unlinked response, complete the member, drop the
-    draft — all in one write transaction. False when the invitation was spent meanwhile (nothing stored)."""
-    week = submission_week()
+    draft — all in one write transaction; then clear the deleted draft from the log. False when the invitation
+    was spent meanwhile (nothing stored)."""
+    recorded, answers = recorded_time(context.campaign), stored_answers(answers)
+    weight = await unit_weight(context.member)
     async with write_transaction(Response._meta.db):
-        spent = await Invitation.update({Invitation.used_at: week}).where(
+        spent = await Invitation.update({Invitation.used_at: recorded}).where(
             (Invitation.id == context.invitation["id"]) & Invitation.used_at.is_null()
         ).returning(Invitation.id)
         if not spent:
@@ -189,9 +221,12 @@ async def submit(context: OfficialContext, answers: dict) -> bool:
         await Response.insert(Response(
             campaign=context.campaign["id"], unit=context.unit["id"], questionnaire=context.questionnaire["id"],
             idempotency_key=uuid.uuid4().hex, answers_digest=answers_digest(answers),
-            answers=json.dumps(answers, ensure_ascii=False), channel="invitation", submitted_at=week,
-            weight=context.member["design_weight"] or 1.0, stratum=context.member["stratum"],
+            answers=json.dumps(answers, ensure_ascii=False), channel="invitation", submitted_at=recorded,
+            weight=weight, stratum=None,
         ))
         await SampleMember.update({SampleMember.status: "completed"}).where(SampleMember.id == context.member["id"])
         await DraftAnswers.delete().where(DraftAnswers.invitation == context.invitation["id"])
+        for statement in (TOUCH_UNIT_MEMBERS, TOUCH_UNIT_INVITATIONS):
+            await SampleMember.raw(statement, context.member["draw"], context.member["unit"])
+    await erase_deleted(Response._meta.db)  # the draft must not stay readable in SQLite's WAL
     return True

@@ -5,17 +5,22 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from pathlib import Path
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import CacheControlHeader, State
+from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-import questionnaires
 from survey_app.accounts import PUBLIC
 from survey_app.public.form_body import first, posted_fields
-from survey_app.public.services import FormContext, StoreOutcome, domain_choices, load_form_context, store_response
+from survey_app.public.services import (
+    FormContext,
+    StoreOutcome,
+    domain_choices,
+    load_form_context,
+    store_response,
+    verify_token,
+)
 from survey_app.core.vietnam_time import today_in_vietnam
 
 logger = logging.getLogger("survey_app")
@@ -78,16 +83,6 @@ def closed_page(form: FormContext, lang: str) -> Template:
     return Template(template_name="closed.html", context={"form": form, "lang": lang}, status_code=410)
 
 
-SHOW_IF_SCRIPT = (Path(questionnaires.__file__).parent / "show_if.js").read_bytes()
-
-
-@get("/js/show_if.js", media_type="text/javascript", include_in_schema=False, opt=PUBLIC,
-     cache_control=CacheControlHeader(max_age=86400, public=True))
-async def show_if_script() -> bytes:
-    """The page-side show_if evaluator: the same grammar and semantics as the server's (questionnaires/)."""
-    return SHOW_IF_SCRIPT
-
-
 class CounterFormController(Controller):
     path = "/q/{token:str}"
     opt = PUBLIC
@@ -105,6 +100,7 @@ class CounterFormController(Controller):
     async def submit(self, request: Request) -> Template | Redirect:
         # Only the request: Litestar's parameter parsing and a State per request cost more than these two reads
         state, token = request.app.state, request.path_params["token"]
+        verify_token(state.settings, token)  # first: a forged token must not spend a real counter's limit
         await state.form_posts.check(request)
         form = await load_form_context(state.settings, token, state.form_cache)
         fields = await posted_fields(request)

@@ -94,6 +94,8 @@ async def apply_retention(days: int, actor: str = "cli", dry_run: bool = False,
         if not dry_run and (changed_ids or report.drafts_deleted):
             await DraftAnswers.delete().where(old_drafts)
             await record_run(actor, days, report, changed_ids)
+    if not dry_run:
+        await db.erase_deleted()  # the dropped texts and drafts must not stay readable in SQLite's WAL
     return report
 
 

@@ -18,6 +18,7 @@ from litestar.exceptions import HTTPException, NotFoundException
 
 from survey_app.campaigns.catalog import definition_of
 from survey_app.core.db import insert_once
+from survey_app.core.logs import printable
 from survey_app.core.tables import Campaign, Counter, Domain, Questionnaire, Response, Unit
 from survey_app.core.tokens import CounterToken, TokenError, accepted_key_ids, verify
 from survey_app.core.vietnam_time import today_in_vietnam
@@ -72,7 +73,7 @@ def verify_token(settings, token: str) -> CounterToken:
     try:
         return verify(settings.signing_keys, token, today_in_vietnam())
     except TokenError as error:
-        logger.warning("QR token refused (%s): %.80s", error.reason, token)
+        logger.warning("QR token refused (%s): %s", error.reason, printable(token, 80))
         status, message = TOKEN_REFUSALS[error.reason]
         raise TokenRefused(status_code=status, detail=message) from error
 
@@ -89,7 +90,7 @@ async def load_form_context(settings, token: str, cache: TTLCache | None = None)
     form = await cached_counter_form(counter_token, token, cache)
     # checked on every request against the counter row, which may be up to FORM_CACHE_SECONDS old after a rotation
     if counter_token.key_id not in accepted_key_ids(settings.signing_keys, form.counter["signing_key_id"]):
-        logger.warning("QR token refused (rotated): %.80s", token)
+        logger.warning("QR token refused (rotated): %s", printable(token, 80))
         status, message = TOKEN_REFUSALS["revoked"]
         raise TokenRefused(status_code=status, detail=message)
     return form

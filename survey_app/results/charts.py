@@ -34,12 +34,12 @@ def ranking_chart(units: list[dict], target: float | None) -> str | None:
     if not shown:
         return None
     shown = shown[::-1]  # matplotlib draws the first row at the bottom
-    values = np.array([unit["index"]["overall"] for unit in shown])
-    low = np.array([unit["index"]["ci_low"] if unit["index"]["ci_low"] is not None else v for unit, v in zip(shown, values)])
-    high = np.array([unit["index"]["ci_high"] if unit["index"]["ci_high"] is not None else v for unit, v in zip(shown, values)])
+    values = [unit["index"]["overall"] for unit in shown]
     figure = Figure(figsize=(7, 0.22 * len(shown) + 1))
     axes = figure.subplots()
-    axes.errorbar(values, range(len(shown)), xerr=[values - low, high - values], fmt="o", color="#0b5394",
+    axes.errorbar(values, range(len(shown)), fmt="o",
+                  xerr=error_bars(values, [unit["index"]["ci_low"] for unit in shown],
+                                  [unit["index"]["ci_high"] for unit in shown]), color="#0b5394",
                   ecolor="#9fc5e8", markersize=4, capsize=2)
     axes.set_yticks(range(len(shown)), [unit["code"] for unit in shown])
     if target is not None:
@@ -48,6 +48,15 @@ def ranking_chart(units: list[dict], target: float | None) -> str | None:
     axes.set_xlim(0, 100)
     axes.set_xlabel("Chỉ số hài lòng (%) và khoảng tin cậy 95 %")
     return svg_data_uri(figure)
+
+
+def error_bars(values: list, lows: list, highs: list) -> np.ndarray:
+    """matplotlib's xerr (2 × n: below, above) from CI bounds; a missing bound draws no bar, and a bound on the
+    wrong side of its value (rounding) draws none rather than a negative bar, which matplotlib refuses."""
+    values = np.array(values, dtype=float)
+    lows = np.array([value if low is None else low for low, value in zip(lows, values)], dtype=float)
+    highs = np.array([value if high is None else high for high, value in zip(highs, values)], dtype=float)
+    return np.clip(np.vstack([values - lows, highs - values]), 0.0, None)
 
 
 def rating_shares(frame: pd.DataFrame, scoring: dict) -> pd.DataFrame:

@@ -2,7 +2,8 @@
 
 The design options mirror R's svydesign; the statistics svymean/svytotal/svyratio/proportions, optionally by a domain;
 post-stratification, raking or linear calibration to population figures read from a file; Taylor (default),
-jackknife or Rao–Wu bootstrap variance. Every refusal names the column and, where one exists, the CSV row
+jackknife or Rao–Wu bootstrap variance (re-adjusted per replicate), or replicate weights read from columns; svyglm,
+svyquantile, svychisq, deff and PPS designs via estimate_models.py. Every refusal names the column and, where one exists, the CSV row
 (header = row 1) and exits 1.
 """
 
@@ -14,6 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from survey_app.results.estimate_models import (
+    Extras, ModelError, adjust_replicates, chisq_result, deff_values, parse_shares, pps_design, quantile_rows,
+    regression_rows, weighting_steps,
+)
+from survey_app.results.estimate_models import replicate_design as replicate_design_of
 
 LONELY_PSU_CHOICES = ("fail", "certainty", "remove", "adjust", "average")
 VARIANCE_CHOICES = ("taylor", "jackknife", "bootstrap")
@@ -47,8 +54,7 @@ class DesignOptions:
     lonely_psu: str = "fail"
 
 
-
-def parse_requests(means, totals, ratios, proportions) -> list[Request]:
+def parse_requests(means, totals, ratios, proportions, allow_none: bool = False) -> list[Request]:
     requests = [Request("mean", name) for name in means] + [Request("total", name) for name in totals]
     for text in ratios:
         numerator, _, denominator = text.partition("/")
@@ -56,25 +62,53 @@ def parse_requests(means, totals, ratios, proportions) -> list[Request]:
             raise EstimateError(f"--ratio {text!r}: write NUMERATOR/DENOMINATOR, e.g. --ratio api.stu/enroll")
         requests.append(Request("ratio", numerator, denominator))
     requests += [Request("proportion", name) for name in proportions]
-    if not requests:
-        raise EstimateError("nothing to estimate: give --mean, --total, --ratio or --proportion")
+    if not requests and not allow_none:
+        raise EstimateError("nothing to estimate: give --mean, --total, --ratio, --proportion, --quantile, --regress, --logistic or --chisq")
     return requests
 
 
 def run_estimate(data_file: Path, requests: list[Request], options: DesignOptions, *, by=None, adjustments=None,
-                 variance="taylor", replicates=500, seed=1, na_rm=False, confidence=0.95) -> dict:
+                 variance="taylor", replicates=500, seed=1, na_rm=False, confidence=0.95, extras: Extras | None = None) -> dict:
     """Read, check, build the design, adjust, estimate: a JSON-able dict (tests call this directly)."""
-    _check_choices(options, variance, confidence)
+    extras = extras or Extras()
+    variance = "replicate weights" if extras.replicate_weights else variance
+    _check_choices(options, variance, confidence, extras)
     frame = read_data(data_file)
     _check_inputs(frame, requests, options, by, na_rm)
-    design = build_design(frame, options)
-    design, adjustment = apply_adjustment(design, adjustments or {})
-    if variance != "taylor" and adjustment:
-        raise EstimateError(f"--variance {variance} with {adjustment['method']} is not supported (replicates would have to be "
-                            "re-weighted one by one); use the default Taylor variance")
-    figures = [row for request in requests for row in _estimate_request(design, request, by, na_rm, confidence, variance, replicates, seed)]
+    design = pps_design(frame, options, extras) if extras.pps else build_design(frame, options)
+    design, weighting_reports = weighting_steps(design, extras)
+    full_design, adjustment = apply_adjustment(design, adjustments or {})
+    replicate_design = _replicates(design, adjustments or {}, adjustment, variance, replicates, seed, extras)
+    figures = [row for request in requests for row in _estimate_request(full_design, request, by, na_rm, confidence, replicate_design)]
+    figures += _model_rows(full_design, extras, by, na_rm, confidence, figures)
+    described = replicate_design.method if replicate_design is not None else variance
     return {"data": str(data_file), "rows": design.row_count, "design": design.steps[0], "adjustment": adjustment,
-            "variance": variance, "confidence": confidence, "estimates": figures}
+            "weighting": weighting_reports, "variance": described, "confidence": confidence, "estimates": figures,
+            "tests": [chisq_result(full_design, pair) for pair in extras.chisq]}
+
+
+def _replicates(design, adjustments: dict, adjustment, variance: str, replicates: int, seed: int, extras: Extras):
+    """The replicate design (None for Taylor), adjusted in every replicate as the full sample was."""
+    if variance == "taylor":
+        return None
+    if adjustment and adjustment["method"] == "calibrate":
+        raise EstimateError(f"--variance {variance} with --calibrate is not supported; use --rake or --post-stratify, "
+                            "which are redone in every replicate, or the Taylor variance")
+    replicate_design = replicate_design_of(design, variance, replicates, seed, extras)
+    if adjustment:
+        margins = read_margins(adjustments[adjustment["method"]], design.data)
+        replicate_design = adjust_replicates(replicate_design, adjustment["method"], margins)
+    return replicate_design
+
+
+def _model_rows(design, extras: Extras, by, na_rm: bool, confidence: float, figures: list[dict]) -> list[dict]:
+    """svyglm, svyquantile rows; deff added to the mean and total rows (Taylor variance only)."""
+    rows = [row for formula in extras.regressions for row in regression_rows(design, formula, "gaussian", confidence)]
+    rows += [row for formula in extras.logistic for row in regression_rows(design, formula, "binomial", confidence)]
+    rows += [row for variable in extras.quantiles for row in quantile_rows(design, variable, extras.shares, by, na_rm, confidence)]
+    if extras.deff:
+        deff_values(design, figures, extras.deff, na_rm)
+    return rows
 
 
 def read_data(path: Path) -> pd.DataFrame:
@@ -89,11 +123,16 @@ def read_data(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _check_choices(options: DesignOptions, variance: str, confidence: float) -> None:
+def _check_choices(options: DesignOptions, variance: str, confidence: float, extras: Extras) -> None:
     if options.lonely_psu not in LONELY_PSU_CHOICES:
         raise EstimateError(f"--lonely-psu {options.lonely_psu!r}: choose one of {', '.join(LONELY_PSU_CHOICES)}")
-    if variance not in VARIANCE_CHOICES:
+    if variance not in VARIANCE_CHOICES + ("replicate weights",):
         raise EstimateError(f"--variance {variance!r}: choose one of {', '.join(VARIANCE_CHOICES)}")
+    if variance != "taylor" and (extras.taylor_only or extras.pps):
+        named = ", ".join(extras.taylor_only + (["--pps"] if extras.pps else []))
+        raise EstimateError(f"{named} use the Taylor variance of the design; drop --variance/--replicate-weights for them")
+    if extras.pps_variance not in ("HT", "YG"):
+        raise EstimateError(f"--pps-variance {extras.pps_variance!r}: choose HT or YG")
     if len(options.clusters) > 2:
         raise EstimateError("--cluster given more than twice: one or two cluster stages are supported")
     if options.weights and options.probabilities:
@@ -285,12 +324,12 @@ def _level_like(column: pd.Series, text: str, path: Path, index):
     return text
 
 
-def _estimate_request(design, request: Request, by, na_rm, confidence, variance, replicates, seed) -> list[dict]:
+def _estimate_request(design, request: Request, by, na_rm, confidence, replicate_design) -> list[dict]:
     from analysis import estimators
 
     try:
-        if variance != "taylor":
-            results = _replicate_results(design, request, by, na_rm, confidence, variance, replicates, seed)
+        if replicate_design is not None:
+            results = _replicate_results(replicate_design, request, by, na_rm, confidence)
         elif request.statistic == "proportion":
             results = _proportions(design, request, by, na_rm, confidence)
         elif by:
@@ -318,44 +357,32 @@ def _proportions(design, request, by, na_rm, confidence) -> dict:
     return results
 
 
-def _replicate_results(design, request, by, na_rm, confidence, variance, replicates, seed) -> dict:
+def _replicate_results(replicate_design, request, by, na_rm, confidence) -> dict:
     from analysis import replicate
 
-    replicate_design = (replicate.jackknife(design, use_fpc=design.stages[0].population_size is not None) if variance == "jackknife"
-                        else replicate.bootstrap(design, replicates, np.random.default_rng(seed)))
+    design = replicate_design.design
     domains = [None] if not by else sorted(design.data[by].unique().tolist())
     results = {}
     for domain_level in domains:
         inside = np.ones(design.row_count, dtype=bool) if by is None else (design.data[by] == domain_level).to_numpy()
-        for level, statistic in _weight_statistics(design, request, inside, na_rm).items():
-            results[(domain_level, level)] = replicate.replicate_estimate(replicate_design, statistic, confidence)
+        for level, (top, bottom, present) in _ratio_parts(design, request, inside).items():
+            results[(domain_level, level)] = replicate.replicate_ratio(replicate_design, top, bottom, present, confidence)
     return results
 
 
-def _weight_statistics(design, request: Request, inside: np.ndarray, na_rm: bool) -> dict:
-    """The statistic as a function of the weights (for replicates), restricted to the domain and present values."""
+def _ratio_parts(design, request: Request, inside: np.ndarray) -> dict:
+    """The statistic as Σw·top / Σw·bottom (bottom None: a total) over the domain's rows with values."""
     if request.statistic == "proportion":
         raw = design.data[request.variable]
         present = inside & raw.notna().to_numpy()
-        return {level: _ratio_statistic((raw == level).to_numpy(dtype=float), present.astype(float), present)
+        return {level: ((raw == level).to_numpy(dtype=float), np.ones(design.row_count), present)
                 for level in sorted(raw[present].unique().tolist())}
     values = design.column(request.variable)
     present = inside & ~np.isnan(values)
     if request.statistic == "total":
-        return {None: _ratio_statistic(values, None, present)}
+        return {None: (values, None, present)}
     bottom = np.ones_like(values) if request.statistic == "mean" else design.column(request.denominator)
-    present &= ~np.isnan(bottom)
-    return {None: _ratio_statistic(values, bottom, present)}
-
-
-def _ratio_statistic(top: np.ndarray, bottom: np.ndarray | None, present: np.ndarray):
-    top = np.where(present, top, 0.0)
-    if bottom is None:
-        return lambda weights: float(weights @ top)
-    bottom = np.where(present, bottom, 0.0)
-    if not bottom.any():
-        raise ValueError("the domain (or the denominator) is empty")
-    return lambda weights: float((weights @ top) / (weights @ bottom))
+    return {None: (values, bottom, present & ~np.isnan(bottom))}
 
 
 def _row_of(request: Request, by, key, estimate) -> dict:
@@ -375,6 +402,9 @@ def _plain(value):
 def format_table(result: dict) -> str:
     """A readable table: one line per figure, CI at the stated confidence."""
     lines = [f"{result['data']}: {result['rows']} rows; {result['design']}; variance: {result['variance']}"]
+    for step in result.get("weighting", []):
+        lines.append(f"weights {step['method']}: sum {step['before']['total']:.6g} → {step['after']['total']:.6g}, "
+                     f"rows {step['before']['count']} → {step['after']['count']}, max {step['before']['maximum']:.6g} → {step['after']['maximum']:.6g}")
     if result["adjustment"]:
         adjustment = result["adjustment"]
         lines.append(f"weights {adjustment['method'].replace('_', '-')} to {adjustment['file']}: "
@@ -386,8 +416,13 @@ def format_table(result: dict) -> str:
     for row in result["estimates"]:
         variable = row["variable"] + (f" = {row['level']}" if row["level"] is not None else "")
         domain = "" if row["domain"] is None else f"{row['by']}={row['domain']}"
+        extra = "".join(f"  {name} {_digits(row[name], 4)}" for name in ("deff", "p_value") if row.get(name) is not None)
         lines.append(f"{row['statistic']:<11} {variable:<22} {domain:<14} {_digits(row['estimate']):>14} {_digits(row['se'], 5):>12} "
-                     f"  [{_digits(row['ci_low']):>12}, {_digits(row['ci_high']):>12}]")
+                     f"  [{_digits(row['ci_low']):>12}, {_digits(row['ci_high']):>12}]{extra}")
+    for test in result.get("tests", []):
+        lines.append(f"svychisq {test['rows']} × {test['columns']}: F = {_digits(test['F'], 5)}, ndf = {_digits(test['ndf'], 5)}, "
+                     f"ddf = {_digits(test['ddf'], 6)}, p = {_digits(test['p_value'], 4)}; "
+                     f"X² = {_digits(test['X2'], 5)}, df = {test['df']}, p = {_digits(test['p_value_chisq'], 4)}")
     return "\n".join(lines)
 
 

@@ -80,7 +80,7 @@ async def unit_index(unit_code: str, campaign_code: str | None = None,
     withheld = officials and ratings.empty
     return {
         "unit": {"code": unit["code"], "name": unit["name"], "level": unit["level"]},
-        "campaign": {"code": campaign["code"], "name": campaign["name"]},
+        "campaign": {"code": campaign["code"], "name": campaign["name"], "mode": campaign["mode"]},
         "questionnaire": {"key": questionnaire["key"], "version": questionnaire["version"]},
         "index": None if withheld else compute_indices(ratings[item_keys], scoring).to_dict(),
         "suppressed_below": suppress_below if withheld and shown else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from litestar import Controller, Request, get, post
@@ -82,7 +83,7 @@ class UnitAdminController(Controller):
         """Read and check the file; show every problem, or what would change with a confirm button."""
         try:
             filename, data = await upload_bytes(request)
-            rows = read_unit_file(filename, data)
+            rows = await asyncio.to_thread(read_unit_file, filename, data)  # off the event loop, like any upload
         except UnitFileError as error:
             return self.page(request, await unit_list(), error=str(error))
         problems = await check_rows(rows)

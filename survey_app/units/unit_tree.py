@@ -11,6 +11,7 @@ import csv
 import io
 from dataclasses import dataclass
 
+from questionnaires.workbook import UPLOAD_CAPS, WorkbookRefused, read_workbook
 from survey_app.accounts import audit
 from survey_app.core import db
 from survey_app.accounts.admin_forms import FieldErrors, clean_code, clean_text, nfc
@@ -89,19 +90,12 @@ def _csv_records(data: bytes) -> list[tuple[int, list]]:
 
 
 def _xlsx_records(data: bytes) -> list[tuple[int, list]]:
-    import zipfile
-
-    from openpyxl import load_workbook
-
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError):
-        raise UnitFileError("Không đọc được tệp .xlsx (tệp hỏng hoặc không phải Excel).") from None
-    sheet = workbook.worksheets[0]
-    records = [(number, [spreadsheet_text(value) for value in row])
-               for number, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
-    workbook.close()
-    return records
+        sheets = read_workbook(data, UPLOAD_CAPS)
+    except WorkbookRefused as refused:
+        raise UnitFileError(refused.message_vi) from None
+    first_sheet = next(iter(sheets.values()))
+    return [(number, [spreadsheet_text(value) for value in row]) for number, row in enumerate(first_sheet, start=1)]
 
 
 def spreadsheet_text(value) -> str:

@@ -101,3 +101,23 @@ def test_interval_stays_inside_zero_hundred(rated):
     assert 0 <= near_full.ci_low < near_full.value <= near_full.ci_high <= 100
     full = result.factors[0].criteria[0]
     assert full.value == 100 and full.ci_high == 100
+
+
+
+@pytest.mark.parametrize("questionnaire", ["par_index_so", "par_index_huyen"])
+def test_a_group_where_everyone_answered_5_has_index_100_and_a_ci_around_it(questionnaire):
+    """Issue #25: with the shipped PAR INDEX maps, the mean of seven factor shares of 1.0 came out
+    0.9999999999999999 (index 99.99999999999999) with a lower bound of 100.0 (or 100 with bounds below it), and
+    the dashboard's error bar went negative."""
+    from analysis.sipas import scoring_items
+    from questionnaires import load_shipped
+
+    scoring = load_shipped()[questionnaire].scoring_dict()
+    everyone_5 = pd.DataFrame(5.0, index=range(6), columns=scoring_items(scoring)).assign(
+        weight=1.0, unit=["A", "A", "A", "B", "B", "B"])
+    design = SurveyDesign.from_frame(everyone_5, weights="weight")
+    by_unit = compute_indices_by(everyone_5, scoring, "unit", design=design)
+    for result in (*by_unit.values(), compute_indices(everyone_5, scoring, design=design)):
+        assert result.overall == 100.0 and result.ci_low <= 100.0 == result.ci_high
+        for factor in result.factors:
+            assert factor.value == 100.0 and factor.ci_low <= 100.0 == factor.ci_high

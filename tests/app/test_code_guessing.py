@@ -64,7 +64,7 @@ async def test_with_redis_the_count_is_shared_and_holds_no_address(app, settings
     guesser, neighbour = f"2001:db8::{uuid.uuid4().hex[:4]}", f"2001:db8::1:{uuid.uuid4().hex[:4]}"
 
     async def check(strict):
-        assert isinstance(strict.state.code_guesses.counter, RedisWindowCounter)
+        assert isinstance(strict.state.code_guesses.counter.shared, RedisWindowCounter)
         await check_wrong_codes_lock_out_one_client(strict, guesser, neighbour, two_codes)
 
     await run_strict_app(app, settings, check, redis_url=REDIS_URL)

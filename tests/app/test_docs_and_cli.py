@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,3 +45,13 @@ def test_validate_reports_file_and_line_and_exits_nonzero(tmp_path):
     result = subprocess.run([str(SURVEY), "validate", str(broken)], capture_output=True, text=True)
     assert result.returncode == 1
     assert f"{broken}:8:" in result.stderr
+
+
+def test_demo_without_serving_prints_links_on_base_url(tmp_path):
+    """Issue #25: `survey demo --no-serve` printed http://127.0.0.1:8000 links whatever BASE_URL said."""
+    environment = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}", "SECRET_KEY": "demo-test",
+                   "BASE_URL": "https://khaosat.tinh.gov.vn/"}
+    result = subprocess.run([str(SURVEY), "demo", "--no-serve"], env=environment,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "https://khaosat.tinh.gov.vn/results/DEMO" in result.stdout and ":8000" not in result.stdout

@@ -1,26 +1,25 @@
-"""File exports as jobs: a quick one is sent at once, a long one shows its progress, only its analyst sees it."""
+"""File exports as jobs: a quick one is sent at once, a long one shows its progress, only its analyst sees it; jobs
+and their files live in the database, so every worker and server shares them and no file stays on a server."""
 
 from __future__ import annotations
 
 import asyncio
 import io
-import os
 import re
+import secrets
+import tempfile
 import time
 from pathlib import Path
 
+import httpx
 import openpyxl
 import pyreadstat
 import pytest
 
 from survey_app.exports import jobs
+from survey_app.core.export_tables import ExportJob
 from survey_app.core.tables import Campaign, Response, User
-
-
-@pytest.fixture(autouse=True)
-def exports_dir(tmp_path, monkeypatch):
-    monkeypatch.setattr(jobs, "EXPORTS_DIR", tmp_path)
-    return tmp_path
+from tests.app.helpers import started_app
 
 
 async def stored_count(code: str) -> int:
@@ -32,18 +31,38 @@ async def analyst_id() -> int:
     return (await User.select(User.id).where(User.username == "analyst").first())["id"]
 
 
-async def test_a_quick_export_is_sent_at_once_and_leaves_nothing_on_the_server(analyst, exports_dir):
+def export_folders() -> set[str]:
+    return {path.name for path in Path(tempfile.gettempdir()).glob("survey-export-*")}
+
+
+async def stored_job(user_id: int, rows_total: int = 10, rows_done: int = 0, state: str = "running",
+                     age: float = 0.0, content: bytes | None = None, export_format: str = "sav") -> str:
+    job_id, moment = secrets.token_urlsafe(16), time.time() - age
+    await ExportJob.insert(ExportJob(job_id=job_id, campaign="QUAY-2026", export_format=export_format,
+                                     user_id=user_id, rows_total=rows_total, rows_done=rows_done, state=state,
+                                     updated_at=moment, created_at=moment))
+    if content is not None:
+        await ExportJob.raw("UPDATE export_job SET content = {} WHERE job_id = {}", content, job_id)
+    return job_id
+
+
+async def job_exists(job_id: str) -> bool:
+    return await ExportJob.exists().where(ExportJob.job_id == job_id)
+
+
+async def test_a_quick_export_is_sent_at_once_and_leaves_nothing_behind(analyst, tmp_path):
+    folders_before, jobs_before = export_folders(), await ExportJob.count()
     response = await analyst.get("/analyst/campaigns/QUAY-2026/export/sav")
     assert response.status_code == 200 and response.headers["content-type"].startswith("application/x-spss-sav")
     assert response.headers["content-disposition"] == 'attachment; filename="QUAY-2026.sav"'
-    path = exports_dir / "sent.sav"
+    path = tmp_path / "sent.sav"
     path.write_bytes(response.content)
     assert len(pyreadstat.read_sav(str(path))[0]) == await stored_count("QUAY-2026")
-    path.unlink()
-    assert list(exports_dir.iterdir()) == []  # the file and its state are removed once sent
+    assert await ExportJob.count() == jobs_before  # the job and its file are removed once sent
+    assert export_folders() <= folders_before  # and no file of answers stays in a folder of this server
 
 
-async def test_a_long_export_shows_progress_then_a_link_to_the_file(analyst, exports_dir, monkeypatch):
+async def test_a_long_export_shows_progress_then_a_link_to_the_file(analyst, monkeypatch):
     monkeypatch.setattr(jobs, "QUICK_SECONDS", 0)  # as if the campaign were large
     started = await analyst.get("/analyst/campaigns/QUAY-2026/export/xlsx")
     assert started.status_code == 303
@@ -62,84 +81,47 @@ async def test_a_long_export_shows_progress_then_a_link_to_the_file(analyst, exp
     assert download.headers["content-disposition"] == 'attachment; filename="QUAY-2026.xlsx"'
     sheet = openpyxl.load_workbook(io.BytesIO(download.content), read_only=True)["du_lieu"]
     assert sheet.max_row - 1 == await stored_count("QUAY-2026")
-    assert list(exports_dir.iterdir()) == []
+    assert not await job_exists(page_path.rsplit("/", 1)[1])
     again = await analyst.get(f"{page_path}/file")
     assert again.status_code == 404 and "đã tải về" in again.text
 
 
 async def test_the_progress_page_counts_rows_in_vietnamese(analyst):
-    job = jobs.Job("a" * 22, "QUAY-2026", "dta", await analyst_id(), rows_total=1_200_000, rows_done=35_000)
-    job.save()
-    page = await analyst.get(f"/analyst/exports/{job.id}")
+    job_id = await stored_job(await analyst_id(), rows_total=1_200_000, rows_done=35_000, export_format="dta")
+    page = await analyst.get(f"/analyst/exports/{job_id}")
     assert "Đã xử lý 35.000 / 1.200.000 phiếu (3 %)." in page.text
     assert 'http-equiv="refresh" content="2"' in page.text
-    assert (await analyst.get(f"/analyst/exports/{job.id}/file")).status_code == 404  # not written yet
+    assert (await analyst.get(f"/analyst/exports/{job_id}/file")).status_code == 404  # not written yet
 
 
-async def test_another_analysts_export_is_unknown(analyst, exports_dir):
-    job = jobs.Job("b" * 22, "QUAY-2026", "sav", user_id=-1, rows_total=10, state="done")
-    job.save()
-    job.output.write_bytes(b"officials' answers")
-    for path in (f"/analyst/exports/{job.id}", f"/analyst/exports/{job.id}/file"):
+async def test_another_analysts_export_is_unknown(analyst):
+    job_id = await stored_job(user_id=-1, state="done", content=b"officials' answers")
+    for path in (f"/analyst/exports/{job_id}", f"/analyst/exports/{job_id}/file"):
         assert (await analyst.get(path)).status_code == 404
     assert (await analyst.get("/analyst/exports/..%2F..%2Fsecret_key")).status_code == 404
-    assert job.output.exists()
+    assert await job_exists(job_id)
 
 
 async def test_a_job_whose_worker_died_reads_as_failed(analyst):
-    job = jobs.Job("c" * 22, "QUAY-2026", "sav", await analyst_id(), rows_total=100, rows_done=10)
-    job.save()
-    long_ago = time.time() - jobs.STALE_SECONDS - 1
-    os.utime(jobs.EXPORTS_DIR / f"{job.id}.json", (long_ago, long_ago))
-    page = await analyst.get(f"/analyst/exports/{job.id}")
+    job_id = await stored_job(await analyst_id(), rows_total=100, rows_done=10, age=jobs.STALE_SECONDS + 1)
+    page = await analyst.get(f"/analyst/exports/{job_id}")
     assert "Tiến trình xuất đã dừng" in page.text and 'http-equiv="refresh"' not in page.text
 
 
-async def test_an_empty_campaign_is_refused_before_any_job(analyst, exports_dir):
+async def test_an_empty_campaign_is_refused_before_any_job(analyst):
+    before = await ExportJob.count()
     response = await analyst.get("/analyst/campaigns/KHONG-CO/export/dta")
     assert response.status_code == 422 and "KHONG-CO" in response.text
-    assert list(exports_dir.iterdir()) == []
+    assert await ExportJob.count() == before
 
 
-def test_old_jobs_are_removed_recent_ones_kept(exports_dir):
-    old_state, old_scratch, recent = exports_dir / "old.json", exports_dir / ".chunks-x", exports_dir / "new.sav"
-    old_state.write_text("{}")
-    old_scratch.mkdir()
-    (old_scratch / "spool").write_bytes(b"answers")
-    recent.write_bytes(b"answers")
-    long_ago = time.time() - jobs.KEEP_SECONDS - 1
-    for path in (old_state, old_scratch):
-        os.utime(path, (long_ago, long_ago))
-    jobs.remove_old_jobs()
-    assert list(exports_dir.iterdir()) == [recent]
-
-
-def test_a_state_removed_by_another_worker_while_read_is_not_found(exports_dir, monkeypatch):
-    job = jobs.Job("e" * 22, "QUAY-2026", "sav", user_id=1, rows_total=10)
-    job.save()
-    read_text = Path.read_text
-
-    def read_then_removed(path, *args, **kwargs):
-        text = read_text(path, *args, **kwargs)
-        path.unlink()  # another worker sent the file and removed the job right after this read
-        return text
-
-    monkeypatch.setattr(Path, "read_text", read_then_removed)
-    assert jobs.find(job.id, user_id=1) is None
-
-
-async def test_asking_for_any_job_removes_old_ones(analyst, exports_dir, monkeypatch):
+async def test_asking_for_any_job_removes_old_ones_with_their_files(analyst):
     """A finished file nobody downloads is removed after KEEP_SECONDS even when no one exports again."""
-    job = jobs.Job("f" * 22, "QUAY-2026", "sav", await analyst_id(), rows_total=10, state="done")
-    job.save()
-    job.output.write_bytes(b"officials' answers")
-    long_ago = time.time() - jobs.KEEP_SECONDS - 1
-    for path in (job.output, exports_dir / f"{job.id}.json"):
-        os.utime(path, (long_ago, long_ago))
+    old = await stored_job(await analyst_id(), state="done", content=b"answers", age=jobs.KEEP_SECONDS + 1)
+    recent = await stored_job(await analyst_id(), state="done", content=b"answers")
     assert (await analyst.get(f"/analyst/exports/{'g' * 22}")).status_code == 404
-    assert list(exports_dir.iterdir()) == []
-    monkeypatch.setattr(jobs, "EXPORTS_DIR", exports_dir / "never-made")  # no export ever started here
-    assert (await analyst.get(f"/analyst/exports/{job.id}/file")).status_code == 404
+    assert not await job_exists(old) and await job_exists(recent)
+    assert (await analyst.get(f"/analyst/exports/{old}/file")).status_code == 404
 
 
 @pytest.fixture
@@ -156,7 +138,7 @@ async def slow_writer(monkeypatch):
     monkeypatch.setattr(jobs, "QUICK_SECONDS", 0)
     yield release
     release.set()
-    await asyncio.gather(*jobs._running)  # each job ends in this test's folder, not the next test's
+    await asyncio.gather(*jobs._running)
 
 
 async def test_a_job_writing_without_reading_rows_is_not_taken_for_dead(analyst, slow_writer, monkeypatch):
@@ -168,16 +150,24 @@ async def test_a_job_writing_without_reading_rows_is_not_taken_for_dead(analyst,
     assert "Tiến trình xuất đã dừng" not in page.text and 'http-equiv="refresh"' in page.text
 
 
-async def test_a_second_click_shows_the_running_export_instead_of_starting_another(analyst, exports_dir,
-                                                                                      slow_writer):
-    dead = jobs.Job("d" * 22, "QUAY-2026", "sav", await analyst_id(), rows_total=10)
-    dead.save()
-    long_ago = time.time() - jobs.STALE_SECONDS - 1
-    os.utime(exports_dir / f"{dead.id}.json", (long_ago, long_ago))
-    first = await analyst.get("/analyst/campaigns/QUAY-2026/export/sav")
-    again = await analyst.get("/analyst/campaigns/QUAY-2026/export/sav")
-    other_format = await analyst.get("/analyst/campaigns/QUAY-2026/export/dta")
-    assert first.status_code == again.status_code == 303
-    assert again.headers["location"] == first.headers["location"] != f"/analyst/exports/{dead.id}"
-    assert other_format.headers["location"] != first.headers["location"]
-    assert len(list(exports_dir.glob("*.json"))) == 3  # the dead one, the sav and the dta
+async def test_a_double_click_reaching_two_servers_starts_one_job_both_can_show_and_send(app, settings, analyst,
+                                                                                           slow_writer):
+    dead = await stored_job(await analyst_id(), age=jobs.STALE_SECONDS + 1)
+    async with started_app(app, settings) as other_server:
+        second = httpx.AsyncClient(transport=httpx.ASGITransport(app=other_server), base_url="http://testserver",
+                                   cookies=analyst.cookies)
+        first_click, second_click = await asyncio.gather(
+            analyst.get("/analyst/campaigns/QUAY-2026/export/sav"),
+            second.get("/analyst/campaigns/QUAY-2026/export/sav"))
+        other_format = await analyst.get("/analyst/campaigns/QUAY-2026/export/dta")
+        page_path = first_click.headers["location"]
+        assert first_click.status_code == second_click.status_code == 303
+        assert second_click.headers["location"] == page_path != f"/analyst/exports/{dead}"
+        assert other_format.headers["location"] != page_path
+        slow_writer.set()
+        await asyncio.gather(*jobs._running)
+        shown_elsewhere = await second.get(page_path)
+        sent_elsewhere = await second.get(f"{page_path}/file")
+        await second.aclose()
+    assert 'id="export-ready"' in shown_elsewhere.text
+    assert sent_elsewhere.status_code == 200 and sent_elsewhere.content == b"answers"

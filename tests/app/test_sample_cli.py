@@ -92,6 +92,15 @@ async def test_a_campaign_is_drawn_once(settings, app, frame):
         await draws.draw_and_store(settings.secret_key, campaign, frame, None, QUOTAS, seed=2)
 
 
+async def test_an_open_qr_campaign_is_not_drawn(settings, app, frame):
+    """Issue #25: `survey sample draw --campaign QUAY-2026` stored 180 members for the counters' QR campaign."""
+    members_before = await SampleMember.count()
+    with pytest.raises(sampling.SamplingError, match="open QR campaign") as refused:
+        await draws.draw_and_store(settings.secret_key, "QUAY-2026", frame, None, QUOTAS, seed=1)
+    assert "quét mã QR" in refused.value.problems[0].message_vi
+    assert await SampleMember.count() == members_before
+
+
 @pytest.mark.parametrize("rows,quotas,messages", [
     ([("SO01", "cong_chuc", "X1", "A"), ("SO01", "cong_chuc", "X1", "B"), ("ZZ99", "cong_chuc", "X2", "C"),
       ("SO01", "", "X3", "D")], ["cong_chuc=1"],
@@ -163,7 +172,8 @@ async def test_cli_draws_writes_codes_once_and_stores_only_hashes(settings, app,
 
 async def test_cli_refusal_prints_the_problems_and_exits_1(settings, app, tmp_path):
     bad = write_frame(tmp_path / "bad.csv", [("SO01", "cong_chuc", "X1", "A"), ("SO01", "cong_chuc", "X1", "B")])
-    result = run_survey(settings, "draw", "--campaign", "QUAY-2026", "--frame", str(bad), "--quota", "cong_chuc=1")
+    campaign = await make_campaign("CLI-REFUSED")
+    result = run_survey(settings, "draw", "--campaign", campaign, "--frame", str(bad), "--quota", "cong_chuc=1")
     assert result.returncode == 1
     assert "row 2" in result.stderr and "row 3" in result.stderr and "bị trùng" in result.stderr
 

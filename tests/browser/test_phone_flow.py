@@ -144,7 +144,7 @@ def test_a_server_that_could_not_store_keeps_the_answers_and_retries(live_server
     before = stored_count(live_server, "H04")
     page = open_form(browser, live_server, "H04-Q1")
     posts = on_first_post(page, lambda route: route.fulfill(
-        status=503, content_type="text/html; charset=utf-8", body="<p>Câu trả lời của bạn chưa được lưu.</p>"))
+        status=503, content_type="text/html; charset=utf-8", body="<p>Câu trả lời của ông/bà chưa được lưu.</p>"))
     answer_all(page)
     page.click("button[type=submit]")
     page.wait_for_function("document.getElementById('send-status').textContent.includes('Máy chủ chưa lưu')")
