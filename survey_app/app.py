@@ -24,7 +24,9 @@ from survey_app.units.domain_controllers import DomainAdminController
 from survey_app.campaigns.questionnaire_controllers import QuestionnaireAdminController
 from survey_app.units.controllers import UnitAdminController
 from survey_app.accounts.user_controllers import UserAdminController
+from survey_app.accounts.token_controllers import TokenAdminController
 from survey_app.campaigns.controllers import ANALYST_HANDLERS
+from survey_app.core.api_schema import document_statuses
 from survey_app.accounts import PUBLIC
 from survey_app.accounts.controllers import AUTH_HANDLERS
 from survey_app.accounts.middleware import (
@@ -39,6 +41,9 @@ from survey_app.core.errors import EXCEPTION_HANDLERS
 from survey_app.exports.controllers import DownloadController, ExportJobController
 from survey_app.core.health_controllers import healthz, readyz, shared_redis, warn_if_redis_unreachable
 from survey_app.core.limits import form_post_limiter
+from survey_app.core.logs import litestar_logging
+from survey_app.core.metrics import MetricsMiddleware
+from survey_app.core.metrics_controllers import metrics
 from survey_app.officials.controllers import OfficialController
 from survey_app.officials.pages import SamplingController
 from survey_app.officials.guessing import guess_limiter
@@ -52,7 +57,7 @@ from survey_app.core.settings import PROJECT_ROOT, Settings
 from survey_app.core.templating import configure_environment
 
 ADMIN_CONTROLLERS = [UnitAdminController, CounterAdminController, UnitCountersController, DomainAdminController,
-                     UserAdminController, QuestionnaireAdminController]
+                     UserAdminController, QuestionnaireAdminController, TokenAdminController]
 TEMPLATES = PROJECT_ROOT / "survey_app" / "templates"
 MAX_BODY_BYTES = 256 * 1024  # a long questionnaire with text answers stays far below this
 # Brotli for browsers that take it (~15 % smaller than gzip on our pages), gzip for the rest; below 500 bytes
@@ -72,7 +77,8 @@ async def home() -> Redirect:
 # and create_app refuses to build an app with an unguarded route that is not PUBLIC.
 PUBLIC_HANDLERS = [home, healthz, readyz, fingerprinted_file, CounterFormController, ResultsController, IndexApiController,
                    OfficialController]
-GUARDED_HANDLERS = [AuditController, DownloadController, ExportJobController, SamplingController, *ANALYST_HANDLERS,
+GUARDED_HANDLERS = [metrics, AuditController, DownloadController, ExportJobController, SamplingController,
+                    *ANALYST_HANDLERS,
                     *AUTH_HANDLERS, *ADMIN_CONTROLLERS]
 
 
@@ -126,11 +132,13 @@ def create_app(settings: Settings) -> Litestar:
         request_max_body_size=MAX_BODY_BYTES,
         compression_config=COMPRESSION,
         before_send=[security_headers_hook(settings.uses_https, static_assets.inline_css_hash)],
-        middleware=[DefineMiddleware(UserMiddleware)],
+        middleware=[MetricsMiddleware, DefineMiddleware(UserMiddleware)],
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.uses_https, cookie_samesite="strict"),
         stores={SESSION_STORE: session_store(settings)},
+        **litestar_logging(settings.log_format),
     )
     refuse_unguarded_routes(app)
+    document_statuses(app)
     return app
 
 

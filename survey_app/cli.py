@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -17,12 +18,14 @@ from pathlib import Path
 import typer
 
 from survey_app.commands import analysis as _analysis_commands
+from survey_app.commands import backup as _backup_commands
 from survey_app.commands import exports as _export_commands
 from survey_app.commands.estimate import estimate as _estimate_command
 from survey_app.commands.par_index import par_index as _par_index
 from survey_app.commands.qr import qr as _qr_command
 from survey_app.commands.retention import retention as _retention_command
 from survey_app.commands.sampling import sample_app as _sample_app
+from survey_app.commands.tokens import token_app as _token_app
 from survey_app.commands.users import user_app as _user_app
 
 app = typer.Typer(help="SIPAS and PAR INDEX survey system.", no_args_is_help=True, add_completion=False)
@@ -53,8 +56,13 @@ def uvicorn_options() -> dict:
 def _serve(settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
+    from survey_app.core.logs import uvicorn_log_config
+
+    logging_options = {"log_config": config} if (config := uvicorn_log_config(settings.log_format)) else {}
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # /metrics then adds up every worker
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="survey-metrics-")
     uvicorn.run("survey_app.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
-                **{**uvicorn_options(), **proxy_options(settings)})
+                **{**uvicorn_options(), **proxy_options(settings)}, **logging_options)
 
 
 def proxy_options(settings) -> dict:
@@ -95,10 +103,12 @@ def serve(
     workers: int = typer.Option(1, help="worker processes"),
 ) -> None:
     """Serve the web app (migrating the database first)."""
+    from survey_app.core.logs import migrations_logged
     from survey_app.core.settings import Settings
 
     settings = Settings.from_env()
-    _migrate_or_exit(settings)
+    with migrations_logged(settings.log_format):
+        _migrate_or_exit(settings)
     _serve(settings, host, port, workers)
 
 
@@ -185,3 +195,5 @@ app.command("par-index")(_par_index)
 app.command("estimate")(_estimate_command)
 _export_commands.register(app)
 app.command("retention")(_retention_command)
+app.add_typer(_token_app, name="token")
+_backup_commands.register(app)

@@ -42,7 +42,11 @@ class SignedInUser:
     role: str
     unit_id: int | None
     unit_ids: frozenset[int] | None  # None: every unit (admin, analyst)
-    via_token: bool = False
+    token_scopes: frozenset[str] | None = None  # None: signed in with a password; else an API token's scopes
+
+    @property
+    def via_token(self) -> bool:
+        return self.token_scopes is not None
 
     def sees(self, unit_id: int | None) -> bool:
         return self.unit_ids is None or unit_id in self.unit_ids

@@ -15,6 +15,7 @@ from survey_app.accounts import access
 from survey_app.core.tables import AuditLog
 
 PAGE_SIZE = 100
+LARGEST_ID = 2**31 - 1  # PostgreSQL's INTEGER; a larger before_id means "from the newest" anyway
 CSV_COLUMNS = ("id", "at", "username", "action", "target", "before", "after", "detail")
 
 
@@ -41,8 +42,8 @@ class AuditController(Controller):
     async def show(self, request: Request, user: FromQuery[str | None] = None, action: FromQuery[str | None] = None,
                    before_id: FromQuery[int | None] = None) -> Template:
         query = audit_query(user, action)
-        if before_id:
-            query = query.where(AuditLog.id < before_id)
+        if before_id:  # a number beyond the column's range made the database fail (500)
+            query = query.where(AuditLog.id < min(before_id, LARGEST_ID))
         entries = await query.limit(PAGE_SIZE)
         return staff_page(request, "admin_audit.html", entries=entries, filter_user=user or "",
                           filter_action=action or "",

@@ -16,6 +16,7 @@ from survey_app.core.tables import Unit, User
 NAV: dict[str, list[tuple[str, str, str]]] = {
     "admin": [("/admin/units", "Cây đơn vị", "Unit tree"), ("/admin/counters", "Quầy và áp phích QR", "Counters"),
               ("/admin/domains", "Lĩnh vực", "Domains"), ("/admin/users", "Tài khoản", "Accounts"),
+              ("/admin/tokens", "Mã truy cập API", "API tokens"),
               ("/admin/questionnaires", "Bảng hỏi", "Questionnaires"),
               ("/admin/audit", "Nhật ký thay đổi", "Audit log")],
     "analyst": [("/analyst/campaigns", "Đợt khảo sát", "Campaigns, quality review and dashboards"),

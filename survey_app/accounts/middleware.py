@@ -24,7 +24,7 @@ from litestar.stores.file import FileStore
 
 from survey_app.accounts import audit
 from survey_app.core import db
-from survey_app.accounts import services
+from survey_app.accounts import api_tokens, services
 
 SESSION_COOKIE = "sid"
 SESSION_STORE = "sessions"
@@ -102,6 +102,13 @@ async def check_access(connection: ASGIConnection, handler: BaseRouteHandler) ->
     user = connection.scope.get("user")
     if user is None:
         raise NotAuthorizedException("Vui lòng đăng nhập.")
+    # The route's template, not the raw path: "/analyst//campaigns/X/export/csv" must not slip past the patterns
+    route = connection.scope.get("path_template") or connection.url.path
+    if user.via_token and not api_tokens.token_may_use(user.token_scopes, route):
+        async with db.write_transaction():
+            await audit.record(user.username, "access_denied", f"{connection.scope['method']} {connection.url.path}",
+                               detail=f"API token scopes {', '.join(sorted(user.token_scopes))}")
+        raise PermissionDeniedException("Mã truy cập API không có phạm vi quyền cho trang này.")
     if user.role not in rule:
         async with db.write_transaction():
             await audit.record(user.username, "access_denied", f"{connection.scope['method']} {connection.url.path}",

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass
 
 from survey_app.accounts import audit
 from survey_app.core import db
-from survey_app.accounts import SignedInUser
+from survey_app.accounts import SignedInUser, api_tokens
 from survey_app.accounts.passwords import hash_password, password_matches
-from survey_app.core.tables import ApiToken, Unit, User
+from survey_app.core.tables import Unit, User
 
 
 
@@ -51,12 +48,12 @@ async def units_below(unit_id: int) -> frozenset[int]:
     return frozenset(found)
 
 
-async def signed_in_user(row: dict, via_token: bool = False) -> SignedInUser:
+async def signed_in_user(row: dict, token_scopes: frozenset[str] | None = None) -> SignedInUser:
     scope = None
     if row["role"] == "unit_manager":
         scope = await units_below(row["unit"]) if row["unit"] else frozenset()
     return SignedInUser(id=row["id"], username=row["username"], display_name=row["display_name"] or row["username"],
-                        role=row["role"], unit_id=row["unit"], unit_ids=scope, via_token=via_token)
+                        role=row["role"], unit_id=row["unit"], unit_ids=scope, token_scopes=token_scopes)
 
 
 async def user_for_session(user_id: int, epoch: int) -> SignedInUser | None:
@@ -103,25 +100,14 @@ async def change_password(user: SignedInUser, new_password: str) -> int:
         await User.update({User.password_hash: new_hash, User.session_epoch: epoch}).where(
             User.id == user.id)
         await audit.record(user.username, "password_changed", f"user:{user.id}")
+        await api_tokens.revoke_all_of(user.id, user.username, "password changed")
     return epoch
 
 
-def token_hash(secret_key: str, token: str) -> str:
-    return hmac.new(secret_key.encode(), f"api-token:{token}".encode(), hashlib.sha256).hexdigest()
-
-
-async def create_api_token(secret_key: str, user_id: int, name: str) -> str:
-    """A new bearer token; only its HMAC is stored, so this is the one time it can be read."""
-    token = "sv_" + secrets.token_urlsafe(32)
-    await ApiToken.insert(ApiToken(user=user_id, name=name, token_hash=token_hash(secret_key, token)))
-    return token
-
-
 async def user_for_token(secret_key: str, token: str) -> SignedInUser | None:
-    found = await ApiToken.select(ApiToken.user).where(
-        (ApiToken.token_hash == token_hash(secret_key, token)) & (ApiToken.active == True)  # noqa: E712
-    ).first()
-    if found is None:
+    """The user a live API token acts for, carrying the token's scopes; None for any other token."""
+    owner = await api_tokens.token_owner(secret_key, token)
+    if owner is None:
         return None
-    row = await User.select().where(User.id == found["user"]).first()
-    return await signed_in_user(row, via_token=True) if row and row["active"] else None
+    row, scopes = owner
+    return await signed_in_user(row, token_scopes=scopes)

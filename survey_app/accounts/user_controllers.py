@@ -1,6 +1,7 @@
 """Staff accounts: create with a role and unit, deactivate or reactivate, reset a password, unlock after failures.
 
-Deactivating or resetting moves the session epoch on, so the person's open sessions end at once.
+Deactivating or resetting moves the session epoch on, so the person's open sessions end at once, and revokes
+their API tokens for good.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from survey_app.accounts.admin_forms import (
     require_confirmation,
     staff_page,
 )
-from survey_app.accounts import ROLE_NAMES_VI, ROLES, SignedInUser, access
+from survey_app.accounts import ROLE_NAMES_VI, ROLES, SignedInUser, access, api_tokens
 from survey_app.accounts.passwords import hash_password, password_problem
 from survey_app.accounts.users import create_user
 from survey_app.core.tables import Unit, User
@@ -77,6 +78,8 @@ async def change_account(user_id: int, actor: SignedInUser, action: str, values:
         if end_sessions:
             values = {**values, User.session_epoch: row["session_epoch"] + 1}
         await User.update(values).where(User.id == user_id)
+        if end_sessions:  # a deactivated account's tokens stay revoked when it is reactivated
+            await api_tokens.revoke_all_of(user_id, actor.username, action)
         after = await user_row(user_id)
         await audit.record(actor.username, action, f"user:{user_id}", before=user_record(row),
                            after=user_record(after))

@@ -1,4 +1,5 @@
-"""Staff accounts created, listed and given API tokens: what `survey user` and the users' admin page call."""
+"""Staff accounts created and listed: what `survey user` and the users' admin page call (API tokens:
+survey_app.accounts.api_tokens)."""
 
 from __future__ import annotations
 
@@ -43,13 +44,3 @@ async def create_user(username: str, password: str, role: str, unit_code: str | 
 async def user_rows() -> list[dict]:
     """Every account with role, unit code, active and locked-until, for `survey user list`."""
     return await User.select(User.username, User.role, User.unit.code, User.active, User.locked_until)
-
-
-async def api_token_for(secret_key: str, username: str, name: str) -> str:
-    """A new API bearer token for the user (shown once, stored only as a hash)."""
-    from survey_app.accounts.services import create_api_token
-
-    row = await User.select(User.id).where(User.username == username).first()
-    if row is None:
-        raise UserCommandError(f"no user {username!r}")
-    return await create_api_token(secret_key, row["id"], name)

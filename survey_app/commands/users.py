@@ -1,5 +1,5 @@
-"""`survey user create|list|token`: staff accounts from the terminal (the first administrator starts here).
-Each command opens the database and calls survey_app.accounts.users."""
+"""`survey user create|list`: staff accounts from the terminal (the first administrator starts here). Each command
+opens the database and calls survey_app.accounts.users; API tokens are `survey token` (survey_app.commands.tokens)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import typer
 
 
-user_app = typer.Typer(help="Staff accounts: create, list, API tokens.", no_args_is_help=True)
+user_app = typer.Typer(help="Staff accounts: create, list.", no_args_is_help=True)
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -52,18 +52,3 @@ def list_users() -> None:
         state = "active" if row["active"] else "inactive"
         typer.echo(f"{row['username']:<24} {row['role']:<13} {row['unit.code'] or '-':<10} {state}"
                    + (" locked" if row["locked_until"] else ""))
-
-
-@user_app.command("token")
-def token(username: str = typer.Argument(...), name: str = typer.Option("api", help="what the token is for")) -> None:
-    """Create an API bearer token for a user; printed once, stored only as a hash."""
-    from survey_app.accounts.users import UserCommandError, api_token_for
-    from survey_app.core import db
-    from survey_app.core.settings import Settings
-
-    settings = Settings.from_env()
-    try:
-        typer.echo(asyncio.run(db.run_connected(settings, lambda: api_token_for(settings.secret_key, username, name))))
-    except UserCommandError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=1)

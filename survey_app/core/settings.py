@@ -51,6 +51,7 @@ SETTINGS = (
             "dossier hashes of closed campaigns and deletes old officials' drafts. Empty: keep everything"),
     Setting("FORM_CACHE_SECONDS", "5", "seconds a worker keeps a counter's form (campaign, counter, unit, "
             "questionnaire) in memory; a closed campaign or counter is refused within this time; 0 turns it off"),
+    Setting("LOG_FORMAT", "text", "text, or json for one JSON object a line (time, level, logger, message, traceback)"),
 )
 
 
@@ -70,6 +71,12 @@ def retention_days(text: str) -> int | None:
     if not text.strip().isdigit() or int(text) < 1:
         raise ValueError(f"RETENTION_DAYS={text!r} must be a whole number of days (e.g. 730) or empty")
     return int(text)
+
+
+def log_format(text: str) -> str:
+    if text.strip().lower() not in ("text", "json"):
+        raise ValueError(f"LOG_FORMAT={text!r} must be text or json")
+    return text.strip().lower()
 
 
 def _env(name: str, environ: dict[str, str]) -> str:
@@ -95,6 +102,7 @@ class Settings:
     code_guess_window_minutes: int = 15
     retention_days: int | None = None
     form_cache_seconds: float = 5.0
+    log_format: str = "text"
     forwarded_allow_ips: str = ""
 
     @functools.cached_property  # parsed once: it is read on every form request (frozen: nothing changes it)
@@ -123,6 +131,7 @@ class Settings:
             code_guess_window_minutes=int(_env("CODE_GUESS_WINDOW_MINUTES", environ)),
             retention_days=retention_days(_env("RETENTION_DAYS", environ)),
             form_cache_seconds=float(_env("FORM_CACHE_SECONDS", environ)),
+            log_format=log_format(_env("LOG_FORMAT", environ)),
             forwarded_allow_ips=_env("FORWARDED_ALLOW_IPS", environ).strip(),
         )
 

@@ -111,13 +111,17 @@ class User(Table, tablename="app_user"):
 
 
 class ApiToken(Table, tablename="api_token"):
-    """A machine client's bearer token for /api/v1, stored only as its HMAC; acts with its user's role."""
+    """A machine client's bearer token, stored only as its HMAC; acts with its user's role, limited to its scopes
+    (survey_app.accounts.api_tokens), until it expires or is revoked."""
 
     user = ForeignKey(User, null=False, **RESTRICT)
     name = Varchar(length=255, default="")
     token_hash = Varchar(length=64, unique=True)
     active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
+    scopes = Varchar(length=255, default="", help_text="comma-separated: results, export, admin, dossiers, metrics")
+    expires_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
 
 
 class AuditLog(Table, tablename="audit_log"):

@@ -6,7 +6,7 @@ import httpx
 import pytest_asyncio
 from typer.testing import CliRunner
 
-from survey_app.accounts.services import create_api_token, units_below
+from survey_app.accounts.services import units_below
 from survey_app.accounts.users import UserCommandError, create_user
 from survey_app.core.tables import AuditLog, Unit, User
 from tests.app.helpers import csrf_token, post_form, sign_in
@@ -117,17 +117,6 @@ async def test_unit_manager_scope_is_their_unit_and_the_units_below(app):
     codes = {row["code"] for row in await Unit.select(Unit.code).where(Unit.id.is_in(list(below)))}
     assert "H01" in codes and all(code.startswith("H01") for code in codes)
     assert "H02" not in codes and "DEMO" not in codes
-
-
-async def test_api_token_authenticates_machine_clients(app, fresh, settings):
-    row = await User.select(User.id).where(User.username == "admin").first()
-    token = await create_api_token(settings.secret_key, row["id"], "test")
-    client = fresh()
-    assert (await client.get("/admin/audit", headers={"Accept": "application/json"})).status_code == 401
-    allowed = await client.get("/admin/audit/audit.csv", headers={"Authorization": f"Bearer {token}"})
-    assert allowed.status_code == 200 and allowed.text.startswith("\ufeffid,at,username")
-    wrong = await client.get("/admin/audit/audit.csv", headers={"Authorization": "Bearer sv_wrong"})
-    assert wrong.status_code in (302, 401)
 
 
 async def test_security_headers_and_no_cookie_on_the_citizen_form(client, counter_form):
