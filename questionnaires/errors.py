@@ -23,6 +23,25 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.field}: {self.message}"
 
+    @property
+    def message_vi(self) -> str:
+        """The message in Vietnamese (for the administration page), the English one where none is written."""
+        return getattr(self.message, "vi", "") or self.message
+
+    def text_vi(self) -> str:
+        return f"{self.file}:{self.line}: {self.field}: {self.message_vi}"
+
+
+class Message(str):
+    """An English definition message that also carries its Vietnamese wording (`vi`)."""
+
+    vi: str
+
+    def __new__(cls, english: str, vietnamese: str) -> "Message":
+        message = super().__new__(cls, english)
+        message.vi = vietnamese
+        return message
+
 
 class DefinitionError(ValueError):
     """Raised when a definition has problems; carries every one of them, not only the first."""
@@ -95,7 +114,70 @@ class Code(str, Enum):
     NOT_NFC = "the text is not in Unicode NFC form. Save the file with composed Vietnamese characters."
 
     def format(self, **values: object) -> str:  # type: ignore[override]
-        return self.value.format(**values)
+        vietnamese = CODE_VI.get(self.name)
+        return Message(self.value.format(**values), vietnamese.format(**values) if vietnamese else "")
+
+
+# The same messages in Vietnamese, for the administrator who uploads a questionnaire on the web.
+CODE_VI = {
+    "YAML_SYNTAX": ("tệp không phải YAML hợp lệ: {detail}. Sửa thụt lề gần dòng này, và đặt trong dấu nháy những "
+                    "câu chữ có ':', '?', ',', '#', '[', ']', '{{' hoặc '}}'."),
+    "NOT_A_MAPPING": "cần một bảng (các dòng khóa: giá trị), nhưng gặp {found}.",
+    "NOT_A_LIST": "cần một danh sách (các dòng bắt đầu bằng '- '), nhưng gặp {found}.",
+    "NOT_TEXT": "cần chữ, nhưng gặp {found}. Đặt trong dấu nháy nếu trông như số hoặc ngày.",
+    "NOT_A_NUMBER": "cần một số, nhưng gặp {found}.",
+    "NOT_A_BOOLEAN": "cần true hoặc false, nhưng gặp {found}.",
+    "MISSING_FIELD": "thiếu trường bắt buộc. Thêm '{name}:' vào đây.",
+    "UNKNOWN_FIELD": "trường '{name}' không được biết. Các trường dùng được ở đây: {allowed}.",
+    "DUPLICATE_YAML_KEY": "'{name}' xuất hiện hai lần trong cùng một bảng (lần đầu ở dòng {first_line}). Giữ một.",
+    "BAD_KEY": ("'{value}' không phải khóa hợp lệ. Dùng chữ thường không dấu, chữ số và '_', bắt đầu bằng chữ "
+                "(ví dụ 'reception_quality')."),
+    "RESERVED_KEY": "'{value}' là từ của ngôn ngữ show_if, không dùng làm khóa được. Chọn khóa khác.",
+    "DUPLICATE_KEY": "khóa {what} '{value}' đã dùng ở dòng {first_line}. Các khóa phải khác nhau.",
+    "BAD_VERSION": "version phải là chữ như \"1\" hoặc \"2024.1\"; gặp {found}. Đặt trong dấu nháy.",
+    "LANGUAGES_ORDER": "languages phải có 'vi' đứng đầu (ví dụ [vi, en]); gặp {found}.",
+    "UNKNOWN_LANGUAGE": "'{value}' không phải ngôn ngữ được hỗ trợ. Dùng một trong: {allowed}.",
+    "MISSING_TRANSLATION": "thiếu nội dung '{language}'. Mỗi câu chữ cần một mục cho mỗi ngôn ngữ trong 'languages'.",
+    "EXTRA_TRANSLATION": ("'{language}' không thuộc các ngôn ngữ của định nghĩa ({allowed}). Bỏ đi hoặc thêm ngôn "
+                          "ngữ; nếu là một phần câu chữ, đặt câu trong dấu nháy (dấu phẩy kết thúc giá trị trong {{ }})."),
+    "BAD_LAYOUT": "layout phải là một trong {allowed}; gặp '{value}'.",
+    "UNKNOWN_TYPE": "loại câu hỏi '{value}' không được biết. Dùng một trong: {allowed}.",
+    "CHOICES_REQUIRED": "câu hỏi loại '{type}' cần choices: danh sách {{value, label}} hoặc tên một danh sách lựa chọn.",
+    "CHOICES_NOT_ALLOWED": "câu hỏi loại '{type}' không có 'choices'. Bỏ trường này hoặc đổi loại.",
+    "UNKNOWN_CHOICE_LIST": "không có danh sách lựa chọn tên '{value}'. Các danh sách đã có: {allowed}.",
+    "EMPTY_CHOICES": "danh sách lựa chọn trống. Cần ít nhất hai lựa chọn.",
+    "BAD_CHOICE_VALUE": ("giá trị lựa chọn '{value}' không hợp lệ. Dùng chữ không dấu, chữ số, '_', '-' hoặc '.' và "
+                         "không có khoảng trắng (ví dụ 'dat_dai')."),
+    "DUPLICATE_CHOICE": "giá trị lựa chọn '{value}' xuất hiện hai lần trong danh sách. Các giá trị phải khác nhau.",
+    "FIELD_NOT_FOR_TYPE": "'{name}' không dùng cho câu hỏi loại '{type}'. Bỏ trường này hoặc đổi loại.",
+    "BAD_RANGE": "minimum ({minimum}) lớn hơn maximum ({maximum}). Đổi chỗ hai số.",
+    "BAD_LENGTH": "max_length phải là số nguyên từ 1 trở lên; gặp {found}.",
+    "BAD_PATTERN": "biểu thức chính quy không dịch được: {detail}. Kiểm tra ngoặc và ký tự thoát.",
+    "BAD_SCALE": "scale phải là một trong {allowed}; gặp '{value}'.",
+    "BAD_MAX_CHOICES": "max_choices phải từ 1 đến số lựa chọn ({count}); gặp {found}.",
+    "SHOW_IF_SYNTAX": "không đọc được biểu thức: {detail}.",
+    "SHOW_IF_UNKNOWN_ITEM": "nhắc tới '{value}', không phải khóa câu hỏi của phiếu này. Các khóa có: {known}.",
+    "SHOW_IF_SELF": "câu hỏi không thể phụ thuộc vào chính câu trả lời của nó. Nhắc tới câu hỏi khác.",
+    "SHOW_IF_CYCLE": "các điều kiện show_if tạo thành vòng: {cycle}. Bỏ một tham chiếu để phá vòng.",
+    "EMPTY_SECTIONS": "phiếu hỏi không có câu hỏi nào. Thêm ít nhất một phần có câu hỏi.",
+    "SCORING_UNKNOWN_ITEM": "'{value}' không phải khóa câu hỏi của phiếu này.",
+    "SCORING_NOT_RATING": "câu hỏi '{value}' thuộc loại '{type}'; chỉ câu hỏi rating5 mới được tính điểm.",
+    "SCORING_ITEM_TWICE": "câu hỏi '{value}' đã được tính điểm trong tiêu chí '{first}'. Mỗi câu chỉ tính một lần.",
+    "BAD_RULE": "rule phải là một trong {allowed}; gặp '{value}'.",
+    "BAD_MAX_POINTS": "max_points phải là số dương; gặp {found}.",
+    "COMPARABLE_UNKNOWN_ITEM": "câu hỏi so sánh '{value}' không có trong phiên bản này.",
+    "COMPARABLE_SAME_VERSION": "comparable_with.version '{value}' là chính phiên bản này. Ghi phiên bản cũ.",
+    "DUPLICATE_VERSION": ("phiên bản '{version}' của '{key}' cũng được định nghĩa trong {other} với nội dung khác. "
+                          "Đặt số phiên bản mới cho một trong hai."),
+    "XLSFORM_MISSING_SHEET": "tệp Excel không có trang '{sheet}'. Thêm trang này (các trang có: {found}).",
+    "XLSFORM_MISSING_COLUMN": "trang '{sheet}' không có cột '{column}' ở dòng đầu. Thêm cột này.",
+    "XLSFORM_UNKNOWN_LIST": "chọn từ danh sách '{value}', nhưng trang 'choices' không có danh sách này.",
+    "FILE_UNREADABLE": "không đọc được tệp: {detail}.",
+    "NOT_NFC": "chữ chưa ở dạng Unicode NFC. Lưu tệp với chữ tiếng Việt dựng sẵn.",
+    "YAML_TOO_DEEP": "tệp lồng nhau quá {limit} cấp; một định nghĩa phiếu hỏi chỉ cần vài cấp: kiểm tra thụt lề.",
+    "YAML_TOO_LARGE": ("tệp có hơn {limit} giá trị (kể cả các lần lặp qua alias *). Viết các giá trị ra, hoặc chia "
+                       "tệp."),
+}
 
 
 ANSWER_MESSAGES: dict[str, dict[str, str]] = {

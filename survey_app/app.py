@@ -23,6 +23,7 @@ from survey_app.units.counter_controllers import CounterAdminController, UnitCou
 from survey_app.units.domain_controllers import DomainAdminController
 from survey_app.campaigns.questionnaire_controllers import QuestionnaireAdminController
 from survey_app.units.controllers import UnitAdminController
+from survey_app.units.unit_change_controllers import UnitChangeController
 from survey_app.accounts.user_controllers import UserAdminController
 from survey_app.accounts.token_controllers import TokenAdminController
 from survey_app.campaigns.controllers import ANALYST_HANDLERS
@@ -56,8 +57,8 @@ from survey_app.core.static_controllers import fingerprinted_file
 from survey_app.core.settings import PROJECT_ROOT, Settings
 from survey_app.core.templating import configure_environment
 
-ADMIN_CONTROLLERS = [UnitAdminController, CounterAdminController, UnitCountersController, DomainAdminController,
-                     UserAdminController, QuestionnaireAdminController, TokenAdminController]
+ADMIN_CONTROLLERS = [UnitChangeController, UnitAdminController, CounterAdminController, UnitCountersController,
+                     DomainAdminController, UserAdminController, QuestionnaireAdminController, TokenAdminController]
 TEMPLATES = PROJECT_ROOT / "survey_app" / "templates"
 MAX_BODY_BYTES = 256 * 1024  # a long questionnaire with text answers stays far below this
 # Brotli for browsers that take it (~15 % smaller than gzip on our pages), gzip for the rest; below 500 bytes

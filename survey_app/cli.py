@@ -32,16 +32,21 @@ app = typer.Typer(help="SIPAS and PAR INDEX survey system.", no_args_is_help=Tru
 
 
 async def _migrate(settings) -> list[str]:
-    from survey_app.core import db
+    from survey_app.core import db, server_key
 
-    return await db.run_connected(settings, db.migrate, migrate_first=False)
+    async def migrate_and_remember_key() -> list[str]:
+        applied = await db.migrate()
+        await server_key.remember(settings.secret_key)  # commands run elsewhere compare their key with it
+        return applied
+
+    return await db.run_connected(settings, migrate_and_remember_key, migrate_first=False)
 
 
 async def _load_demo(settings) -> bool:
-    from survey_app.campaigns.demo import load_demo
+    from survey_app.campaigns.demo import load_demo_with_officials
     from survey_app.core import db
 
-    return await db.run_connected(settings, load_demo)
+    return await db.run_connected(settings, lambda: load_demo_with_officials(settings))
 
 
 # The server options every `survey serve` uses; benchmarks/load.py serves its hello-world anchor with the same.
@@ -126,7 +131,8 @@ def demo(
     serve_after: bool = typer.Option(True, "--serve/--no-serve", help="serve after loading"),
 ) -> None:
     """Create the database, load the demo province with synthetic answers, and serve it."""
-    from survey_app.campaigns.demo import DEMO_PASSWORD
+    from sampling.codes import format_code
+    from survey_app.campaigns.demo import DEMO_PASSWORD, demo_codes, demo_codes_file
     from survey_app.core.settings import Settings
     from survey_app.core.engines import sqlite_path
     from survey_app.core.tokens import form_url
@@ -145,6 +151,11 @@ def demo(
     typer.echo(f"  Index API:                {base}/api/v1/units/SO01/index")
     typer.echo(f"  API docs:                 {base}/api/docs")
     typer.echo(f"  Staff sign-in:            {base}/login  (admin, analyst, so01, h01; password {DEMO_PASSWORD})")
+    codes = demo_codes(settings)
+    if codes:
+        typer.echo(f"  Officials' survey:        {base}/o  with a one-time code, e.g. "
+                   + ", ".join(f"{format_code(row['code'])} ({row['unit']})" for row in codes)
+                   + f"  (all codes: {demo_codes_file(settings)})")
     if serve_after:
         _serve(settings, host, port, 1)
 

@@ -16,7 +16,6 @@ from survey_app.accounts import SignedInUser
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-CONFIRMED = "yes"
 
 
 @dataclass
@@ -77,15 +76,9 @@ def clean_code(errors: FieldErrors, field_name: str, label_vi: str, value: objec
     return code
 
 
-def require_confirmation(form) -> None:
-    """Actions that stop something working (deactivate, rotate) need the confirmation box ticked."""
-    if form.get("confirm") != CONFIRMED:
-        raise FormRefused({"confirm": "Hãy đánh dấu ô xác nhận trước khi thực hiện."})
-
-
 async def refuse_outside_scope(user: SignedInUser, method: str, path: str, unit_code: str) -> None:
     """403 for a unit outside the user's scope, written to the audit log like every refused attempt."""
     async with db.write_transaction():
         await audit.record(user.username, "access_denied", f"{method} {path}",
                            detail=f"unit {unit_code[:40]} is outside the scope of {user.username}")
-    raise PermissionDeniedException("Bạn không có quyền xem dữ liệu của đơn vị này.")
+    raise PermissionDeniedException("Ông/bà không có quyền xem dữ liệu của đơn vị này.")

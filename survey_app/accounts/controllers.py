@@ -5,12 +5,14 @@ from __future__ import annotations
 from litestar import Request, get, post
 from litestar.datastructures import Cookie, State
 from litestar.middleware.rate_limit import get_remote_address
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from survey_app.accounts import PUBLIC, SIGNED_IN, SignedInUser, access, services
 from survey_app.accounts.middleware import end_session, session_cookie_header, start_session
 from survey_app.accounts.passwords import password_matches, password_problem
 from survey_app.core.tables import Unit, User
+from survey_app.core.wording import LANGUAGE_COOKIE
 
 # Pages each role reaches from the menu: (href, Vietnamese, English). Areas add their entries here.
 NAV: dict[str, list[tuple[str, str, str]]] = {
@@ -21,7 +23,9 @@ NAV: dict[str, list[tuple[str, str, str]]] = {
               ("/admin/audit", "Nhật ký thay đổi", "Audit log")],
     "analyst": [("/analyst/campaigns", "Đợt khảo sát", "Campaigns, quality review and dashboards"),
                 ("/analyst/sampling", "Mẫu khảo sát cán bộ", "Officials' samples")],
-    "unit_manager": [("/manager", "Kết quả đơn vị", "My unit's results")],
+    "unit_manager": [("/manager", "Kết quả đơn vị", "My unit's results"),
+                     ("/manager/counters", "Quầy và áp phích QR", "My unit's counters and posters"),
+                     ("/manager/comments", "Ý kiến góp ý", "Comments")],
 }
 SIGN_IN_PAGE = {"access": "public"}  # public, but with CSRF protection (unlike PUBLIC pages, which skip it)
 
@@ -115,9 +119,17 @@ async def staff_home(request: Request) -> Template:
     return Template(template_name="staff_home.html", context={"user": user, "unit": unit})
 
 
+@get("/language/{to:str}", opt=PUBLIC)
+async def switch_language(request: Request, to: FromPath[str]) -> Redirect:
+    """Staff pages in Vietnamese (the default) or with English notes: a cookie, so every page follows."""
+    language = "en" if to == "en" else "vi"
+    return Redirect(path=safe_next(request.query_params.get("next")), cookies=[Cookie(
+        key=LANGUAGE_COOKIE, value=language, max_age=365 * 24 * 3600, httponly=True, samesite="lax", path="/")])
+
+
 @get("/privacy", opt=PUBLIC)
 async def privacy_notice() -> Template:
     return Template(template_name="privacy.html")
 
 
-AUTH_HANDLERS = [login_form, login, logout, password_form, change_password, staff_home, privacy_notice]
+AUTH_HANDLERS = [login_form, login, logout, password_form, change_password, staff_home, privacy_notice, switch_language]

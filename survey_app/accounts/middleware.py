@@ -113,7 +113,7 @@ async def check_access(connection: ASGIConnection, handler: BaseRouteHandler) ->
         async with db.write_transaction():
             await audit.record(user.username, "access_denied", f"{connection.scope['method']} {connection.url.path}",
                                detail=f"role {user.role}; needs {', '.join(rule)}")
-        raise PermissionDeniedException("Bạn không có quyền dùng trang này.")
+        raise PermissionDeniedException("Ông/bà không có quyền dùng trang này.")
 
 
 def refuse_unguarded_routes(app) -> None:

@@ -20,12 +20,12 @@ from survey_app.accounts.admin_forms import (
     FormRefused,
     clean_code,
     clean_text,
-    require_confirmation,
     staff_page,
 )
 from survey_app.accounts import ROLE_NAMES_VI, ROLES, SignedInUser, access, api_tokens
 from survey_app.accounts.passwords import hash_password, password_problem
 from survey_app.accounts.users import create_user
+from survey_app.core.confirmations import Confirmation, confirmation_page, confirmed_reason, with_reason
 from survey_app.core.tables import Unit, User
 
 USERNAME_LETTERS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
@@ -71,7 +71,7 @@ async def checked_new_user(form) -> dict:
 
 
 async def change_account(user_id: int, actor: SignedInUser, action: str, values: dict,
-                         end_sessions: bool = False) -> None:
+                         end_sessions: bool = False, detail: str = "") -> None:
     """Update one account and log it, in one transaction; `end_sessions` signs the person out everywhere."""
     async with db.write_transaction():
         row = await user_row(user_id)
@@ -82,14 +82,22 @@ async def change_account(user_id: int, actor: SignedInUser, action: str, values:
             await api_tokens.revoke_all_of(user_id, actor.username, action)
         after = await user_row(user_id)
         await audit.record(actor.username, action, f"user:{user_id}", before=user_record(row),
-                           after=user_record(after))
+                           after=user_record(after), detail=detail)
 
 
-async def set_active(user_id: int, actor: SignedInUser, active: bool) -> None:
+async def set_active(user_id: int, actor: SignedInUser, active: bool, reason: str = "") -> None:
     if user_id == actor.id and not active:
         raise FormRefused({"confirm": "Không thể tự ngừng tài khoản của chính mình."})
     await change_account(user_id, actor, "user_activated" if active else "user_deactivated", {User.active: active},
-                         end_sessions=not active)
+                         end_sessions=not active, detail=with_reason(reason) if reason else "")
+
+
+def deactivation_confirmation(row: dict) -> Confirmation:
+    return Confirmation(
+        title=f"Ngừng tài khoản {row['username']}?",
+        consequence=f"{row['username']} bị đăng xuất khỏi mọi phiên ngay và không đăng nhập được nữa cho đến khi "
+                    "quản trị mở lại tài khoản.",
+        action=f"/admin/users/{row['id']}/deactivate", button="Ngừng tài khoản", back="/admin/users")
 
 
 async def reset_password(user_id: int, actor: SignedInUser, password: str) -> None:
@@ -132,8 +140,12 @@ class UserAdminController(Controller):
 
     @post("/{user_id:int}/deactivate", status_code=200)
     async def deactivate(self, request: Request, user_id: FromPath[int]) -> Template:
+        row = await user_row(user_id)
+        form = await request.form()
+        if (reason := confirmed_reason(form)) is None:
+            return confirmation_page(request, deactivation_confirmation(row), form)
         return await self.act(request, user_id, "Đã ngừng tài khoản.", lambda form: set_active(
-            user_id, request.user, False), confirm=True)
+            user_id, request.user, False, reason))
 
     @post("/{user_id:int}/activate", status_code=200)
     async def activate(self, request: Request, user_id: FromPath[int]) -> Template:
@@ -150,12 +162,10 @@ class UserAdminController(Controller):
         return await self.act(request, user_id, "Đã mở khóa tài khoản.", lambda form: change_account(
             user_id, request.user, "user_unlocked", {User.failed_logins: 0, User.locked_until: None}))
 
-    async def act(self, request: Request, user_id: int, done: str, action, confirm: bool = False) -> Template:
+    async def act(self, request: Request, user_id: int, done: str, action) -> Template:
         await user_row(user_id)  # 404 before anything else
         form = await request.form()
         try:
-            if confirm:
-                require_confirmation(form)
             await action(form)
         except FormRefused as refused:
             return await self.page(request, refused.errors)

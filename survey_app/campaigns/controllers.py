@@ -6,14 +6,16 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 
 from survey_app.accounts import audit
-from survey_app.campaigns import services as campaigns, pages, targets
+from survey_app.campaigns import comments, services as campaigns, pages, targets
+from survey_app.campaigns.filters import DashboardFilters
 from survey_app.results import manager, quality
 from survey_app.results.dashboard import campaign_by_code, campaign_figures, domain_names, NotEnoughData
 from survey_app.accounts import SignedInUser, access
 from survey_app.results.frames import AnalysisCommandError
+from survey_app.core.confirmations import confirmation_page, confirmed_reason
 from survey_app.core.db import write_transaction
 
 
@@ -88,8 +90,12 @@ class CampaignController(Controller):
     @post("/{code:str}/status", status_code=303)
     async def status(self, request: Request, code: FromPath[str]) -> Template | Redirect:
         campaign = await found_campaign(code)
+        form = await request.form()
+        reason = confirmed_reason(form)
+        if form.get("action") == "close" and reason is None:  # final: it asks first, and why
+            return confirmation_page(request, campaigns.close_confirmation(campaign), form)
         try:
-            await campaigns.change_status(campaign, (await request.form()).get("action", ""), request.user.username)
+            await campaigns.change_status(campaign, form.get("action", ""), request.user.username, reason or "")
         except campaigns.CampaignRefused as refused:
             return refusal_page(request, campaign, refused)
         return Redirect(path=f"/analyst/campaigns/{code}", status_code=303)
@@ -118,17 +124,51 @@ class CampaignController(Controller):
     async def quality_decision(self, request: Request, code: FromPath[str]) -> Template | Redirect:
         campaign = await found_campaign(code)
         form = await request.form()
+        reason = confirmed_reason(form)
+        if form.get("decision") == "exclude" and reason is None:  # out of every figure: it asks first, and why
+            return confirmation_page(request, quality.exclusion_confirmation(campaign, form.get("response_id", "")), form)
         try:
-            await quality.decide(campaign, form.get("response_id", ""), form.get("decision", ""), request.user.username)
+            await quality.decide(campaign, form.get("response_id", ""), form.get("decision", ""), request.user.username,
+                                 reason or (form.get("reason") or "").strip()[:500])
         except campaigns.CampaignRefused as refused:
             return refusal_page(request, campaign, refused, 422)
         return Redirect(path=f"/analyst/campaigns/{code}/quality#r{form.get('response_id')}", status_code=303)
 
+    @get("/{code:str}/responses/{response_id:str}")
+    async def response(self, request: Request, state: State, code: FromPath[str],
+                       response_id: FromPath[str]) -> Template:
+        campaign = await found_campaign(code)
+        detail = await quality.response_detail(campaign, response_id[:12], state.settings.suppress_below)
+        if detail is None:
+            raise NotFoundException("Không có phiếu này trong đợt khảo sát.")
+        return Template(template_name="analyst_response.html", context={
+            "user": request.user, "campaign": campaign, **detail, **pages.COMMON})
+
+    @get("/{code:str}/comments")
+    async def comments(self, request: Request, state: State, code: FromPath[str], q: FromQuery[str] = "",
+                       unit: FromQuery[str] = "", page: FromQuery[int] = 1) -> Template:
+        campaign = await found_campaign(code)
+        context = await pages.comments_page(campaign, state.settings.suppress_below, q[:200], unit[:32], page)
+        return Template(template_name="comments.html", context={
+            "user": request.user, **context, "base": f"/analyst/campaigns/{code}/comments"})
+
+    @get("/{code:str}/comments.csv")
+    async def comments_csv(self, state: State, code: FromPath[str], q: FromQuery[str] = "",
+                           unit: FromQuery[str] = "") -> Response:
+        campaign = await found_campaign(code)
+        found = await comments.campaign_comments(campaign, state.settings.suppress_below)
+        return Response(comments.comments_csv(comments.matching(found["comments"], q[:200], unit[:32])),
+                        media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="y-kien-{code}.csv"'})
+
     @get("/{code:str}/dashboard")
     async def dashboard(self, request: Request, state: State, code: FromPath[str],
-                        excluded: FromQuery[str | None] = None) -> Template:
+                        excluded: FromQuery[str | None] = None, level: FromQuery[str] = "",
+                        domain: FromQuery[str] = "", starts_on: FromQuery[str] = "",
+                        ends_on: FromQuery[str] = "") -> Template:
         campaign = await found_campaign(code)
-        context = await pages.dashboard(campaign, excluded == "without", state.settings.suppress_below)
+        chosen = DashboardFilters.from_query(level, domain, starts_on, ends_on)
+        context = await pages.dashboard(campaign, excluded == "without", state.settings.suppress_below, chosen)
         return Template(template_name="analyst_dashboard.html", context={"user": request.user, **context})
 
     @post("/{code:str}/targets", status_code=303)
@@ -157,7 +197,16 @@ async def refuse_other_unit(request: Request, unit_code: str) -> None:
     async with write_transaction():
         await audit.record(user.username, "access_denied", f"GET {request.url.path}",
                            detail=f"unit {unit_code[:64]} is outside the user's units")
-    raise PermissionDeniedException("Bạn không có quyền xem đơn vị này.")
+    raise PermissionDeniedException("Ông/bà không có quyền xem đơn vị này.")
+
+
+async def own_unit_code(user: SignedInUser) -> str:
+    from survey_app.core.tables import Unit
+
+    unit = await Unit.select(Unit.code).where(Unit.id == user.unit_id).first()
+    if unit is None:
+        raise NotFoundException("Tài khoản chưa gắn với đơn vị nào.")
+    return unit["code"]
 
 
 class ManagerController(Controller):
@@ -166,12 +215,15 @@ class ManagerController(Controller):
 
     @get()
     async def home(self, request: Request) -> Redirect:
-        from survey_app.core.tables import Unit
+        return Redirect(path=f"/manager/units/{await own_unit_code(request.user)}")
 
-        unit = await Unit.select(Unit.code).where(Unit.id == request.user.unit_id).first()
-        if unit is None:
-            raise NotFoundException("Tài khoản chưa gắn với đơn vị nào.")
-        return Redirect(path=f"/manager/units/{unit['code']}")
+    @get("/counters")
+    async def counters(self, request: Request) -> Redirect:
+        return Redirect(path=f"/staff/units/{await own_unit_code(request.user)}/counters")
+
+    @get("/comments")
+    async def own_comments(self, request: Request) -> Redirect:
+        return Redirect(path=f"/manager/units/{await own_unit_code(request.user)}/comments")
 
     @get("/units/{unit_code:str}")
     async def unit(self, request: Request, state: State, unit_code: FromPath[str],
@@ -183,6 +235,18 @@ class ManagerController(Controller):
         context = await manager.manager_view(unit, user.unit_ids or frozenset(), campaign,
                                              state.settings.suppress_below)
         return Template(template_name="manager_unit.html", context={"user": user, **context})
+
+    @get("/units/{unit_code:str}/comments")
+    async def unit_comments(self, request: Request, state: State, unit_code: FromPath[str],
+                            campaign: FromQuery[str] = "", q: FromQuery[str] = "", page: FromQuery[int] = 1) -> Template:
+        user: SignedInUser = request.user
+        unit = await manager.scoped_unit(unit_code, user.unit_ids or frozenset())
+        if unit is None:
+            await refuse_other_unit(request, unit_code)
+        context = await manager.comments_view(unit, user.unit_ids or frozenset(), campaign[:32], q[:200], page,
+                                              state.settings.suppress_below)
+        return Template(template_name="comments.html", context={
+            "user": user, **context, "base": f"/manager/units/{unit_code}/comments"})
 
 
 ANALYST_HANDLERS = [CampaignController, ManagerController]

@@ -51,8 +51,12 @@ async def stratum_counts(campaign_code: str) -> list[dict]:
         return []
     if members.empty:
         return []
+    from survey_app.core.tables import Unit
+    from survey_app.core.wording import stratum_label
+
     table = draws.tracking_table(members)
-    return [{"stratum": str(index), **{key: _plain(value) for key, value in row.items()}}
+    names = {row["code"]: row["name"] for row in await Unit.select(Unit.code, Unit.name)}
+    return [{"stratum": stratum_label(str(index), names), **{key: _plain(value) for key, value in row.items()}}
             for index, row in table.iterrows()]
 
 

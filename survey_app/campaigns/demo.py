@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import tempfile
 import uuid
+from pathlib import Path
 
 from questionnaires import load_shipped
 
@@ -151,3 +153,86 @@ async def load_staff() -> None:
 
     for username, role, unit_code in DEMO_STAFF:
         await create_user(username, DEMO_PASSWORD, role, unit_code, display_name=f"Demo {role}", actor="demo")
+
+
+OFFICIALS_CAMPAIGN = "PAR-SO-2026"
+# The 2022 plan's quota per department (domain brief): 5 heads of division and 4 civil servants
+OFFICIALS_QUOTAS = ["lanh_dao_phong=5", "cong_chuc=4"]
+FAMILY_NAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Phan", "Vũ", "Đặng", "Bùi", "Đỗ")
+GIVEN_NAMES = ("An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Hùng", "Lan", "Minh", "Nga", "Phúc", "Quân", "Thảo", "Vy")
+
+
+def officials_frame(path: Path, seed: int) -> Path:
+    """A synthetic list of officials: every department, 8 heads of division and 10 civil servants each."""
+    import csv
+
+    rng = random.Random(seed)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["unit", "role", "staff_id", "name"])
+        for number in range(1, len(DEPARTMENTS) + 1):
+            for role, count in (("lanh_dao_phong", 8), ("cong_chuc", 10)):
+                for person in range(count):
+                    writer.writerow([f"SO{number:02d}", role, f"CB-SO{number:02d}-{role}-{person:02d}",
+                                     f"{rng.choice(FAMILY_NAMES)} {rng.choice(GIVEN_NAMES)}"])
+    return path
+
+
+async def load_officials_demo(secret_key: str, seed: int = 2026) -> list[dict] | None:
+    """An open officials' campaign (PAR INDEX, departments) with its sample drawn: the slips (with their one-time
+    codes) the first time, None when it is already there (codes are stored only as hashes)."""
+    from survey_app.officials import draws
+
+    if await Campaign.exists().where(Campaign.code == OFFICIALS_CAMPAIGN):
+        return None
+    questionnaire_ids = await register_shipped()
+    today = dt.date.today()
+    await Campaign.insert(Campaign(code=OFFICIALS_CAMPAIGN, name="Điều tra xã hội học CCHC năm 2026 (sở, ban, ngành)",
+                                   questionnaire=questionnaire_ids["par_index_so"], status="open", mode="invitation",
+                                   starts_on=today.replace(month=1, day=1), ends_on=today.replace(month=12, day=31)))
+    with tempfile.TemporaryDirectory() as folder:
+        frame = officials_frame(Path(folder) / "officials.csv", seed)
+        stored = await draws.draw_and_store(secret_key, OFFICIALS_CAMPAIGN, frame, None, OFFICIALS_QUOTAS, seed, "so")
+    return stored.slips.to_dict("records")
+
+
+def demo_codes_file(settings) -> Path:
+    """Beside the SQLite demo database (or in var/): the demo officials' invitation codes."""
+    from survey_app.core.engines import sqlite_path
+
+    folder = sqlite_path(settings.database_url).parent if settings.is_sqlite else Path("var")
+    return folder / "demo-invitation-codes.csv"
+
+
+def write_demo_codes(path: Path, slips: list[dict]) -> None:
+    import csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["unit", "role", "code"], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(slips)
+    path.chmod(0o600)  # invitation codes are bearer secrets, even in a demo
+
+
+def demo_codes(settings, count: int = 3) -> list[dict]:
+    import csv
+
+    path = demo_codes_file(settings)
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))[:count]
+
+
+async def load_demo_with_officials(settings) -> bool:
+    """`survey demo`: the province, its key's fingerprint, and the officials' campaign whose codes exist in plain
+    text only now (kept in demo_codes_file for the demo's own use)."""
+    from survey_app.core import server_key
+
+    loaded = await load_demo()
+    await server_key.remember(settings.secret_key)
+    slips = await load_officials_demo(settings.secret_key)
+    if slips:
+        write_demo_codes(demo_codes_file(settings), slips)
+    return loaded

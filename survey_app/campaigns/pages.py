@@ -6,6 +6,7 @@ import asyncio
 
 from survey_app.results import charts
 from survey_app.campaigns import counts, targets
+from survey_app.campaigns.filters import DashboardFilters, filtered_figures
 from survey_app.campaigns.services import COMMON, LEVEL_NAMES
 from survey_app.results.dashboard import (
     NotEnoughData,
@@ -34,15 +35,25 @@ async def campaign_list() -> list[dict]:
 async def form_choices() -> dict:
     questionnaires = await Questionnaire.select(Questionnaire.id, Questionnaire.key, Questionnaire.version,
                                                 Questionnaire.title).order_by(Questionnaire.key).order_by(Questionnaire.id)
-    units = await Unit.select(Unit.id, Unit.code, Unit.name, Unit.level).order_by(Unit.id)
-    return {"questionnaires": questionnaires, "units": units, **COMMON}
+    units = await Unit.select(Unit.id, Unit.code, Unit.name, Unit.level, Unit.parent).order_by(Unit.id)
+    return {"questionnaires": questionnaires, "units": units, "unit_tree": unit_tree(units), **COMMON}
+
+
+def unit_tree(units: list[dict]) -> list[dict]:
+    """The units as nested nodes {unit, children}, roots first, each level in id order (the form's tree)."""
+    nodes = {unit["id"]: {"unit": unit, "children": []} for unit in units}
+    roots = []
+    for unit in units:
+        parent = nodes.get(unit["parent"])
+        (parent["children"] if parent else roots).append(nodes[unit["id"]])
+    return roots
 
 
 async def edit_form(campaign: dict) -> dict:
     """The edit form filled in with the campaign as it is (every unit it covers ticked, with its quota)."""
     units = await counts.campaign_units(campaign["id"])
-    form = {"name": campaign["name"], "starts_on": campaign["starts_on"].strftime("%d/%m/%Y"),
-            "ends_on": campaign["ends_on"].strftime("%d/%m/%Y"),
+    form = {"name": campaign["name"], "starts_on": campaign["starts_on"].isoformat(),  # what a date field takes
+            "ends_on": campaign["ends_on"].isoformat(),
             **{f"quota_{unit['id']}": str(unit["quota"]) for unit in units if unit["quota"]}}
     return {"campaign": campaign, "form": form, "chosen_units": [str(unit["id"]) for unit in units], "problems": {},
             **await form_choices()}
@@ -52,6 +63,16 @@ async def campaign_detail(campaign: dict) -> dict:
     stratum_rows = await counts.stratum_counts(campaign["code"]) if campaign["mode"] == "invitation" else []
     return {"campaign": campaign, "unit_counts": await counts.unit_counts(campaign["id"]), "strata": stratum_rows,
             "questionnaires": (await form_choices())["questionnaires"], **COMMON}
+
+
+async def comments_page(campaign: dict, threshold: int, search: str, unit_code: str, page: int) -> dict:
+    from survey_app.campaigns import comments
+
+    found = await comments.campaign_comments(campaign, threshold)
+    units = sorted({(c["unit_code"], c["unit_name"]) for c in found["comments"]})
+    return {"campaign": campaign, "campaigns": [], "search": search, "unit_filter": unit_code, "threshold": threshold,
+            "units": [{"code": code, "name": name} for code, name in units], **found,
+            **comments.page_of(comments.matching(found["comments"], search, unit_code), page), **COMMON}
 
 
 def _target_rows(figures: dict, stored: dict, subjects: list[tuple[str, str]], threshold: int) -> list[dict]:
@@ -65,18 +86,23 @@ def _target_rows(figures: dict, stored: dict, subjects: list[tuple[str, str]], t
     return rows
 
 
-async def dashboard(campaign: dict, without_excluded: bool, threshold: int) -> dict:
-    """Everything on the dashboard page; `error` instead of figures when the campaign has too few responses.
-    A group with fewer than `threshold` responses (SUPPRESS_BELOW) shows no figure and is not ranked."""
+async def dashboard(campaign: dict, without_excluded: bool, threshold: int,
+                    chosen: DashboardFilters = DashboardFilters()) -> dict:
+    """Everything on the dashboard page; `error` instead of figures when the campaign (or what the filters keep)
+    has too few responses. A group with fewer than `threshold` responses (SUPPRESS_BELOW) shows no figure and is
+    not ranked."""
+    domains = await domain_names()
     context = {"campaign": campaign, "without_excluded": without_excluded, "threshold": threshold,
-               "excluded_count": len(await excluded_ids(campaign["id"])), **COMMON}
+               "excluded_count": len(await excluded_ids(campaign["id"])), "filters": chosen,
+               "domain_choices": domains, **COMMON}
     try:
         figures = await campaign_figures(campaign, without_excluded, threshold)
+        if chosen.narrows_responses:
+            figures = await filtered_figures(campaign, figures, chosen)
     except NotEnoughData:
         return {**context, "error": True}
-    units = await unit_rows()
+    units = [unit for unit in await unit_rows() if not chosen.level or unit["level"] == chosen.level]
     stored = await targets.stored_targets(campaign["id"])
-    domains = await domain_names()
     subjects = targets.target_subjects(figures["scoring"], {code: domains.get(code, code)
                                                              for code in figures["by"]["domain"] if code in domains})
     ranked = ranked_units(figures["by"]["unit"], units, threshold, figures["left_out"])
@@ -93,10 +119,11 @@ async def dashboard(campaign: dict, without_excluded: bool, threshold: int) -> d
 
 
 async def _charts(figures: dict, ranked: list[dict], target: float | None, threshold: int) -> dict:
-    """The SVG charts, drawn once per cached figures, target and threshold (drawing is most of a dashboard's time,
-    so it runs in a thread; the ranking leaves out suppressed units, so another threshold draws another chart)."""
+    """The SVG charts, drawn once per cached figures, target, threshold and ranked units (drawing is most of a
+    dashboard's time, so it runs in a thread; the ranking leaves out suppressed units, so another threshold or
+    level draws another chart)."""
     drawn = figures.setdefault("charts", {})
-    return await cached_or_built(drawn, (target, threshold),
+    return await cached_or_built(drawn, (target, threshold, tuple(row["code"] for row in ranked)),
                                  lambda: asyncio.to_thread(_draw_charts, figures, ranked, target))
 
 

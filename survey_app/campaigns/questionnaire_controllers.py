@@ -51,7 +51,7 @@ def check_definition(filename: str, data: bytes):
         path.write_bytes(data)
         definition, problems = validate_file(path)
     if problems:
-        raise UploadRefused([str(problem).replace(str(path), name) for problem in problems])
+        raise UploadRefused([problem.text_vi().replace(str(path), name) for problem in problems])
     return definition
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from survey_app.accounts import audit
 from survey_app.core.campaign_tables import CampaignUnit
+from survey_app.core.confirmations import Confirmation, with_reason
 from survey_app.core.db import write_transaction
 from survey_app.core.tables import CAMPAIGN_MODES, Campaign, Questionnaire, Response, Unit
 
@@ -117,8 +118,20 @@ async def _checked_editable(form, problems: FormProblems) -> dict:
     return {"name": name, "starts_on": starts_on, "ends_on": ends_on, "units": units}
 
 
-async def _checked_units(form, problems: FormProblems) -> dict[int, int | None]:
+async def _with_units_below(form) -> list[str]:
+    """The ticked units, plus every unit below a unit ticked "with the units below" (works without JavaScript)."""
     chosen = [value for value in form.getall("units", []) if value.isdigit()]
+    parents = {int(value) for value in form.getall("with_children", []) if value.isdigit()}
+    if parents:
+        from survey_app.results.services import children_by_parent, subtree
+
+        children = await children_by_parent()
+        chosen += [str(unit_id) for parent in parents for unit_id in subtree(parent, children)]
+    return list(dict.fromkeys(chosen))
+
+
+async def _checked_units(form, problems: FormProblems) -> dict[int, int | None]:
+    chosen = await _with_units_below(form)
     known = {row["id"] for row in await Unit.select(Unit.id).where(Unit.id.is_in([int(v) for v in chosen] or [-1]))}
     if not known:
         problems.add("units", "Đơn vị: chọn ít nhất một đơn vị.", "Units: choose at least one unit.")
@@ -163,7 +176,19 @@ async def update_campaign(campaign: dict, values: dict, username: str) -> None:
                            before=audit.without_secrets(before), after=audit.without_secrets(after))
 
 
-async def change_status(campaign: dict, action: str, username: str) -> str:
+def close_confirmation(campaign: dict) -> Confirmation:
+    invitation = campaign["mode"] == "invitation"
+    return Confirmation(
+        title=f"Đóng đợt khảo sát {campaign['code']}?",
+        consequence=("Đợt khảo sát dừng nhận phiếu ngay và không mở lại được: "
+                     + ("mã mời chưa dùng hết hiệu lực, kết quả của công chức được công bố và quyết định giữ/loại "
+                        "phiếu không đổi được nữa." if invitation else
+                        "mã QR tại các quầy không còn nhận phiếu, đợt khảo sát không sửa được nữa.")),
+        action=f"/analyst/campaigns/{campaign['code']}/status", button="Đóng đợt khảo sát",
+        back=f"/analyst/campaigns/{campaign['code']}", hidden={"action": "close"})
+
+
+async def change_status(campaign: dict, action: str, username: str, reason: str = "") -> str:
     """open / pause / close as the state allows; the change and its audit entry land together."""
     if action not in TRANSITIONS:
         raise CampaignRefused("Thao tác không hợp lệ (mở, tạm dừng hoặc đóng).", "action must be open, pause or close")
@@ -175,7 +200,8 @@ async def change_status(campaign: dict, action: str, username: str) -> str:
     async with write_transaction():
         await Campaign.update({Campaign.status: new_status}).where(Campaign.id == campaign["id"])
         await audit.record(username, f"campaign_{action}", f"campaign {campaign['code']}",
-                           before={"status": campaign["status"]}, after={"status": new_status})
+                           before={"status": campaign["status"]}, after={"status": new_status},
+                           detail=with_reason(reason) if reason else "")
     return new_status
 
 

@@ -8,13 +8,14 @@ from survey_app.accounts import audit
 from survey_app.campaigns.services import FormProblems
 from survey_app.core.campaign_tables import COMPARISONS, CampaignTarget
 from survey_app.core.db import write_transaction
+from survey_app.core.wording import domain_label
 
 
 def target_subjects(scoring: dict, domains: dict[str, str]) -> list[tuple[str, str]]:
     """(subject, Vietnamese name) of everything a target may be set on: overall, each factor, each domain."""
     subjects = [("overall", "Chỉ số chung")]
     subjects += [(f"factor:{factor['key']}", factor.get("label", {}).get("vi", factor["key"])) for factor in scoring["factors"]]
-    subjects += [(f"domain:{code}", f"Lĩnh vực {name}") for code, name in sorted(domains.items())]
+    subjects += [(f"domain:{code}", domain_label(name)) for code, name in sorted(domains.items())]
     return subjects
 
 

@@ -10,9 +10,17 @@ import typer
 
 async def _build_connected(settings, **options):
     from survey_app.core import db
-    from survey_app.units.posters import build
+    from survey_app.core.server_key import KeyMismatch, require_server_key
+    from survey_app.units.posters import QrCommandError, build
 
-    return await db.run_connected(settings, lambda: build(settings, **options), migrate_first=False)
+    async def checked_then_build():
+        try:
+            await require_server_key(settings.secret_key)  # posters signed otherwise would be refused
+        except KeyMismatch as refused:
+            raise QrCommandError(f"{refused.message_vi} / {refused.message_en}") from refused
+        return await build(settings, **options)
+
+    return await db.run_connected(settings, checked_then_build, migrate_first=False)
 
 
 def qr(

@@ -15,17 +15,27 @@ sample_app = typer.Typer(help="Random samples of officials and their invitation 
 
 async def _with_database(work):
     from survey_app.core import db
+    from survey_app.core.server_key import require_server_key
     from survey_app.core.settings import Settings
 
     settings = Settings.from_env()
-    return await db.run_connected(settings, lambda: work(settings))
+
+    async def checked_then_work():
+        await require_server_key(settings.secret_key)  # codes keyed otherwise would be refused by the server
+        return await work(settings)
+
+    return await db.run_connected(settings, checked_then_work)
 
 
 def _run(work):
     import sampling
+    from survey_app.core.server_key import KeyMismatch
 
     try:
         return asyncio.run(_with_database(work))
+    except KeyMismatch as refused:
+        typer.echo(f"refused / từ chối: {refused.message_vi} / {refused.message_en}", err=True)
+        raise typer.Exit(code=1)
     except sampling.SamplingError as error:
         typer.echo("refused / từ chối:", err=True)
         for problem in error.problems:

@@ -3,7 +3,7 @@
 References are strings (like sampling_tables.py) so this module never imports tables.py, which imports it.
 """
 
-from piccolo.columns import JSON, DoublePrecision, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import JSON, DoublePrecision, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -39,6 +39,7 @@ class QualityReview(Table, tablename="quality_review"):
     decision = Varchar(length=8, help_text="keep or exclude")
     flags = JSON(default="[]")
     reviewed_by = Varchar(length=64, default="")
+    reason = Text(default="", help_text="why the analyst kept or excluded it")
     reviewed_at = Timestamptz(default=TimestamptzNow())
 
 

@@ -7,11 +7,14 @@ already a dependency, means no font file in this repository and nothing to insta
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import matplotlib
 from fpdf import FPDF
 
+# fontTools, which fpdf2 uses to subset the fonts, logs every table it touches at INFO (~300 lines a report)
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 FONT_FAMILY = "DejaVu"
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf",

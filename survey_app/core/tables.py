@@ -136,6 +136,23 @@ class AuditLog(Table, tablename="audit_log"):
     detail = Text(default="")
 
 
+class UnitChange(Table, tablename="unit_change"):
+    """A unit merged into (kind "merge") or split off to (kind "split") a successor from `effective_on`: trends
+    show the successor with the predecessor's earlier figures mapped onto it."""
+
+    predecessor = ForeignKey(Unit, null=False, **RESTRICT)
+    successor = ForeignKey(Unit, null=False, **RESTRICT)
+    kind = Varchar(length=8, help_text="merge or split")
+    effective_on = Date()
+    recorded_by = Varchar(length=64, default="")
+
+
+class ServerKey(Table, tablename="server_key"):
+    """A fingerprint of the server's SECRET_KEY (survey_app/core/server_key.py), never the key."""
+
+    fingerprint = Varchar(length=64)
+
+
 # The officials' sample (draws, members, invitation codes, drafts) lives in its own module.
 from survey_app.core.sampling_tables import SAMPLING_TABLES  # noqa: E402
 # The analyst workspace's campaign units, targets and quality reviews too.
@@ -144,5 +161,5 @@ from survey_app.core.campaign_tables import ANALYST_TABLES  # noqa: E402
 # Export jobs, shared by every worker and server.
 from survey_app.core.export_tables import EXPORT_TABLES  # noqa: E402
 
-ALL_TABLES = (Unit, Counter, Domain, Questionnaire, Campaign, Response, User, ApiToken, AuditLog, *SAMPLING_TABLES,
-              *ANALYST_TABLES, *EXPORT_TABLES)
+ALL_TABLES = (Unit, Counter, Domain, Questionnaire, Campaign, Response, User, ApiToken, AuditLog, ServerKey, UnitChange,
+              *SAMPLING_TABLES, *ANALYST_TABLES, *EXPORT_TABLES)

@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from litestar.plugins.jinja import JinjaTemplateEngine
+from markupsafe import Markup
+
+from survey_app.core.vietnam_time import VIETNAM_TIME
+from survey_app.core.wording import LANGUAGE_COOKIE
+
+
+def in_vietnam(moment: dt.datetime) -> dt.datetime:
+    """A stored moment (UTC; SQLite may hand it back without its zone) as a clock in Vietnam shows it."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(VIETNAM_TIME)
 
 
 def vietnamese_date(value: dt.date | dt.datetime | None) -> str:
+    if isinstance(value, dt.datetime):
+        value = in_vietnam(value)
     return value.strftime("%d/%m/%Y") if value else ""
+
+
+def vietnamese_time(value: dt.datetime | None, seconds: bool = False) -> str:
+    """dd/mm/yyyy hh:mm in Vietnam's time (UTC+7): what staff read on every page."""
+    if value is None or value != value:  # NaT from pandas
+        return ""
+    return in_vietnam(value).strftime("%d/%m/%Y %H:%M" + (":%S" if seconds else ""))
 
 
 def percent(value: float | None) -> str:
@@ -35,9 +56,27 @@ def label(texts: dict | None, lang: str = "vi") -> str:
     return texts.get(lang) or texts.get("vi") or next(iter(texts.values()))
 
 
+# English notes beside the Vietnamese text: <span class="en">…</span> and <p class="en">…</p> (they never nest).
+ENGLISH_NOTES = re.compile(r'\s?<(span|p) class="en"[^>]*>.*?</\1>', re.DOTALL)
+
+
+def page_language(request: object, lang: object = None) -> str:
+    """The page's own language (a form asked for with ?lang=en), else the staff member's switch (a cookie)."""
+    if lang in ("vi", "en"):
+        return lang
+    cookies = getattr(request, "cookies", None) or {}
+    return "en" if cookies.get(LANGUAGE_COOKIE) == "en" else "vi"
+
+
+def english_notes(html: str, language: str) -> str:
+    """Vietnamese pages carry no English sentence: the English notes stay only on a page read in English."""
+    return Markup(html if language == "en" else ENGLISH_NOTES.sub("", str(html)))
+
+
 def configure_environment(engine: JinjaTemplateEngine) -> None:
     from survey_app.accounts.controllers import nav_links
+    from survey_app.core.wording import design_note_vi
 
-    engine.engine.filters.update(vndate=vietnamese_date, percent=percent, percent_share=percent_share, label=label,
-                                  thousands=thousands)
-    engine.engine.globals.update(nav_links=nav_links)
+    engine.engine.filters.update(design_vi=design_note_vi, vndate=vietnamese_date, vntime=vietnamese_time, percent=percent, percent_share=percent_share, label=label,
+                                  thousands=thousands, english_notes=english_notes)
+    engine.engine.globals.update(nav_links=nav_links, page_language=page_language)

@@ -32,6 +32,7 @@ from survey_app.core.settings import SMALL_GROUP_DEFAULT
 from survey_app.core.single_flight import cached_or_built
 from survey_app.results.suppression import publishable
 from survey_app.core.vietnam_time import today_in_vietnam
+from survey_app.core.wording import design_note_vi, domain_label
 
 NOT_ENOUGH = "không đủ số phiếu"
 LEVEL_NAMES = {"province": "Tỉnh", "so": "Sở, ban, ngành", "huyen": "UBND cấp huyện", "xa": "UBND cấp xã"}
@@ -221,7 +222,7 @@ def collect_report(campaign: dict, scoring: dict, frame: pd.DataFrame, names: di
     domains = [_group_row(code, names["domains"].get(code, code), result, minimum)
                for code, result in compute_indices_by(frame, scoring, "domain", design=design).items()]
     units = _unit_rows(frame, scoring, design, names, minimum, left_out)
-    report = Report(campaign, _facts(campaign, frame, design_note, today, left_out), province, levels, domains, units, [],
+    report = Report(campaign, _facts(campaign, frame, design_note, today, left_out, scoring), province, levels, domains, units, [],
                     {factor["key"]: nfc(factor["label"]["vi"]) for factor in scoring["factors"]}, minimum)
     report.targets = _judge_targets(report, targets)
     return report
@@ -276,9 +277,28 @@ def _rank(rows: list[GroupRow]) -> None:
         row.rank = position if position == 1 or row.overall != shown[position - 2].overall else shown[position - 2].rank
 
 
-def _facts(campaign: dict, frame: pd.DataFrame, design_note: str, today: dt.date, left_out: dict) -> dict:
+# Scoring key of the questionnaire → (report title, the index's short name): a counter rating under Decision 766 is
+# not SIPAS, nor is the officials' PAR INDEX survey.
+REPORT_TITLES = {
+    "sipas": ("Báo cáo kết quả khảo sát mức độ hài lòng của người dân, tổ chức (SIPAS)", "Chỉ số SIPAS"),
+    "decision_766_satisfaction": ("Báo cáo kết quả khảo sát mức độ hài lòng của người dân, tổ chức tại bộ phận một "
+                                  "cửa (Quyết định 766/QĐ-TTg)", "Chỉ số hài lòng"),
+    "par_index_survey": ("Báo cáo kết quả điều tra xã hội học, Chỉ số cải cách hành chính (PAR INDEX)",
+                         "Điểm điều tra xã hội học"),
+}
+
+
+def _titles(scoring: dict) -> tuple[str, str]:
+    label = nfc(scoring.get("label", {}).get("vi", "")) or "mức độ hài lòng"
+    return REPORT_TITLES.get(scoring.get("key"), (f"Báo cáo kết quả khảo sát: {label}", "Chỉ số"))
+
+
+def _facts(campaign: dict, frame: pd.DataFrame, design_note: str, today: dt.date, left_out: dict,
+           scoring: dict) -> dict:
+    title, index_name = _titles(scoring)
     return {
-        "title": "Báo cáo kết quả khảo sát mức độ hài lòng của người dân, tổ chức (SIPAS)",
+        "title": title,
+        "index_name": index_name,
         "subtitle": nfc(campaign["name"]),
         "period": f"{_date(campaign['starts_on'])} – {_date(campaign['ends_on'])}",
         "made_on": today.strftime("%d/%m/%Y"),
@@ -305,13 +325,13 @@ def _judge_targets(report: Report, targets: list[Target]) -> list[dict]:
             for row in report.units:
                 row.target_met = target.met_by(row.overall if row.shown else None)
             met = sum(1 for row in report.units if row.target_met)
-            judged.append({"what": "Số đơn vị đạt chỉ số SIPAS", "target": target.label(),
+            judged.append({"what": f"Số đơn vị đạt mục tiêu ({report.facts['index_name']})", "target": target.label(),
                            "figure": f"{met}/{sum(1 for row in report.units if row.shown)} đơn vị", "met": None})
             continue
         row = report.province if target.scope == "province" else next(
             (domain for domain in report.domains if domain.code == target.key), None)
-        what = "Chỉ số SIPAS toàn tỉnh" if target.scope == "province" else \
-            f"Lĩnh vực {row.name if row else target.key}"
+        what = f"{report.facts['index_name']} toàn tỉnh" if target.scope == "province" else \
+            domain_label(row.name if row else target.key)
         figure = row.overall if row is not None and row.shown else None
         judged.append({"what": what, "target": target.label(),
                        "figure": NOT_ENOUGH if figure is None else f"{_number(figure)} %",
@@ -321,42 +341,57 @@ def _judge_targets(report: Report, targets: list[Target]) -> list[dict]:
 
 # Charts (matplotlib's object API, PNG; drawn in a worker thread holding charts.DRAWING, see results/charts.py).
 
+PRINTED_WIDTH_MM = 170  # both charts are placed this wide on the A4 page
+
+
 def units_chart(report: Report) -> bytes:
+    return _png(units_figure(report))
+
+
+def units_figure(report: Report):
     from matplotlib.figure import Figure
 
     from survey_app.results.charts import error_bars
 
     shown = sorted((row for row in report.units if row.shown), key=lambda row: row.overall)
-    figure = Figure(figsize=(8, max(3.0, 0.22 * len(shown) + 1)), dpi=130)
+    # Printed 170 mm wide (0.84 of the 8-inch figure): 10-point names stay above 8 points on paper.
+    figure = Figure(figsize=(8, max(3.0, 0.28 * len(shown) + 1.0)), dpi=150)
     axes = figure.subplots()
     positions = range(len(shown))
     errors = error_bars([row.overall for row in shown], [row.ci_low for row in shown], [row.ci_high for row in shown])
-    axes.barh(list(positions), [row.overall for row in shown], xerr=errors, color="#2f6f9f", ecolor="#555", capsize=2)
-    axes.set_yticks(list(positions), [row.name for row in shown], fontsize=7)
+    bars = axes.barh(list(positions), [row.overall for row in shown], xerr=errors, color="#2f6f9f", ecolor="#555",
+                     capsize=2)
+    axes.bar_label(bars, labels=[_number(row.overall) for row in shown], label_type="center", color="white",
+                   fontsize=9)
+    axes.set_yticks(list(positions), [_short_name(row.name) for row in shown], fontsize=10)
     unit_target = next((target for target in DEFAULT_TARGETS if target.scope == "unit"), None)
     if unit_target:
         axes.axvline(unit_target.value, color="#c0392b", linestyle="--", label=f"Mục tiêu {unit_target.label()}")
         axes.legend(loc="lower right", fontsize=7)
     axes.set_xlim(0, 100)
     axes.set_xlabel("Chỉ số hài lòng (%), khoảng tin cậy 95 %")
-    axes.set_title("Chỉ số SIPAS theo đơn vị", fontsize=10)
-    return _png(figure)
+    axes.set_title(f"{report.facts['index_name']} theo đơn vị", fontsize=11)
+    return figure
+
+
+def _short_name(name: str, width: int = 40) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
 
 
 def factors_chart(report: Report) -> bytes:
     from matplotlib.figure import Figure
 
     keys = list(report.factor_names)
-    figure = Figure(figsize=(8, 0.45 * len(keys) + 1.2), dpi=130)
+    figure = Figure(figsize=(8, 0.5 * len(keys) + 1.2), dpi=150)
     axes = figure.subplots()
     values = [report.province.factors.get(key) or 0 for key in keys]
     axes.barh(range(len(keys)), values, color="#3c8d5a")
-    axes.set_yticks(range(len(keys)), [report.factor_names[key] for key in keys], fontsize=8)
+    axes.set_yticks(range(len(keys)), [_short_name(report.factor_names[key]) for key in keys], fontsize=10)
     axes.invert_yaxis()
     axes.set_xlim(0, 100)
     for position, value in enumerate(values):
-        axes.text(value + 1, position, _number(value), va="center", fontsize=8)
-    axes.set_title("Chỉ số toàn tỉnh theo yếu tố", fontsize=10)
+        axes.text(value + 1, position, _number(value), va="center", fontsize=10)
+    axes.set_title("Chỉ số toàn tỉnh theo yếu tố", fontsize=11)
     return _png(figure)
 
 
@@ -393,12 +428,10 @@ def render_pdf(report: Report) -> bytes:
     _pdf_table(document, "3. Chỉ số toàn tỉnh và theo cấp", [report.province, *report.levels], ranked=False)
     _pdf_table(document, "4. Chỉ số theo lĩnh vực", report.domains, ranked=False)
     _pdf_targets(document, report)
-    document.add_page()
+    # The sections flow on (fpdf breaks pages itself): forced page breaks left a page with a few lines on it.
     _pdf_table(document, "6. Xếp hạng đơn vị", ranked_units(report), ranked=True)
-    document.add_page()
-    _pdf_section(document, "7. Biểu đồ", [])
-    document.image(io.BytesIO(report.charts["factors"]), w=170)
-    document.image(io.BytesIO(report.charts["units"]), w=170)
+    _pdf_chart(document, report.charts["factors"], "7. Biểu đồ")
+    _pdf_chart(document, report.charts["units"])
     return bytes(document.output())
 
 
@@ -414,7 +447,7 @@ def _method_text(report: Report) -> str:
                "(logit). Chỉ số của một đơn vị gồm cả các đơn vị cấp dưới. Nhóm có dưới "
                f"{report.minimum} phiếu ghi “{NOT_ENOUGH}”. Phiếu bị loại khi kiểm tra chất lượng không được tính. "
                f"Để bảo vệ người trả lời, câu trả lời của công chức tại đơn vị có dưới {report.minimum} phiếu không "
-               f"được tính vào bất kỳ chỉ số nào. Thiết kế: {report.facts['design_note']}.")
+               f"được tính vào bất kỳ chỉ số nào. Thiết kế: {design_note_vi(report.facts['design_note'])}.")
 
 
 def _sample_lines(report: Report) -> list[str]:
@@ -462,6 +495,22 @@ def _table_cells(row: GroupRow, ranked: bool) -> list[str]:
     figure = [_number(row.overall), f"{_number(row.ci_low)} – {_number(row.ci_high)}"] if row.shown else [NOT_ENOUGH, ""]
     met = {True: "đạt", False: "chưa đạt", None: ""}[row.target_met]
     return ([str(row.rank or "")] if ranked else []) + [row.name, str(row.responses), *figure] + ([met] if ranked else [])
+
+
+def _pdf_chart(document, png: bytes, title: str = "") -> None:
+    """A chart PRINTED_WIDTH_MM wide (narrower if it would not fit on one page), kept on one page with its title."""
+    from PIL import Image
+
+    width_px, height_px = Image.open(io.BytesIO(png)).size
+    usable_height = document.page_break_trigger - document.t_margin - (10 if title else 0)
+    width = min(PRINTED_WIDTH_MM, usable_height * width_px / height_px)
+    height = width * height_px / width_px + (10 if title else 0)
+    if document.get_y() + height > document.page_break_trigger:
+        document.add_page()
+    if title:
+        _pdf_section(document, title, [])
+    document.image(io.BytesIO(png), w=width)
+    document.ln(3)
 
 
 def _pdf_targets(document, report: Report) -> None:

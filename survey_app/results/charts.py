@@ -41,7 +41,7 @@ def ranking_chart(units: list[dict], target: float | None) -> str | None:
                   xerr=error_bars(values, [unit["index"]["ci_low"] for unit in shown],
                                   [unit["index"]["ci_high"] for unit in shown]), color="#0b5394",
                   ecolor="#9fc5e8", markersize=4, capsize=2)
-    axes.set_yticks(range(len(shown)), [unit["code"] for unit in shown])
+    axes.set_yticks(range(len(shown)), [_short(unit["name"], 34) for unit in shown])  # names: codes mean little
     if target is not None:
         axes.axvline(target, color="#b45f06", linestyle="--", linewidth=1, label=f"Mục tiêu {target:g} %")
         axes.legend(loc="lower right", frameon=False)
@@ -80,7 +80,10 @@ def distribution_chart(frame: pd.DataFrame, scoring: dict) -> str | None:
     axes = figure.subplots()
     left = np.zeros(len(shares))
     for rating, colour in zip(range(1, 6), RATING_COLOURS):
-        axes.barh(range(len(shares)), shares[rating], left=left, color=colour, label=str(rating))
+        bars = axes.barh(range(len(shares)), shares[rating], left=left, color=colour, label=str(rating))
+        # each segment's share written on it (a segment under 6 % has no room); white on the dark ends
+        axes.bar_label(bars, labels=[f"{share:.0f}" if share >= 6 else "" for share in shares[rating]],
+                       label_type="center", fontsize=7, color="#ffffff" if rating in (1, 5) else "#1a1a1a")
         left += shares[rating].to_numpy()
     axes.set_yticks(range(len(shares)), [_short(name) for name in shares.index])
     axes.invert_yaxis()

@@ -9,7 +9,7 @@ from litestar.response import Template
 
 from survey_app.accounts import PUBLIC
 
-from survey_app.results.services import unit_index, units_overview
+from survey_app.results.services import campaign_choices, unit_index, units_overview
 
 
 class ResultsController(Controller):
@@ -23,7 +23,8 @@ class ResultsController(Controller):
     @get("/{unit_code:str}")
     async def unit(self, state: State, unit_code: FromPath[str], campaign: FromQuery[str | None] = None) -> Template:
         context = await unit_index(unit_code, campaign, state.settings.suppress_below)
-        return Template(template_name="results_unit.html", context=context)
+        return Template(template_name="results_unit.html",
+                        context={**context, "campaigns": await campaign_choices(unit_code)})
 
 
 class IndexApiController(Controller):

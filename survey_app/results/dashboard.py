@@ -148,8 +148,8 @@ def published(campaign: dict) -> bool:
 
 async def trend(campaign: dict, without_excluded: bool = False, minimum: int = SMALL_GROUP_DEFAULT,
                 pick=None, published_only: bool = False) -> list[dict]:
-    """The province index (or `pick(figures)`) in every campaign of the same questionnaire key, oldest first
-    (`published_only`: the campaigns `published` allows)."""
+    """The province index (or `pick(figures, that_campaign)`) in every campaign of the same questionnaire key,
+    oldest first (`published_only`: the campaigns `published` allows)."""
     earlier = await Campaign.select().where(Campaign.questionnaire.is_in(
         Questionnaire.select(Questionnaire.id).where(Questionnaire.key == campaign["questionnaire_key"]))) \
         .order_by(Campaign.starts_on).order_by(Campaign.id)
@@ -163,5 +163,5 @@ async def trend(campaign: dict, without_excluded: bool = False, minimum: int = S
             continue
         points.append({"code": other["code"], "name": other["name"], "starts_on": other["starts_on"],
                        "current": other["id"] == campaign["id"],
-                       "index": await asyncio.to_thread(pick, figures) if pick else figures["province"]})
+                       "index": await asyncio.to_thread(pick, figures, other) if pick else figures["province"]})
     return points

@@ -18,6 +18,7 @@ from survey_app.results.dashboard import (
 )
 from survey_app.campaigns.services import COMMON
 from survey_app.results.frames import design_of
+from survey_app.units.unit_changes import mapped_codes, predecessors_of
 from survey_app.results.services import unit_and_descendant_ids
 from survey_app.core.tables import Campaign, Response, Unit
 
@@ -52,10 +53,33 @@ def scope_index(figures: dict, unit_codes: set[str]) -> dict | None:
     return compute_indices_by(frame, figures["scoring"], labels, design=design)[SCOPE].to_dict()
 
 
-def scope_point(figures: dict, unit_codes: set[str], threshold: int) -> dict | None:
-    """A trend point: the scope's index in another campaign, and whether it has too few answers to show."""
+def scope_point(figures: dict, unit_codes: set[str], threshold: int, campaign: dict | None = None,
+                earlier: list[dict] = ()) -> dict | None:
+    """A trend point: the scope's index in another campaign, and whether it has too few answers to show. Units
+    merged into (or split from) the scope count for campaigns before their change took effect (`mapped`)."""
+    used = []
+    if campaign is not None:
+        unit_codes, used = mapped_codes(unit_codes, campaign["starts_on"], list(earlier))
     scope = scope_index(figures, unit_codes)
-    return scope and {**scope, "suppressed": is_suppressed(scope, threshold)}
+    return scope and {**scope, "suppressed": is_suppressed(scope, threshold), "mapped": used}
+
+
+async def comments_view(unit: dict, unit_ids: frozenset[int], campaign_code: str, search: str, page: int,
+                        threshold: int) -> dict:
+    """The comments of the manager's units in one campaign, under the same rules as their figures: officials'
+    comments only once the campaign has closed, none from a unit with fewer than `threshold` answers."""
+    from survey_app.campaigns import comments
+
+    units = await scope_units(unit, unit_ids)
+    campaigns = await campaigns_of([row["id"] for row in units])
+    chosen = next((c for c in campaigns if c["code"] == campaign_code), campaigns[0] if campaigns else None)
+    context = {"unit": unit, "campaigns": campaigns, "campaign": chosen, "search": search, "unit_filter": "",
+               "threshold": threshold,
+               "units": units, **COMMON}
+    if chosen is None or not published(chosen):
+        return {**context, "until_closed": chosen is not None}
+    found = await comments.campaign_comments(chosen, threshold, [row["id"] for row in units])
+    return {**context, **found, **comments.page_of(comments.matching(found["comments"], search), page)}
 
 
 async def manager_view(unit: dict, unit_ids: frozenset[int], campaign_code: str | None, threshold: int) -> dict:
@@ -75,11 +99,13 @@ async def manager_view(unit: dict, unit_ids: frozenset[int], campaign_code: str 
     except NotEnoughData:
         return {**context, "error": True}
     codes = {row["code"] for row in units}
+    earlier = await predecessors_of(codes)
     scope = await asyncio.to_thread(scope_index, figures, codes)  # pandas: off the event loop
     by_unit = figures["by"]["unit"]
     rows = [{**row, "index": by_unit.get(row["code"]), "suppressed": is_suppressed(by_unit.get(row["code"]), threshold),
              "answered": row["code"] in by_unit or row["code"] in figures["left_out"]} for row in units]
     return {**context, "campaign": campaign, "scope": scope, "province": figures["province"], "unit_rows": rows,
             "scope_suppressed": is_suppressed(scope, threshold),
-            "trend": await trend(campaign, True, threshold, pick=lambda other: scope_point(other, codes, threshold),
-                                 published_only=True)}
+            "trend": await trend(campaign, True, threshold, published_only=True, pick=lambda figures, other:
+                                 scope_point(figures, codes, threshold, other, earlier)),
+            "predecessors": earlier}

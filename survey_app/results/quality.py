@@ -11,13 +11,14 @@ from analysis.quality import quality_flags
 from survey_app.accounts import audit
 from survey_app.campaigns.services import CampaignRefused
 from survey_app.core.campaign_tables import DECISIONS, QualityReview
+from survey_app.core.confirmations import Confirmation, with_reason
 from survey_app.core.db import write_transaction
 from survey_app.core.tables import Response
 
 FLAG_NAMES = {"straight_lining": ("Trả lời một mức cho mọi câu", "straight-lining"),
               "speeding": ("Trả lời quá nhanh", "speeding"),
               "burst": ("Loạt phiếu giống nhau từ một quầy", "burst from one counter"),
-              "outlier": ("Bất thường (IsolationForest)", "outlier")}
+              "outlier": ("Khác thường so với các phiếu khác", "outlier")}
 _cache: dict = {}
 
 
@@ -78,7 +79,17 @@ async def queue(campaign: dict, minimum: int) -> list[dict]:
     return sorted(rows, key=lambda row: (row["review"] is not None, row["response_id"]))
 
 
-async def decide(campaign: dict, response_text: str, decision: str, username: str) -> None:
+def exclusion_confirmation(campaign: dict, response_id: str) -> Confirmation:
+    return Confirmation(
+        title=f"Loại phiếu số {response_id[:12]}?",
+        consequence="Phiếu không được tính vào chỉ số công bố, báo cáo và kết quả của đơn vị; câu trả lời vẫn được "
+                    "lưu và có thể đổi lại thành “Giữ” khi đợt chưa đóng.",
+        action=f"/analyst/campaigns/{campaign['code']}/quality", button="Loại phiếu",
+        back=f"/analyst/campaigns/{campaign['code']}/quality#r{response_id[:12]}",
+        hidden={"response_id": response_id[:12], "decision": "exclude"})
+
+
+async def decide(campaign: dict, response_text: str, decision: str, username: str, reason: str = "") -> None:
     """Store keep/exclude for one response of this campaign, with the audit entry in the same transaction."""
     if decision not in DECISIONS:
         raise CampaignRefused("Quyết định phải là giữ hoặc loại.", "decision must be keep or exclude")
@@ -95,11 +106,45 @@ async def decide(campaign: dict, response_text: str, decision: str, username: st
     async with write_transaction():
         if existing:
             await QualityReview.update({QualityReview.decision: decision, QualityReview.reviewed_by: username,
+                                        QualityReview.reason: reason,
                                         QualityReview.reviewed_at: pd.Timestamp.now(tz="UTC").to_pydatetime()}) \
                 .where(QualityReview.id == existing["id"])
         else:
             await QualityReview.insert(QualityReview(campaign=campaign["id"], response=response_id, decision=decision,
-                                                     flags=json.dumps(names, ensure_ascii=False), reviewed_by=username))
+                                                     flags=json.dumps(names, ensure_ascii=False), reviewed_by=username,
+                                                     reason=reason))
         await audit.record(username, "quality_review", f"response {response_id}",
                            before={"decision": existing["decision"]} if existing else None,
-                           after={"decision": decision, "campaign": campaign["code"]})
+                           after={"decision": decision, "campaign": campaign["code"]},
+                           detail=with_reason(reason) if reason else "")
+
+
+def shown_answer(item, value) -> str:
+    """An answer as the person saw it: the choice's Vietnamese label, several joined, free text as typed."""
+    labels = {choice.value: choice.label.get("vi", choice.value) for choice in item.choices}
+    values = value if isinstance(value, list) else [value]
+    return "; ".join(str(labels.get(str(one), one)) for one in values if one not in (None, ""))
+
+
+async def response_detail(campaign: dict, response_text: str, minimum: int) -> dict | None:
+    """One response of the campaign, question by question, with its flags and the decision so far; None when it is
+    not in the campaign, or is an official's answer of a unit too small to show (SUPPRESS_BELOW)."""
+    from survey_app.campaigns.catalog import definition_of
+    from survey_app.core.tables import Questionnaire
+
+    response_id = int(response_text) if str(response_text).isdigit() else -1
+    row = await Response.select(Response.id, Response.answers, Response.started_at, Response.submitted_at,
+                                Response.channel, Response.unit, Response.unit.code.as_alias("unit_code"),
+                                Response.unit.name.as_alias("unit_name"), Response.counter.name.as_alias("counter_name"),
+                                Response.domain.name.as_alias("domain_name"), Response.questionnaire).where(
+        (Response.id == response_id) & (Response.campaign == campaign["id"])).first()
+    if row is None or (campaign["mode"] == "invitation" and await Response.count().where(
+            (Response.campaign == campaign["id"]) & (Response.unit == row["unit"])) < minimum):
+        return None
+    stored = await Questionnaire.select(Questionnaire.definition).where(Questionnaire.id == row["questionnaire"]).first()
+    answers = json.loads(row["answers"]) if isinstance(row["answers"], str) else (row["answers"] or {})
+    flags = await flagged_responses(campaign)
+    return {"response": row, "flags": flag_labels(flags.loc[response_id]) if response_id in flags.index else [],
+            "review": (await decisions(campaign["id"])).get(response_id),
+            "answers": [{"question": item.label.get("vi", item.key), "answer": shown_answer(item, answers.get(item.key))}
+                        for item in definition_of(stored).items if item.key in answers]}

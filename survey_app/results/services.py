@@ -41,19 +41,35 @@ async def unit_and_descendant_ids(unit_id: int) -> list[int]:
     return subtree(unit_id, await children_by_parent())
 
 
+async def campaigns_answered(unit_ids: list[int]) -> list[dict]:
+    """Campaigns with answers from these units, those with published figures first, newest first within each
+    (an officials' campaign still collecting publishes nothing, so it is never the one shown by default)."""
+    from survey_app.results.dashboard import published
+
+    answered = Response.select(Response.campaign).where(Response.unit.is_in(unit_ids))
+    rows = await Campaign.select(Campaign.id, Campaign.code, Campaign.name, Campaign.mode, Campaign.status,
+                                 Campaign.starts_on, Campaign.questionnaire).where(Campaign.id.is_in(answered)) \
+        .order_by(Campaign.starts_on, ascending=False).order_by(Campaign.id, ascending=False)
+    return sorted(rows, key=lambda row: not published(row))  # a stable sort keeps the newest first
+
+
 async def choose_campaign(campaign_code: str | None, unit_ids: list[int]) -> dict:
-    """The named campaign, else the latest campaign with answers for these units."""
+    """The named campaign, else the newest campaign with published answers for these units."""
     if campaign_code:
         campaign = await Campaign.select().where(Campaign.code == campaign_code).first()
         if campaign is None:
             raise NotFoundException(f"Không có đợt khảo sát với mã {campaign_code!r}.")
         return campaign
-    latest = await Response.select(Response.campaign).where(Response.unit.is_in(unit_ids)).order_by(
-        Response.id, ascending=False
-    ).first()
-    if latest is None:
+    answered = await campaigns_answered(unit_ids)
+    if not answered:
         raise NotFoundException("Đơn vị này chưa có câu trả lời nào.")
-    return await Campaign.select().where(Campaign.id == latest["campaign"]).first()
+    return await Campaign.select().where(Campaign.id == answered[0]["id"]).first()
+
+
+async def campaign_choices(unit_code: str) -> list[dict]:
+    """What the results page offers to choose from: the unit's campaigns (with the units below it)."""
+    unit = await find_unit(unit_code)
+    return await campaigns_answered(subtree(unit["id"], await children_by_parent()))
 
 
 

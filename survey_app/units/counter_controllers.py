@@ -20,10 +20,11 @@ from survey_app.accounts.admin_forms import (
     clean_code,
     clean_text,
     refuse_outside_scope,
-    require_confirmation,
     staff_page,
 )
 from survey_app.accounts import access
+from survey_app.core.confirmations import Confirmation, confirmation_page, confirmed_reason, with_reason
+from survey_app.core.wording import search_key
 from survey_app.units.posters import QrCommandError, build
 from survey_app.core.tables import Campaign, Counter, Unit
 from survey_app.core.tokens import accepted_key_ids, newest_key_id
@@ -31,12 +32,21 @@ from survey_app.core.tokens import accepted_key_ids, newest_key_id
 POSTER_TYPES = {"pdf": "application/pdf", "png": "image/png", "svg": "image/svg+xml"}
 
 
-async def counters_of(unit_code: str | None) -> list[dict]:
+PAGE_SIZE = 25
+
+
+async def counters_of(unit_code: str | None, search: str = "", page: int | None = None) -> list[dict]:
+    """Counters (of one unit when given) whose code, name or unit name holds `search`; one page of PAGE_SIZE when
+    `page` is given. Searching is done here, not in SQL, so it ignores case and Vietnamese accents alike."""
     query = Counter.select(Counter.code, Counter.name, Counter.active, Counter.signing_key_id,
                            Counter.unit.code.as_alias("unit_code"), Counter.unit.name.as_alias("unit_name"))
     if unit_code:
         query = query.where(Counter.unit.code == unit_code)
-    return await query.order_by(Counter.code)
+    rows = await query.order_by(Counter.code)
+    if search:
+        wanted = search_key(search)
+        rows = [row for row in rows if wanted in search_key(f"{row['code']} {row['name']} {row['unit_name']}")]
+    return rows if page is None else rows[(page - 1) * PAGE_SIZE:page * PAGE_SIZE + 1]  # one more: is there a next?
 
 
 async def poster_campaigns() -> list[dict]:
@@ -79,17 +89,35 @@ async def add_counter(form, username: str, keys: dict) -> str:
     return code
 
 
-async def deactivate_counter(counter_code: str, username: str) -> None:
+def deactivation_confirmation(row: dict) -> Confirmation:
+    return Confirmation(
+        title=f"Ngừng hoạt động quầy {row['code']}?",
+        consequence=f"Mã QR và áp phích của quầy {row['code']} ({row['name']}) thôi nhận phiếu ngay; người dân quét "
+                    "mã sẽ được báo quầy không còn khảo sát. Phiếu đã nhận vẫn được giữ.",
+        action=f"/admin/counters/{row['code']}/deactivate", button="Ngừng hoạt động quầy",
+        back=f"/admin/counters?unit={row['unit_code']}")
+
+
+def rotation_confirmation(row: dict) -> Confirmation:
+    return Confirmation(
+        title=f"Xoay khóa ký của quầy {row['code']}?",
+        consequence=f"Mọi áp phích QR đang dán tại quầy {row['code']} ({row['name']}) thôi hoạt động ngay; phải in "
+                    "và dán áp phích mới. Không hoàn tác được.",
+        action=f"/admin/counters/{row['code']}/rotate", button="Xoay khóa ký",
+        back=f"/admin/counters?unit={row['unit_code']}")
+
+
+async def deactivate_counter(counter_code: str, username: str, reason: str) -> None:
     async with db.write_transaction():
         row = await counter_row(counter_code)
         if not row["active"]:
             raise FormRefused({"confirm": f"Quầy {counter_code} đã ngừng hoạt động từ trước."})
         await Counter.update({Counter.active: False}).where(Counter.id == row["id"])
         await audit.record(username, "counter_deactivated", f"counter:{counter_code}", before=counter_record(row),
-                           after={**counter_record(row), "active": False})
+                           after={**counter_record(row), "active": False}, detail=with_reason(reason))
 
 
-async def rotate_counter(counter_code: str, username: str, keys: dict) -> dict:
+async def rotate_counter(counter_code: str, username: str, keys: dict, reason: str) -> dict:
     """Move the counter to the newest signing key: its posters signed with older keys stop working.
     Returns the key ids refused from now on and the key new posters carry."""
     newest = newest_key_id(keys)
@@ -104,8 +132,8 @@ async def rotate_counter(counter_code: str, username: str, keys: dict) -> dict:
         await Counter.update({Counter.signing_key_id: newest}).where(Counter.id == row["id"])
         await audit.record(username, "counter_key_rotated", f"counter:{counter_code}", before=counter_record(row),
                            after={**counter_record(row), "signing_key_id": newest},
-                           detail="refused from now on: posters signed with " + ", ".join(
-                               key for key in before if key != newest))
+                           detail=with_reason(reason, "refused from now on: posters signed with " + ", ".join(
+                               key for key in before if key != newest)))
     return {"revoked": [key for key in before if key != newest], "newest": newest}
 
 
@@ -114,15 +142,19 @@ class CounterAdminController(Controller):
     opt = access("admin")
 
     @get()
-    async def index(self, request: Request, unit: FromQuery[str | None] = None) -> Template:
-        return await self.page(request, unit)
+    async def index(self, request: Request, unit: FromQuery[str | None] = None, q: FromQuery[str] = "",
+                    page: FromQuery[int] = 1) -> Template:
+        return await self.page(request, unit, search=q[:100], page_number=max(page, 1))
 
     @staticmethod
     async def page(request: Request, unit_code: str | None, errors: dict | None = None, notice: str | None = None,
-                   rotation: dict | None = None, form: dict | None = None) -> Template:
+                   rotation: dict | None = None, form: dict | None = None, search: str = "",
+                   page_number: int = 1) -> Template:
         unit_code = (unit_code or "")[:32]
+        found = await counters_of(unit_code, search, page_number)
         return staff_page(request, "admin_counters.html", bool(errors), unit_code=unit_code,
-                          counters=await counters_of(unit_code), campaigns=await poster_campaigns(),
+                          counters=found[:PAGE_SIZE], has_next=len(found) > PAGE_SIZE, page_number=page_number,
+                          search=search, campaigns=await poster_campaigns(),
                           errors=errors or {}, notice=notice, rotation=rotation, form=form or {"unit_code": unit_code})
 
     @post(status_code=200)
@@ -137,9 +169,11 @@ class CounterAdminController(Controller):
     @post("/{counter_code:str}/deactivate", status_code=200)
     async def deactivate(self, request: Request, counter_code: FromPath[str]) -> Template:
         row = await counter_row(counter_code)
+        form = await request.form()
+        if (reason := confirmed_reason(form)) is None:
+            return confirmation_page(request, deactivation_confirmation(row), form)
         try:
-            require_confirmation(await request.form())
-            await deactivate_counter(counter_code, request.user.username)
+            await deactivate_counter(counter_code, request.user.username, reason)
         except FormRefused as refused:
             return await self.page(request, row["unit_code"], refused.errors)
         return await self.page(request, row["unit_code"], notice=f"Quầy {counter_code} đã ngừng hoạt động; mã QR "
@@ -148,19 +182,21 @@ class CounterAdminController(Controller):
     @post("/{counter_code:str}/rotate", status_code=200)
     async def rotate(self, request: Request, state: State, counter_code: FromPath[str]) -> Template:
         row = await counter_row(counter_code)
+        form = await request.form()
+        if (reason := confirmed_reason(form)) is None:
+            return confirmation_page(request, rotation_confirmation(row), form)
         try:
-            require_confirmation(await request.form())
-            rotation = await rotate_counter(counter_code, request.user.username, state.settings.signing_keys)
+            rotation = await rotate_counter(counter_code, request.user.username, state.settings.signing_keys, reason)
         except FormRefused as refused:
             return await self.page(request, row["unit_code"], refused.errors)
         return await self.page(request, row["unit_code"], rotation={**rotation, "counter_code": counter_code})
 
 
 class UnitCountersController(Controller):
-    """A unit's counters and their posters, for its unit manager (and administrators)."""
+    """A unit's counters and their posters, for its unit manager (and administrators and analysts)."""
 
     path = "/staff/units"
-    opt = access("admin", "unit_manager")
+    opt = access("admin", "analyst", "unit_manager")  # the analyst who opens a campaign prints its posters
 
     @get("/{unit_code:str}/counters")
     async def index(self, request: Request, unit_code: FromPath[str]) -> Template:

@@ -146,18 +146,22 @@ async def test_counters_are_added_and_deactivated_only_when_confirmed(admin, cli
     form_path = "/q/" + sign(settings.signing_keys, "T5-Q1", "QUAY-2026")
     assert (await client.get(form_path)).status_code == 200
     unconfirmed = await post_form(admin, "/admin/counters/T5-Q1/deactivate", {}, "/admin/counters")
-    assert unconfirmed.status_code == 422 and "xác nhận" in unconfirmed.text
-    done = await post_form(admin, "/admin/counters/T5-Q1/deactivate", {"confirm": "yes"}, "/admin/counters")
+    assert unconfirmed.status_code == 200 and "thôi nhận phiếu ngay" in unconfirmed.text  # the consequence, named
+    no_reason = await post_form(admin, "/admin/counters/T5-Q1/deactivate", {"confirm": "yes"}, "/admin/counters")
+    assert no_reason.status_code == 422 and 'id="problem-reason"' in no_reason.text
+    assert (await Counter.select(Counter.active).where(Counter.code == "T5-Q1").first())["active"]
+    done = await post_form(admin, "/admin/counters/T5-Q1/deactivate", {"confirm": "yes", "reason": "quầy đóng cửa"}, "/admin/counters")
     assert done.status_code == 200 and "ngừng hoạt động" in done.text
     assert (await client.get(form_path)).status_code == 404
     entry = (await audit_entries("counter_deactivated", "counter:T5-Q1"))[-1]
     assert entry["before"]["active"] is True and entry["after"]["active"] is False
+    assert entry["detail"] == "lý do: quầy đóng cửa"
 
 
 async def test_rotation_needs_a_newer_key_and_then_refuses_only_that_counters_old_posters(app, admin, client):
     await add_counter(admin, "T6-Q1")
     await add_counter(admin, "T6-Q2")
-    only_key = await post_form(admin, "/admin/counters/T6-Q1/rotate", {"confirm": "yes"}, "/admin/counters")
+    only_key = await post_form(admin, "/admin/counters/T6-Q1/rotate", {"confirm": "yes", "reason": "quầy đóng cửa"}, "/admin/counters")
     assert only_key.status_code == 422 and "SIGNING_KEYS" in only_key.text
     original = app.state.settings
     two_keys = dataclasses.replace(original, signing_keys_text="k2:second-secret,k1:first-secret")
@@ -169,7 +173,7 @@ async def test_rotation_needs_a_newer_key_and_then_refuses_only_that_counters_ol
         old_poster, new_poster = ("/q/" + sign(key_set, "T6-Q1", "QUAY-2026") for key_set in (old_keys, keys))
         other_old_poster = "/q/" + sign(old_keys, "T6-Q2", "QUAY-2026")
         assert (await client.get(old_poster)).status_code == 200
-        rotated = await post_form(admin, "/admin/counters/T6-Q1/rotate", {"confirm": "yes"}, "/admin/counters")
+        rotated = await post_form(admin, "/admin/counters/T6-Q1/rotate", {"confirm": "yes", "reason": "quầy đóng cửa"}, "/admin/counters")
         assert rotated.status_code == 200
         assert "ký bằng\nkhóa k1 <strong>không còn dùng được</strong>" in rotated.text
         assert "/staff/units/ADM-H/counters/T6-Q1/poster?campaign=QUAY-2026" in rotated.text
@@ -239,7 +243,7 @@ async def test_accounts_are_created_reset_unlocked_and_deactivated(app, admin):
         assert (await post_form(admin, f"/admin/users/{account['id']}/unlock", {}, "/admin/users")).status_code == 200
         assert (await User.select(User.failed_logins).where(User.id == account["id"]).first())["failed_logins"] == 0
         assert (await sign_in(person, "ql.thu", "khác-hẳn-2026-xyz")).status_code == 303
-        deactivated = await post_form(admin, f"/admin/users/{account['id']}/deactivate", {"confirm": "yes"},
+        deactivated = await post_form(admin, f"/admin/users/{account['id']}/deactivate", {"confirm": "yes", "reason": "quầy đóng cửa"},
                                       "/admin/users")
         assert deactivated.status_code == 200
         assert (await person.get("/staff")).status_code == 302
@@ -251,11 +255,12 @@ async def test_accounts_are_created_reset_unlocked_and_deactivated(app, admin):
     assert actions == ["user_created", "password_reset", "user_unlocked", "user_deactivated"]
     logged = await audit_entries("user_deactivated", f"user:{account['id']}")
     assert logged[-1]["before"]["active"] is True and "password_hash" not in str(logged[-1]["after"])
+    assert logged[-1]["detail"] == "lý do: quầy đóng cửa"
 
 
 async def test_an_admin_cannot_deactivate_their_own_account(admin):
     own = await User.select(User.id).where(User.username == "admin").first()
-    refused = await post_form(admin, f"/admin/users/{own['id']}/deactivate", {"confirm": "yes"}, "/admin/users")
+    refused = await post_form(admin, f"/admin/users/{own['id']}/deactivate", {"confirm": "yes", "reason": "quầy đóng cửa"}, "/admin/users")
     assert refused.status_code == 422 and "chính mình" in refused.text
     assert (await User.select(User.active).where(User.id == own["id"]).first())["active"] is True
 
@@ -274,6 +279,8 @@ async def test_a_broken_questionnaire_shows_file_and_line_and_stores_nothing(adm
     page = await upload(admin, "/admin/questionnaires", "hỏng.yaml", broken.encode(), "/admin/questionnaires")
     assert page.status_code == 422
     assert "hỏng.yaml:8: " in page.text and "/tmp" not in page.text
+    assert "loại câu hỏi &#39;no_such_type&#39; không được biết" in page.text  # in Vietnamese, not English
+    assert "unknown item type" not in page.text
     assert await Questionnaire.count() == before
 
 

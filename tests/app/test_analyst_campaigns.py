@@ -42,6 +42,22 @@ async def test_an_end_before_the_start_is_refused_naming_the_field(analyst):
     assert await Campaign.count() == before
 
 
+async def test_a_district_with_the_units_below_it_is_one_tick_and_dates_come_from_date_fields(analyst):
+    page = (await analyst.get("/analyst/campaigns/new")).text
+    assert 'type="date" name="starts_on"' in page and 'id="unit-tree"' in page and "chọn tất cả" in page
+    district = await Unit.select(Unit.id).where(Unit.code == "H01").first()
+    below = await Unit.select(Unit.id).where(Unit.parent == district["id"])
+    form = await new_campaign_form("TEST-TREE", units=[], with_children=[str(district["id"])],
+                                   starts_on="2027-03-01", ends_on="2027-06-30")
+    form.pop(next(key for key in form if key.startswith("quota_")))
+    response = await post_form(analyst, "/analyst/campaigns", form, "/analyst/campaigns/new")
+    assert response.status_code == 303
+    campaign = await Campaign.select().where(Campaign.code == "TEST-TREE").first()
+    covered = {row["unit"] for row in await CampaignUnit.select().where(CampaignUnit.campaign == campaign["id"])}
+    assert below and covered == {district["id"], *(row["id"] for row in below)}
+    assert campaign["starts_on"].isoformat() == "2027-03-01"
+
+
 async def test_every_bad_field_is_named(analyst):
     form = await new_campaign_form("x", name="", starts_on="31/02/2027", mode="by_mail", units=[])
     response = await post_form(analyst, "/analyst/campaigns", form, "/analyst/campaigns/new")
@@ -54,7 +70,8 @@ async def test_every_bad_field_is_named(analyst):
 async def test_open_pause_close_are_logged_and_a_closed_campaign_stays_closed(analyst):
     await post_form(analyst, "/analyst/campaigns", await new_campaign_form("TEST-LIFE"), "/analyst/campaigns/new")
     for action, status in (("open", "open"), ("pause", "paused"), ("open", "open"), ("close", "closed")):
-        response = await post_form(analyst, "/analyst/campaigns/TEST-LIFE/status", {"action": action})
+        confirmed = {"confirm": "yes", "reason": "hết thời gian khảo sát"} if action == "close" else {}
+        response = await post_form(analyst, "/analyst/campaigns/TEST-LIFE/status", {"action": action, **confirmed})
         assert response.status_code == 303, action
         assert (await Campaign.select().where(Campaign.code == "TEST-LIFE").first())["status"] == status
         entry = await last_audit(f"campaign_{action}")
@@ -62,6 +79,23 @@ async def test_open_pause_close_are_logged_and_a_closed_campaign_stays_closed(an
     refused = await post_form(analyst, "/analyst/campaigns/TEST-LIFE/status", {"action": "open"})
     assert refused.status_code == 409 and "không thể mở" in refused.text
     assert (await Campaign.select().where(Campaign.code == "TEST-LIFE").first())["status"] == "closed"
+
+
+async def test_closing_asks_for_a_confirmation_naming_the_consequence_and_logs_the_reason(analyst):
+    await post_form(analyst, "/analyst/campaigns", await new_campaign_form("TEST-ASK"), "/analyst/campaigns/new")
+    page = (await analyst.get("/analyst/campaigns/TEST-ASK")).text
+    assert 'class="danger" id="close-campaign"' in page  # looks different from "Tạm dừng"
+    asked = await post_form(analyst, "/analyst/campaigns/TEST-ASK/status", {"action": "close"})
+    assert asked.status_code == 200 and "không mở lại được" in asked.text and 'name="reason"' in asked.text
+    no_reason = await post_form(analyst, "/analyst/campaigns/TEST-ASK/status", {"action": "close", "confirm": "yes",
+                                                                              "reason": "  "})
+    assert no_reason.status_code == 422 and 'id="problem-reason"' in no_reason.text
+    assert (await Campaign.select().where(Campaign.code == "TEST-ASK").first())["status"] == "draft"
+    done = await post_form(analyst, "/analyst/campaigns/TEST-ASK/status", {"action": "close", "confirm": "yes",
+                                                                         "reason": "Đủ số phiếu"})
+    assert done.status_code == 303
+    assert (await Campaign.select().where(Campaign.code == "TEST-ASK").first())["status"] == "closed"
+    assert (await last_audit("campaign_close"))["detail"] == "lý do: Đủ số phiếu"
 
 
 async def test_the_questionnaire_version_cannot_change_mid_campaign(analyst):
@@ -114,7 +148,7 @@ async def test_an_open_campaign_is_extended_and_its_units_and_quotas_changed(ana
     await post_form(analyst, "/analyst/campaigns", await new_campaign_form("TEST-EDIT"), "/analyst/campaigns/new")
     await post_form(analyst, "/analyst/campaigns/TEST-EDIT/status", {"action": "open"})
     page = await analyst.get("/analyst/campaigns/TEST-EDIT/edit")
-    assert 'value="30/06/2027"' in page.text and 'value="40"' in page.text and 'name="code"' not in page.text
+    assert 'value="2027-06-30"' in page.text and 'value="40"' in page.text and 'name="code"' not in page.text
     h01 = await Unit.select(Unit.id).where(Unit.code == "H01").first()
     form = await edit_form("TEST-EDIT", name="Khảo sát thử (gia hạn)", ends_on="31/07/2027",
                            units=(await new_campaign_form("x"))["units"] + [str(h01["id"])], **{f"quota_{h01['id']}": "25"})
@@ -146,7 +180,7 @@ async def test_a_unit_with_answers_cannot_be_dropped_and_nothing_changes(analyst
 
 async def test_a_closed_campaign_cannot_be_edited(analyst):
     await post_form(analyst, "/analyst/campaigns", await new_campaign_form("TEST-SHUT"), "/analyst/campaigns/new")
-    await post_form(analyst, "/analyst/campaigns/TEST-SHUT/status", {"action": "close"})
+    await post_form(analyst, "/analyst/campaigns/TEST-SHUT/status", {"action": "close", "confirm": "yes", "reason": "thử"})
     refused = await post_form(analyst, "/analyst/campaigns/TEST-SHUT/edit", await edit_form("TEST-SHUT", ends_on="31/12/2027"))
     assert refused.status_code == 409 and "Đợt khảo sát đã đóng" in refused.text
     assert (await Campaign.select().where(Campaign.code == "TEST-SHUT").first())["ends_on"].isoformat() == "2027-06-30"

@@ -107,12 +107,20 @@ async def test_excluding_a_response_changes_only_the_without_view(analyst):
     _, scoring, frame = await campaign_frame("QUAY-2026")
     worst = int(frame.loc[frame[[c for c in frame.columns if c not in ("response_id", "unit", "level", "domain", "weight")]]
                           .sum(axis=1).idxmin(), "response_id"])
+    asked = await post_form(analyst, "/analyst/campaigns/QUAY-2026/quality",
+                            {"response_id": str(worst), "decision": "exclude"}, "/analyst/campaigns/QUAY-2026/quality")
+    assert asked.status_code == 200 and "không được tính vào chỉ số công bố" in asked.text
+    assert not await QualityReview.exists().where(QualityReview.response == worst)
     response = await post_form(analyst, "/analyst/campaigns/QUAY-2026/quality",
-                               {"response_id": str(worst), "decision": "exclude"}, "/analyst/campaigns/QUAY-2026/quality")
+                               {"response_id": str(worst), "decision": "exclude", "confirm": "yes",
+                                "reason": "mọi câu cùng một mức"}, "/analyst/campaigns/QUAY-2026/quality")
     assert response.status_code == 303
     review = await QualityReview.select().where(QualityReview.response == worst).first()
     assert review["decision"] == "exclude" and review["reviewed_by"] == "analyst"
-    assert (await last_audit("quality_review"))["target"] == f"response {worst}"
+    assert review["reason"] == "mọi câu cùng một mức"
+    assert "mọi câu cùng một mức" in (await analyst.get("/analyst/campaigns/QUAY-2026/quality")).text
+    entry = await last_audit("quality_review")
+    assert entry["target"] == f"response {worst}" and entry["detail"] == "lý do: mọi câu cùng một mức"
     kept = frame[frame["response_id"] != worst].reset_index(drop=True)
     without = compute_indices(kept, scoring, design=design_of(kept)[0])
     with_all = (await run_indices("QUAY-2026"))["groups"][0]
@@ -126,7 +134,8 @@ async def test_excluding_a_response_changes_only_the_without_view(analyst):
 async def test_a_decision_on_another_campaigns_response_is_refused(analyst):
     other = await Response.select(Response.id).where(Response.campaign.code == "SIPAS-2026").first()
     response = await post_form(analyst, "/analyst/campaigns/QUAY-2026/quality",
-                               {"response_id": str(other["id"]), "decision": "exclude"})
+                               {"response_id": str(other["id"]), "decision": "exclude", "confirm": "yes",
+                                "reason": "thử"})
     assert response.status_code == 422 and "Phiếu này không thuộc đợt khảo sát" in response.text
     assert not await QualityReview.exists().where(QualityReview.response == other["id"])
 

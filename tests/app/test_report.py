@@ -203,3 +203,49 @@ async def test_a_parent_with_enough_answers_of_its_own_is_ranked(app, settings):
     ranking = await unit_ranking(fine, settings.suppress_below)
     assert ranking["parent"][1] and ranking["child"][1] and ranking["parent"][0] and ranking["child"][0]
     assert (await build_report(fine["campaign"], minimum=settings.suppress_below)).province.shown
+
+
+async def test_a_counter_rating_report_is_titled_after_decision_766_not_sipas(app):
+    report = await build_report("QUAY-2026")
+    text = pdf_text(report.pdf)
+    assert "Quyết định 766/QĐ-TTg" in report.facts["title"] and "(SIPAS)" not in text and "SIPAS" not in report.html
+
+
+async def test_no_report_page_is_left_nearly_empty(sipas_report):
+    pages = pypdf.PdfReader(io.BytesIO(sipas_report.pdf)).pages
+    for number, page in enumerate(pages[:-1], 1):  # only the last page may end early
+        lines = page.extract_text().splitlines()
+        assert len(lines) >= 20 or page.images, f"page {number}: {lines}"
+    charts = next(page for page in pages if "7. Biểu đồ" in page.extract_text())
+    assert charts.images  # the heading is not left alone at the foot of a page
+
+
+def test_unit_names_on_the_printed_chart_are_at_least_8_points_and_bars_carry_their_figure(sipas_report):
+    figure = report_module.units_figure(sipas_report)
+    scale = report_module.PRINTED_WIDTH_MM / (figure.get_figwidth() * 25.4)
+    axes = figure.axes[0]
+    assert min(label.get_fontsize() for label in axes.get_yticklabels()) * scale >= 8
+    written = {text.get_text() for text in axes.texts}
+    assert {report_module._number(row.overall) for row in sipas_report.units if row.shown} <= written
+
+
+def test_writing_a_pdf_logs_no_font_subsetting_noise(sipas_report, caplog):
+    import logging
+
+    with caplog.at_level(logging.DEBUG):
+        report_module.render_pdf(sipas_report)
+    noisy = [record for record in caplog.records if record.name.startswith("fontTools")
+             and record.levelno < logging.WARNING]
+    assert noisy == []
+
+
+def test_a_unit_whose_interval_rounds_past_its_figure_still_gets_its_bar(sipas_report):
+    """Every answer satisfied: the interval is 100 – 100, and rounding can leave its low end a hair above the
+    figure; the chart drew a negative error bar and the report failed with a 500."""
+    import copy
+
+    report = copy.deepcopy(sipas_report)
+    shown = next(row for row in report.units if row.shown)
+    shown.ci_low, shown.ci_high = shown.overall + 1e-9, None
+    figure = report_module.units_figure(report)
+    assert figure.axes[0].patches  # drawn, bar included

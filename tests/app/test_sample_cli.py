@@ -210,3 +210,26 @@ async def test_replace_brings_in_the_next_reserve_with_a_new_code_and_mark_recor
     last = draws.reminders(await draws.members_frame(campaign))["staff_ref"][0]
     with pytest.raises(sampling.SamplingError, match="no reserves left"):
         await draws.replace(settings.secret_key, campaign, last, "nghỉ hưu")
+
+
+def test_a_command_run_with_another_key_refuses_instead_of_printing_codes_the_server_refuses(tmp_path):
+    """`survey sample draw` from another folder (its own var/secret_key) on the server's database: refused, clearly,
+    before anything is drawn, so the campaign can still be drawn with the right key."""
+    from survey_app.core.server_key import fingerprint
+
+    server_env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}", "SECRET_KEY": "server-key"}
+    # the first command (or the server's start) records the key's fingerprint in the database
+    subprocess.run([str(SURVEY), "sample", "show", "--campaign", "X"], env=server_env, capture_output=True, timeout=120)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    other_env = {key: value for key, value in server_env.items() if key != "SECRET_KEY"}
+    frame_file = write_frame(tmp_path / "f.csv", [("SO01", "cong_chuc", "A1", "An")])
+    result = subprocess.run([str(SURVEY), "sample", "draw", "--campaign", "X", "--frame", str(frame_file),
+                             "--quota", "cong_chuc=1"], env=other_env, cwd=elsewhere, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 1
+    assert "SECRET_KEY của lệnh này khác khóa của máy chủ" in result.stderr
+    assert fingerprint("server-key") != fingerprint((elsewhere / "var" / "secret_key").read_text().strip())
+    same_key = subprocess.run([str(SURVEY), "sample", "show", "--campaign", "X"], env=server_env, cwd=elsewhere,
+                              capture_output=True, text=True, timeout=120)
+    assert "SECRET_KEY" not in same_key.stderr  # the server's key is accepted wherever the command runs

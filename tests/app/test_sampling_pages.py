@@ -9,6 +9,8 @@ import httpx
 import pytest_asyncio
 
 from survey_app.officials import draws
+from survey_app.core.tables import Unit
+from survey_app.core.wording import stratum_label
 from tests.app.helpers import draw_officials, sign_in
 
 CAMPAIGN = "PAR-SO-PAGES"
@@ -33,8 +35,11 @@ async def test_tracking_page_shows_each_stratum_and_the_reminders(drawn):
     assert page.status_code == 200
     members = await draws.members_frame(CAMPAIGN)
     tracking = draws.tracking_table(members)
-    for stratum in tracking.index:
-        assert str(stratum) in page.text
+    names = {row["code"]: row["name"] for row in await Unit.select(Unit.code, Unit.name)}
+    for stratum in tracking.index:  # named for people: "Sở Y tế · công chức", never "unit=SO03, role=cong_chuc"
+        assert stratum_label(str(stratum), names) in page.text
+        assert "=" not in str(stratum) or str(stratum) not in page.text
+    assert "Sở Tài chính · lãnh đạo cấp phòng" in page.text
     waiting = draws.reminders(members)
     assert len(waiting) == 5  # 6 drawn, one refused
     assert f"Danh sách nhắc nhở ({len(waiting)})" in page.text

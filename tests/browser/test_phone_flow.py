@@ -20,18 +20,28 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+class LiveServer(str):
+    """The server's base URL, carrying what `survey demo` printed (its sample invitation codes)."""
+
+    def __new__(cls, base: str, demo_output: str) -> "LiveServer":
+        server = super().__new__(cls, base)
+        server.demo_output = demo_output
+        return server
+
+
 @pytest.fixture(scope="module")
 def live_server(app, database_url, tmp_path_factory):
     """`survey demo` loads the data, `survey serve` serves it: the two commands a newcomer runs."""
     url = database_url if not database_url.startswith("sqlite") else f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}"
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "browser-test"}
-    subprocess.run([str(SURVEY), "demo", "--no-serve"], env=env, check=True, capture_output=True, timeout=300)
+    demo = subprocess.run([str(SURVEY), "demo", "--no-serve"], env=env, check=True, capture_output=True, text=True,
+                          timeout=300)
     port = free_port()
     server = subprocess.Popen([str(SURVEY), "serve", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     assert wait_ready(f"{base}/readyz", server)
-    yield base
+    yield LiveServer(base, demo.stdout)
     server.terminate()
     server.wait(timeout=20)
 
