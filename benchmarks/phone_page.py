@@ -1,4 +1,4 @@
-"""Weight of the citizen's phone page (HTML + CSS + script, gzip) and time from submit to stored response.
+"""Weight of the citizen's phone page (HTML with inline CSS + scripts, gzip) and time from submit to stored response.
 
 Runs the app in-process on a fresh SQLite file with the demo province; prints a table and writes JSON to
 benchmarks/results/phone_page.json.   Usage: .venv/bin/python benchmarks/phone_page.py [--posts 200]
@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import gzip
 import json
+import re
 import statistics
 import tempfile
 import time
@@ -51,9 +52,11 @@ async def measure(posts: int) -> dict:
     await load_demo(per_unit=2)
     path = "/q/" + sign(settings.signing_keys, "SO01-Q1", "QUAY-2026")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
-        parts = {name: (await client.get(url)).content for name, url in
-                 (("html", path), ("css", "/static/app.css"), ("script", "/static/form.js"),
-                                   ("show_if", "/js/show_if.js"))}
+        html = (await client.get(path, headers={"Accept-Encoding": "identity"})).content
+        # the page's own files, at the fingerprinted addresses it names (its CSS is inline)
+        scripts = re.findall(rb'<script src="([^"]+)"', html)
+        parts = {"html": html, **{address.decode().rsplit("/", 1)[-1]: (await client.get(address.decode())).content
+                                  for address in scripts}}
         definition = load_shipped()["counter_rating"]
         timings = []
         for _ in range(posts):
@@ -63,7 +66,7 @@ async def measure(posts: int) -> dict:
             timings.append((time.perf_counter() - started) * 1000)
     for hook in app.on_shutdown:
         await hook(app)
-    gzipped = {name: len(gzip.compress(body, 9)) for name, body in parts.items()}
+    gzipped = {name: len(gzip.compress(body, 6)) for name, body in parts.items()}  # the server's level
     return {
         "raw_bytes": {name: len(body) for name, body in parts.items()},
         "gzip_bytes": gzipped, "gzip_total_bytes": sum(gzipped.values()),
@@ -76,10 +79,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=200)
     result = asyncio.run(measure(parser.parse_args().posts))
-    print(f"{'part':8} {'raw B':>8} {'gzip B':>8}")
+    print(f"{'part':24} {'raw B':>8} {'gzip B':>8}")
     for name in result["raw_bytes"]:
-        print(f"{name:8} {result['raw_bytes'][name]:8} {result['gzip_bytes'][name]:8}")
-    print(f"{'total':8} {sum(result['raw_bytes'].values()):8} {result['gzip_total_bytes']:8}  (goal ≤ 30 KB)")
+        print(f"{name:24} {result['raw_bytes'][name]:8} {result['gzip_bytes'][name]:8}")
+    print(f"{'total':24} {sum(result['raw_bytes'].values()):8} {result['gzip_total_bytes']:8}  (goal ≤ 30 KB)")
     print(f"submit → stored (in-process, SQLite): median {result['store_ms_median']:.1f} ms, "
           f"p95 {result['store_ms_p95']:.1f} ms over {result['posts']} posts")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -67,15 +67,100 @@
       try { item.hidden = !window.ShowIf.evaluate(item.getAttribute("data-show-if"), current); }
       catch (e) { item.hidden = false; }
     });
+    /* a section whose every question is hidden shows no empty heading */
+    Array.prototype.forEach.call(form.querySelectorAll("section[data-conditional]"), function (section) {
+      section.classList.toggle("empty", !section.querySelector(".item:not([hidden])"));
+    });
   }
 
+  /* --- checking a section before moving on: the server's "required" rule, one summary linking to the questions */
+  function answered(item) {
+    return Array.prototype.some.call(item.querySelectorAll("input,select,textarea"), function (field) {
+      return field.type === "radio" || field.type === "checkbox" ? field.checked : field.value.trim() !== "";
+    });
+  }
+
+  function firstField(item) { return item.querySelector("input,select,textarea"); }
+  function labelOf(item) {
+    var label = item.querySelector("legend,label");
+    var text = label.cloneNode(true);
+    Array.prototype.forEach.call(text.querySelectorAll(".req"), function (star) { star.remove(); });
+    return text.textContent.trim();
+  }
+
+  function markError(item, message) {
+    var id = firstField(item).id.replace(/-1$/, "") + "-error";
+    if (!item.querySelector(".error")) {
+      var error = document.createElement("p");
+      error.className = "error"; error.id = id; error.textContent = message;
+      item.appendChild(error);
+    }
+    item.classList.add("has-error");
+    (item.querySelector("fieldset") || firstField(item)).setAttribute("aria-describedby", id);
+  }
+
+  function clearError(item) {
+    var error = item.querySelector(".error");
+    if (error) { error.remove(); }
+    item.classList.remove("has-error");
+    (item.querySelector("fieldset") || firstField(item)).removeAttribute("aria-describedby");
+    var summary = document.getElementById("error-summary");
+    if (!summary) { return; }
+    var link = summary.querySelector('a[href="#' + firstField(item).id + '"]');
+    if (link) { link.parentNode.remove(); }
+    if (!summary.querySelector("li")) { summary.remove(); }
+  }
+
+  function showSummary(items) {
+    var old = document.getElementById("error-summary");
+    if (old) { old.remove(); }
+    var summary = document.createElement("div");
+    summary.className = "error-summary"; summary.id = "error-summary"; summary.tabIndex = -1;
+    summary.setAttribute("role", "alert");
+    var heading = document.createElement("h2");
+    heading.textContent = form.getAttribute("data-summary");
+    var list = document.createElement("ul");
+    items.forEach(function (item) {
+      var entry = document.createElement("li");
+      var link = document.createElement("a");
+      link.href = "#" + firstField(item).id;
+      link.textContent = labelOf(item) + ": " + item.querySelector(".error").textContent;
+      entry.appendChild(link); list.appendChild(entry);
+    });
+    summary.appendChild(heading); summary.appendChild(list);
+    form.parentNode.insertBefore(summary, form);
+    focusSummary();
+  }
+
+  function focusSummary() {
+    var summary = document.getElementById("error-summary");
+    if (summary) { summary.focus(); summary.scrollIntoView({ block: "start" }); }
+  }
+
+  /* the unanswered required questions among `items` are marked; true when there is none */
+  function checkItems(items) {
+    var missing = items.filter(function (item) {
+      return item.hasAttribute("data-required") && !item.hidden && !answered(item);
+    });
+    missing.forEach(function (item) { markError(item, form.getAttribute("data-required")); });
+    if (missing.length) { showSummary(missing); }
+    return !missing.length;
+  }
+
+  function itemsOf(container) { return Array.prototype.slice.call(container.querySelectorAll(".item")); }
+
+  var pager = null;  /* set by paginate(): {current: the shown section, showItem: function} */
+
   function paginate() {  /* layout "paged": one section at a time; without the script it is one long page */
-    var sections = form.querySelectorAll("section");
-    var submit = form.querySelector("button[type=submit]");
+    var sections = Array.prototype.slice.call(form.querySelectorAll("section"));
+    var submit = form.querySelector("button[type=submit]:not(.part-next)");
     if (form.getAttribute("data-layout") !== "paged" || sections.length < 2) { return; }
+    /* the server's own "Tiếp theo" (for pages without the script) gives way to the script's pager */
+    Array.prototype.forEach.call(form.querySelectorAll(".part-next"), function (button) { button.remove(); });
     var firstError = form.querySelector(".has-error");
     var page = 0;
-    Array.prototype.forEach.call(sections, function (section, index) {
+    sections.forEach(function (section, index) { if (!section.hidden && !page) { page = index; } });
+    sections.forEach(function (section, index) {
       if (firstError && section.contains(firstError) && !page) { page = index; }
     });
     var nav = document.createElement("p");
@@ -87,27 +172,64 @@
     next.textContent = form.getAttribute("data-next");
     nav.appendChild(back); nav.appendChild(next);
     submit.parentNode.insertBefore(nav, submit);
-    function show(index) {
+    function step(from, direction) {  /* the next section that has a question to show */
+      var index = from + direction;
+      while (index > 0 && index < sections.length - 1 && sections[index].classList.contains("empty")) { index += direction; }
+      return index;
+    }
+    function show(index, scroll) {
       page = Math.max(0, Math.min(sections.length - 1, index));
-      Array.prototype.forEach.call(sections, function (section, i) { section.hidden = i !== page; });
+      sections.forEach(function (section, i) { section.hidden = i !== page; });
       back.hidden = page === 0;
       next.hidden = submit.hidden = false;
       if (page === sections.length - 1) { next.hidden = true; } else { submit.hidden = true; }
-      window.scrollTo(0, 0);
+      if (scroll) { sections[page].querySelector(".progress,h2").scrollIntoView({ block: "start" }); }
     }
-    back.addEventListener("click", function () { show(page - 1); });
-    next.addEventListener("click", function () { show(page + 1); });
+    back.addEventListener("click", function () { show(step(page, -1), true); });
+    next.addEventListener("click", function () {
+      if (checkItems(itemsOf(sections[page]))) {
+        var summary = document.getElementById("error-summary");
+        if (summary) { summary.remove(); }  /* the server's list, if any, named questions now answered or elsewhere */
+        show(step(page, 1), true);
+        var heading = sections[page].querySelector("h2");
+        if (heading) { heading.tabIndex = -1; heading.focus(); }
+      }
+    });
+    pager = {
+      current: function () { return sections[page]; },
+      showItem: function (item) { sections.forEach(function (s, i) { if (s.contains(item) && i !== page) { show(i, false); } }); }
+    };
     show(page);
+  }
+
+  function followSummaryLink(event) {  /* to the question, on its page, with focus on its first answer */
+    var link = event.target.closest && event.target.closest("#error-summary a[href^='#']");
+    if (!link) { return; }
+    var field = document.getElementById(link.getAttribute("href").slice(1));
+    if (!field) { return; }
+    event.preventDefault();
+    var item = field.closest(".item");
+    if (pager) { pager.showItem(item); }
+    item.scrollIntoView({ block: "center" });
+    field.focus({ preventScroll: true });
+  }
+
+  function clearAnswered(event) {
+    var item = event.target.closest && event.target.closest(".item.has-error");
+    if (item && answered(item)) { clearError(item); }
   }
 
   var saved = read(draftKey);
   if (saved) { restore(saved); }
   applyShowIf();
   paginate();
-  form.addEventListener("input", function () { write(draftKey, pairs()); });
-  form.addEventListener("change", function () { write(draftKey, pairs()); applyShowIf(); });
+  focusSummary();  /* the server found errors: the summary first, not the bottom of the page */
+  document.addEventListener("click", followSummaryLink);
+  form.addEventListener("input", function (event) { write(draftKey, pairs()); clearAnswered(event); });
+  form.addEventListener("change", function (event) { write(draftKey, pairs()); applyShowIf(); clearAnswered(event); });
   form.addEventListener("submit", function (event) {
     event.preventDefault();
+    if (!checkItems(itemsOf(pager ? pager.current() : form))) { return; }
     var body = pairs();
     write(draftKey, body);
     write(outboxKey, body);

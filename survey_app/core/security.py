@@ -19,11 +19,11 @@ COMMON = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 NO_STORE = (b"cache-control", b"no-store")
-CACHEABLE_PREFIXES = ("/static/", "/js/")  # the same for everyone; they set their own Cache-Control
+CACHEABLE_PREFIXES = ("/static/", "/s/")  # the same for everyone; they set their own Cache-Control
 
 
-def encoded_headers(uses_https: bool) -> list[tuple[bytes, bytes]]:
-    headers = {"Content-Security-Policy": CSP, **COMMON}
+def encoded_headers(uses_https: bool, policy: str = CSP) -> list[tuple[bytes, bytes]]:
+    headers = {"Content-Security-Policy": policy, **COMMON}
     if uses_https:
         headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     return [(name.lower().encode(), value.encode()) for name, value in headers.items()]
@@ -36,11 +36,12 @@ def csp_allowing_style(style: str) -> str:
     return CSP.replace("style-src 'self'", f"style-src 'self' 'sha256-{digest}'")
 
 
-def security_headers_hook(uses_https: bool):
+def security_headers_hook(uses_https: bool, inline_style_hash: str = ""):
     """A before-send hook (it sees every response, also those Litestar answers before any middleware runs). The
     headers are added in one pass over the response's own, replacing any of the same name except a CSP the
     response set itself; built once, since a header-by-header set is a measurable share of a form post."""
-    ours = encoded_headers(uses_https)
+    # the citizen pages' inline stylesheet is allowed by its hash (core/static_assets.py), no other inline style
+    ours = encoded_headers(uses_https, CSP.replace("style-src 'self'", f"style-src 'self' {inline_style_hash}".rstrip()))
     names = {name for name, _ in ours}
     without_csp = [header for header in ours if header[0] != b"content-security-policy"]
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from pathlib import Path
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import CacheControlHeader, State
+from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-import questionnaires
 from survey_app.accounts import PUBLIC
 from survey_app.public.form_body import first, posted_fields
 from survey_app.public.services import (
@@ -45,6 +43,20 @@ def pick_language(value: str | None) -> str:
     return value if value in LANGUAGES else "vi"
 
 
+def first_part_with(errors: dict, definition) -> int:
+    """The first section (1-based) holding an error: where a paged form without JavaScript opens."""
+    return next((number for number, section in enumerate(definition.sections, start=1)
+                 if any(item.key in errors for item in section.items)), 1)
+
+
+def section_number(sent, definition) -> int | None:
+    """The paged form's section whose "Tiếp theo" was pressed (1-based, never the last); None for a real submit."""
+    if definition.layout != "paged" or not isinstance(sent, str) or not sent.isdigit():
+        return None
+    number = int(sent)
+    return number if 1 <= number < len(definition.sections) else None
+
+
 def raw_answers(fields: dict[str, list], definition) -> dict:
     """Submitted values per item: a list for multiple choice, the first value otherwise (missing → empty)."""
     return {
@@ -54,28 +66,21 @@ def raw_answers(fields: dict[str, list], definition) -> dict:
 
 
 async def render_form(
-    form: FormContext, lang: str, values: dict, errors: dict, key: str, status: int = 200, kiosk: bool = False
+    form: FormContext, lang: str, values: dict, errors: dict, key: str, status: int = 200, kiosk: bool = False,
+    part: int = 1,
 ):
+    """`part`: the section a paged form shows without JavaScript (the others stay in the page, hidden, with their
+    answers); the script shows one section at a time by itself."""
     context = {
         "form": form, "kiosk": kiosk, "definition": form.definition, "lang": lang, "values": values, "errors": errors,
         "idempotency_key": key, "domains": await domain_choices(),
-        "action": form.path,
+        "action": form.path, "part": part,
     }
     return Template(template_name="form.html", context=context, status_code=status)
 
 
 def closed_page(form: FormContext, lang: str) -> Template:
     return Template(template_name="closed.html", context={"form": form, "lang": lang}, status_code=410)
-
-
-SHOW_IF_SCRIPT = (Path(questionnaires.__file__).parent / "show_if.js").read_bytes()
-
-
-@get("/js/show_if.js", media_type="text/javascript", include_in_schema=False, opt=PUBLIC,
-     cache_control=CacheControlHeader(max_age=86400, public=True))
-async def show_if_script() -> bytes:
-    """The page-side show_if evaluator: the same grammar and semantics as the server's (questionnaires/)."""
-    return SHOW_IF_SCRIPT
 
 
 class CounterFormController(Controller):
@@ -106,10 +111,24 @@ class CounterFormController(Controller):
         values = raw_answers(fields, form.definition)
         answers, errors = form.definition.validate_answers(values, lang=lang)
         kiosk = first(fields, "_kiosk") == "1"
+        finished_part = section_number(first(fields, "_part"), form.definition)
+        if finished_part:  # "Tiếp theo" without JavaScript: check the sections so far, then show the next one
+            return await self._next_part(form, lang, values, errors, key, kiosk, finished_part)
         if errors:
-            return await render_form(form, lang, values, errors, key, status=422, kiosk=kiosk)
+            return await render_form(form, lang, values, errors, key, status=422, kiosk=kiosk,
+                                     part=first_part_with(errors, form.definition))
         outcome = await store_response(form, answers, key, state.settings.secret_key)
         return await self._after_store(form, outcome, lang, values, key, kiosk)
+
+    async def _next_part(self, form: FormContext, lang: str, values: dict, errors: dict, key: str, kiosk: bool,
+                         finished: int):
+        sections = form.definition.sections[:finished]
+        for number, section in enumerate(sections, start=1):
+            section_errors = {item.key: errors[item.key] for item in section.items if item.key in errors}
+            if section_errors:
+                return await render_form(form, lang, values, section_errors, key, status=422, kiosk=kiosk,
+                                         part=number)
+        return await render_form(form, lang, values, {}, key, kiosk=kiosk, part=finished + 1)
 
     async def _after_store(self, form: FormContext, outcome: StoreOutcome, lang: str, values: dict, key: str,
                            kiosk: bool):

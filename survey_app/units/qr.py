@@ -22,6 +22,8 @@ import qrcode
 import qrcode.constants
 from PIL import Image, ImageDraw, ImageFont
 
+from questionnaires import load_shipped
+
 BORDER = 4  # quiet zone in modules, as the QR standard asks
 BOX_SIZE = 10  # pixels per module in qr_png
 ERROR_CORRECTION = qrcode.constants.ERROR_CORRECT_M  # ~15 % of the code may be smudged or torn
@@ -36,14 +38,16 @@ GREY = (75, 85, 99)  # secondary lines; about 7.5:1 on white
 GREEN = (21, 101, 52)
 WHITE = (255, 255, 255)
 
+# The poster promises what the counter form asks: its required questions (domain and four ratings today)
+COUNTER_QUESTIONS = sum(1 for item in load_shipped()["counter_rating"].items if item.required)
 TEXT = {
-    "title": "Ý KIẾN CỦA BẠN GIÚP CHÚNG TÔI PHỤC VỤ TỐT HƠN",
-    "steps": ("Mở camera điện thoại", "Quét mã QR", "Trả lời 4 câu hỏi trong 1 phút"),
+    "title": "Ý KIẾN CỦA ÔNG/BÀ GIÚP CHÚNG TÔI PHỤC VỤ TỐT HƠN",
+    "steps": ("Mở camera điện thoại", "Quét mã QR", f"Trả lời {COUNTER_QUESTIONS} câu hỏi trong 1 phút"),
     "privacy": "Không cần đăng nhập · Không thu thập số điện thoại",
     "or_open": "Hoặc mở địa chỉ:",
     "valid_until": "Mã có hiệu lực đến {date}",
     "english": "Your feedback helps us serve you better: scan the code with your phone camera and answer "
-               "4 questions in 1 minute. No login, no phone number collected.",
+               f"{COUNTER_QUESTIONS} questions in 1 minute. No login, no phone number collected.",
 }
 
 
