@@ -121,7 +121,7 @@ def serve(
     settings = Settings.from_env()
     with migrations_logged(settings.log_format):
         _migrate_or_exit(settings)
-    asyncio.run(_fold_figures(settings))  # only the responses since the last fold: pages then never wait for many
+        asyncio.run(_fold_figures(settings))  # only the responses since the last fold: pages then never wait for many
     _serve(settings, host, port, workers)
 
 

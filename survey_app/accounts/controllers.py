@@ -119,7 +119,7 @@ async def staff_home(request: Request) -> Template:
     return Template(template_name="staff_home.html", context={"user": user, "unit": unit})
 
 
-@get("/language/{to:str}", opt=PUBLIC)
+@get("/language/{to:str}", opt=PUBLIC, status_code=302)
 async def switch_language(request: Request, to: FromPath[str]) -> Redirect:
     """Staff pages in Vietnamese (the default) or with English notes: a cookie, so every page follows."""
     language = "en" if to == "en" else "vi"

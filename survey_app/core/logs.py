@@ -66,6 +66,7 @@ def migrations_logged(log_format: str):
         yield
         return
     logging.config.dictConfig(uvicorn_log_config(log_format))
+    logging.captureWarnings(True)  # a library's warning is a log record too, not a bare line on stderr
     printed = io.StringIO()
     try:
         with contextlib.redirect_stdout(printed):

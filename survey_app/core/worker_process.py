@@ -67,5 +67,5 @@ async def start() -> None:
 def stop() -> None:
     global _pool
     if _pool is not None:
-        _pool.shutdown(wait=False, cancel_futures=True)
+        _pool.shutdown(wait=True, cancel_futures=True)  # joined: its queues and semaphores are released, not leaked
         _pool = None

@@ -152,7 +152,9 @@ async def test_reactivating_a_user_does_not_revive_their_tokens(app, admin, fres
     await create_user("token.active", PASSWORD, "analyst")
     token = await issue(settings, "token.active", "results")
     account = await user_id("token.active")
-    await post_form(admin, f"/admin/users/{account}/deactivate", {"confirm": "yes"}, page_path="/admin/users")
+    deactivated = await post_form(admin, f"/admin/users/{account}/deactivate", {"confirm": "yes", "reason": "nghỉ việc"},
+                                  page_path="/admin/users")
+    assert deactivated.status_code == 200
     assert (await fresh().get("/analyst/campaigns", headers=bearer(token))).status_code == 401
     await post_form(admin, f"/admin/users/{account}/activate", page_path="/admin/users")
     assert (await User.select(User.active).where(User.id == account).first())["active"]

@@ -105,7 +105,8 @@ async def test_two_workers_add_up_in_metrics_and_log_json_lines(app, tmp_path, d
     assert scraped.status_code == 200
     assert sample(scraped.text, "survey_submissions_total", channel="qr") == 12
     lines = [line for line in server.log().splitlines() if line.strip()]
-    entries = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert [line for line in lines if not line.startswith("{")] == []  # every line is one JSON object
+    entries = [json.loads(line) for line in lines]
     assert any("Application startup complete" in entry["message"] for entry in entries)
 
 

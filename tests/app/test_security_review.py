@@ -116,21 +116,22 @@ async def test_other_requests_are_served_while_a_large_upload_is_parsed(admin, c
     data = real_workbook(UNIT_HEADER, *[("X",) * 5] * 7000)  # under every cap: parsed in full, some 0.7 s
     assert len(data) < 200 * 1024
 
-    async def probe_latencies(uploading: asyncio.Task) -> list[float]:
-        latencies = []
+    async def probe_moments(uploading: asyncio.Task) -> list[float]:
+        moments = []
         while not uploading.done():  # a request every 50 ms for as long as the upload runs
-            started = time.perf_counter()
             assert (await client.get("/healthz")).status_code == 200
-            latencies.append(time.perf_counter() - started)
+            moments.append(time.perf_counter())
             await asyncio.sleep(0.05)
-        return latencies
+        return moments
 
     started = time.perf_counter()
     uploading = asyncio.ensure_future(upload(admin, "/admin/units/import", "units.xlsx", data, "/admin/units"))
-    latencies = await probe_latencies(uploading)
-    page, parse_seconds = await uploading, time.perf_counter() - started
+    moments = await probe_moments(uploading)
+    page, ended = await uploading, time.perf_counter()
     assert page.status_code == 422 and "tối đa 5000 dòng" in page.text
-    assert parse_seconds > 0.4 and len(latencies) > 4 and max(latencies) < 0.2, (parse_seconds, latencies)
+    # the longest the event loop went without answering (parsed on it, this was the whole parse: 0.7 s)
+    gaps = [later - earlier for earlier, later in zip([started, *moments], [*moments, ended])]
+    assert len(moments) >= 3 and max(gaps) < 0.35, (ended - started, gaps)
 
 
 @pytest.mark.parametrize("damage", [truncated_sheet, without_sheets])
