@@ -49,13 +49,25 @@ def test_start_command_migrates_and_serves_in_a_fresh_venv(tmp_path, database_ur
     command = [str(venv / "bin" / command[0]), *command[1:]]
     command[command.index("0.0.0.0")] = "127.0.0.1"
     env = {**os.environ, **dockerfile_env(), "STATIC_DIR": str(ROOT / "static"), "PATH": f"{venv / 'bin'}:/usr/bin:/bin"}
-    env["DATABASE_URL"] = database_url if not database_url.startswith("sqlite") else f"sqlite:///{tmp_path / 'app.db'}"
+    env["DATABASE_URL"] = own_database(database_url, tmp_path)
     server = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         assert wait_ready(f"http://127.0.0.1:{port}/readyz", server), server_output(server)
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def own_database(suite_url: str, tmp_path: Path) -> str:
+    """A database beside the suite's: the image's start records its own (random) key there, not in the suite's."""
+    if suite_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'app.db'}"
+    import asyncio
+
+    from tests.app.servers import reset_postgres_database
+
+    asyncio.run(reset_postgres_database(f"{suite_url}_dockerfile"))
+    return f"{suite_url}_dockerfile"
 
 
 def wait_ready(url: str, server: subprocess.Popen, seconds: float = 60) -> bool:
