@@ -35,6 +35,7 @@ from cachetools import LRUCache
 
 from analysis.quality import OutlierModel, burst_batch, pattern_hashes, straight_lining
 from survey_app.core import db, worker_process
+from survey_app.results.figures import latest_response_id
 
 BATCH = 20_000  # responses flagged at a time: bounded memory, and the worker is free again within a second or two
 MODEL_SAMPLE = 20_000  # the outlier model is fitted on the campaign's first this many responses
@@ -130,11 +131,14 @@ def flag_batch(batch: Batch, earlier: list, runs: dict[str, int], model: Outlier
 
 async def flag_next_batch(campaign: dict) -> tuple[int, bool]:
     """Flag the next BATCH responses of the campaign; returns (responses flagged so far, whether more may wait)."""
-    from survey_app.results.figures import latest_response_id
-
     items = await _items(campaign)
     state = await _state(campaign["id"])
     latest = await latest_response_id(campaign["id"])
+    if latest < state["through_response"]:  # responses were taken away (a test, a restore): start again
+        async with _Writing() as writing:
+            for table in ("quality_flag", "quality_flag_state"):
+                await writing.execute_many(f"DELETE FROM {table} WHERE campaign = $1", [(campaign["id"],)])
+        state = await _state(campaign["id"])
     rows = await db.fetch_tuples(ROWS_SQL, campaign["id"], state["through_response"], latest, BATCH)
     if not rows:
         return state["responses_seen"], False
@@ -338,8 +342,6 @@ def updating(campaign_id: int) -> bool:
 async def keep_up(campaign: dict, settings=None) -> None:
     """Start flagging the campaign's new responses in the background (one flagging per campaign at a time); wait for
     it when at most WAIT_FOR_AT_MOST are new."""
-    from survey_app.results.figures import latest_response_id
-
     state = await _state(campaign["id"])
     latest = await latest_response_id(campaign["id"])
     if latest <= state["through_response"]:
