@@ -143,9 +143,7 @@ async def flag_next_batch(campaign: dict) -> tuple[int, bool]:
     if not rows:
         return state["responses_seen"], False
     batch = await asyncio.to_thread(batch_of, rows, items)
-    earlier = await db.fetch_tuples(
-        "SELECT response, counter, pattern, at_us, rules FROM quality_flag WHERE campaign = $1 AND at_us >= $2 "
-        "ORDER BY response", campaign["id"], int(batch.at_us.min()) - WINDOW_US)
+    earlier = await _earlier(campaign["id"], batch)
     seen = state["responses_seen"] + len(batch)
     model, rescore, model_through = await _model(campaign["id"], items, state, batch, seen)
     flagged = await asyncio.to_thread(flag_batch, batch, earlier, json.loads(state["bursts"]), model, rescore,
@@ -155,6 +153,22 @@ async def flag_next_batch(campaign: dict) -> tuple[int, bool]:
         "through_response": int(batch.ids[-1]), "responses_seen": seen, "missing_durations": missing,
         "model_through": model_through, "bursts": json.dumps({**json.loads(state["bursts"]), **flagged.runs})})
     return seen, len(rows) == BATCH
+
+
+async def _earlier(campaign_id: int, batch: Batch) -> list:
+    """Stored responses with one of the batch's answer patterns, submitted within the window before its first: all
+    a burst of the batch can hold (looked up by pattern, so answers all stored with one time stay bounded)."""
+    from piccolo.engine.sqlite import SQLiteEngine
+
+    from survey_app.core.tables import Unit
+
+    patterns = sorted({int(pattern) for pattern in pattern_hashes(batch.ratings)})
+    sqlite = isinstance(Unit._meta.db, SQLiteEngine)
+    chosen = "(SELECT value FROM json_each($3))" if sqlite else "(SELECT unnest($3::bigint[]))"
+    return await db.fetch_tuples(
+        "SELECT response, counter, pattern, at_us, rules FROM quality_flag WHERE campaign = $1 AND at_us >= $2 "
+        f"AND pattern IN {chosen} ORDER BY response", campaign_id, int(batch.at_us.min()) - WINDOW_US,
+        json.dumps(patterns) if sqlite else patterns)
 
 
 async def _model(campaign_id: int, items: list[str], state: dict, batch: Batch, seen: int):

@@ -15,7 +15,7 @@ STATEMENTS = [
         "unit" INTEGER NOT NULL, "counter" INTEGER NOT NULL DEFAULT 0, "at_us" BIGINT NOT NULL,
         "duration" DOUBLE PRECISION DEFAULT NULL, "pattern" BIGINT NOT NULL, "rules" SMALLINT NOT NULL DEFAULT 0,
         "outlier_score" DOUBLE PRECISION DEFAULT NULL)""",
-    'CREATE INDEX "quality_flag_campaign_at" ON "quality_flag" ("campaign", "at_us")',
+    'CREATE INDEX "quality_flag_campaign_pattern" ON "quality_flag" ("campaign", "pattern", "at_us")',
     'CREATE INDEX "quality_flag_campaign_duration" ON "quality_flag" ("campaign", "duration")',
     'CREATE INDEX "quality_flag_campaign_rules" ON "quality_flag" ("campaign", "rules", "response")',
     """CREATE TABLE "quality_flag_state" ("id" {pk}, "campaign" INTEGER NOT NULL UNIQUE,
