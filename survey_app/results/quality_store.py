@@ -25,7 +25,9 @@ import asyncio
 import datetime as dt
 import json
 import math
+import os
 import sqlite3
+import threading
 from dataclasses import dataclass
 
 import msgspec
@@ -158,12 +160,8 @@ async def flag_next_batch(campaign: dict) -> tuple[int, bool]:
 async def _earlier(campaign_id: int, batch: Batch) -> list:
     """Stored responses with one of the batch's answer patterns, submitted within the window before its first: all
     a burst of the batch can hold (looked up by pattern, so answers all stored with one time stay bounded)."""
-    from piccolo.engine.sqlite import SQLiteEngine
-
-    from survey_app.core.tables import Unit
-
     patterns = sorted({int(pattern) for pattern in pattern_hashes(batch.ratings)})
-    sqlite = isinstance(Unit._meta.db, SQLiteEngine)
+    sqlite = await _on_sqlite()
     chosen = "(SELECT value FROM json_each($3))" if sqlite else "(SELECT unnest($3::bigint[]))"
     return await db.fetch_tuples(
         "SELECT response, counter, pattern, at_us, rules FROM quality_flag WHERE campaign = $1 AND at_us >= $2 "
@@ -204,13 +202,33 @@ def _joined(first: Batch, second: Batch, limit: int) -> Batch:
 # Storing a batch.
 
 INSERT_COLUMNS = ("campaign", "response", "unit", "counter", "at_us", "duration", "pattern", "rules", "outlier_score")
+# SQLite stores a batch in chunks, each its own short transaction, before the one that moves the watermark: after a
+# crash between them the batch is flagged again, and its rows replace the ones already there
+SQLITE_WRITE_CHUNK = 2_000
+UPSERT_SQL = (f"INSERT INTO quality_flag ({', '.join(INSERT_COLUMNS)}) VALUES "
+              f"({', '.join(f'${n + 1}' for n in range(len(INSERT_COLUMNS)))}) ON CONFLICT (response) DO UPDATE SET "
+              + ", ".join(f"{name} = excluded.{name}" for name in INSERT_COLUMNS[2:]))
+
+
+async def _on_sqlite() -> bool:
+    from piccolo.engine.sqlite import SQLiteEngine
+
+    from survey_app.core.tables import Unit
+
+    return isinstance(Unit._meta.db, SQLiteEngine)
 
 
 async def _store(campaign_id: int, flagged: Flagged, state: dict, new_state: dict) -> None:
     """The batch's rows, the changes to earlier rows, the speeding flags against the new median and the state, in
     one transaction: a page sees the flags before the batch or after, never half."""
+    rows = flagged.rows
+    if await _on_sqlite():  # its one write lock: citizens' answers wait for each transaction, so short ones
+        for start in range(0, len(rows), SQLITE_WRITE_CHUNK):
+            async with _Writing() as writing:
+                await writing.execute_many(UPSERT_SQL, rows[start:start + SQLITE_WRITE_CHUNK])
+        rows = []
     async with _Writing() as writing:
-        await writing.insert("quality_flag", INSERT_COLUMNS, flagged.rows)
+        await writing.insert("quality_flag", INSERT_COLUMNS, rows)
         await writing.execute_many("UPDATE quality_flag SET rules = rules + 2 WHERE response = $1 AND (rules & 2) = 0",
                                    [(rid,) for rid in flagged.burst_ids])
         await writing.execute_many("UPDATE quality_flag SET rules = rules - (rules & 4) + $1, outlier_score = $2 "
@@ -381,5 +399,25 @@ async def _flag_all(campaign: dict, settings) -> None:
 
 
 def batch_in_worker(settings, campaign: dict) -> tuple[int, bool]:
-    """One batch in the worker process, on its own connection (the process keeps its fitted models between calls)."""
-    return asyncio.run(db.run_connected(settings, lambda: flag_next_batch(campaign), migrate_first=False))
+    """One batch in the worker process, on its own connection (the process keeps its fitted models between calls),
+    in a thread of lower CPU priority (Linux: niceness is per thread, and the threads it starts inherit it): the
+    web process answering citizens gets the CPU first."""
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
+            outcome["value"] = asyncio.run(db.run_connected(settings, lambda: flag_next_batch(campaign),
+                                                            migrate_first=False))
+        except BaseException as error:  # noqa: BLE001 (handed to the caller)
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, name="quality-flags")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+BACKGROUND_NICENESS = 10

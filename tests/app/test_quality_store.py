@@ -121,3 +121,16 @@ async def test_a_new_response_is_flagged_without_reading_the_earlier_answers_aga
     # the group's first run kept in the state, as bursts() over the whole campaign flags it
     assert len(stored) == 121 and stored.loc[copy.id, "burst"]
     assert stored["burst"].tolist() == (await one_pass_flags(campaign["code"]))["burst"].tolist()
+
+
+async def test_under_serve_a_batch_runs_in_the_worker_on_its_own_connection_at_lower_priority(campaign, settings,
+                                                                                             monkeypatch):
+    """batch_in_worker is what the worker process runs: its own connection, a thread of lower CPU priority."""
+    import os
+
+    priorities = []
+    monkeypatch.setattr(os, "setpriority", lambda which, who, value: priorities.append((who, value)))
+    flagged, more = quality_store.batch_in_worker(settings, campaign)  # the test's loop waits: nothing else runs
+    assert (flagged, more) == (120, False)
+    assert priorities and priorities[0][0] not in (0, os.getpid()) and priorities[0][1] > 0
+    assert (await stored_flags(campaign["id"]))["burst"].tolist() == (await one_pass_flags(campaign["code"]))["burst"].tolist()
