@@ -205,6 +205,9 @@ INSERT_COLUMNS = ("campaign", "response", "unit", "counter", "at_us", "duration"
 # SQLite stores a batch in chunks, each its own short transaction, before the one that moves the watermark: after a
 # crash between them the batch is flagged again, and its rows replace the ones already there
 SQLITE_WRITE_CHUNK = 2_000
+# between two chunks: a writer that found the lock taken sleeps up to 100 ms in SQLite's busy handler before trying
+# again; chunks back to back took the lock again first each time, and citizens' answers waited for the whole batch
+SQLITE_PAUSE = 0.12
 UPSERT_SQL = (f"INSERT INTO quality_flag ({', '.join(INSERT_COLUMNS)}) VALUES "
               f"({', '.join(f'${n + 1}' for n in range(len(INSERT_COLUMNS)))}) ON CONFLICT (response) DO UPDATE SET "
               + ", ".join(f"{name} = excluded.{name}" for name in INSERT_COLUMNS[2:]))
@@ -226,6 +229,7 @@ async def _store(campaign_id: int, flagged: Flagged, state: dict, new_state: dic
         for start in range(0, len(rows), SQLITE_WRITE_CHUNK):
             async with _Writing() as writing:
                 await writing.execute_many(UPSERT_SQL, rows[start:start + SQLITE_WRITE_CHUNK])
+            await asyncio.sleep(SQLITE_PAUSE)
         rows = []
     async with _Writing() as writing:
         await writing.insert("quality_flag", INSERT_COLUMNS, rows)
