@@ -315,7 +315,8 @@ def main() -> None:
         environment = {**server_env(url), "PYTHONPATH": str(arguments.source)}
         command = [str(SURVEY), "serve", "--port", str(port), "--workers", "1"]
         started = time.perf_counter()
-        server = start_server(command, environment, Path(folder), port, "/readyz")
+        # `survey serve` folds every answer before it is ready: minutes at 1 M on a loaded machine
+        server = start_server(command, environment, Path(folder), port, "/readyz", ready_seconds=REQUEST_TIMEOUT)
         startup = time.perf_counter() - started
         try:
             rows = [{"page": "server start (migrate, fold figures)", "cold_s": round(startup, 1),
