@@ -50,10 +50,11 @@ async def queue(campaign: dict, minimum: int, settings=None, page_text: str | No
     where = QUEUE_SQL.format(officials=OFFICIALS_SQL if officials else "")
     arguments = (campaign["id"], minimum) if officials else (campaign["id"],)
     [(total, reviewed)] = await db.fetch_tuples(f"SELECT COUNT(*), COUNT(r.id) {where}", *arguments)
-    flagged, of = await quality_store.progress(campaign["id"])
-    progress = {"flagged": flagged, "of": of, "percent": int(100 * flagged / of) if of else 100} \
-        if quality_store.updating(campaign["id"]) else None
-    if of < 2:
+    progress = None
+    if quality_store.updating(campaign["id"]):
+        flagged, percent = await quality_store.progress(campaign["id"])
+        progress = {"flagged": flagged, "percent": percent}
+    if await quality_store.at_least(campaign["id"], 0, 2) < 2:
         return {"rows": None, "progress": progress}
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(int(page_text), pages) if page_text and page_text.isdigit() and int(page_text) > 0 else 1

@@ -364,11 +364,21 @@ async def _items(campaign: dict) -> list[str]:
 
 
 async def progress(campaign_id: int) -> tuple[int, int]:
-    """(responses flagged, responses of the campaign) for the page's "đang tính … %"."""
+    """(responses flagged, percent of the campaign's id range flagged) for the page's "đang tính … %": no count of
+    the campaign (on PostgreSQL, a million rows just loaded took a second to count)."""
     state = await _state(campaign_id)
-    [(total,)] = await db.fetch_tuples("SELECT COUNT(*) FROM response WHERE campaign = $1 AND id > $2",
-                                       campaign_id, state["through_response"])
-    return state["responses_seen"], state["responses_seen"] + total
+    [(first, latest)] = await db.fetch_tuples("SELECT MIN(id), MAX(id) FROM response WHERE campaign = $1", campaign_id)
+    if not latest or state["through_response"] >= latest:
+        return state["responses_seen"], 100
+    done = max(state["through_response"] - first + 1, 0) / (latest - first + 1)
+    return state["responses_seen"], min(99, int(100 * done))
+
+
+async def at_least(campaign_id: int, after: int, count: int) -> int:
+    """How many responses of the campaign have an id above `after`, counted up to `count` at most (bounded)."""
+    [(found,)] = await db.fetch_tuples("SELECT COUNT(*) FROM (SELECT 1 FROM response WHERE campaign = $1 AND id > $2 "
+                                       f"LIMIT {int(count)}) AS some", campaign_id, after)
+    return found
 
 
 def updating(campaign_id: int) -> bool:
@@ -386,9 +396,7 @@ async def keep_up(campaign: dict, settings=None) -> None:
     if task is None:
         task = _updating[campaign["id"]] = asyncio.ensure_future(_flag_all(campaign, settings))
         task.add_done_callback(lambda done: (_updating.pop(campaign["id"], None), done.cancelled() or done.exception()))
-    [(backlog,)] = await db.fetch_tuples("SELECT COUNT(*) FROM response WHERE campaign = $1 AND id > $2 AND id <= $3",
-                                         campaign["id"], state["through_response"], latest)
-    if backlog <= WAIT_FOR_AT_MOST:
+    if await at_least(campaign["id"], state["through_response"], WAIT_FOR_AT_MOST + 1) <= WAIT_FOR_AT_MOST:
         await asyncio.shield(task)
 
 
