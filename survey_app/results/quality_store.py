@@ -377,7 +377,7 @@ async def progress(campaign_id: int) -> tuple[int, int]:
 async def at_least(campaign_id: int, after: int, count: int) -> int:
     """How many responses of the campaign have an id above `after`, counted up to `count` at most (bounded)."""
     [(found,)] = await db.fetch_tuples("SELECT COUNT(*) FROM (SELECT 1 FROM response WHERE campaign = $1 AND id > $2 "
-                                       f"LIMIT {int(count)}) AS some", campaign_id, after)
+                                       f"LIMIT {int(count)}) AS newer", campaign_id, after)
     return found
 
 
