@@ -214,7 +214,9 @@ def _write_in(document: FPDF, item) -> None:
     document.set_draw_color(150, 150, 150)
     for _ in range(_writing_lines(item)):
         y = document.get_y() + 6
-        document.dashed_line(MARGIN, y, MARGIN + WIDTH - (45 if limits else 0), y, 0.8, 0.8)
+        with document.local_context():
+            document.set_dash_pattern(dash=0.8, gap=0.8)
+            document.line(MARGIN, y, MARGIN + WIDTH - (45 if limits else 0), y)
         if limits:
             document.set_xy(MARGIN + WIDTH - 43, y - 4)
             document.cell(43, LINE, limits, align="R")
