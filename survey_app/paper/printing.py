@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable
 
 from fpdf import FPDF
@@ -54,6 +55,14 @@ def paper_pdf(definition, campaign_name: str, unit_name: str, copies: Iterable[P
     return buffer.getvalue()
 
 
+def paper_pdf_from_dict(definition_data: dict, campaign_name: str, unit_name: str,
+                        copies: list[PrintedCopy]) -> bytes:
+    """paper_pdf for the staff pages' worker process: a definition's dict pickles (its parsed conditions do not)."""
+    from questionnaires import Questionnaire
+
+    return paper_pdf(Questionnaire.from_dict(definition_data), campaign_name, unit_name, copies)
+
+
 def _one_copy(document: FPDF, definition, campaign_name: str, unit_name: str, printed: PrintedCopy,
               numbers: dict, skips: dict) -> None:
     first_page = document.page + 1
@@ -72,9 +81,33 @@ def _one_copy(document: FPDF, definition, campaign_name: str, unit_name: str, pr
     _first_page_top(document, definition, campaign_name, unit_name, printed, label)
     for section in definition.sections:
         _section(document, section, numbers, skips)
-    document.set_font(FONT_FAMILY, style="B", size=10)
     document.ln(4)
-    document.multi_cell(WIDTH, LINE, "Xin trân trọng cảm ơn ông/bà!", align="L", new_x="LMARGIN", new_y="NEXT")
+    _paragraph(document, "Xin trân trọng cảm ơn ông/bà!", WIDTH, LINE, 10, "B", x=MARGIN)
+
+
+def _paragraph(document: FPDF, text: str, width: float, line_height: float, size: float, style: str = "",
+               align: str = "L", x: float | None = None) -> None:
+    """Wrapped text from the current position down, one cell per line. The same labels repeat on every copy
+    (a scale's six labels on every rating question): each distinct text is broken into lines once."""
+    x = document.get_x() if x is None else x
+    document.set_font(FONT_FAMILY, style=style, size=size)
+    for line in _lines(nfc(text), width, style, size):
+        document.set_x(x)
+        document.cell(width, line_height, line, align=align, new_x="LEFT", new_y="NEXT")
+
+
+@lru_cache(maxsize=4096)
+def _lines(text: str, width: float, style: str, size: float) -> tuple[str, ...]:
+    measure = _measuring_document()
+    measure.set_font(FONT_FAMILY, style=style, size=size)
+    return tuple(measure.multi_cell(width, 1, text, dry_run=True, output="LINES"))
+
+
+@lru_cache(maxsize=1)
+def _measuring_document() -> FPDF:
+    measure = vietnamese_pdf()
+    measure.add_page()
+    return measure
 
 
 def _first_page_top(document: FPDF, definition, campaign_name: str, unit_name: str, printed: PrintedCopy,
@@ -83,24 +116,21 @@ def _first_page_top(document: FPDF, definition, campaign_name: str, unit_name: s
     document.image(qr_image(printed.online_url, 6).convert("L"), x=MARGIN + WIDTH - QR_SIDE, y=top,
                    w=QR_SIDE, h=QR_SIDE)
     document.set_text_color(*NAVY)
-    document.set_font(FONT_FAMILY, style="B", size=14)
-    document.multi_cell(text_width, 6.5, nfc(definition.title.get("vi", "")), align="L", new_x="LMARGIN", new_y="NEXT")
+    _paragraph(document, definition.title.get("vi", ""), text_width, 6.5, 14, "B", x=MARGIN)
     document.set_text_color(*INK)
-    document.set_font(FONT_FAMILY, size=10)
-    document.multi_cell(text_width, LINE, f"{campaign_name}\nĐơn vị: {unit_name}", align="L", new_x="LMARGIN", new_y="NEXT")
+    _paragraph(document, campaign_name, text_width, LINE, 10, x=MARGIN)
+    _paragraph(document, f"Đơn vị: {unit_name}", text_width, LINE, 10, x=MARGIN)
     document.set_font(FONT_FAMILY, style="B", size=13)
     document.cell(text_width, 8, f"Phiếu số: {label}", new_x="LMARGIN", new_y="NEXT")
     document.set_font(FONT_FAMILY, size=7.5)
     document.set_text_color(*GREY)
-    document.set_xy(MARGIN + WIDTH - QR_SIDE - 8, top + QR_SIDE + 1)
-    document.multi_cell(QR_SIDE + 8, 3.2, ONLINE, align="C", new_x="LMARGIN", new_y="NEXT")
+    document.set_y(top + QR_SIDE + 1)
+    _paragraph(document, ONLINE, QR_SIDE + 8, 3.2, 7.5, align="C", x=MARGIN + WIDTH - QR_SIDE - 8)
     document.set_y(max(document.get_y(), top + QR_SIDE + 16))
     document.set_text_color(*INK)
     if definition.description:
-        document.set_font(FONT_FAMILY, size=9.5)
-        document.multi_cell(WIDTH, 4.6, nfc(definition.description.get("vi", "")), align="L", new_x="LMARGIN", new_y="NEXT")
-    document.set_font(FONT_FAMILY, style="I", size=9)
-    document.multi_cell(WIDTH, 4.4, INSTRUCTIONS, align="L", new_x="LMARGIN", new_y="NEXT")
+        _paragraph(document, definition.description.get("vi", ""), WIDTH, 4.6, 9.5, x=MARGIN)
+    _paragraph(document, INSTRUCTIONS, WIDTH, 4.4, 9, "I", x=MARGIN)
     document.ln(2)
 
 
@@ -108,9 +138,8 @@ def _section(document: FPDF, section, numbers: dict, skips: dict) -> None:
     if section.title:  # never alone at the foot of a page: room for its first question too
         _keep_room(document, 22 + (_body_height(document, section.items[0]) if section.items else 0))
         document.ln(2)
-        document.set_font(FONT_FAMILY, style="B", size=11)
         document.set_text_color(*NAVY)
-        document.multi_cell(WIDTH, 6, nfc(section.title.get("vi", "")), align="L", new_x="LMARGIN", new_y="NEXT")
+        _paragraph(document, section.title.get("vi", ""), WIDTH, 6, 11, "B", x=MARGIN)
         document.set_text_color(*INK)
     for item in section.items:
         _item(document, item, numbers[item.key], skips.get(item.key))
@@ -125,19 +154,15 @@ def _keep_room(document: FPDF, height: float) -> None:
 def _item(document: FPDF, item, number: int, skip: str | None) -> None:
     _keep_room(document, 10 + _body_height(document, item))
     if skip:
-        document.set_font(FONT_FAMILY, style="BI", size=9)
-        document.multi_cell(WIDTH, 4.4, "→ " + nfc(skip), align="L", new_x="LMARGIN", new_y="NEXT")
+        _paragraph(document, "→ " + skip, WIDTH, 4.4, 9, "BI", x=MARGIN)
     document.ln(1)
-    document.set_font(FONT_FAMILY, style="B", size=10)
     star = " *" if item.required else ""
-    document.multi_cell(WIDTH, LINE, f"Câu {number}. {nfc(item.label.get('vi', ''))}{star}", align="L",
-                        new_x="LMARGIN", new_y="NEXT")
+    _paragraph(document, f"Câu {number}. {item.label.get('vi', '')}{star}", WIDTH, LINE, 10, "B", x=MARGIN)
     notes = [nfc(item.hint.get("vi", ""))] if item.hint.get("vi") else []
     if item.type == "multiple":
         notes.append(f"Có thể chọn nhiều ô{f', tối đa {item.max_choices}' if item.max_choices else ''}.")
     if notes:
-        document.set_font(FONT_FAMILY, style="I", size=8.5)
-        document.multi_cell(WIDTH, 4, " ".join(notes), align="L", new_x="LMARGIN", new_y="NEXT")
+        _paragraph(document, " ".join(notes), WIDTH, 4, 8.5, "I", x=MARGIN)
     if item.type == "rating5":
         _scale_row(document, item)
     elif is_coded(item):
@@ -192,9 +217,8 @@ def _scale_row(document: FPDF, item) -> None:
     for index, (code, choice) in enumerate(codes):
         x = MARGIN + index * column_width
         _tick_box(document, x + column_width / 2 - BOX / 2 - 1.5, y, code)
-        document.set_font(FONT_FAMILY, size=7)
-        document.set_xy(x + 0.5, y + BOX + 1.5)
-        document.multi_cell(column_width - 1, 3, nfc(choice.label.get("vi", "")), align="C")
+        document.set_y(y + BOX + 1.5)
+        _paragraph(document, choice.label.get("vi", ""), column_width - 1, 3, 7, align="C", x=x + 0.5)
     document.set_xy(MARGIN, y + 13.5)
 
 

@@ -11,7 +11,6 @@ folded into the figures and exports with the rest (the export's `response_mode` 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import hmac
@@ -26,14 +25,15 @@ from questionnaires.paper import answer_codes_of, item_numbers, keyed_to_raw
 from survey_app.accounts import audit
 from survey_app.campaigns.catalog import definition_of
 from survey_app.core.campaign_tables import CampaignUnit
+from survey_app.core import worker_process
 from survey_app.core.db import write_transaction
 from survey_app.core.paper_tables import PAPER_CHANNEL, PaperCopy, PaperEntry
 from survey_app.core.tables import Campaign, Domain, Questionnaire, Response, Unit
-from survey_app.paper.printing import PrintedCopy, copy_label, paper_pdf
+from survey_app.paper.printing import PrintedCopy, copy_label, paper_pdf_from_dict
 from survey_app.public.services import STORED_JSON, answers_digest, dossier_hash
 
 ONLINE_CHANNEL = "paper_qr"  # a paper copy answered online through its QR code
-MAX_COPIES = 500  # one print run; a larger run is several PDFs (each copy is about five pages)
+MAX_COPIES = 200  # one print run, about a minute of PDF for a five-page SIPAS copy (benchmarks/paper.py)
 TOKEN_PATTERN = re.compile(r"(\d{1,9})-(\d{1,9})-([0-9a-f]{20})")
 
 
@@ -111,7 +111,8 @@ async def printable_unit(campaign: dict, unit_code: str) -> dict:
 
 async def print_copies(settings, campaign_code: str, unit_code: str, copies_text: str, username: str) -> PrintRun:
     """Number `copies` new copies (the serials are stored, so the same number is never printed twice) and build
-    their PDF in a thread (a few hundred milliseconds a copy: never on the event loop)."""
+    their PDF in the staff pages' worker process (a few hundred milliseconds a copy: never on the event loop, nor
+    holding the interpreter lock that citizens' form posts need)."""
     campaign, questionnaire = await campaign_with_questionnaire(campaign_code)
     if campaign["mode"] != "open_qr":
         raise PaperRefused("Phiếu giấy chỉ dùng cho đợt khảo sát người dân (không dùng cho khảo sát cán bộ theo "
@@ -124,7 +125,8 @@ async def print_copies(settings, campaign_code: str, unit_code: str, copies_text
     serials = await _number_copies(campaign, unit, count, username)
     printed = [PrintedCopy(serial, online_url(settings.base_url, copy_token(settings.secret_key, campaign["id"],
                                                                             serial))) for serial in serials]
-    pdf = await asyncio.to_thread(paper_pdf, definition_of(questionnaire), campaign["name"], unit["name"], printed)
+    pdf = await worker_process.run(paper_pdf_from_dict, definition_of(questionnaire).to_dict(), campaign["name"],
+                                   unit["name"], printed)
     return PrintRun(pdf, serials[0], serials[-1])
 
 
