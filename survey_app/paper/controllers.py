@@ -19,13 +19,9 @@ from survey_app.paper.printing import copy_label
 KEYING_PAGE = "paper_keying.html"
 OUTCOME_NOTICES = {
     "waiting": "Đã lưu lần nhập {round} của phiếu số {label}. Lần nhập thứ hai phải do một người khác làm.",
-    "stored": "Phiếu số {label}: hai lần nhập khớp nhau, đã lưu một phiếu trả lời (hình thức: giấy).",
+    "stored": "Phiếu số {label}: các lần nhập khớp nhau, đã lưu một phiếu trả lời (hình thức: giấy).",
     "different": "Phiếu số {label}: các lần nhập khác nhau; giám sát viên sẽ đối chiếu.",
 }
-
-
-async def campaign_or_refusal(code: str) -> tuple[dict, dict]:
-    return await services.campaign_with_questionnaire(code)
 
 
 def refusal(request: Request, refused: services.PaperRefused, back: str) -> Template:
@@ -51,7 +47,7 @@ class PaperController(Controller):
     @get()
     async def show(self, request: Request, code: FromPath[str]) -> Template:
         try:
-            campaign, _ = await campaign_or_refusal(code)
+            campaign, _ = await services.campaign_with_questionnaire(code)
         except services.PaperRefused as refused:
             return refusal(request, refused, "/analyst/campaigns")
         return await print_page(request, campaign)
@@ -65,7 +61,7 @@ class PaperController(Controller):
         except services.PaperRefused as refused:
             if refused.status == 404:
                 return refusal(request, refused, "/analyst/campaigns")
-            campaign, _ = await campaign_or_refusal(code)
+            campaign, _ = await services.campaign_with_questionnaire(code)
             return await print_page(request, campaign, status=refused.status, form=form, problem=refused.message_vi)
         name = f"phieu-giay-{code}-{copy_label(run.first)}-{copy_label(run.last)}.pdf"
         return Response(run.pdf, media_type="application/pdf",
@@ -79,7 +75,7 @@ class PaperController(Controller):
     async def settle(self, request: Request, code: FromPath[str], serial: FromPath[str]) -> Template | Redirect:
         form = await request.form()
         try:
-            campaign, questionnaire = await campaign_or_refusal(code)
+            campaign, questionnaire = await services.campaign_with_questionnaire(code)
             number = services.parse_serial(serial)
             await services.settle(campaign, questionnaire, number,
                                   {name.removeprefix("pick_"): form.get(name) for name in form if name.startswith("pick_")},
@@ -93,7 +89,7 @@ class PaperController(Controller):
     async def _settle_page(self, request: Request, code: str, serial: str, problem: str = "",
                            status: int = 200) -> Template:
         try:
-            campaign, questionnaire = await campaign_or_refusal(code)
+            campaign, questionnaire = await services.campaign_with_questionnaire(code)
             copy, entries, differing = await services.differences(campaign, questionnaire,
                                                                   services.parse_serial(serial))
         except services.PaperRefused as refused:
@@ -120,7 +116,7 @@ class KeyingController(Controller):
     async def show(self, request: Request, code: FromPath[str], copy: FromQuery[str] = "",
                    notice: FromQuery[str] = "") -> Template:
         try:
-            campaign, questionnaire = await campaign_or_refusal(code)
+            campaign, questionnaire = await services.campaign_with_questionnaire(code)
         except services.PaperRefused as refused:
             return refusal(request, refused, "/staff/paper")
         if not copy:
@@ -136,7 +132,7 @@ class KeyingController(Controller):
     async def key(self, request: Request, state: State, code: FromPath[str]) -> Template | Redirect:
         form = await request.form()
         try:
-            campaign, questionnaire = await campaign_or_refusal(code)
+            campaign, questionnaire = await services.campaign_with_questionnaire(code)
         except services.PaperRefused as refused:
             return refusal(request, refused, "/staff/paper")
         keyed = {name: str(form.get(name, ""))[:2000] for name in form if not name.startswith("_")}

@@ -183,6 +183,9 @@ async def copy_for_keying(campaign: dict, serial_text: str, user) -> dict:
     """The copy an operator is about to key; refused when it was not printed, was answered online, is already
     stored, or this operator has keyed it already."""
     serial = parse_serial(serial_text)
+    if campaign["status"] == "closed":  # its figures are final once published
+        raise PaperRefused(f"Đợt {campaign['code']} đã đóng: không nhập thêm phiếu.",
+                           f"campaign {campaign['code']} is closed: no more entries", 409)
     copy = await PaperCopy.select().where((PaperCopy.campaign == campaign["id"]) & (PaperCopy.serial == serial)).first()
     if copy is None or not user.sees(copy["unit"]):
         raise PaperRefused(f"Không có phiếu số {copy_label(serial)} trong đợt {campaign['code']}.",
@@ -278,6 +281,9 @@ async def _store_paper_response(campaign: dict, questionnaire: dict, copy: dict,
     response_id = await _insert_response(campaign, questionnaire, copy, definition, answers, PAPER_CHANNEL)
     await PaperCopy.update({PaperCopy.status: "keyed", PaperCopy.response: response_id}).where(
         PaperCopy.id == copy["id"])
+    # The entries' copies of the answers have done their work: only the response keeps them (and retention, which
+    # drops old free text from responses, then has no second copy to find). Who keyed which round stays.
+    await PaperEntry.update({PaperEntry.answers: "{}"}).where(PaperEntry.copy == copy["id"])
 
 
 async def _insert_response(campaign: dict, questionnaire: dict, copy: dict, definition, answers: dict,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import subprocess
 
@@ -103,11 +104,13 @@ async def test_print_key_twice_settle_and_find_one_paper_response(app, settings,
 
     stored = await paper_responses(campaign["id"])
     assert len(stored) == 1 and stored[0]["unit"] == copy["unit"]
-    answers = stored[0]["answers"] if isinstance(stored[0]["answers"], dict) else __import__("json").loads(
+    answers = stored[0]["answers"] if isinstance(stored[0]["answers"], dict) else json.loads(
         stored[0]["answers"])
     assert answers["official_polite"] == 5 and answers["official_listen"] == 4 and answers["gave_feedback"] == "co"
     assert (await PaperCopy.select(PaperCopy.status, PaperCopy.response).where(PaperCopy.id == copy["id"]).first()) \
         == {"status": "keyed", "response": stored[0]["id"]}
+    assert {row["answers"] in ("{}", {}) for row in await PaperEntry.select().where(PaperEntry.copy == copy["id"])} \
+        == {True}  # once stored, only the response keeps the answers (retention finds no second copy)
     assert (await campaign_figures(campaign))["responses"] == before + 1  # paper and web analysed together
     export = await analyst.get(f"/analyst/campaigns/{CAMPAIGN}/export/csv")
     rows = list(csv.DictReader(io.StringIO(export.text.lstrip("\ufeff"))))
@@ -130,6 +133,25 @@ async def test_two_identical_entries_store_the_response_at_once(app, analyst):
     response = await Response.select(Response.channel).where(Response.id == copy["response"]).first()
     assert copy["status"] == "keyed" and response == {"channel": "paper"}
     await h01.aclose()
+
+
+async def test_a_third_keying_settles_a_difference_by_majority(app, analyst):
+    campaign, definition = await campaign_and_definition()
+    _, (serial,) = await print_copies(analyst, 1)
+    so01, admin = await signed_in_client(app, "so01"), await signed_in_client(app, "admin")
+    entry = keyed_copy(definition)
+    assert (await key(so01, serial, entry)).status_code == 303
+    assert (await key(analyst, serial, {**entry, "result_complete": "2", "age_group": "3"})).status_code == 303
+    settle_page = await analyst.get(f"{PAPER_PAGE}/copies/{serial}")
+    assert 'data-item="result_complete"' in settle_page.text and 'data-item="age_group"' in settle_page.text
+    third = await key(admin, serial, {**entry, "age_group": "3"})  # agrees with one entry on each question
+    assert third.status_code == 303 and "kh%E1%BB%9Bp" in third.headers["location"]
+    copy = await PaperCopy.select().where((PaperCopy.campaign == campaign["id"]) & (PaperCopy.serial == serial)).first()
+    stored = await Response.select(Response.answers).where(Response.id == copy["response"]).first()
+    answers = stored["answers"] if isinstance(stored["answers"], dict) else json.loads(stored["answers"])
+    assert answers["result_complete"] == 4 and answers["age_group"] == definition.item("age_group").choices[2].value
+    for client in (so01, admin):
+        await client.aclose()
 
 
 async def test_a_copy_answered_online_refuses_keying_and_a_keyed_copy_refuses_online(app, settings, analyst, client):
@@ -183,6 +205,19 @@ async def test_keyed_answers_are_checked_like_web_answers_with_vietnamese_errors
 async def test_printing_refuses_a_bad_number_of_copies(app, analyst, copies, message):
     page = await post_form(analyst, f"{PAPER_PAGE}/print", {"unit": "SO01", "copies": copies}, page_path=PAPER_PAGE)
     assert page.status_code == 422 and message in page.text
+
+
+async def test_a_closed_campaign_takes_no_more_entries(app, analyst):
+    source, _ = await campaign_and_definition()
+    closed = Campaign(code="PAPER-CLOSED", name="Đợt đã đóng", questionnaire=source["questionnaire"], status="closed",
+                      starts_on=source["starts_on"], ends_on=source["ends_on"])
+    await closed.save()
+    unit = (await Response.select(Response.unit).where(Response.campaign == source["id"]).first())["unit"]
+    await PaperCopy.insert(PaperCopy(campaign=closed.id, unit=unit, serial=1))
+    page = await analyst.get("/staff/paper/PAPER-CLOSED?copy=1")
+    assert page.status_code == 409 and "Đợt PAPER-CLOSED đã đóng: không nhập thêm phiếu." in page.text
+    await PaperCopy.delete().where(PaperCopy.campaign == closed.id)
+    await Campaign.delete().where(Campaign.id == closed.id)
 
 
 async def test_printing_refuses_an_officials_campaign(app, analyst):

@@ -65,7 +65,7 @@ def test_two_operators_key_a_printed_copy_with_the_keyboard_only(live_server, br
     admin = signed_in_page(browser, live_server, "admin")
     admin.set_viewport_size({"width": 1280, "height": 800})
     notice = key_with_the_keyboard(admin, live_server, serial, keyed, item_keys)
-    assert f"Phiếu số {serial}: hai lần nhập khớp nhau, đã lưu một phiếu trả lời" in notice
+    assert f"Phiếu số {serial}: các lần nhập khớp nhau, đã lưu một phiếu trả lời" in notice
     analyst.goto(f"{live_server}/analyst/campaigns/{CAMPAIGN}/paper")
     assert int(analyst.text_content("#paper-counts tbody td:nth-child(4)")) >= 1
     for page in (analyst, admin):
