@@ -77,9 +77,8 @@ class PaperController(Controller):
         try:
             campaign, questionnaire = await services.campaign_with_questionnaire(code)
             number = services.parse_serial(serial)
-            await services.settle(campaign, questionnaire, number,
-                                  {name.removeprefix("pick_"): form.get(name) for name in form if name.startswith("pick_")},
-                                  request.user.username)
+            picks = {name.removeprefix("pick_"): form.get(name) for name in form if name.startswith("pick_")}
+            await services.settle(campaign, questionnaire, number, picks, request.user.username)
         except services.PaperRefused as refused:
             if refused.status == 422:
                 return await self._settle_page(request, code, serial, problem=refused.message_vi, status=422)
