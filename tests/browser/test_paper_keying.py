@@ -71,3 +71,34 @@ def test_two_operators_key_a_printed_copy_with_the_keyboard_only(live_server, br
     for page in (analyst, admin):
         page.context.close()
     assert found == []
+
+
+def test_the_keying_page_works_without_javascript_tab_to_move_enter_to_save(live_server, browser):  # noqa: F811
+    definition = load_shipped()["counter_rating"]  # the demo's QUAY-2026 campaign: a short form
+    analyst = signed_in_page(browser, live_server, "analyst")
+    analyst.goto(f"{live_server}/analyst/campaigns/QUAY-2026/paper")
+    analyst.select_option("#unit", "SO01")
+    analyst.fill("#copies", "1")
+    with analyst.expect_download() as download_info:
+        analyst.click("form.stacked button[type=submit]")
+    serial = re.search(r"Phiếu số: (\d{6})", pdf_text(download_info.value.path())).group(1)
+    cookies = analyst.context.cookies()
+    analyst.context.close()
+
+    context = browser.new_context(java_script_enabled=False, bypass_csp=True)
+    context.add_cookies(cookies)  # the same signed-in session, in a browser without JavaScript
+    page = context.new_page()
+    page.goto(f"{live_server}/staff/paper/QUAY-2026")
+    page.keyboard.type(serial)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#keying-form")
+    keyed, one_line = keyed_copy(definition), [item.key for item in definition.items if item.type != "text"]
+    for index, key in enumerate(one_line):  # the form's last answer is a text box, where Enter is a new line
+        assert page.evaluate("document.activeElement.id") == f"k-{key}"
+        page.keyboard.type(keyed.get(key, ""))
+        if index + 1 < len(one_line):
+            page.keyboard.press("Tab")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert f"Đã lưu lần nhập 1 của phiếu số {serial}" in page.text_content("#notice")
+    context.close()
