@@ -162,6 +162,8 @@ async def test_a_copy_answered_online_refuses_keying_and_a_keyed_copy_refuses_on
     assert form.status_code == 200 and f"Phiếu số {online_serial:06d}" in form.text
     sent = await client.post(link, data=filled_form(definition))
     assert sent.status_code == 303 and sent.headers["location"].startswith(f"{link}/thanks")
+    thanks = await client.get(sent.headers["location"])
+    assert thanks.status_code == 200 and "Đã gửi — xin cảm ơn ông/bà!" in thanks.text
     copy = await PaperCopy.select().where((PaperCopy.campaign == campaign["id"])
                                           & (PaperCopy.serial == online_serial)).first()
     assert copy["status"] == "online"
@@ -257,3 +259,29 @@ def test_the_print_job_pickles_for_the_staff_worker_process():
     definition.validate_answers({"reception": "1"})
     job = pickle.loads(pickle.dumps((definition.to_dict(), "Đợt", "Đơn vị", [PrintedCopy(7, "https://x/p/1-7-a")])))
     assert "Phiếu số: 000007" in pdf_text(paper_pdf_from_dict(*job))
+
+
+async def test_a_keyed_dossier_code_is_stored_only_as_its_hash_and_rated_once(app, settings, analyst):
+    from survey_app.public.services import dossier_hash
+
+    path = "/analyst/campaigns/QUAY-2026/paper"
+    await post_form(analyst, f"{path}/print", {"unit": "SO01", "copies": "2"}, page_path=path)
+    campaign, definition = await campaign_and_definition("QUAY-2026")
+    rows = await PaperCopy.select().where(PaperCopy.campaign == campaign["id"]).order_by(PaperCopy.serial)
+    first, second = rows[-2], rows[-1]
+    admin = await signed_in_client(app, "admin")
+    entry = {**keyed_copy(definition), "dossier_code": "HS-2026-000123"}
+    keying = "/staff/paper/QUAY-2026"
+    for client in (analyst, admin):
+        sent = await post_form(client, keying, {"_copy": str(first["serial"]), **entry},
+                               page_path=f"{keying}?copy={first['serial']}")
+        assert sent.status_code == 303
+    stored = await PaperCopy.select(PaperCopy.response).where(PaperCopy.id == first["id"]).first()
+    response = await Response.select().where(Response.id == stored["response"]).first()
+    assert response["dossier_hash"] == dossier_hash(settings.secret_key, "HS-2026-000123")
+    assert "HS-2026-000123" not in json.dumps(response, default=str)
+    again = await post_form(analyst, keying, {"_copy": str(second["serial"]), **entry},
+                            page_path=f"{keying}?copy={second['serial']}")
+    assert again.status_code == 422 and "Hồ sơ này đã được đánh giá trong đợt khảo sát." in again.text
+    assert await PaperEntry.count().where(PaperEntry.copy == second["id"]) == 0
+    await admin.aclose()
