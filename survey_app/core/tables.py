@@ -163,5 +163,8 @@ from survey_app.core.figure_tables import FIGURE_TABLES  # noqa: E402
 # Export jobs, shared by every worker and server.
 from survey_app.core.export_tables import EXPORT_TABLES  # noqa: E402
 
+# A campaign's weighting plan and versions.
+from survey_app.core.weight_tables import WEIGHT_TABLES  # noqa: E402
+
 ALL_TABLES = (Unit, Counter, Domain, Questionnaire, Campaign, Response, User, ApiToken, AuditLog, ServerKey, UnitChange,
-              *SAMPLING_TABLES, *ANALYST_TABLES, *EXPORT_TABLES, *FIGURE_TABLES)
+              *SAMPLING_TABLES, *ANALYST_TABLES, *EXPORT_TABLES, *FIGURE_TABLES, *WEIGHT_TABLES)
