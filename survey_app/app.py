@@ -51,6 +51,7 @@ from survey_app.officials.guessing import guess_limiter
 from survey_app.public.controllers import CounterFormController
 from survey_app.public.services import form_cache
 from survey_app.results.controllers import IndexApiController, ResultsController
+from survey_app.results.weighting_controllers import WeightingController
 from survey_app.core.security import security_headers_hook
 from survey_app.core.static_assets import StaticAssets
 from survey_app.core.static_controllers import fingerprinted_file
@@ -78,7 +79,7 @@ async def home() -> Redirect:
 # and create_app refuses to build an app with an unguarded route that is not PUBLIC.
 PUBLIC_HANDLERS = [home, healthz, readyz, fingerprinted_file, CounterFormController, ResultsController, IndexApiController,
                    OfficialController]
-GUARDED_HANDLERS = [metrics, AuditController, DownloadController, ExportJobController, SamplingController,
+GUARDED_HANDLERS = [metrics, AuditController, DownloadController, ExportJobController, SamplingController, WeightingController,
                     *ANALYST_HANDLERS,
                     *AUTH_HANDLERS, *ADMIN_CONTROLLERS]
 

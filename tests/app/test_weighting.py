@@ -200,3 +200,33 @@ async def test_weight_plan_and_run_commands(settings, app):
     assert listed.returncode == 0 and line.startswith("*   1 done")
     refused = run_survey(settings, "weight", "plan", "--campaign", code, "--calibration", "rake", "--margin", "unit")
     assert refused.returncode == 1 and "cần tệp số lượng tổng thể" in refused.stderr
+
+
+async def test_analyst_page_saves_a_plan_runs_it_and_the_dashboard_names_the_version(analyst):
+    import asyncio
+
+    from tests.app.helpers import csrf_token
+
+    await reset_weights(CAMPAIGN)
+    page_path = f"/analyst/campaigns/{CAMPAIGN}/weighting"
+    campaign = await weighting.campaign_by_code(CAMPAIGN)
+    text, _ = population_for(await weighting.weighting_frame(campaign["id"]))
+    page = await analyst.get(page_path)
+    assert page.status_code == 200 and "Kế hoạch" in page.text
+    bad = await analyst.post(f"{page_path}/plan", data={"calibration": "rake", "margins": ["unit", "domain"],
+                                                        "_csrf_token": csrf_token(page.text)},
+                             files={"file": ("dan-so.csv", b"margin,level,count\nunit,SO99,5\n", "text/csv")})
+    assert bad.status_code == 422 and "dòng 2: đơn vị &#39;SO99&#39; không có trong cây đơn vị" in bad.text
+    saved = await analyst.post(f"{page_path}/plan", data={"calibration": "rake", "margins": ["unit", "domain"],
+                                                          "upper": "200", "_csrf_token": csrf_token(page.text)},
+                               files={"file": ("dan-so.csv", text.encode(), "text/csv")})
+    assert saved.status_code == 303
+    ran = await analyst.post(f"{page_path}/run", data={"_csrf_token": csrf_token(page.text)})
+    assert ran.status_code == 303
+    await asyncio.gather(*weighting._running)
+    shown = await analyst.get(page_path)
+    assert 'id="in-use"' in shown.text and "Hiệu chỉnh theo số liệu tổng thể bằng cào" in shown.text
+    dashboard = await analyst.get(f"/analyst/campaigns/{CAMPAIGN}/dashboard")
+    in_use = await weighting.version_in_use(campaign["id"])
+    assert f"Trọng số: phiên bản {in_use['number']} (chạy bởi analyst" in dashboard.text
+    await reset_weights(CAMPAIGN)
