@@ -2,7 +2,7 @@
 
 from survey_app.core.db import sql_migration
 
-ID = "2026-12-05T22:10:00:000024"
+ID = "2026-12-05T22-10-00-000024_weighting"
 VERSION = "1.38.0"
 DESCRIPTION = "weighting plans and weight versions"
 
