@@ -79,7 +79,7 @@ async def test_demo_campaign_weighted_end_to_end_matches_analysis_directly(app):
     in_use = await weighting.version_in_use(campaign["id"])
     assert in_use["number"] == version["number"]
     assert any("cào" in sentence and "đơn vị, lĩnh vực" in sentence for sentence in in_use["method"])
-    await reset_weights(CAMPAIGN)
+    await forget_versions(CAMPAIGN)
 
 
 async def officials_campaign() -> str:
@@ -229,4 +229,31 @@ async def test_analyst_page_saves_a_plan_runs_it_and_the_dashboard_names_the_ver
     dashboard = await analyst.get(f"/analyst/campaigns/{CAMPAIGN}/dashboard")
     in_use = await weighting.version_in_use(campaign["id"])
     assert f"Trọng số: phiên bản {in_use['number']} (chạy bởi analyst" in dashboard.text
-    await reset_weights(CAMPAIGN)
+    await forget_versions(CAMPAIGN)
+
+
+async def forget_versions(code: str) -> None:
+    """Back to the demo as the other tests know it: weights 1 and no version in use."""
+    campaign = await Campaign.select(Campaign.id).where(Campaign.code == code).first()
+    await WeightVersion.delete().where(WeightVersion.campaign == campaign["id"])
+    await reset_weights(code)
+
+
+async def test_the_demo_ships_a_weighted_sipas_campaign_shown_on_dashboard_and_report(analyst):
+    from survey_app.campaigns.demo import weight_demo_campaign
+    from survey_app.exports.report import build_report
+
+    version = await weight_demo_campaign()
+    try:
+        steps_run = [step["step"] for step in version["diagnostics"]]
+        assert steps_run == ["design", "calibration", "trim"] and version["in_use"]
+        assert version["diagnostics"][-1]["after"]["maximum"] <= version["plan"]["upper"] + 1e-9
+        dashboard = await analyst.get(f"/analyst/campaigns/{CAMPAIGN}/dashboard")
+        assert "Mọi phiếu có trọng số 1" not in dashboard.text  # the design note says weights are used
+        assert f"Trọng số: phiên bản {version['number']}" in dashboard.text
+        assert "cào (raking, lặp tỷ lệ) trên các biên: đơn vị, lĩnh vực" in dashboard.text
+        report = await build_report(CAMPAIGN)
+        assert f"Gia quyền: phiên bản trọng số {version['number']}" in report.html
+        assert "hệ số thiết kế do gia quyền (Kish)" in report.html and "Cắt tỉa trọng số" in report.html
+    finally:
+        await forget_versions(CAMPAIGN)
