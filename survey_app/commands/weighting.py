@@ -94,11 +94,12 @@ def versions(campaign: str = typer.Option(..., "--campaign", help="campaign code
 
 
 @weight_app.command("use")
-def use(campaign: str = typer.Option(..., "--campaign"), number: int = typer.Argument(..., help="version number")) -> None:
+def use(campaign: str = typer.Option(..., "--campaign"), number: int = typer.Argument(..., help="version number"),
+        user: str = typer.Option("cli", "--user", help="who puts it in use (audit log)")) -> None:
     """Put a finished version in use again (its weights to the responses, figures computed again)."""
     from survey_app.results.weighting import use_version
 
-    result = _run(lambda: use_version(campaign, number))
+    result = _run(lambda: use_version(campaign, number, user))
     typer.echo(f"campaign {campaign}: weight version {result['number']} in use")
 
 

@@ -254,11 +254,15 @@ async def save_plan(campaign_code: str, plan: Plan, user: str, filename: str = "
     values = {"plan": json.dumps(plan.to_dict()), "population": population, "population_name": name,
               "population_hash": hashlib.sha256(population.encode()).hexdigest(), "updated_by": user,
               "updated_at": time.time()}
+    from survey_app.accounts.audit import record
+
     async with db.write_transaction():
         if stored:
             await WeightPlan.update(values).where(WeightPlan.id == stored["id"])
         else:
             await WeightPlan.insert(WeightPlan(campaign=campaign["id"], **values))
+        await record(user, "weight_plan", campaign_code, json.loads(stored["plan"]) if stored else None,
+                     {**plan.to_dict(), "population": name, "population_hash": values["population_hash"]})
     return {"campaign": campaign_code, "plan": plan.to_dict(), "population_name": name}
 
 
@@ -396,7 +400,7 @@ async def run_plan(campaign_code: str, user: str, progress=None) -> dict:
         await _progress(version, 80, report)
         hashes = {"population": plan_row["population_hash"], "responses": frame_hash(frame),
                   "sample_statuses": statuses_hash, "plan": hashlib.sha256(plan_row["plan"].encode()).hexdigest()}
-        await _finish(version, campaign["id"], frame, final, steps + later, hashes)
+        await _finish(version, campaign, frame, final, steps + later, hashes, user)
     except WeightingRefused as refused:
         await WeightVersion.update({WeightVersion.state: "failed", WeightVersion.error: "; ".join(refused.messages)}) \
             .where(WeightVersion.id == version["id"])
@@ -436,17 +440,18 @@ async def _progress(version: dict, percent: int, report) -> None:
     report(percent)
 
 
-async def _finish(version: dict, campaign_id: int, frame: pd.DataFrame, final: list, steps: list, hashes: dict) -> None:
+async def _finish(version: dict, campaign: dict, frame: pd.DataFrame, final: list, steps: list, hashes: dict,
+                  user: str) -> None:
     from survey_app.core.weight_tables import WeightVersion
 
     pairs = [[int(response), round(float(weight), 12)] for response, weight in zip(frame["response_id"], final)]
     await WeightVersion.update({WeightVersion.weights: json.dumps(pairs), WeightVersion.diagnostics: json.dumps(steps),
                                 WeightVersion.input_hashes: json.dumps(hashes), WeightVersion.state: "done",
                                 WeightVersion.progress: 100}).where(WeightVersion.id == version["id"])
-    await _put_in_use(campaign_id, version["id"], pairs)
+    await _put_in_use(campaign, version, pairs, user)
 
 
-async def use_version(campaign_code: str, number: int) -> dict:
+async def use_version(campaign_code: str, number: int, user: str = "") -> dict:
     """Put an earlier (finished) version back in use: its weights to the responses, the figures folded again."""
     from survey_app.core.weight_tables import WeightVersion
 
@@ -455,11 +460,12 @@ async def use_version(campaign_code: str, number: int) -> dict:
                                              (WeightVersion.number == number)).first()
     if row is None or row["state"] != "done":
         raise WeightingRefused([f"đợt {campaign_code} không có phiên bản trọng số số {number} đã chạy xong"])
-    await _put_in_use(campaign["id"], row["id"], json.loads(row["weights"]))
+    await _put_in_use(campaign, row, json.loads(row["weights"]), user)
     return await version_detail(campaign_code, number)
 
 
-async def _put_in_use(campaign_id: int, version_id: int, pairs: list) -> None:
+async def _put_in_use(campaign: dict, version: dict, pairs: list, user: str) -> None:
+    from survey_app.accounts.audit import record
     from survey_app.core.tables import Response
     from survey_app.core.weight_tables import WeightVersion
     from survey_app.results.figures import fold_again
@@ -471,9 +477,11 @@ async def _put_in_use(campaign_id: int, version_id: int, pairs: list) -> None:
         for weight, ids in by_weight.items():
             for start in range(0, len(ids), 500):
                 await Response.update({Response.weight: weight}).where(Response.id.is_in(ids[start:start + 500]))
-        await WeightVersion.update({WeightVersion.in_use: False}).where(WeightVersion.campaign == campaign_id)
-        await WeightVersion.update({WeightVersion.in_use: True}).where(WeightVersion.id == version_id)
-        await fold_again(campaign_id)
+        await WeightVersion.update({WeightVersion.in_use: False}).where(WeightVersion.campaign == campaign["id"])
+        await WeightVersion.update({WeightVersion.in_use: True}).where(WeightVersion.id == version["id"])
+        await fold_again(campaign["id"])
+        await record(user, "weight_version_used", campaign["code"], None, {"version": version["number"]},
+                     f"{len(pairs)} response weights")
 
 
 def start_run(campaign_code: str, user: str) -> asyncio.Task:

@@ -52,7 +52,7 @@ class WeightingController(Controller):
     async def use(self, request: Request, code: FromPath[str]) -> Template | Redirect:
         form = await request.form()
         try:
-            await weighting.use_version(code, int(str(form.get("number", "0")) or 0))
+            await weighting.use_version(code, int(str(form.get("number", "0")) or 0), request.user.username)
         except (WeightingRefused, ValueError) as refused:
             return await self._page(request, code, problems=getattr(refused, "messages", ["số phiên bản không hợp lệ"]))
         return Redirect(path=f"/analyst/campaigns/{code}/weighting", status_code=303)

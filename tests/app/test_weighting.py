@@ -182,7 +182,11 @@ async def test_versions_are_kept_and_an_earlier_one_can_be_used_and_compared(app
     assert [(row["number"], row["created_by"], row["in_use"]) for row in listed] == [
         (second["number"], "second", True), (first["number"], "first", False)]
     assert listed[0]["input_hashes"]["population"] != listed[1]["input_hashes"]["population"]
-    await weighting.use_version(code, first["number"])
+    await weighting.use_version(code, first["number"], "chooser")
+    from survey_app.core.tables import AuditLog
+
+    [used] = await AuditLog.select().where((AuditLog.action == "weight_version_used") & (AuditLog.username == "chooser"))
+    assert used["target"] == code and used["detail"] == "12 response weights"
     stored = await Response.select(Response.weight).where(Response.campaign == campaign["id"])
     assert {row["weight"] for row in stored} == {8.25}
     assert (await weighting.version_in_use(campaign["id"]))["number"] == first["number"]
