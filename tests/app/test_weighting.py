@@ -256,6 +256,8 @@ async def test_the_demo_ships_a_weighted_sipas_campaign_shown_on_dashboard_and_r
         assert "Mọi phiếu có trọng số 1" not in dashboard.text  # the design note says weights are used
         assert f"Trọng số: phiên bản {version['number']}" in dashboard.text
         assert "cào (raking, lặp tỷ lệ) trên các biên: đơn vị, lĩnh vực" in dashboard.text
+        api = await analyst.get(f"/api/v1/units/DEMO/index?campaign={CAMPAIGN}")
+        assert api.json()["weight_version"] == version["number"]
         report = await build_report(CAMPAIGN)
         assert f"Gia quyền: phiên bản trọng số {version['number']}" in report.html
         assert "hệ số thiết kế do gia quyền (Kish)" in report.html and "Cắt tỉa trọng số" in report.html
