@@ -263,3 +263,25 @@ async def test_the_demo_ships_a_weighted_sipas_campaign_shown_on_dashboard_and_r
         assert "hệ số thiết kế do gia quyền (Kish)" in report.html and "Cắt tỉa trọng số" in report.html
     finally:
         await forget_versions(CAMPAIGN)
+
+
+async def test_an_xlsx_population_file_is_read_and_its_bad_rows_named(app, tmp_path):
+    from openpyxl import Workbook
+
+    code = await officials_campaign()
+    book = Workbook()
+    sheet = book.active
+    for row in (("margin", "level", "count"), ("unit", "SO01", 60), ("unit", "SO02", "-1"), ("unit", "H01", 40)):
+        sheet.append(row)
+    book.save(tmp_path / "dan-so.xlsx")
+    with pytest.raises(WeightingRefused) as refused:
+        await weighting.save_plan(code, Plan(None, "post_stratify", ("unit",)), "analyst", "dan-so.xlsx",
+                                  (tmp_path / "dan-so.xlsx").read_bytes())
+    assert refused.value.messages == ["dòng 3: số lượng -1 phải lớn hơn 0"]
+    sheet["C3"] = 20
+    book.save(tmp_path / "dan-so.xlsx")
+    saved = await weighting.save_plan(code, Plan(None, "post_stratify", ("unit",)), "analyst", "dan-so.xlsx",
+                                      (tmp_path / "dan-so.xlsx").read_bytes())
+    assert saved["population_name"] == "dan-so.xlsx"
+    version = await weighting.run_plan(code, "analyst")
+    assert version["diagnostics"][-1]["after"]["total"] == pytest.approx(120)
