@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import math
+import re
 import time
 from dataclasses import dataclass
 
@@ -169,11 +170,14 @@ def _known_source(part: str) -> str:
 
 
 def _number(raw: str) -> float | None:
-    text = raw.replace(" ", "")
-    if text.count(",") == 1 and "." not in text:
-        text = text.replace(",", ".")  # a decimal comma
+    """A count as people write it: 1200, 1.200 or 1,200 (thousands), 12,5 or 12.5 (decimals)."""
+    text = raw.replace(" ", "").replace("\u00a0", "")
+    if re.fullmatch(r"\d{1,3}([.,])\d{3}(\1\d{3})*", text):
+        text = re.sub(r"[.,]", "", text)  # a count of dossiers is whole: 1.200 is twelve hundred
+    else:
+        text = text.replace(",", ".")
     try:
-        value = float(text.replace(",", ""))
+        value = float(text)
     except ValueError:
         return None
     return value if math.isfinite(value) else None

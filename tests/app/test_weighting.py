@@ -145,6 +145,13 @@ async def test_bad_population_rows_are_named_and_nothing_is_stored(app, rows, ex
     assert await plan_rows(code) == before == []
 
 
+def test_counts_are_read_as_people_write_them():
+    from survey_app.results.weighting import _number
+
+    assert [_number(text) for text in ("1200", "1.200", "1,200", "12,5", "1.234.567", "x")] == [
+        1200, 1200, 1200, 12.5, 1234567, None]
+
+
 async def test_missing_and_empty_cells_are_named(app):
     code = await officials_campaign()
     text = "margin,level,count\nunit,SO01,60\nunit,H01,40\nunit,H02,5\n"
