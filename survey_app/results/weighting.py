@@ -34,6 +34,8 @@ CALIBRATION_NAMES_VI = {"post_stratify": "hậu phân tầng", "rake": "cào (ra
 STEP_NAMES_VI = {"design": "Trọng số thiết kế", "nonresponse": "Điều chỉnh không trả lời",
                  "calibration": "Hiệu chỉnh theo tổng thể", "trim": "Cắt tỉa trọng số"}
 _running: set[asyncio.Task] = set()
+STALE_SECONDS = 900  # a run still "running" after this long died with its server: shown failed, the plan can run again
+STOPPED = "lần chạy đã dừng giữa chừng (máy chủ khởi động lại?); hãy chạy lại"
 
 
 class WeightingRefused(Exception):
@@ -516,6 +518,8 @@ async def versions(campaign_id: int) -> list[dict]:
 def _readable(row: dict) -> dict:
     import datetime as dt
 
+    if row["state"] == "running" and time.time() - row["created_at"] > STALE_SECONDS:
+        row = {**row, "state": "failed", "error": STOPPED}
     return {**row, "plan": json.loads(row["plan"]), "input_hashes": json.loads(row["input_hashes"]),
             "diagnostics": json.loads(row["diagnostics"]),
             "created": dt.datetime.fromtimestamp(row["created_at"], dt.timezone.utc)}
@@ -551,11 +555,15 @@ async def version_in_use(campaign_id: int) -> dict | None:
 
 
 async def compare(campaign_code: str, first: int, second: int) -> dict:
-    """Two versions side by side: their final diagnostics and the campaign's overall index under each."""
+    """Two versions side by side: their final diagnostics and the campaign's overall index under each (responses
+    excluded in the quality review left out, as on every published figure)."""
     from analysis.sipas import compute_indices
     from survey_app.results.frames import campaign_frame
 
-    _, scoring, frame = await campaign_frame(campaign_code)
+    from survey_app.results.figures import excluded_ids
+
+    campaign, scoring, frame = await campaign_frame(campaign_code)
+    frame = frame[~frame["response_id"].isin(await excluded_ids(campaign["id"]))]  # as published figures count
     sides = []
     for number in (first, second):
         version = await version_detail(campaign_code, number)

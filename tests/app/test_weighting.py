@@ -177,6 +177,14 @@ async def test_a_raking_that_cannot_converge_says_after_how_many_iterations_and_
     assert {row["weight"] for row in stored} == {1.0}
 
 
+async def test_a_run_whose_server_died_is_shown_stopped_not_running_forever(app):
+    code = await officials_campaign()
+    campaign = await weighting.campaign_by_code(code)
+    await WeightVersion.insert(WeightVersion(campaign=campaign["id"], number=1, created_by="x", created_at=1.0))
+    [stopped] = await weighting.versions(campaign["id"])
+    assert stopped["state"] == "failed" and stopped["error"] == weighting.STOPPED
+
+
 async def test_versions_are_kept_and_an_earlier_one_can_be_used_and_compared(app):
     code = await officials_campaign()
     campaign = await weighting.campaign_by_code(code)
@@ -197,6 +205,8 @@ async def test_versions_are_kept_and_an_earlier_one_can_be_used_and_compared(app
     stored = await Response.select(Response.weight).where(Response.campaign == campaign["id"])
     assert {row["weight"] for row in stored} == {8.25}
     assert (await weighting.version_in_use(campaign["id"]))["number"] == first["number"]
+    compared = await weighting.compare(code, first["number"], second["number"])
+    assert [side["final"]["total"] for side in compared["versions"]] == [pytest.approx(99), pytest.approx(120)]
 
 
 async def test_weight_plan_and_run_commands(settings, app):
