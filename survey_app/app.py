@@ -54,6 +54,7 @@ from survey_app.paper.online_controllers import PaperOnlineController
 from survey_app.public.controllers import CounterFormController
 from survey_app.public.services import form_cache
 from survey_app.results.controllers import IndexApiController, ResultsController
+from survey_app.results.weighting_controllers import WeightingController
 from survey_app.core.security import security_headers_hook
 from survey_app.core.static_assets import StaticAssets
 from survey_app.core.static_controllers import fingerprinted_file
@@ -82,7 +83,7 @@ async def home() -> Redirect:
 PUBLIC_HANDLERS = [home, healthz, readyz, fingerprinted_file, CounterFormController, ResultsController, IndexApiController,
                    OfficialController, PaperOnlineController]
 GUARDED_HANDLERS = [metrics, AuditController, DownloadController, ExportJobController, SamplingController,
-                    PaperController, KeyingController,
+                    PaperController, KeyingController, WeightingController,
                     *ANALYST_HANDLERS,
                     *AUTH_HANDLERS, *ADMIN_CONTROLLERS]
 
