@@ -46,6 +46,7 @@ from survey_app.core.logs import litestar_logging
 from survey_app.core.metrics import MetricsMiddleware
 from survey_app.core.metrics_controllers import metrics
 from survey_app.officials.controllers import OfficialController
+from survey_app.officials.invitation_controllers import InvitationController
 from survey_app.officials.pages import SamplingController
 from survey_app.officials.guessing import guess_limiter
 from survey_app.public.controllers import CounterFormController
@@ -79,6 +80,7 @@ async def home() -> Redirect:
 PUBLIC_HANDLERS = [home, healthz, readyz, fingerprinted_file, CounterFormController, ResultsController, IndexApiController,
                    OfficialController]
 GUARDED_HANDLERS = [metrics, AuditController, DownloadController, ExportJobController, SamplingController,
+                    InvitationController,
                     *ANALYST_HANDLERS,
                     *AUTH_HANDLERS, *ADMIN_CONTROLLERS]
 
