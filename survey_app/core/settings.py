@@ -53,6 +53,10 @@ SETTINGS = (
             "questionnaire) in memory; a closed campaign or counter is refused within this time; 0 turns it off"),
     Setting("RESULTS_MAX_AGE_SECONDS", "5", "seconds the public results and index API may lag behind new answers: "
             "within it a worker serves the figures it has, after it serves them while newer ones are made; 0: always current"),
+    Setting("JOB_QUEUE", "auto", "where background jobs (webhook deliveries, e-mail) wait: auto = procrastinate in the "
+            "PostgreSQL database, or in the server's own process on SQLite; redis = SAQ on REDIS_URL; in-process"),
+    Setting("JOB_WORKER", "on", "on: each server process also runs jobs; off: only `survey worker` processes do "
+            "(PostgreSQL or Redis queues)"),
     Setting("LOG_FORMAT", "text", "text, or json for one JSON object a line (time, level, logger, message, traceback)"),
 )
 
@@ -78,6 +82,12 @@ def retention_days(text: str) -> int | None:
 def log_format(text: str) -> str:
     if text.strip().lower() not in ("text", "json"):
         raise ValueError(f"LOG_FORMAT={text!r} must be text or json")
+    return text.strip().lower()
+
+
+def job_queue(text: str) -> str:
+    if text.strip().lower() not in ("auto", "redis", "in-process"):
+        raise ValueError(f"JOB_QUEUE={text!r} must be auto, redis or in-process")
     return text.strip().lower()
 
 
@@ -107,6 +117,8 @@ class Settings:
     results_max_age_seconds: float = 5.0
     log_format: str = "text"
     forwarded_allow_ips: str = ""
+    job_queue: str = "auto"
+    job_worker: bool = True
 
     @functools.cached_property  # parsed once: it is read on every form request (frozen: nothing changes it)
     def signing_keys(self) -> dict[str, bytes]:
@@ -137,6 +149,8 @@ class Settings:
             results_max_age_seconds=float(_env("RESULTS_MAX_AGE_SECONDS", environ)),
             log_format=log_format(_env("LOG_FORMAT", environ)),
             forwarded_allow_ips=_env("FORWARDED_ALLOW_IPS", environ).strip(),
+            job_queue=job_queue(_env("JOB_QUEUE", environ)),
+            job_worker=_env("JOB_WORKER", environ).strip().lower() not in ("off", "0", "false", "no"),
         )
 
     @property
