@@ -17,6 +17,7 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from survey_app import background
 from survey_app.core import db, worker_process
 from survey_app.accounts.audit_controllers import AuditController
 from survey_app.units.counter_controllers import CounterAdminController, UnitCountersController
@@ -98,9 +99,11 @@ async def tune_garbage_collector(app: Litestar) -> None:
 def create_app(settings: Settings) -> Litestar:
     async def open_database(app: Litestar) -> None:
         app.state.engine = await db.connect(settings)
+        await background.start(settings)
         await worker_process.start()
 
     async def close_database(app: Litestar) -> None:
+        await background.stop()
         await db.disconnect(app.state.engine)
         await app.state.code_guesses.counter.close()
         await app.state.form_posts.counter.close()

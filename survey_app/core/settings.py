@@ -53,6 +53,10 @@ SETTINGS = (
             "questionnaire) in memory; a closed campaign or counter is refused within this time; 0 turns it off"),
     Setting("RESULTS_MAX_AGE_SECONDS", "5", "seconds the public results and index API may lag behind new answers: "
             "within it a worker serves the figures it has, after it serves them while newer ones are made; 0: always current"),
+    Setting("JOB_QUEUE", "auto", "where background jobs (webhook deliveries, e-mail) wait: auto = procrastinate in the "
+            "PostgreSQL database, or in the server's own process on SQLite; redis = SAQ on REDIS_URL; in-process"),
+    Setting("JOB_WORKER", "on", "on: each server process also runs jobs; off: only `survey worker` processes do "
+            "(PostgreSQL or Redis queues)"),
     Setting("LOG_FORMAT", "text", "text, or json for one JSON object a line (time, level, logger, message, traceback)"),
     Setting("SMTP_HOST", "", "mail server for officials' invitations and reminders; empty: e-mail is off (the message "
             "file for Zalo/SMS still works)"),
@@ -122,6 +126,12 @@ class SmtpSettings:
         return smtp
 
 
+def job_queue(text: str) -> str:
+    if text.strip().lower() not in ("auto", "redis", "in-process"):
+        raise ValueError(f"JOB_QUEUE={text!r} must be auto, redis or in-process")
+    return text.strip().lower()
+
+
 def _env(name: str, environ: dict[str, str]) -> str:
     default = next(setting.default for setting in SETTINGS if setting.name == name)
     return environ.get(name, default) or default
@@ -149,6 +159,8 @@ class Settings:
     log_format: str = "text"
     forwarded_allow_ips: str = ""
     smtp: SmtpSettings = SmtpSettings()
+    job_queue: str = "auto"
+    job_worker: bool = True
 
     @functools.cached_property  # parsed once: it is read on every form request (frozen: nothing changes it)
     def signing_keys(self) -> dict[str, bytes]:
@@ -180,6 +192,8 @@ class Settings:
             log_format=log_format(_env("LOG_FORMAT", environ)),
             forwarded_allow_ips=_env("FORWARDED_ALLOW_IPS", environ).strip(),
             smtp=SmtpSettings.from_env(environ),
+            job_queue=job_queue(_env("JOB_QUEUE", environ)),
+            job_worker=_env("JOB_WORKER", environ).strip().lower() not in ("off", "0", "false", "no"),
         )
 
     @property
