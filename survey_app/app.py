@@ -47,6 +47,7 @@ from survey_app.core.logs import litestar_logging
 from survey_app.core.metrics import MetricsMiddleware
 from survey_app.core.metrics_controllers import metrics
 from survey_app.officials.controllers import OfficialController
+from survey_app.officials import invitations
 from survey_app.officials.invitation_controllers import InvitationController
 from survey_app.officials.pages import SamplingController
 from survey_app.officials.guessing import guess_limiter
@@ -103,6 +104,7 @@ def create_app(settings: Settings) -> Litestar:
         await worker_process.start()
 
     async def close_database(app: Litestar) -> None:
+        await invitations.stop_sendings()
         await background.stop()
         await db.disconnect(app.state.engine)
         await app.state.code_guesses.counter.close()

@@ -24,6 +24,7 @@ import email_validator
 
 import sampling
 from sampling.errors import SamplingError
+from survey_app.core import jobs
 from survey_app.core.db import write_transaction
 from survey_app.core.sampling_tables import Invitation, InvitationSend, SampleMember, SendFailure
 from survey_app.core.settings import Settings
@@ -288,24 +289,44 @@ async def message_file(settings: Settings, kind: str, planned: Plan) -> bytes:
 
 # ---- sending by e-mail ----------------------------------------------------------------------------------------
 
-# Recipients of a sending that is waiting for its job, by sending id: in this process's memory only, taken (and
-# so forgotten) by the job. The job's stored arguments name the sending, never an address.
-WAITING: dict[int, tuple[str, list[Recipient]]] = {}
+# Why a runner of this process, on every deployment: the job engine may persist a job's arguments (procrastinate
+# keeps them in procrastinate_jobs, SAQ in Redis), and the addresses must never be stored, so the job's arguments
+# name the sending only, and its recipients wait in this process's memory (WAITING). A shared queue could hand
+# the job to another process (`survey worker`, another server) that does not have them: the sending therefore runs
+# on the engine's in-process runner here. A restart loses the recipients, and the sending shows as interrupted
+# (the analyst uploads the file again), which is the price of keeping no address anywhere.
+WAITING: dict[int, tuple[Settings, str, list[Recipient]]] = {}
+SEND_TASK = "invitations.send"
+_engine: jobs.InProcessEngine | None = None
 
 
-async def queue_sending(kind: str, planned: Plan, username: str) -> int:
-    """Record a sending (counts, no address) and keep its recipients in memory for the job; the sending's id."""
+def sending_engine() -> jobs.InProcessEngine:
+    global _engine
+    if _engine is None or _engine.closed:
+        _engine = jobs.InProcessEngine()
+    return _engine
+
+
+async def stop_sendings() -> None:
+    """At shutdown: sendings still running stop (and show as interrupted)."""
+    global _engine
+    if _engine is not None:
+        await _engine.close()
+    _engine = None
+
+
+async def queue_sending(settings: Settings, kind: str, planned: Plan, username: str) -> int:
+    """Record a sending (counts, no address), keep its recipients in memory and start its job; the sending's id."""
     inserted = await InvitationSend.insert(InvitationSend(
         campaign=planned.campaign["id"], kind=kind, planned=len(planned.recipients), created_by=username[:64]))
     send_id = inserted[0]["id"]
-    WAITING[send_id] = (kind, planned.recipients)
+    WAITING[send_id] = (settings, kind, planned.recipients)
+    await sending_engine().defer(SEND_TASK, {"send_id": send_id}, None, 0)
     return send_id
 
 
-LOST = "Máy chủ đã khởi động lại trước khi gửi xong; địa chỉ chỉ giữ trong bộ nhớ nên đã mất: hãy tải tệp lên lại."
-
-
-async def deliver(settings: Settings, send_id: int) -> None:
+@jobs.task(SEND_TASK)
+async def deliver(send_id: int) -> None:
     """The job: send the letters of one sending, chunk by chunk, recording progress and failures."""
     waiting = WAITING.pop(send_id, None)
     sending = await InvitationSend.select().where(InvitationSend.id == send_id).first()
@@ -315,13 +336,17 @@ async def deliver(settings: Settings, send_id: int) -> None:
         await finish(send_id, "interrupted")
         logger.warning("invitation sending %s interrupted: its recipients were not in this process", send_id)
         return
-    kind, recipients = waiting
+    settings, kind, recipients = waiting
     campaign = await Campaign.select().where(Campaign.id == sending["campaign"]).first()
     await InvitationSend.update({InvitationSend.state: "sending",
                                  InvitationSend.updated_at: dt.datetime.now(dt.timezone.utc)}).where(
         InvitationSend.id == send_id)
-    for start in range(0, len(recipients), CHUNK):
-        await deliver_chunk(settings, send_id, kind, campaign, recipients[start:start + CHUNK])
+    try:
+        for start in range(0, len(recipients), CHUNK):
+            await deliver_chunk(settings, send_id, kind, campaign, recipients[start:start + CHUNK])
+    except BaseException:
+        await asyncio.shield(finish(send_id, "interrupted"))
+        raise
     await finish(send_id, "done")
     counts = await InvitationSend.select(InvitationSend.sent, InvitationSend.failed).where(
         InvitationSend.id == send_id).first()
@@ -390,18 +415,3 @@ async def sendings(campaign_id: int, limit: int = 10) -> list[dict]:
             failure["staff_ref"] = failure["staff_ref"][:draws.REF_PREFIX]
     return rows
 
-
-_RUNNING: set[asyncio.Task] = set()
-
-
-async def start_delivery(settings: Settings, send_id: int) -> None:
-    """Run the sending in the background (until the job engine lands: a task of this process)."""
-    running = asyncio.create_task(deliver(settings, send_id), name=f"invitations:{send_id}")
-    _RUNNING.add(running)
-    running.add_done_callback(_RUNNING.discard)
-
-
-async def wait_for_deliveries() -> None:
-    """Until every sending started in this process has finished (tests; a clean shutdown)."""
-    while _RUNNING:
-        await asyncio.gather(*_RUNNING, return_exceptions=True)

@@ -123,7 +123,7 @@ async def post_file(client, content: bytes, kind: str = "invitation", action: st
 
 
 async def wait_for_sending(send_id: int) -> dict:
-    await invitations.wait_for_deliveries()
+    await invitations.sending_engine().run_until_idle()
     row = await InvitationSend.select().where(InvitationSend.id == send_id).first()
     assert row["state"] == "done", row
     return row
@@ -354,3 +354,15 @@ def test_smtp_settings_need_a_sender_and_a_known_security():
     smtp = Settings.from_env({"SECRET_KEY": "k", "SMTP_HOST": "mail.example.vn", "SMTP_FROM": "a@b.vn",
                               "SMTP_PASSWORD": "hidden"}).smtp
     assert smtp.enabled and smtp.port == 587 and smtp.security == "starttls" and "hidden" not in repr(smtp)
+
+
+async def test_a_sending_whose_recipients_are_gone_shows_as_interrupted(sample):
+    """After a restart the addresses (kept in memory only) are gone: the job stops, the page says to upload again."""
+    campaign = await Campaign.select(Campaign.id).where(Campaign.code == CAMPAIGN).first()
+    inserted = await InvitationSend.insert(InvitationSend(campaign=campaign["id"], kind="invitation", planned=3))
+    await invitations.deliver(send_id=inserted[0]["id"])
+    row = await InvitationSend.select().where(InvitationSend.id == inserted[0]["id"]).first()
+    assert row["state"] == "interrupted" and row["sent"] == 0
+    silent = {"state": "sending", "updated_at": dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=11)}
+    assert invitations.shown_state(silent, dt.datetime.now(dt.timezone.utc)) == "interrupted"
+    assert invitations.shown_state({**silent, "state": "done"}, dt.datetime.now(dt.timezone.utc)) == "done"
