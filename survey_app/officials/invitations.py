@@ -266,13 +266,16 @@ def short_text(kind: str, campaign: dict, code: str, base_url: str) -> str:
 
 # ---- the message file ---------------------------------------------------------------------------------------------
 
+FILE_CHUNK = 100
 FILE_COLUMNS = ["staff_id", "name", "contact", "unit", "role", "staff_ref", "code", "link", "message"]
 
 
 async def message_file(settings: Settings, kind: str, planned: Plan) -> bytes:
     """CSV (UTF-8 with BOM, for Excel) with one row per recipient: a fresh code, its link and the text. The
     codes in it replace the earlier ones; the file is made in memory and handed over, never kept."""
-    codes = await issue_codes(settings.secret_key, planned.recipients)
+    codes = {}
+    for start in range(0, len(planned.recipients), FILE_CHUNK):  # short write transactions: citizens' answers go between
+        codes |= await issue_codes(settings.secret_key, planned.recipients[start:start + FILE_CHUNK])
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(FILE_COLUMNS)
