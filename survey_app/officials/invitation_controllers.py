@@ -79,6 +79,9 @@ class InvitationController(Controller):
             await record(username, "invitations.message_file", code, detail=f"{KIND_NAMES[kind]}: {planned.summary()}")
             return Response(content, media_type="text/csv; charset=utf-8", headers={
                 "Content-Disposition": f'attachment; filename="tin-nhan-{code}.csv"', "Cache-Control": "no-store"})
-        send_id = await invitations.queue_sending(state.settings, kind, planned, username)
+        try:
+            send_id = await invitations.queue_sending(state.settings, kind, planned, username)
+        except invitations.InvitationRefused as refused:
+            return await invitations_page(request, state, code, problems=refused.messages, form=choices)
         await record(username, "invitations.email", code, detail=f"{KIND_NAMES[kind]} #{send_id}: {planned.summary()}")
         return Redirect(path=f"/analyst/sampling/{code}/invitations?sent={send_id}", status_code=303)

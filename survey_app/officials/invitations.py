@@ -319,7 +319,10 @@ async def stop_sendings() -> None:
 
 
 async def queue_sending(settings: Settings, kind: str, planned: Plan, username: str) -> int:
-    """Record a sending (counts, no address), keep its recipients in memory and start its job; the sending's id."""
+    """Record a sending (counts, no address), keep its recipients in memory and start its job; the sending's id.
+    Refused while another sending of the campaign runs: both would give the same people codes, one of them dead."""
+    if any(row["state"] in ("queued", "sending") for row in await sendings(planned.campaign["id"], limit=3)):
+        raise InvitationRefused(["Một lượt gửi của đợt khảo sát này đang chạy; hãy chờ gửi xong rồi gửi tiếp."])
     inserted = await InvitationSend.insert(InvitationSend(
         campaign=planned.campaign["id"], kind=kind, planned=len(planned.recipients), created_by=username[:64]))
     send_id = inserted[0]["id"]

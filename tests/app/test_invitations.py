@@ -318,6 +318,12 @@ async def test_bad_rows_are_reported_by_row_and_nothing_is_sent(analyst_client, 
     assert no_id_column.status_code == 422 and "cần cột mã cán bộ" in no_id_column.text
     wrong_type = await post_file(analyst_client, b"%PDF-1.4", filename="dia-chi.pdf")
     assert wrong_type.status_code == 422 and "chỉ nhận .csv hoặc .xlsx" in wrong_type.text
+    campaign = await Campaign.select(Campaign.id).where(Campaign.code == CAMPAIGN).first()
+    running = await InvitationSend.insert(InvitationSend(campaign=campaign["id"], kind="invitation", state="sending"))
+    while_running = await post_file(analyst_client, whole_frame())
+    await InvitationSend.update({InvitationSend.state: "done"}).where(InvitationSend.id == running[0]["id"])
+    assert while_running.status_code == 422 and "đang chạy" in while_running.text
+    sendings += 1
     assert len(mailbox.messages) == before and await InvitationSend.count() == sendings
 
 
