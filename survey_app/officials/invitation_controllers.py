@@ -42,7 +42,7 @@ async def invitations_page(request: Request, state: State, code: str, problems: 
         "sent": sent, "busy": any(row["state"] in ("queued", "sending") for row in rows)})
 
 
-async def read_upload(state: State, upload) -> list[invitations.Person]:
+async def read_upload(state: State, upload) -> invitations.AddressFile:
     if not isinstance(upload, UploadFile):
         raise invitations.InvitationRefused(["Hãy chọn tệp địa chỉ (.csv hoặc .xlsx)."])
     data = await upload.read()
@@ -69,8 +69,8 @@ class InvitationController(Controller):
             if by_email and not state.settings.smtp.enabled:
                 raise invitations.InvitationRefused(["Chưa cấu hình máy chủ thư (SMTP_HOST, SMTP_FROM): chưa gửi "
                                                      "e-mail được; hãy dùng tệp tin nhắn."])
-            people = await read_upload(state, form.get("file"))
-            planned = await invitations.plan(code, people, need_email=by_email)
+            address_file = await read_upload(state, form.get("file"))
+            planned = await invitations.plan(code, address_file, need_email=by_email)
         except invitations.InvitationRefused as refused:
             return await invitations_page(request, state, code, problems=refused.messages, form=choices)
         username = request.user.username

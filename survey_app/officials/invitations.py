@@ -69,7 +69,13 @@ class Person:
     contact: str = ""
 
 
-def read_address_file(secret_key: str, filename: str, data: bytes) -> list[Person]:
+@dataclass(frozen=True)
+class AddressFile:
+    people: list[Person]
+    headers: dict[str, str]  # each known column → the file's header for it, for messages
+
+
+def read_address_file(secret_key: str, filename: str, data: bytes) -> AddressFile:
     """The people of an address file (CSV or XLSX); InvitationRefused listing every bad row. Blocking: run it
     in a thread."""
     suffix = (filename or "").rpartition(".")[2].lower()
@@ -86,7 +92,7 @@ def read_address_file(secret_key: str, filename: str, data: bytes) -> list[Perso
     if "staff_id" not in columns:
         raise InvitationRefused(["Tệp địa chỉ cần cột mã cán bộ (tiêu đề staff_id hoặc “Mã cán bộ”), cùng mã với "
                                  "danh sách đã dùng để chọn mẫu."])
-    return people_of(secret_key, table, columns)
+    return AddressFile(people_of(secret_key, table, columns), columns)
 
 
 def found_columns(headers: list[str]) -> dict[str, str]:
@@ -162,7 +168,7 @@ async def open_invitations(campaign_id: int) -> list[dict]:
     ).where(Invitation.member.draw.campaign == campaign_id)
 
 
-async def plan(campaign_code: str, people: list[Person], need_email: bool) -> Plan:
+async def plan(campaign_code: str, address_file: AddressFile, need_email: bool) -> Plan:
     """Match the file's people to the campaign's sample: who gets a message; InvitationRefused on a bad address
     of someone who would get one (every such row listed)."""
     try:
@@ -172,7 +178,7 @@ async def plan(campaign_code: str, people: list[Person], need_email: bool) -> Pl
     invitations = {row["staff_ref"]: row for row in await open_invitations(campaign["id"])}
     if not invitations:
         raise InvitationRefused([f"Đợt khảo sát '{campaign_code}' chưa có mẫu cán bộ."])
-    result = Plan(campaign)
+    result, people = Plan(campaign), address_file.people
     for person in people:
         invitation = invitations.get(person.staff_ref)
         if invitation is None:
@@ -185,8 +191,10 @@ async def plan(campaign_code: str, people: list[Person], need_email: bool) -> Pl
     in_file = {person.staff_ref for person in people}
     result.missing = sum(1 for reference, row in invitations.items() if reference not in in_file
                          and row["status"] in OPEN_STATUSES and row["used_at"] is None)
+    if need_email and "email" not in address_file.headers:
+        raise InvitationRefused(["Tệp địa chỉ cần cột e-mail (tiêu đề email hoặc “Thư điện tử”) để gửi e-mail."])
     problems = [problem for recipient in result.recipients if need_email
-                for problem in [address_problem(recipient.person, "email")] if problem]
+                for problem in [address_problem(recipient.person, address_file.headers["email"])] if problem]
     if problems:
         raise InvitationRefused(problems)
     return result
