@@ -84,8 +84,8 @@ async def run(folder: Path, units: int, per_role: int, drawn: int) -> dict:
             content = address_file(ids)
 
             started = time.perf_counter()
-            address_file = await asyncio.to_thread(invitations.read_address_file, settings.secret_key, "a.csv", content)
-            planned = await invitations.plan("BENCH", address_file, need_email=True)
+            uploaded = await asyncio.to_thread(invitations.read_address_file, settings.secret_key, "a.csv", content)
+            planned = await invitations.plan("BENCH", uploaded, need_email=True)
             read_seconds = time.perf_counter() - started
 
             started = time.perf_counter()
