@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 from litestar import Controller, Request, delete, get, post
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
@@ -16,7 +17,9 @@ from survey_app.core.tables import Campaign
 from survey_app.webhooks import subscriptions
 from survey_app.webhooks.outbox import EVENTS
 
-NO_STORE = {"Cache-Control": "no-store"}  # the page that shows a new secret must not stay in any cache
+NO_STORE = {"Cache-Control": "no-store"}
+NOT_JSON = {415: ResponseSpec(data_container=None, description="the body is not sent as application/json",
+                              generate_examples=False)}  # the page that shows a new secret must not stay in any cache
 
 
 async def found_campaign(code: str) -> dict:
@@ -91,11 +94,11 @@ class WebhookPageController(Controller):
         return Redirect(path=f"/analyst/campaigns/{code}/webhooks#d{delivery_id}", status_code=303)
 
 
-def machine_only(request: Request) -> None:
-    """The API is for machine clients with a token: a browser's signed-in session (cookie) could be made to post
-    here by another site, so it is refused (the staff page, with its CSRF token, is the browser's way)."""
-    if not request.user.via_token:
-        raise PermissionDeniedException("API webhook chỉ dùng mã truy cập (Authorization: Bearer …).")
+def json_only(request: Request) -> None:
+    """A change through the API says it is JSON: the API has no CSRF token (machine clients use a bearer token),
+    and a page of another site cannot send a signed-in browser's form with that content type (415 otherwise)."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        raise HTTPException(status_code=415, detail="API webhook nhận dữ liệu JSON (Content-Type: application/json).")
 
 
 def delivery_json(row: dict) -> dict:
@@ -116,14 +119,13 @@ class WebhookApiController(Controller):
     @get("/webhooks")
     async def list_subscriptions(self, request: Request, code: FromPath[str]) -> dict:
         """The campaign's subscriptions (never their secrets) with their deliveries counted by status."""
-        machine_only(request)
         return {"subscriptions": await subscriptions.listed(await found_campaign(code))}
 
-    @post("/webhooks", status_code=201)
+    @post("/webhooks", status_code=201, responses=NOT_JSON)
     async def add_subscription(self, request: Request, code: FromPath[str]) -> Response:
         """Add a subscription: {"url": …, "events": [...], "secret"?: "whsec_…"}; the answer carries the secret
         (made when none was given) this once. 422 with one entry per bad field; nothing stored."""
-        machine_only(request)
+        json_only(request)
         campaign = await found_campaign(code)
         try:
             body = await request.json()
@@ -142,23 +144,22 @@ class WebhookApiController(Controller):
         return Response({"id": added["id"], "url": added["url"], "events": added["events"].strip(",").split(","),
                          "secret": added["secret"]}, status_code=201, headers=NO_STORE)
 
-    @delete("/webhooks/{subscription_id:int}", status_code=204)
+    @delete("/webhooks/{subscription_id:int}", status_code=204, responses=NOT_JSON)
     async def remove_subscription(self, request: Request, code: FromPath[str], subscription_id: FromPath[int]) -> None:
-        machine_only(request)
+        json_only(request)
         if not await subscriptions.remove(await found_campaign(code), subscription_id, request.user.username):
             raise NotFoundException("Không có đăng ký webhook này trong đợt khảo sát.")
 
     @get("/webhook-deliveries")
     async def list_deliveries(self, request: Request, code: FromPath[str], status: FromQuery[str] = "") -> dict:
         """The latest 200 deliveries, newest first (status pending, delivered or failed to filter)."""
-        machine_only(request)
         rows = await subscriptions.deliveries(await found_campaign(code), status[:12])
         return {"deliveries": [delivery_json(row) for row in rows]}
 
-    @post("/webhook-deliveries/{delivery_id:int}/resend", status_code=202)
+    @post("/webhook-deliveries/{delivery_id:int}/resend", status_code=202, responses=NOT_JSON)
     async def resend_delivery(self, request: Request, code: FromPath[str], delivery_id: FromPath[int]) -> dict:
-        """Send a delivery again (same event id and body)."""
-        machine_only(request)
+        """Send a delivery again (same event id and body); send Content-Type: application/json."""
+        json_only(request)
         if not await subscriptions.resend(await found_campaign(code), delivery_id, request.user.username):
             raise NotFoundException("Không có lần gửi này trong đợt khảo sát.")
         return {"ok": True, "id": delivery_id, "status": "pending"}
