@@ -53,6 +53,7 @@ from survey_app.officials.invitation_controllers import InvitationController
 from survey_app.officials.pages import SamplingController
 from survey_app.officials.guessing import guess_limiter
 from survey_app.public.controllers import CounterFormController
+from survey_app.webhooks.controllers import WEBHOOK_HANDLERS
 from survey_app.public.services import form_cache
 from survey_app.results.controllers import IndexApiController, ResultsController
 from survey_app.core.security import security_headers_hook
@@ -84,7 +85,7 @@ PUBLIC_HANDLERS = [home, healthz, readyz, fingerprinted_file, CounterFormControl
                    OfficialController]
 GUARDED_HANDLERS = [metrics, AuditController, DownloadController, ExportJobController, SamplingController,
                     InvitationController,
-                    *ANALYST_HANDLERS,
+                    *ANALYST_HANDLERS, *WEBHOOK_HANDLERS,
                     *AUTH_HANDLERS, *ADMIN_CONTROLLERS]
 
 

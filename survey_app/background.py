@@ -7,7 +7,9 @@ through here, so they run the same tasks. An area's new task module is added to 
 from __future__ import annotations
 
 from survey_app.core import jobs
-TASK_MODULES = ()
+from survey_app.webhooks import delivery as _webhook_delivery
+
+TASK_MODULES = (_webhook_delivery,)
 
 
 async def start(settings, run_worker: bool | None = None) -> jobs.Engine:

@@ -67,6 +67,7 @@ async def start(settings, run_worker: bool = True) -> "Engine":
     """Open the engine these settings choose (and, unless told not to, a worker in this process)."""
     global _engine
     _engine = build_engine(settings)
+    _engine.settings = settings
     await _engine.open()
     if run_worker:
         await _engine.start_worker()
@@ -78,6 +79,15 @@ async def stop() -> None:
     if _engine is not None:
         await _engine.close()
     _engine = None
+
+
+def is_running() -> bool:
+    return _engine is not None
+
+
+def settings():
+    """The settings the engine was started with: tasks read their options here (timeouts, retries)."""
+    return current().settings
 
 
 def current() -> "Engine":
@@ -104,6 +114,8 @@ async def run_task(name: str, arguments: dict) -> None:
 
 
 class Engine:
+    settings = None
+
     async def open(self) -> None: ...
     async def close(self) -> None: ...
     async def defer(self, name: str, arguments: dict, dedupe_key: str | None, delay: float) -> None: ...

@@ -57,6 +57,13 @@ SETTINGS = (
             "PostgreSQL database, or in the server's own process on SQLite; redis = SAQ on REDIS_URL; in-process"),
     Setting("JOB_WORKER", "on", "on: each server process also runs jobs; off: only `survey worker` processes do "
             "(PostgreSQL or Redis queues)"),
+    Setting("WEBHOOK_ALLOW_HOSTS", "", "hosts or networks webhooks may call although they are loopback or private "
+            "(a receiver inside the province's network): intranet.tinh.gov.vn,10.1.0.0/16. Empty: only public addresses"),
+    Setting("WEBHOOK_TIMEOUT_SECONDS", "10", "seconds a webhook receiver has to answer one delivery"),
+    Setting("WEBHOOK_RETRY_SECONDS", "10", "wait before the second attempt of a failed delivery; it doubles at each "
+            "attempt (with random jitter) up to WEBHOOK_RETRY_MAX_SECONDS"),
+    Setting("WEBHOOK_RETRY_MAX_SECONDS", "3600", "the longest wait between two attempts of a delivery"),
+    Setting("WEBHOOK_MAX_ATTEMPTS", "25", "attempts before a delivery is marked failed (it can still be re-sent by hand)"),
     Setting("LOG_FORMAT", "text", "text, or json for one JSON object a line (time, level, logger, message, traceback)"),
     Setting("SMTP_HOST", "", "mail server for officials' invitations and reminders; empty: e-mail is off (the message "
             "file for Zalo/SMS still works)"),
@@ -161,6 +168,11 @@ class Settings:
     smtp: SmtpSettings = SmtpSettings()
     job_queue: str = "auto"
     job_worker: bool = True
+    webhook_allow_hosts: str = ""
+    webhook_timeout_seconds: float = 10.0
+    webhook_retry_seconds: float = 10.0
+    webhook_retry_max_seconds: float = 3600.0
+    webhook_max_attempts: int = 25
 
     @functools.cached_property  # parsed once: it is read on every form request (frozen: nothing changes it)
     def signing_keys(self) -> dict[str, bytes]:
@@ -194,6 +206,11 @@ class Settings:
             smtp=SmtpSettings.from_env(environ),
             job_queue=job_queue(_env("JOB_QUEUE", environ)),
             job_worker=_env("JOB_WORKER", environ).strip().lower() not in ("off", "0", "false", "no"),
+            webhook_allow_hosts=_env("WEBHOOK_ALLOW_HOSTS", environ).strip(),
+            webhook_timeout_seconds=float(_env("WEBHOOK_TIMEOUT_SECONDS", environ)),
+            webhook_retry_seconds=float(_env("WEBHOOK_RETRY_SECONDS", environ)),
+            webhook_retry_max_seconds=float(_env("WEBHOOK_RETRY_MAX_SECONDS", environ)),
+            webhook_max_attempts=max(1, int(_env("WEBHOOK_MAX_ATTEMPTS", environ))),
         )
 
     @property
