@@ -72,6 +72,7 @@ class InvitationSend(Table, tablename="invitation_send"):
     sent = Integer(default=0)
     failed = Integer(default=0)
     created_by = Varchar(length=64, default="")
+    summary = Text(default="", help_text="who gets a letter and who was left out, in counts")
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow(), help_text="last progress: a sending silent for long has stopped")
     finished_at = Timestamptz(null=True, default=None)

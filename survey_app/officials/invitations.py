@@ -332,7 +332,8 @@ async def queue_sending(settings: Settings, kind: str, planned: Plan, username: 
     if any(row["state"] in ("queued", "sending") for row in await sendings(planned.campaign["id"], limit=3)):
         raise InvitationRefused(["Một lượt gửi của đợt khảo sát này đang chạy; hãy chờ gửi xong rồi gửi tiếp."])
     inserted = await InvitationSend.insert(InvitationSend(
-        campaign=planned.campaign["id"], kind=kind, planned=len(planned.recipients), created_by=username[:64]))
+        campaign=planned.campaign["id"], kind=kind, planned=len(planned.recipients), created_by=username[:64],
+        summary=planned.summary()))
     send_id = inserted[0]["id"]
     WAITING[send_id] = (settings, kind, planned.recipients)
     await sending_engine().defer(SEND_TASK, {"send_id": send_id}, None, 0)

@@ -219,6 +219,8 @@ async def test_invitations_and_reminders_arrive_with_working_links_and_no_addres
     assert [failure["ref"][:draws.REF_PREFIX] for failure in failures] == [refused_ref]
     assert "550" in failures[0]["reason"] and "Recipient address rejected" in failures[0]["reason"]
     assert refused_ref in page.text and "550" in page.text and DOMAIN not in page.text
+    assert "8 người sẽ nhận; 0 người trong tệp đã trả lời hoặc không còn trong mẫu; 8 người trong tệp không thuộc " \
+           "mẫu; 0 người trong mẫu chưa trả lời nhưng không có trong tệp." in page.text
 
     # The link in the letter opens the questionnaire; answered, the response is stored.
     link = LINK.search(body).group(1)

@@ -13,7 +13,7 @@ STATEMENTS = [
         "campaign" INTEGER NOT NULL REFERENCES "campaign" ("id") {RESTRICT},
         "kind" VARCHAR(16) NOT NULL, "state" VARCHAR(16) NOT NULL DEFAULT 'queued',
         "planned" INTEGER NOT NULL DEFAULT 0, "sent" INTEGER NOT NULL DEFAULT 0, "failed" INTEGER NOT NULL DEFAULT 0,
-        "created_by" VARCHAR(64) NOT NULL DEFAULT '',
+        "created_by" VARCHAR(64) NOT NULL DEFAULT '', "summary" TEXT NOT NULL DEFAULT '',
         "created_at" TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
         "updated_at" TIMESTAMPTZ NOT NULL DEFAULT current_timestamp, "finished_at" TIMESTAMPTZ DEFAULT NULL)""",
     'CREATE INDEX "invitation_send_campaign" ON "invitation_send" ("campaign")',
