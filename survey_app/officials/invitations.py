@@ -191,6 +191,8 @@ async def plan(campaign_code: str, address_file: AddressFile, need_email: bool) 
     in_file = {person.staff_ref for person in people}
     result.missing = sum(1 for reference, row in invitations.items() if reference not in in_file
                          and row["status"] in OPEN_STATUSES and row["used_at"] is None)
+    if not result.recipients:
+        raise InvitationRefused(["Không có ai trong tệp cần nhận tin: " + result.summary()])
     if need_email and "email" not in address_file.headers:
         raise InvitationRefused(["Tệp địa chỉ cần cột e-mail (tiêu đề email hoặc “Thư điện tử”) để gửi e-mail."])
     problems = [problem for recipient in result.recipients if need_email
