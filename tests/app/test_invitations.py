@@ -321,6 +321,8 @@ async def test_bad_rows_are_reported_by_row_and_nothing_is_sent(analyst_client, 
     assert no_email_column.status_code == 422 and "cần cột e-mail" in no_email_column.text
     other_header = await post_file(analyst_client, "Mã cán bộ,Thư điện tử\n{},sai-dia-chi\n".format(members[3]).encode())
     assert other_header.status_code == 422 and "Dòng 2, cột “Thư điện tử”: địa chỉ e-mail không hợp lệ." in other_header.text
+    too_big = await post_file(analyst_client, b"staff_id,email\n" + b"x" * 1_100_000)
+    assert too_big.status_code == 413 and "Tệp quá lớn" in too_big.text
     nobody = await post_file(analyst_client, address_csv([("NGOAI-MAU-2", f"x@{DOMAIN}", "", "")]))
     assert nobody.status_code == 422 and "Không có ai trong tệp cần nhận tin: 0 người sẽ nhận" in nobody.text
     no_id_column = await post_file(analyst_client, b"email\nabc@" + DOMAIN.encode() + b"\n")
