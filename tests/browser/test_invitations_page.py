@@ -106,3 +106,4 @@ def test_the_invitations_page_sends_lists_failures_and_passes_axe(server, browse
     assert page.input_value("#code") != ""
     page.context.close()
     assert found == []
+    assert DOMAIN not in server.log()  # the server's own log (requests, jobs, audit) names no address
