@@ -28,6 +28,7 @@ from survey_app.commands.retention import retention as _retention_command
 from survey_app.commands.sampling import sample_app as _sample_app
 from survey_app.commands.tokens import token_app as _token_app
 from survey_app.commands.users import user_app as _user_app
+from survey_app.commands import worker as _worker_commands
 
 app = typer.Typer(help="SIPAS and PAR INDEX survey system.", no_args_is_help=True, add_completion=False)
 
@@ -218,3 +219,4 @@ _export_commands.register(app)
 app.command("retention")(_retention_command)
 app.add_typer(_token_app, name="token")
 _backup_commands.register(app)
+_worker_commands.register(app)
