@@ -62,8 +62,10 @@ def _read_legacy_sheets(data: bytes, caps: WorkbookCaps) -> dict[str, list[tuple
     for index in range(book.nsheets):
         sheet = book.sheet_by_index(index)
         rows = (tuple(_legacy_value(book, cell) for cell in sheet.row(number)) for number in range(sheet.nrows))
-        # the format stops at 256 columns: no cap is needed against far cells, and real forms use extra columns
-        sheets[sheet.name] = _capped_rows(sheet.name, rows, replace(caps, columns=max(caps.columns, 256)))
+        # the format stops at 65,536 rows and 256 columns (each row read as long as its data): no cap is needed
+        # against far cells, and real forms use extra columns and rows
+        sheets[sheet.name] = _capped_rows(sheet.name, rows, replace(caps, rows=max(caps.rows, 65_536),
+                                                                    columns=max(caps.columns, 256)))
     if not sheets:
         raise WorkbookRefused("Tệp .xls không có trang tính nào.", "the .xls file has no sheets.")
     return sheets
