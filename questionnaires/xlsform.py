@@ -51,6 +51,13 @@ QUESTION_COLUMNS = ("type", "name", "label", "hint", "required", "relevant", "co
 GROUP_COLUMNS = ("type", "name", "label", "relevant")
 CHOICE_COLUMNS = ("list_name", "list name", "name", "label")
 LANGUAGE_WORDS = {"vi": "Vietnamese", "en": "English"}
+# pyxform's older spellings of the same columns (case is ignored: 'bind:jr:constraintMsg')
+COLUMN_ALIASES = {"bind:relevant": "relevant", "bind::relevant": "relevant", "bind:constraint": "constraint",
+                  "bind::constraint": "constraint", "bind:required": "required", "bind::required": "required",
+                  "bind:calculate": "calculation", "bind::calculate": "calculation",
+                  "bind:jr:constraintmsg": "constraint_message", "bind::jr:constraintmsg": "constraint_message",
+                  "constraintmsg": "constraint_message", "bind:jr:requiredmsg": "required_message",
+                  "requiredmsg": "required_message", "bind:readonly": "read_only", "control:appearance": "appearance"}
 
 
 @dataclass(frozen=True)
@@ -120,7 +127,8 @@ def _column_name(cell) -> str:
     if not separator and ":" in text and text.split(":")[0].strip().lower() in TEXT_COLUMNS + ("constraint_message",):
         base, separator, language = text.partition(":")
         separator = "::"
-    return base.strip().lower() + separator + language
+    base = base.strip().lower()
+    return COLUMN_ALIASES.get(base, base) + separator + language
 
 
 def _cell_text(cell) -> str:
@@ -466,6 +474,11 @@ class _Converter:
                 instead="a question the respondent answers",
                 what_vi=f"phép tính '{name}' ({values.get('calculation', 'không có công thức')})",
                 instead_vi="một câu hỏi người trả lời điền"))
+        elif kind == "phone":  # 'phone number': a text of digits, which this system must never store
+            self.refuse(row, "type", Code.XLSFORM_UNSUPPORTED.format(
+                what=f"a phone number question ('{name}')", instead="nothing: phone numbers are never stored with "
+                "answers", what_vi=f"câu hỏi số điện thoại ('{name}')",
+                instead_vi="không gì cả: số điện thoại không bao giờ được lưu cùng câu trả lời"))
         else:
             self.refuse(row, "type", Code.XLSFORM_UNSUPPORTED_TYPE.format(
                 kind=kind, name=name, allowed=", ".join(sorted(QUESTION_KINDS))))
@@ -540,7 +553,11 @@ class _Converter:
         """One note per filled column that is not converted (appearance, media, default, …)."""
         for column in values:
             base = column.partition("::")[0].strip().lower()
-            if base not in converted and base not in UNSUPPORTED_LOGIC:
+            if base.startswith("bind"):  # a raw XForms bind (bind::relevant, bind:jr:constraintMsg) is logic
+                self.refuse(row, column, Code.XLSFORM_UNSUPPORTED.format(
+                    what=f"the XForms bind column '{column}' ('{values[column]}')", instead="the XLSForm column",
+                    what_vi=f"cột bind XForms '{column}' ('{values[column]}')", instead_vi="cột XLSForm tương ứng"))
+            elif base not in converted and base not in UNSUPPORTED_LOGIC:
                 self.note("survey", row, f"column '{column}' is not supported; dropped.")
 
 
