@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import yaml
 
 from questionnaires import show_if, xpath
-from questionnaires.errors import Code, DefinitionError, Problem
+from questionnaires.errors import CODE_VI, Code, DefinitionError, Problem, message
 from questionnaires.loader import parse_definition
 from questionnaires.model import Questionnaire
 from questionnaires.workbook import UPLOAD_CAPS, WorkbookRefused, read_workbook
@@ -369,7 +369,9 @@ class _Converter:
         try:
             tree = xpath.parse(text)
         except xpath.XPathSyntaxError as error:
-            self.refuse(row, column, Code.XLSFORM_BAD_EXPRESSION.format(text=text, detail=error))
+            bad = Code.XLSFORM_BAD_EXPRESSION
+            self.refuse(row, column, message(bad.value.format(text=text, detail=error),
+                                             CODE_VI[bad.name].format(text=text, detail=error.vietnamese)))
             return None
         return None if unknown else tree
 

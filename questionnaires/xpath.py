@@ -24,7 +24,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-MAX_NESTING = 64  # deeper input is a syntax error, never a RecursionError
+EXPECTED_VALUE = "expected a value, a reference ${name}, a function or '('"
+EXPECTED_VALUE_VI = "cần một giá trị, một tham chiếu ${tên}, một hàm hoặc '('"
+MAX_NESTING = 32  # '(', function and predicate levels; deeper input is a syntax error, never a RecursionError
 TOKEN_PATTERN = re.compile(r"""
     (?P<space>\s+)
   | (?P<reference>\$\{[^}]*\})
@@ -48,7 +50,11 @@ FUNCTIONS = frozenset("""
 
 
 class XPathSyntaxError(ValueError):
-    """The expression cannot be parsed; the message names the column and what was expected."""
+    """The expression cannot be parsed; the message names the column and what was expected (`vietnamese` too)."""
+
+    def __init__(self, column: int, english: str, vietnamese: str):
+        super().__init__(f"column {column}: {english}")
+        self.vietnamese = f"cột {column}: {vietnamese}"
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,8 @@ def tokenize(text: str) -> list[Token]:
     while position < len(text):
         match = TOKEN_PATTERN.match(text, position)
         if match is None:
-            raise XPathSyntaxError(f"column {position + 1}: unexpected character {text[position]!r}")
+            raise XPathSyntaxError(position + 1, f"unexpected character {text[position]!r}",
+                                   f"ký tự không dùng được {text[position]!r}")
         if match.lastgroup != "space":
             tokens.append(Token(match.lastgroup, match.group(), position + 1))
         position = match.end()
@@ -89,12 +96,13 @@ def references(text: str) -> list[tuple[str, int]]:
 def parse(text: str) -> Node:
     tokens = tokenize(text)
     if not tokens:
-        raise XPathSyntaxError("column 1: the expression is empty")
+        raise XPathSyntaxError(1, "the expression is empty", "biểu thức trống")
     parser = _Parser(tokens, len(text))
     tree = parser.expression()
     if parser.position < len(tokens):
         token = tokens[parser.position]
-        raise XPathSyntaxError(f"column {token.column}: unexpected '{token.text}' after a complete expression")
+        raise XPathSyntaxError(token.column, f"unexpected '{token.text}' after a complete expression",
+                               f"thừa '{token.text}' sau một biểu thức đã trọn vẹn")
     return tree
 
 
@@ -133,14 +141,15 @@ class _Parser:
 
     def expect(self, text: str) -> Token:
         if not self.at(text):
-            self.fail(f"expected '{text}'")
+            self.fail(f"expected '{text}'", f"cần '{text}'")
         return self.take()
 
-    def fail(self, expected: str):
+    def fail(self, expected: str, expected_vi: str):
         token = self.peek()
-        where = f"column {token.column}: " if token else f"column {self.length + 1} (end): "
-        found = f", found '{token.text}'" if token else ", found the end of the expression"
-        raise XPathSyntaxError(f"{where}{expected}{found}")
+        if token is None:
+            raise XPathSyntaxError(self.length + 1, f"{expected}, found the end of the expression",
+                                   f"{expected_vi}, nhưng biểu thức đã hết")
+        raise XPathSyntaxError(token.column, f"{expected}, found '{token.text}'", f"{expected_vi}, gặp '{token.text}'")
 
     def binary(self, operators: tuple, operand) -> Node:
         left = operand()
@@ -152,7 +161,7 @@ class _Parser:
     def expression(self) -> Node:
         self.depth += 1
         if self.depth > MAX_NESTING:
-            self.fail(f"nesting deeper than {MAX_NESTING} levels")
+            self.fail(f"nesting deeper than {MAX_NESTING} levels", f"lồng quá {MAX_NESTING} cấp")
         try:
             return self.binary(("or",), self.and_expr)
         finally:
@@ -174,10 +183,12 @@ class _Parser:
         return self.binary(("*", "div", "mod"), self.unary)
 
     def unary(self) -> Node:
-        if self.at("-"):
+        signs = 0
+        while self.at("-"):  # a loop, not recursion: '- - - … 1' must not exhaust the stack
             self.take()
-            return Node("negate", None, (self.unary(),))
-        return self.union()
+            signs += 1
+        operand = self.union()
+        return Node("negate", None, (operand,)) if signs % 2 else operand
 
     def union(self) -> Node:
         left = self.path()
@@ -189,7 +200,7 @@ class _Parser:
     def path(self) -> Node:
         token = self.peek()
         if token is None:
-            self.fail("expected a value, a reference ${name}, a function or '('")
+            self.fail(EXPECTED_VALUE, EXPECTED_VALUE_VI)
         if token.kind in ("reference", "string", "number") or self.at("(") or self.is_function_call():
             primary = self.primary()
             steps = self.predicates()
@@ -206,7 +217,7 @@ class _Parser:
             return Node("path", "//", (self.relative(),))
         if self.starts_step():
             return self.relative()
-        self.fail("expected a value, a reference ${name}, a function or '('")
+        self.fail(EXPECTED_VALUE, EXPECTED_VALUE_VI)
 
     def is_function_call(self) -> bool:
         token, following = self.peek(), self.peek(1)
@@ -238,7 +249,7 @@ class _Parser:
         attribute = self.take().text if self.at("@") else ""
         token = self.peek()
         if token is None or not (token.kind == "name" or self.at("*")):
-            self.fail("expected a name or '*' in a path")
+            self.fail("expected a name or '*' in a path", "cần một tên hoặc '*' trong đường dẫn")
         self.take()
         return Node("step", attribute + token.text, tuple(self.predicates()))
 
@@ -255,7 +266,8 @@ class _Parser:
         if token.kind == "reference":
             name = token.text[2:-1].strip()
             if not REFERENCE_NAME.fullmatch(name):
-                raise XPathSyntaxError(f"column {token.column}: '{token.text}' does not hold a question name")
+                raise XPathSyntaxError(token.column, f"'{token.text}' does not hold a question name",
+                                       f"'{token.text}' không chứa tên câu hỏi")
             return Node("ref", name)
         if token.kind == "string":
             return Node("string", token.text[1:-1])
@@ -269,7 +281,8 @@ class _Parser:
 
     def call(self, name: Token) -> Node:
         if name.text not in FUNCTIONS:
-            raise XPathSyntaxError(f"column {name.column}: '{name.text}' is not an XPath or XForms function")
+            raise XPathSyntaxError(name.column, f"'{name.text}' is not an XPath or XForms function",
+                                   f"'{name.text}' không phải hàm XPath hay XForms")
         self.expect("(")
         arguments = []
         if not self.at(")"):

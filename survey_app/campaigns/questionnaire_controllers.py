@@ -23,7 +23,7 @@ from survey_app.accounts.admin_forms import staff_page
 from survey_app.core.tables import Campaign, Questionnaire, Response
 from survey_app.accounts import access
 
-SUFFIXES = (".yaml", ".yml", ".xlsx")
+SUFFIXES = (".yaml", ".yml", ".xlsx", ".xls")
 MAX_UPLOAD_BYTES = 200 * 1024  # the app refuses request bodies over 256 KB anyway
 
 
@@ -43,7 +43,7 @@ def check_definition(filename: str, data: bytes):
     """The parsed definition, or UploadRefused listing every problem as `file:line: field: message`."""
     name = safe_filename(filename)
     if not name.lower().endswith(SUFFIXES):
-        raise UploadRefused([f"{name}: chỉ nhận tệp .yaml, .yml (định nghĩa) hoặc .xlsx (XLSForm)."])
+        raise UploadRefused([f"{name}: chỉ nhận tệp .yaml, .yml (định nghĩa) hoặc .xlsx, .xls (XLSForm)."])
     if len(data) > MAX_UPLOAD_BYTES:
         raise UploadRefused([f"{name}: tệp lớn quá {MAX_UPLOAD_BYTES // 1024} KB."])
     with tempfile.TemporaryDirectory() as folder:
