@@ -6,6 +6,7 @@ Fatal problems (missing sheet or column, unknown choice list) raise DefinitionEr
 
 from __future__ import annotations
 
+import json
 import pathlib
 import re
 from dataclasses import dataclass
@@ -44,10 +45,14 @@ UNSUPPORTED_LOGIC = {
                 "trigger ('{text}')", "câu hỏi không có trigger"),
 }
 READ_SHEETS = ("survey", "choices", "settings")
-READ_SETTINGS = ("form_title", "form_id", "version", "default_language")
+READ_SETTINGS = ("form_title", "form_id", "version", "default_language", "sipas_extras")
+# our types that XLSForm has no word for, written by xlsform_export in the `sipas_type` column
+SIPAS_TYPES = {"rating5": ("single",), "unit": ("text", "single"), "domain": ("text", "single"),
+               "dossier_code": ("text",)}
+EXTRA_FIELDS = ("title", "description", "layout", "languages", "scoring", "comparable_with")
 TEXT_COLUMNS = ("label", "hint")
 QUESTION_COLUMNS = ("type", "name", "label", "hint", "required", "relevant", "constraint", "constraint_message",
-                    "parameters")
+                    "parameters", "sipas_type")
 GROUP_COLUMNS = ("type", "name", "label", "relevant")
 CHOICE_COLUMNS = ("list_name", "list name", "name", "label")
 LANGUAGE_WORDS = {"vi": "Vietnamese", "en": "English"}
@@ -288,8 +293,23 @@ class _Converter:
     def header(self) -> dict:
         title = self.settings.get("form_title") or self.settings.get("form_id") or "Imported form"
         key = self.key(self.settings.get("form_id") or pathlib.Path(self.file).stem, "settings", 2)
-        return {"key": key, "version": str(self.settings.get("version") or "1"),
-                "title": {"vi": title, "en": title}, "languages": ["vi", "en"], "layout": "paged"}
+        header = {"key": key, "version": str(self.settings.get("version") or "1"),
+                  "title": {"vi": title, "en": title}, "languages": ["vi", "en"], "layout": "paged"}
+        return header | self.extras()
+
+    def extras(self) -> dict:
+        """What an exported workbook carries in settings.sipas_extras (JSON): titles, scoring map, …"""
+        text = self.settings.get("sipas_extras")
+        if not text:
+            return {}
+        try:
+            extras = json.loads(text)
+        except ValueError as error:
+            self.refusals.append(Problem(self.file, 2, "settings.sipas_extras", message(
+                f"sipas_extras is not valid JSON: {error}.", f"sipas_extras không phải JSON hợp lệ: {error}.")))
+            return {}
+        extras = extras if isinstance(extras, dict) else {}
+        return {name: extras[name] for name in EXTRA_FIELDS if extras.get(name) is not None}
 
     def key(self, name: str, sheet: str, row: int) -> str:
         """A valid key for an XLSForm name: lower case, '_' for other characters, starting with a letter."""
@@ -460,8 +480,25 @@ class _Converter:
         self.add_range_parameters(row, kind, values, item)
         self.add_show_if(row, values, item, group_conditions)
         self.add_constraint(row, values, item)
+        self.apply_sipas_type(row, values, item)
         self.note_ignored_columns(row, values, QUESTION_COLUMNS)
         return item
+
+    def apply_sipas_type(self, row: int, values: dict, item: dict) -> None:
+        """rating5 (with its scale), unit, domain or dossier_code, as an exported workbook names them."""
+        wanted, _, scale = values.get("sipas_type", "").partition(":")
+        if not wanted:
+            return
+        if item["type"] not in SIPAS_TYPES.get(wanted, ()):
+            self.refuse(row, "sipas_type", message(
+                f"sipas_type '{values['sipas_type']}' does not fit a '{item['type']}' question.",
+                f"sipas_type '{values['sipas_type']}' không hợp với câu hỏi loại '{item['type']}'."))
+            return
+        item["type"] = wanted
+        if wanted == "rating5":
+            item.pop("choices", None)  # the scale gives them
+            if scale and scale != "satisfaction":
+                item["scale"] = scale
 
     def not_a_question(self, row: int, kind: str, values: dict) -> None:
         """Metadata and notes carry no answer and are dropped with a note; any other type is refused."""

@@ -57,9 +57,8 @@ def relevant_to_show_if(tree: Node, key_of) -> str:
 
 
 def _condition(node: Node, key_of) -> str:
-    if node.kind == "binary" and node.value in ("and", "or"):
-        left, right = (_condition(child, key_of) for child in node.children)
-        return f"({left}) {node.value} ({right})"
+    if node.kind == "binary" and node.value in ("and", "or"):  # a or b or c: one flat chain, as show_if writes it
+        return f" {node.value} ".join(f"({_condition(operand, key_of)})" for operand in _chain(node, node.value))
     if node.kind == "call" and node.value == "not" and len(node.children) == 1:
         return f"not ({_condition(node.children[0], key_of)})"
     if node.kind == "call" and node.value == "selected" and len(node.children) == 2:
@@ -71,6 +70,12 @@ def _condition(node: Node, key_of) -> str:
     if node.kind == "binary" and node.value in MIRRORED:
         return _comparison(node, key_of)
     raise not_kept(node)
+
+
+def _chain(node: Node, operator: str) -> list[Node]:
+    if node.kind == "binary" and node.value == operator:
+        return _chain(node.children[0], operator) + _chain(node.children[1], operator)
+    return [node]
 
 
 def _comparison(node: Node, key_of) -> str:
@@ -160,3 +165,80 @@ def _bound(measured: Node, operator: str, number: float, item_type: str, limits:
 
 def _tighten(limits: dict, name: str, value, stricter) -> None:
     limits[name] = stricter(limits[name], value) if name in limits else value
+
+
+# --- show_if → relevant (export) -----------------------------------------------------------------------------
+
+MIRRORED_SHOW_IF = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+
+
+def show_if_to_relevant(text: str, multiple_keys: set[str]) -> str:
+    """An XPath relevant with the meaning of a show_if. show_if treats an unanswered question as making every
+    comparison false; XPath compares it as '', so '!=' and 'not in' are guarded with `${x} != ''`."""
+    return _relevant(show_if.parse(text), multiple_keys)
+
+
+def _relevant(tree, multiple_keys: set[str]) -> str:
+    if isinstance(tree, (show_if.Or, show_if.And)):
+        joiner = " or " if isinstance(tree, show_if.Or) else " and "
+        return joiner.join(_relevant_operand(operand, multiple_keys) for operand in tree.operands)
+    if isinstance(tree, show_if.Not):
+        return f"not({_relevant(tree.operand, multiple_keys)})"
+    if isinstance(tree, show_if.Answered):
+        return f"${{{tree.key}}} != ''"
+    return _relevant_comparison(tree, multiple_keys)
+
+
+def _relevant_operand(tree, multiple_keys: set[str]) -> str:
+    text = _relevant(tree, multiple_keys)
+    return f"({text})" if isinstance(tree, (show_if.Or, show_if.And)) else text
+
+
+def _relevant_comparison(tree, multiple_keys: set[str]) -> str:
+    operator, left, right = tree.operator, tree.left, tree.right
+    if operator in ("in", "not in"):
+        matched = _membership(left, right, multiple_keys)
+        if operator == "in":
+            return matched
+        answered = left if isinstance(left, show_if.Name) else right
+        return f"${{{answered.key}}} != '' and not({matched})"
+    if not isinstance(left, show_if.Name):
+        left, right, operator = right, left, MIRRORED_SHOW_IF[operator]
+    if not isinstance(left, show_if.Name):
+        raise ValueError(f"a comparison of two constants ({show_if.to_text(tree)}) has no XLSForm form")
+    value = _xpath_value(right)
+    if operator == "==":
+        guard = f"${{{left.key}}} != '' and " if isinstance(right, show_if.Name) else ""
+        return f"{guard}${{{left.key}}} = {value}"
+    if operator == "!=":
+        return f"${{{left.key}}} != '' and ${{{left.key}}} != {value}"
+    if isinstance(right, show_if.Literal) and isinstance(right.value, str):
+        raise ValueError(f"'{show_if.to_text(tree)}' orders texts, which XPath compares as numbers")
+    return f"${{{left.key}}} {operator} {value}"
+
+
+def _membership(left, right, multiple_keys: set[str]) -> str:
+    """`'v' in pick` (a multiple-choice answer holds v) or `pick in ['a', 'b']` (the answer is one of them)."""
+    if isinstance(right, show_if.Name) and isinstance(left, show_if.Literal):
+        values, key = [left.value], right.key
+    elif isinstance(left, show_if.Name) and isinstance(right, show_if.ListLiteral):
+        values, key = list(right.values), left.key
+    else:
+        raise ValueError("'in' between two answers has no XLSForm form")
+    if key in multiple_keys:
+        tests = [f"selected(${{{key}}}, {_xpath_literal(value)})" for value in values]
+    else:
+        tests = [f"${{{key}}} = {_xpath_literal(value)}" for value in values]
+    return tests[0] if len(tests) == 1 else "(" + " or ".join(tests) + ")"
+
+
+def _xpath_value(node) -> str:
+    if isinstance(node, show_if.Name):
+        return f"${{{node.key}}}"
+    return _xpath_literal(node.value)
+
+
+def _xpath_literal(value) -> str:
+    if isinstance(value, str):
+        return f'"{value}"' if "'" in value else f"'{value}'"
+    return str(int(value)) if float(value).is_integer() else repr(value)

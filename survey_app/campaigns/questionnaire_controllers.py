@@ -14,10 +14,12 @@ import re
 import tempfile
 
 from litestar import Controller, Request, get, post
-from litestar.response import Template
+from litestar.exceptions import NotFoundException
+from litestar.response import Response as HttpResponse, Template
 
 from questionnaires.validate import validate_file
 from survey_app.accounts import audit
+from survey_app.campaigns.catalog import definition_by_id
 from survey_app.core import db
 from survey_app.accounts.admin_forms import staff_page
 from survey_app.core.tables import Campaign, Questionnaire, Response
@@ -104,6 +106,19 @@ class QuestionnaireAdminController(Controller):
     async def page(request: Request, problems: list[str] | None = None, notice: str | None = None) -> Template:
         return staff_page(request, "admin_questionnaires.html", bool(problems), versions=await versions(),
                           problems=problems or [], notice=notice)
+
+    @get("/{questionnaire_id:int}/xlsform")
+    async def download_xlsform(self, questionnaire_id: int) -> HttpResponse:
+        """The stored version as an XLSForm workbook (pyxform, ODK and KoBo read it; re-uploading gives it back)."""
+        from questionnaires.xlsform_export import export_xlsform
+
+        definition = await definition_by_id(questionnaire_id)
+        if definition is None:
+            raise NotFoundException("Không có bảng hỏi này.")
+        data = await asyncio.to_thread(export_xlsform, definition)
+        filename = f"{definition.key}-{definition.version}.xlsx"
+        return HttpResponse(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f'attachment; filename="{safe_filename(filename)}"'})
 
     @post(status_code=200)
     async def upload(self, request: Request) -> Template:

@@ -8,8 +8,10 @@ import io
 import json
 
 import httpx
+import pytest
 import pytest_asyncio
 from openpyxl import Workbook
+from typer.testing import CliRunner
 
 from survey_app.core.tables import Questionnaire
 from tests.app.helpers import csrf_token, sign_in
@@ -65,3 +67,42 @@ async def test_a_legacy_xls_form_is_stored_with_its_condition(admin):
     definition = row["definition"] if isinstance(row["definition"], dict) else json.loads(row["definition"])
     items = {item["key"]: item for section in definition["sections"] for item in section["items"]}
     assert items["name"]["show_if"] == "age >= 18"
+
+
+async def test_a_stored_version_downloads_as_an_xlsform_that_uploads_back_unchanged(admin):
+    from survey_app.campaigns.catalog import register_shipped
+
+    ids = await register_shipped()
+    page = await admin.get("/admin/questionnaires")
+    assert f'href="/admin/questionnaires/{ids["counter_rating"]}/xlsform"' in page.text
+    download = await admin.get(f"/admin/questionnaires/{ids['counter_rating']}/xlsform")
+    assert download.status_code == 200 and download.content.startswith(b"PK")
+    assert 'filename="counter_rating-1.xlsx"' in download.headers["content-disposition"]
+    again = await upload(admin, "counter_rating-1.xlsx", download.content)
+    assert again.status_code == 200 and "nội dung giống hệt: không thay đổi gì" in again.text
+    assert (await admin.get("/admin/questionnaires/999999/xlsform")).status_code == 404
+
+
+@pytest.fixture
+def cli_env(app, settings):
+    """Run the real command against the test database, then give the tables back to the app's engine."""
+    from survey_app.core import db, piccolo_conf
+
+    engine = piccolo_conf.DB
+    yield {"DATABASE_URL": settings.database_url, "SECRET_KEY": settings.secret_key,
+           "SIGNING_KEYS": settings.signing_keys_text, "BASE_URL": settings.base_url}
+    db.bind(engine)
+
+
+def test_export_xlsform_writes_a_workbook_that_imports_back_and_refuses_an_unknown_key(cli_env, tmp_path):
+    from questionnaires import load_shipped
+    from questionnaires.xlsform import load_xlsform
+    from survey_app.cli import app as cli
+
+    target = tmp_path / "sipas.xlsx"
+    result = CliRunner().invoke(cli, ["export-xlsform", "sipas_citizen", "-o", str(target)], env=cli_env)
+    assert result.exit_code == 0, result.output
+    assert load_xlsform(target)[0].to_dict() == load_shipped()["sipas_citizen"].to_dict()
+    missing = tmp_path / "missing.xlsx"
+    result = CliRunner().invoke(cli, ["export-xlsform", "no_such_form", "-o", str(missing)], env=cli_env)
+    assert result.exit_code == 1 and "no questionnaire 'no_such_form'" in result.output and not missing.exists()
