@@ -36,7 +36,7 @@ def validate_answers(questionnaire, raw: Mapping[str, object], language: str = "
         try:
             value = clean_answer(item, raw.get(item.key))
         except AnswerError as error:
-            errors[item.key] = answer_message(error.name, language, **error.values)
+            errors[item.key] = limit_message(item, error, language)
             continue
         if value is not None:
             clean[item.key] = value
@@ -48,6 +48,16 @@ def validate_answers(questionnaire, raw: Mapping[str, object], language: str = "
         elif item.required and item.key not in clean and item.key not in errors:
             errors[item.key] = answer_message("required", language)
     return clean, errors
+
+
+LIMIT_ERRORS = {"below_minimum", "above_maximum", "too_long", "pattern_mismatch", "too_many_choices"}
+
+
+def limit_message(item: Item, error: AnswerError, language: str) -> str:
+    """The item's own constraint_message for a broken limit (in `language`, else Vietnamese), else the standard."""
+    if error.name in LIMIT_ERRORS and item.constraint_message:
+        return item.constraint_message.get(language) or item.constraint_message["vi"]
+    return answer_message(error.name, language, **error.values)
 
 
 def visible_keys(items: list[Item], conditions: Mapping[str, tuple], answers: Mapping[str, object]) -> set[str]:

@@ -29,6 +29,8 @@ class Item:
     pattern: Optional[str] = None
     scale: Optional[str] = None
     max_choices: Optional[int] = None
+    # shown instead of the standard message when the answer breaks a limit (XLSForm's constraint_message)
+    constraint_message: dict[str, str] = field(default_factory=dict)
 
     def choice_values(self) -> list[str]:
         return [choice.value for choice in self.choices]

@@ -24,8 +24,9 @@ TOP_FIELDS = ("key", "version", "title", "description", "languages", "layout", "
               "scoring", "comparable_with")
 SECTION_FIELDS = ("key", "title", "items")
 ITEM_FIELDS = ("key", "type", "label", "hint", "required", "choices", "show_if", "max_length", "minimum",
-               "maximum", "pattern", "scale", "max_choices")
+               "maximum", "pattern", "scale", "max_choices", "constraint_message")
 FIELDS_BY_TYPE = {
+    "constraint_message": ("integer", "decimal", "text", "dossier_code", "unit", "domain", "multiple"),
     "choices": ("single", "multiple", "unit", "domain"),
     "max_length": ("text", "dossier_code", "unit", "domain"),
     "minimum": ("integer", "decimal"),
@@ -333,7 +334,9 @@ class _Builder:
         self.check_max_choices(path, constraints["max_choices"], choices)
         condition = self.read_condition(path + ("show_if",), data.get("show_if"), key)
         texts = {"label": self.translations(path + ("label",), data.get("label")),
-                 "hint": self.translations(path + ("hint",), data.get("hint"), optional=True)}
+                 "hint": self.translations(path + ("hint",), data.get("hint"), optional=True),
+                 "constraint_message": self.translations(path + ("constraint_message",),
+                                                         data.get("constraint_message"), optional=True)}
         required = self.boolean(path + ("required",), data.get("required"), False)
         if key is None or item_type is None:
             return None

@@ -573,6 +573,8 @@ class _Converter:
     def add_constraint(self, row: int, values: dict, item: dict) -> None:
         constraint = values.get("constraint")
         if not constraint:
+            if any(column.startswith("constraint_message") for column in values):
+                self.note("survey", row, "constraint_message without a constraint; dropped.")
             return
         tree = self.logic_tree(row, "constraint", constraint)
         if tree is None:
@@ -585,8 +587,9 @@ class _Converter:
         if limits.get("max_choices", 0) >= len(item.get("choices", [])):
             limits.pop("max_choices", None)  # as many as there are choices: no limit at all
         item.update(limits)
-        if values.get("constraint_message") or any(key.startswith("constraint_message") for key in values):
-            self.note("survey", row, "constraint_message dropped; the standard messages are shown.")
+        message_texts = self.texts("survey", row, values, "constraint_message")
+        if message_texts and limits:
+            item["constraint_message"] = message_texts
 
     def note_ignored_columns(self, row: int, values: dict, converted: tuple) -> None:
         """One note per filled column that is not converted (appearance, media, default, …)."""

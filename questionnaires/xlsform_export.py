@@ -44,15 +44,14 @@ def text_columns(base: str, languages: list[str]) -> list[str]:
 
 def survey_rows(questionnaire: Questionnaire, languages: list[str]) -> list[list]:
     header = ["type", "name", *text_columns("label", languages), *text_columns("hint", languages), "required",
-              "relevant", "constraint", "sipas_type"]
+              "relevant", "constraint", *text_columns("constraint_message", languages), "sipas_type"]
     multiple_keys = {item.key for item in questionnaire.items if item.type == "multiple"}
     rows = [header]
     for section in questionnaire.sections:
-        rows.append(["begin_group", section.key, *(section.title.get(language) for language in languages),
-                     *([None] * (len(languages) + 4))])
+        rows.append(["begin_group", section.key, *(section.title.get(language) for language in languages)])
         for item in section.items:
             rows.append(item_row(item, languages, multiple_keys))
-        rows.append(["end_group", section.key, *([None] * (2 * len(languages) + 4))])
+        rows.append(["end_group", section.key])
     return rows
 
 
@@ -60,7 +59,7 @@ def item_row(item, languages: list[str], multiple_keys: set[str]) -> list:
     return [xlsform_type(item), item.key, *(item.label.get(language) for language in languages),
             *(item.hint.get(language) for language in languages), "yes" if item.required else None,
             show_if_to_relevant(item.show_if, multiple_keys) if item.show_if else None, constraint(item),
-            sipas_type(item)]
+            *(item.constraint_message.get(language) for language in languages), sipas_type(item)]
 
 
 def choice_list_name(item) -> str:

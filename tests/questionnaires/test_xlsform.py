@@ -75,7 +75,7 @@ def test_notes_list_everything_dropped(workbook):
     text = "\n".join(str(note) for note in notes)
     for expected in ("survey row 2: metadata 'start' is not kept; 'start' dropped.",
                      "survey row 5: name 'Age' renamed to 'age'.",
-                     "survey row 5: constraint_message dropped",
+                     "survey row 5: no en constraint_message; copied the vi text, translate it.",
                      "survey row 3: column 'appearance' is not supported",
                      "survey row 10: note 'thanks' (text without an answer) dropped."):
         assert expected in text, expected
@@ -221,3 +221,27 @@ def test_logic_that_the_model_can_hold_is_kept_with_the_same_meaning(tmp_path):
     assert "age" not in clean and "motto" not in clean and "why" not in clean  # hidden: not 'yes', later ≤ 3
     assert questionnaire.visible_keys({"consent": "yes", "later": 2}) >= {"motto", "age"}
     assert "fee" not in questionnaire.visible_keys({"consent": "yes", "age": 17})
+
+
+def test_a_constraint_message_is_kept_in_each_language_and_shown_for_a_broken_limit(tmp_path):
+    survey = [["type", "name", "label::Vietnamese (vi)", "label::English (en)", "constraint",
+               "constraint_message::Vietnamese (vi)", "constraint_message::English (en)"],
+              ["integer", "age", "Tuổi", "Age", ". >= 18 and . <= 99", "Tuổi từ 18 đến 99", "Age 18 to 99"],
+              ["integer", "rooms", "Số phòng", "Rooms", None, "Không dùng", "Unused"]]
+    path = write_workbook(tmp_path / "messages.xlsx", {"survey": survey})
+    questionnaire, notes = load_xlsform(path)
+    assert questionnaire.item("age").constraint_message == {"vi": "Tuổi từ 18 đến 99", "en": "Age 18 to 99"}
+    assert questionnaire.validate_answers({"age": "17"})[1] == {"age": "Tuổi từ 18 đến 99"}
+    assert questionnaire.validate_answers({"age": "100"}, lang="en")[1] == {"age": "Age 18 to 99"}
+    assert questionnaire.validate_answers({"age": "x"}, lang="en")[1] == {"age": "Please enter a whole number."}
+    assert "survey row 3: constraint_message without a constraint; dropped." in [str(note) for note in notes]
+    assert Questionnaire.from_dict(questionnaire.to_dict()) == questionnaire
+    # the export carries it and pyxform accepts the columns
+    from pyxform.xls2xform import convert
+
+    from questionnaires.xlsform_export import export_xlsform
+
+    exported = tmp_path / "exported.xlsx"
+    exported.write_bytes(export_xlsform(questionnaire))
+    assert "Age 18 to 99" in convert(xlsform=str(exported), validate=False).xform
+    assert load_xlsform(exported)[0].to_dict() == questionnaire.to_dict()
