@@ -474,6 +474,7 @@ class _Converter:
         hint = self.texts("survey", row, values, "hint")
         if hint:
             item["hint"] = hint
+        self.note_piping(row, item["label"], hint)
         self.add_required(row, values, item)
         if item_type in ("single", "multiple"):
             item["choices"] = self.item_choices(row, list_name, other)
@@ -521,6 +522,13 @@ class _Converter:
         else:
             self.refuse(row, "type", Code.XLSFORM_UNSUPPORTED_TYPE.format(
                 kind=kind, name=name, allowed=", ".join(sorted(QUESTION_KINDS))))
+
+    def note_piping(self, row: int, *texts: dict) -> None:
+        """A label that shows another answer (${name}) is kept as written: the form shows the reference itself."""
+        piped = sorted({name for text in texts for value in text.values() for name, _ in xpath.references(value)})
+        if piped:
+            self.note("survey", row, f"the label shows {', '.join(f'${{{name}}}' for name in piped)} as written: "
+                                     "answers are not piped into labels.")
 
     def add_required(self, row: int, values: dict, item: dict) -> None:
         required = values.get("required", "").lower()
