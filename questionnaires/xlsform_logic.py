@@ -68,8 +68,25 @@ def _condition(node: Node, key_of) -> str:
     if node.kind == "ref":  # a bare reference is true when the question has an answer
         return f"answered({key_of(node.value)})"
     if node.kind == "binary" and node.value in MIRRORED:
-        return _comparison(node, key_of)
+        emptiness = _emptiness_test(node, key_of)
+        return emptiness if emptiness is not None else _comparison(node, key_of)
     raise not_kept(node)
+
+
+def _emptiness_test(node: Node, key_of) -> str | None:
+    """`count-selected(${x}) > 0`, `string-length(${x}) != 0` (answered) and `… = 0` (not answered): common
+    idioms for 'x was answered'; None for any other comparison."""
+    measured, number = node.children
+    if not (measured.kind == "call" and measured.value in ("count-selected", "string-length")
+            and len(measured.children) == 1 and measured.children[0].kind == "ref"
+            and number.kind == "number" and number.value == 0):
+        return None
+    key = key_of(measured.children[0].value)
+    if node.value in (">", "!="):
+        return f"answered({key})"
+    if node.value in ("=", "<="):
+        return f"not answered({key})"
+    return None
 
 
 def _chain(node: Node, operator: str) -> list[Node]:

@@ -190,6 +190,7 @@ KEPT = [
     ["decimal", "fee", "Fee", "${age} >= 18", ". >= 0.5", None],
     ["select_multiple yn", "pick", "Pick", "${age}", "count-selected(.) < 2", None],
     ["text", "why", "Why", "${later} > 3", "string-length(.) <= 20", None],
+    ["text", "more", "More", "count-selected(${pick}) > 0 and string-length(${why}) = 0", None, None],
     ["integer", "later", "Later", None, None, None],
     ["end group", None, None, None, None, None],
     ["end group", None, None, None, None, None],
@@ -209,6 +210,7 @@ def test_logic_that_the_model_can_hold_is_kept_with_the_same_meaning(tmp_path):
                                                                                             "answered(age)")
     assert questionnaire.item("why").max_length == 20
     assert questionnaire.item("why").show_if == f"{group} and later > 3"  # a later question may be named
+    assert questionnaire.item("more").show_if == f"{group} and (answered(pick) and not answered(why))"
     # the server-side checks behave as the XLSForm would
     clean, errors = questionnaire.validate_answers({"consent": "yes", "age": "1", "pick": ["yes", "no"],
                                                     "motto": "Abc", "why": "x" * 21, "later": "4"}, lang="en")
