@@ -27,6 +27,8 @@ METADATA_TYPES = {"start", "end", "today", "deviceid", "subscriberid", "simseria
                   "email", "audit", "hidden", "start-geopoint", "background-audio", "uri:deviceid",
                   "uri:subscriberid", "uri:simserial", "uri:phonenumber", "uri:username", "uri:email", "imei"}
 QUESTION_KINDS = {*SIMPLE_TYPES, *SELECT_TYPES}
+OTHER_CHOICE = {"value": "other", "label": {"vi": "Khác", "en": "Other"}}
+OTHER_LABEL = {"vi": "Ghi rõ lựa chọn khác.", "en": "Specify other."}
 LANGUAGE_NAMES = {"vietnamese": "vi", "tiếng việt": "vi", "english": "en", "tiếng anh": "en"}
 TRUE_WORDS = {"yes", "true", "true()", "1", "có"}
 FALSE_WORDS = {"no", "false", "false()", "0", "không"}
@@ -356,6 +358,8 @@ class _Converter:
                 item = self.item(row, values, [condition for condition in group_conditions if condition])
                 if item:
                     sections[-1]["items"].append(item)
+                if item and question_type(values)[2]:
+                    sections[-1]["items"].append(self.other_question(row, item))
         return [section for section in sections if section["items"]]
 
     def row_without_type(self, row: int, values: dict) -> None:
@@ -544,15 +548,27 @@ class _Converter:
         return {"vi": name, "en": name}
 
     def item_choices(self, row: int, list_name: str, other: bool) -> list[dict]:
-        if other:
-            self.refuse(row, "type", Code.XLSFORM_UNSUPPORTED.format(
-                what="or_other", instead="an 'other' choice and a text question shown when it is picked",
-                what_vi="or_other", instead_vi="một lựa chọn 'khác' và một câu hỏi chữ hiện khi chọn nó"))
         if list_name not in self.choice_lists:
             self.refusals.append(Problem(self.file, row, "survey.type",
                                          Code.XLSFORM_UNKNOWN_LIST.format(value=list_name)))
             return [{"value": "x", "label": {"vi": "x", "en": "x"}}]
-        return self.choice_lists[list_name]
+        choices = self.choice_lists[list_name]
+        if other and OTHER_CHOICE["value"] not in [choice["value"] for choice in choices]:
+            choices = [*choices, OTHER_CHOICE]
+        return choices
+
+    def other_question(self, row: int, item: dict) -> dict:
+        """or_other, as pyxform builds it: an 'other' choice and a text question '<name>_other' shown when picked."""
+        key = f"{item['key']}_other"
+        if key in self.names.values():
+            self.refuse(row, "type", Code.XLSFORM_UNSUPPORTED.format(
+                what=f"or_other next to a question named '{key}'", instead="another name for that question",
+                what_vi=f"or_other khi đã có câu hỏi tên '{key}'", instead_vi="một tên khác cho câu hỏi đó"))
+        picked = f"'other' in {item['key']}" if item["type"] == "multiple" else f"{item['key']} == 'other'"
+        condition = f"({item['show_if']}) and {picked}" if item.get("show_if") else picked
+        self.note("survey", row, f"or_other: the choice 'other' and the text question '{key}' shown when it is "
+                                 "picked were added, as pyxform does.")
+        return {"key": key, "type": "text", "label": dict(OTHER_LABEL), "show_if": show_if.normalise(condition)}
 
     def add_range_parameters(self, row: int, kind: str, values: dict, item: dict) -> None:
         if kind != "range":

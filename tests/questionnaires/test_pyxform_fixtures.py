@@ -53,15 +53,15 @@ OUTCOMES = {
     "example_xls/include.xlsx": [(3, 'type')],
     "example_xls/include_json.xls": [(2, 'type')],
     "example_xls/include_json.xlsx": [(2, 'type')],
-    "example_xls/loop.xls": [(2, 'type'), (3, 'type')],
-    "example_xls/loop.xlsx": [(2, 'type'), (3, 'type')],
-    "example_xls/or_other.xlsx": [(2, 'type'), (3, 'choice_filter')],
+    "example_xls/loop.xls": [(3, 'type')],
+    "example_xls/loop.xlsx": [(3, 'type')],
+    "example_xls/or_other.xlsx": [(3, 'choice_filter')],
     "example_xls/pull_data.xlsx": [(2, 'calculation')],
     "example_xls/repeat_date_test.xls": [(3, 'calculation'), (4, 'repeat_count'), (4, 'type')],
     "example_xls/simple_loop.xls": [(2, 'type')],
     "example_xls/sms_info.xls": [(9, 'type'), (10, 'type')],
-    "example_xls/specify_other.xls": [(2, 'type')],
-    "example_xls/specify_other.xlsx": [(2, 'type')],
+    "example_xls/specify_other.xls": ['sex', 'sex_other'],
+    "example_xls/specify_other.xlsx": ['sex', 'sex_other'],
     "example_xls/style_settings.xls": ['your_name', 'your_age'],
     "example_xls/survey_no_name.xlsx": [(1, 'survey')],
     "example_xls/table-list.xls": ['table_list_3', 'table_list_4', 'happy_sad_brian', 'happy_sad_michael'],
@@ -138,3 +138,13 @@ def test_a_kept_relevant_behaves_as_in_the_xlsform():
     assert errors == {} and adult == {"age": 18, "name": "An", "color": "red"}
     child, errors = questionnaire.validate_answers({"age": "17", "name": "An", "color": "red"})
     assert errors == {} and child == {"age": 17, "color": "red"}
+
+
+def test_or_other_adds_the_other_choice_and_its_text_question_as_pyxform_does():
+    questionnaire, _ = load_xlsform(FIXTURES / "example_xls/specify_other.xlsx")
+    assert questionnaire.item("sex").choice_values()[-1] == "other"
+    other, errors = questionnaire.validate_answers({"sex": "other", "sex_other": "Không muốn nói"})
+    assert errors == {} and other == {"sex": "other", "sex_other": "Không muốn nói"}
+    named, errors = questionnaire.validate_answers({"sex": questionnaire.item("sex").choice_values()[0],
+                                                    "sex_other": "x"})
+    assert errors == {} and "sex_other" not in named
