@@ -40,6 +40,7 @@ def validate_answers(questionnaire, raw: Mapping[str, object], language: str = "
             continue
         if value is not None:
             clean[item.key] = value
+    check_cascading_choices(questionnaire.items, clean, errors, language)
     visible = questionnaire.visible_keys(clean)
     for item in questionnaire.items:
         if item.key not in visible:
@@ -48,6 +49,19 @@ def validate_answers(questionnaire, raw: Mapping[str, object], language: str = "
         elif item.required and item.key not in clean and item.key not in errors:
             errors[item.key] = answer_message("required", language)
     return clean, errors
+
+
+def check_cascading_choices(items: list[Item], clean: dict, errors: dict, language: str) -> None:
+    """A choice a cascading filter does not offer for the other answers is refused (the page without JavaScript
+    shows every choice; the server decides)."""
+    for item in items:
+        if not item.choice_filter or item.key not in clean:
+            continue
+        offered = {choice.value for choice in item.offered_choices(clean)}
+        picked = clean[item.key] if isinstance(clean[item.key], list) else [clean[item.key]]
+        if not set(picked) <= offered:
+            clean.pop(item.key)
+            errors[item.key] = answer_message("not_offered", language)
 
 
 LIMIT_ERRORS = {"below_minimum", "above_maximum", "too_long", "pattern_mismatch", "too_many_choices"}

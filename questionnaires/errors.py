@@ -213,6 +213,8 @@ ANSWER_MESSAGES: dict[str, dict[str, str]] = {
     "required": {"vi": "Vui lòng trả lời câu hỏi này.", "en": "This question is required."},
     "not_a_choice": {"vi": "Vui lòng chọn một trong các phương án đã cho.",
                      "en": "Please pick one of the given options."},
+    "not_offered": {"vi": "Phương án này không thuộc lựa chọn ở câu trước; vui lòng chọn lại.",
+                    "en": "This option does not go with the answer to an earlier question; please choose again."},
     "one_answer_only": {"vi": "Chỉ được chọn một phương án.", "en": "Please pick only one option."},
     "too_many_choices": {"vi": "Chỉ được chọn tối đa {maximum} phương án.",
                          "en": "Please pick at most {maximum} options."},

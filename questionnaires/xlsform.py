@@ -18,7 +18,7 @@ from questionnaires.errors import CODE_VI, Code, DefinitionError, Problem, messa
 from questionnaires.loader import parse_definition
 from questionnaires.model import Questionnaire
 from questionnaires.workbook import UPLOAD_CAPS, WorkbookRefused, read_workbook
-from questionnaires.xlsform_logic import NotKept, constraint_limits, relevant_to_show_if
+from questionnaires.xlsform_logic import NotKept, choice_filter_rules, constraint_limits, relevant_to_show_if
 
 SIMPLE_TYPES = {"integer": "integer", "int": "integer", "decimal": "decimal", "text": "text", "string": "text",
                 "date": "date", "range": "integer"}
@@ -39,8 +39,6 @@ EXPRESSION_COLUMNS = ("relevant", "constraint", "calculation", "choice_filter", 
 UNSUPPORTED_LOGIC = {
     "calculation": ("the calculation '{text}'", "a question the respondent answers",
                     "phép tính '{text}'", "một câu hỏi người trả lời điền"),
-    "choice_filter": ("cascading choices (choice_filter '{text}')", "one choice list offered in full",
-                      "lựa chọn phụ thuộc (choice_filter '{text}')", "một danh sách lựa chọn đầy đủ"),
     "repeat_count": ("a repeat count ('{text}')", "questions asked once",
                      "số lần lặp ('{text}')", "các câu hỏi hỏi một lần"),
     "trigger": ("a trigger ('{text}')", "a question without trigger",
@@ -54,7 +52,7 @@ SIPAS_TYPES = {"rating5": ("single",), "unit": ("text", "single"), "domain": ("t
 EXTRA_FIELDS = ("title", "description", "layout", "languages", "scoring", "comparable_with")
 TEXT_COLUMNS = ("label", "hint")
 QUESTION_COLUMNS = ("type", "name", "label", "hint", "required", "relevant", "constraint", "constraint_message",
-                    "parameters", "sipas_type")
+                    "parameters", "sipas_type", "choice_filter")
 GROUP_COLUMNS = ("type", "name", "label", "relevant")
 CHOICE_COLUMNS = ("list_name", "list name", "name", "label")
 LANGUAGE_WORDS = {"vi": "Vietnamese", "en": "English"}
@@ -170,6 +168,7 @@ class _Converter:
         self.names: dict[str, str] = {}  # XLSForm name → our key
         self.kinds: dict[str, str] = {}  # XLSForm name → its row's type (integer, calculate, note, …)
         self.refusals: list[Problem] = []  # what would be lost: the form is refused with every one
+        self.filter_columns: set[str] = set()  # choices columns that some choice_filter reads
         self.choice_lists = self.read_choices()
 
     def note(self, sheet: str, row: int, message: str) -> None:
@@ -263,11 +262,16 @@ class _Converter:
             if not label:
                 self.note("choices", row, f"choice '{value}' of list '{list_name}' has no label; its name is used.")
                 label = {"vi": values["name"], "en": values["name"]}
-            lists.setdefault(list_name, []).append({"value": value, "label": label})
-        for column, count in ignored.items():
-            self.note("choices", 1, f"column '{column}' is not supported (used by choice_filter or media); "
-                                    f"dropped from {count} rows.")
+            filters = {column: text for column, text in values.items() if column in ignored}
+            lists.setdefault(list_name, []).append({"value": value, "label": label, "filters": filters})
+        self.unused_choice_columns = ignored  # noted at the end unless a choice_filter reads them
         return lists
+
+    def note_unused_choice_columns(self) -> None:
+        for column, count in self.unused_choice_columns.items():
+            if column not in self.filter_columns:
+                self.note("choices", 1, f"column '{column}' is not read by any choice_filter (media or extra data); "
+                                        f"dropped from {count} rows.")
 
     def choice_value(self, value: str, row: int) -> str:
         cleaned = re.sub(r"[^A-Za-z0-9_.\-]", "_", value)[:64]
@@ -284,6 +288,7 @@ class _Converter:
                 self.fail("survey", 1, column, Code.XLSFORM_MISSING_COLUMN.format(sheet="survey", column=column))
         self.register_names(survey[1:])
         sections = self.sections(survey[1:])
+        self.note_unused_choice_columns()
         if self.refusals:
             raise DefinitionError(sorted(self.refusals, key=lambda problem: problem.line))
         return self.header() | {"choice_lists": {}, "sections": sections}
@@ -482,6 +487,7 @@ class _Converter:
         self.add_required(row, values, item)
         if item_type in ("single", "multiple"):
             item["choices"] = self.item_choices(row, list_name, other)
+            self.add_choice_filter(row, values, item)
         self.add_range_parameters(row, kind, values, item)
         self.add_show_if(row, values, item, group_conditions)
         self.add_constraint(row, values, item)
@@ -556,6 +562,30 @@ class _Converter:
         if other and OTHER_CHOICE["value"] not in [choice["value"] for choice in choices]:
             choices = [*choices, OTHER_CHOICE]
         return choices
+
+    def add_choice_filter(self, row: int, values: dict, item: dict) -> None:
+        """choice_filter 'column = ${x}' (and several joined by and) → the item's choice_filter; each choice keeps
+        only the columns it is filtered on."""
+        text = values.get("choice_filter")
+        tree = self.logic_tree(row, "choice_filter", text) if text else None
+        rules = ()
+        if tree is not None:
+            try:
+                rules = choice_filter_rules(tree, lambda name: self.names[name])
+            except NotKept as reason:
+                self.refuse_not_kept(row, "choice_filter", text, reason)
+        columns = {rule["column"] for rule in rules}
+        for column in sorted(columns - {name for choice in item["choices"] for name in choice.get("filters", {})}):
+            self.refuse(row, "choice_filter", message(
+                f"choice_filter '{text}' reads the column '{column}', which the choices of this list do not have.",
+                f"choice_filter '{text}' đọc cột '{column}', nhưng các lựa chọn của danh sách này không có cột đó."))
+        self.filter_columns |= columns
+        item["choices"] = [{"value": choice["value"], "label": choice["label"],
+                            **({"filters": {column: text for column, text in choice.get("filters", {}).items()
+                                            if column in columns}} if columns else {})}
+                           for choice in item["choices"]]
+        if rules:
+            item["choice_filter"] = list(rules)
 
     def other_question(self, row: int, item: dict) -> dict:
         """or_other, as pyxform builds it: an 'other' choice and a text question '<name>_other' shown when picked."""

@@ -44,7 +44,8 @@ def text_columns(base: str, languages: list[str]) -> list[str]:
 
 def survey_rows(questionnaire: Questionnaire, languages: list[str]) -> list[list]:
     header = ["type", "name", *text_columns("label", languages), *text_columns("hint", languages), "required",
-              "relevant", "constraint", *text_columns("constraint_message", languages), "sipas_type"]
+              "relevant", "constraint", *text_columns("constraint_message", languages), "sipas_type",
+              "choice_filter"]
     multiple_keys = {item.key for item in questionnaire.items if item.type == "multiple"}
     rows = [header]
     for section in questionnaire.sections:
@@ -59,7 +60,8 @@ def item_row(item, languages: list[str], multiple_keys: set[str]) -> list:
     return [xlsform_type(item), item.key, *(item.label.get(language) for language in languages),
             *(item.hint.get(language) for language in languages), "yes" if item.required else None,
             show_if_to_relevant(item.show_if, multiple_keys) if item.show_if else None, constraint(item),
-            *(item.constraint_message.get(language) for language in languages), sipas_type(item)]
+            *(item.constraint_message.get(language) for language in languages), sipas_type(item),
+            " and ".join(f"{rule['column']} = ${{{rule['item']}}}" for rule in item.choice_filter) or None]
 
 
 def choice_list_name(item) -> str:
@@ -103,13 +105,17 @@ def _number(value) -> str:
 
 
 def choice_rows(questionnaire: Questionnaire, languages: list[str]) -> list[list]:
-    rows, written = [["list_name", "name", *text_columns("label", languages)]], set()
+    """One list per item (rating5: one per scale); the columns cascading filters read come last."""
+    filter_columns = sorted({column for item in questionnaire.items for choice in item.choices
+                             for column in choice.filters})
+    rows, written = [["list_name", "name", *text_columns("label", languages), *filter_columns]], set()
     for item in questionnaire.items:
         name = choice_list_name(item)
         if not item.choices or name in written:
             continue
         written.add(name)
-        rows.extend([name, choice.value, *(choice.label.get(language) for language in languages)]
+        rows.extend([name, choice.value, *(choice.label.get(language) for language in languages),
+                     *(choice.filters.get(column) for column in filter_columns)]
                     for choice in item.choices)
     return rows
 

@@ -259,3 +259,19 @@ def _xpath_literal(value) -> str:
     if isinstance(value, str):
         return f'"{value}"' if "'" in value else f"'{value}'"
     return str(int(value)) if float(value).is_integer() else repr(value)
+
+
+# --- choice_filter → cascading choices ----------------------------------------------------------------------
+
+def choice_filter_rules(tree: Node, key_of) -> tuple:
+    """({column, item}, …) for `column = ${item}` joined by and, in either order."""
+    rules = []
+    for part in _and_parts(tree):
+        if part.kind == "binary" and part.value == "=":
+            left, right = part.children
+            column, answer = (left, right) if left.kind == "step" else (right, left)
+            if column.kind == "step" and not column.children and answer.kind == "ref":
+                rules.append({"column": column.value, "item": key_of(answer.value)})
+                continue
+        raise not_kept(part)
+    return tuple(rules)

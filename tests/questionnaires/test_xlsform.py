@@ -158,7 +158,7 @@ def test_every_invalid_expression_and_lost_logic_is_refused_with_its_row(tmp_pat
     assert "the calculation 'total' (${q3} * 2) is not supported" in text[3]
     assert "question type 'geopoint' ('where') is not supported" in text[4]
     assert "uses the function string-length()" in text[5]
-    assert "cascading choices (choice_filter 'name = ${q1}')" in text[6]
+    assert "choice_filter 'name = ${q1}' reads the column 'name', which the choices of this list do not have" in text[6]
     assert "a repeat group (begin_repeat)" in text[7]
     assert "refers to ${total}, a 'calculate' row that is not imported" in text[8]
     assert "a comparison with the answer to ${q3}" in text[9]
