@@ -255,3 +255,27 @@ def test_a_piped_label_is_kept_as_written_with_a_note(tmp_path):
     assert questionnaire.item("age").label["vi"] == "Tuổi của ${first_name}?"
     assert ("survey row 3: the label shows ${first_name} as written: answers are not piped into labels."
             in [str(note) for note in notes])
+
+
+# --- any workbook: a questionnaire or a DefinitionError, never another exception -------------------------------
+
+from hypothesis import HealthCheck, given, settings, strategies  # noqa: E402
+
+CELLS = strategies.one_of(strategies.none(), strategies.sampled_from([
+    "${a}", "${b} = 'x'", ". >= 1", "selected(${a}, 'x')", "count-selected(.) <= 1", "cf = ${a}", "yes", "no",
+    "select_one yn", "select_multiple yn or_other", "integer", "text", "calculate", "begin_group", "end_group",
+    "begin_repeat", "note", "a", "b", "c", "((", "${a} >>> 1", "regex(., '[')", "string-length(.) < 0"]),
+    strategies.text(strategies.characters(blacklist_categories=("Cc", "Cs")), max_size=12))  # what a cell can hold
+ROWS = strategies.lists(strategies.lists(CELLS, min_size=6, max_size=6), max_size=8)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=ROWS)
+def test_any_survey_sheet_imports_or_is_refused_with_reasons(tmp_path, rows):
+    header = ["type", "name", "label", "relevant", "constraint", "choice_filter"]
+    choices = [["list_name", "name", "label", "cf"], ["yn", "x", "X", "x"], ["yn", "y", "Y", "y"]]
+    path = write_workbook(tmp_path / "any.xlsx", {"survey": [header, *rows], "choices": choices})
+    try:
+        load_xlsform(path)
+    except DefinitionError as error:
+        assert error.problems and all(problem.line >= 1 for problem in error.problems)
