@@ -1,7 +1,10 @@
 """Import an XLSForm workbook (ODK, KoBoToolbox) into our definition format.
 
-`import_xlsform(path)` returns (definition dict in the YAML format, notes on what could not be converted).
-Fatal problems (missing sheet or column, unknown choice list) raise DefinitionError with the sheet row.
+`import_xlsform(path)` returns (definition dict in the YAML format, notes on what was dropped that carries no
+logic: metadata, notes, appearance, media, other languages). Every expression is parsed (questionnaires.xpath);
+anything that would lose a question or logic (calculations, repeats, unsupported types, conditions the model cannot
+express) or is wrong (syntax, unknown names, unknown choice lists) refuses the form: DefinitionError with every
+reason, each with its sheet, row and column, never a form stored without its logic.
 """
 
 from __future__ import annotations
