@@ -88,6 +88,7 @@ class Code(str, Enum):
     BAD_LENGTH = "max_length must be a whole number of at least 1; found {found}."
     BAD_PATTERN = "the regular expression cannot be compiled: {detail}. Check brackets and escapes."
     BAD_SCALE = "scale must be one of {allowed}; found '{value}'."
+    BAD_APPEARANCE = "appearance must be one of {allowed}; found '{value}'."
     BAD_MAX_CHOICES = "max_choices must be between 1 and the number of choices ({count}); found {found}."
     SHOW_IF_SYNTAX = "cannot parse the expression: {detail}."
     SHOW_IF_UNKNOWN_ITEM = "refers to '{value}', which is not an item key of this questionnaire. Known keys: {known}."
@@ -171,6 +172,7 @@ CODE_VI = {
     "BAD_LENGTH": "max_length phải là số nguyên từ 1 trở lên; gặp {found}.",
     "BAD_PATTERN": "biểu thức chính quy không dịch được: {detail}. Kiểm tra ngoặc và ký tự thoát.",
     "BAD_SCALE": "scale phải là một trong {allowed}; gặp '{value}'.",
+    "BAD_APPEARANCE": "appearance phải là một trong {allowed}; gặp '{value}'.",
     "BAD_MAX_CHOICES": "max_choices phải từ 1 đến số lựa chọn ({count}); gặp {found}.",
     "SHOW_IF_SYNTAX": "không đọc được biểu thức: {detail}.",
     "SHOW_IF_UNKNOWN_ITEM": "nhắc tới '{value}', không phải khóa câu hỏi của phiếu này. Các khóa có: {known}.",

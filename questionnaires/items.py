@@ -35,6 +35,8 @@ class Item:
     constraint_message: dict[str, str] = field(default_factory=dict)
     # cascading choices: only choices whose filters[column] equals the answer to item, for each {column, item}
     choice_filter: tuple = ()
+    # how choices are laid out: likert or horizontal (in a row), minimal (a drop-down list, single only)
+    appearance: Optional[str] = None
 
     def choice_values(self) -> list[str]:
         return [choice.value for choice in self.choices]

@@ -24,10 +24,12 @@ TOP_FIELDS = ("key", "version", "title", "description", "languages", "layout", "
               "scoring", "comparable_with")
 SECTION_FIELDS = ("key", "title", "items")
 ITEM_FIELDS = ("key", "type", "label", "hint", "required", "choices", "show_if", "max_length", "minimum",
-               "maximum", "pattern", "scale", "max_choices", "constraint_message", "choice_filter")
+               "maximum", "pattern", "scale", "max_choices", "constraint_message", "choice_filter", "appearance")
+APPEARANCES = ("likert", "horizontal", "minimal")
 FILTER_COLUMN_PATTERN = re.compile(r"[A-Za-z_][\w.\-]{0,63}")
 FIELDS_BY_TYPE = {
     "choice_filter": ("single", "multiple"),
+    "appearance": ("single", "multiple"),
     "constraint_message": ("integer", "decimal", "text", "dossier_code", "unit", "domain", "multiple"),
     "choices": ("single", "multiple", "unit", "domain"),
     "max_length": ("text", "dossier_code", "unit", "domain"),
@@ -377,10 +379,13 @@ class _Builder:
                                                          data.get("constraint_message"), optional=True)}
         required = self.boolean(path + ("required",), data.get("required"), False)
         choice_filter = self.read_choice_filter(path + ("choice_filter",), data.get("choice_filter"), key)
+        appearance = self.one_of(path + ("appearance",), data.get("appearance"), APPEARANCES, Code.BAD_APPEARANCE)
+        if appearance == "minimal" and item_type == "multiple":
+            self.report(path + ("appearance",), Code.BAD_APPEARANCE, value=appearance, allowed="likert, horizontal")
         if key is None or item_type is None:
             return None
         return Item(key=key, type=item_type, required=required, choices=choices, show_if=condition,
-                    choice_filter=choice_filter, **texts, **constraints)
+                    choice_filter=choice_filter, appearance=appearance, **texts, **constraints)
 
     def check_fields_for_type(self, path: tuple, data: dict, item_type: Optional[str]) -> None:
         if item_type is None:

@@ -55,7 +55,10 @@ SIPAS_TYPES = {"rating5": ("single",), "unit": ("text", "single"), "domain": ("t
 EXTRA_FIELDS = ("title", "description", "layout", "languages", "scoring", "comparable_with")
 TEXT_COLUMNS = ("label", "hint")
 QUESTION_COLUMNS = ("type", "name", "label", "hint", "required", "relevant", "constraint", "constraint_message",
-                    "parameters", "sipas_type", "choice_filter")
+                    "parameters", "sipas_type", "choice_filter", "appearance")
+# XLSForm appearances of select questions the form shows; others are noted and dropped
+APPEARANCES = {"likert": "likert", "horizontal": "horizontal", "horizontal-compact": "horizontal",
+               "columns": "horizontal", "columns-pack": "horizontal", "minimal": "minimal"}
 GROUP_COLUMNS = ("type", "name", "label", "relevant")
 CHOICE_COLUMNS = ("list_name", "list name", "name", "label")
 LANGUAGE_WORDS = {"vi": "Vietnamese", "en": "English"}
@@ -491,6 +494,7 @@ class _Converter:
         if item_type in ("single", "multiple"):
             item["choices"] = self.item_choices(row, list_name, other)
             self.add_choice_filter(row, values, item)
+        self.add_appearance(row, values, item)
         self.add_range_parameters(row, kind, values, item)
         self.add_show_if(row, values, item, group_conditions)
         self.add_constraint(row, values, item)
@@ -565,6 +569,18 @@ class _Converter:
         if other and OTHER_CHOICE["value"] not in [choice["value"] for choice in choices]:
             choices = [*choices, OTHER_CHOICE]
         return choices
+
+    def add_appearance(self, row: int, values: dict, item: dict) -> None:
+        """likert, horizontal (also horizontal-compact, columns) and minimal on select questions; others noted."""
+        words = values.get("appearance", "").lower().split()
+        kept = [APPEARANCES[word] for word in words if word in APPEARANCES]
+        if kept and kept[0] == "minimal" and item["type"] == "multiple":
+            kept = []  # a multi-select drop-down is hard to use on a phone: ticks stay
+        if kept and item["type"] in ("single", "multiple"):
+            item["appearance"] = kept[0]
+        dropped = [word for word in words if word not in APPEARANCES or APPEARANCES[word] != item.get("appearance")]
+        if dropped:
+            self.note("survey", row, f"appearance '{' '.join(dropped)}' is not supported here; dropped.")
 
     def add_choice_filter(self, row: int, values: dict, item: dict) -> None:
         """choice_filter 'column = ${x}' (and several joined by and) → the item's choice_filter; each choice keeps

@@ -45,7 +45,7 @@ def text_columns(base: str, languages: list[str]) -> list[str]:
 def survey_rows(questionnaire: Questionnaire, languages: list[str]) -> list[list]:
     header = ["type", "name", *text_columns("label", languages), *text_columns("hint", languages), "required",
               "relevant", "constraint", *text_columns("constraint_message", languages), "sipas_type",
-              "choice_filter"]
+              "choice_filter", "appearance"]
     multiple_keys = {item.key for item in questionnaire.items if item.type == "multiple"}
     rows = [header]
     for section in questionnaire.sections:
@@ -61,7 +61,8 @@ def item_row(item, languages: list[str], multiple_keys: set[str]) -> list:
             *(item.hint.get(language) for language in languages), "yes" if item.required else None,
             show_if_to_relevant(item.show_if, multiple_keys) if item.show_if else None, constraint(item),
             *(item.constraint_message.get(language) for language in languages), sipas_type(item),
-            " and ".join(f"{rule['column']} = ${{{rule['item']}}}" for rule in item.choice_filter) or None]
+            " and ".join(f"{rule['column']} = ${{{rule['item']}}}" for rule in item.choice_filter) or None,
+            item.appearance]
 
 
 def choice_list_name(item) -> str:

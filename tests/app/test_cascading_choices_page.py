@@ -34,3 +34,13 @@ def test_a_filtered_question_carries_its_rules_and_each_choice_its_values():
     plain = Item(key="state", type="single", label={"vi": "Tỉnh", "en": "State"},
                  choices=[Choice("wa", {"vi": "WA", "en": "WA"})])
     assert "data-choice-filter" not in rendered(plain) and "data-filters" not in rendered(plain)
+
+
+def test_appearances_lay_out_the_choices_or_give_a_drop_down():
+    choices = [Choice("yes", {"vi": "Có", "en": "Yes"}), Choice("no", {"vi": "Không", "en": "No"})]
+    likert = rendered(Item(key="a", type="single", label={"vi": "A", "en": "A"}, choices=choices, appearance="likert"))
+    assert 'class="choices single likert"' in likert and 'type="radio"' in likert
+    minimal = rendered(Item(key="b", type="single", label={"vi": "B", "en": "B"}, choices=choices,
+                            appearance="minimal"))
+    assert '<select id="q-b" name="b">' in minimal and '<option value="no">Không</option>' in minimal
+    assert "<fieldset" not in minimal and '<label for="q-b">' in minimal

@@ -279,3 +279,21 @@ def test_any_survey_sheet_imports_or_is_refused_with_reasons(tmp_path, rows):
         load_xlsform(path)
     except DefinitionError as error:
         assert error.problems and all(problem.line >= 1 for problem in error.problems)
+
+
+def test_select_appearances_are_kept_and_others_noted(tmp_path):
+    survey = [["type", "name", "label", "appearance"], ["select_one yn", "a", "A", "likert"],
+              ["select_one yn", "b", "B", "minimal"], ["select_multiple yn", "c", "C", "horizontal-compact"],
+              ["select_multiple yn", "d", "D", "minimal"], ["text", "e", "E", "multiline"]]
+    questionnaire, notes = load_xlsform(write_workbook(tmp_path / "looks.xlsx", {"survey": survey,
+                                                                                 "choices": YES_NO}))
+    assert [item.appearance for item in questionnaire.items] == ["likert", "minimal", "horizontal", None, None]
+    text = [str(note) for note in notes]
+    assert "survey row 5: appearance 'minimal' is not supported here; dropped." in text
+    assert "survey row 6: appearance 'multiline' is not supported here; dropped." in text
+    assert Questionnaire.from_dict(questionnaire.to_dict()) == questionnaire
+    from questionnaires.xlsform_export import export_xlsform
+
+    exported = tmp_path / "exported.xlsx"
+    exported.write_bytes(export_xlsform(questionnaire))
+    assert load_xlsform(exported)[0].to_dict() == questionnaire.to_dict()
