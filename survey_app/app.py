@@ -49,6 +49,8 @@ from survey_app.core.metrics_controllers import metrics
 from survey_app.officials.controllers import OfficialController
 from survey_app.officials.pages import SamplingController
 from survey_app.officials.guessing import guess_limiter
+from survey_app.paper.controllers import KeyingController, PaperController
+from survey_app.paper.online_controllers import PaperOnlineController
 from survey_app.public.controllers import CounterFormController
 from survey_app.public.services import form_cache
 from survey_app.results.controllers import IndexApiController, ResultsController
@@ -78,8 +80,9 @@ async def home() -> Redirect:
 # the handler for each guard it runs (a measurable share of a form post). Every other route is under the guard,
 # and create_app refuses to build an app with an unguarded route that is not PUBLIC.
 PUBLIC_HANDLERS = [home, healthz, readyz, fingerprinted_file, CounterFormController, ResultsController, IndexApiController,
-                   OfficialController]
+                   OfficialController, PaperOnlineController]
 GUARDED_HANDLERS = [metrics, AuditController, DownloadController, ExportJobController, SamplingController,
+                    PaperController, KeyingController,
                     *ANALYST_HANDLERS,
                     *AUTH_HANDLERS, *ADMIN_CONTROLLERS]
 
