@@ -185,7 +185,7 @@ def validate(files: list[Path] = typer.Argument(..., help="YAML definitions or X
 
 @app.command("import-xlsform")
 def import_xlsform(
-    workbook: Path = typer.Argument(..., help="XLSForm .xlsx file"),
+    workbook: Path = typer.Argument(..., help="XLSForm .xlsx or .xls file"),
     output: Path = typer.Option(None, "-o", "--output", help="YAML file to write (default: print)"),
 ) -> None:
     """Convert an XLSForm into a YAML definition and list what could not be converted."""
