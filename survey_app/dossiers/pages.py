@@ -21,7 +21,7 @@ class DossierImportController(Controller):
     async def page(self, request: Request) -> Template:
         return staff_page(request, "analyst_dossier_import.html")
 
-    @post(request_max_body_size=MAX_UPLOAD_BYTES + 64 * 1024)
+    @post(status_code=200, request_max_body_size=MAX_UPLOAD_BYTES + 64 * 1024)
     async def upload(self, request: Request) -> Template | Response:
         """Stored: the file of each dossier's code and rating link downloads at once (the codes are not kept, so
         it cannot be made again later). Refused: the page again with every row's problem."""
