@@ -71,15 +71,15 @@ def count_ratings(definition: Decision766, answer_sets: Iterable[Mapping]) -> di
 
 def score(definition: Decision766, counts: Mapping[str, tuple[int, int]]) -> dict:
     """Component shares and points, and the group's points (None when a component has no valid rating)."""
-    components = []
+    components, exact_points = [], []
     for component in definition.components:
         valid, satisfied = counts.get(component.key, (0, 0))
         share = satisfied / valid if valid else None
+        exact_points.append(None if share is None else component.max_points * share)
         components.append({"key": component.key, "item": component.item, "label": component.label,
                            "valid_ratings": valid, "satisfied_ratings": satisfied,
                            "satisfied_percent": None if share is None else round(100 * share, 2),
                            "points": None if share is None else round(component.max_points * share, 4),
                            "max_points": component.max_points})
-    points = [entry["points"] for entry in components]
-    return {"components": components, "max_points": definition.max_points,
-            "points": None if None in points else round(sum(points), 4)}
+    return {"components": components, "max_points": definition.max_points,  # the sum of unrounded points
+            "points": None if None in exact_points else round(sum(exact_points), 4)}
