@@ -8,7 +8,6 @@ import logging
 
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
@@ -21,7 +20,9 @@ from survey_app.public.form_body import first, posted_fields
 from survey_app.units.qr import qr_png, qr_svg
 
 logger = logging.getLogger("survey_app")
-API_ACCESS = {**access("analyst"), "exclude_from_csrf": True}  # a bearer token only, checked in the handler
+# No CSRF token is asked (machines post here), so a post must be JSON: another site's page cannot send that to us
+# without a CORS preflight, which this server never grants, and a session cookie is SameSite=Lax besides.
+API_ACCESS = {**access("analyst"), "exclude_from_csrf": True}
 ALREADY_RATED = {
     "title": "Hồ sơ này đã được đánh giá", "title_en": "This dossier has already been rated",
     "detail": "Mỗi hồ sơ chỉ được đánh giá một lần. Cảm ơn ông/bà đã dành thời gian!",
@@ -59,10 +60,8 @@ def links_of(settings, link_id: str) -> dict:
             "qr_png": f"/api/v1/dossiers/{link_id}/qr?format=png", "qr_svg": f"/api/v1/dossiers/{link_id}/qr?format=svg"}
 
 
-def require_token(request: Request) -> None:
-    """The feed is for machines: a signed-in browser session cannot post to it (no CSRF token is asked here)."""
-    if not request.user.via_token:
-        raise PermissionDeniedException("Nguồn hồ sơ chỉ nhận yêu cầu có mã truy cập API (Authorization: Bearer).")
+def is_json(request: Request) -> bool:
+    return request.headers.get("content-type", "").partition(";")[0].strip().lower() == "application/json"
 
 
 class DossierApiController(Controller):
@@ -73,7 +72,8 @@ class DossierApiController(Controller):
     async def receive(self, request: Request, state: State) -> Response:
         """Completed dossiers (one, a list, or {"dossiers": [...]}), all stored or none: 201 with each dossier's
         rating link and QR code addresses, or 422 listing every row, field and reason."""
-        require_token(request)
+        if not is_json(request):
+            return refused(415, "Gửi nội dung JSON với Content-Type: application/json.")
         try:
             body = json.loads(await request.body())
         except (ValueError, UnicodeDecodeError):
@@ -95,7 +95,6 @@ class DossierApiController(Controller):
     async def qr(self, request: Request, state: State, link_id: FromPath[str],
                  format: FromQuery[str] = "png") -> Response:
         """The QR code of a dossier's rating link, for its result slip: PNG (default) or SVG."""
-        require_token(request)
         if format not in ("png", "svg") or not await Dossier.exists().where(Dossier.link_id == link_id):
             return refused(404, "Không có hồ sơ này, hoặc định dạng không phải png/svg.")
         url = rating.rating_url(state.settings.base_url, state.settings.secret_key, link_id)

@@ -156,13 +156,17 @@ async def test_the_feed_opens_only_to_a_dossiers_token(app, client, settings, fe
     assert (await post_dossiers(client, {"Authorization": f"Bearer {reader}"}, body)).status_code == 403
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as browser:
         assert (await sign_in(browser, "analyst")).status_code == 303
-        assert (await browser.post("/api/v1/dossiers", json=body)).status_code == 403  # a session, not a token
-    bad = await client.post("/api/v1/dossiers", content=b"{not json", headers=feed_token)
+        # no CSRF token is asked, so only JSON is taken: another site's form cannot send it
+        form_post = await browser.post("/api/v1/dossiers", content=json.dumps(body).encode(),
+                                       headers={"Content-Type": "text/plain"})
+        assert form_post.status_code == 415
+    bad = await client.post("/api/v1/dossiers", content=b"{not json",
+                            headers={**feed_token, "Content-Type": "application/json"})
     assert bad.status_code == 400 and bad.json()["ok"] is False
     assert (await post_dossiers(client, feed_token, [1, 2])).status_code == 422
 
 
-async def test_the_qr_code_of_a_dossier_opens_its_rating_link(client, feed_token):
+async def test_the_qr_code_of_a_dossier_opens_its_rating_link(client, feed_token, settings):
     sent = await post_dossiers(client, feed_token, dossier(a_code()))
     entry = sent.json()["dossiers"][0]
     png = await client.get(entry["qr_png"], headers=feed_token)
@@ -172,4 +176,6 @@ async def test_the_qr_code_of_a_dossier_opens_its_rating_link(client, feed_token
     svg = await client.get(entry["qr_svg"], headers=feed_token)
     assert svg.status_code == 200 and svg.content.startswith(b"<?xml") and b"<svg" in svg.content
     assert (await client.get(entry["qr_png"])).status_code == 401
+    reader = await api_tokens.issue(settings.secret_key, "analyst", "đọc", ["results"], 30, actor="test")
+    assert (await client.get(entry["qr_png"], headers={"Authorization": f"Bearer {reader}"})).status_code == 403
     assert (await client.get("/api/v1/dossiers/unknown/qr", headers=feed_token)).status_code == 404
