@@ -6,6 +6,7 @@ bad row is reported with its row number, field and a Vietnamese reason; one bad 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import secrets
 import sqlite3
@@ -191,7 +192,8 @@ async def store_dossiers(numbered_rows: list[tuple[int, dict]], secret_key: str,
     """Check every row, then store them all in one transaction; DossiersRefused (nothing stored) otherwise."""
     if not numbered_rows:
         raise DossiersRefused([RowProblem(0, "dossiers", "Không có hồ sơ nào để nhận.")])
-    checked = check_rows(numbered_rows, await load_catalogue(), secret_key)
+    # a big file's rows take seconds to check: in a thread, so citizens' posts are served meanwhile
+    checked = await asyncio.to_thread(check_rows, numbered_rows, await load_catalogue(), secret_key)
     already = await stored_hashes([row["code_hash"] for row in checked.rows])
     checked.problems += [RowProblem(row["_row"], "code", "Mã hồ sơ đã được gửi trước đây (đã có trong hệ thống).")
                          for row in checked.rows if row["code_hash"] in already]

@@ -179,3 +179,17 @@ async def test_the_qr_code_of_a_dossier_opens_its_rating_link(client, feed_token
     reader = await api_tokens.issue(settings.secret_key, "analyst", "đọc", ["results"], 30, actor="test")
     assert (await client.get(entry["qr_png"], headers={"Authorization": f"Bearer {reader}"})).status_code == 403
     assert (await client.get("/api/v1/dossiers/unknown/qr", headers=feed_token)).status_code == 404
+
+
+async def test_retention_unlinks_the_dossier_from_its_rating_but_still_refuses_a_second(client, feed_token):
+    from survey_app.public.retention import store_anonymised
+
+    sent = await post_dossiers(client, feed_token, dossier(a_code()))
+    path = urlsplit(sent.json()["dossiers"][0]["rating_url"]).path
+    assert (await client.post(path, data=rating_form("4"))).status_code == 303
+    link_id = path.removeprefix("/d/").rsplit(".", 1)[0]
+    rated = await Dossier.select(Dossier.response).where(Dossier.link_id == link_id).first()
+    await store_anonymised(rated["response"], {"reception": 4})
+    after = await Dossier.select(Dossier.response, Dossier.rated_at).where(Dossier.link_id == link_id).first()
+    assert after["response"] is None and after["rated_at"] is not None
+    assert (await client.post(path, data=rating_form("1"))).status_code == 409
