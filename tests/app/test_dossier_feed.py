@@ -193,3 +193,17 @@ async def test_retention_unlinks_the_dossier_from_its_rating_but_still_refuses_a
     after = await Dossier.select(Dossier.response, Dossier.rated_at).where(Dossier.link_id == link_id).first()
     assert after["response"] is None and after["rated_at"] is not None
     assert (await client.post(path, data=rating_form("1"))).status_code == 409
+
+
+async def test_two_batches_sending_one_code_at_once_store_it_once(client, feed_token, settings):
+    for _ in range(3):  # the race (both checked before either is stored) or not, the outcome is the same
+        code = a_code()
+        others = [a_code(), a_code()]
+        batches = [[dossier(code), dossier(others[0])], [dossier(others[1]), dossier(code)]]
+        answers = await asyncio.gather(*[post_dossiers(client, feed_token, batch) for batch in batches])
+        assert sorted(answer.status_code for answer in answers) == [201, 422]
+        assert await Dossier.count().where(Dossier.code_hash == dossier_hash(settings.secret_key, code)) == 1
+        refused = next(answer for answer in answers if answer.status_code == 422)
+        assert refused.json()["errors"][0]["field"] == "code"
+        hashes = [dossier_hash(settings.secret_key, other) for other in others]
+        assert await Dossier.count().where(Dossier.code_hash.is_in(hashes)) == 1  # nothing of the refused batch
