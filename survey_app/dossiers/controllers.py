@@ -8,6 +8,7 @@ import logging
 
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
@@ -68,7 +69,11 @@ class DossierApiController(Controller):
     path = "/api/v1/dossiers"
     opt = API_ACCESS
 
-    @post(status_code=201, request_max_body_size=4 * 1024 * 1024)
+    @post(status_code=201, request_max_body_size=4 * 1024 * 1024, responses={
+        415: ResponseSpec(data_container=None, description="the body is not sent as application/json",
+                          generate_examples=False),
+        422: ResponseSpec(data_container=None, description="a dossier was refused: every row, field and reason "
+                          "listed in errors; none of the batch was stored", generate_examples=False)})
     async def receive(self, request: Request, state: State) -> Response:
         """Completed dossiers (one, a list, or {"dossiers": [...]}), all stored or none: 201 with each dossier's
         rating link and QR code addresses, or 422 listing every row, field and reason."""
@@ -111,7 +116,10 @@ class DossierRatingController(Controller):
     path = "/d/{token:str}"
     opt = PUBLIC
 
-    @get()
+    @get(responses={
+        409: ResponseSpec(data_container=None, description="the dossier was already rated", generate_examples=False),
+        410: ResponseSpec(data_container=None, description="no rating campaign is open for the dossier's unit",
+                          generate_examples=False)})
     async def show(self, state: State, token: FromPath[str], lang: FromQuery[str | None] = None) -> Template:
         context = await rating.load_rating(state.settings.secret_key, token)
         language = pick_language(lang)
@@ -128,7 +136,9 @@ class DossierRatingController(Controller):
             "rating": context, "definition": context.definition, "lang": lang, "values": values, "errors": errors,
             "idempotency_key": key})
 
-    @post(status_code=200)
+    @post(status_code=200, responses={
+        410: ResponseSpec(data_container=None, description="no rating campaign is open for the dossier's unit",
+                          generate_examples=False)})
     async def submit(self, request: Request) -> Template | Redirect:
         state, token = request.app.state, request.path_params["token"]
         context = await rating.load_rating(state.settings.secret_key, token)
