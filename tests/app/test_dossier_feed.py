@@ -207,3 +207,20 @@ async def test_two_batches_sending_one_code_at_once_store_it_once(client, feed_t
         assert refused.json()["errors"][0]["field"] == "code"
         hashes = [dossier_hash(settings.secret_key, other) for other in others]
         assert await Dossier.count().where(Dossier.code_hash.is_in(hashes)) == 1  # nothing of the refused batch
+
+
+async def test_without_an_open_rating_campaign_the_link_says_so_and_stores_nothing(client, feed_token):
+    from survey_app.core.tables import Campaign
+
+    sent = await post_dossiers(client, feed_token, dossier(a_code()))
+    path = urlsplit(sent.json()["dossiers"][0]["rating_url"]).path
+    before = await Response.count()
+    await Campaign.update({Campaign.status: "paused"}).where(Campaign.code == "QUAY-2026")
+    try:
+        page = await client.get(path)
+        assert page.status_code == 410 and "Chưa có đợt đánh giá đang mở" in page.text
+        assert (await client.post(path, data=rating_form())).status_code == 410
+    finally:
+        await Campaign.update({Campaign.status: "open"}).where(Campaign.code == "QUAY-2026")
+    assert await Response.count() == before
+    assert (await client.get(path)).status_code == 200  # open again: the same link works
