@@ -52,6 +52,8 @@ from survey_app.dossiers.pages import DossierImportController
 from survey_app.results.decision_766_controllers import Decision766Controller
 from survey_app.officials.pages import SamplingController
 from survey_app.officials.guessing import guess_limiter
+from survey_app.paper.controllers import KeyingController, PaperController
+from survey_app.paper.online_controllers import PaperOnlineController
 from survey_app.public.controllers import CounterFormController
 from survey_app.public.services import form_cache
 from survey_app.results.controllers import IndexApiController, ResultsController
@@ -81,9 +83,10 @@ async def home() -> Redirect:
 # the handler for each guard it runs (a measurable share of a form post). Every other route is under the guard,
 # and create_app refuses to build an app with an unguarded route that is not PUBLIC.
 PUBLIC_HANDLERS = [home, healthz, readyz, fingerprinted_file, CounterFormController, ResultsController, IndexApiController,
-                   OfficialController, DossierRatingController]
+                   OfficialController, PaperOnlineController, DossierRatingController]
 GUARDED_HANDLERS = [metrics, AuditController, DownloadController, ExportJobController, SamplingController,
-                    DossierApiController, DossierImportController, Decision766Controller,
+                    PaperController, KeyingController, DossierApiController, DossierImportController,
+                    Decision766Controller,
                     *ANALYST_HANDLERS,
                     *AUTH_HANDLERS, *ADMIN_CONTROLLERS]
 

@@ -22,6 +22,7 @@ from survey_app.commands import backup as _backup_commands
 from survey_app.commands.dossiers import dossiers_app as _dossiers_app
 from survey_app.commands import exports as _export_commands
 from survey_app.commands.estimate import estimate as _estimate_command
+from survey_app.commands.paper import paper_app as _paper_app
 from survey_app.commands.par_index import par_index as _par_index
 from survey_app.commands.qr import qr as _qr_command
 from survey_app.commands.retention import retention as _retention_command
@@ -209,6 +210,7 @@ def import_xlsform(
 
 app.command("qr")(_qr_command)
 app.add_typer(_sample_app, name="sample")
+app.add_typer(_paper_app, name="paper")
 _analysis_commands.register(app)
 app.add_typer(_user_app, name="user")
 app.command("par-index")(_par_index)
