@@ -50,6 +50,9 @@ from survey_app.core.metrics_controllers import metrics
 from survey_app.officials.controllers import OfficialController
 from survey_app.officials import invitations
 from survey_app.officials.invitation_controllers import InvitationController
+from survey_app.dossiers.controllers import DossierApiController, DossierRatingController
+from survey_app.dossiers.pages import DossierImportController
+from survey_app.results.decision_766_controllers import Decision766Controller
 from survey_app.officials.pages import SamplingController
 from survey_app.officials.guessing import guess_limiter
 from survey_app.paper.controllers import KeyingController, PaperController
@@ -85,9 +88,10 @@ async def home() -> Redirect:
 # the handler for each guard it runs (a measurable share of a form post). Every other route is under the guard,
 # and create_app refuses to build an app with an unguarded route that is not PUBLIC.
 PUBLIC_HANDLERS = [home, healthz, readyz, fingerprinted_file, CounterFormController, ResultsController, IndexApiController,
-                   OfficialController, PaperOnlineController]
+                   OfficialController, PaperOnlineController, DossierRatingController]
 GUARDED_HANDLERS = [metrics, AuditController, DownloadController, ExportJobController, SamplingController,
                     InvitationController, PaperController, KeyingController, WeightingController,
+                    DossierApiController, DossierImportController, Decision766Controller,
                     *ANALYST_HANDLERS, *WEBHOOK_HANDLERS,
                     *AUTH_HANDLERS, *ADMIN_CONTROLLERS]
 

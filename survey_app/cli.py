@@ -19,6 +19,7 @@ import typer
 
 from survey_app.commands import analysis as _analysis_commands
 from survey_app.commands import backup as _backup_commands
+from survey_app.commands.dossiers import dossiers_app as _dossiers_app
 from survey_app.commands import exports as _export_commands
 from survey_app.commands.estimate import estimate as _estimate_command
 from survey_app.commands.paper import paper_app as _paper_app
@@ -218,5 +219,6 @@ app.command("estimate")(_estimate_command)
 _export_commands.register(app)
 app.command("retention")(_retention_command)
 app.add_typer(_token_app, name="token")
+app.add_typer(_dossiers_app, name="dossiers")
 _backup_commands.register(app)
 _worker_commands.register(app)

@@ -23,6 +23,7 @@ NAV: dict[str, list[tuple[str, str, str]]] = {
               ("/admin/audit", "Nhật ký thay đổi", "Audit log"), ("/staff/paper", "Nhập phiếu giấy", "Paper entry")],
     "analyst": [("/analyst/campaigns", "Đợt khảo sát", "Campaigns, quality review and dashboards"),
                 ("/analyst/sampling", "Mẫu khảo sát cán bộ", "Officials' samples"),
+                ("/analyst/dossiers/import", "Nhập hồ sơ đã giải quyết", "Import completed dossiers"),
                 ("/staff/paper", "Nhập phiếu giấy", "Paper entry")],
     "unit_manager": [("/manager", "Kết quả đơn vị", "My unit's results"),
                      ("/manager/counters", "Quầy và áp phích QR", "My unit's counters and posters"),

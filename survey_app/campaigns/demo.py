@@ -14,6 +14,7 @@ from questionnaires import load_shipped
 from survey_app.campaigns.catalog import register_shipped
 from survey_app.public.services import answers_digest
 from survey_app.core.tables import Campaign, Counter, Domain, Response, Unit
+from survey_app.dossiers.procedures import load_demo_procedures
 
 PROVINCE = ("DEMO", "Tỉnh Minh Họa", "Demo Province")
 DEPARTMENTS = [
@@ -139,6 +140,7 @@ async def load_demo(per_unit: int = 20, seed: int = 2026) -> bool:
     await load_counters(await load_units())
     definitions = load_shipped()
     await Domain.insert(*demo_domains(definitions["counter_rating"]))
+    await load_demo_procedures()
     for offset, (code, name, key) in enumerate(DEMO_CAMPAIGNS):
         if key in definitions:
             campaign_id = await load_campaign(code, name, questionnaire_ids[key], dt.date.today())
