@@ -8,6 +8,7 @@ import os
 import sqlite3
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import asyncpg
 import pytest
@@ -57,7 +58,8 @@ def stored_keys(database_url: str) -> list[str]:
         finally:
             await connection.close()
 
-    return asyncio.run(fetch())
+    with ThreadPoolExecutor(1) as thread:  # Playwright's own event loop runs in this one
+        return thread.submit(asyncio.run, fetch()).result()
 
 
 QUEUED = """() => new Promise((resolve, reject) => {
