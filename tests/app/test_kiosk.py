@@ -74,3 +74,13 @@ async def test_answers_sent_at_once_by_page_and_worker_are_each_stored_once(clie
     sends = [client.post(counter_form, content=body, headers=URL_ENCODED) for body in bodies for _ in range(2)]
     assert {response.status_code for response in await asyncio.gather(*sends)} == {303}
     assert await response_count() == before + len(bodies)
+
+
+async def test_staff_open_a_counters_kiosk_form_from_its_counter_list(analyst, counter_form):
+    listing = (await analyst.get("/staff/units/SO03/counters")).text
+    link = "/staff/units/SO03/counters/SO03-Q1/kiosk?campaign=QUAY-2026"
+    assert f'href="{link}"' in listing and "Máy tính bảng" in listing
+    opened = await analyst.get(link)
+    assert opened.status_code == 303 and opened.headers["location"] == f"{counter_form}?kiosk=1"
+    assert (await analyst.get("/staff/units/SO03/counters/SO03-Q1/kiosk?campaign=NO-SUCH")).status_code == 422
+    assert (await analyst.get("/staff/units/SO01/counters/SO03-Q1/kiosk?campaign=QUAY-2026")).status_code == 404
