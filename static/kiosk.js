@@ -11,7 +11,8 @@
   var CACHE = "kiosk-v1";
   var SYNC_TAG = "kiosk-answers";
   var RETRY_EVERY = 20000;
-  var SEND_TIMEOUT = 15000;
+  var SEND_TIMEOUT = 15000;  /* a queued answer; the person at the counter waits at most ASK_TIMEOUT */
+  var ASK_TIMEOUT = 6000;
 
   /* --- the queue: one record per answer, {key, url, body}; nothing else about the person */
   function openQueue() {
@@ -40,9 +41,9 @@
 
   /* --- sending one answer: "stored" when the server's thank-you page answered (a replay included), "refused" for
      a final no (closed campaign, invalid answer, dossier already rated), "retry" for no network or a busy server */
-  function post(record) {
+  function post(record, timeout) {
     var abort = new AbortController();
-    var timer = setTimeout(function () { abort.abort(); }, SEND_TIMEOUT);
+    var timer = setTimeout(function () { abort.abort(); }, timeout || SEND_TIMEOUT);
     return fetch(record.url, {
       method: "POST", body: record.body, credentials: "same-origin", signal: abort.signal,
       headers: { "Content-Type": "application/x-www-form-urlencoded" }
@@ -164,13 +165,17 @@
       var record = { key: formElement.elements._key.value, url: formElement.action,
                      body: new URLSearchParams(pairs).toString() };
       localStorage.removeItem("draft:" + formElement.getAttribute("action"));
-      var sending = navigator.onLine ? post(record) : Promise.resolve({ outcome: "retry" });
+      var status = document.getElementById("send-status");
+      status.textContent = formElement.getAttribute("data-sending");
+      status.hidden = false;
+      var sending = navigator.onLine ? post(record, ASK_TIMEOUT) : Promise.resolve({ outcome: "retry" });
       sending.then(function (sent) {
         if (sent.outcome === "stored") { location.replace(sent.response.url); return; }
         if (sent.outcome === "refused") {  /* the server's page says why (an invalid answer, a closed campaign) */
           sent.response.text().then(function (html) { document.open(); document.write(html); document.close(); });
           return;
         }
+        status.hidden = true;
         enqueue(record).then(function () { askForSync(); show(); thank(formElement); });
       });
     }
