@@ -38,6 +38,7 @@ from survey_app.accounts.middleware import (
     refuse_unguarded_routes,
     session_store,
 )
+from survey_app.core.compression import TextOnlyCompressionMiddleware
 from survey_app.core.errors import EXCEPTION_HANDLERS
 from survey_app.exports.controllers import DownloadController, ExportJobController
 from survey_app.core.health_controllers import healthz, readyz, shared_redis, warn_if_redis_unreachable
@@ -64,7 +65,7 @@ MAX_BODY_BYTES = 256 * 1024  # a long questionnaire with text answers stays far 
 # Brotli for browsers that take it (~15 % smaller than gzip on our pages), gzip for the rest; below 500 bytes
 # compressing saves less than a packet. Quality 5: most of brotli's gain at a small share of its CPU (11 is ~50x slower).
 COMPRESSION = CompressionConfig(backend="brotli", brotli_gzip_fallback=True, brotli_quality=5, gzip_compress_level=6,
-                                minimum_size=500)
+                                minimum_size=500, middleware_class=TextOnlyCompressionMiddleware)
 YOUNG_COLLECTION_THRESHOLD = 10_000  # allocations between young collections (Python: 700)
 
 

@@ -7,6 +7,7 @@ import dataclasses
 import html
 import io
 import json
+import re
 import unicodedata
 
 import httpx
@@ -310,3 +311,23 @@ async def test_the_audit_page_takes_any_before_id_without_failing(admin):
     newest = await admin.get("/admin/audit")
     beyond = await admin.get(f"/admin/audit?before_id={2**70}")
     assert beyond.status_code == 200 and beyond.text.count("<tr") == newest.text.count("<tr")
+
+
+async def test_staff_pages_link_fingerprinted_stylesheets_cached_a_year(admin):
+    html_text = (await admin.get("/admin/users")).text
+    addresses = re.findall(r'<link rel="stylesheet" href="([^"]+)"', html_text)
+    assert len(addresses) == 2 and all(re.fullmatch(r"/s/[\w-]+\.[0-9a-f]{10}\.css", a) for a in addresses)
+    for address in addresses:
+        response = await admin.get(address)
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/css")
+        assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+
+
+async def test_binary_downloads_are_sent_as_they_are_and_pages_compressed(admin):
+    await add_counter(admin, "T7-Q1")
+    poster = await admin.get("/staff/units/ADM-H/counters/T7-Q1/poster?campaign=QUAY-2026&format=png",
+                             headers={"Accept-Encoding": "br, gzip"})
+    assert poster.status_code == 200 and poster.content.startswith(b"\x89PNG")
+    assert "content-encoding" not in poster.headers  # a PNG is already compressed: brotli would only cost CPU
+    page = await admin.get("/admin/counters", headers={"Accept-Encoding": "br, gzip"})
+    assert page.headers["content-encoding"] == "br"
