@@ -27,9 +27,11 @@ SCOPES = {
     "admin": ("Quản trị", ("admin",)),
     "dossiers": ("Nguồn danh sách hồ sơ", ("analyst",)),
     "metrics": ("Số liệu vận hành (/metrics)", ("admin",)),
+    "webhooks": ("Quản lý webhook của đợt khảo sát", ("admin", "analyst")),
 }
 # The routes a token may use, first match wins; any other route refuses every token (fail closed).
 TOKEN_ROUTES = [
+    (re.compile(r"^/api/v1/campaigns/[^/]+/webhook"), {"webhooks"}),
     (re.compile(r"^/metrics$"), {"metrics", "admin"}),
     (re.compile(r"^/admin/"), {"admin"}),
     (re.compile(r"^/analyst/(exports/|campaigns/[^/]+/(export/|report\.)|sampling/[^/]+/members\.csv$)"), {"export"}),
