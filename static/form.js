@@ -244,6 +244,7 @@
     event.preventDefault();
     if (!checkItems(itemsOf(pager ? pager.current() : form))) { return; }
     var body = pairs();
+    if (window.KioskSend) { window.KioskSend(form, body); return; }  /* kiosk.js: its own queue, for hours offline */
     write(draftKey, body);
     write(outboxKey, body);
     send(body);

@@ -64,7 +64,7 @@ from survey_app.results.controllers import IndexApiController, ResultsController
 from survey_app.results.weighting_controllers import WeightingController
 from survey_app.core.security import security_headers_hook
 from survey_app.core.static_assets import StaticAssets
-from survey_app.core.static_controllers import fingerprinted_file
+from survey_app.core.static_controllers import fingerprinted_file, kiosk_service_worker
 from survey_app.core.settings import PROJECT_ROOT, Settings
 from survey_app.core.templating import configure_environment
 
@@ -87,8 +87,9 @@ async def home() -> Redirect:
 # Citizens' and officials' routes, every handler PUBLIC: they go without the access guard, since Litestar copies
 # the handler for each guard it runs (a measurable share of a form post). Every other route is under the guard,
 # and create_app refuses to build an app with an unguarded route that is not PUBLIC.
-PUBLIC_HANDLERS = [home, healthz, readyz, fingerprinted_file, CounterFormController, ResultsController, IndexApiController,
-                   OfficialController, PaperOnlineController, DossierRatingController]
+PUBLIC_HANDLERS = [home, healthz, readyz, fingerprinted_file, kiosk_service_worker, CounterFormController,
+                   ResultsController, IndexApiController, OfficialController, PaperOnlineController,
+                   DossierRatingController]
 GUARDED_HANDLERS = [metrics, AuditController, DownloadController, ExportJobController, SamplingController,
                     InvitationController, PaperController, KeyingController, WeightingController,
                     DossierApiController, DossierImportController, Decision766Controller,
