@@ -17,6 +17,7 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from survey_app import background
 from survey_app.core import db, worker_process
 from survey_app.accounts.audit_controllers import AuditController
 from survey_app.units.counter_controllers import CounterAdminController, UnitCountersController
@@ -47,14 +48,23 @@ from survey_app.core.logs import litestar_logging
 from survey_app.core.metrics import MetricsMiddleware
 from survey_app.core.metrics_controllers import metrics
 from survey_app.officials.controllers import OfficialController
+from survey_app.officials import invitations
+from survey_app.officials.invitation_controllers import InvitationController
+from survey_app.dossiers.controllers import DossierApiController, DossierRatingController
+from survey_app.dossiers.pages import DossierImportController
+from survey_app.results.decision_766_controllers import Decision766Controller
 from survey_app.officials.pages import SamplingController
 from survey_app.officials.guessing import guess_limiter
+from survey_app.paper.controllers import KeyingController, PaperController
+from survey_app.paper.online_controllers import PaperOnlineController
 from survey_app.public.controllers import CounterFormController
+from survey_app.webhooks.controllers import WEBHOOK_HANDLERS
 from survey_app.public.services import form_cache
 from survey_app.results.controllers import IndexApiController, ResultsController
+from survey_app.results.weighting_controllers import WeightingController
 from survey_app.core.security import security_headers_hook
 from survey_app.core.static_assets import StaticAssets
-from survey_app.core.static_controllers import fingerprinted_file
+from survey_app.core.static_controllers import fingerprinted_file, kiosk_service_worker
 from survey_app.core.settings import PROJECT_ROOT, Settings
 from survey_app.core.templating import configure_environment
 
@@ -77,10 +87,13 @@ async def home() -> Redirect:
 # Citizens' and officials' routes, every handler PUBLIC: they go without the access guard, since Litestar copies
 # the handler for each guard it runs (a measurable share of a form post). Every other route is under the guard,
 # and create_app refuses to build an app with an unguarded route that is not PUBLIC.
-PUBLIC_HANDLERS = [home, healthz, readyz, fingerprinted_file, CounterFormController, ResultsController, IndexApiController,
-                   OfficialController]
+PUBLIC_HANDLERS = [home, healthz, readyz, fingerprinted_file, kiosk_service_worker, CounterFormController,
+                   ResultsController, IndexApiController, OfficialController, PaperOnlineController,
+                   DossierRatingController]
 GUARDED_HANDLERS = [metrics, AuditController, DownloadController, ExportJobController, SamplingController,
-                    *ANALYST_HANDLERS,
+                    InvitationController, PaperController, KeyingController, WeightingController,
+                    DossierApiController, DossierImportController, Decision766Controller,
+                    *ANALYST_HANDLERS, *WEBHOOK_HANDLERS,
                     *AUTH_HANDLERS, *ADMIN_CONTROLLERS]
 
 
@@ -97,9 +110,12 @@ async def tune_garbage_collector(app: Litestar) -> None:
 def create_app(settings: Settings) -> Litestar:
     async def open_database(app: Litestar) -> None:
         app.state.engine = await db.connect(settings)
+        await background.start(settings)
         await worker_process.start()
 
     async def close_database(app: Litestar) -> None:
+        await invitations.stop_sendings()
+        await background.stop()
         await db.disconnect(app.state.engine)
         await app.state.code_guesses.counter.close()
         await app.state.form_posts.counter.close()

@@ -11,6 +11,7 @@ from survey_app.core.campaign_tables import CampaignUnit
 from survey_app.core.confirmations import Confirmation, with_reason
 from survey_app.core.db import write_transaction
 from survey_app.core.tables import CAMPAIGN_MODES, Campaign, Questionnaire, Response, Unit
+from survey_app.webhooks import outbox
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
 MODE_NAMES = {"open_qr": ("Mở, quét mã QR tại quầy", "open QR"), "invitation": ("Theo mã mời", "invitation")}
@@ -197,11 +198,16 @@ async def change_status(campaign: dict, action: str, username: str, reason: str 
         now_vi = STATUS_NAMES[campaign["status"]][0].lower()
         raise CampaignRefused(f"Đợt khảo sát đang ở trạng thái '{now_vi}': không thể {ACTION_VI[action]}.",
                               f"the campaign is {campaign['status']}: it cannot be {ACTION_EN[action]}")
+    written = 0
     async with write_transaction():
         await Campaign.update({Campaign.status: new_status}).where(Campaign.id == campaign["id"])
         await audit.record(username, f"campaign_{action}", f"campaign {campaign['code']}",
                            before={"status": campaign["status"]}, after={"status": new_status},
                            detail=with_reason(reason) if reason else "")
+        if new_status == "closed":  # the webhooks' outbox rows land with the status, or neither does
+            written = await outbox.record_closing(campaign)
+    if written:
+        outbox.nudge()
     return new_status
 
 

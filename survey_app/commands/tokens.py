@@ -8,7 +8,7 @@ import asyncio
 import typer
 
 token_app = typer.Typer(help="API tokens: create (shown once), list, revoke.", no_args_is_help=True)
-SCOPE_NAMES = "results, export, admin, dossiers, metrics"  # survey_app.accounts.api_tokens.SCOPES
+SCOPE_NAMES = "results, export, admin, dossiers, metrics, webhooks"  # survey_app.accounts.api_tokens.SCOPES
 
 
 def _run(work):

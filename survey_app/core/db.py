@@ -17,7 +17,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 
 from survey_app.core.engines import BatchingPostgresEngine, WriterSQLiteEngine, engine_for_url
-from survey_app.core.pg_writer import PostgresInsertBatcher
+from survey_app.core.pg_writer import FollowUp, PostgresInsertBatcher
 
 MIGRATIONS_FOLDER = Path(__file__).parent / "piccolo_migrations"
 APP_NAME = "survey"
@@ -93,10 +93,12 @@ def insert_once_sql(table_name: str, columns: tuple[str, ...]) -> str:
             'ON CONFLICT DO NOTHING RETURNING "id"')
 
 
-async def insert_once(table, values: dict, key: str, wanted: str) -> tuple[bool, object]:
+async def insert_once(table, values: dict, key: str, wanted: str,
+                      follow_up: FollowUp | None = None) -> tuple[bool, object]:
     """Insert one row unless it breaks a unique constraint. (True, None) when stored, after the commit; otherwise
     (False, the `wanted` column of the stored row with the same `key` value, or None when another unique
-    constraint refused it), read on the same connection right after the refused insert.
+    constraint refused it), read on the same connection right after the refused insert. A `follow_up` writes its
+    rows with a stored row, in the same transaction (pg_writer.FollowUp).
 
     On SQLite it goes through the one writer thread, on PostgreSQL through the batching task (survey_app.core.pg_writer):
     the rows waiting at the same time are stored by one statement and one commit.
@@ -109,13 +111,15 @@ async def insert_once(table, values: dict, key: str, wanted: str) -> tuple[bool,
         lookup = f'SELECT "{wanted}" FROM "{name}" WHERE "{key}" = ?'
 
         def write(connection: sqlite3.Connection) -> tuple[bool, object]:
-            if connection.execute(sql, arguments).fetchall():
+            if stored := connection.execute(sql, arguments).fetchall():
+                if follow_up is not None:
+                    connection.execute(follow_up.sqlite, follow_up.sqlite_arguments(stored[0][0], values))
                 return True, None
             earlier = connection.execute(lookup, (values[key],)).fetchone()
             return False, earlier and earlier[0]
 
         return await engine.writer.execute_write(write)
-    return await engine.batcher.insert_once(name, values, key, wanted)
+    return await engine.batcher.insert_once(name, values, key, wanted, follow_up)
 
 
 async def fetch_tuples(sql: str, *arguments) -> list:
@@ -130,6 +134,21 @@ async def fetch_tuples(sql: str, *arguments) -> list:
         return await asyncio.to_thread(_sqlite_fetch, engine.path, sql.replace("$", "?"), arguments)
     async with engine.pool.acquire() as connection:
         return await connection.fetch(sql, *arguments)
+
+
+async def write_returning(sql: str, *arguments) -> list[dict]:
+    """One write statement ($1, $2 … placeholders) and the rows it returns, committed. On SQLite through the one
+    writer thread (a write of its own would wait for the writer's lock), on PostgreSQL on a pooled connection."""
+    engine = _bound_engine()
+    if isinstance(engine, WriterSQLiteEngine):
+        def write(connection: sqlite3.Connection) -> list[dict]:
+            cursor = connection.execute(sql.replace("$", "?"), arguments)
+            names = [column[0] for column in cursor.description or ()]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+        return await engine.writer.execute_write(write)
+    async with engine.pool.acquire() as connection:
+        return [dict(row) for row in await connection.fetch(sql, *arguments)]
 
 
 def _sqlite_fetch(path: str, sql: str, arguments: tuple) -> list:
@@ -186,6 +205,10 @@ def _checkpoint_truncate(path: str, busy_timeout: float) -> None:
         blocked, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     if blocked:
         logger.warning("WAL checkpoint after a deletion was blocked by a reader; SQLite will finish it later")
+
+
+def on_sqlite() -> bool:
+    return isinstance(_bound_engine(), SQLiteEngine)
 
 
 def _bound_engine() -> Engine:

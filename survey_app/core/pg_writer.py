@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from dataclasses import dataclass, field
+from typing import Callable
 
 import asyncpg
 
@@ -20,27 +21,44 @@ TIMEOUT_SECONDS = 10  # a hung connection fails its batch (503, the phones retry
 CONNECTION_ERRORS = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
 
 
+@dataclass(frozen=True)
+class FollowUp:
+    """Rows written with each stored row, in the same transaction: an outbox row per webhook subscriber, say.
+
+    `sqlite`: a statement with ? marks run right after the row was stored, its arguments from
+    `sqlite_arguments(new row id, the row's values)`. `postgres`: an INSERT … SELECT … FROM stored, where `stored`
+    holds the rows the same statement just inserted (every column): one statement, so one transaction."""
+
+    sqlite: str
+    sqlite_arguments: Callable[[int, dict], tuple]
+    postgres: str
+
+
 @dataclass
 class PendingInsert:
     table: str
     values: dict
     key: str  # the unique column that identifies a retry
     wanted: str  # the column read back from the earlier row when the insert is refused
+    follow_up: FollowUp | None = None
     future: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
     @property
     def shape(self) -> tuple:
-        return self.table, tuple(self.values), self.key, self.wanted
+        return self.table, tuple(self.values), self.key, self.wanted, self.follow_up and self.follow_up.postgres
 
 
 @functools.lru_cache(maxsize=MAX_ROWS)  # one text per batch size
-def batch_insert_sql(table: str, columns: tuple[str, ...], key: str, wanted: str, rows: int) -> str:
+def batch_insert_sql(table: str, columns: tuple[str, ...], key: str, wanted: str, rows: int,
+                     follow_up: str | None = None) -> str:
     width = len(columns)
     tuples = ", ".join(
         "(" + ", ".join(f"${row * width + column + 1}" for column in range(width)) + ")" for row in range(rows))
     names = ", ".join(f'"{column}"' for column in columns)
-    return (f'INSERT INTO "{table}" ({names}) VALUES {tuples} ON CONFLICT DO NOTHING '
-            f'RETURNING "{key}", "{wanted}"')
+    insert = f'INSERT INTO "{table}" ({names}) VALUES {tuples} ON CONFLICT DO NOTHING'
+    if follow_up is None:
+        return f'{insert} RETURNING "{key}", "{wanted}"'
+    return f'WITH stored AS ({insert} RETURNING *), follow_up AS ({follow_up}) SELECT "{key}", "{wanted}" FROM stored'
 
 
 class PostgresInsertBatcher:
@@ -71,10 +89,11 @@ class PostgresInsertBatcher:
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
 
-    async def insert_once(self, table: str, values: dict, key: str, wanted: str) -> tuple[bool, object]:
+    async def insert_once(self, table: str, values: dict, key: str, wanted: str,
+                          follow_up: FollowUp | None = None) -> tuple[bool, object]:
         if self._stopping or self._task is None or self._task.done():
             raise ConnectionError("the PostgreSQL insert batcher is not running")  # → 503, nothing stored
-        pending = PendingInsert(table, values, key, wanted)
+        pending = PendingInsert(table, values, key, wanted, follow_up)
         self._pending.append(pending)
         self._wake.set()
         return await pending.future
@@ -110,7 +129,8 @@ class PostgresInsertBatcher:
         """A row is stored when its (key, wanted) pair came back: two copies of one key can differ (say, in their
         dossier), and only the copy the database kept is told so; every other row learns the stored `wanted`."""
         first = batch[0]
-        sql = batch_insert_sql(first.table, tuple(first.values), first.key, first.wanted, len(batch))
+        sql = batch_insert_sql(first.table, tuple(first.values), first.key, first.wanted, len(batch),
+                               first.follow_up and first.follow_up.postgres)
         arguments = [value for pending in batch for value in pending.values.values()]
         async with self.pool.acquire(timeout=TIMEOUT_SECONDS) as connection:
             stored = {tuple(row) for row in await connection.fetch(sql, *arguments, timeout=TIMEOUT_SECONDS)}

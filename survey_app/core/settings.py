@@ -6,7 +6,7 @@ import functools
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +53,25 @@ SETTINGS = (
             "questionnaire) in memory; a closed campaign or counter is refused within this time; 0 turns it off"),
     Setting("RESULTS_MAX_AGE_SECONDS", "5", "seconds the public results and index API may lag behind new answers: "
             "within it a worker serves the figures it has, after it serves them while newer ones are made; 0: always current"),
+    Setting("JOB_QUEUE", "auto", "where background jobs (webhook deliveries, e-mail) wait: auto = procrastinate in the "
+            "PostgreSQL database, or in the server's own process on SQLite; redis = SAQ on REDIS_URL; in-process"),
+    Setting("JOB_WORKER", "on", "on: each server process also runs jobs; off: only `survey worker` processes do "
+            "(PostgreSQL or Redis queues)"),
+    Setting("WEBHOOK_ALLOW_HOSTS", "", "hosts or networks webhooks may call although they are loopback or private "
+            "(a receiver inside the province's network): intranet.tinh.gov.vn,10.1.0.0/16. Empty: only public addresses"),
+    Setting("WEBHOOK_TIMEOUT_SECONDS", "10", "seconds a webhook receiver has to answer one delivery"),
+    Setting("WEBHOOK_RETRY_SECONDS", "10", "wait before the second attempt of a failed delivery; it doubles at each "
+            "attempt (with random jitter) up to WEBHOOK_RETRY_MAX_SECONDS"),
+    Setting("WEBHOOK_RETRY_MAX_SECONDS", "3600", "the longest wait between two attempts of a delivery"),
+    Setting("WEBHOOK_MAX_ATTEMPTS", "25", "attempts before a delivery is marked failed (it can still be re-sent by hand)"),
     Setting("LOG_FORMAT", "text", "text, or json for one JSON object a line (time, level, logger, message, traceback)"),
+    Setting("SMTP_HOST", "", "mail server for officials' invitations and reminders; empty: e-mail is off (the message "
+            "file for Zalo/SMS still works)"),
+    Setting("SMTP_PORT", "587", "mail server port (587 with starttls, 465 with tls, 25 with none)"),
+    Setting("SMTP_SECURITY", "starttls", "starttls, tls (implicit TLS) or none (a relay on the same machine only)"),
+    Setting("SMTP_USER", "", "mail server account; empty: send without signing in"),
+    Setting("SMTP_PASSWORD", "", "password of SMTP_USER"),
+    Setting("SMTP_FROM", "", "sender of invitations, e.g. Sở Nội vụ <khaosat@snv.example.gov.vn>; required with SMTP_HOST"),
 )
 
 
@@ -78,6 +96,46 @@ def retention_days(text: str) -> int | None:
 def log_format(text: str) -> str:
     if text.strip().lower() not in ("text", "json"):
         raise ValueError(f"LOG_FORMAT={text!r} must be text or json")
+    return text.strip().lower()
+
+
+SMTP_SECURITIES = ("starttls", "tls", "none")
+
+
+def smtp_security(text: str) -> str:
+    if text.strip().lower() not in SMTP_SECURITIES:
+        raise ValueError(f"SMTP_SECURITY={text!r} must be one of {', '.join(SMTP_SECURITIES)}")
+    return text.strip().lower()
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where officials' invitations are sent from (SMTP_*); host empty: e-mail is off."""
+
+    host: str = ""
+    port: int = 587
+    security: str = "starttls"
+    user: str = ""
+    password: str = field(default="", repr=False)  # never printed with the settings
+    sender: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str]) -> "SmtpSettings":
+        smtp = cls(host=_env("SMTP_HOST", environ).strip(), port=int(_env("SMTP_PORT", environ)),
+                   security=smtp_security(_env("SMTP_SECURITY", environ)), user=_env("SMTP_USER", environ),
+                   password=_env("SMTP_PASSWORD", environ), sender=_env("SMTP_FROM", environ).strip())
+        if smtp.host and not smtp.sender:
+            raise ValueError("SMTP_FROM must name the sender when SMTP_HOST is set")
+        return smtp
+
+
+def job_queue(text: str) -> str:
+    if text.strip().lower() not in ("auto", "redis", "in-process"):
+        raise ValueError(f"JOB_QUEUE={text!r} must be auto, redis or in-process")
     return text.strip().lower()
 
 
@@ -107,6 +165,14 @@ class Settings:
     results_max_age_seconds: float = 5.0
     log_format: str = "text"
     forwarded_allow_ips: str = ""
+    smtp: SmtpSettings = SmtpSettings()
+    job_queue: str = "auto"
+    job_worker: bool = True
+    webhook_allow_hosts: str = ""
+    webhook_timeout_seconds: float = 10.0
+    webhook_retry_seconds: float = 10.0
+    webhook_retry_max_seconds: float = 3600.0
+    webhook_max_attempts: int = 25
 
     @functools.cached_property  # parsed once: it is read on every form request (frozen: nothing changes it)
     def signing_keys(self) -> dict[str, bytes]:
@@ -137,6 +203,14 @@ class Settings:
             results_max_age_seconds=float(_env("RESULTS_MAX_AGE_SECONDS", environ)),
             log_format=log_format(_env("LOG_FORMAT", environ)),
             forwarded_allow_ips=_env("FORWARDED_ALLOW_IPS", environ).strip(),
+            smtp=SmtpSettings.from_env(environ),
+            job_queue=job_queue(_env("JOB_QUEUE", environ)),
+            job_worker=_env("JOB_WORKER", environ).strip().lower() not in ("off", "0", "false", "no"),
+            webhook_allow_hosts=_env("WEBHOOK_ALLOW_HOSTS", environ).strip(),
+            webhook_timeout_seconds=float(_env("WEBHOOK_TIMEOUT_SECONDS", environ)),
+            webhook_retry_seconds=float(_env("WEBHOOK_RETRY_SECONDS", environ)),
+            webhook_retry_max_seconds=float(_env("WEBHOOK_RETRY_MAX_SECONDS", environ)),
+            webhook_max_attempts=max(1, int(_env("WEBHOOK_MAX_ATTEMPTS", environ))),
         )
 
     @property

@@ -22,6 +22,7 @@ from survey_app.core.logs import printable
 from survey_app.core.tables import Campaign, Counter, Domain, Questionnaire, Response, Unit
 from survey_app.core.tokens import CounterToken, TokenError, accepted_key_ids, verify
 from survey_app.core.vietnam_time import today_in_vietnam
+from survey_app.webhooks import outbox
 
 logger = logging.getLogger("survey_app")
 
@@ -193,8 +194,10 @@ async def store_response(form: FormContext, answers: dict, idempotency_key: str,
         "idempotency_key": idempotency_key, "answers_digest": digest, "answers": STORED_JSON.encode(kept).decode(),
         "dossier_hash": dossier, "submitted_at": dt.datetime.now(dt.timezone.utc),
     }
-    stored, earlier_digest = await insert_once(Response, row, key="idempotency_key", wanted="answers_digest")
+    stored, earlier_digest = await insert_once(Response, row, key="idempotency_key", wanted="answers_digest",
+                                               follow_up=outbox.RESPONSE_FOLLOW_UP)  # webhooks: same transaction
     if stored:
+        outbox.nudge()
         return StoreOutcome.STORED
     if earlier_digest is None:  # no row with this key: the dossier's unique constraint refused it
         return StoreOutcome.DOSSIER_ALREADY_RATED
