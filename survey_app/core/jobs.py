@@ -134,9 +134,9 @@ class Engine:
 
     async def _every(self, name: str, seconds: float) -> None:
         while True:
+            await asyncio.sleep(seconds)  # first after one period: the server has migrated and started by then
             with contextlib.suppress(Exception):  # the store may be briefly unreachable: try again next time
                 await self.defer(name, {}, f"every:{name}", 0)
-            await asyncio.sleep(seconds)
 
 
 @dataclass
