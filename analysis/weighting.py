@@ -103,8 +103,11 @@ def rake(
     weights, iterations, error = _iterate_proportional_fitting(design.weights.copy(), matched, max_iterations, tolerance)
     report = {"iterations": iterations, "converged": error <= tolerance, "max_relative_margin_error": error}
     if error > tolerance:
-        _fail(f"Raking did not converge in {max_iterations} iterations (largest relative margin error {error:.2e}); "
-              "check for empty cells or contradictory margins, or raise max_iterations.", on_failure)
+        errors = [_margin_error(weights, groups, counts) for groups, counts in matched]
+        worst = list(margins)[int(np.argmax(errors))]
+        report["margin_errors"] = dict(zip(map(str, margins), errors))
+        _fail(f"Raking did not converge in {max_iterations} iterations: margin {worst!r} is off by {max(errors):.2e} "
+              f"(relative); check for empty cells or contradictory margins, or raise max_iterations.", on_failure)
     # The variance residualises on every margin's indicators; the matrix is built lazily (Calibration.matrix).
     calibration = Calibration("rake", None, design.weights, weights, margins=tuple((groups, len(counts)) for groups, counts in matched))
     new_design = design.with_weights(weights, calibration, f"raked on {list(margins)}")
@@ -131,19 +134,23 @@ def calibrate(design: SurveyDesign, variables: list[str], population_totals: dic
     return Weighted(new_design, WeightSummary.of(design.weights), WeightSummary.of(adjusted), {"columns": names})
 
 
-def trim(design: SurveyDesign, *, lower: float | None = None, upper: float | None = None, max_iterations: int = 50) -> Weighted:
-    """Cap weights to [lower, upper] and spread the trimmed amount over the other weights, keeping the total."""
+def trim(design: SurveyDesign, *, lower: float | None = None, upper: float | None = None, strict: bool = True,
+         max_iterations: int = 50) -> Weighted:
+    """Cap weights to [lower, upper] and share the trimmed amount equally among the weights inside, keeping the
+    total (R's ``trimWeights``); ``strict`` repeats until no weight is outside (R's ``strict=TRUE``)."""
     weights = design.weights.copy()
     low = -np.inf if lower is None else lower
     high = np.inf if upper is None else upper
     if low >= high or (lower is not None and lower * len(weights) > weights.sum()) or (upper is not None and upper * len(weights) < weights.sum()):
         raise WeightingError("Trimming bounds cannot keep the weight total; widen lower/upper.")
-    for iteration in range(1, max_iterations + 1):
+    iteration = 0
+    for iteration in range(1, (max_iterations if strict else 1) + 1):
         weights, changed = _trim_once(weights, low, high)
         if not changed:
             break
     new_design = design.with_weights(weights, None, f"trimmed to [{lower}, {upper}]")
-    report = {"iterations": iteration, "trimmed": int(((design.weights < low) | (design.weights > high)).sum())}
+    report = {"iterations": iteration, "trimmed": int(((design.weights < low) | (design.weights > high)).sum()),
+              "outside_after": int(((weights < low - 1e-9) | (weights > high + 1e-9)).sum())}
     return Weighted(new_design, WeightSummary.of(design.weights), WeightSummary.of(weights), report)
 
 
@@ -175,11 +182,10 @@ def _trim_once(weights: np.ndarray, low: float, high: float) -> tuple[np.ndarray
     outside = (weights < low) | (weights > high)
     if not outside.any():
         return weights, False
-    total = weights.sum()
     clipped = np.clip(weights, low, high)
     inside = ~outside
-    # Spread the difference in proportion to the untrimmed weights, as R's trimWeights does.
-    clipped[inside] *= 1 + (total - clipped.sum()) / clipped[inside].sum()
+    # R's trimWeights adds the trimmings in equal shares to the weights inside the bounds (not in proportion).
+    clipped[inside] += (weights - clipped).sum() / inside.sum()
     return clipped, True
 
 

@@ -36,10 +36,11 @@ def validate_answers(questionnaire, raw: Mapping[str, object], language: str = "
         try:
             value = clean_answer(item, raw.get(item.key))
         except AnswerError as error:
-            errors[item.key] = answer_message(error.name, language, **error.values)
+            errors[item.key] = limit_message(item, error, language)
             continue
         if value is not None:
             clean[item.key] = value
+    check_cascading_choices(questionnaire.items, clean, errors, language)
     visible = questionnaire.visible_keys(clean)
     for item in questionnaire.items:
         if item.key not in visible:
@@ -48,6 +49,29 @@ def validate_answers(questionnaire, raw: Mapping[str, object], language: str = "
         elif item.required and item.key not in clean and item.key not in errors:
             errors[item.key] = answer_message("required", language)
     return clean, errors
+
+
+def check_cascading_choices(items: list[Item], clean: dict, errors: dict, language: str) -> None:
+    """A choice a cascading filter does not offer for the other answers is refused (the page without JavaScript
+    shows every choice; the server decides)."""
+    for item in items:
+        if not item.choice_filter or item.key not in clean:
+            continue
+        offered = {choice.value for choice in item.offered_choices(clean)}
+        picked = clean[item.key] if isinstance(clean[item.key], list) else [clean[item.key]]
+        if not set(picked) <= offered:
+            clean.pop(item.key)
+            errors[item.key] = answer_message("not_offered", language)
+
+
+LIMIT_ERRORS = {"below_minimum", "above_maximum", "too_long", "pattern_mismatch", "too_many_choices"}
+
+
+def limit_message(item: Item, error: AnswerError, language: str) -> str:
+    """The item's own constraint_message for a broken limit (in `language`, else Vietnamese), else the standard."""
+    if error.name in LIMIT_ERRORS and item.constraint_message:
+        return item.constraint_message.get(language) or item.constraint_message["vi"]
+    return answer_message(error.name, language, **error.values)
 
 
 def visible_keys(items: list[Item], conditions: Mapping[str, tuple], answers: Mapping[str, object]) -> set[str]:

@@ -88,6 +88,7 @@ class Code(str, Enum):
     BAD_LENGTH = "max_length must be a whole number of at least 1; found {found}."
     BAD_PATTERN = "the regular expression cannot be compiled: {detail}. Check brackets and escapes."
     BAD_SCALE = "scale must be one of {allowed}; found '{value}'."
+    BAD_APPEARANCE = "appearance must be one of {allowed}; found '{value}'."
     BAD_MAX_CHOICES = "max_choices must be between 1 and the number of choices ({count}); found {found}."
     SHOW_IF_SYNTAX = "cannot parse the expression: {detail}."
     SHOW_IF_UNKNOWN_ITEM = "refers to '{value}', which is not an item key of this questionnaire. Known keys: {known}."
@@ -106,6 +107,18 @@ class Code(str, Enum):
     XLSFORM_MISSING_SHEET = "the workbook has no '{sheet}' sheet. Add it (sheets found: {found})."
     XLSFORM_MISSING_COLUMN = "the '{sheet}' sheet has no '{column}' column in its first row. Add it."
     XLSFORM_UNKNOWN_LIST = "select from the choice list '{value}', which the 'choices' sheet does not define."
+    XLSFORM_BAD_EXPRESSION = "'{text}' is not a valid expression: {detail}. Fix it in the workbook."
+    XLSFORM_UNKNOWN_REFERENCE = ("'{text}' refers to ${{{name}}}, which no row of the survey sheet names. Check the "
+                                 "spelling (names are case-sensitive).")
+    XLSFORM_DROPPED_REFERENCE = ("'{text}' refers to ${{{name}}}, a '{kind}' row that is not imported as a question; "
+                                 "the condition could not be kept.")
+    XLSFORM_SELF_REFERENCE = "'{text}' refers to the question itself; a relevant must depend on other questions."
+    XLSFORM_NOT_KEPT = ("{column} '{text}' uses {part}, which this system cannot keep; the form is refused rather "
+                        "than imported without it. Simplify the expression or remove it.")
+    XLSFORM_UNSUPPORTED = ("{what} is not supported; the form is refused rather than imported without it. "
+                           "Remove it or rewrite it as {instead}.")
+    XLSFORM_UNSUPPORTED_TYPE = ("question type '{kind}' ('{name}') is not supported, so its answers would be lost; "
+                                "the form is refused. Supported types: {allowed}.")
     FILE_UNREADABLE = "cannot read the file: {detail}."
     YAML_TOO_DEEP = ("tệp lồng nhau quá {limit} cấp; the file nests more than {limit} levels deep. A definition "
                      "needs a handful: check the indentation.")
@@ -116,6 +129,11 @@ class Code(str, Enum):
     def format(self, **values: object) -> str:  # type: ignore[override]
         vietnamese = CODE_VI.get(self.name)
         return Message(self.value.format(**values), vietnamese.format(**values) if vietnamese else "")
+
+
+def message(english: str, vietnamese: str) -> "Message":
+    """A definition message written on the spot in both languages."""
+    return Message(english, vietnamese)
 
 
 # The same messages in Vietnamese, for the administrator who uploads a questionnaire on the web.
@@ -154,6 +172,7 @@ CODE_VI = {
     "BAD_LENGTH": "max_length phải là số nguyên từ 1 trở lên; gặp {found}.",
     "BAD_PATTERN": "biểu thức chính quy không dịch được: {detail}. Kiểm tra ngoặc và ký tự thoát.",
     "BAD_SCALE": "scale phải là một trong {allowed}; gặp '{value}'.",
+    "BAD_APPEARANCE": "appearance phải là một trong {allowed}; gặp '{value}'.",
     "BAD_MAX_CHOICES": "max_choices phải từ 1 đến số lựa chọn ({count}); gặp {found}.",
     "SHOW_IF_SYNTAX": "không đọc được biểu thức: {detail}.",
     "SHOW_IF_UNKNOWN_ITEM": "nhắc tới '{value}', không phải khóa câu hỏi của phiếu này. Các khóa có: {known}.",
@@ -172,6 +191,18 @@ CODE_VI = {
     "XLSFORM_MISSING_SHEET": "tệp Excel không có trang '{sheet}'. Thêm trang này (các trang có: {found}).",
     "XLSFORM_MISSING_COLUMN": "trang '{sheet}' không có cột '{column}' ở dòng đầu. Thêm cột này.",
     "XLSFORM_UNKNOWN_LIST": "chọn từ danh sách '{value}', nhưng trang 'choices' không có danh sách này.",
+    "XLSFORM_BAD_EXPRESSION": "'{text}' không phải biểu thức hợp lệ: {detail}. Sửa trong tệp Excel.",
+    "XLSFORM_UNKNOWN_REFERENCE": ("'{text}' nhắc tới ${{{name}}}, nhưng không dòng nào của trang survey có tên này. "
+                                  "Kiểm tra chính tả (tên phân biệt chữ hoa, chữ thường)."),
+    "XLSFORM_DROPPED_REFERENCE": ("'{text}' nhắc tới ${{{name}}}, một dòng loại '{kind}' không được nhập thành câu "
+                                  "hỏi; không giữ được điều kiện."),
+    "XLSFORM_SELF_REFERENCE": "'{text}' nhắc tới chính câu hỏi này; điều kiện hiển thị phải dựa vào câu hỏi khác.",
+    "XLSFORM_NOT_KEPT": ("{column} '{text}' dùng {part_vi}, hệ thống chưa giữ được; phiếu bị từ chối thay vì nhập mà "
+                         "bỏ mất phần này. Hãy viết đơn giản hơn hoặc bỏ đi."),
+    "XLSFORM_UNSUPPORTED": ("{what_vi} chưa được hỗ trợ; phiếu bị từ chối thay vì nhập mà bỏ mất phần này. Hãy bỏ đi "
+                            "hoặc viết lại thành {instead_vi}."),
+    "XLSFORM_UNSUPPORTED_TYPE": ("loại câu hỏi '{kind}' ('{name}') chưa được hỗ trợ nên câu trả lời sẽ bị mất; phiếu "
+                                 "bị từ chối. Các loại dùng được: {allowed}."),
     "FILE_UNREADABLE": "không đọc được tệp: {detail}.",
     "NOT_NFC": "chữ chưa ở dạng Unicode NFC. Lưu tệp với chữ tiếng Việt dựng sẵn.",
     "YAML_TOO_DEEP": "tệp lồng nhau quá {limit} cấp; một định nghĩa phiếu hỏi chỉ cần vài cấp: kiểm tra thụt lề.",
@@ -184,6 +215,8 @@ ANSWER_MESSAGES: dict[str, dict[str, str]] = {
     "required": {"vi": "Vui lòng trả lời câu hỏi này.", "en": "This question is required."},
     "not_a_choice": {"vi": "Vui lòng chọn một trong các phương án đã cho.",
                      "en": "Please pick one of the given options."},
+    "not_offered": {"vi": "Phương án này không thuộc lựa chọn ở câu trước; vui lòng chọn lại.",
+                    "en": "This option does not go with the answer to an earlier question; please choose again."},
     "one_answer_only": {"vi": "Chỉ được chọn một phương án.", "en": "Please pick only one option."},
     "too_many_choices": {"vi": "Chỉ được chọn tối đa {maximum} phương án.",
                          "en": "Please pick at most {maximum} options."},

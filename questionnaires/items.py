@@ -10,6 +10,8 @@ from typing import Optional
 class Choice:
     value: str
     label: dict[str, str]
+    # the choice's values in the columns a cascading filter reads (XLSForm choices sheet columns), e.g. {"state": "wa"}
+    filters: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,25 @@ class Item:
     pattern: Optional[str] = None
     scale: Optional[str] = None
     max_choices: Optional[int] = None
+    # shown instead of the standard message when the answer breaks a limit (XLSForm's constraint_message)
+    constraint_message: dict[str, str] = field(default_factory=dict)
+    # cascading choices: only choices whose filters[column] equals the answer to item, for each {column, item}
+    choice_filter: tuple = ()
+    # how choices are laid out: likert or horizontal (in a row), minimal (a drop-down list, single only)
+    appearance: Optional[str] = None
 
     def choice_values(self) -> list[str]:
         return [choice.value for choice in self.choices]
+
+    def offered_choices(self, answers) -> list[Choice]:
+        """The choices a cascading filter leaves given the other answers (all of them without a filter)."""
+        return [choice for choice in self.choices if all(
+            choice.filters.get(rule["column"]) == _as_text(answers.get(rule["item"])) for rule in self.choice_filter)]
+
+
+def _as_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)

@@ -24,8 +24,13 @@ TOP_FIELDS = ("key", "version", "title", "description", "languages", "layout", "
               "scoring", "comparable_with")
 SECTION_FIELDS = ("key", "title", "items")
 ITEM_FIELDS = ("key", "type", "label", "hint", "required", "choices", "show_if", "max_length", "minimum",
-               "maximum", "pattern", "scale", "max_choices")
+               "maximum", "pattern", "scale", "max_choices", "constraint_message", "choice_filter", "appearance")
+APPEARANCES = ("likert", "horizontal", "minimal")
+FILTER_COLUMN_PATTERN = re.compile(r"[A-Za-z_][\w.\-]{0,63}")
 FIELDS_BY_TYPE = {
+    "choice_filter": ("single", "multiple"),
+    "appearance": ("single", "multiple"),
+    "constraint_message": ("integer", "decimal", "text", "dossier_code", "unit", "domain", "multiple"),
     "choices": ("single", "multiple", "unit", "domain"),
     "max_length": ("text", "dossier_code", "unit", "domain"),
     "minimum": ("integer", "decimal"),
@@ -99,6 +104,7 @@ class _Builder:
         self.choice_lists: dict[str, list[Choice]] = {}
         self.key_lines: dict[tuple[str, str], int] = {}
         self.conditions: dict[str, tuple[tuple, object]] = {}
+        self.filter_references: list[tuple[tuple, str, str]] = []  # (path, item key, the key its filter reads)
 
     def report(self, path: tuple, code: Code, **values: object) -> None:
         self.document.report(path, code, **values)
@@ -211,6 +217,7 @@ class _Builder:
         sections = self.read_sections(data.get("sections"))
         items = {item.key: item for section in sections for item in section.items}
         self.check_conditions(items)
+        self.check_filter_references(items)
         scoring = self.read_scoring(data.get("scoring"), items)
         comparable = self.read_comparable(data.get("comparable_with"), items, header["version"])
         if self.document.problems:
@@ -271,7 +278,7 @@ class _Builder:
         return choices
 
     def read_choice(self, path: tuple, value: object) -> Optional[Choice]:
-        data = self.mapping(path, value, ("value", "label"), ("value", "label"))
+        data = self.mapping(path, value, ("value", "label", "filters"), ("value", "label"))
         if data is None:
             return None
         raw_value = data.get("value")
@@ -280,7 +287,41 @@ class _Builder:
             self.report(path + ("value",), Code.BAD_CHOICE_VALUE, value=raw_value)
             return None
         label = self.translations(path + ("label",), data.get("label"))
-        return Choice(choice_value, label) if choice_value is not None else None
+        filters = self.choice_filters(path + ("filters",), data.get("filters"))
+        return Choice(choice_value, label, filters) if choice_value is not None else None
+
+    def choice_filters(self, path: tuple, value: object) -> dict[str, str]:
+        """A choice's values for cascading filters: {column: text}."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.report(path, Code.NOT_A_MAPPING, found=describe(value))
+            return {}
+        return {str(column): str(text) for column, text in value.items()}
+
+    def read_choice_filter(self, path: tuple, value: object, item_key: Optional[str]) -> tuple:
+        """[{column, item}, …]: a choice is offered when its filters[column] equals the answer to item."""
+        if value is None:
+            return ()
+        rules = []
+        for index, entry in enumerate(self.list(path, value)):
+            data = self.mapping(path + (index,), entry, ("column", "item"), ("column", "item"))
+            if data is None:
+                continue
+            column, other = str(data.get("column", "")), str(data.get("item", ""))
+            if not FILTER_COLUMN_PATTERN.fullmatch(column):
+                self.report(path + (index, "column"), Code.BAD_KEY, value=column)
+                continue
+            self.filter_references.append((path + (index, "item"), item_key, other))
+            rules.append({"column": column, "item": other})
+        return tuple(rules)
+
+    def check_filter_references(self, items: dict) -> None:
+        for path, item_key, other in self.filter_references:
+            if other not in items:
+                self.report(path, Code.SHOW_IF_UNKNOWN_ITEM, value=other, known=_short_list(items))
+            elif other == item_key:
+                self.report(path, Code.SHOW_IF_SELF)
 
     def item_choices(self, path: tuple, data: dict, item_type: Optional[str], scale: Optional[str]) -> list[Choice]:
         if item_type == "rating5":
@@ -333,12 +374,18 @@ class _Builder:
         self.check_max_choices(path, constraints["max_choices"], choices)
         condition = self.read_condition(path + ("show_if",), data.get("show_if"), key)
         texts = {"label": self.translations(path + ("label",), data.get("label")),
-                 "hint": self.translations(path + ("hint",), data.get("hint"), optional=True)}
+                 "hint": self.translations(path + ("hint",), data.get("hint"), optional=True),
+                 "constraint_message": self.translations(path + ("constraint_message",),
+                                                         data.get("constraint_message"), optional=True)}
         required = self.boolean(path + ("required",), data.get("required"), False)
+        choice_filter = self.read_choice_filter(path + ("choice_filter",), data.get("choice_filter"), key)
+        appearance = self.one_of(path + ("appearance",), data.get("appearance"), APPEARANCES, Code.BAD_APPEARANCE)
+        if appearance == "minimal" and item_type == "multiple":
+            self.report(path + ("appearance",), Code.BAD_APPEARANCE, value=appearance, allowed="likert, horizontal")
         if key is None or item_type is None:
             return None
         return Item(key=key, type=item_type, required=required, choices=choices, show_if=condition,
-                    **texts, **constraints)
+                    choice_filter=choice_filter, appearance=appearance, **texts, **constraints)
 
     def check_fields_for_type(self, path: tuple, data: dict, item_type: Optional[str]) -> None:
         if item_type is None:

@@ -202,6 +202,14 @@ def item_to_dict(item: Item) -> dict:
         "choices": [{"value": choice.value, "label": dict(choice.label)} for choice in item.choices],
     }
     data.update({name: _plain_number(getattr(item, name)) for name in ITEM_OPTIONAL_FIELDS})
+    if item.constraint_message:  # only when set: the dict (and content hash) of every other item is unchanged
+        data["constraint_message"] = dict(item.constraint_message)
+    if item.appearance:
+        data["appearance"] = item.appearance
+    if item.choice_filter:
+        data["choice_filter"] = [dict(rule) for rule in item.choice_filter]
+        data["choices"] = [{**choice, "filters": dict(item.choices[index].filters)}
+                           for index, choice in enumerate(data["choices"])]
     return data
 
 
@@ -238,10 +246,14 @@ def section_from_dict(data: Mapping) -> Section:
 
 
 def item_from_dict(data: Mapping) -> Item:
-    choices = [Choice(choice["value"], dict(choice["label"])) for choice in data.get("choices", [])]
+    choices = [Choice(choice["value"], dict(choice["label"]), dict(choice.get("filters") or {}))
+               for choice in data.get("choices", [])]
     optional = {name: data.get(name) for name in ITEM_OPTIONAL_FIELDS}
     return Item(key=data["key"], type=data["type"], label=dict(data["label"]), hint=dict(data.get("hint") or {}),
-                required=bool(data.get("required")), choices=choices, **optional)
+                required=bool(data.get("required")), choices=choices,
+                constraint_message=dict(data.get("constraint_message") or {}),
+                choice_filter=tuple(dict(rule) for rule in data.get("choice_filter") or ()),
+                appearance=data.get("appearance"), **optional)
 
 
 def scoring_from_dict(data: Mapping) -> Scoring:

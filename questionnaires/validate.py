@@ -11,7 +11,7 @@ from questionnaires.model import Questionnaire
 
 
 def validate_files(paths: Iterable) -> list[Problem]:
-    """Problems of YAML definitions and XLSForm workbooks (.xlsx), plus versions defined twice differently.
+    """Problems of YAML definitions and XLSForm workbooks (.xlsx, .xls), plus versions defined twice differently.
 
     Returns an empty list when every file is valid; never raises for a bad file.
     """
@@ -27,7 +27,7 @@ def validate_files(paths: Iterable) -> list[Problem]:
 
 def validate_file(path: pathlib.Path) -> tuple[Questionnaire | None, list[Problem]]:
     """(questionnaire or None, problems) of one file."""
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
         return _validate_workbook(path)
     try:
         text, file = read_source(path)

@@ -1,38 +1,74 @@
 """Import an XLSForm workbook (ODK, KoBoToolbox) into our definition format.
 
-`import_xlsform(path)` returns (definition dict in the YAML format, notes on what could not be converted).
-Fatal problems (missing sheet or column, unknown choice list) raise DefinitionError with the sheet row.
+`import_xlsform(path)` returns (definition dict in the YAML format, notes on what was dropped that carries no
+logic: metadata, notes, appearance, media, other languages). Every expression is parsed (questionnaires.xpath);
+anything that would lose a question or logic (calculations, repeats, unsupported types, conditions the model cannot
+express) or is wrong (syntax, unknown names, unknown choice lists) refuses the form: DefinitionError with every
+reason, each with its sheet, row and column, never a form stored without its logic.
 """
 
 from __future__ import annotations
 
+import json
 import pathlib
 import re
 from dataclasses import dataclass
 
 import yaml
 
-from questionnaires import show_if
-from questionnaires.errors import Code, DefinitionError, Problem
+from questionnaires import show_if, xpath
+from questionnaires.errors import CODE_VI, Code, DefinitionError, Problem, message
 from questionnaires.loader import parse_definition
 from questionnaires.model import Questionnaire
 from questionnaires.workbook import UPLOAD_CAPS, WorkbookRefused, read_workbook
+from questionnaires.xlsform_logic import NotKept, choice_filter_rules, constraint_limits, relevant_to_show_if
 
 SIMPLE_TYPES = {"integer": "integer", "int": "integer", "decimal": "decimal", "text": "text", "string": "text",
                 "date": "date", "range": "integer"}
 SELECT_TYPES = {"select_one": "single", "select1": "single", "select_multiple": "multiple"}
 METADATA_TYPES = {"start", "end", "today", "deviceid", "subscriberid", "simserial", "phonenumber", "username",
-                  "email", "audit", "calculate", "hidden", "start-geopoint", "background-audio"}
+                  "email", "audit", "hidden", "start-geopoint", "background-audio", "uri:deviceid",
+                  "uri:subscriberid", "uri:simserial", "uri:phonenumber", "uri:username", "uri:email", "imei"}
+QUESTION_KINDS = {*SIMPLE_TYPES, *SELECT_TYPES}
+OTHER_CHOICE = {"value": "other", "label": {"vi": "Khác", "en": "Other"}}
+OTHER_LABEL = {"vi": "Ghi rõ lựa chọn khác.", "en": "Specify other."}
 LANGUAGE_NAMES = {"vietnamese": "vi", "tiếng việt": "vi", "english": "en", "tiếng anh": "en"}
 TRUE_WORDS = {"yes", "true", "true()", "1", "có"}
+FALSE_WORDS = {"no", "false", "false()", "0", "không"}
+# columns holding XPath: each is parsed, and a form with a wrong one is refused with the row
+EXPRESSION_COLUMNS = ("relevant", "constraint", "calculation", "choice_filter", "repeat_count", "required",
+                      "trigger")
+# logic our questionnaire model has no place for: (what, write instead) in English and Vietnamese
+UNSUPPORTED_LOGIC = {
+    "calculation": ("the calculation '{text}'", "a question the respondent answers",
+                    "phép tính '{text}'", "một câu hỏi người trả lời điền"),
+    "repeat_count": ("a repeat count ('{text}')", "questions asked once",
+                     "số lần lặp ('{text}')", "các câu hỏi hỏi một lần"),
+    "trigger": ("a trigger ('{text}')", "a question without trigger",
+                "trigger ('{text}')", "câu hỏi không có trigger"),
+}
 READ_SHEETS = ("survey", "choices", "settings")
-READ_SETTINGS = ("form_title", "form_id", "version", "default_language")
+READ_SETTINGS = ("form_title", "form_id", "version", "default_language", "sipas_extras")
+# our types that XLSForm has no word for, written by xlsform_export in the `sipas_type` column
+SIPAS_TYPES = {"rating5": ("single",), "unit": ("text", "single"), "domain": ("text", "single"),
+               "dossier_code": ("text",)}
+EXTRA_FIELDS = ("title", "description", "layout", "languages", "scoring", "comparable_with")
 TEXT_COLUMNS = ("label", "hint")
 QUESTION_COLUMNS = ("type", "name", "label", "hint", "required", "relevant", "constraint", "constraint_message",
-                    "parameters")
+                    "parameters", "sipas_type", "choice_filter", "appearance")
+# XLSForm appearances of select questions the form shows; others are noted and dropped
+APPEARANCES = {"likert": "likert", "horizontal": "horizontal", "horizontal-compact": "horizontal",
+               "columns": "horizontal", "columns-pack": "horizontal", "minimal": "minimal"}
 GROUP_COLUMNS = ("type", "name", "label", "relevant")
 CHOICE_COLUMNS = ("list_name", "list name", "name", "label")
 LANGUAGE_WORDS = {"vi": "Vietnamese", "en": "English"}
+# pyxform's older spellings of the same columns (case is ignored: 'bind:jr:constraintMsg')
+COLUMN_ALIASES = {"bind:relevant": "relevant", "bind::relevant": "relevant", "bind:constraint": "constraint",
+                  "bind::constraint": "constraint", "bind:required": "required", "bind::required": "required",
+                  "bind:calculate": "calculation", "bind::calculate": "calculation",
+                  "bind:jr:constraintmsg": "constraint_message", "bind::jr:constraintmsg": "constraint_message",
+                  "constraintmsg": "constraint_message", "bind:jr:requiredmsg": "required_message",
+                  "requiredmsg": "required_message", "bind:readonly": "read_only", "control:appearance": "appearance"}
 
 
 @dataclass(frozen=True)
@@ -84,7 +120,7 @@ def read_sheets(path: pathlib.Path) -> dict[str, list[tuple[int, dict]]]:
 
 def _sheet_rows(sheet_rows: list[tuple]) -> list[tuple[int, dict]]:
     rows = iter(sheet_rows)
-    header = [str(cell).strip() if cell is not None else "" for cell in next(rows, ())]
+    header = [_column_name(cell) for cell in next(rows, ())]
     result = []
     for number, row in enumerate(rows, start=2):
         values = {name: _cell_text(cell) for name, cell in zip(header, row) if name and cell not in (None, "")}
@@ -93,6 +129,17 @@ def _sheet_rows(sheet_rows: list[tuple]) -> list[tuple[int, dict]]:
             result.append((number, values))
     result.insert(0, (1, {name: name for name in header if name}))  # row 1 keeps the column names
     return result
+
+
+def _column_name(cell) -> str:
+    """A header as the importer reads it: 'Type' → 'type', 'label:English' (the old spelling) → 'label::English'."""
+    text = str(cell).strip() if cell is not None else ""
+    base, separator, language = text.partition("::")
+    if not separator and ":" in text and text.split(":")[0].strip().lower() in TEXT_COLUMNS + ("constraint_message",):
+        base, separator, language = text.partition(":")
+        separator = "::"
+    base = base.strip().lower()
+    return COLUMN_ALIASES.get(base, base) + separator + language
 
 
 def _cell_text(cell) -> str:
@@ -124,8 +171,10 @@ class _Converter:
         self.note_ignored_sheets_and_settings()
         self.default_language = self.language_of_setting()
         self.present_languages = self.languages_in_columns()
-        self.names: dict[str, str] = {}
-        self.kept: set[str] = set()  # keys of converted questions, for relevant references
+        self.names: dict[str, str] = {}  # XLSForm name → our key
+        self.kinds: dict[str, str] = {}  # XLSForm name → its row's type (integer, calculate, note, …)
+        self.refusals: list[Problem] = []  # what would be lost: the form is refused with every one
+        self.filter_columns: set[str] = set()  # choices columns that some choice_filter reads
         self.choice_lists = self.read_choices()
 
     def note(self, sheet: str, row: int, message: str) -> None:
@@ -219,11 +268,16 @@ class _Converter:
             if not label:
                 self.note("choices", row, f"choice '{value}' of list '{list_name}' has no label; its name is used.")
                 label = {"vi": values["name"], "en": values["name"]}
-            lists.setdefault(list_name, []).append({"value": value, "label": label})
-        for column, count in ignored.items():
-            self.note("choices", 1, f"column '{column}' is not supported (used by choice_filter or media); "
-                                    f"dropped from {count} rows.")
+            filters = {column: text for column, text in values.items() if column in ignored}
+            lists.setdefault(list_name, []).append({"value": value, "label": label, "filters": filters})
+        self.unused_choice_columns = ignored  # noted at the end unless a choice_filter reads them
         return lists
+
+    def note_unused_choice_columns(self) -> None:
+        for column, count in self.unused_choice_columns.items():
+            if column not in self.filter_columns:
+                self.note("choices", 1, f"column '{column}' is not read by any choice_filter (media or extra data); "
+                                        f"dropped from {count} rows.")
 
     def choice_value(self, value: str, row: int) -> str:
         cleaned = re.sub(r"[^A-Za-z0-9_.\-]", "_", value)[:64]
@@ -240,13 +294,35 @@ class _Converter:
                 self.fail("survey", 1, column, Code.XLSFORM_MISSING_COLUMN.format(sheet="survey", column=column))
         self.register_names(survey[1:])
         sections = self.sections(survey[1:])
+        self.note_unused_choice_columns()
+        if self.refusals:
+            raise DefinitionError(sorted(self.refusals, key=lambda problem: problem.line))
         return self.header() | {"choice_lists": {}, "sections": sections}
+
+    def refuse(self, row: int, column: str, message: str) -> None:
+        """One reason the form cannot be imported without losing something; all are reported together."""
+        self.refusals.append(Problem(self.file, row, f"survey.{column}", message))
 
     def header(self) -> dict:
         title = self.settings.get("form_title") or self.settings.get("form_id") or "Imported form"
         key = self.key(self.settings.get("form_id") or pathlib.Path(self.file).stem, "settings", 2)
-        return {"key": key, "version": str(self.settings.get("version") or "1"),
-                "title": {"vi": title, "en": title}, "languages": ["vi", "en"], "layout": "paged"}
+        header = {"key": key, "version": str(self.settings.get("version") or "1"),
+                  "title": {"vi": title, "en": title}, "languages": ["vi", "en"], "layout": "paged"}
+        return header | self.extras()
+
+    def extras(self) -> dict:
+        """What an exported workbook carries in settings.sipas_extras (JSON): titles, scoring map, …"""
+        text = self.settings.get("sipas_extras")
+        if not text:
+            return {}
+        try:
+            extras = json.loads(text)
+        except ValueError as error:
+            self.refusals.append(Problem(self.file, 2, "settings.sipas_extras", message(
+                f"sipas_extras is not valid JSON: {error}.", f"sipas_extras không phải JSON hợp lệ: {error}.")))
+            return {}
+        extras = extras if isinstance(extras, dict) else {}
+        return {name: extras[name] for name in EXTRA_FIELDS if extras.get(name) is not None}
 
     def key(self, name: str, sheet: str, row: int) -> str:
         """A valid key for an XLSForm name: lower case, '_' for other characters, starting with a letter."""
@@ -258,26 +334,33 @@ class _Converter:
         return key
 
     def register_names(self, rows: list) -> None:
+        """Every named row's key and kind: expressions may name any row, also a later one."""
         for row, values in rows:
-            if values.get("name") and not values["type"].lower().startswith("end"):
+            if values.get("name") and not row_kind(values).startswith("end"):
                 self.names[values["name"]] = self.key(values["name"], "survey", row)
+                self.kinds[values["name"]] = row_kind(values)
 
     def sections(self, rows: list) -> list[dict]:
         """Top-level groups become sections; a group's relevant is joined to each of its questions' show_if."""
         sections = [self.ungrouped_section(0)]
         group_conditions: list[str | None] = []  # one entry per open group, innermost last
         for row, values in rows:
-            kind = values.get("type", "").lower().replace(" ", "_")
-            if kind in ("begin_group", "begin_repeat"):
-                if kind == "begin_repeat":
-                    self.note("survey", row, "repeat groups are not supported; their questions are asked once.")
+            kind = row_kind(values)
+            self.check_expressions(row, values)
+            if not kind:
+                self.row_without_type(row, values)
+            elif kind in ("begin_group", "begin_repeat", "begin_loop"):
+                if kind != "begin_group":
+                    self.refuse(row, "type", Code.XLSFORM_UNSUPPORTED.format(
+                        what=f"a repeat group ({kind})", instead="questions asked once",
+                        what_vi=f"nhóm lặp ({kind})", instead_vi="các câu hỏi hỏi một lần"))
                 if not group_conditions:
                     sections.append(self.section(row, values))
                 else:
                     self.note("survey", row, "nested group flattened into its top-level group.")
                     self.note_ignored_columns(row, values, GROUP_COLUMNS)
                 group_conditions.append(self.group_condition(row, values))
-            elif kind in ("end_group", "end_repeat"):
+            elif kind in ("end_group", "end_repeat", "end_loop"):
                 if group_conditions:
                     group_conditions.pop()
                 if not group_conditions:
@@ -286,19 +369,98 @@ class _Converter:
                 item = self.item(row, values, [condition for condition in group_conditions if condition])
                 if item:
                     sections[-1]["items"].append(item)
-                    self.kept.add(item["key"])
+                if item and question_type(values)[2]:
+                    sections[-1]["items"].append(self.other_question(row, item))
         return [section for section in sections if section["items"]]
 
+    def row_without_type(self, row: int, values: dict) -> None:
+        """A comment row (only columns such as '_category') is skipped; a named row without a type is refused."""
+        if values.get("name"):
+            self.refuse(row, "type", Code.XLSFORM_UNSUPPORTED_TYPE.format(
+                kind="", name=values["name"], allowed=", ".join(sorted(QUESTION_KINDS))))
+        else:
+            self.note("survey", row, "row without type or name (a comment) skipped.")
+
+    # --- expressions ---
+
+    def check_expressions(self, row: int, values: dict) -> None:
+        """Every expression cell parses and names existing rows; refusals say which, by row and column."""
+        for column in EXPRESSION_COLUMNS:
+            text = values.get(column)
+            if text and not (column == "required" and text.lower() in TRUE_WORDS | FALSE_WORDS):
+                self.parsed(row, column, text)
+        for column in UNSUPPORTED_LOGIC:
+            if values.get(column) and not (column == "calculation" and row_kind(values) in ("calculate",)):
+                what, instead, what_vi, instead_vi = UNSUPPORTED_LOGIC[column]
+                self.refuse(row, column, Code.XLSFORM_UNSUPPORTED.format(
+                    what=what.format(text=values[column]), instead=instead,
+                    what_vi=what_vi.format(text=values[column]), instead_vi=instead_vi))
+
+    def parsed(self, row: int, column: str, text: str) -> xpath.Node | None:
+        """The expression's tree, or None after refusing it (syntax error, unknown names: each one reported)."""
+        unknown = [name for name, _ in xpath.references(text) if name not in self.names]
+        for name in unknown:
+            self.refuse(row, column, Code.XLSFORM_UNKNOWN_REFERENCE.format(text=text, name=name))
+        try:
+            tree = xpath.parse(text)
+        except xpath.XPathSyntaxError as error:
+            bad = Code.XLSFORM_BAD_EXPRESSION
+            self.refuse(row, column, message(bad.value.format(text=text, detail=error),
+                                             CODE_VI[bad.name].format(text=text, detail=error.vietnamese)))
+            return None
+        return None if unknown else tree
+
+    def logic_tree(self, row: int, column: str, text: str, own_name: str | None = None) -> xpath.Node | None:
+        """The tree of a relevant or constraint whose names are all imported questions (else refused)."""
+        tree = self.parsed_quietly(text)
+        if tree is None:
+            return None  # already refused by check_expressions
+        fine = True
+        for name in sorted(xpath.referenced_names(tree)):
+            if name == own_name and column == "relevant":
+                self.refuse(row, column, Code.XLSFORM_SELF_REFERENCE.format(text=text))
+                fine = False
+            elif self.kinds.get(name) not in QUESTION_KINDS:
+                self.refuse(row, column, Code.XLSFORM_DROPPED_REFERENCE.format(text=text, name=name,
+                                                                              kind=self.kinds.get(name)))
+                fine = False
+        return tree if fine else None
+
+    def parsed_quietly(self, text: str) -> xpath.Node | None:
+        if any(name not in self.names for name, _ in xpath.references(text)):
+            return None
+        try:
+            return xpath.parse(text)
+        except xpath.XPathSyntaxError:
+            return None
+
     def group_condition(self, row: int, values: dict) -> str | None:
-        """The group's relevant as show_if text, or None (not set, or not convertible: noted)."""
+        """The group's relevant as show_if text, or None (not set, or refused)."""
         relevant = values.get("relevant")
         if not relevant:
             return None
-        condition = self.condition(row, relevant, "group relevant")
+        condition = self.condition(row, relevant)
         if condition is not None:
             self.note("survey", row, f"group relevant '{relevant}' is added to the show_if of each of its "
                                      "questions.")
         return condition
+
+    def condition(self, row: int, relevant: str, own_name: str | None = None) -> str | None:
+        """relevant → canonical show_if text; None after refusing what cannot be kept."""
+        tree = self.logic_tree(row, "relevant", relevant, own_name)
+        if tree is None:
+            return None
+        try:
+            return relevant_to_show_if(tree, lambda name: self.names[name])
+        except NotKept as reason:
+            self.refuse_not_kept(row, "relevant", relevant, reason)
+            return None
+
+    def refuse_not_kept(self, row: int, column: str, text: str, reason: NotKept) -> None:
+        self.refuse(row, column, Code.XLSFORM_NOT_KEPT.format(column=column, text=text, part=reason.english,
+                                                              part_vi=reason.vietnamese))
+
+    # --- questions ---
 
     def ungrouped_section(self, position: int) -> dict:
         """A section for questions outside any group; emptied ones are removed at the end."""
@@ -312,42 +474,150 @@ class _Converter:
         return {"key": key, "title": title, "items": []}
 
     def item(self, row: int, values: dict, group_conditions: list[str]) -> dict | None:
-        kind, _, list_name = values.get("type", "").partition(" ")
-        kind = kind.lower()
+        kind, list_name, other = question_type(values)
         item_type = SIMPLE_TYPES.get(kind) or SELECT_TYPES.get(kind)
         if item_type is not None and not values.get("name"):
-            self.note("survey", row, f"a '{kind}' question without a name; dropped.")
+            self.refuse(row, "name", Code.XLSFORM_UNSUPPORTED.format(
+                what=f"a '{kind}' question without a name", instead="a question with a name",
+                what_vi=f"câu hỏi '{kind}' không có tên (name)", instead_vi="câu hỏi có tên"))
             return None
         if item_type is None:
-            reason = "metadata and calculations are" if kind in METADATA_TYPES else f"type '{kind}' is"
-            self.note("survey", row, f"{reason} not supported; '{values.get('name', '')}' dropped.")
+            self.not_a_question(row, kind, values)
             return None
         item = {"key": self.names[values["name"]], "type": item_type,
                 "label": self.texts("survey", row, values, "label") or self.placeholder(row, values["name"])}
         hint = self.texts("survey", row, values, "hint")
         if hint:
             item["hint"] = hint
-        if values.get("required", "").lower() in TRUE_WORDS:
-            item["required"] = True
+        self.note_piping(row, item["label"], hint)
+        self.add_required(row, values, item)
         if item_type in ("single", "multiple"):
-            item["choices"] = self.item_choices(row, list_name.strip())
+            item["choices"] = self.item_choices(row, list_name, other)
+            self.add_choice_filter(row, values, item)
+        self.add_appearance(row, values, item)
         self.add_range_parameters(row, kind, values, item)
         self.add_show_if(row, values, item, group_conditions)
         self.add_constraint(row, values, item)
+        self.apply_sipas_type(row, values, item)
         self.note_ignored_columns(row, values, QUESTION_COLUMNS)
         return item
+
+    def apply_sipas_type(self, row: int, values: dict, item: dict) -> None:
+        """rating5 (with its scale), unit, domain or dossier_code, as an exported workbook names them."""
+        wanted, _, scale = values.get("sipas_type", "").partition(":")
+        if not wanted:
+            return
+        if item["type"] not in SIPAS_TYPES.get(wanted, ()):
+            self.refuse(row, "sipas_type", message(
+                f"sipas_type '{values['sipas_type']}' does not fit a '{item['type']}' question.",
+                f"sipas_type '{values['sipas_type']}' không hợp với câu hỏi loại '{item['type']}'."))
+            return
+        item["type"] = wanted
+        if wanted == "rating5":
+            item.pop("choices", None)  # the scale gives them
+            if scale and scale != "satisfaction":
+                item["scale"] = scale
+
+    def not_a_question(self, row: int, kind: str, values: dict) -> None:
+        """Metadata and notes carry no answer and are dropped with a note; any other type is refused."""
+        name = values.get("name", "")
+        if kind in METADATA_TYPES:
+            self.note("survey", row, f"metadata '{kind}' is not kept; '{name}' dropped.")
+        elif kind == "note":
+            self.note("survey", row, f"note '{name}' (text without an answer) dropped.")
+        elif kind == "calculate":
+            self.refuse(row, "calculation", Code.XLSFORM_UNSUPPORTED.format(
+                what=f"the calculation '{name}' ({values.get('calculation', 'no calculation given')})",
+                instead="a question the respondent answers",
+                what_vi=f"phép tính '{name}' ({values.get('calculation', 'không có công thức')})",
+                instead_vi="một câu hỏi người trả lời điền"))
+        elif kind == "phone":  # 'phone number': a text of digits, which this system must never store
+            self.refuse(row, "type", Code.XLSFORM_UNSUPPORTED.format(
+                what=f"a phone number question ('{name}')", instead="nothing: phone numbers are never stored with "
+                "answers", what_vi=f"câu hỏi số điện thoại ('{name}')",
+                instead_vi="không gì cả: số điện thoại không bao giờ được lưu cùng câu trả lời"))
+        else:
+            self.refuse(row, "type", Code.XLSFORM_UNSUPPORTED_TYPE.format(
+                kind=kind, name=name, allowed=", ".join(sorted(QUESTION_KINDS))))
+
+    def note_piping(self, row: int, *texts: dict) -> None:
+        """A label that shows another answer (${name}) is kept as written: the form shows the reference itself."""
+        piped = sorted({name for text in texts for value in text.values() for name, _ in xpath.references(value)})
+        if piped:
+            self.note("survey", row, f"the label shows {', '.join(f'${{{name}}}' for name in piped)} as written: "
+                                     "answers are not piped into labels.")
+
+    def add_required(self, row: int, values: dict, item: dict) -> None:
+        required = values.get("required", "").lower()
+        if required in TRUE_WORDS:
+            item["required"] = True
+        elif required and required not in FALSE_WORDS:
+            self.refuse(row, "required", Code.XLSFORM_UNSUPPORTED.format(
+                what=f"a conditional required ('{values['required']}')", instead="yes or no",
+                what_vi=f"bắt buộc có điều kiện ('{values['required']}')", instead_vi="yes hoặc no"))
 
     def placeholder(self, row: int, name: str) -> dict:
         self.note("survey", row, f"'{name}' has no label; its name is used.")
         return {"vi": name, "en": name}
 
-    def item_choices(self, row: int, list_name: str) -> list[dict]:
-        if list_name.endswith(" or_other"):
-            self.note("survey", row, "or_other dropped; add an 'other' choice and a text question shown for it.")
-        list_name = list_name.replace(" or_other", "").strip()
+    def item_choices(self, row: int, list_name: str, other: bool) -> list[dict]:
         if list_name not in self.choice_lists:
-            self.fail("survey", row, "type", Code.XLSFORM_UNKNOWN_LIST.format(value=list_name))
-        return self.choice_lists[list_name]
+            self.refusals.append(Problem(self.file, row, "survey.type",
+                                         Code.XLSFORM_UNKNOWN_LIST.format(value=list_name)))
+            return [{"value": "x", "label": {"vi": "x", "en": "x"}}]
+        choices = self.choice_lists[list_name]
+        if other and OTHER_CHOICE["value"] not in [choice["value"] for choice in choices]:
+            choices = [*choices, OTHER_CHOICE]
+        return choices
+
+    def add_appearance(self, row: int, values: dict, item: dict) -> None:
+        """likert, horizontal (also horizontal-compact, columns) and minimal on select questions; others noted."""
+        words = values.get("appearance", "").lower().split()
+        kept = [APPEARANCES[word] for word in words if word in APPEARANCES]
+        if kept and kept[0] == "minimal" and item["type"] == "multiple":
+            kept = []  # a multi-select drop-down is hard to use on a phone: ticks stay
+        if kept and item["type"] in ("single", "multiple"):
+            item["appearance"] = kept[0]
+        dropped = [word for word in words if word not in APPEARANCES or APPEARANCES[word] != item.get("appearance")]
+        if dropped:
+            self.note("survey", row, f"appearance '{' '.join(dropped)}' is not supported here; dropped.")
+
+    def add_choice_filter(self, row: int, values: dict, item: dict) -> None:
+        """choice_filter 'column = ${x}' (and several joined by and) → the item's choice_filter; each choice keeps
+        only the columns it is filtered on."""
+        text = values.get("choice_filter")
+        tree = self.logic_tree(row, "choice_filter", text) if text else None
+        rules = ()
+        if tree is not None:
+            try:
+                rules = choice_filter_rules(tree, lambda name: self.names[name])
+            except NotKept as reason:
+                self.refuse_not_kept(row, "choice_filter", text, reason)
+        columns = {rule["column"] for rule in rules}
+        for column in sorted(columns - {name for choice in item["choices"] for name in choice.get("filters", {})}):
+            self.refuse(row, "choice_filter", message(
+                f"choice_filter '{text}' reads the column '{column}', which the choices of this list do not have.",
+                f"choice_filter '{text}' đọc cột '{column}', nhưng các lựa chọn của danh sách này không có cột đó."))
+        self.filter_columns |= columns
+        item["choices"] = [{"value": choice["value"], "label": choice["label"],
+                            **({"filters": {column: text for column, text in choice.get("filters", {}).items()
+                                            if column in columns}} if columns else {})}
+                           for choice in item["choices"]]
+        if rules:
+            item["choice_filter"] = list(rules)
+
+    def other_question(self, row: int, item: dict) -> dict:
+        """or_other, as pyxform builds it: an 'other' choice and a text question '<name>_other' shown when picked."""
+        key = f"{item['key']}_other"
+        if key in self.names.values():
+            self.refuse(row, "type", Code.XLSFORM_UNSUPPORTED.format(
+                what=f"or_other next to a question named '{key}'", instead="another name for that question",
+                what_vi=f"or_other khi đã có câu hỏi tên '{key}'", instead_vi="một tên khác cho câu hỏi đó"))
+        picked = f"'other' in {item['key']}" if item["type"] == "multiple" else f"{item['key']} == 'other'"
+        condition = f"({item['show_if']}) and {picked}" if item.get("show_if") else picked
+        self.note("survey", row, f"or_other: the choice 'other' and the text question '{key}' shown when it is "
+                                 "picked were added, as pyxform does.")
+        return {"key": key, "type": "text", "label": dict(OTHER_LABEL), "show_if": show_if.normalise(condition)}
 
     def add_range_parameters(self, row: int, kind: str, values: dict, item: dict) -> None:
         if kind != "range":
@@ -366,97 +636,64 @@ class _Converter:
         conditions = list(group_conditions)
         relevant = values.get("relevant")
         if relevant:
-            own = self.condition(row, relevant, "relevant", item["key"])
+            own = self.condition(row, relevant, values["name"])
             if own is not None:
                 conditions.append(own)
         if conditions:
             joined = " and ".join(f"({condition})" for condition in conditions)
             item["show_if"] = show_if.normalise(joined)
 
-    def condition(self, row: int, relevant: str, what: str, own_key: str | None = None) -> str | None:
-        """relevant → canonical show_if text; None with a note when it cannot be converted or names a question
-        that was not converted (dropped, later in the form, or the question itself)."""
-        try:
-            tree = show_if.parse(self.translate_expression(relevant))
-        except show_if.ShowIfSyntaxError as error:
-            self.note("survey", row, f"{what} '{relevant}' could not be converted ({error}); dropped.")
-            return None
-        missing = sorted(key for key in show_if.referenced_keys(tree) if key not in self.kept or key == own_key)
-        if missing:
-            self.note("survey", row, f"{what} '{relevant}' refers to {', '.join(missing)}, not an earlier converted "
-                                     "question; dropped.")
-            return None
-        return show_if.to_text(tree)
-
-    def translate_expression(self, text: str) -> str:
-        """XLSForm relevant syntax → show_if syntax, for the common forms; quoted texts are left as they are."""
-        text = re.sub(r"\$\{(\w[\w.\-]*)\}\s*!=\s*''", lambda match: f"answered({self.name(match)})", text)
-        text = re.sub(r"\$\{(\w[\w.\-]*)\}\s*=\s*''", lambda match: f"not answered({self.name(match)})", text)
-        text = re.sub(r"selected\(\s*\$\{(\w[\w.\-]*)\}\s*,\s*('[^']*'|\"[^\"]*\")\s*\)",
-                      lambda match: f"{match.group(2)} in {self.name(match)}", text)
-        pieces = re.split(r"('[^']*'|\"[^\"]*\")", text)  # odd pieces are quoted texts
-        for index in range(0, len(pieces), 2):
-            piece = re.sub(r"\$\{(\w[\w.\-]*)\}", lambda match: self.name(match), pieces[index])
-            piece = re.sub(r"(?<![!<>=])=(?!=)", "==", piece)
-            pieces[index] = re.sub(r"\bnot\s*\(", "not (", piece)
-        return "".join(pieces)
-
-    def name(self, match) -> str:
-        return self.names.get(match.group(1), match.group(1))
-
     def add_constraint(self, row: int, values: dict, item: dict) -> None:
         constraint = values.get("constraint")
         if not constraint:
+            if any(column.startswith("constraint_message") for column in values):
+                self.note("survey", row, "constraint_message without a constraint; dropped.")
             return
-        parts = _top_level_and_parts(constraint.strip())
-        for part in parts:
-            if not self.apply_constraint_part(part, item):
-                what = "constraint part" if len(parts) > 1 else "constraint"
-                self.note("survey", row, f"{what} '{part}' is not supported; dropped.")
-        if values.get("constraint_message") or any(key.startswith("constraint_message") for key in values):
-            self.note("survey", row, "constraint_message dropped; the standard messages are shown.")
-
-    def apply_constraint_part(self, part: str, item: dict) -> bool:
-        bound = re.fullmatch(r"\.\s*(>=|>|<=|<)\s*(-?\d+(?:\.\d+)?)", part)
-        if bound and bound.group(1) in (">=", "<=") and item["type"] in ("integer", "decimal"):
-            item["minimum" if bound.group(1) == ">=" else "maximum"] = float(bound.group(2))
-            return True
-        pattern = re.fullmatch(r"regex\(\s*\.\s*,\s*'(.*)'\s*\)", part)
-        if pattern and item["type"] == "text":
-            item["pattern"] = pattern.group(1).lstrip("^").rstrip("$")
-            return True
-        length = re.fullmatch(r"string-length\(\s*\.\s*\)\s*<=\s*(\d+)", part)
-        if length and item["type"] == "text":
-            item["max_length"] = int(length.group(1))
-            return True
-        return False
+        tree = self.logic_tree(row, "constraint", constraint)
+        if tree is None:
+            return
+        try:
+            limits = constraint_limits(tree, item["type"])
+        except NotKept as reason:
+            self.refuse_not_kept(row, "constraint", constraint, reason)
+            return
+        if limits.get("max_choices", 0) >= len(item.get("choices", [])):
+            limits.pop("max_choices", None)  # as many as there are choices: no limit at all
+        item.update(limits)
+        message_texts = self.texts("survey", row, values, "constraint_message")
+        if message_texts and limits:
+            item["constraint_message"] = message_texts
 
     def note_ignored_columns(self, row: int, values: dict, converted: tuple) -> None:
-        """One note per filled column that is not converted (appearance, choice_filter, media, default, …)."""
+        """One note per filled column that is not converted (appearance, media, default, …)."""
         for column in values:
-            if column.partition("::")[0].strip().lower() not in converted:
+            base = column.partition("::")[0].strip().lower()
+            if base.startswith("bind"):  # a raw XForms bind (bind::relevant, bind:jr:constraintMsg) is logic
+                self.refuse(row, column, Code.XLSFORM_UNSUPPORTED.format(
+                    what=f"the XForms bind column '{column}' ('{values[column]}')", instead="the XLSForm column",
+                    what_vi=f"cột bind XForms '{column}' ('{values[column]}')", instead_vi="cột XLSForm tương ứng"))
+            elif base not in converted and base not in UNSUPPORTED_LOGIC:
                 self.note("survey", row, f"column '{column}' is not supported; dropped.")
 
 
-def _top_level_and_parts(text: str) -> list[str]:
-    """'a and (b and c)' → ['a', '(b and c)']: split on 'and' outside parentheses and quotes."""
-    parts, depth, start, quote = [], 0, 0, None
-    index = 0
-    while index < len(text):
-        character = text[index]
-        if quote:
-            quote = None if character == quote else quote
-        elif character in "'\"":
-            quote = character
-        elif character == "(":
-            depth += 1
-        elif character == ")":
-            depth -= 1
-        elif depth == 0 and re.match(r"\s+and\s+", text[index:]) and text[index].isspace():
-            parts.append(text[start:index].strip())
-            index += re.match(r"\s+and\s+", text[index:]).end()
-            start = index
-            continue
-        index += 1
-    parts.append(text[start:].strip())
-    return [part for part in parts if part]
+SELECT_PATTERN = re.compile(r"(select_one|select one|select1|select_multiple|select all that apply|select multiple)"
+                            r"(?: from)? (\S+)( or_other| or specify other)?", re.IGNORECASE)
+
+
+def row_kind(values: dict) -> str:
+    """'begin_group' for 'begin group' or 'BEGIN_GROUP', 'begin_loop' for 'begin loop over x', 'select_one' for
+    'select_one yes_no' or 'select one from yes_no'."""
+    return question_type(values)[0]
+
+
+def question_type(values: dict) -> tuple[str, str, bool]:
+    """(kind, choice list, or_other) of a row's type."""
+    text = " ".join(values.get("type", "").split())
+    select = SELECT_PATTERN.fullmatch(text)
+    if select:
+        multiple = select.group(1).lower() in ("select_multiple", "select all that apply", "select multiple")
+        return ("select_multiple" if multiple else "select_one"), select.group(2), bool(select.group(3))
+    lowered = text.lower()
+    if lowered.startswith(("begin ", "end ")):
+        return lowered.replace(" ", "_", 1).split()[0], "", False
+    return (lowered.split()[0] if lowered else ""), "", False

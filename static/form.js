@@ -67,9 +67,22 @@
       try { item.hidden = !window.ShowIf.evaluate(item.getAttribute("data-show-if"), current); }
       catch (e) { item.hidden = false; }
     });
+    applyChoiceFilters(current);
     /* a section whose every question is hidden shows no empty heading */
     Array.prototype.forEach.call(form.querySelectorAll("section[data-conditional]"), function (section) {
       section.classList.toggle("empty", !section.querySelector(".item:not([hidden])"));
+    });
+  }
+
+  function applyChoiceFilters(current) {  /* cascading choices: hide (and untick) what the server would refuse */
+    Array.prototype.forEach.call(form.querySelectorAll("[data-choice-filter]"), function (item) {
+      var rules = JSON.parse(item.getAttribute("data-choice-filter"));
+      Array.prototype.forEach.call(item.querySelectorAll("[data-filters]"), function (label) {
+        var filters = JSON.parse(label.getAttribute("data-filters"));
+        var offered = rules.every(function (rule) { return filters[rule.column] === current[rule.item]; });
+        label.hidden = !offered;
+        if (!offered) { label.querySelector("input").checked = false; }
+      });
     });
   }
 
@@ -231,6 +244,7 @@
     event.preventDefault();
     if (!checkItems(itemsOf(pager ? pager.current() : form))) { return; }
     var body = pairs();
+    if (window.KioskSend) { window.KioskSend(form, body); return; }  /* kiosk.js: its own queue, for hours offline */
     write(draftKey, body);
     write(outboxKey, body);
     send(body);

@@ -48,15 +48,23 @@ from survey_app.core.logs import litestar_logging
 from survey_app.core.metrics import MetricsMiddleware
 from survey_app.core.metrics_controllers import metrics
 from survey_app.officials.controllers import OfficialController
+from survey_app.officials import invitations
+from survey_app.officials.invitation_controllers import InvitationController
+from survey_app.dossiers.controllers import DossierApiController, DossierRatingController
+from survey_app.dossiers.pages import DossierImportController
+from survey_app.results.decision_766_controllers import Decision766Controller
 from survey_app.officials.pages import SamplingController
 from survey_app.officials.guessing import guess_limiter
+from survey_app.paper.controllers import KeyingController, PaperController
+from survey_app.paper.online_controllers import PaperOnlineController
 from survey_app.public.controllers import CounterFormController
 from survey_app.webhooks.controllers import WEBHOOK_HANDLERS
 from survey_app.public.services import form_cache
 from survey_app.results.controllers import IndexApiController, ResultsController
+from survey_app.results.weighting_controllers import WeightingController
 from survey_app.core.security import security_headers_hook
 from survey_app.core.static_assets import StaticAssets
-from survey_app.core.static_controllers import fingerprinted_file
+from survey_app.core.static_controllers import fingerprinted_file, kiosk_service_worker
 from survey_app.core.settings import PROJECT_ROOT, Settings
 from survey_app.core.templating import configure_environment
 
@@ -79,9 +87,12 @@ async def home() -> Redirect:
 # Citizens' and officials' routes, every handler PUBLIC: they go without the access guard, since Litestar copies
 # the handler for each guard it runs (a measurable share of a form post). Every other route is under the guard,
 # and create_app refuses to build an app with an unguarded route that is not PUBLIC.
-PUBLIC_HANDLERS = [home, healthz, readyz, fingerprinted_file, CounterFormController, ResultsController, IndexApiController,
-                   OfficialController]
+PUBLIC_HANDLERS = [home, healthz, readyz, fingerprinted_file, kiosk_service_worker, CounterFormController,
+                   ResultsController, IndexApiController, OfficialController, PaperOnlineController,
+                   DossierRatingController]
 GUARDED_HANDLERS = [metrics, AuditController, DownloadController, ExportJobController, SamplingController,
+                    InvitationController, PaperController, KeyingController, WeightingController,
+                    DossierApiController, DossierImportController, Decision766Controller,
                     *ANALYST_HANDLERS, *WEBHOOK_HANDLERS,
                     *AUTH_HANDLERS, *ADMIN_CONTROLLERS]
 
@@ -103,6 +114,7 @@ def create_app(settings: Settings) -> Litestar:
         await worker_process.start()
 
     async def close_database(app: Litestar) -> None:
+        await invitations.stop_sendings()
         await background.stop(app.state.jobs)
         await db.disconnect(app.state.engine)
         await app.state.code_guesses.counter.close()

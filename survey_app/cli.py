@@ -19,8 +19,10 @@ import typer
 
 from survey_app.commands import analysis as _analysis_commands
 from survey_app.commands import backup as _backup_commands
+from survey_app.commands.dossiers import dossiers_app as _dossiers_app
 from survey_app.commands import exports as _export_commands
 from survey_app.commands.estimate import estimate as _estimate_command
+from survey_app.commands.paper import paper_app as _paper_app
 from survey_app.commands.par_index import par_index as _par_index
 from survey_app.commands.qr import qr as _qr_command
 from survey_app.commands.retention import retention as _retention_command
@@ -184,7 +186,7 @@ def validate(files: list[Path] = typer.Argument(..., help="YAML definitions or X
 
 @app.command("import-xlsform")
 def import_xlsform(
-    workbook: Path = typer.Argument(..., help="XLSForm .xlsx file"),
+    workbook: Path = typer.Argument(..., help="XLSForm .xlsx or .xls file"),
     output: Path = typer.Option(None, "-o", "--output", help="YAML file to write (default: print)"),
 ) -> None:
     """Convert an XLSForm into a YAML definition and list what could not be converted."""
@@ -209,6 +211,7 @@ def import_xlsform(
 
 app.command("qr")(_qr_command)
 app.add_typer(_sample_app, name="sample")
+app.add_typer(_paper_app, name="paper")
 _analysis_commands.register(app)
 app.add_typer(_user_app, name="user")
 app.command("par-index")(_par_index)
@@ -216,5 +219,6 @@ app.command("estimate")(_estimate_command)
 _export_commands.register(app)
 app.command("retention")(_retention_command)
 app.add_typer(_token_app, name="token")
+app.add_typer(_dossiers_app, name="dossiers")
 _backup_commands.register(app)
 _worker_commands.register(app)

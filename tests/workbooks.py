@@ -9,8 +9,9 @@ import zipfile
 from openpyxl import Workbook
 
 
-def real_workbook(*rows: tuple) -> bytes:
+def real_workbook(*rows: tuple, title: str = "Sheet") -> bytes:
     workbook = Workbook()
+    workbook.active.title = title
     for row in rows:
         workbook.active.append(row)
     buffer = io.BytesIO()
@@ -46,6 +47,20 @@ def far_cell(data: bytes, reference: bytes = b"XFD1048576") -> bytes:
         if not name.startswith("xl/worksheets/"):
             return body
         body = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:' + reference + b'"', body)
+        return body.replace(b"</sheetData>", cell + b"</sheetData>")
+
+    return rewritten(data, change)
+
+
+def libreoffice_declared(data: bytes) -> bytes:
+    """What LibreOffice writes: a dimension of A1:AMJ1048576 (1,048,576 rows x 1,024 columns) and an empty styled
+    cell in the last row; openpyxl fills in every row up to it."""
+    cell = b'<row r="1048576" customFormat="1"><c r="AMJ1048576" s="0"/></row>'
+
+    def change(name: str, body: bytes) -> bytes:
+        if not name.startswith("xl/worksheets/"):
+            return body
+        body = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:AMJ1048576"', body)
         return body.replace(b"</sheetData>", cell + b"</sheetData>")
 
     return rewritten(data, change)

@@ -19,8 +19,7 @@ from survey_app.core import db
 from survey_app.core.tables import ApiToken, User
 from survey_app.core.vietnam_time import VIETNAM_TIME
 
-# Scope → (Vietnamese name, roles whose users may hold it). "dossiers" is kept for the one-stop system's dossier
-# feed, which has no route yet: such a token opens nothing until TOKEN_ROUTES maps that route to it.
+# Scope → (Vietnamese name, roles whose users may hold it). "dossiers" is the one-stop system's dossier feed.
 SCOPES = {
     "results": ("Đọc kết quả", ("admin", "analyst", "unit_manager")),
     "export": ("Tải tệp xuất dữ liệu", ("analyst",)),
@@ -33,6 +32,8 @@ SCOPES = {
 TOKEN_ROUTES = [
     (re.compile(r"^/api/v1/campaigns/[^/]+/webhook"), {"webhooks"}),
     (re.compile(r"^/metrics$"), {"metrics", "admin"}),
+    (re.compile(r"^/api/v1/dossiers(/|$)"), {"dossiers"}),
+    (re.compile(r"^/api/v1/decision-766(\.csv)?$"), {"results"}),
     (re.compile(r"^/admin/"), {"admin"}),
     (re.compile(r"^/analyst/(exports/|campaigns/[^/]+/(export/|report\.)|sampling/[^/]+/members\.csv$)"), {"export"}),
     (re.compile(r"^/(analyst|manager)(/|$)"), {"results"}),

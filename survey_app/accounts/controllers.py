@@ -20,12 +20,14 @@ NAV: dict[str, list[tuple[str, str, str]]] = {
               ("/admin/domains", "Lĩnh vực", "Domains"), ("/admin/users", "Tài khoản", "Accounts"),
               ("/admin/tokens", "Mã truy cập API", "API tokens"),
               ("/admin/questionnaires", "Bảng hỏi", "Questionnaires"),
-              ("/admin/audit", "Nhật ký thay đổi", "Audit log")],
+              ("/admin/audit", "Nhật ký thay đổi", "Audit log"), ("/staff/paper", "Nhập phiếu giấy", "Paper entry")],
     "analyst": [("/analyst/campaigns", "Đợt khảo sát", "Campaigns, quality review and dashboards"),
-                ("/analyst/sampling", "Mẫu khảo sát cán bộ", "Officials' samples")],
+                ("/analyst/sampling", "Mẫu khảo sát cán bộ", "Officials' samples"),
+                ("/analyst/dossiers/import", "Nhập hồ sơ đã giải quyết", "Import completed dossiers"),
+                ("/staff/paper", "Nhập phiếu giấy", "Paper entry")],
     "unit_manager": [("/manager", "Kết quả đơn vị", "My unit's results"),
                      ("/manager/counters", "Quầy và áp phích QR", "My unit's counters and posters"),
-                     ("/manager/comments", "Ý kiến góp ý", "Comments")],
+                     ("/manager/comments", "Ý kiến góp ý", "Comments"), ("/staff/paper", "Nhập phiếu giấy", "Paper entry")],
 }
 SIGN_IN_PAGE = {"access": "public"}  # public, but with CSRF protection (unlike PUBLIC pages, which skip it)
 

@@ -50,3 +50,21 @@ async def register(definition: Definition) -> int:
 async def register_shipped() -> dict[str, int]:
     """Store every shipped definition; returns questionnaire key → row id."""
     return {key: await register(definition) for key, definition in load_shipped().items()}
+
+
+async def stored_definition(key: str, version: str | None = None) -> Definition | None:
+    """A stored questionnaire version (the latest stored when no version is given), else the shipped definition
+    of that key when it matches; None when there is neither."""
+    query = Questionnaire.select().where(Questionnaire.key == key)
+    if version is not None:
+        query = query.where(Questionnaire.version == version)
+    row = await query.order_by(Questionnaire.id, ascending=False).first()
+    if row:
+        return definition_of(row)
+    shipped = load_shipped().get(key)
+    return shipped if shipped and version in (None, shipped.version) else None
+
+
+async def definition_by_id(questionnaire_id: int) -> Definition | None:
+    row = await Questionnaire.select().where(Questionnaire.id == questionnaire_id).first()
+    return definition_of(row) if row else None

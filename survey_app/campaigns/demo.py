@@ -14,6 +14,7 @@ from questionnaires import load_shipped
 from survey_app.campaigns.catalog import register_shipped
 from survey_app.public.services import answers_digest
 from survey_app.core.tables import Campaign, Counter, Domain, Response, Unit
+from survey_app.dossiers.procedures import load_demo_procedures
 
 PROVINCE = ("DEMO", "Tỉnh Minh Họa", "Demo Province")
 DEPARTMENTS = [
@@ -139,6 +140,7 @@ async def load_demo(per_unit: int = 20, seed: int = 2026) -> bool:
     await load_counters(await load_units())
     definitions = load_shipped()
     await Domain.insert(*demo_domains(definitions["counter_rating"]))
+    await load_demo_procedures()
     for offset, (code, name, key) in enumerate(DEMO_CAMPAIGNS):
         if key in definitions:
             campaign_id = await load_campaign(code, name, questionnaire_ids[key], dt.date.today())
@@ -231,8 +233,37 @@ async def load_demo_with_officials(settings) -> bool:
     from survey_app.core import server_key
 
     loaded = await load_demo()
+    if loaded:
+        await weight_demo_campaign()
     await server_key.remember(settings.secret_key)
     slips = await load_officials_demo(settings.secret_key)
     if slips:
         write_demo_codes(demo_codes_file(settings), slips)
     return loaded
+
+
+async def weight_demo_campaign(code: str = SIPAS_CAMPAIGN, seed: int = 2026) -> dict:
+    """The demo's SIPAS campaign weighted to the dossiers its units and domains handled (synthetic counts: each
+    response stands for 20–120 dossiers of its unit): raking on unit and domain, weights trimmed to 3× the mean."""
+    from survey_app.results import weighting
+
+    campaign = await weighting.campaign_by_code(code)
+    frame = await weighting.weighting_frame(campaign["id"])
+    text, total = demo_population(frame, random.Random(seed))
+    mean_weight = total / len(frame)
+    plan = weighting.Plan(calibration="rake", margins=("unit", "domain"), upper=round(3 * mean_weight, 1))
+    await weighting.save_plan(code, plan, "analyst", "so-ho-so-demo.csv", text.encode())
+    return await weighting.run_plan(code, "analyst")
+
+
+def demo_population(frame, rng: random.Random) -> tuple[str, float]:
+    """margin,level,count rows: dossiers per unit, and per domain in the responses' shares, with one total."""
+    per_unit = frame["unit"].value_counts().sort_index()
+    units = {unit: count * rng.randint(20, 120) for unit, count in per_unit.items()}
+    total = sum(units.values())
+    per_domain = frame["domain"].value_counts().sort_index()
+    domains = {domain: total * count // len(frame) for domain, count in per_domain.items()}
+    domains[max(domains, key=domains.get)] += total - sum(domains.values())
+    rows = [f"unit,{unit},{count}" for unit, count in units.items()]
+    rows += [f"domain,{domain},{count}" for domain, count in domains.items()]
+    return "margin,level,count\n" + "\n".join(rows) + "\n", float(total)

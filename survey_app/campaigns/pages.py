@@ -91,8 +91,11 @@ async def dashboard(campaign: dict, without_excluded: bool, threshold: int,
     """Everything on the dashboard page; `error` instead of figures when the campaign (or what the filters keep)
     has too few responses. A group with fewer than `threshold` responses (SUPPRESS_BELOW) shows no figure and is
     not ranked."""
+    from survey_app.results.weighting import version_in_use
+
     domains = await domain_names()
     context = {"campaign": campaign, "without_excluded": without_excluded, "threshold": threshold,
+               "weight_version": await version_in_use(campaign["id"]),
                "excluded_count": len(await excluded_ids(campaign["id"])), "filters": chosen,
                "domain_choices": domains, **COMMON}
     try:

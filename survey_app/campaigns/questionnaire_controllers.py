@@ -14,16 +14,18 @@ import re
 import tempfile
 
 from litestar import Controller, Request, get, post
-from litestar.response import Template
+from litestar.exceptions import NotFoundException
+from litestar.response import Response as HttpResponse, Template
 
 from questionnaires.validate import validate_file
 from survey_app.accounts import audit
+from survey_app.campaigns.catalog import definition_by_id
 from survey_app.core import db
 from survey_app.accounts.admin_forms import staff_page
 from survey_app.core.tables import Campaign, Questionnaire, Response
 from survey_app.accounts import access
 
-SUFFIXES = (".yaml", ".yml", ".xlsx")
+SUFFIXES = (".yaml", ".yml", ".xlsx", ".xls")
 MAX_UPLOAD_BYTES = 200 * 1024  # the app refuses request bodies over 256 KB anyway
 
 
@@ -43,7 +45,7 @@ def check_definition(filename: str, data: bytes):
     """The parsed definition, or UploadRefused listing every problem as `file:line: field: message`."""
     name = safe_filename(filename)
     if not name.lower().endswith(SUFFIXES):
-        raise UploadRefused([f"{name}: chỉ nhận tệp .yaml, .yml (định nghĩa) hoặc .xlsx (XLSForm)."])
+        raise UploadRefused([f"{name}: chỉ nhận tệp .yaml, .yml (định nghĩa) hoặc .xlsx, .xls (XLSForm)."])
     if len(data) > MAX_UPLOAD_BYTES:
         raise UploadRefused([f"{name}: tệp lớn quá {MAX_UPLOAD_BYTES // 1024} KB."])
     with tempfile.TemporaryDirectory() as folder:
@@ -104,6 +106,19 @@ class QuestionnaireAdminController(Controller):
     async def page(request: Request, problems: list[str] | None = None, notice: str | None = None) -> Template:
         return staff_page(request, "admin_questionnaires.html", bool(problems), versions=await versions(),
                           problems=problems or [], notice=notice)
+
+    @get("/{questionnaire_id:int}/xlsform")
+    async def download_xlsform(self, questionnaire_id: int) -> HttpResponse:
+        """The stored version as an XLSForm workbook (pyxform, ODK and KoBo read it; re-uploading gives it back)."""
+        from questionnaires.xlsform_export import export_xlsform
+
+        definition = await definition_by_id(questionnaire_id)
+        if definition is None:
+            raise NotFoundException("Không có bảng hỏi này.")
+        data = await asyncio.to_thread(export_xlsform, definition)
+        filename = f"{definition.key}-{definition.version}.xlsx"
+        return HttpResponse(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f'attachment; filename="{safe_filename(filename)}"'})
 
     @post(status_code=200)
     async def upload(self, request: Request) -> Template:

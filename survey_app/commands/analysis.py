@@ -44,14 +44,23 @@ def indices(
 
 
 def weight(
-    campaign: str = typer.Option(..., "--campaign", help="campaign code"),
-    post_stratify_by: str = typer.Option(..., "--post-stratify-by", help="level or domain"),
-    population: Path = typer.Option(..., "--population", exists=True, dir_okay=False,
-                                    help="CSV with the level/domain and its population count"),
+    context: typer.Context,
+    campaign: Optional[str] = typer.Option(None, "--campaign", help="campaign code"),
+    post_stratify_by: Optional[str] = typer.Option(None, "--post-stratify-by", help="level or domain"),
+    population: Optional[Path] = typer.Option(None, "--population", exists=True, dir_okay=False,
+                                              help="CSV with the level/domain and its population count"),
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
 ) -> None:
-    """Post-stratify a campaign's response weights to population counts and store them (one transaction)."""
+    """Post-stratify a campaign's response weights to population counts and store them (one transaction); or a
+    weighting plan and its versions: `survey weight plan|run|versions|use|compare --help`."""
     from survey_app.results.analysis import run_weight, weight_text
+
+    if context.invoked_subcommand is not None:
+        return
+    if not (campaign and post_stratify_by and population):
+        typer.echo("error: give --campaign, --post-stratify-by and --population, or a subcommand "
+                   "(plan, run, versions, use, compare)", err=True)
+        raise typer.Exit(code=1)
 
     result = _run(lambda: run_weight(campaign, post_stratify_by, population))
     typer.echo(json.dumps(result, ensure_ascii=False, indent=2) if as_json else weight_text(result))
@@ -71,5 +80,8 @@ def weight_nonresponse(
 def register(app: typer.Typer) -> None:
     """Add `indices`, `weight` and `weight-nonresponse` to the `survey` command."""
     app.command("indices")(indices)
-    app.command("weight")(weight)
+    from survey_app.commands.weighting import weight_app
+
+    weight_app.callback()(weight)
+    app.add_typer(weight_app, name="weight")
     app.command("weight-nonresponse")(weight_nonresponse)

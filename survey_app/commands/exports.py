@@ -77,7 +77,27 @@ def report(
     typer.echo("wrote " + ", ".join(str(path) for path in written))
 
 
+def export_xlsform(
+    key: str = typer.Argument(..., help="questionnaire key, e.g. sipas_citizen"),
+    version: Optional[str] = typer.Option(None, "--version", help="stored version (default: the latest)"),
+    out: Path = typer.Option(..., "--out", "-o", help=".xlsx file to write"),
+) -> None:
+    """Write a questionnaire as an XLSForm (.xlsx) that pyxform, ODK and KoBo read; importing it gives it back."""
+    from questionnaires.xlsform_export import export_xlsform as as_xlsform
+    from survey_app.campaigns.catalog import stored_definition
+    from survey_app.core import db
+    from survey_app.core.settings import Settings
+
+    definition = asyncio.run(db.run_connected(Settings.from_env(), lambda: stored_definition(key, version)))
+    if definition is None:
+        typer.echo(f"error: no questionnaire '{key}'" + (f" version {version}" if version else ""), err=True)
+        raise typer.Exit(code=1)
+    out.write_bytes(as_xlsform(definition))
+    typer.echo(f"wrote {definition.key} version {definition.version} to {out}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add `export` and `report` to the `survey` command."""
+    """Add `export`, `report` and `export-xlsform` to the `survey` command."""
     app.command("export")(export)
     app.command("report")(report)
+    app.command("export-xlsform")(export_xlsform)

@@ -82,8 +82,14 @@ def print_slips(
 
 @sample_app.command("draw-dossiers")
 def draw_dossiers(
-    frame: Path = typer.Argument(..., exists=True, dir_okay=False, help="dossier frame, CSV or XLSX"),
+    frame: Optional[Path] = typer.Argument(None, exists=True, dir_okay=False, help="dossier frame, CSV or XLSX "
+                                           "(or --stored)"),
     output: Path = typer.Option(..., "-o", "--output", help="CSV of the selected dossiers and reserves"),
+    stored: bool = typer.Option(False, "--stored", help="draw from the completed dossiers stored by the dossier "
+                                "feed (API or `survey dossiers import`) instead of a file"),
+    returned_from: Optional[str] = typer.Option(None, help="with --stored: first day the dossiers were returned, "
+                                                "dd/mm/yyyy or yyyy-mm-dd (required)"),
+    returned_to: Optional[str] = typer.Option(None, help="with --stored: last day (required)"),
     units: int = typer.Option(..., help="units drawn per stratum (first stage)"),
     days: int = typer.Option(..., help="completion days drawn per selected unit (second stage)"),
     dossiers: int = typer.Option(..., help="dossiers drawn per selected day (third stage)"),
@@ -96,14 +102,35 @@ def draw_dossiers(
     reserves: Optional[int] = typer.Option(None, help="reserves kept per last-stage group (default: all)"),
     bad_rows: Optional[Path] = typer.Option(None, help="CSV report of bad rows (default: OUTPUT.bad_rows.csv)"),
 ) -> None:
-    """SIPAS citizen sample: units → completion days → dossiers, with inclusion probabilities and weights."""
+    """SIPAS citizen sample: units → completion days → dossiers, with inclusion probabilities and weights; from a
+    frame file or (--stored) the completed dossiers the dossier feed stored."""
     import sampling
     from survey_app.officials import dossier_draws
     from survey_app.officials.samples import run_draw_dossiers
 
     chosen_seed = sampling.new_seed() if seed is None else seed
     design = dossier_draws.DossierDesign(units, days, dossiers, unit_method, tuple(strata), reserves)
-    typer.echo(_run(lambda settings: run_draw_dossiers(frame, mapping, design, chosen_seed, output, bad_rows)))
+    period = _stored_period(frame, stored, returned_from, returned_to)
+    typer.echo(_run(lambda settings: run_draw_dossiers(frame, mapping, design, chosen_seed, output, bad_rows,
+                                                       period)))
+
+
+def _stored_period(frame: Optional[Path], stored: bool, returned_from: Optional[str], returned_to: Optional[str]):
+    """(first, last day) with --stored; None with a frame file; exit 1 saying what is missing otherwise."""
+    from survey_app.campaigns.services import parse_date
+
+    if stored == (frame is not None):
+        typer.echo("refused / từ chối: give a frame file or --stored, not both / chọn tệp khung mẫu hoặc --stored",
+                   err=True)
+        raise typer.Exit(code=1)
+    if not stored:
+        return None
+    first, last = parse_date(returned_from or ""), parse_date(returned_to or "")
+    if first is None or last is None or last < first:
+        typer.echo("refused / từ chối: --returned-from and --returned-to must be days (dd/mm/yyyy), the first not "
+                   "after the last / cần hai ngày hợp lệ, ngày đầu không sau ngày cuối", err=True)
+        raise typer.Exit(code=1)
+    return first, last
 
 
 @sample_app.command("show")

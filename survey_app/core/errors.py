@@ -24,6 +24,8 @@ MESSAGES = {
           "Đường dẫn hoặc mã QR không đúng, hoặc quầy/đợt khảo sát không tồn tại."),
     409: ("Không thể lưu", "Conflict", "Yêu cầu này xung đột với một câu trả lời đã được lưu."),
     410: ("Mã QR đã hết hạn", "This QR code has expired", "Vui lòng quét mã QR mới dán tại quầy."),
+    413: ("Tệp quá lớn", "File too large", "Tệp gửi lên lớn hơn mức cho phép; hãy bỏ bớt cột hoặc dòng không cần rồi "
+          "gửi lại."),
     429: ("Ông/bà gửi quá nhanh", "Too many submissions", "Vui lòng đợi một phút rồi gửi lại."),
     500: ("Đã có lỗi xảy ra", "Something went wrong",
           "Yêu cầu chưa được thực hiện. Vui lòng thử lại sau; nếu lỗi lặp lại, hãy báo mã lỗi {request_id}."),

@@ -57,4 +57,34 @@ class DraftAnswers(Table, tablename="draft_answers"):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
-SAMPLING_TABLES = (SampleDraw, SampleMember, Invitation, DraftAnswers)
+SEND_KINDS = ("invitation", "reminder")
+SEND_STATES = ("queued", "sending", "done", "interrupted")
+
+
+class InvitationSend(Table, tablename="invitation_send"):
+    """One e-mailing of invitations or reminders for a campaign: progress and counts. The addresses were read from
+    the analyst's file for this send only and are stored nowhere (docs/integration.md, "Thư mời / Invitations")."""
+
+    campaign = ForeignKey("survey_app.core.tables.Campaign", null=False, **RESTRICT)
+    kind = Varchar(length=16, help_text="one of " + ", ".join(SEND_KINDS))
+    state = Varchar(length=16, default="queued", help_text="one of " + ", ".join(SEND_STATES))
+    planned = Integer(default=0)
+    sent = Integer(default=0)
+    failed = Integer(default=0)
+    created_by = Varchar(length=64, default="")
+    summary = Text(default="", help_text="who gets a letter and who was left out, in counts")
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow(), help_text="last progress: a sending silent for long has stopped")
+    finished_at = Timestamptz(null=True, default=None)
+
+
+class SendFailure(Table, tablename="send_failure"):
+    """A message that did not go: the member (shown by unit, role and staff reference prefix) and why, with any
+    address taken out of the mail server's answer."""
+
+    send = ForeignKey(InvitationSend, null=False, **RESTRICT)
+    member = ForeignKey(SampleMember, null=False, **RESTRICT)
+    reason = Text(default="")
+
+
+SAMPLING_TABLES = (SampleDraw, SampleMember, Invitation, DraftAnswers, InvitationSend, SendFailure)

@@ -6,7 +6,7 @@ import functools
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +65,13 @@ SETTINGS = (
     Setting("WEBHOOK_RETRY_MAX_SECONDS", "3600", "the longest wait between two attempts of a delivery"),
     Setting("WEBHOOK_MAX_ATTEMPTS", "25", "attempts before a delivery is marked failed (it can still be re-sent by hand)"),
     Setting("LOG_FORMAT", "text", "text, or json for one JSON object a line (time, level, logger, message, traceback)"),
+    Setting("SMTP_HOST", "", "mail server for officials' invitations and reminders; empty: e-mail is off (the message "
+            "file for Zalo/SMS still works)"),
+    Setting("SMTP_PORT", "587", "mail server port (587 with starttls, 465 with tls, 25 with none)"),
+    Setting("SMTP_SECURITY", "starttls", "starttls, tls (implicit TLS) or none (a relay on the same machine only)"),
+    Setting("SMTP_USER", "", "mail server account; empty: send without signing in"),
+    Setting("SMTP_PASSWORD", "", "password of SMTP_USER"),
+    Setting("SMTP_FROM", "", "sender of invitations, e.g. Sở Nội vụ <khaosat@snv.example.gov.vn>; required with SMTP_HOST"),
 )
 
 
@@ -90,6 +97,40 @@ def log_format(text: str) -> str:
     if text.strip().lower() not in ("text", "json"):
         raise ValueError(f"LOG_FORMAT={text!r} must be text or json")
     return text.strip().lower()
+
+
+SMTP_SECURITIES = ("starttls", "tls", "none")
+
+
+def smtp_security(text: str) -> str:
+    if text.strip().lower() not in SMTP_SECURITIES:
+        raise ValueError(f"SMTP_SECURITY={text!r} must be one of {', '.join(SMTP_SECURITIES)}")
+    return text.strip().lower()
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where officials' invitations are sent from (SMTP_*); host empty: e-mail is off."""
+
+    host: str = ""
+    port: int = 587
+    security: str = "starttls"
+    user: str = ""
+    password: str = field(default="", repr=False)  # never printed with the settings
+    sender: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str]) -> "SmtpSettings":
+        smtp = cls(host=_env("SMTP_HOST", environ).strip(), port=int(_env("SMTP_PORT", environ)),
+                   security=smtp_security(_env("SMTP_SECURITY", environ)), user=_env("SMTP_USER", environ),
+                   password=_env("SMTP_PASSWORD", environ), sender=_env("SMTP_FROM", environ).strip())
+        if smtp.host and not smtp.sender:
+            raise ValueError("SMTP_FROM must name the sender when SMTP_HOST is set")
+        return smtp
 
 
 def job_queue(text: str) -> str:
@@ -124,6 +165,7 @@ class Settings:
     results_max_age_seconds: float = 5.0
     log_format: str = "text"
     forwarded_allow_ips: str = ""
+    smtp: SmtpSettings = SmtpSettings()
     job_queue: str = "auto"
     job_worker: bool = True
     webhook_allow_hosts: str = ""
@@ -161,6 +203,7 @@ class Settings:
             results_max_age_seconds=float(_env("RESULTS_MAX_AGE_SECONDS", environ)),
             log_format=log_format(_env("LOG_FORMAT", environ)),
             forwarded_allow_ips=_env("FORWARDED_ALLOW_IPS", environ).strip(),
+            smtp=SmtpSettings.from_env(environ),
             job_queue=job_queue(_env("JOB_QUEUE", environ)),
             job_worker=_env("JOB_WORKER", environ).strip().lower() not in ("off", "0", "false", "no"),
             webhook_allow_hosts=_env("WEBHOOK_ALLOW_HOSTS", environ).strip(),

@@ -164,7 +164,14 @@ from survey_app.core.figure_tables import FIGURE_TABLES  # noqa: E402
 from survey_app.core.export_tables import EXPORT_TABLES  # noqa: E402
 # Webhook subscriptions and their outbox.
 from survey_app.core.webhook_tables import WEBHOOK_TABLES  # noqa: E402
+# The dossier feed: procedures and completed dossiers with their one-time rating links.
+from survey_app.core.dossier_tables import DOSSIER_TABLES  # noqa: E402
+# Paper mode's printed copies and keyed entries.
+from survey_app.core.paper_tables import PAPER_TABLES  # noqa: E402
+
+# A campaign's weighting plan and versions.
+from survey_app.core.weight_tables import WEIGHT_TABLES  # noqa: E402
 
 ALL_TABLES = (Unit, Counter, Domain, Questionnaire, Campaign, Response, User, ApiToken, AuditLog, ServerKey, UnitChange,
               *SAMPLING_TABLES, *ANALYST_TABLES, *EXPORT_TABLES, *FIGURE_TABLES,
-              *WEBHOOK_TABLES)
+              *WEBHOOK_TABLES, *PAPER_TABLES, *WEIGHT_TABLES, *DOSSIER_TABLES)

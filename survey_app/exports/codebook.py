@@ -17,6 +17,7 @@ import pandas as pd
 
 from analysis.export_writers import Variable, nfc
 from questionnaires.standard import NOT_APPLICABLE, NOT_APPLICABLE_LABEL
+from survey_app.core.paper_tables import PAPER_CHANNEL
 
 NOT_APPLICABLE_CODE = 9
 NEVER_EXPORTED_TYPES = ("dossier_code",)
@@ -35,7 +36,9 @@ DESIGN_VARIABLES = (
     Variable("weight", "Trọng số", "Weight"),
     Variable("questionnaire_version", "Phiên bản phiếu hỏi", "Questionnaire version", "string"),
     Variable("submitted_on", "Ngày gửi phiếu", "Submission date", "date"),
-    Variable("response_channel", "Kênh trả lời (qr, invitation, …)", "Response channel", "string"),
+    Variable("response_channel", "Kênh trả lời (qr, invitation, paper, paper_qr, …)", "Response channel", "string"),
+    Variable("response_mode", "Hình thức trả lời: paper = phiếu giấy nhập liệu, web = trực tuyến",
+             "Response mode: paper (keyed paper copy) or web", "string"),
     Variable("quality_flags", "Cờ chất lượng (cách nhau bởi ;)", "Quality flags (separated by ;)", "string"),
     Variable("flagged", "Có cờ chất lượng", "Has a quality flag", value_labels={0: "Không", 1: "Có"},
              value_labels_en={0: "No", 1: "Yes"}),
@@ -188,6 +191,7 @@ def _design_columns(ids, units, counters, domains, questionnaires, channels, day
         "questionnaire_version": [lookups.versions.get(questionnaire) for questionnaire in questionnaires],
         "submitted_on": list(days),
         "response_channel": list(channels),
+        "response_mode": ["paper" if channel == PAPER_CHANNEL else "web" for channel in channels],
         "quality_flags": [flag[0] for flag in flags],
         "flagged": [flag[1] for flag in flags],
         "suppressed": [int(hide) for hide in hidden],

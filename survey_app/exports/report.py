@@ -163,8 +163,9 @@ async def build_report(campaign_code: str, targets: list[Target] | None = None, 
         raise ReportError(str(error)) from error
     # Everything the report prints: the figures (cached per state of the stored sums), the campaign's row, unit and
     # domain names, targets, threshold and date.
-    key = (id(figures), repr((campaign, names)), tuple(targets), minimum, today)
     inputs = {name: figures[name] for name in ("province", "by", "responses", "design", "scoring", "left_out", "cells")}
+    inputs["weighting"] = await _weighting_facts(campaign["id"])
+    key = (id(figures), repr((campaign, names, inputs["weighting"])), tuple(targets), minimum, today)
     return await cached_or_built(_reports, key, lambda: worker_process.run(
         compose_report, campaign, inputs, names, targets, today, minimum))
 
@@ -275,7 +276,29 @@ def _facts(campaign: dict, figures: dict, today: dt.date) -> dict:
         "responses_by_level": {LEVEL_NAMES.get(level, level): count for level, count in sorted(by_level.items())},
         "design_note": figures["design"],
         "all_weights_one": cells.total().all_weights_one,
+        "weighting": figures.get("weighting"),
     }
+
+
+async def _weighting_facts(campaign_id: int) -> dict | None:
+    """The weight version the figures use and its method in Vietnamese (written from the plan actually run)."""
+    from survey_app.core.vietnam_time import VIETNAM_TIME
+    from survey_app.results.weighting import version_in_use
+
+    version = await version_in_use(campaign_id)
+    if version is None:
+        return None
+    return {"number": version["number"], "created_by": version["created_by"],
+            "created": version["created"].astimezone(VIETNAM_TIME).strftime("%d/%m/%Y %H:%M"),
+            "method": version["method"]}
+
+
+def _weighting_lines(report: Report) -> list[str]:
+    weighting = report.facts.get("weighting")
+    if weighting is None:
+        return ["Gia quyền: chưa gia quyền, mọi phiếu có trọng số 1."]
+    return [nfc(f"Gia quyền: phiên bản trọng số {weighting['number']}, chạy bởi {weighting['created_by']} lúc "
+                f"{weighting['created']}."), *(nfc(sentence) for sentence in weighting["method"])]
 
 
 def _date(value) -> str:
@@ -379,7 +402,7 @@ def render_html(report: Report) -> str:
     charts = {name: base64.b64encode(data).decode() for name, data in report.charts.items()}
     return nfc(environment.get_template("report.html").render(
         report=report, charts=charts, not_enough=NOT_ENOUGH, ranked_units=ranked_units(report),
-        method=_method_text(report), sample_lines=_sample_lines(report)))
+        method=_method_text(report), weighting=_weighting_lines(report), sample_lines=_sample_lines(report)))
 
 
 def render_pdf(report: Report) -> bytes:
@@ -389,7 +412,7 @@ def render_pdf(report: Report) -> bytes:
     document.set_title(report.facts["title"])
     document.add_page()
     _pdf_heading(document, report)
-    _pdf_section(document, "1. Phương pháp", [_method_text(report)])
+    _pdf_section(document, "1. Phương pháp", [_method_text(report), *_weighting_lines(report)])
     _pdf_section(document, "2. Mẫu khảo sát", _sample_lines(report))
     _pdf_table(document, "3. Chỉ số toàn tỉnh và theo cấp", [report.province, *report.levels], ranked=False)
     _pdf_table(document, "4. Chỉ số theo lĩnh vực", report.domains, ranked=False)

@@ -49,10 +49,17 @@ class ExportPlan:
     columns: list[Column]
     lookups: Lookups
     notes: list[str] = field(default_factory=list)
+    weight_version: int | None = None  # the weight version in use when the export was planned (issue #24)
 
     @property
     def codebook(self) -> list[writers.Variable]:
-        return codebook_of(self.columns)
+        """The columns' variables; the weight's label names its version, so a file says which weights it holds."""
+        from dataclasses import replace
+
+        version = f"phiên bản {self.weight_version}" if self.weight_version else "chưa gia quyền, mọi phiếu 1"
+        version_en = f"version {self.weight_version}" if self.weight_version else "never weighted, all 1"
+        return [replace(variable, label_vi=f"{variable.label_vi} ({version})", label_en=f"{variable.label_en} ({version_en})")
+                if variable.name == "weight" else variable for variable in codebook_of(self.columns)]
 
 
 async def plan_export(campaign_code: str, minimum: int = SMALL_GROUP_DEFAULT) -> ExportPlan:
@@ -67,9 +74,20 @@ async def plan_export(campaign_code: str, minimum: int = SMALL_GROUP_DEFAULT) ->
                           f"campaign {campaign_code} has no responses: nothing to export")
     questionnaires = await _questionnaires_used(campaign)
     definitions = [definition_of(row) for row in questionnaires]
+    from survey_app.results.weighting import version_in_use
+
     lookups = await _lookups(campaign, questionnaires, minimum)
+    version = await version_in_use(campaign["id"])
     return ExportPlan(campaign, response_count, answer_columns(definitions), lookups,
-                      _version_notes(campaign, questionnaires) + _suppression_notes(lookups, minimum))
+                      _version_notes(campaign, questionnaires) + _suppression_notes(lookups, minimum)
+                      + _weight_notes(version), version["number"] if version else None)
+
+
+def _weight_notes(version: dict | None) -> list[str]:
+    if version is None:
+        return ["Cột weight: chưa gia quyền, mọi phiếu có trọng số 1 / weight: never weighted, every weight is 1"]
+    return [f"Cột weight: phiên bản trọng số {version['number']} ({version['created_by']}); "
+            + " ".join(version["method"]) + f" / weight: weight version {version['number']}"]
 
 
 async def _questionnaires_used(campaign: dict) -> list[dict]:

@@ -5,10 +5,16 @@ by row; bad rows are reported with their spreadsheet row number and left out, go
 result is the analyst's file of selected dossiers (with reserves from the same unit and day) carrying every
 stage's inclusion probability, the overall probability and the design weight. Nothing is stored in the
 database: a dossier code is personal data, kept only in the analyst's file.
+
+The frame may also be the completed dossiers the one-stop system sent (survey_app/dossiers), returned within a
+period: their codes exist only as keyed hashes, so the output's `dossier_code` column holds each dossier's
+reference (the random id of its rating link) instead. Rows are read in the order they were stored, so the same
+seed over the same period draws the same dossiers.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +23,7 @@ import pandas as pd
 import sampling
 from sampling import Stage
 from survey_app.officials.draws import parse_mapping
+from survey_app.core.dossier_tables import Dossier
 from survey_app.core.tables import Unit
 
 DOSSIER_FIELDS = ("unit", "domain", "dossier_code", "completion_date")
@@ -61,16 +68,32 @@ def check_design(design: DossierDesign) -> None:
         raise sampling.SamplingError(problems)
 
 
-async def draw_dossiers(frame_path: Path, mapping_text: str | None, design: DossierDesign, seed: int) -> DossierDraw:
-    """Check the frame against the unit list, draw the three stages from the good rows, build the output table."""
+async def stored_frame(returned_from: dt.date, returned_to: dt.date) -> pd.DataFrame:
+    """The stored completed dossiers returned within the period, as a frame file would read (row numbers from 2)."""
+    rows = await Dossier.select(Dossier.unit.code.as_alias("unit"), Dossier.domain.code.as_alias("domain"),
+                                Dossier.link_id, Dossier.returned_on).where(
+        (Dossier.returned_on >= returned_from) & (Dossier.returned_on <= returned_to)).order_by(Dossier.id)
+    table = pd.DataFrame({"unit": [row["unit"] for row in rows], "domain": [row["domain"] for row in rows],
+                          "dossier_code": [row["link_id"] for row in rows],
+                          "completion_date": [row["returned_on"].isoformat() for row in rows]},
+                         columns=list(DOSSIER_FIELDS), dtype=object)
+    table.index = range(2, len(table) + 2)
+    return table
+
+
+async def draw_dossiers(frame_path: Path | None, mapping_text: str | None, design: DossierDesign, seed: int,
+                        stored_period: tuple[dt.date, dt.date] | None = None) -> DossierDraw:
+    """Check the frame (a file, or the stored dossiers of `stored_period`) against the unit list, draw the three
+    stages from the good rows, build the output table."""
     check_design(design)
     units = {row["code"]: row for row in await Unit.select(Unit.code, Unit.name, Unit.level)}
-    table = sampling.read_table(frame_path)
-    mapping = parse_mapping(mapping_text, list(table.columns)) if mapping_text else {
+    table = await stored_frame(*stored_period) if stored_period else sampling.read_table(frame_path)
+    mapping = parse_mapping(mapping_text, list(table.columns)) if mapping_text and not stored_period else {
         field: field for field in DOSSIER_FIELDS if field in table.columns}
     imported = sampling.validate_frame(table, "dossiers", mapping, known_units=units)
     if imported.frame.empty:
-        raise sampling.SamplingError([sampling.Problem(str(frame_path), "Khung mẫu không còn dòng hợp lệ nào.",
+        where = "stored dossiers" if stored_period else str(frame_path)
+        raise sampling.SamplingError([sampling.Problem(where, "Khung mẫu không còn dòng hợp lệ nào.",
                                                        "no good rows are left in the frame.")])
     frame = _with_day_and_level(imported.frame, units)
     sample = sampling.draw_multistage(frame, design.stages(), seed=seed, strata=list(design.strata),

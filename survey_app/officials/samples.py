@@ -74,11 +74,12 @@ async def run_slips(settings: Settings, codes_file: Path, output: Path, with_nam
     return "\n".join(await write_slips(settings, rows, output, with_names))
 
 
-async def run_draw_dossiers(frame: Path, mapping: str | None, design: dossier_draws.DossierDesign, seed: int,
-                            output: Path, bad_rows: Path | None) -> str:
-    """Draw dossiers in three stages; write the selection (and the bad-rows report); return the report text."""
+async def run_draw_dossiers(frame: Path | None, mapping: str | None, design: dossier_draws.DossierDesign, seed: int,
+                            output: Path, bad_rows: Path | None, stored_period=None) -> str:
+    """Draw dossiers in three stages (from a frame file, or the stored dossiers returned in `stored_period`); write
+    the selection (and the bad-rows report); return the report text."""
     refuse_existing("--output", output)
-    drawn = await dossier_draws.draw_dossiers(frame, mapping, design, seed)
+    drawn = await dossier_draws.draw_dossiers(frame, mapping, design, seed, stored_period)
     selected = drawn.table[drawn.table["status"] == "selected"]
     write_private(output, drawn.table.to_csv(index=False).encode("utf-8-sig"))
     summary = drawn.imported.summary()

@@ -16,6 +16,7 @@ from survey_app.accounts import audit
 from survey_app.core import db
 from survey_app.campaigns.catalog import definition_of
 from survey_app.core.sampling_tables import DraftAnswers
+from survey_app.core.dossier_tables import Dossier
 from survey_app.core.tables import Campaign, Questionnaire, Response
 
 FREE_TEXT_TYPES = ("text",)  # item types whose answers are typed by the respondent
@@ -104,6 +105,9 @@ async def store_anonymised(response_id: int, kept: dict) -> None:
     digest = hashlib.sha256(json.dumps(kept, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     await Response.update({Response.answers: json.dumps(kept, ensure_ascii=False), Response.dossier_hash: None,
                            Response.answers_digest: digest}).where(Response.id == response_id)
+    # A rating made through a dossier's link: the dossier row (its keyed code hash, procedure and dates) no longer
+    # points at the answers; its rated_at stays, so the link still refuses a second rating.
+    await Dossier.update({Dossier.response: None}).where(Dossier.response == response_id)
 
 
 async def record_run(actor: str, days: int, report: RetentionReport, changed_ids: list[int]) -> None:

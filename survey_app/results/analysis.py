@@ -36,8 +36,11 @@ async def run_indices(campaign_code: str, by: str | None = None, minimum: int = 
         figures = await campaign_figures(campaign, True, minimum)
     except NotEnoughData as error:
         raise AnalysisCommandError(str(error)) from error
+    from survey_app.results.weighting import version_in_use
+
     groups = {"all": figures["province"]} if by is None else figures["by"]["unit_alone" if by == "unit" else by]
-    return {
+    version = await version_in_use(campaign["id"])
+    return {"weight_version": version["number"] if version else None,
         "campaign": campaign["code"], "by": by or "campaign", "confidence": 0.95, "responses": figures["responses"],
         "design": SRS_NOTE if figures["cells"].total().all_weights_one else WEIGHTED_NOTE,
         "groups": [{"group": str(key), **result} for key, result in groups.items()],
@@ -48,6 +51,8 @@ def indices_text(result: dict) -> str:
     """A plain table: per group, the overall index and each factor, with SE and 95 % CI."""
     lines = [f"campaign {result['campaign']}: SIPAS indices by {result['by']} ({result['responses']} responses)",
              f"design: {result['design']}",
+             f"weights: {'version ' + str(result['weight_version']) if result.get('weight_version') else 'never weighted'}"
+             " (survey weight versions)",
              f"{'group':<14} {'index':<22} {'n':>6} {'value':>7} {'SE':>6} {'95% CI':>16}"]
     for group in result["groups"]:
         rows = [("overall", group["overall"], group.get("se"), group.get("ci_low"), group.get("ci_high"))]

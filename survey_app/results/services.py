@@ -76,9 +76,11 @@ async def unit_index(unit_code: str, campaign_code: str | None = None,
     (RESULTS_MAX_AGE_SECONDS). With nothing to show, "index" is None and
     "suppressed_below" or "published_when_closed" says why."""
     from survey_app.results.dashboard import published
+    from survey_app.results.weighting import version_in_use
 
     unit = await find_unit(unit_code)
     campaign = await choose_campaign(campaign_code, subtree(unit["id"], await children_by_parent()))
+    weight_version = await version_in_use(campaign["id"])
     questionnaire = await Questionnaire.select(Questionnaire.key, Questionnaire.version) \
         .where(Questionnaire.id == campaign["questionnaire"]).first()
     officials, shown = campaign["mode"] == "invitation", published(campaign)
@@ -93,6 +95,7 @@ async def unit_index(unit_code: str, campaign_code: str | None = None,
         "index": index,
         "suppressed_below": suppress_below if withheld and shown else None,
         "published_when_closed": not shown,
+        "weight_version": weight_version["number"] if weight_version else None,  # None: never weighted, all 1
     }
 
 

@@ -1,4 +1,5 @@
-"""Counters: list per unit, add, deactivate, rotate the signing key of their QR posters, download posters.
+"""Counters: list per unit, add, deactivate, rotate the signing key of their QR posters, download posters, open a
+counter's form in kiosk mode on the counter's tablet.
 
 Posters come from `survey_app.units.posters.build`, the same code as `survey qr`. A unit manager may list and print
 the posters of their own unit's counters; another unit's gives 403, written to the audit log.
@@ -6,11 +7,13 @@ the posters of their own unit's counters; another unit's gives 403, written to t
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
-from litestar.response import Response, Template
+from litestar.response import Redirect, Response, Template
 
 from survey_app.accounts import audit
 from survey_app.core import db
@@ -25,7 +28,7 @@ from survey_app.accounts.admin_forms import (
 from survey_app.accounts import access
 from survey_app.core.confirmations import Confirmation, confirmation_page, confirmed_reason, with_reason
 from survey_app.core.wording import search_key
-from survey_app.units.posters import QrCommandError, build
+from survey_app.units.posters import QrCommandError, build, poster_entries
 from survey_app.core.tables import Campaign, Counter, Unit
 from survey_app.core.tokens import accepted_key_ids, newest_key_id
 
@@ -222,6 +225,22 @@ class UnitCountersController(Controller):
         filename = f"poster-{counter_code}-{campaign}.{output.format}"
         return Response(output.data, media_type=POSTER_TYPES[output.format],
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+    @get("/{unit_code:str}/counters/{counter_code:str}/kiosk")
+    async def kiosk(self, request: Request, state: State, unit_code: FromPath[str], counter_code: FromPath[str],
+                    campaign: FromQuery[str] = "") -> Response | Redirect:
+        """The counter's form in kiosk mode, for the tablet at the counter (the poster's address, ?kiosk=1)."""
+        await scoped_unit(request, unit_code)
+        row = await counter_row(counter_code)
+        if row["unit_code"] != unit_code:
+            raise NotFoundException(f"Quầy {counter_code[:40]} không thuộc đơn vị {unit_code[:40]}.")
+        try:
+            _, entries = await poster_entries(state.settings, campaign[:32], counter_code=counter_code)
+        except QrCommandError as error:
+            return Template(template_name="message.html", status_code=422, context={
+                "title": "Không mở được chế độ máy tính bảng", "title_en": "No kiosk form", "detail": str(error)})
+        # the path only: the tablet stays on the origin it reached, which its service worker belongs to
+        return Redirect(path=urlsplit(entries[0].url).path + "?kiosk=1", status_code=303)
 
 
 async def scoped_unit(request: Request, unit_code: str) -> dict:

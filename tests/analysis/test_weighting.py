@@ -5,6 +5,8 @@ Sources (R output as printed):
   [rakecheck.Rout.save] cran/survey tests/rakecheck.Rout.save: rake / calibrate(calfun="raking") on dclus1
   [vignette]            cran/survey inst/doc/survey.tex ("A survey analysis example"): calibrate(dclus1, ~api99, ...)
   [domain]              cran/survey inst/doc/domain.pdf ("Estimates in subpopulations"): calibrate(dclus1, ~stype+api99)
+  [trimWeights]         the example of R's help page ?trimWeights as run on https://rdrr.io/cran/survey/man/trimWeights.html:
+                        summary(weights(...)) of calibrate(dclus1, ~stype+api99, ...) and trimWeights(lower=20, upper=45)
 """
 
 import numpy as np
@@ -139,6 +141,35 @@ def test_trim_caps_and_keeps_the_total(dclus1):
     assert trimmed.after.maximum <= 45 + 1e-9
     assert trimmed.after.total == pytest.approx(trimmed.before.total)
     assert trimmed.after.cv < trimmed.before.cv
+
+
+TRIM_EXAMPLE_TOTALS = {"intercept": 6194, "stype[H]": 755, "stype[M]": 1018, "api99": 3914069}
+
+
+def _r_summary(weights) -> list[float]:
+    """R's summary(): min, 1st quartile, median, mean, 3rd quartile, max (quantile type 7 = numpy's linear)."""
+    quartiles = np.percentile(weights, [0, 25, 50, 75, 100])
+    return [quartiles[0], quartiles[1], quartiles[2], float(np.mean(weights)), quartiles[3], quartiles[4]]
+
+
+def test_trim_matches_r_trimweights_example(dclus1):
+    # [trimWeights] summary(weights(dclus1g)): 14.17 25.91 33.58 33.85 40.23 62.05
+    calibrated = weighting.calibrate(dclus1, ["stype", "api99"], TRIM_EXAMPLE_TOTALS).design
+    assert _r_summary(calibrated.weights) == [significant(value) for value in (14.17, 25.91, 33.58, 33.85, 40.23, 62.05)]
+    # trimWeights(dclus1g, lower=20, upper=45): 20.00 26.82 34.48 33.85 41.13 45.74 (one pass: trimmings shared
+    # equally by the weights inside, which may push some above the bound)
+    once = weighting.trim(calibrated, lower=20, upper=45, strict=False)
+    assert _r_summary(once.design.weights) == [significant(value) for value in (20.00, 26.82, 34.48, 33.85, 41.13, 45.74)]
+    # strict=TRUE: the printed minimum is 20.01 (the weights set to 20 share the next pass's trimmings)
+    strict = weighting.trim(calibrated, lower=20, upper=45)
+    assert strict.design.weights.min() == significant(20.01)
+    assert strict.design.weights.max() <= 45 and strict.report["outside_after"] == 0
+    assert strict.after.total == pytest.approx(calibrated.weights.sum())
+
+
+def test_rake_that_cannot_converge_names_the_margin_off(dclus1):
+    with pytest.raises(WeightingError, match=r"in 1 iterations: margin '(stype|sch.wide)' is off by"):
+        weighting.rake(dclus1, {"stype": SCHOOL_TYPES, "sch.wide": SCHOOL_WIDE}, max_iterations=1, tolerance=1e-14)
 
 
 def test_trim_with_impossible_bounds_says_so(dclus1):

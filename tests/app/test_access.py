@@ -23,7 +23,7 @@ ROLE_USERS = {"admin": "admin", "analyst": "analyst", "unit_manager": "so01"}
 PATH_VALUES = {"unit_code": "SO01", "campaign_code": "QUAY-2026", "code": "QUAY-2026", "index": "0", "id": "1",
                "user_id": "1", "draw_id": "1", "counter_code": "SO01-Q1", "fmt": "csv", "format": "csv",
                "file_path": "app.css", "path": "x", "token": "x", "job_id": "x" * 22, "response_id": "1",
-               "token_id": "1", "subscription_id": "1", "delivery_id": "1"}
+               "token_id": "1", "subscription_id": "1", "delivery_id": "1", "serial": "1", "link_id": "x", "questionnaire_id": "1"}
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 
 

@@ -49,7 +49,8 @@ sections:
                                     "dossier_code"),
         "10: sections[0].items[0].colour: " + Code.UNKNOWN_FIELD.format(
             name="colour", allowed="key, type, label, hint, required, choices, show_if, max_length, minimum, "
-                                   "maximum, pattern, scale, max_choices"),
+                                   "maximum, pattern, scale, max_choices, constraint_message, choice_filter, "
+                                   "appearance"),
     ]
 
 
