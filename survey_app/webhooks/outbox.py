@@ -72,6 +72,21 @@ async def record_campaign_event(campaign: dict, event_type: str, data: dict) -> 
     return len(rows)
 
 
+async def record_response_event(response_id: int, campaign_id: int) -> int:
+    """response.stored for an answer stored by another path than the counter form (a dossier's rating link):
+    call it inside that answer's transaction. The body is built from the stored row at the first attempt."""
+    subscribers = await WebhookSubscription.select(WebhookSubscription.id).where(
+        (WebhookSubscription.campaign == campaign_id) & (WebhookSubscription.active == True)  # noqa: E712
+        & WebhookSubscription.events.like("%,response.stored,%"))
+    now = time.time()
+    rows = [WebhookDelivery(event_id=new_event_id(), subscription=row["id"], event_type="response.stored",
+                            subject=str(response_id), status="pending", next_attempt_at=now, created_at=now)
+            for row in subscribers]
+    if rows:
+        await WebhookDelivery.insert(*rows)
+    return len(rows)
+
+
 async def record_closing(campaign: dict) -> int:
     """campaign.closed and index.published (the final figures are public from now on, officials' ones included)
     for a campaign being closed, inside the closing's transaction."""
