@@ -20,7 +20,7 @@ from survey_app.core.tables import Response, Unit
 from survey_app.core.webhook_tables import WebhookDelivery, WebhookSubscription
 
 EVENTS = {
-    "response.stored": ("Có phiếu trả lời mới (từ mã QR tại quầy)", "a citizen's response was stored"),
+    "response.stored": ("Có phiếu trả lời mới của người dân", "a citizen's response was stored"),
     "campaign.closed": ("Đợt khảo sát đã đóng", "the campaign was closed"),
     "index.published": ("Chỉ số đã công bố (khi đóng đợt)", "the campaign's final index was published (at closing)"),
 }
