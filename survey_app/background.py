@@ -17,5 +17,5 @@ async def start(settings, run_worker: bool | None = None) -> jobs.Engine:
     return await jobs.start(settings, settings.job_worker if run_worker is None else run_worker)
 
 
-async def stop() -> None:
-    await jobs.stop()
+async def stop(engine: jobs.Engine | None = None) -> None:
+    await jobs.stop(engine)
