@@ -530,9 +530,9 @@ async def _finish(version: dict, campaign: dict, frame: pd.DataFrame, final: lis
 
     pairs = [[int(response), round(float(weight), 12)] for response, weight in zip(frame["response_id"], final)]
     await WeightVersion.update({WeightVersion.weights: json.dumps(pairs), WeightVersion.diagnostics: json.dumps(steps),
-                                WeightVersion.input_hashes: json.dumps(hashes), WeightVersion.state: "done",
-                                WeightVersion.progress: 100}).where(WeightVersion.id == version["id"])
-    await _put_in_use(campaign, version, pairs, user)
+                                WeightVersion.input_hashes: json.dumps(hashes), WeightVersion.progress: 90}) \
+        .where(WeightVersion.id == version["id"])
+    await _put_in_use(campaign, version, pairs, user, finished=True)
 
 
 async def use_version(campaign_code: str, number: int, user: str = "") -> dict:
@@ -548,7 +548,8 @@ async def use_version(campaign_code: str, number: int, user: str = "") -> dict:
     return await version_detail(campaign_code, number)
 
 
-async def _put_in_use(campaign: dict, version: dict, pairs: list, user: str) -> None:
+async def _put_in_use(campaign: dict, version: dict, pairs: list, user: str, finished: bool = False) -> None:
+    """A finished run is marked done in the same transaction: a version shown done is the one in use."""
     from survey_app.accounts.audit import record
     from survey_app.core.tables import Response
     from survey_app.core.weight_tables import WeightVersion
@@ -562,7 +563,8 @@ async def _put_in_use(campaign: dict, version: dict, pairs: list, user: str) -> 
             for start in range(0, len(ids), 500):
                 await Response.update({Response.weight: weight}).where(Response.id.is_in(ids[start:start + 500]))
         await WeightVersion.update({WeightVersion.in_use: False}).where(WeightVersion.campaign == campaign["id"])
-        await WeightVersion.update({WeightVersion.in_use: True}).where(WeightVersion.id == version["id"])
+        done = {WeightVersion.state: "done", WeightVersion.progress: 100} if finished else {}
+        await WeightVersion.update({WeightVersion.in_use: True, **done}).where(WeightVersion.id == version["id"])
         await fold_again(campaign["id"])
         await record(user, "weight_version_used", campaign["code"], None, {"version": version["number"]},
                      f"{len(pairs)} response weights")

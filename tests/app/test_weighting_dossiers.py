@@ -20,7 +20,7 @@ from survey_app.core.weight_tables import WeightVersion
 from survey_app.results import weighting
 from survey_app.results.weighting import Plan, WeightingRefused
 from tests.app.test_analysis_cli import run_survey
-from tests.app.test_weighting import CAMPAIGN, forget_versions, officials_campaign
+from tests.app.test_weighting import CAMPAIGN, forget_versions, officials_campaign, runs_finished
 
 PERIOD = (dt.date(2026, 3, 1), dt.date(2026, 3, 31))  # no other test feeds dossiers returned then
 
@@ -143,7 +143,7 @@ async def test_a_run_is_a_job_on_the_engine_shown_running_at_once_and_run_once_i
     [waiting] = await weighting.versions(campaign["id"])
     assert (waiting["number"], waiting["state"]) == (number, "running")
     await jobs.defer(weighting.RUN_TASK, campaign=code, number=number, user="analyst")  # delivered a second time
-    await jobs.current().run_until_idle()
+    await runs_finished(campaign["id"])
     [done] = await weighting.versions(campaign["id"])
     assert (done["state"], done["progress"], done["in_use"]) == ("done", 100, True)
     assert await WeightVersion.count().where(WeightVersion.campaign == campaign["id"]) == 1
