@@ -6,6 +6,7 @@ named as for a file (SQLite, or PostgreSQL with TEST_DATABASE_URL)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import uuid
 
 import httpx
@@ -20,8 +21,10 @@ from survey_app.core.weight_tables import WeightVersion
 from survey_app.results import weighting
 from survey_app.results.weighting import Plan, WeightingRefused
 from tests.app.test_analysis_cli import run_survey
+from tests.conftest import TEST_DATABASE_URL
 from tests.app.test_weighting import CAMPAIGN, forget_versions, officials_campaign, runs_finished
 
+REDIS_URL = os.environ.get("TEST_JOBS_REDIS_URL", "redis://127.0.0.1:6379/10")
 PERIOD = (dt.date(2026, 3, 1), dt.date(2026, 3, 31))  # no other test feeds dossiers returned then
 
 
@@ -155,3 +158,27 @@ async def test_a_run_without_a_plan_is_refused_before_any_job(app):
     code = await officials_campaign()
     with pytest.raises(WeightingRefused, match="chưa có kế hoạch gia quyền"):
         await weighting.start_run(code, "analyst")
+
+
+ENGINES = ["in-process", "saq"] + (["procrastinate"] if TEST_DATABASE_URL.startswith("postgres") else [])
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+async def test_the_run_job_completes_on_each_engine_its_state_in_the_version_row(app, settings, kind):
+    """The same job on procrastinate (PostgreSQL), SAQ (Redis) and in-process (SQLite), each on a queue of its own so
+    the suite's server worker never takes it."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    engine = {"saq": lambda: jobs.SaqEngine(REDIS_URL, queue=queue),
+              "procrastinate": lambda: jobs.ProcrastinateEngine(settings.database_url, queue=queue),
+              "in-process": jobs.InProcessEngine}[kind]()
+    await engine.open()
+    try:
+        code = await officials_campaign()
+        await weighting.save_plan(code, Plan("stratum", upper=9.0), "analyst")
+        campaign, version = await weighting._start_version(code, "analyst")
+        await engine.defer(weighting.RUN_TASK, {"campaign": code, "number": version["number"], "user": "analyst"}, None, 0)
+        await engine.run_until_idle()
+    finally:
+        await engine.close()
+    [done] = await weighting.versions(campaign["id"])
+    assert (done["state"], done["in_use"], done["diagnostics"][-1]["step"]) == ("done", True, "trim")
