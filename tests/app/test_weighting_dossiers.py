@@ -182,3 +182,27 @@ async def test_the_run_job_completes_on_each_engine_its_state_in_the_version_row
         await engine.close()
     [done] = await weighting.versions(campaign["id"])
     assert (done["state"], done["in_use"], done["diagnostics"][-1]["step"]) == ("done", True, "trim")
+
+
+async def test_the_weighting_page_offers_the_dossiers_beside_the_file_and_names_bad_days(analyst, feed):
+    from tests.app.helpers import csrf_token
+
+    code = await officials_campaign()
+    await feed({(unit, "dat_dai", "truc_tiep"): 3 for unit in ("SO01", "SO02", "H01")}, dt.date(2026, 7, 8))
+    path = f"/analyst/campaigns/{code}/weighting"
+    page = await analyst.get(path)
+    assert 'name="population_source"' in page.text and 'value="dossiers"' in page.text and 'name="file"' in page.text
+    form = {"calibration": "post_stratify", "margins": ["unit"], "population_source": "dossiers",
+            "dossiers_from": "08/07/2026", "dossiers_to": "32/07/2026", "_csrf_token": csrf_token(page.text)}
+    bad = await analyst.post(f"{path}/plan", data=form)
+    assert bad.status_code == 422 and "kỳ hồ sơ, đến ngày: &#39;32/07/2026&#39; không phải ngày (viết dd/mm/yyyy)" in bad.text
+    saved = await analyst.post(f"{path}/plan", data={**form, "dossiers_to": "08/07/2026"})
+    assert saved.status_code == 303
+    shown = await analyst.get(path)
+    assert "hồ sơ đã trả kết quả 08/07/2026–08/07/2026" in shown.text and 'value="08/07/2026"' in shown.text
+    ran = await analyst.post(f"{path}/run", data={"_csrf_token": csrf_token(page.text)})
+    assert ran.status_code == 303
+    campaign = await weighting.campaign_by_code(code)
+    await runs_finished(campaign["id"])
+    stored = await Response.select(Response.weight).where(Response.campaign == campaign["id"])
+    assert sum(row["weight"] for row in stored) == pytest.approx(9)
