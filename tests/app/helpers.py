@@ -102,10 +102,9 @@ async def draw_officials(settings, folder, campaign_code: str, name: str, units:
 async def started_app(suite_app, settings):
     """A second app instance (another worker, or other settings) started beside the suite's: its start-up hooks
     run, it is yielded, then stopped, and the tables are bound back to the suite's engine."""
-    from survey_app.core import db, jobs
+    from survey_app.core import db
     from survey_app.app import create_app
 
-    suite_jobs = jobs._engine  # the other app starts (and at its end stops) a job engine of its own
     other = create_app(settings)
     for hook in other.on_startup:
         await hook(other)
@@ -114,5 +113,4 @@ async def started_app(suite_app, settings):
     finally:
         for hook in other.on_shutdown:
             await hook(other)
-        db.bind(suite_app.state.engine)
-        jobs._engine = suite_jobs
+        db.bind(suite_app.state.engine)  # (its job engine stops alone: jobs.stop gives the suite's back)
