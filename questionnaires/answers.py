@@ -10,7 +10,7 @@ from typing import Mapping
 
 from questionnaires.errors import answer_message
 from questionnaires.items import Item
-from questionnaires.standard import DEFAULT_CODE_LENGTH, DEFAULT_TEXT_LENGTH, NOT_APPLICABLE
+from questionnaires.standard import DEFAULT_CODE_LENGTH, DEFAULT_TEXT_LENGTH, DISPLAY_TYPES, NOT_APPLICABLE
 
 
 INTEGER_TEXT = re.compile(r"[+-]?\d+")
@@ -97,6 +97,8 @@ def _is_visible(key: str, conditions: Mapping[str, tuple], answers: Mapping[str,
 
 def clean_answer(item: Item, raw_value: object):
     """The clean value of one answer, None when unanswered; raises AnswerError when it cannot be accepted."""
+    if item.type in DISPLAY_TYPES:  # a note is read, never answered: a posted value is ignored
+        return None
     if item.type == "multiple":
         return _clean_multiple(item, _as_texts(raw_value))
     text = _as_single_text(raw_value)

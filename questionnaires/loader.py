@@ -14,8 +14,8 @@ from questionnaires import show_if
 from questionnaires.errors import Code, DefinitionError, Problem
 from questionnaires.model import (ComparableWith, Choice, Criterion, Factor, Item, Questionnaire, Scoring, Section,
                                   rating_choices)
-from questionnaires.standard import (CHOICE_TYPES, DEFAULT_SCALE, ITEM_TYPES, LANGUAGES, LAYOUTS, RATING_SCALES,
-                                     SCORING_RULES)
+from questionnaires.standard import (CHOICE_TYPES, DEFAULT_SCALE, DISPLAY_TYPES, ITEM_TYPES, LANGUAGES, LAYOUTS,
+                                     RATING_SCALES, SCORING_RULES)
 from questionnaires.yaml_tree import Document, read_document
 
 KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -378,6 +378,8 @@ class _Builder:
                  "constraint_message": self.translations(path + ("constraint_message",),
                                                          data.get("constraint_message"), optional=True)}
         required = self.boolean(path + ("required",), data.get("required"), False)
+        if required and item_type in DISPLAY_TYPES:
+            self.report(path + ("required",), Code.NOTE_REQUIRED)
         choice_filter = self.read_choice_filter(path + ("choice_filter",), data.get("choice_filter"), key)
         appearance = self.one_of(path + ("appearance",), data.get("appearance"), APPEARANCES, Code.BAD_APPEARANCE)
         if appearance == "minimal" and item_type == "multiple":
@@ -451,6 +453,8 @@ class _Builder:
                 self.report(path, Code.SHOW_IF_UNKNOWN_ITEM, value=name, known=_short_list(items))
             if item_key in references:
                 self.report(path, Code.SHOW_IF_SELF)
+            for name in sorted(key for key in references & set(items) if items[key].type in DISPLAY_TYPES):
+                self.report(path, Code.SHOW_IF_NOTE, value=name)
             graph[item_key] = sorted((references & set(items)) - {item_key})
         for cycle in find_cycles(graph):
             self.report(self.conditions[cycle[0]][0], Code.SHOW_IF_CYCLE, cycle=" → ".join(cycle + [cycle[0]]))

@@ -11,7 +11,7 @@ from typing import Mapping
 
 from questionnaires import show_if
 from questionnaires.items import Choice, Item
-from questionnaires.standard import NOT_APPLICABLE
+from questionnaires.standard import DISPLAY_TYPES, NOT_APPLICABLE
 
 NOT_APPLICABLE_CODE = "9"  # the usual survey code for "don't know / not applicable", after the scale's 1–5
 CODED_TYPES = ("single", "multiple", "rating5", "domain")
@@ -19,9 +19,15 @@ CODED_TYPES = ("single", "multiple", "rating5", "domain")
 ORDER_WORDS = {"<": "nhỏ hơn {}", "<=": "từ {} trở xuống", ">": "lớn hơn {}", ">=": "từ {} trở lên"}
 
 
+def keyed_items(questionnaire) -> list[Item]:
+    """The items an operator keys, in order: every one but notes (printed as plain text, never answered)."""
+    return [item for item in questionnaire.items if item.type not in DISPLAY_TYPES]
+
+
 def item_numbers(questionnaire) -> dict[str, int]:
-    """Item key → its question number (1, 2, …) across sections, as printed and as the keying page shows it."""
-    return {item.key: number for number, item in enumerate(questionnaire.items, start=1)}
+    """Item key → its question number (1, 2, …) across sections, as printed and as the keying page shows it;
+    notes have no number."""
+    return {item.key: number for number, item in enumerate(keyed_items(questionnaire), start=1)}
 
 
 def is_coded(item: Item) -> bool:
@@ -52,7 +58,7 @@ def keyed_to_raw(questionnaire, keyed: Mapping[str, str]) -> tuple[dict, dict]:
     """(form values as the web form posts them, errors by item key in Vietnamese) for what an operator typed:
     codes for boxes (several separated by spaces or commas for multiple choice), text as written."""
     raw, errors = {}, {}
-    for item in questionnaire.items:
+    for item in keyed_items(questionnaire):
         typed = " ".join(str(keyed.get(item.key, "")).split())
         if not is_coded(item):
             raw[item.key] = typed
@@ -93,7 +99,7 @@ def answer_codes_of(item: Item, answer) -> str:
 def skip_instructions(questionnaire) -> dict[str, str]:
     """Item key → the sentence printed before it, for the first item of each run of consecutive items that share a
     condition: "Nếu câu 3 là 'Có', trả lời câu 4; nếu không, chuyển sang câu 5"."""
-    numbers, items, sentences = item_numbers(questionnaire), questionnaire.items, {}
+    numbers, items, sentences = item_numbers(questionnaire), keyed_items(questionnaire), {}
     index = 0
     while index < len(items):
         condition = items[index].show_if

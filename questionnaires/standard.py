@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 ITEM_TYPES = ("single", "multiple", "rating5", "integer", "decimal", "text", "date", "unit", "domain",
-              "dossier_code")
+              "dossier_code", "note")
+DISPLAY_TYPES = ("note",)  # shown text only: never an answer, never required, no export column
 CHOICE_TYPES = ("single", "multiple")
 LAYOUTS = ("single_page", "paged")
 LANGUAGES = ("vi", "en")

@@ -29,6 +29,7 @@ SELECT_TYPES = {"select_one": "single", "select1": "single", "select_multiple": 
 METADATA_TYPES = {"start", "end", "today", "deviceid", "subscriberid", "simserial", "phonenumber", "username",
                   "email", "audit", "hidden", "start-geopoint", "background-audio", "uri:deviceid",
                   "uri:subscriberid", "uri:simserial", "uri:phonenumber", "uri:username", "uri:email", "imei"}
+DISPLAY_KINDS = {"note": "note"}  # rows shown as text, never answered
 QUESTION_KINDS = {*SIMPLE_TYPES, *SELECT_TYPES}
 OTHER_CHOICE = {"value": "other", "label": {"vi": "Khác", "en": "Other"}}
 OTHER_LABEL = {"vi": "Ghi rõ lựa chọn khác.", "en": "Specify other."}
@@ -377,7 +378,7 @@ class _Converter:
         """A comment row (only columns such as '_category') is skipped; a named row without a type is refused."""
         if values.get("name"):
             self.refuse(row, "type", Code.XLSFORM_UNSUPPORTED_TYPE.format(
-                kind="", name=values["name"], allowed=", ".join(sorted(QUESTION_KINDS))))
+                kind="", name=values["name"], allowed=", ".join(sorted(QUESTION_KINDS | set(DISPLAY_KINDS)))))
         else:
             self.note("survey", row, "row without type or name (a comment) skipped.")
 
@@ -475,7 +476,10 @@ class _Converter:
 
     def item(self, row: int, values: dict, group_conditions: list[str]) -> dict | None:
         kind, list_name, other = question_type(values)
-        item_type = SIMPLE_TYPES.get(kind) or SELECT_TYPES.get(kind)
+        item_type = SIMPLE_TYPES.get(kind) or SELECT_TYPES.get(kind) or DISPLAY_KINDS.get(kind)
+        if item_type == "note" and not values.get("name"):  # nothing refers to it: a key from its row will do
+            values = {**values, "name": f"note_{row}"}
+            self.names[values["name"]], self.kinds[values["name"]] = values["name"], "note"
         if item_type is not None and not values.get("name"):
             self.refuse(row, "name", Code.XLSFORM_UNSUPPORTED.format(
                 what=f"a '{kind}' question without a name", instead="a question with a name",
@@ -490,6 +494,8 @@ class _Converter:
         if hint:
             item["hint"] = hint
         self.note_piping(row, item["label"], hint)
+        if item_type == "note":
+            return self.note_item(row, values, item, group_conditions)
         self.add_required(row, values, item)
         if item_type in ("single", "multiple"):
             item["choices"] = self.item_choices(row, list_name, other)
@@ -500,6 +506,16 @@ class _Converter:
         self.add_constraint(row, values, item)
         self.apply_sipas_type(row, values, item)
         self.note_ignored_columns(row, values, QUESTION_COLUMNS)
+        return item
+
+    def note_item(self, row: int, values: dict, item: dict, group_conditions: list[str]) -> dict:
+        """A note: its text and relevant only; a required or constraint on text nobody answers means nothing."""
+        for column in ("required", "constraint"):
+            if values.get(column) and values[column].lower() not in FALSE_WORDS:
+                self.note("survey", row, f"{column} on the note '{values['name']}' means nothing (it has no "
+                                         "answer); dropped.")
+        self.add_show_if(row, values, item, group_conditions)
+        self.note_ignored_columns(row, values, QUESTION_COLUMNS + ("constraint", "required"))
         return item
 
     def apply_sipas_type(self, row: int, values: dict, item: dict) -> None:
@@ -519,12 +535,10 @@ class _Converter:
                 item["scale"] = scale
 
     def not_a_question(self, row: int, kind: str, values: dict) -> None:
-        """Metadata and notes carry no answer and are dropped with a note; any other type is refused."""
+        """Metadata carries no answer and is dropped with a note; any other type is refused."""
         name = values.get("name", "")
         if kind in METADATA_TYPES:
             self.note("survey", row, f"metadata '{kind}' is not kept; '{name}' dropped.")
-        elif kind == "note":
-            self.note("survey", row, f"note '{name}' (text without an answer) dropped.")
         elif kind == "calculate":
             self.refuse(row, "calculation", Code.XLSFORM_UNSUPPORTED.format(
                 what=f"the calculation '{name}' ({values.get('calculation', 'no calculation given')})",
@@ -538,7 +552,7 @@ class _Converter:
                 instead_vi="không gì cả: số điện thoại không bao giờ được lưu cùng câu trả lời"))
         else:
             self.refuse(row, "type", Code.XLSFORM_UNSUPPORTED_TYPE.format(
-                kind=kind, name=name, allowed=", ".join(sorted(QUESTION_KINDS))))
+                kind=kind, name=name, allowed=", ".join(sorted(QUESTION_KINDS | set(DISPLAY_KINDS)))))
 
     def note_piping(self, row: int, *texts: dict) -> None:
         """A label that shows another answer (${name}) is kept as written: the form shows the reference itself."""

@@ -16,7 +16,7 @@ from questionnaires.xlsform_logic import show_if_to_relevant
 
 LANGUAGE_COLUMNS = {"vi": "Tiếng Việt (vi)", "en": "English (en)"}
 XLSFORM_TYPES = {"integer": "integer", "decimal": "decimal", "text": "text", "date": "date",
-                 "dossier_code": "text", "unit": "text", "domain": "text"}
+                 "dossier_code": "text", "unit": "text", "domain": "text", "note": "note"}
 SIPAS_TYPES = ("rating5", "unit", "domain", "dossier_code")  # our types that XLSForm has no word for
 
 

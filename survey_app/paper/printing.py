@@ -142,7 +142,16 @@ def _section(document: FPDF, section, numbers: dict, skips: dict) -> None:
         _paragraph(document, section.title.get("vi", ""), WIDTH, 6, 11, "B", x=MARGIN)
         document.set_text_color(*INK)
     for item in section.items:
-        _item(document, item, numbers[item.key], skips.get(item.key))
+        if item.key in numbers:
+            _item(document, item, numbers[item.key], skips.get(item.key))
+        else:  # a note: its text only, no number and no box
+            _note(document, item)
+
+
+def _note(document: FPDF, item) -> None:
+    document.ln(1)
+    _paragraph(document, nfc(" ".join(filter(None, (item.label.get("vi"), item.hint.get("vi"))))), WIDTH, LINE, 10,
+               x=MARGIN)
 
 
 def _keep_room(document: FPDF, height: float) -> None:
