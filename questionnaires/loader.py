@@ -10,7 +10,7 @@ import pathlib
 import re
 from typing import Optional, Union
 
-from questionnaires import show_if
+from questionnaires import piping, show_if
 from questionnaires.errors import Code, DefinitionError, Problem
 from questionnaires.model import (ComparableWith, Choice, Criterion, Factor, Item, Questionnaire, Scoring, Section,
                                   rating_choices)
@@ -105,6 +105,7 @@ class _Builder:
         self.key_lines: dict[tuple[str, str], int] = {}
         self.conditions: dict[str, tuple[tuple, object]] = {}
         self.filter_references: list[tuple[tuple, str, str]] = []  # (path, item key, the key its filter reads)
+        self.piped: list[tuple[tuple, str, str]] = []  # (path of a label or hint, item key, a key it shows)
 
     def report(self, path: tuple, code: Code, **values: object) -> None:
         self.document.report(path, code, **values)
@@ -218,6 +219,7 @@ class _Builder:
         items = {item.key: item for section in sections for item in section.items}
         self.check_conditions(items)
         self.check_filter_references(items)
+        self.check_piping(items)
         scoring = self.read_scoring(data.get("scoring"), items)
         comparable = self.read_comparable(data.get("comparable_with"), items, header["version"])
         if self.document.problems:
@@ -316,6 +318,16 @@ class _Builder:
             rules.append({"column": column, "item": other})
         return tuple(rules)
 
+    def check_piping(self, items: dict) -> None:
+        """A label may show the answer of another question: not a note's (it has none), nor its own."""
+        for path, item_key, other in self.piped:
+            if other not in items:
+                self.report(path, Code.SHOW_IF_UNKNOWN_ITEM, value=other, known=_short_list(items))
+            elif other == item_key:
+                self.report(path, Code.SHOW_IF_SELF)
+            elif items[other].type in DISPLAY_TYPES:
+                self.report(path, Code.SHOW_IF_NOTE, value=other)
+
     def check_filter_references(self, items: dict) -> None:
         for path, item_key, other in self.filter_references:
             if other not in items:
@@ -377,6 +389,9 @@ class _Builder:
                  "hint": self.translations(path + ("hint",), data.get("hint"), optional=True),
                  "constraint_message": self.translations(path + ("constraint_message",),
                                                          data.get("constraint_message"), optional=True)}
+        for name in ("label", "hint"):
+            self.piped.extend((path + (name,), key, other) for text in texts[name].values()
+                              for other in piping.references(text))
         required = self.boolean(path + ("required",), data.get("required"), False)
         if required and item_type in DISPLAY_TYPES:
             self.report(path + ("required",), Code.NOTE_REQUIRED)

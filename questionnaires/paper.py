@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from questionnaires import show_if
+from questionnaires import piping, show_if
 from questionnaires.items import Choice, Item
 from questionnaires.standard import DISPLAY_TYPES, NOT_APPLICABLE
 
@@ -28,6 +28,12 @@ def item_numbers(questionnaire) -> dict[str, int]:
     """Item key → its question number (1, 2, …) across sections, as printed and as the keying page shows it;
     notes have no number."""
     return {item.key: number for number, item in enumerate(keyed_items(questionnaire), start=1)}
+
+
+def printed_text(text: str, numbers: Mapping[str, int]) -> str:
+    """A label for paper: a piped answer `${key}` becomes "(câu N)", the question whose answer it shows."""
+    return piping.REFERENCE.sub(lambda match: f"(câu {numbers[match.group(1)]})" if match.group(1) in numbers
+                                else match.group(0), text or "")
 
 
 def is_coded(item: Item) -> bool:

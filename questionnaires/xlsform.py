@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from questionnaires import show_if, xpath
+from questionnaires import piping, show_if, xpath
 from questionnaires.errors import CODE_VI, Code, DefinitionError, Problem, message
 from questionnaires.loader import parse_definition
 from questionnaires.model import Questionnaire
@@ -493,7 +493,7 @@ class _Converter:
         hint = self.texts("survey", row, values, "hint")
         if hint:
             item["hint"] = hint
-        self.note_piping(row, item["label"], hint)
+        self.pipe(row, item)
         if item_type == "note":
             return self.note_item(row, values, item, group_conditions)
         self.add_required(row, values, item)
@@ -554,12 +554,20 @@ class _Converter:
             self.refuse(row, "type", Code.XLSFORM_UNSUPPORTED_TYPE.format(
                 kind=kind, name=name, allowed=", ".join(sorted(QUESTION_KINDS | set(DISPLAY_KINDS)))))
 
-    def note_piping(self, row: int, *texts: dict) -> None:
-        """A label that shows another answer (${name}) is kept as written: the form shows the reference itself."""
-        piped = sorted({name for text in texts for value in text.values() for name, _ in xpath.references(value)})
-        if piped:
-            self.note("survey", row, f"the label shows {', '.join(f'${{{name}}}' for name in piped)} as written: "
-                                     "answers are not piped into labels.")
+    def pipe(self, row: int, item: dict) -> None:
+        """A label or hint showing another answer (${name}) keeps it under that question's key; a name that is no
+        imported question is refused (the form would show the reference itself)."""
+        for column in ("label", "hint"):
+            reported = set()  # a name once per column, not once per language
+            for language, text in item.get(column, {}).items():
+                for name in piping.references(text):
+                    if name in reported or (name in self.names and self.kinds.get(name) in QUESTION_KINDS):
+                        continue
+                    reported.add(name)
+                    self.refuse(row, column, Code.XLSFORM_UNKNOWN_REFERENCE.format(text=text, name=name)
+                                if name not in self.names else Code.XLSFORM_DROPPED_REFERENCE.format(
+                                    text=text, name=name, kind=self.kinds.get(name)))
+                item[column][language] = piping.renamed(text, self.names)
 
     def add_required(self, row: int, values: dict, item: dict) -> None:
         required = values.get("required", "").lower()

@@ -9,7 +9,7 @@ from pathlib import Path
 import jinja2
 from pypdf import PdfReader
 
-from survey_app.core.templating import label
+from survey_app.core.templating import label, piped
 from survey_app.exports.codebook import answer_columns
 from survey_app.paper.printing import PrintedCopy, paper_pdf
 from tests.questionnaires.test_notes import noted
@@ -19,7 +19,7 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "survey_app" / "templates"
 
 def rendered(item) -> str:
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
-    environment.filters["label"] = label
+    environment.filters.update(label=label, piped=piped)
     return environment.get_template("_item.html").render(item=item, errors={}, values={"thanks": "x"}, lang="vi")
 
 
