@@ -38,7 +38,9 @@ def session_store(settings) -> Store:
         from survey_app.core.limits import redis_client
 
         return RedisStore(redis_client(settings.redis_url), namespace=SESSION_STORE, handle_client_shutdown=True)
-    return FileStore(Path("var") / SESSION_STORE)
+    folder = Path("var") / SESSION_STORE
+    folder.parent.mkdir(parents=True, exist_ok=True)  # the store makes its own folder, not var/ in a fresh checkout
+    return FileStore(folder)
 
 
 def _store(connection: ASGIConnection) -> Store:

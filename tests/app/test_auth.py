@@ -155,3 +155,15 @@ def test_user_create_command_reads_the_password_from_stdin(tmp_path, monkeypatch
     again = CliRunner().invoke(cli, ["user", "create", "quantri", "--role", "admin", "--password-stdin"],
                                input=PASSWORD + "\n")
     assert again.exit_code == 1 and "already exists" in again.output
+
+
+async def test_sessions_are_kept_in_a_folder_that_has_no_var_yet(tmp_path, monkeypatch):
+    # `survey serve` started in a fresh folder answered 500 on the first sign-in: var/ did not exist yet
+    from types import SimpleNamespace
+
+    from survey_app.accounts.middleware import session_store
+
+    monkeypatch.chdir(tmp_path)
+    store = session_store(SimpleNamespace(redis_url=""))
+    await store.set("some-session", b"signed-in", expires_in=60)
+    assert await store.get("some-session") == b"signed-in"
