@@ -10,12 +10,12 @@ import pathlib
 import re
 from typing import Optional, Union
 
-from questionnaires import piping, show_if
+from questionnaires import piping, show_if, xpath, xpath_eval
 from questionnaires.errors import Code, DefinitionError, Problem
 from questionnaires.model import (ComparableWith, Choice, Criterion, Factor, Item, Questionnaire, Scoring, Section,
                                   rating_choices)
 from questionnaires.standard import (CHOICE_TYPES, DEFAULT_SCALE, DISPLAY_TYPES, ITEM_TYPES, LANGUAGES, LAYOUTS,
-                                     RATING_SCALES, SCORING_RULES)
+                                     NOT_ASKED_TYPES, RATING_SCALES, SCORING_RULES)
 from questionnaires.yaml_tree import Document, read_document
 
 KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -24,7 +24,7 @@ TOP_FIELDS = ("key", "version", "title", "description", "languages", "layout", "
               "scoring", "comparable_with")
 SECTION_FIELDS = ("key", "title", "items")
 ITEM_FIELDS = ("key", "type", "label", "hint", "required", "choices", "show_if", "max_length", "minimum",
-               "maximum", "pattern", "scale", "max_choices", "constraint_message", "choice_filter", "appearance")
+               "maximum", "pattern", "scale", "max_choices", "constraint_message", "choice_filter", "appearance", "calculation")
 APPEARANCES = ("likert", "horizontal", "minimal")
 FILTER_COLUMN_PATTERN = re.compile(r"[A-Za-z_][\w.\-]{0,63}")
 FIELDS_BY_TYPE = {
@@ -38,6 +38,7 @@ FIELDS_BY_TYPE = {
     "pattern": ("text", "dossier_code"),
     "scale": ("rating5",),
     "max_choices": ("multiple",),
+    "calculation": ("calculate",),
 }
 Source = Union[str, pathlib.Path]
 
@@ -393,8 +394,9 @@ class _Builder:
             self.piped.extend((path + (name,), key, other) for text in texts[name].values()
                               for other in piping.references(text))
         required = self.boolean(path + ("required",), data.get("required"), False)
-        if required and item_type in DISPLAY_TYPES:
-            self.report(path + ("required",), Code.NOTE_REQUIRED)
+        if required and item_type in NOT_ASKED_TYPES:
+            self.report(path + ("required",), Code.NOTE_REQUIRED, type=item_type)
+        calculation = self.read_calculation(path, data, item_type, key)
         choice_filter = self.read_choice_filter(path + ("choice_filter",), data.get("choice_filter"), key)
         appearance = self.one_of(path + ("appearance",), data.get("appearance"), APPEARANCES, Code.BAD_APPEARANCE)
         if appearance == "minimal" and item_type == "multiple":
@@ -402,7 +404,26 @@ class _Builder:
         if key is None or item_type is None:
             return None
         return Item(key=key, type=item_type, required=required, choices=choices, show_if=condition,
-                    choice_filter=choice_filter, appearance=appearance, **texts, **constraints)
+                    choice_filter=choice_filter, appearance=appearance, calculation=calculation, **texts,
+                    **constraints)
+
+    def read_calculation(self, path: tuple, data: dict, item_type: Optional[str], key: Optional[str]) -> Optional[str]:
+        """A calculate item's expression: it parses, and the evaluator can compute every part of it."""
+        if item_type != "calculate":
+            return None
+        text = self.text(path + ("calculation",), data.get("calculation"))
+        if not text:
+            self.report(path + ("calculation",) if "calculation" in data else path, Code.CALCULATION_MISSING)
+            return None
+        try:
+            tree = xpath.parse(text)
+        except xpath.XPathSyntaxError as error:
+            self.report(path + ("calculation",), Code.CALCULATION_BAD, text=text, detail=error)
+            return None
+        for part in xpath_eval.unsupported_parts(tree):
+            self.report(path + ("calculation",), Code.CALCULATION_BAD, text=text, detail=f"{part} is not supported")
+        self.piped.extend((path + ("calculation",), key, other) for other in sorted(xpath.referenced_names(tree)))
+        return text
 
     def check_fields_for_type(self, path: tuple, data: dict, item_type: Optional[str]) -> None:
         if item_type is None:

@@ -11,7 +11,7 @@ from typing import Mapping
 
 from questionnaires import piping, show_if
 from questionnaires.items import Choice, Item
-from questionnaires.standard import DISPLAY_TYPES, NOT_APPLICABLE
+from questionnaires.standard import NOT_APPLICABLE, NOT_ASKED_TYPES
 
 NOT_APPLICABLE_CODE = "9"  # the usual survey code for "don't know / not applicable", after the scale's 1–5
 CODED_TYPES = ("single", "multiple", "rating5", "domain")
@@ -20,8 +20,9 @@ ORDER_WORDS = {"<": "nhỏ hơn {}", "<=": "từ {} trở xuống", ">": "lớn 
 
 
 def keyed_items(questionnaire) -> list[Item]:
-    """The items an operator keys, in order: every one but notes (printed as plain text, never answered)."""
-    return [item for item in questionnaire.items if item.type not in DISPLAY_TYPES]
+    """The items an operator keys, in order: not notes (printed as plain text) nor calculations (computed by the
+    server when the entry is stored, never printed)."""
+    return [item for item in questionnaire.items if item.type not in NOT_ASKED_TYPES]
 
 
 def item_numbers(questionnaire) -> dict[str, int]:

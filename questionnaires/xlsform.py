@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from questionnaires import piping, show_if, xpath
+from questionnaires import piping, show_if, xpath, xpath_eval
 from questionnaires.errors import CODE_VI, Code, DefinitionError, Problem, message
 from questionnaires.loader import parse_definition
 from questionnaires.model import Questionnaire
@@ -29,8 +29,9 @@ SELECT_TYPES = {"select_one": "single", "select1": "single", "select_multiple": 
 METADATA_TYPES = {"start", "end", "today", "deviceid", "subscriberid", "simserial", "phonenumber", "username",
                   "email", "audit", "hidden", "start-geopoint", "background-audio", "uri:deviceid",
                   "uri:subscriberid", "uri:simserial", "uri:phonenumber", "uri:username", "uri:email", "imei"}
-DISPLAY_KINDS = {"note": "note"}  # rows shown as text, never answered
+DISPLAY_KINDS = {"note": "note", "calculate": "calculate"}  # rows never answered: shown text, computed values
 QUESTION_KINDS = {*SIMPLE_TYPES, *SELECT_TYPES}
+ANSWER_KINDS = QUESTION_KINDS | {"calculate"}  # rows with a value a relevant, a label or a calculation may read
 OTHER_CHOICE = {"value": "other", "label": {"vi": "Khác", "en": "Other"}}
 OTHER_LABEL = {"vi": "Ghi rõ lựa chọn khác.", "en": "Specify other."}
 LANGUAGE_NAMES = {"vietnamese": "vi", "tiếng việt": "vi", "english": "en", "tiếng anh": "en"}
@@ -421,7 +422,7 @@ class _Converter:
             if name == own_name and column == "relevant":
                 self.refuse(row, column, Code.XLSFORM_SELF_REFERENCE.format(text=text))
                 fine = False
-            elif self.kinds.get(name) not in QUESTION_KINDS:
+            elif self.kinds.get(name) not in ANSWER_KINDS:
                 self.refuse(row, column, Code.XLSFORM_DROPPED_REFERENCE.format(text=text, name=name,
                                                                               kind=self.kinds.get(name)))
                 fine = False
@@ -496,6 +497,8 @@ class _Converter:
         self.pipe(row, item)
         if item_type == "note":
             return self.note_item(row, values, item, group_conditions)
+        if item_type == "calculate":
+            return self.calculate_item(row, values, item, group_conditions)
         self.add_required(row, values, item)
         if item_type in ("single", "multiple"):
             item["choices"] = self.item_choices(row, list_name, other)
@@ -516,6 +519,26 @@ class _Converter:
                                          "answer); dropped.")
         self.add_show_if(row, values, item, group_conditions)
         self.note_ignored_columns(row, values, QUESTION_COLUMNS + ("constraint", "required"))
+        return item
+
+    def calculate_item(self, row: int, values: dict, item: dict, group_conditions: list[str]) -> dict:
+        """A calculation the server computes at submit; one it cannot compute (a function such as today(), a path)
+        is refused with its row."""
+        text = values.get("calculation", "")
+        tree = self.parsed_quietly(text) if text else None
+        if not text:
+            self.refuse(row, "calculation", message("a calculate row needs a calculation.",
+                                                    "dòng calculate cần một công thức (calculation)."))
+        for part in xpath_eval.unsupported_parts(tree) if tree is not None else ():
+            self.refuse_not_kept(row, "calculation", text, NotKept(part, part.replace("the function", "hàm")
+                                                                   .replace("a path", "đường dẫn XPath")))
+        for name in sorted(xpath.referenced_names(tree)) if tree is not None else ():
+            if self.kinds.get(name) not in ANSWER_KINDS:
+                self.refuse(row, "calculation", Code.XLSFORM_DROPPED_REFERENCE.format(text=text, name=name,
+                                                                                     kind=self.kinds.get(name)))
+        item["calculation"] = piping.renamed(text, self.names)
+        self.add_show_if(row, values, item, group_conditions)
+        self.note_ignored_columns(row, values, QUESTION_COLUMNS + ("calculation",))
         return item
 
     def apply_sipas_type(self, row: int, values: dict, item: dict) -> None:
@@ -539,12 +562,6 @@ class _Converter:
         name = values.get("name", "")
         if kind in METADATA_TYPES:
             self.note("survey", row, f"metadata '{kind}' is not kept; '{name}' dropped.")
-        elif kind == "calculate":
-            self.refuse(row, "calculation", Code.XLSFORM_UNSUPPORTED.format(
-                what=f"the calculation '{name}' ({values.get('calculation', 'no calculation given')})",
-                instead="a question the respondent answers",
-                what_vi=f"phép tính '{name}' ({values.get('calculation', 'không có công thức')})",
-                instead_vi="một câu hỏi người trả lời điền"))
         elif kind == "phone":  # 'phone number': a text of digits, which this system must never store
             self.refuse(row, "type", Code.XLSFORM_UNSUPPORTED.format(
                 what=f"a phone number question ('{name}')", instead="nothing: phone numbers are never stored with "
@@ -561,7 +578,7 @@ class _Converter:
             reported = set()  # a name once per column, not once per language
             for language, text in item.get(column, {}).items():
                 for name in piping.references(text):
-                    if name in reported or (name in self.names and self.kinds.get(name) in QUESTION_KINDS):
+                    if name in reported or (name in self.names and self.kinds.get(name) in ANSWER_KINDS):
                         continue
                     reported.add(name)
                     self.refuse(row, column, Code.XLSFORM_UNKNOWN_REFERENCE.format(text=text, name=name)

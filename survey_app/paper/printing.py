@@ -144,7 +144,7 @@ def _section(document: FPDF, section, numbers: dict, skips: dict) -> None:
     for item in section.items:
         if item.key in numbers:
             _item(document, item, numbers, skips.get(item.key))
-        else:  # a note: its text only, no number and no box
+        elif item.type == "note":  # its text only, no number and no box (a calculate is not printed at all)
             _note(document, item, numbers)
 
 
