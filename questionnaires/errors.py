@@ -96,7 +96,7 @@ class Code(str, Enum):
     SHOW_IF_NOTE = "'{value}' is a note and never has an answer. Refer to a question."
     NOTE_REQUIRED = ("a '{type}' item is not answered by the respondent and cannot be required. Remove 'required' "
                      "or change the type.")
-    CALCULATION_MISSING = "a calculate item needs a 'calculation' (an expression such as '${a} + ${b}')."
+    CALCULATION_MISSING = "a calculate item needs a 'calculation' (an expression such as '${{a}} + ${{b}}')."
     CALCULATION_BAD = "the calculation '{text}' cannot be computed: {detail}."
     SHOW_IF_CYCLE = "show_if conditions form a cycle: {cycle}. Break it by removing one of the references."
     EMPTY_SECTIONS = "the questionnaire has no items. Add at least one section with items."

@@ -32,9 +32,10 @@ def item_numbers(questionnaire) -> dict[str, int]:
 
 
 def printed_text(text: str, numbers: Mapping[str, int]) -> str:
-    """A label for paper: a piped answer `${key}` becomes "(câu N)", the question whose answer it shows."""
+    """A label for paper: a piped answer `${key}` becomes "(câu N)", the question whose answer it shows, or "…"
+    for a calculation (not printed)."""
     return piping.REFERENCE.sub(lambda match: f"(câu {numbers[match.group(1)]})" if match.group(1) in numbers
-                                else match.group(0), text or "")
+                                else piping.UNANSWERED, text or "")
 
 
 def is_coded(item: Item) -> bool:

@@ -1,6 +1,7 @@
 """Evaluates a `calculate` item's expression (a tree from questionnaires.xpath) over the answers, as XPath 1.0 does,
 for the subset the forms use: arithmetic, comparisons, and/or/not, if(), concat, count-selected, selected,
-string-length, number, string, coalesce, round, int, floor, ceiling, abs, true/false. Anything else (paths, other
+string-length, number, string, coalesce, round, int, floor, ceiling, abs, true/false and the ODK math functions
+(sqrt, pow, exp, log, log10, the trigonometric ones, pi). Anything else (paths, other
 functions) is found by `unsupported_parts` so that the loader and the importer refuse it.
 
 Values follow XPath: an unanswered question is '', a multiple choice is its values joined by spaces, a number
@@ -16,10 +17,10 @@ from questionnaires.xpath import Node
 
 SUPPORTED_FUNCTIONS = frozenset("""
     if concat count-selected selected string-length number string coalesce round int floor ceiling abs not
-    true false boolean
+    true false boolean sqrt exp log log10 sin cos tan asin acos atan atan2 pow pi
 """.split())
 ARITY = {"if": (3, 3), "concat": (1, 64), "selected": (2, 2), "coalesce": (2, 2), "round": (1, 2), "true": (0, 0),
-         "false": (0, 0)}  # every other supported function takes one argument
+         "false": (0, 0), "pi": (0, 0), "pow": (2, 2), "atan2": (2, 2)}  # every other supported function takes one argument
 ARITHMETIC = {"+", "-", "*", "div", "mod"}
 ORDER = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 
@@ -172,8 +173,19 @@ SIMPLE_FUNCTIONS = {
     if math.isfinite(number(value)) else number(value),
     "floor": lambda value: float(math.floor(number(value))) if math.isfinite(number(value)) else number(value),
     "ceiling": lambda value: float(math.ceil(number(value))) if math.isfinite(number(value)) else number(value),
-    "abs": lambda value: abs(number(value)),
+    "abs": lambda value: abs(number(value)), "pi": lambda: math.pi,
+    "pow": lambda base, power: _math(math.pow, base, power), "atan2": lambda y, x: _math(math.atan2, y, x),
+    **{name: (lambda function: lambda value: _math(function, value))(getattr(math, name))
+       for name in ("sqrt", "exp", "log", "log10", "sin", "cos", "tan", "asin", "acos", "atan")},
 }
+
+
+def _math(function, *values) -> float:
+    """A math function on numbers; NaN where it is undefined (sqrt(-1), log(0)), as XPath engines give."""
+    try:
+        return float(function(*(number(value) for value in values)))
+    except (ValueError, OverflowError):
+        return math.nan
 
 
 def stored(value) -> object:
