@@ -212,10 +212,11 @@ def stop(server: subprocess.Popen) -> None:
         server.wait()
 
 
-def start_server(command: list[str], env: dict, folder: Path, port: int, ready_path: str) -> subprocess.Popen:
+def start_server(command: list[str], env: dict, folder: Path, port: int, ready_path: str,
+                 ready_seconds: float = 60) -> subprocess.Popen:
     log = open(folder / f"server-{port}.log", "wb")
     server = subprocess.Popen(command, env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT)
-    wait_ready(f"http://{HOST}:{port}{ready_path}", server)
+    wait_ready(f"http://{HOST}:{port}{ready_path}", server, ready_seconds)
     return server
 
 

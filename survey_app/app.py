@@ -110,12 +110,12 @@ async def tune_garbage_collector(app: Litestar) -> None:
 def create_app(settings: Settings) -> Litestar:
     async def open_database(app: Litestar) -> None:
         app.state.engine = await db.connect(settings)
-        await background.start(settings)
+        app.state.jobs = await background.start(settings)
         await worker_process.start()
 
     async def close_database(app: Litestar) -> None:
         await invitations.stop_sendings()
-        await background.stop()
+        await background.stop(app.state.jobs)
         await db.disconnect(app.state.engine)
         await app.state.code_guesses.counter.close()
         await app.state.form_posts.counter.close()

@@ -7,9 +7,10 @@ through here, so they run the same tasks. An area's new task module is added to 
 from __future__ import annotations
 
 from survey_app.core import jobs
+from survey_app.results import weighting as _weighting
 from survey_app.webhooks import delivery as _webhook_delivery
 
-TASK_MODULES = (_webhook_delivery,)
+TASK_MODULES = (_webhook_delivery, _weighting)
 
 
 async def start(settings, run_worker: bool | None = None) -> jobs.Engine:
@@ -17,5 +18,5 @@ async def start(settings, run_worker: bool | None = None) -> jobs.Engine:
     return await jobs.start(settings, settings.job_worker if run_worker is None else run_worker)
 
 
-async def stop() -> None:
-    await jobs.stop()
+async def stop(engine: jobs.Engine | None = None) -> None:
+    await jobs.stop(engine)

@@ -114,16 +114,12 @@ class CampaignController(Controller):
     async def quality_queue(self, request: Request, state: State, code: FromPath[str],
                             page: FromQuery[str | None] = None) -> Template:
         campaign = await found_campaign(code)
-        pending = False
         try:
-            rows = await quality.queue(campaign, state.settings.suppress_below, state.settings)
-        except AnalysisCommandError:  # too few responses for the flags: the page says so, never breaks
-            rows = None
-        except quality.FlagsPending:
-            rows, pending = None, True
+            listed = await quality.queue(campaign, state.settings.suppress_below, state.settings, page)
+        except (AnalysisCommandError, NotEnoughData):  # no scoring map: the page says so, never breaks
+            listed = {"rows": None, "progress": None}
         return Template(template_name="analyst_quality.html", context={
-            "user": request.user, "campaign": campaign, **quality.page_of(rows, page), "pending": pending,
-            "updating": quality.updating(campaign["id"]), **pages.COMMON})
+            "user": request.user, "campaign": campaign, **listed, **pages.COMMON})
 
     @post("/{code:str}/quality", status_code=303)
     async def quality_decision(self, request: Request, code: FromPath[str]) -> Template | Redirect:

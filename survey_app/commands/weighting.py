@@ -36,20 +36,27 @@ def plan(
     nonresponse: Optional[str] = typer.Option(None, "--nonresponse-cells", help="stratum or unit: weighting classes of an officials' campaign"),
     calibration: Optional[str] = typer.Option(None, "--calibration", help="post_stratify, rake or linear"),
     margin: List[str] = typer.Option([], "--margin", help="unit, domain, level, channel, or two crossed: unit×domain (repeat)"),
-    population: Optional[Path] = typer.Option(None, "--population", exists=True, dir_okay=False,
-                                              help="CSV or XLSX with margin, level, count (a crossed level: SO01/dat_dai)"),
+    population: Optional[str] = typer.Option(None, "--population",
+                                             help="CSV or XLSX with margin, level, count (a crossed level: SO01/dat_dai), "
+                                                  "or 'dossiers': counts of the stored dossiers returned in the period"),
+    dossiers_from: str = typer.Option("", "--dossiers-from", help="with --population dossiers: first day (dd/mm/yyyy; default the campaign's start)"),
+    dossiers_to: str = typer.Option("", "--dossiers-to", help="with --population dossiers: last day (dd/mm/yyyy; default the campaign's end)"),
     trim: str = typer.Option("", "--trim", help="LOWER:UPPER bounds of the final weights, e.g. 0.3:3 or :3"),
     max_iterations: int = typer.Option(100, "--max-iterations", help="raking iterations before giving up"),
     user: str = typer.Option("cli", "--user", help="who defines the plan (kept with it)"),
 ) -> None:
     """Store a campaign's weighting plan and its population counts (checked row by row; nothing stored on error)."""
-    from survey_app.results.weighting import Plan, parse_bounds, save_plan
+    from survey_app.results.weighting import DOSSIERS, Plan, WeightingRefused, parse_bounds, parse_day, save_plan
 
     async def work():
         lower, upper = parse_bounds(trim)
-        chosen = Plan(nonresponse, calibration, tuple(margin), lower, upper, max_iterations)
-        data = population.read_bytes() if population else None
-        return await save_plan(campaign, chosen, user, population.name if population else "", data)
+        source = DOSSIERS if population == DOSSIERS else "file"
+        chosen = Plan(nonresponse, calibration, tuple(margin), lower, upper, max_iterations, source,
+                      parse_day(dossiers_from, "--dossiers-from"), parse_day(dossiers_to, "--dossiers-to"))
+        path = Path(population) if population and source == "file" else None
+        if path is not None and not path.is_file():
+            raise WeightingRefused([f"không có tệp {population}"])
+        return await save_plan(campaign, chosen, user, path.name if path else "", path.read_bytes() if path else None)
 
     result = _run(work)
     typer.echo(f"campaign {campaign}: plan stored {json.dumps(result['plan'], ensure_ascii=False)}"

@@ -151,6 +151,16 @@ async def write_returning(sql: str, *arguments) -> list[dict]:
         return [dict(row) for row in await connection.fetch(sql, *arguments)]
 
 
+async def write_many(sql: str, rows: list[tuple]) -> None:
+    """One write statement ($1, $2 … placeholders) for each row of arguments, all in one transaction."""
+    engine = _bound_engine()
+    if isinstance(engine, WriterSQLiteEngine):
+        await engine.writer.execute_write(lambda connection: connection.executemany(sql.replace("$", "?"), rows).rowcount)
+        return
+    async with engine.pool.acquire() as connection:
+        await connection.executemany(sql, rows)
+
+
 def _sqlite_fetch(path: str, sql: str, arguments: tuple) -> list:
     connection = sqlite3.connect(path)
     try:

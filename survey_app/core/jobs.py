@@ -27,7 +27,9 @@ RESTART_SECONDS = 5
 TaskFunction = Callable[..., Awaitable[object]]
 TASKS: dict[str, TaskFunction] = {}
 PERIODIC: dict[str, float] = {}  # task name → seconds between two defers in each worker
-_engine: "Engine | None" = None
+# The started engines, newest last: `defer` uses the newest. Usually one; a test may start a second app beside
+# the suite's, and stopping it must give the first one back, not leave none.
+_engines: list["Engine"] = []
 
 
 def task(name: str) -> Callable[[TaskFunction], TaskFunction]:
@@ -65,24 +67,26 @@ def build_engine(settings) -> "Engine":
 
 async def start(settings, run_worker: bool = True) -> "Engine":
     """Open the engine these settings choose (and, unless told not to, a worker in this process)."""
-    global _engine
-    _engine = build_engine(settings)
-    _engine.settings = settings
-    await _engine.open()
+    engine = build_engine(settings)
+    engine.settings = settings
+    await engine.open()
     if run_worker:
-        await _engine.start_worker()
-    return _engine
+        await engine.start_worker()
+    _engines.append(engine)
+    return engine
 
 
-async def stop() -> None:
-    global _engine
-    if _engine is not None:
-        await _engine.close()
-    _engine = None
+async def stop(engine: "Engine | None" = None) -> None:
+    """Close this engine (by default the newest); the one started before it is used again."""
+    engine = engine or (_engines[-1] if _engines else None)
+    if engine is None or engine not in _engines:  # never started, or closed already
+        return
+    _engines.remove(engine)
+    await engine.close()
 
 
 def is_running() -> bool:
-    return _engine is not None
+    return bool(_engines)
 
 
 def settings():
@@ -91,9 +95,9 @@ def settings():
 
 
 def current() -> "Engine":
-    if _engine is None:
+    if not _engines:
         raise RuntimeError("the job engine is not started (survey_app.core.jobs.start)")
-    return _engine
+    return _engines[-1]
 
 
 async def defer(name: str, *, dedupe_key: str | None = None, delay: float = 0, **arguments) -> None:
@@ -130,9 +134,9 @@ class Engine:
 
     async def _every(self, name: str, seconds: float) -> None:
         while True:
+            await asyncio.sleep(seconds)  # first after one period: the server has migrated and started by then
             with contextlib.suppress(Exception):  # the store may be briefly unreachable: try again next time
                 await self.defer(name, {}, f"every:{name}", 0)
-            await asyncio.sleep(seconds)
 
 
 @dataclass

@@ -27,6 +27,7 @@ from survey_app.core.tables import Campaign, Response
 from survey_app.core.vietnam_time import today_in_vietnam
 from survey_app.dossiers.services import UNIQUE_VIOLATIONS
 from survey_app.public.services import STORED_JSON, answers_digest, columns_as, split_joined
+from survey_app.webhooks import outbox
 
 SIGNATURE_BYTES = 12
 LINK_NOT_FOUND = "Không tìm thấy hồ sơ của đường dẫn này. Vui lòng quét lại mã QR in trên phiếu trả kết quả."
@@ -152,8 +153,11 @@ async def store_rating(context: RatingContext, answers: dict, idempotency_key: s
                 answers=STORED_JSON.encode(answers).decode(), channel="link", dossier_hash=dossier["code_hash"],
                 submitted_at=dt.datetime.now(dt.timezone.utc))).returning(Response.id)
             await Dossier.update({Dossier.response: stored[0]["id"]}).where(Dossier.id == dossier["id"])
+            hooked = await outbox.record_response_event(stored[0]["id"], context.campaign["id"])  # same transaction
     except UNIQUE_VIOLATIONS:  # its code was typed at the counter in this campaign, or the key was used
         return RatingOutcome.ALREADY_RATED
+    if hooked:
+        outbox.nudge()
     return RatingOutcome.STORED
 
 

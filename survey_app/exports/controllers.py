@@ -7,6 +7,7 @@ refusal (unknown or empty campaign, unknown format) comes back as a page with th
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from litestar import Controller, Request, get
@@ -18,6 +19,7 @@ from litestar.response import Redirect, Response, Stream, Template
 
 from survey_app.accounts.admin_forms import staff_page
 from survey_app.accounts import access
+from survey_app.core import worker_process
 from survey_app.exports import jobs
 from survey_app.exports.report import ReportError, build_report
 from survey_app.core.security import CSP, csp_allowing_style
@@ -53,22 +55,44 @@ class DownloadController(Controller):
         return Redirect(f"/analyst/exports/{job.id}", status_code=303)
 
     @get("/{code:str}/report.pdf")
-    async def report_pdf(self, state: State, code: FromPath[str]) -> Response:
+    async def report_pdf(self, request: Request, state: State, code: FromPath[str]) -> Response | Template:
         report = await self._report(code, state.settings.suppress_below)
+        if report is None:
+            return _report_in_progress(request, code)
         return Response(report.pdf, media_type="application/pdf", headers=attachment(f"bao-cao-{code}.pdf"))
 
     @get("/{code:str}/report.html")
-    async def report_html(self, state: State, code: FromPath[str]) -> Response:
+    async def report_html(self, request: Request, state: State, code: FromPath[str]) -> Response | Template:
         report = await self._report(code, state.settings.suppress_below)
+        if report is None:
+            return _report_in_progress(request, code)
         style = re.search(r"<style>(.*?)</style>", report.html, re.S)
         return Response(report.html, media_type="text/html",  # Litestar adds "; charset=utf-8" to text/ types
                         headers={"Content-Security-Policy": csp_allowing_style(style.group(1)) if style else CSP})
 
     async def _report(self, code: str, minimum: int):
+        """The report, or None when it is still being built after progress_after() seconds (the build goes on: it
+        is single-flight and shielded, and the page that says so reloads itself)."""
         try:
-            return await build_report(code, minimum=minimum)
+            return await asyncio.wait_for(build_report(code, minimum=minimum), progress_after())
+        except asyncio.TimeoutError:
+            return None
         except ReportError as refused:
             raise HTTPException(status_code=422, detail=str(refused)) from refused
+
+
+def progress_after() -> float | None:
+    """Under `survey serve` the report is built in the worker process: a request waits this long, then gets a page
+    saying it is being built. Elsewhere (tests, scripts) it waits for the report."""
+    return REPORT_PROGRESS_AFTER_SECONDS if worker_process.ENABLED else None
+
+
+REPORT_PROGRESS_AFTER_SECONDS = 1.0
+
+
+def _report_in_progress(request: Request, code: str) -> Template:
+    return Template(template_name="report_progress.html", status_code=202,
+                    context={"user": request.user, "code": code, "path": request.url.path})
 
 
 class ExportJobController(Controller):

@@ -31,6 +31,7 @@ from survey_app.core.paper_tables import PAPER_CHANNEL, PaperCopy, PaperEntry
 from survey_app.core.tables import Campaign, Domain, Questionnaire, Response, Unit
 from survey_app.paper.printing import PrintedCopy, copy_label, paper_pdf_from_dict
 from survey_app.public.services import STORED_JSON, answers_digest, dossier_hash
+from survey_app.webhooks import outbox
 
 ONLINE_CHANNEL = "paper_qr"  # a paper copy answered online through its QR code
 MAX_COPIES = 200  # one print run, about a minute of PDF for a five-page SIPAS copy (benchmarks/paper.py)
@@ -302,6 +303,8 @@ async def _insert_response(campaign: dict, questionnaire: dict, copy: dict, defi
         idempotency_key=uuid.uuid4().hex, answers_digest=answers_digest({**kept, "_dossier_hash": dossier}),
         answers=STORED_JSON.encode(kept).decode(), dossier_hash=dossier, channel=channel,
         submitted_at=dt.datetime.now(dt.timezone.utc)))
+    if await outbox.record_response_event(rows[0]["id"], campaign["id"]):  # response.stored, in the same transaction
+        outbox.nudge()  # a relay that runs before the commit misses nothing: the sweep sends it within seconds
     return rows[0]["id"]
 
 

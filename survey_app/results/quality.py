@@ -1,166 +1,77 @@
-"""The response-quality queue: analysis/quality.py's flags on a campaign, and the analyst's keep/exclude decisions."""
+"""The response-quality queue: the stored flags (quality_store.py) of a campaign, paged, and the analyst's keep/exclude
+decisions."""
 
 from __future__ import annotations
 
-import asyncio
+import datetime as dt
 import json
 
-import numpy as np
 import pandas as pd
-from cachetools import LRUCache
 
-from analysis.quality import quality_flags
 from survey_app.accounts import audit
 from survey_app.campaigns.services import CampaignRefused
 from survey_app.core.campaign_tables import DECISIONS, QualityReview
 from survey_app.core.confirmations import Confirmation, with_reason
+from survey_app.core import db
 from survey_app.core.db import write_transaction
 from survey_app.core.tables import Response
+from survey_app.results import quality_store
+from survey_app.results.quality_store import RULE_BITS
 
 FLAG_NAMES = {"straight_lining": ("Trả lời một mức cho mọi câu", "straight-lining"),
               "speeding": ("Trả lời quá nhanh", "speeding"),
               "burst": ("Loạt phiếu giống nhau từ một quầy", "burst from one counter"),
               "outlier": ("Khác thường so với các phiếu khác", "outlier")}
-_cache: LRUCache = LRUCache(maxsize=8)  # campaign id → (its newest response id, its flagged responses)
-_computing: dict[int, asyncio.Task] = {}  # campaign id → the computation under way
-IN_PROCESS_BELOW = 20_000  # responses: smaller campaigns are flagged in a thread in a second or two
-WAIT_SECONDS = 2.0  # a large campaign's first flags: the page waits this long, then says they are being computed
-
-
-async def _timing(campaign_id: int) -> pd.DataFrame:
-    rows = await Response.select(Response.id, Response.started_at, Response.submitted_at,
-                                 Response.counter.code.as_alias("counter_code")).where(Response.campaign == campaign_id)
-    return pd.DataFrame(rows, columns=["id", "started_at", "submitted_at", "counter_code"]).set_index("id")
-
-
-def flags_of(frame: pd.DataFrame, item_keys: list[str], timing: pd.DataFrame) -> pd.DataFrame:
-    """quality_flags on the campaign's ratings; durations only when every response has a start time."""
-    timing = timing.reindex(frame["response_id"].to_numpy())
-    answers = frame[item_keys].set_axis(frame["response_id"].to_numpy())
-    started = pd.to_datetime(timing["started_at"], utc=True)
-    submitted = pd.to_datetime(timing["submitted_at"], utc=True)
-    durations = (submitted - started).dt.total_seconds() if started.notna().all() else None
-    counters = timing["counter_code"].fillna("(none)")
-    flags = quality_flags(answers, durations=durations, counters=counters, submitted_at=submitted)
-    return flags.assign(unit=frame["unit"].to_numpy(), counter=counters.to_numpy(), submitted_at=submitted.to_numpy(),
-                        unit_answers=frame["unit"].map(frame["unit"].value_counts()).to_numpy())
-
-
-class FlagsPending(Exception):
-    """A large campaign's first flags are still being computed (the page says so and asks to reload later)."""
-
-
-async def flagged_responses(campaign: dict, settings=None) -> pd.DataFrame:
-    """Flagged responses of the campaign (index: response id), computed once per state of its responses (its newest
-    response id: responses are only ever added). While new flags are computed the last ones are served. With
-    `settings` and a large campaign, the computing runs in a child process (the campaign's answers, IsolationForest
-    and all, never in the web process) and a first computation is waited for WAIT_SECONDS at most (FlagsPending);
-    otherwise in a thread, waited for."""
-    from survey_app.results.figures import latest_response_id
-
-    key = await latest_response_id(campaign["id"])
-    known = _cache.get(campaign["id"])
-    if known is not None and known[0] == key:
-        return known[1]
-    large = settings is not None and await _response_count(campaign["id"]) >= IN_PROCESS_BELOW
-    task = _computing.get(campaign["id"]) or _start(campaign, key, settings if large else None)
-    if known is not None:
-        return known[1]
-    if not large:
-        return await asyncio.shield(task)
-    try:
-        return await asyncio.wait_for(asyncio.shield(task), WAIT_SECONDS)
-    except asyncio.TimeoutError:
-        raise FlagsPending(campaign["code"]) from None
-
-
-async def _response_count(campaign_id: int) -> int:
-    from survey_app.core import db
-
-    [(count,)] = await db.fetch_tuples("SELECT COUNT(*) FROM response WHERE campaign = $1", campaign_id)
-    return count
-
-
-def updating(campaign_id: int) -> bool:
-    """Whether newer flags are being computed (the page says the list is being brought up to date)."""
-    return campaign_id in _computing
-
-
-def _start(campaign: dict, key: int, settings) -> asyncio.Task:
-    async def compute() -> pd.DataFrame:
-        if settings is None:
-            flagged = await _flags_now(campaign["code"], campaign["id"])
-        else:
-            flagged = await _in_child_process(_flags_in_child, settings, campaign["code"], campaign["id"])
-        _cache[campaign["id"]] = (key, flagged)
-        return flagged
-
-    task = _computing[campaign["id"]] = asyncio.ensure_future(compute())
-    task.add_done_callback(lambda done: (_computing.pop(campaign["id"], None), done.cancelled() or done.exception()))
-    return task
-
-
-async def _in_child_process(function, *arguments):
-    """One short-lived process per computation: its memory goes back to the system when it ends."""
-    from survey_app.core.worker_process import new_pool
-
-    pool = new_pool()
-    try:
-        return await asyncio.get_running_loop().run_in_executor(pool, function, *arguments)
-    finally:
-        pool.shutdown(wait=False)
-
-
-def _flags_in_child(settings, campaign_code: str, campaign_id: int) -> pd.DataFrame:
-    from survey_app.core import db
-
-    return asyncio.run(db.run_connected(settings, lambda: _flags_now(campaign_code, campaign_id), migrate_first=False))
-
-
-async def _flags_now(campaign_code: str, campaign_id: int) -> pd.DataFrame:
-    from survey_app.results.frames import campaign_frame
-
-    _, _, frame = await campaign_frame(campaign_code)
-    item_keys = [c for c in frame.columns if c not in ("response_id", "unit", "level", "domain", "weight")]
-    timing = await _timing(campaign_id)
-    flags = await asyncio.to_thread(flags_of, frame, item_keys, timing)
-    return flags[flags["any"]]
-
-
-def flag_labels(row: pd.Series) -> list[str]:
-    return [FLAG_NAMES[name][0] for name in FLAG_NAMES if name in row and bool(row[name])]
-
-
-async def decisions(campaign_id: int) -> dict[int, dict]:
-    rows = await QualityReview.select().where(QualityReview.campaign == campaign_id)
-    return {row["response"]: row for row in rows}
-
-
-async def queue(campaign: dict, minimum: int, settings=None) -> list[dict]:
-    """Flagged responses with their flags and the decision so far; undecided first. Officials' answers of a unit
-    with fewer than `minimum` (in no figure, blanked in exports) are not listed either."""
-    flags = await flagged_responses(campaign, settings)
-    if campaign["mode"] == "invitation":
-        flags = flags[flags["unit_answers"] >= minimum]
-    decided = await decisions(campaign["id"])
-    rows = [{"response_id": int(response_id), "unit": row["unit"], "counter": row["counter"],
-             "submitted_at": row["submitted_at"], "flags": flag_labels(row),
-             "outlier_score": None if pd.isna(row.get("outlier_score", np.nan)) else float(row["outlier_score"]),
-             "review": decided.get(int(response_id))} for response_id, row in flags.iterrows()]
-    return sorted(rows, key=lambda row: (row["review"] is not None, row["response_id"]))
-
-
 PAGE_SIZE = 100
 
+QUEUE_SQL = """FROM quality_flag f JOIN unit u ON u.id = f.unit LEFT JOIN counter c ON c.id = f.counter
+    LEFT JOIN quality_review r ON r.response = f.response WHERE f.campaign = $1 AND f.rules > 0{officials}"""
+# officials' answers of a unit with fewer than SUPPRESS_BELOW are in no figure and blanked in exports: not listed
+OFFICIALS_SQL = (" AND f.unit IN (SELECT unit FROM response WHERE campaign = $1 GROUP BY unit "
+                 "HAVING COUNT(*) >= $2)")
 
-def page_of(rows: list[dict] | None, page_text: str | None) -> dict:
-    """One page of the queue (a number that is not a page shows the first): a campaign can flag thousands."""
-    if rows is None:
-        return {"rows": None}
-    pages = max(1, -(-len(rows) // PAGE_SIZE))
+
+def flag_labels(rules: int) -> list[str]:
+    return [FLAG_NAMES[name][0] for name in FLAG_NAMES if rules & RULE_BITS[name]]
+
+
+async def labels_of(response_id: int) -> list[str]:
+    """One response's stored flags, in words (none yet: not flagged, or not yet computed)."""
+    rows = await db.fetch_tuples("SELECT rules FROM quality_flag WHERE response = $1", response_id)
+    return flag_labels(rows[0][0]) if rows else []
+
+
+async def queue(campaign: dict, minimum: int, settings=None, page_text: str | None = None) -> dict:
+    """One page (PAGE_SIZE) of the flagged responses with their flags and the decision so far, undecided first, read
+    from the stored flags after starting to flag the new responses (waited for when they are few: quality_store);
+    `progress` (flagged, of) while flagging goes on. `rows` None: too few responses for any flag."""
+    await quality_store.keep_up(campaign, settings)
+    officials = campaign["mode"] == "invitation"
+    where = QUEUE_SQL.format(officials=OFFICIALS_SQL if officials else "")
+    arguments = (campaign["id"], minimum) if officials else (campaign["id"],)
+    [(total, reviewed)] = await db.fetch_tuples(f"SELECT COUNT(*), COUNT(r.id) {where}", *arguments)
+    progress = None
+    if quality_store.updating(campaign["id"]):
+        flagged, percent = await quality_store.progress(campaign["id"])
+        progress = {"flagged": flagged, "percent": percent}
+    if await quality_store.at_least(campaign["id"], 0, 2) < 2:
+        return {"rows": None, "progress": progress}
+    pages = max(1, -(-total // PAGE_SIZE))
     page = min(int(page_text), pages) if page_text and page_text.isdigit() and int(page_text) > 0 else 1
-    return {"rows": rows[(page - 1) * PAGE_SIZE:page * PAGE_SIZE], "total": len(rows), "page": page, "pages": pages,
-            "reviewed": sum(1 for row in rows if row["review"] is not None)}
+    rows = await db.fetch_tuples(
+        "SELECT f.response, u.code, COALESCE(c.code, '(none)'), f.at_us, f.rules, f.outlier_score, r.decision, "
+        f"r.reviewed_by, r.reason {where} ORDER BY CASE WHEN r.id IS NULL THEN 0 ELSE 1 END, f.response "
+        f"LIMIT {PAGE_SIZE} OFFSET {(page - 1) * PAGE_SIZE}", *arguments)
+    return {"rows": [_queue_row(*row) for row in rows], "total": total, "reviewed": reviewed, "page": page,
+            "pages": pages, "progress": progress}
+
+
+def _queue_row(response_id, unit, counter, at_us, rules, score, decision, reviewed_by, reason) -> dict:
+    return {"response_id": response_id, "unit": unit, "counter": counter,
+            "submitted_at": dt.datetime.fromtimestamp(at_us / 1e6, dt.timezone.utc), "flags": flag_labels(rules),
+            "outlier_score": score,
+            "review": None if decision is None else {"decision": decision, "reviewed_by": reviewed_by,
+                                                     "reason": reason}}
 
 
 def exclusion_confirmation(campaign: dict, response_id: str) -> Confirmation:
@@ -184,8 +95,7 @@ async def decide(campaign: dict, response_text: str, decision: str, username: st
     response_id = int(response_text) if str(response_text).isdigit() else -1
     if not await Response.exists().where((Response.id == response_id) & (Response.campaign == campaign["id"])):
         raise CampaignRefused("Phiếu này không thuộc đợt khảo sát.", "response_id: no such response in this campaign")
-    flags = await flagged_responses(campaign)
-    names = flag_labels(flags.loc[response_id]) if response_id in flags.index else []
+    names = await labels_of(response_id)
     existing = await QualityReview.select().where(QualityReview.response == response_id).first()
     async with write_transaction():
         if existing:
@@ -227,8 +137,7 @@ async def response_detail(campaign: dict, response_text: str, minimum: int) -> d
         return None
     stored = await Questionnaire.select(Questionnaire.definition).where(Questionnaire.id == row["questionnaire"]).first()
     answers = json.loads(row["answers"]) if isinstance(row["answers"], str) else (row["answers"] or {})
-    flags = await flagged_responses(campaign)
-    return {"response": row, "flags": flag_labels(flags.loc[response_id]) if response_id in flags.index else [],
+    return {"response": row, "flags": await labels_of(response_id),
             "review": (await decisions(campaign["id"])).get(response_id),
             "answers": [{"question": item.label.get("vi", item.key), "answer": shown_answer(item, answers.get(item.key))}
                         for item in definition_of(stored).items if item.key in answers]}

@@ -12,6 +12,7 @@ Response.weight in one write transaction and the stored figures are folded again
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import io
 import json
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from survey_app.core import db
+from survey_app.core import db, jobs
 
 MARGIN_COLUMNS = ("unit", "domain", "level", "channel")
 CALIBRATIONS = ("post_stratify", "rake", "linear")
@@ -33,8 +34,9 @@ CALIBRATION_NAMES_VI = {"post_stratify": "hậu phân tầng", "rake": "cào (ra
                         "linear": "hiệu chỉnh tuyến tính (GREG)"}
 STEP_NAMES_VI = {"design": "Trọng số thiết kế", "nonresponse": "Điều chỉnh không trả lời",
                  "calibration": "Hiệu chỉnh theo tổng thể", "trim": "Cắt tỉa trọng số"}
-_running: set[asyncio.Task] = set()
+RUN_TASK = "weighting.run"
 STALE_SECONDS = 900  # a run still "running" after this long died with its server: shown failed, the plan can run again
+DOSSIERS = "dossiers"
 STOPPED = "lần chạy đã dừng giữa chừng (máy chủ khởi động lại?); hãy chạy lại"
 
 
@@ -56,16 +58,23 @@ class Plan:
     lower: float | None = None
     upper: float | None = None
     max_iterations: int = 100
+    population_source: str = "file"  # or "dossiers": counted from the stored dossiers when the plan runs
+    dossiers_from: str | None = None  # ISO dates of the dossiers' period; None: the campaign's own dates
+    dossiers_to: str | None = None
 
     def to_dict(self) -> dict:
-        return {"nonresponse_cells": self.nonresponse_cells, "calibration": self.calibration,
-                "margins": list(self.margins), "lower": self.lower, "upper": self.upper,
-                "max_iterations": self.max_iterations}
+        values = {"nonresponse_cells": self.nonresponse_cells, "calibration": self.calibration,
+                  "margins": list(self.margins), "lower": self.lower, "upper": self.upper,
+                  "max_iterations": self.max_iterations}
+        if self.population_source == DOSSIERS:  # a file plan keeps its old JSON (and plan hash)
+            values.update(population_source=DOSSIERS, dossiers_from=self.dossiers_from, dossiers_to=self.dossiers_to)
+        return values
 
     @classmethod
     def from_dict(cls, values: dict) -> "Plan":
         return cls(values.get("nonresponse_cells"), values.get("calibration"), tuple(values.get("margins") or ()),
-                   values.get("lower"), values.get("upper"), int(values.get("max_iterations") or 100))
+                   values.get("lower"), values.get("upper"), int(values.get("max_iterations") or 100),
+                   values.get("population_source") or "file", values.get("dossiers_from"), values.get("dossiers_to"))
 
 
 def check_plan(plan: Plan) -> list[str]:
@@ -87,6 +96,10 @@ def check_plan(plan: Plan) -> list[str]:
         problems.append(f"cận dưới {plan.lower:g} phải nhỏ hơn cận trên {plan.upper:g}")
     if any(bound is not None and (not math.isfinite(bound) or bound <= 0) for bound in (plan.lower, plan.upper)):
         problems.append("cận cắt tỉa phải là số dương")
+    if plan.population_source not in ("file", DOSSIERS):
+        problems.append(f"nguồn số lượng tổng thể '{plan.population_source}' không hợp lệ (file hoặc dossiers)")
+    if plan.dossiers_from and plan.dossiers_to and plan.dossiers_from > plan.dossiers_to:
+        problems.append("kỳ hồ sơ: ngày bắt đầu phải trước ngày kết thúc")
     if not 1 <= plan.max_iterations <= 10_000:
         problems.append("số vòng lặp tối đa phải từ 1 đến 10 000")
     return problems
@@ -103,6 +116,19 @@ def parse_bounds(text: str) -> tuple[float | None, float | None]:
         return tuple(float(side.strip().replace(",", ".")) if side.strip() else None for side in (lower, upper))
     except ValueError:
         raise WeightingRefused([f"cận cắt tỉa '{text}': viết CẬN_DƯỚI:CẬN_TRÊN, ví dụ 0,3:3 hoặc :3"]) from None
+
+
+def parse_day(text: str, field: str) -> str | None:
+    """A day of the dossiers' period written dd/mm/yyyy (or ISO) → ISO; empty → None (the campaign's date)."""
+    text = text.strip()
+    if not text:
+        return None
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(text, pattern).date().isoformat()
+        except ValueError:
+            continue
+    raise WeightingRefused([f"kỳ hồ sơ, {field}: '{text}' không phải ngày (viết dd/mm/yyyy)"])
 
 
 # The population file.
@@ -207,9 +233,14 @@ def cells_against_responses(population: pd.DataFrame, frame: pd.DataFrame) -> li
         listed = set(rows["level"])
         missing = sorted(set(counts.index) - listed)
         problems += [f"biên {margin}: thiếu số lượng tổng thể cho ô '{level}' ({counts[level]} phiếu)" for level in missing[:20]]
-        problems += [f"dòng {row.row}: ô {margin} = '{row.level}' không có phiếu nào; gộp với ô bên cạnh hoặc bỏ dòng"
+        problems += [f"{_place(getattr(row, 'row', 'số lượng đã lưu'))}: ô {margin} = '{row.level}' không có phiếu nào; gộp với ô bên cạnh hoặc bỏ dòng"
                      for row in rows.itertuples() if row.level not in counts.index]
     return problems
+
+
+def _place(row) -> str:
+    """Where a population cell came from: a file's row number, or the dossiers (a text)."""
+    return row if isinstance(row, str) else f"dòng {row}"
 
 
 def margins_of(population: pd.DataFrame) -> dict[str, dict]:
@@ -248,7 +279,13 @@ async def save_plan(campaign_code: str, plan: Plan, user: str, filename: str = "
         raise WeightingRefused(problems)
     stored = await WeightPlan.select().where(WeightPlan.campaign == campaign["id"]).first()
     population, name = (stored or {}).get("population", ""), (stored or {}).get("population_name", "")
-    if data is not None:
+    if plan.population_source == DOSSIERS and plan.calibration:
+        table, name = await dossier_population(campaign, plan)
+        problems = cells_against_responses(table, await weighting_frame(campaign["id"]))
+        if problems:
+            raise WeightingRefused(problems)
+        population = table.drop(columns="row").to_csv(index=False)
+    elif data is not None:
         known = await known_levels(campaign["id"])
         table = await asyncio.to_thread(read_population, filename, data, plan, known)
         problems = cells_against_responses(table, await weighting_frame(campaign["id"]))
@@ -270,6 +307,35 @@ async def save_plan(campaign_code: str, plan: Plan, user: str, filename: str = "
         await record(user, "weight_plan", campaign_code, json.loads(stored["plan"]) if stored else None,
                      {**plan.to_dict(), "population": name, "population_hash": values["population_hash"]})
     return {"campaign": campaign_code, "plan": plan.to_dict(), "population_name": name}
+
+
+# Population counts from the dossiers the province's one-stop system reported (survey_app/dossiers/).
+
+def dossier_period(campaign: dict, plan: Plan) -> tuple[dt.date, dt.date]:
+    """The plan's period, or the campaign's own dates: dossiers returned within it are the population."""
+    start = dt.date.fromisoformat(plan.dossiers_from) if plan.dossiers_from else campaign["starts_on"]
+    end = dt.date.fromisoformat(plan.dossiers_to) if plan.dossiers_to else campaign["ends_on"]
+    return start, end
+
+
+async def dossier_population(campaign: dict, plan: Plan) -> tuple[pd.DataFrame, str]:
+    """Counts per cell of each margin of the plan, from the completed dossiers returned in the period; the same
+    table (row, margin, level, count) a population file gives, with its name for the page and the version."""
+    from analysis.weighting_plan import margin_column
+    from survey_app.core.dossier_tables import Dossier
+
+    start, end = dossier_period(campaign, plan)
+    name = f"hồ sơ đã trả kết quả {start:%d/%m/%Y}–{end:%d/%m/%Y}"
+    rows = await Dossier.select(Dossier.unit.code.as_alias("unit"), Dossier.unit.level.as_alias("level"),
+                                Dossier.domain.code.as_alias("domain"), Dossier.channel) \
+        .where((Dossier.returned_on >= start) & (Dossier.returned_on <= end))
+    if not rows:
+        raise WeightingRefused([f"không có hồ sơ nào trả kết quả từ {start:%d/%m/%Y} đến {end:%d/%m/%Y}; "
+                                "chọn kỳ khác hoặc dùng tệp số lượng tổng thể"])
+    dossiers = pd.DataFrame(rows, columns=["unit", "level", "domain", "channel"])
+    cells = [(name, margin, str(level), float(count)) for margin in plan.margins
+             for level, count in margin_column(dossiers, margin).value_counts().sort_index().items()]
+    return pd.DataFrame(cells, columns=["row", "margin", "level", "count"]), name
 
 
 async def stored_plan(campaign_id: int) -> tuple[Plan, pd.DataFrame | None, dict] | None:
@@ -375,16 +441,25 @@ def calibrate(frame: pd.DataFrame, weights: np.ndarray, plan_values: dict, margi
 
 async def run_plan(campaign_code: str, user: str, progress=None) -> dict:
     """Run the stored plan to a new version, in use once done. Refusals store a failed version saying why."""
-    from survey_app.core import worker_process
-    from survey_app.core.weight_tables import WeightVersion
-    from analysis.weighting import WeightingError
+    campaign, version = await _start_version(campaign_code, user)
+    return await _run_version(campaign, version, user, progress)
 
+
+async def _start_version(campaign_code: str, user: str) -> tuple[dict, dict]:
     campaign = await campaign_by_code(campaign_code)
     found = await stored_plan(campaign["id"])
     if found is None:
         raise WeightingRefused([f"đợt {campaign_code} chưa có kế hoạch gia quyền"])
-    plan, population, plan_row = found
-    version = await _new_version(campaign["id"], user, plan)
+    return campaign, await _new_version(campaign["id"], user, found[0])
+
+
+async def _run_version(campaign: dict, version: dict, user: str, progress=None) -> dict:
+    from survey_app.core import worker_process
+    from survey_app.core.weight_tables import WeightVersion
+    from analysis.weighting import WeightingError
+
+    campaign_code = campaign["code"]
+    plan, population, plan_row = await stored_plan(campaign["id"])
     report = progress or (lambda percent: None)
     try:
         frame = await weighting_frame(campaign["id"])
@@ -393,7 +468,10 @@ async def run_plan(campaign_code: str, user: str, progress=None) -> dict:
         await _progress(version, 10, report)
         weights, steps, statuses_hash = await base_weights(campaign, frame, plan)
         await _progress(version, 40, report)
-        margins = {}
+        margins, population_hash = {}, plan_row["population_hash"]
+        if plan.calibration and plan.population_source == DOSSIERS:  # counted again: dossiers keep arriving
+            population = (await dossier_population(campaign, plan))[0].drop(columns="row")
+            population_hash = hashlib.sha256(population.to_csv(index=False).encode()).hexdigest()
         if plan.calibration:
             problems = cells_against_responses(population, frame)
             if problems:
@@ -404,7 +482,7 @@ async def run_plan(campaign_code: str, user: str, progress=None) -> dict:
         except WeightingError as error:
             raise WeightingRefused([_vietnamese_refusal(str(error))]) from error
         await _progress(version, 80, report)
-        hashes = {"population": plan_row["population_hash"], "responses": frame_hash(frame),
+        hashes = {"population": population_hash, "responses": frame_hash(frame),
                   "sample_statuses": statuses_hash, "plan": hashlib.sha256(plan_row["plan"].encode()).hexdigest()}
         await _finish(version, campaign, frame, final, steps + later, hashes, user)
     except WeightingRefused as refused:
@@ -452,9 +530,9 @@ async def _finish(version: dict, campaign: dict, frame: pd.DataFrame, final: lis
 
     pairs = [[int(response), round(float(weight), 12)] for response, weight in zip(frame["response_id"], final)]
     await WeightVersion.update({WeightVersion.weights: json.dumps(pairs), WeightVersion.diagnostics: json.dumps(steps),
-                                WeightVersion.input_hashes: json.dumps(hashes), WeightVersion.state: "done",
-                                WeightVersion.progress: 100}).where(WeightVersion.id == version["id"])
-    await _put_in_use(campaign, version, pairs, user)
+                                WeightVersion.input_hashes: json.dumps(hashes), WeightVersion.progress: 90}) \
+        .where(WeightVersion.id == version["id"])
+    await _put_in_use(campaign, version, pairs, user, finished=True)
 
 
 async def use_version(campaign_code: str, number: int, user: str = "") -> dict:
@@ -470,7 +548,8 @@ async def use_version(campaign_code: str, number: int, user: str = "") -> dict:
     return await version_detail(campaign_code, number)
 
 
-async def _put_in_use(campaign: dict, version: dict, pairs: list, user: str) -> None:
+async def _put_in_use(campaign: dict, version: dict, pairs: list, user: str, finished: bool = False) -> None:
+    """A finished run is marked done in the same transaction: a version shown done is the one in use."""
     from survey_app.accounts.audit import record
     from survey_app.core.tables import Response
     from survey_app.core.weight_tables import WeightVersion
@@ -484,23 +563,35 @@ async def _put_in_use(campaign: dict, version: dict, pairs: list, user: str) -> 
             for start in range(0, len(ids), 500):
                 await Response.update({Response.weight: weight}).where(Response.id.is_in(ids[start:start + 500]))
         await WeightVersion.update({WeightVersion.in_use: False}).where(WeightVersion.campaign == campaign["id"])
-        await WeightVersion.update({WeightVersion.in_use: True}).where(WeightVersion.id == version["id"])
+        done = {WeightVersion.state: "done", WeightVersion.progress: 100} if finished else {}
+        await WeightVersion.update({WeightVersion.in_use: True, **done}).where(WeightVersion.id == version["id"])
         await fold_again(campaign["id"])
         await record(user, "weight_version_used", campaign["code"], None, {"version": version["number"]},
                      f"{len(pairs)} response weights")
 
 
-def start_run(campaign_code: str, user: str) -> asyncio.Task:
-    """Run in the background (the page shows the version's progress); the CPU part runs off the event loop."""
-    task = asyncio.get_running_loop().create_task(_run_quietly(campaign_code, user))
-    _running.add(task)
-    task.add_done_callback(_running.discard)
-    return task
+async def start_run(campaign_code: str, user: str) -> int:
+    """A new version, shown running at once; the run itself is a job on the deployment's engine
+    (survey_app.core.jobs), which keeps nothing: progress, state and error are the version's own row."""
+    campaign, version = await _start_version(campaign_code, user)
+    await jobs.defer(RUN_TASK, campaign=campaign_code, number=version["number"], user=user)
+    return version["number"]
 
 
-async def _run_quietly(campaign_code: str, user: str) -> None:
+@jobs.task(RUN_TASK)
+async def run_in_background(campaign: str, number: int, user: str) -> None:
+    """The job: runs the version once (a job may be delivered twice: only the one that claims it runs)."""
+    from survey_app.core.weight_tables import WeightVersion
+
+    found = await campaign_by_code(campaign)
+    claimed = await WeightVersion.update({WeightVersion.progress: 1}).where(
+        (WeightVersion.campaign == found["id"]) & (WeightVersion.number == number) &
+        (WeightVersion.state == "running") & (WeightVersion.progress == 0)).returning(WeightVersion.id)
+    if not claimed:
+        return
+    version = await WeightVersion.select().where(WeightVersion.id == claimed[0]["id"]).first()
     try:
-        await run_plan(campaign_code, user)
+        await _run_version(found, version, user)
     except WeightingRefused:
         pass  # stored on the failed version, which the page shows
 

@@ -43,9 +43,12 @@ class WeightingController(Controller):
         return Redirect(path=f"/analyst/campaigns/{code}/weighting?saved=1", status_code=303)
 
     @post("/run", status_code=200)
-    async def run(self, request: Request, code: FromPath[str]) -> Redirect:
+    async def run(self, request: Request, code: FromPath[str]) -> Template | Redirect:
         await self._campaign(code)
-        weighting.start_run(code, request.user.username)
+        try:
+            await weighting.start_run(code, request.user.username)
+        except WeightingRefused as refused:
+            return await self._page(request, code, problems=refused.messages)
         return Redirect(path=f"/analyst/campaigns/{code}/weighting", status_code=303)
 
     @post("/use", status_code=200)
@@ -99,5 +102,8 @@ def _plan_from(form) -> Plan:
 
     margins = tuple(value for value in form.getall("margins") if value) if hasattr(form, "getall") else ()
     iterations = number("max_iterations")
+    source = str(form.get("population_source", "")) or "file"
     return Plan(str(form.get("nonresponse_cells", "")) or None, str(form.get("calibration", "")) or None, margins,
-                number("lower"), number("upper"), int(iterations) if iterations else 100)
+                number("lower"), number("upper"), int(iterations) if iterations else 100, source,
+                weighting.parse_day(str(form.get("dossiers_from", "")), "từ ngày"),
+                weighting.parse_day(str(form.get("dossiers_to", "")), "đến ngày"))

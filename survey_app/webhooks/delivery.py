@@ -27,7 +27,7 @@ from survey_app.webhooks.addresses import AddressRefused, check_url
 from survey_app.webhooks.outbox import RELAY_TASK, envelope
 
 SWEEP_SECONDS = 5  # each worker looks for due deliveries this often (retries, and rows a dead worker left)
-BATCH = 20  # deliveries sent side by side by one worker
+BATCH = 50  # deliveries sent side by side by one worker
 USER_AGENT = "SIPAS-survey-webhooks/1"
 logger = logging.getLogger("survey_app.webhooks")
 
@@ -67,10 +67,20 @@ async def relay() -> None:
     timeout = httpx.Timeout(settings.webhook_timeout_seconds)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client:
         while claimed := await claim(settings):
-            outcomes = await asyncio.gather(*(deliver(client, settings, row) for row in claimed), return_exceptions=True)
-            for failure in (outcome for outcome in outcomes if isinstance(outcome, Exception)):  # its lease ends:
-                logger.error("webhook delivery not recorded: %r", failure)  # it is sent again (same event id)
+            await send_batch(client, settings, claimed)
     await plan_next_retry()
+
+
+async def send_batch(client: httpx.AsyncClient, settings, claimed: list[dict]) -> None:
+    """One read of the subscriptions and of the answers, the posts side by side, one write of the outcomes."""
+    targets = await targets_of({row["subscription"] for row in claimed}, settings)
+    bodies = await bodies_of(claimed)
+    outcomes = await asyncio.gather(*(attempt(client, settings, row, targets, bodies) for row in claimed),
+                                    return_exceptions=True)
+    done = [outcome for outcome in outcomes if not isinstance(outcome, BaseException)]
+    for failure in (outcome for outcome in outcomes if isinstance(outcome, BaseException)):  # its lease ends:
+        logger.error("webhook delivery not sent: %r", failure)  # it is sent again (same event id)
+    await record_outcomes(done, settings)
 
 
 jobs.every(RELAY_TASK, SWEEP_SECONDS)
@@ -97,19 +107,36 @@ async def plan_next_retry() -> None:
         await jobs.defer(RELAY_TASK, dedupe_key=RELAY_TASK + ":retry", delay=max(0.0, due - time.time()))
 
 
-async def deliver(client: httpx.AsyncClient, settings, row: dict) -> None:
-    subscription = await WebhookSubscription.select().where(WebhookSubscription.id == row["subscription"]).first()
-    body = row["payload"] or await payload_of(row)
-    if subscription is None or not subscription["active"] or body is None:
-        why = "Đăng ký webhook đã tắt hoặc đã bị xóa." if body is not None else "Phiếu trả lời không còn trong cơ sở dữ liệu."
-        await _record(row, "failed", None, why, body, settings)
-        return
-    status, error = await post(client, settings, subscription, row["event_id"], body)
+async def targets_of(subscription_ids: set[int], settings) -> dict[int, tuple[dict | None, str]]:
+    """Each subscription with why it cannot be sent to now ("" when it can): switched off, deleted, or its URL
+    refused (checked again at each send: a name may resolve elsewhere by now)."""
+    rows = await WebhookSubscription.select().where(WebhookSubscription.id.is_in(list(subscription_ids)))
+    found = {row["id"]: row for row in rows}
+    targets = {}
+    for subscription_id in subscription_ids:
+        subscription = found.get(subscription_id)
+        if subscription is None or not subscription["active"]:
+            targets[subscription_id] = (None, "Đăng ký webhook đã tắt hoặc đã bị xóa.")
+            continue
+        try:
+            await check_url(subscription["url"], settings)
+            targets[subscription_id] = (subscription, "")
+        except AddressRefused as refused:
+            targets[subscription_id] = (subscription, refused.message_vi)
+    return targets
+
+
+async def attempt(client: httpx.AsyncClient, settings, row: dict, targets: dict, bodies: dict) -> tuple:
+    """(row, new status, the receiver's status or None, the error, the body) of one attempt."""
+    subscription, refusal = targets[row["subscription"]]
+    body = row["payload"] or bodies.get(row["subject"])
+    if subscription is None or body is None:
+        return row, "failed", None, refusal or "Phiếu trả lời không còn trong cơ sở dữ liệu.", body
+    status, error = (None, refusal) if refusal else await post(client, settings, subscription, row["event_id"], body)
     if status is not None and 200 <= status < 300:
-        await _record(row, "delivered", status, "", body, settings)
-    else:
-        final = row["attempts"] + 1 >= settings.webhook_max_attempts
-        await _record(row, "failed" if final else "pending", status, error, body, settings)
+        return row, "delivered", status, "", body
+    final = row["attempts"] + 1 >= settings.webhook_max_attempts
+    return row, "failed" if final else "pending", status, error, body
 
 
 async def post(client: httpx.AsyncClient, settings, subscription: dict, event_id: str,
@@ -117,10 +144,8 @@ async def post(client: httpx.AsyncClient, settings, subscription: dict, event_id
     """(the receiver's status or None, what went wrong in Vietnamese or "")."""
     content = body.encode()
     try:
-        url = await check_url(subscription["url"], settings)
-        answer = await client.post(url, content=content, headers=signed_headers(subscription["secret"], event_id, content))
-    except AddressRefused as refused:
-        return None, refused.message_vi
+        answer = await client.post(subscription["url"], content=content,
+                                   headers=signed_headers(subscription["secret"], event_id, content))
     except httpx.TimeoutException:
         return None, f"Quá thời gian chờ ({settings.webhook_timeout_seconds:g} giây) mà bên nhận chưa trả lời."
     except httpx.HTTPError as error:
@@ -130,29 +155,39 @@ async def post(client: httpx.AsyncClient, settings, subscription: dict, event_id
     return answer.status_code, f"Bên nhận trả lời HTTP {answer.status_code}: {answer.text[:200]}"
 
 
-async def _record(row: dict, status: str, http_status: int | None, error: str, body: str | None, settings) -> None:
-    now = time.time()
-    next_attempt = now + next_wait(row["attempts"] + 1, settings) if status == "pending" else now
-    await db.write_returning(OUTCOME_SQL, status, http_status, error[:1000], next_attempt, body,
-                             now if status == "delivered" else None, row["id"])
-    if status == "failed":
-        logger.warning("webhook delivery %s (%s) failed for good: %s", row["id"], row["event_type"], error)
+async def record_outcomes(outcomes: list[tuple], settings) -> None:
+    """Every attempt's outcome in one write (the body is kept, so a later attempt sends the very same bytes)."""
+    now, rows = time.time(), []
+    for row, status, http_status, error, body in outcomes:
+        next_attempt = now + next_wait(row["attempts"] + 1, settings) if status == "pending" else now
+        rows.append((status, http_status, error[:1000], next_attempt, body, now if status == "delivered" else None,
+                     row["id"]))
+        if status == "failed":
+            logger.warning("webhook delivery %s (%s) failed for good: %s", row["id"], row["event_type"], error)
+    if rows:
+        await db.write_many(OUTCOME_SQL, rows)
 
 
-async def payload_of(row: dict) -> str | None:
-    """The body of a response.stored delivery, built from the stored row at its first attempt (and kept): the
-    answers exactly as recorded, with their digest. None when the response is gone."""
-    if row["event_type"] != "response.stored" or not row["subject"].isdigit():
-        return None
+async def bodies_of(claimed: list[dict]) -> dict[str, str]:
+    """The bodies of the response.stored deliveries that have none yet, by response id: one read for the batch."""
+    wanted = [int(row["subject"]) for row in claimed if row["payload"] is None
+              and row["event_type"] == "response.stored" and row["subject"].isdigit()]
+    if not wanted:
+        return {}
     found = await Response.select(
         Response.id, Response.campaign.code.as_alias("campaign"), Response.unit.code.as_alias("unit"),
         Response.counter.code.as_alias("counter"), Response.domain.code.as_alias("domain"),
         Response.questionnaire.key.as_alias("questionnaire"),
         Response.questionnaire.version.as_alias("questionnaire_version"), Response.channel, Response.answers,
-        Response.answers_digest, Response.submitted_at).where(Response.id == int(row["subject"])).first()
-    if found is None:
-        return None
-    answers = found.pop("answers")
-    data = {**found, "response_id": found.pop("id"), "answers": json.loads(answers) if isinstance(answers, str) else answers,
-            "submitted_at": found["submitted_at"].isoformat()}
+        Response.answers_digest, Response.submitted_at).where(Response.id.is_in(wanted))
+    return {str(row["id"]): response_body(row) for row in found}
+
+
+def response_body(found: dict) -> str:
+    """The body of a response.stored delivery, from the stored row: the answers exactly as recorded, with their
+    digest. Built the same way at every attempt until it is kept."""
+    found = dict(found)
+    answers, response_id = found.pop("answers"), found.pop("id")
+    data = {**found, "response_id": response_id, "submitted_at": found["submitted_at"].isoformat(),
+            "answers": json.loads(answers) if isinstance(answers, str) else answers}
     return envelope("response.stored", data, at=found["submitted_at"])

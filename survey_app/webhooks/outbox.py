@@ -20,7 +20,7 @@ from survey_app.core.tables import Response, Unit
 from survey_app.core.webhook_tables import WebhookDelivery, WebhookSubscription
 
 EVENTS = {
-    "response.stored": ("Có phiếu trả lời mới (từ mã QR tại quầy)", "a citizen's response was stored"),
+    "response.stored": ("Có phiếu trả lời mới của người dân", "a citizen's response was stored"),
     "campaign.closed": ("Đợt khảo sát đã đóng", "the campaign was closed"),
     "index.published": ("Chỉ số đã công bố (khi đóng đợt)", "the campaign's final index was published (at closing)"),
 }
@@ -67,6 +67,21 @@ async def record_campaign_event(campaign: dict, event_type: str, data: dict) -> 
     rows = [WebhookDelivery(event_id=new_event_id(), subscription=row["id"], event_type=event_type,
                             subject=campaign["code"], payload=body, status="pending", next_attempt_at=now,
                             created_at=now) for row in subscribers]
+    if rows:
+        await WebhookDelivery.insert(*rows)
+    return len(rows)
+
+
+async def record_response_event(response_id: int, campaign_id: int) -> int:
+    """response.stored for an answer stored by another path than the counter form (a dossier's rating link):
+    call it inside that answer's transaction. The body is built from the stored row at the first attempt."""
+    subscribers = await WebhookSubscription.select(WebhookSubscription.id).where(
+        (WebhookSubscription.campaign == campaign_id) & (WebhookSubscription.active == True)  # noqa: E712
+        & WebhookSubscription.events.like("%,response.stored,%"))
+    now = time.time()
+    rows = [WebhookDelivery(event_id=new_event_id(), subscription=row["id"], event_type="response.stored",
+                            subject=str(response_id), status="pending", next_attempt_at=now, created_at=now)
+            for row in subscribers]
     if rows:
         await WebhookDelivery.insert(*rows)
     return len(rows)

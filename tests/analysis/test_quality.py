@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 from hypothesis import given, settings, strategies as st
 
-from analysis.quality import bursts, quality_flags, speeding, straight_lining
+from analysis.quality import (OutlierModel, burst_batch, bursts, outliers, pattern_hashes, quality_flags, speeding,
+                              straight_lining)
 
 
 def _answers(rows: int, seed: int = 1) -> pd.DataFrame:
@@ -78,3 +79,43 @@ def test_vectorised_bursts_equal_the_rolling_window_per_group(responses):
     times = pd.Series(pd.Timestamp("2026-06-01 08:00") + pd.to_timedelta([s for *_, s in responses], unit="s"))
     expected = bursts_one_group_at_a_time(answers, counters, times, minimum_size=3)
     assert bursts(answers, counters, times, minimum_size=3).tolist() == expected.tolist()
+
+
+def bursts_in_batches(answers, counters, times, batch_size, window="10min", minimum_size=3) -> list[bool]:
+    """burst_batch() as survey_app/results/quality_store.py drives it: each batch with the earlier responses
+    submitted within `window` before the batch's first, the groups' first runs carried from batch to batch."""
+    patterns = pattern_hashes(answers)
+    nanoseconds = pd.DatetimeIndex(times).as_unit("ns").asi8
+    counter_codes = counters.to_numpy()
+    flagged = np.zeros(len(answers), dtype=bool)
+    known: dict[str, int] = {}
+    window_ns = pd.Timedelta(window).value
+    for start in range(0, len(answers), batch_size):
+        end = min(start + batch_size, len(answers))
+        earlier = np.flatnonzero(nanoseconds[:start] >= nanoseconds[start:end].min() - window_ns)
+        rows = np.concatenate([earlier, np.arange(start, end)])
+        flags, found = burst_batch(counter_codes[rows], patterns[rows], nanoseconds[rows], len(earlier), known,
+                                   window, minimum_size)
+        flagged[rows] |= flags
+        known.update(found)
+    return flagged.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 2), st.integers(0, 2), st.integers(0, 600)),
+                min_size=1, max_size=60), st.integers(1, 25))
+def test_bursts_in_batches_equal_bursts_over_every_response(responses, batch_size):
+    """Responses arrive in order of time (ids follow submission); any batch size gives the one-pass flags."""
+    responses = sorted(responses, key=lambda response: response[3])
+    answers = pd.DataFrame([(first, second) for _, first, second, _ in responses], columns=["q1", "q2"], dtype=float)
+    counters = pd.Series([f"Q{counter}" for counter, _, _, _ in responses])
+    times = pd.Series(pd.Timestamp("2026-06-01 08:00", tz="UTC") + pd.to_timedelta(
+        np.cumsum([seconds for *_, seconds in responses]), unit="s"))
+    expected = bursts(answers, counters, times, minimum_size=3).tolist()
+    assert bursts_in_batches(answers, counters, times, batch_size) == expected
+
+
+def test_the_outlier_model_fitted_and_applied_to_the_same_responses_is_outliers():
+    answers = _answers(80)
+    durations = pd.Series(np.random.default_rng(3).uniform(30, 300, 80))
+    pd.testing.assert_frame_equal(OutlierModel(answers, durations).score(answers, durations), outliers(answers, durations))

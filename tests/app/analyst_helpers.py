@@ -66,16 +66,18 @@ async def copy_campaign(source_code: str, code: str, starts_on: dt.date, per_uni
                             answers_digest=row["answers_digest"], channel="test",
                             answers=row["answers"] if isinstance(row["answers"], str) else json.dumps(row["answers"]))
                    for row in rows]
-    await Response.insert(*copies)
+    if copies:
+        await Response.insert(*copies)
     return campaign.id
 
 
 async def delete_campaign(campaign_id: int) -> None:
     from survey_app.core.campaign_tables import CampaignTarget, CampaignUnit, QualityReview
 
-    from survey_app.core.figure_tables import FigureCell, FigureState
+    from survey_app.core.figure_tables import FigureCell, FigureState, QualityFlag, QualityFlagState
 
-    for table in (QualityReview, CampaignTarget, CampaignUnit, Response, FigureCell, FigureState):
+    for table in (QualityReview, CampaignTarget, CampaignUnit, Response, FigureCell, FigureState, QualityFlag,
+                  QualityFlagState):
         await table.delete().where(table.campaign == campaign_id)
     await Campaign.delete().where(Campaign.id == campaign_id)
 

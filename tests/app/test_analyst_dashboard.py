@@ -14,6 +14,7 @@ from cachetools import LRUCache
 
 from analysis.sipas import compute_indices, compute_indices_by
 from survey_app.core.campaign_tables import CampaignTarget, QualityReview
+from survey_app.core.figure_tables import QualityFlag, QualityFlagState
 from survey_app.core.tables import Response
 from survey_app.results import dashboard as dashboard_module
 from survey_app.results import figures as figures_module
@@ -237,25 +238,35 @@ async def test_the_quality_queue_is_paged(analyst, monkeypatch):
     from survey_app.results import quality
 
     monkeypatch.setattr(quality, "PAGE_SIZE", 2)
-    rows = await quality.queue(await campaign_by_code("SIPAS-2026"), 5)
-    assert len(rows) > 2
+    campaign = await campaign_by_code("SIPAS-2026")
+    listed = await quality.queue(campaign, 5)
+    assert listed["total"] > 2 and listed["pages"] == -(-listed["total"] // 2)
     first = (await analyst.get("/analyst/campaigns/SIPAS-2026/quality")).text
     second = (await analyst.get("/analyst/campaigns/SIPAS-2026/quality?page=2")).text
-    listed = lambda page: re.findall(r'data-response="(\d+)"', page)  # noqa: E731
-    assert listed(first) == [str(row["response_id"]) for row in rows[:2]]
-    assert listed(second) == [str(row["response_id"]) for row in rows[2:4]]
-    assert f"Trang 1/{-(-len(rows) // 2)}" in first and 'href="?page=2"' in first
-    assert listed((await analyst.get("/analyst/campaigns/SIPAS-2026/quality?page=abc")).text) == listed(first)
+    shown = lambda page: re.findall(r'data-response="(\d+)"', page)  # noqa: E731
+    assert shown(first) == [str(row["response_id"]) for row in listed["rows"]]
+    assert shown(second) == [str(row["response_id"])
+                             for row in (await quality.queue(campaign, 5, page_text="2"))["rows"]]
+    assert len(set(shown(first) + shown(second))) == 4
+    assert f"Trang 1/{listed['pages']}" in first and 'href="?page=2"' in first
+    assert shown((await analyst.get("/analyst/campaigns/SIPAS-2026/quality?page=abc")).text) == shown(first)
 
 
-async def test_a_large_campaigns_first_flags_are_computed_in_a_child_process_while_the_page_says_so(analyst, monkeypatch):
-    """The page never waits minutes: after WAIT_SECONDS it says the flags are being computed, then lists them."""
-    from survey_app.results import quality
+async def test_a_large_backlog_is_flagged_in_batches_while_the_page_shows_its_progress(analyst, monkeypatch):
+    """The page never waits for a whole campaign: beyond WAIT_FOR_AT_MOST new responses it shows "đang tính … %",
+    what is flagged so far, and reloads itself; the batches go on in the background."""
+    from survey_app.core import db
+    from survey_app.results import quality_store
 
-    monkeypatch.setattr(quality, "IN_PROCESS_BELOW", 0)  # every campaign counts as large
-    monkeypatch.setattr(quality, "WAIT_SECONDS", 0.0)
-    monkeypatch.setattr(quality, "_cache", LRUCache(maxsize=8))
+    campaign = await campaign_by_code("SIPAS-2026")
+    async with db.write_transaction():
+        await QualityFlag.delete().where(QualityFlag.campaign == campaign["id"])
+        await QualityFlagState.delete().where(QualityFlagState.campaign == campaign["id"])
+    monkeypatch.setattr(quality_store, "WAIT_FOR_AT_MOST", 0)
+    monkeypatch.setattr(quality_store, "BATCH", 7)
     page = (await analyst.get("/analyst/campaigns/SIPAS-2026/quality")).text
-    assert 'id="flags-pending"' in page and 'id="quality-queue"' not in page
-    await asyncio.gather(*quality._computing.values())
-    assert 'id="quality-queue"' in (await analyst.get("/analyst/campaigns/SIPAS-2026/quality")).text
+    assert 'id="flags-progress"' in page and '<meta http-equiv="refresh" content="5">' in page
+    assert re.search(r"Đang tính cờ chất lượng: \d+ %", page)
+    await asyncio.gather(*quality_store._updating.values())
+    done = (await analyst.get("/analyst/campaigns/SIPAS-2026/quality")).text
+    assert 'id="quality-queue"' in done and 'id="flags-progress"' not in done and "refresh" not in done

@@ -11,6 +11,7 @@ from survey_app.results import quality
 from survey_app.campaigns.services import CampaignRefused
 from survey_app.results.dashboard import campaign_by_code
 from survey_app.core.campaign_tables import QualityReview
+from survey_app.core.figure_tables import QualityFlag
 from survey_app.results.analysis import run_indices
 from survey_app.results.par_index import run_par_index
 from survey_app.exports.report import ReportError, build_report
@@ -73,22 +74,14 @@ async def test_survey_indices_leaves_out_a_small_units_officials_answers(app, se
     assert (await run_indices(units["campaign"], None, settings.suppress_below))["responses"] == settings.suppress_below
 
 
-async def test_the_quality_queue_lists_no_answer_of_a_unit_left_out(app, settings, monkeypatch):
+async def test_the_quality_queue_lists_no_answer_of_a_unit_left_out(app, settings):
     units = await officials_parent_and_child(settings.suppress_below, 2)
     campaign = await campaign_by_code(units["campaign"])
-    every_response = await Response.select(Response.id, Response.unit.code.as_alias("unit")).where(
-        Response.campaign == campaign["id"])
-    flags = (await quality.flagged_responses(campaign)).reindex([row["id"] for row in every_response])
-    flags["any"] = True  # every response flagged, so the queue would list them all
-    flags["unit"] = [row["unit"] for row in every_response]
-    flags["unit_answers"] = [settings.suppress_below if row["unit"] == units["parent"] else 2 for row in every_response]
-
-    async def all_flagged(*_):
-        return flags
-
-    monkeypatch.setattr(quality, "flagged_responses", all_flagged)
-    listed = {row["unit"] for row in await quality.queue(campaign, settings.suppress_below)}
-    assert listed == {units["parent"]}
+    await quality.queue(campaign, settings.suppress_below)  # flags stored
+    await QualityFlag.update({QualityFlag.rules: 1}).where(QualityFlag.campaign == campaign["id"])  # all flagged
+    listed = await quality.queue(campaign, settings.suppress_below)
+    assert {row["unit"] for row in listed["rows"]} == {units["parent"]}
+    assert listed["total"] == settings.suppress_below
 
 
 async def test_a_counters_qr_code_cannot_answer_an_officials_campaign(app, client, settings):

@@ -285,3 +285,25 @@ async def test_a_keyed_dossier_code_is_stored_only_as_its_hash_and_rated_once(ap
     assert again.status_code == 422 and "Hồ sơ này đã được đánh giá trong đợt khảo sát." in again.text
     assert await PaperEntry.count().where(PaperEntry.copy == second["id"]) == 0
     await admin.aclose()
+
+
+async def test_a_keyed_paper_response_is_sent_to_the_campaigns_webhooks_once(app, analyst):
+    from survey_app.core.webhook_tables import WebhookDelivery, WebhookSubscription
+
+    campaign, definition = await campaign_and_definition()
+    subscription = (await WebhookSubscription.insert(WebhookSubscription(
+        campaign=campaign["id"], url="http://receiver.invalid/hook", secret="whsec_dGVzdA==",
+        events=",response.stored,")).returning(WebhookSubscription.id))[0]["id"]
+    try:
+        _, (serial,) = await print_copies(analyst, 1)
+        h01 = await signed_in_client(app, "admin")
+        entry = keyed_copy(definition)
+        await key(analyst, serial, entry)
+        assert (await key(h01, serial, entry)).status_code == 303
+        await h01.aclose()
+        copy = await PaperCopy.select().where((PaperCopy.campaign == campaign["id"]) & (PaperCopy.serial == serial)).first()
+        deliveries = await WebhookDelivery.select(WebhookDelivery.event_type, WebhookDelivery.subject).where(
+            WebhookDelivery.subscription == subscription)
+        assert deliveries == [{"event_type": "response.stored", "subject": str(copy["response"])}]
+    finally:
+        await WebhookSubscription.delete().where(WebhookSubscription.id == subscription)

@@ -268,3 +268,32 @@ def test_a_unit_whose_interval_rounds_past_its_figure_still_gets_its_bar(sipas_r
     shown.ci_low, shown.ci_high = shown.overall + 1e-9, None
     figure = report_module.units_figure(report)
     assert figure.axes[0].patches  # drawn, bar included
+
+
+async def test_a_report_that_takes_longer_than_a_second_says_so_and_the_page_reloads_until_it_is_ready(app, monkeypatch):
+    """Under `survey serve` (built in the worker process) a report request waits progress_after() seconds, then
+    answers 202 with a page that names the stage and reloads itself; the build goes on and the reload gets it."""
+    from survey_app.exports import controllers
+
+    monkeypatch.setattr(controllers, "progress_after", lambda: 0.05)
+    monkeypatch.setattr(report_module, "_reports", LRUCache(maxsize=8))
+    compose = report_module.compose_report
+
+    def slow_compose(*arguments):
+        threading.Event().wait(1.0)
+        return compose(*arguments)
+
+    monkeypatch.setattr(report_module, "compose_report", slow_compose)
+    client = await signed_in_client(app, "analyst")
+    try:
+        first = await client.get("/analyst/campaigns/QUAY-2026/report.pdf")
+        assert first.status_code == 202 and 'id="report-progress"' in first.text
+        assert '<meta http-equiv="refresh" content="3">' in first.text and "Đang lập báo cáo" in first.text
+        for _ in range(100):
+            again = await client.get("/analyst/campaigns/QUAY-2026/report.pdf")
+            if again.status_code != 202:
+                break
+            await asyncio.sleep(0.2)
+        assert again.status_code == 200 and again.content.startswith(b"%PDF")
+    finally:
+        await client.aclose()
