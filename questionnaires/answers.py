@@ -10,7 +10,7 @@ from typing import Mapping
 
 from questionnaires.errors import answer_message
 from questionnaires.items import Item
-from questionnaires.standard import DEFAULT_CODE_LENGTH, DEFAULT_TEXT_LENGTH, NOT_APPLICABLE
+from questionnaires.standard import DEFAULT_CODE_LENGTH, DEFAULT_TEXT_LENGTH, NOT_APPLICABLE, NOT_ASKED_TYPES
 
 
 INTEGER_TEXT = re.compile(r"[+-]?\d+")
@@ -41,14 +41,34 @@ def validate_answers(questionnaire, raw: Mapping[str, object], language: str = "
         if value is not None:
             clean[item.key] = value
     check_cascading_choices(questionnaire.items, clean, errors, language)
+    add_calculations(questionnaire, clean)
     visible = questionnaire.visible_keys(clean)
+    hidden = {item.key for item in questionnaire.items} - visible
+    for key in hidden:
+        clean.pop(key, None)
+        errors.pop(key, None)
+    if hidden and questionnaire.calculations:  # computed again without the hidden answers, as a phone would
+        add_calculations(questionnaire, clean)
+        for key in hidden & set(questionnaire.calculations):
+            clean.pop(key, None)
     for item in questionnaire.items:
         if item.key not in visible:
-            clean.pop(item.key, None)
-            errors.pop(item.key, None)
-        elif item.required and item.key not in clean and item.key not in errors:
+            continue
+        if item.required and item.key not in clean and item.key not in errors:
             errors[item.key] = answer_message("required", language)
     return clean, errors
+
+
+def add_calculations(questionnaire, clean: dict) -> None:
+    """Each calculate item's value from the answers (and earlier calculations), in questionnaire order; the server
+    is the authority: a posted value for it is never read."""
+    from questionnaires.xpath_eval import evaluate, stored
+
+    for key, tree in questionnaire.calculations.items():
+        clean.pop(key, None)
+        value = stored(evaluate(tree, clean))
+        if value is not None:
+            clean[key] = value
 
 
 def check_cascading_choices(items: list[Item], clean: dict, errors: dict, language: str) -> None:
@@ -97,6 +117,8 @@ def _is_visible(key: str, conditions: Mapping[str, tuple], answers: Mapping[str,
 
 def clean_answer(item: Item, raw_value: object):
     """The clean value of one answer, None when unanswered; raises AnswerError when it cannot be accepted."""
+    if item.type in NOT_ASKED_TYPES:  # a note is read, a calculate computed: a posted value is ignored
+        return None
     if item.type == "multiple":
         return _clean_multiple(item, _as_texts(raw_value))
     text = _as_single_text(raw_value)

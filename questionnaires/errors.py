@@ -93,6 +93,11 @@ class Code(str, Enum):
     SHOW_IF_SYNTAX = "cannot parse the expression: {detail}."
     SHOW_IF_UNKNOWN_ITEM = "refers to '{value}', which is not an item key of this questionnaire. Known keys: {known}."
     SHOW_IF_SELF = "an item cannot depend on its own answer. Refer to another item."
+    SHOW_IF_NOTE = "'{value}' is a note and never has an answer. Refer to a question."
+    NOTE_REQUIRED = ("a '{type}' item is not answered by the respondent and cannot be required. Remove 'required' "
+                     "or change the type.")
+    CALCULATION_MISSING = "a calculate item needs a 'calculation' (an expression such as '${{a}} + ${{b}}')."
+    CALCULATION_BAD = "the calculation '{text}' cannot be computed: {detail}."
     SHOW_IF_CYCLE = "show_if conditions form a cycle: {cycle}. Break it by removing one of the references."
     EMPTY_SECTIONS = "the questionnaire has no items. Add at least one section with items."
     SCORING_UNKNOWN_ITEM = "'{value}' is not an item key of this questionnaire."
@@ -177,6 +182,10 @@ CODE_VI = {
     "SHOW_IF_SYNTAX": "không đọc được biểu thức: {detail}.",
     "SHOW_IF_UNKNOWN_ITEM": "nhắc tới '{value}', không phải khóa câu hỏi của phiếu này. Các khóa có: {known}.",
     "SHOW_IF_SELF": "câu hỏi không thể phụ thuộc vào chính câu trả lời của nó. Nhắc tới câu hỏi khác.",
+    "SHOW_IF_NOTE": "'{value}' là một ghi chú, không bao giờ có câu trả lời. Hãy nhắc tới một câu hỏi.",
+    "NOTE_REQUIRED": "câu loại '{type}' không do người trả lời điền nên không thể bắt buộc. Bỏ 'required' hoặc đổi loại.",
+    "CALCULATION_MISSING": "câu loại calculate cần 'calculation' (một biểu thức như '${{a}} + ${{b}}').",
+    "CALCULATION_BAD": "phép tính '{text}' không tính được: {detail}.",
     "SHOW_IF_CYCLE": "các điều kiện show_if tạo thành vòng: {cycle}. Bỏ một tham chiếu để phá vòng.",
     "EMPTY_SECTIONS": "phiếu hỏi không có câu hỏi nào. Thêm ít nhất một phần có câu hỏi.",
     "SCORING_UNKNOWN_ITEM": "'{value}' không phải khóa câu hỏi của phiếu này.",

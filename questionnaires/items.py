@@ -37,6 +37,8 @@ class Item:
     choice_filter: tuple = ()
     # how choices are laid out: likert or horizontal (in a row), minimal (a drop-down list, single only)
     appearance: Optional[str] = None
+    # a calculate item's XPath expression over ${key} answers (questionnaires.xpath_eval), computed at submit
+    calculation: Optional[str] = None
 
     def choice_values(self) -> list[str]:
         return [choice.value for choice in self.choices]

@@ -10,12 +10,12 @@ import pathlib
 import re
 from typing import Optional, Union
 
-from questionnaires import show_if
+from questionnaires import piping, show_if, xpath, xpath_eval
 from questionnaires.errors import Code, DefinitionError, Problem
 from questionnaires.model import (ComparableWith, Choice, Criterion, Factor, Item, Questionnaire, Scoring, Section,
                                   rating_choices)
-from questionnaires.standard import (CHOICE_TYPES, DEFAULT_SCALE, ITEM_TYPES, LANGUAGES, LAYOUTS, RATING_SCALES,
-                                     SCORING_RULES)
+from questionnaires.standard import (CHOICE_TYPES, DEFAULT_SCALE, DISPLAY_TYPES, ITEM_TYPES, LANGUAGES, LAYOUTS,
+                                     NOT_ASKED_TYPES, RATING_SCALES, SCORING_RULES)
 from questionnaires.yaml_tree import Document, read_document
 
 KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -24,7 +24,7 @@ TOP_FIELDS = ("key", "version", "title", "description", "languages", "layout", "
               "scoring", "comparable_with")
 SECTION_FIELDS = ("key", "title", "items")
 ITEM_FIELDS = ("key", "type", "label", "hint", "required", "choices", "show_if", "max_length", "minimum",
-               "maximum", "pattern", "scale", "max_choices", "constraint_message", "choice_filter", "appearance")
+               "maximum", "pattern", "scale", "max_choices", "constraint_message", "choice_filter", "appearance", "calculation")
 APPEARANCES = ("likert", "horizontal", "minimal")
 FILTER_COLUMN_PATTERN = re.compile(r"[A-Za-z_][\w.\-]{0,63}")
 FIELDS_BY_TYPE = {
@@ -38,6 +38,7 @@ FIELDS_BY_TYPE = {
     "pattern": ("text", "dossier_code"),
     "scale": ("rating5",),
     "max_choices": ("multiple",),
+    "calculation": ("calculate",),
 }
 Source = Union[str, pathlib.Path]
 
@@ -105,6 +106,7 @@ class _Builder:
         self.key_lines: dict[tuple[str, str], int] = {}
         self.conditions: dict[str, tuple[tuple, object]] = {}
         self.filter_references: list[tuple[tuple, str, str]] = []  # (path, item key, the key its filter reads)
+        self.piped: list[tuple[tuple, str, str]] = []  # (path of a label or hint, item key, a key it shows)
 
     def report(self, path: tuple, code: Code, **values: object) -> None:
         self.document.report(path, code, **values)
@@ -218,6 +220,7 @@ class _Builder:
         items = {item.key: item for section in sections for item in section.items}
         self.check_conditions(items)
         self.check_filter_references(items)
+        self.check_piping(items)
         scoring = self.read_scoring(data.get("scoring"), items)
         comparable = self.read_comparable(data.get("comparable_with"), items, header["version"])
         if self.document.problems:
@@ -316,6 +319,16 @@ class _Builder:
             rules.append({"column": column, "item": other})
         return tuple(rules)
 
+    def check_piping(self, items: dict) -> None:
+        """A label may show the answer of another question: not a note's (it has none), nor its own."""
+        for path, item_key, other in self.piped:
+            if other not in items:
+                self.report(path, Code.SHOW_IF_UNKNOWN_ITEM, value=other, known=_short_list(items))
+            elif other == item_key:
+                self.report(path, Code.SHOW_IF_SELF)
+            elif items[other].type in DISPLAY_TYPES:
+                self.report(path, Code.SHOW_IF_NOTE, value=other)
+
     def check_filter_references(self, items: dict) -> None:
         for path, item_key, other in self.filter_references:
             if other not in items:
@@ -377,7 +390,13 @@ class _Builder:
                  "hint": self.translations(path + ("hint",), data.get("hint"), optional=True),
                  "constraint_message": self.translations(path + ("constraint_message",),
                                                          data.get("constraint_message"), optional=True)}
+        for name in ("label", "hint"):
+            self.piped.extend((path + (name,), key, other) for text in texts[name].values()
+                              for other in piping.references(text))
         required = self.boolean(path + ("required",), data.get("required"), False)
+        if required and item_type in NOT_ASKED_TYPES:
+            self.report(path + ("required",), Code.NOTE_REQUIRED, type=item_type)
+        calculation = self.read_calculation(path, data, item_type, key)
         choice_filter = self.read_choice_filter(path + ("choice_filter",), data.get("choice_filter"), key)
         appearance = self.one_of(path + ("appearance",), data.get("appearance"), APPEARANCES, Code.BAD_APPEARANCE)
         if appearance == "minimal" and item_type == "multiple":
@@ -385,7 +404,26 @@ class _Builder:
         if key is None or item_type is None:
             return None
         return Item(key=key, type=item_type, required=required, choices=choices, show_if=condition,
-                    choice_filter=choice_filter, appearance=appearance, **texts, **constraints)
+                    choice_filter=choice_filter, appearance=appearance, calculation=calculation, **texts,
+                    **constraints)
+
+    def read_calculation(self, path: tuple, data: dict, item_type: Optional[str], key: Optional[str]) -> Optional[str]:
+        """A calculate item's expression: it parses, and the evaluator can compute every part of it."""
+        if item_type != "calculate":
+            return None
+        text = self.text(path + ("calculation",), data.get("calculation"))
+        if not text:
+            self.report(path + ("calculation",) if "calculation" in data else path, Code.CALCULATION_MISSING)
+            return None
+        try:
+            tree = xpath.parse(text)
+        except xpath.XPathSyntaxError as error:
+            self.report(path + ("calculation",), Code.CALCULATION_BAD, text=text, detail=error)
+            return None
+        for part in xpath_eval.unsupported_parts(tree):
+            self.report(path + ("calculation",), Code.CALCULATION_BAD, text=text, detail=f"{part} is not supported")
+        self.piped.extend((path + ("calculation",), key, other) for other in sorted(xpath.referenced_names(tree)))
+        return text
 
     def check_fields_for_type(self, path: tuple, data: dict, item_type: Optional[str]) -> None:
         if item_type is None:
@@ -451,6 +489,8 @@ class _Builder:
                 self.report(path, Code.SHOW_IF_UNKNOWN_ITEM, value=name, known=_short_list(items))
             if item_key in references:
                 self.report(path, Code.SHOW_IF_SELF)
+            for name in sorted(key for key in references & set(items) if items[key].type in DISPLAY_TYPES):
+                self.report(path, Code.SHOW_IF_NOTE, value=name)
             graph[item_key] = sorted((references & set(items)) - {item_key})
         for cycle in find_cycles(graph):
             self.report(self.conditions[cycle[0]][0], Code.SHOW_IF_CYCLE, cycle=" → ".join(cycle + [cycle[0]]))

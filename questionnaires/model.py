@@ -92,6 +92,20 @@ class Questionnaire:
                 conditions[item.key] = (show_if.compiled(tree), tuple(show_if.referenced_keys(tree) & known))
         return conditions
 
+    @cached_property
+    def calculations(self) -> dict[str, object]:
+        """Calculate item key → its parsed expression, in questionnaire order (parsed once per definition)."""
+        from questionnaires import xpath
+
+        return {item.key: xpath.parse(item.calculation) for item in self.items if item.calculation}
+
+    @cached_property
+    def conditions_on_calculations(self) -> frozenset[str]:
+        """Keys of items whose show_if reads a calculate item: the page script cannot compute those, so it shows
+        them and the server (the authority) drops their answers when the condition is false."""
+        calculated = set(self.calculations)
+        return frozenset(key for key, (_, reads) in self._conditions.items() if calculated & set(reads))
+
     def item(self, key: str) -> Item:
         """The item with this key; KeyError names the key."""
         return self._items_by_key[key]
@@ -206,6 +220,8 @@ def item_to_dict(item: Item) -> dict:
         data["constraint_message"] = dict(item.constraint_message)
     if item.appearance:
         data["appearance"] = item.appearance
+    if item.calculation:
+        data["calculation"] = item.calculation
     if item.choice_filter:
         data["choice_filter"] = [dict(rule) for rule in item.choice_filter]
         data["choices"] = [{**choice, "filters": dict(item.choices[index].filters)}
@@ -253,7 +269,7 @@ def item_from_dict(data: Mapping) -> Item:
                 required=bool(data.get("required")), choices=choices,
                 constraint_message=dict(data.get("constraint_message") or {}),
                 choice_filter=tuple(dict(rule) for rule in data.get("choice_filter") or ()),
-                appearance=data.get("appearance"), **optional)
+                appearance=data.get("appearance"), calculation=data.get("calculation"), **optional)
 
 
 def scoring_from_dict(data: Mapping) -> Scoring:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from questionnaires import show_if
+from questionnaires import piping, show_if
 from questionnaires.items import Choice, Item
-from questionnaires.standard import NOT_APPLICABLE
+from questionnaires.standard import NOT_APPLICABLE, NOT_ASKED_TYPES
 
 NOT_APPLICABLE_CODE = "9"  # the usual survey code for "don't know / not applicable", after the scale's 1–5
 CODED_TYPES = ("single", "multiple", "rating5", "domain")
@@ -19,9 +19,23 @@ CODED_TYPES = ("single", "multiple", "rating5", "domain")
 ORDER_WORDS = {"<": "nhỏ hơn {}", "<=": "từ {} trở xuống", ">": "lớn hơn {}", ">=": "từ {} trở lên"}
 
 
+def keyed_items(questionnaire) -> list[Item]:
+    """The items an operator keys, in order: not notes (printed as plain text) nor calculations (computed by the
+    server when the entry is stored, never printed)."""
+    return [item for item in questionnaire.items if item.type not in NOT_ASKED_TYPES]
+
+
 def item_numbers(questionnaire) -> dict[str, int]:
-    """Item key → its question number (1, 2, …) across sections, as printed and as the keying page shows it."""
-    return {item.key: number for number, item in enumerate(questionnaire.items, start=1)}
+    """Item key → its question number (1, 2, …) across sections, as printed and as the keying page shows it;
+    notes have no number."""
+    return {item.key: number for number, item in enumerate(keyed_items(questionnaire), start=1)}
+
+
+def printed_text(text: str, numbers: Mapping[str, int]) -> str:
+    """A label for paper: a piped answer `${key}` becomes "(câu N)", the question whose answer it shows, or "…"
+    for a calculation (not printed)."""
+    return piping.REFERENCE.sub(lambda match: f"(câu {numbers[match.group(1)]})" if match.group(1) in numbers
+                                else piping.UNANSWERED, text or "")
 
 
 def is_coded(item: Item) -> bool:
@@ -52,7 +66,7 @@ def keyed_to_raw(questionnaire, keyed: Mapping[str, str]) -> tuple[dict, dict]:
     """(form values as the web form posts them, errors by item key in Vietnamese) for what an operator typed:
     codes for boxes (several separated by spaces or commas for multiple choice), text as written."""
     raw, errors = {}, {}
-    for item in questionnaire.items:
+    for item in keyed_items(questionnaire):
         typed = " ".join(str(keyed.get(item.key, "")).split())
         if not is_coded(item):
             raw[item.key] = typed
@@ -93,7 +107,7 @@ def answer_codes_of(item: Item, answer) -> str:
 def skip_instructions(questionnaire) -> dict[str, str]:
     """Item key → the sentence printed before it, for the first item of each run of consecutive items that share a
     condition: "Nếu câu 3 là 'Có', trả lời câu 4; nếu không, chuyển sang câu 5"."""
-    numbers, items, sentences = item_numbers(questionnaire), questionnaire.items, {}
+    numbers, items, sentences = item_numbers(questionnaire), keyed_items(questionnaire), {}
     index = 0
     while index < len(items):
         condition = items[index].show_if

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from questionnaires import show_if, xpath
+from questionnaires import piping, show_if, xpath, xpath_eval
 from questionnaires.errors import CODE_VI, Code, DefinitionError, Problem, message
 from questionnaires.loader import parse_definition
 from questionnaires.model import Questionnaire
@@ -29,7 +29,9 @@ SELECT_TYPES = {"select_one": "single", "select1": "single", "select_multiple": 
 METADATA_TYPES = {"start", "end", "today", "deviceid", "subscriberid", "simserial", "phonenumber", "username",
                   "email", "audit", "hidden", "start-geopoint", "background-audio", "uri:deviceid",
                   "uri:subscriberid", "uri:simserial", "uri:phonenumber", "uri:username", "uri:email", "imei"}
+DISPLAY_KINDS = {"note": "note", "calculate": "calculate"}  # rows never answered: shown text, computed values
 QUESTION_KINDS = {*SIMPLE_TYPES, *SELECT_TYPES}
+ANSWER_KINDS = QUESTION_KINDS | {"calculate"}  # rows with a value a relevant, a label or a calculation may read
 OTHER_CHOICE = {"value": "other", "label": {"vi": "Khác", "en": "Other"}}
 OTHER_LABEL = {"vi": "Ghi rõ lựa chọn khác.", "en": "Specify other."}
 LANGUAGE_NAMES = {"vietnamese": "vi", "tiếng việt": "vi", "english": "en", "tiếng anh": "en"}
@@ -377,7 +379,7 @@ class _Converter:
         """A comment row (only columns such as '_category') is skipped; a named row without a type is refused."""
         if values.get("name"):
             self.refuse(row, "type", Code.XLSFORM_UNSUPPORTED_TYPE.format(
-                kind="", name=values["name"], allowed=", ".join(sorted(QUESTION_KINDS))))
+                kind="", name=values["name"], allowed=", ".join(sorted(QUESTION_KINDS | set(DISPLAY_KINDS)))))
         else:
             self.note("survey", row, "row without type or name (a comment) skipped.")
 
@@ -420,7 +422,7 @@ class _Converter:
             if name == own_name and column == "relevant":
                 self.refuse(row, column, Code.XLSFORM_SELF_REFERENCE.format(text=text))
                 fine = False
-            elif self.kinds.get(name) not in QUESTION_KINDS:
+            elif self.kinds.get(name) not in ANSWER_KINDS:
                 self.refuse(row, column, Code.XLSFORM_DROPPED_REFERENCE.format(text=text, name=name,
                                                                               kind=self.kinds.get(name)))
                 fine = False
@@ -475,7 +477,10 @@ class _Converter:
 
     def item(self, row: int, values: dict, group_conditions: list[str]) -> dict | None:
         kind, list_name, other = question_type(values)
-        item_type = SIMPLE_TYPES.get(kind) or SELECT_TYPES.get(kind)
+        item_type = SIMPLE_TYPES.get(kind) or SELECT_TYPES.get(kind) or DISPLAY_KINDS.get(kind)
+        if item_type == "note" and not values.get("name"):  # nothing refers to it: a key from its row will do
+            values = {**values, "name": f"note_{row}"}
+            self.names[values["name"]], self.kinds[values["name"]] = values["name"], "note"
         if item_type is not None and not values.get("name"):
             self.refuse(row, "name", Code.XLSFORM_UNSUPPORTED.format(
                 what=f"a '{kind}' question without a name", instead="a question with a name",
@@ -489,7 +494,11 @@ class _Converter:
         hint = self.texts("survey", row, values, "hint")
         if hint:
             item["hint"] = hint
-        self.note_piping(row, item["label"], hint)
+        self.pipe(row, item)
+        if item_type == "note":
+            return self.note_item(row, values, item, group_conditions)
+        if item_type == "calculate":
+            return self.calculate_item(row, values, item, group_conditions)
         self.add_required(row, values, item)
         if item_type in ("single", "multiple"):
             item["choices"] = self.item_choices(row, list_name, other)
@@ -500,6 +509,36 @@ class _Converter:
         self.add_constraint(row, values, item)
         self.apply_sipas_type(row, values, item)
         self.note_ignored_columns(row, values, QUESTION_COLUMNS)
+        return item
+
+    def note_item(self, row: int, values: dict, item: dict, group_conditions: list[str]) -> dict:
+        """A note: its text and relevant only; a required or constraint on text nobody answers means nothing."""
+        for column in ("required", "constraint"):
+            if values.get(column) and values[column].lower() not in FALSE_WORDS:
+                self.note("survey", row, f"{column} on the note '{values['name']}' means nothing (it has no "
+                                         "answer); dropped.")
+        self.add_show_if(row, values, item, group_conditions)
+        self.note_ignored_columns(row, values, QUESTION_COLUMNS + ("constraint", "required"))
+        return item
+
+    def calculate_item(self, row: int, values: dict, item: dict, group_conditions: list[str]) -> dict:
+        """A calculation the server computes at submit; one it cannot compute (a function such as today(), a path)
+        is refused with its row."""
+        text = values.get("calculation", "")
+        tree = self.parsed_quietly(text) if text else None
+        if not text:
+            self.refuse(row, "calculation", message("a calculate row needs a calculation.",
+                                                    "dòng calculate cần một công thức (calculation)."))
+        for part in xpath_eval.unsupported_parts(tree) if tree is not None else ():
+            self.refuse_not_kept(row, "calculation", text, NotKept(part, part.replace("the function", "hàm")
+                                                                   .replace("a path", "đường dẫn XPath")))
+        for name in sorted(xpath.referenced_names(tree)) if tree is not None else ():
+            if self.kinds.get(name) not in ANSWER_KINDS:
+                self.refuse(row, "calculation", Code.XLSFORM_DROPPED_REFERENCE.format(text=text, name=name,
+                                                                                     kind=self.kinds.get(name)))
+        item["calculation"] = piping.renamed(text, self.names)
+        self.add_show_if(row, values, item, group_conditions)
+        self.note_ignored_columns(row, values, QUESTION_COLUMNS + ("calculation",))
         return item
 
     def apply_sipas_type(self, row: int, values: dict, item: dict) -> None:
@@ -519,18 +558,10 @@ class _Converter:
                 item["scale"] = scale
 
     def not_a_question(self, row: int, kind: str, values: dict) -> None:
-        """Metadata and notes carry no answer and are dropped with a note; any other type is refused."""
+        """Metadata carries no answer and is dropped with a note; any other type is refused."""
         name = values.get("name", "")
         if kind in METADATA_TYPES:
             self.note("survey", row, f"metadata '{kind}' is not kept; '{name}' dropped.")
-        elif kind == "note":
-            self.note("survey", row, f"note '{name}' (text without an answer) dropped.")
-        elif kind == "calculate":
-            self.refuse(row, "calculation", Code.XLSFORM_UNSUPPORTED.format(
-                what=f"the calculation '{name}' ({values.get('calculation', 'no calculation given')})",
-                instead="a question the respondent answers",
-                what_vi=f"phép tính '{name}' ({values.get('calculation', 'không có công thức')})",
-                instead_vi="một câu hỏi người trả lời điền"))
         elif kind == "phone":  # 'phone number': a text of digits, which this system must never store
             self.refuse(row, "type", Code.XLSFORM_UNSUPPORTED.format(
                 what=f"a phone number question ('{name}')", instead="nothing: phone numbers are never stored with "
@@ -538,14 +569,22 @@ class _Converter:
                 instead_vi="không gì cả: số điện thoại không bao giờ được lưu cùng câu trả lời"))
         else:
             self.refuse(row, "type", Code.XLSFORM_UNSUPPORTED_TYPE.format(
-                kind=kind, name=name, allowed=", ".join(sorted(QUESTION_KINDS))))
+                kind=kind, name=name, allowed=", ".join(sorted(QUESTION_KINDS | set(DISPLAY_KINDS)))))
 
-    def note_piping(self, row: int, *texts: dict) -> None:
-        """A label that shows another answer (${name}) is kept as written: the form shows the reference itself."""
-        piped = sorted({name for text in texts for value in text.values() for name, _ in xpath.references(value)})
-        if piped:
-            self.note("survey", row, f"the label shows {', '.join(f'${{{name}}}' for name in piped)} as written: "
-                                     "answers are not piped into labels.")
+    def pipe(self, row: int, item: dict) -> None:
+        """A label or hint showing another answer (${name}) keeps it under that question's key; a name that is no
+        imported question is refused (the form would show the reference itself)."""
+        for column in ("label", "hint"):
+            reported = set()  # a name once per column, not once per language
+            for language, text in item.get(column, {}).items():
+                for name in piping.references(text):
+                    if name in reported or (name in self.names and self.kinds.get(name) in ANSWER_KINDS):
+                        continue
+                    reported.add(name)
+                    self.refuse(row, column, Code.XLSFORM_UNKNOWN_REFERENCE.format(text=text, name=name)
+                                if name not in self.names else Code.XLSFORM_DROPPED_REFERENCE.format(
+                                    text=text, name=name, kind=self.kinds.get(name)))
+                item[column][language] = piping.renamed(text, self.names)
 
     def add_required(self, row: int, values: dict, item: dict) -> None:
         required = values.get("required", "").lower()

@@ -16,7 +16,8 @@ from questionnaires.xlsform_logic import show_if_to_relevant
 
 LANGUAGE_COLUMNS = {"vi": "Tiếng Việt (vi)", "en": "English (en)"}
 XLSFORM_TYPES = {"integer": "integer", "decimal": "decimal", "text": "text", "date": "date",
-                 "dossier_code": "text", "unit": "text", "domain": "text"}
+                 "dossier_code": "text", "unit": "text", "domain": "text", "note": "note",
+                 "calculate": "calculate"}
 SIPAS_TYPES = ("rating5", "unit", "domain", "dossier_code")  # our types that XLSForm has no word for
 
 
@@ -45,7 +46,7 @@ def text_columns(base: str, languages: list[str]) -> list[str]:
 def survey_rows(questionnaire: Questionnaire, languages: list[str]) -> list[list]:
     header = ["type", "name", *text_columns("label", languages), *text_columns("hint", languages), "required",
               "relevant", "constraint", *text_columns("constraint_message", languages), "sipas_type",
-              "choice_filter", "appearance"]
+              "choice_filter", "appearance", "calculation"]
     multiple_keys = {item.key for item in questionnaire.items if item.type == "multiple"}
     rows = [header]
     for section in questionnaire.sections:
@@ -62,7 +63,7 @@ def item_row(item, languages: list[str], multiple_keys: set[str]) -> list:
             show_if_to_relevant(item.show_if, multiple_keys) if item.show_if else None, constraint(item),
             *(item.constraint_message.get(language) for language in languages), sipas_type(item),
             " and ".join(f"{rule['column']} = ${{{rule['item']}}}" for rule in item.choice_filter) or None,
-            item.appearance]
+            item.appearance, item.calculation]
 
 
 def choice_list_name(item) -> str:

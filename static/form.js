@@ -232,13 +232,34 @@
     if (item && answered(item)) { clearError(item); }
   }
 
+  /* Label piping: a <span data-pipe="key"> shows the answer to `key` as its choice label or the text typed
+     (the server rendered it from the answers it had; this keeps it live). textContent: never HTML. */
+  function answerText(name) {
+    var shown = [];
+    Array.prototype.forEach.call(form.querySelectorAll('[name="' + name + '"]'), function (field) {
+      if (field.type === "radio" || field.type === "checkbox") {
+        var text = field.checked && field.closest("label") ? field.closest("label").textContent : "";
+        if (text.trim()) { shown.push(text.trim().replace(/\s+/g, " ")); }
+      } else if (field.tagName === "SELECT") {
+        if (field.value) { shown.push(field.options[field.selectedIndex].text.trim()); }
+      } else if (field.value.trim()) { shown.push(field.value.trim()); }
+    });
+    return shown.length ? shown.join(", ") : "\u2026";
+  }
+  function applyPiping() {
+    Array.prototype.forEach.call(form.querySelectorAll("[data-pipe]"), function (span) {
+      span.textContent = answerText(span.getAttribute("data-pipe"));
+    });
+  }
+
   var saved = read(draftKey);
   if (saved) { restore(saved); }
   applyShowIf();
+  applyPiping();
   paginate();
   focusSummary();  /* the server found errors: the summary first, not the bottom of the page */
   document.addEventListener("click", followSummaryLink);
-  form.addEventListener("input", function (event) { write(draftKey, pairs()); clearAnswered(event); });
+  form.addEventListener("input", function (event) { write(draftKey, pairs()); clearAnswered(event); applyPiping(); });
   form.addEventListener("change", function (event) { write(draftKey, pairs()); applyShowIf(); clearAnswered(event); });
   form.addEventListener("submit", function (event) {
     event.preventDefault();

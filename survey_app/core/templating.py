@@ -56,6 +56,27 @@ def label(texts: dict | None, lang: str = "vi") -> str:
     return texts.get(lang) or texts.get("vi") or next(iter(texts.values()))
 
 
+def piped(texts: dict | None, lang: str = "vi", definition=None, values: dict | None = None) -> Markup:
+    """The label with each `${key}` replaced by the answer given so far, in a <span data-pipe> that the page
+    script keeps up to date; everything else HTML-escaped."""
+    from questionnaires import piping
+
+    text = label(texts, lang)
+    if definition is None or "${" not in text:
+        return Markup.escape(text)
+    values, shown = values or {}, []
+    for is_reference, part in piping.parts(text):
+        if not is_reference:
+            shown.append(Markup.escape(part))
+            continue
+        try:
+            answer = piping.answer_text(definition.item(part), values.get(part), lang)
+        except KeyError:
+            answer = "${%s}" % part
+        shown.append(Markup('<span class="piped" data-pipe="{}">{}</span>').format(part, answer))
+    return Markup("").join(shown)
+
+
 # English notes beside the Vietnamese text: <span class="en">…</span> and <p class="en">…</p> (they never nest).
 ENGLISH_NOTES = re.compile(r'\s?<(span|p) class="en"[^>]*>.*?</\1>', re.DOTALL)
 
@@ -77,6 +98,6 @@ def configure_environment(engine: JinjaTemplateEngine) -> None:
     from survey_app.accounts.controllers import nav_links
     from survey_app.core.wording import design_note_vi
 
-    engine.engine.filters.update(design_vi=design_note_vi, vndate=vietnamese_date, vntime=vietnamese_time, percent=percent, percent_share=percent_share, label=label,
+    engine.engine.filters.update(design_vi=design_note_vi, vndate=vietnamese_date, vntime=vietnamese_time, percent=percent, percent_share=percent_share, label=label, piped=piped,
                                   thousands=thousands, english_notes=english_notes)
     engine.engine.globals.update(nav_links=nav_links, page_language=page_language)

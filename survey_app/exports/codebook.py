@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 
 from analysis.export_writers import Variable, nfc
-from questionnaires.standard import NOT_APPLICABLE, NOT_APPLICABLE_LABEL
+from questionnaires.standard import DISPLAY_TYPES, NOT_APPLICABLE, NOT_APPLICABLE_LABEL
 from survey_app.core.paper_tables import PAPER_CHANNEL
 
 NOT_APPLICABLE_CODE = 9
-NEVER_EXPORTED_TYPES = ("dossier_code",)
+NEVER_EXPORTED_TYPES = ("dossier_code", *DISPLAY_TYPES)  # a code's hash is private; a note has no answer
 NUMERIC_TYPES = ("integer", "decimal")
 LEVEL_LABELS = {"province": "Tỉnh", "so": "Sở, ban, ngành", "huyen": "UBND cấp huyện", "xa": "UBND cấp xã"}
 

@@ -8,7 +8,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
-from questionnaires.paper import codes_hint, is_coded, item_numbers, skip_instructions
+from questionnaires.paper import codes_hint, is_coded, item_numbers, keyed_items, skip_instructions
 from survey_app.accounts import access
 from survey_app.campaigns.catalog import definition_of
 from survey_app.core.paper_tables import PaperCopy
@@ -154,7 +154,7 @@ def keying_page(request: Request, campaign: dict, questionnaire: dict, copy: dic
     numbers = item_numbers(definition)
     fields = [{"item": item, "number": numbers[item.key], "coded": is_coded(item),
                "hint": codes_hint(item) if is_coded(item) else _write_in_hint(item)}
-              for item in definition.items]
+              for item in keyed_items(definition)]
     return Template(template_name=KEYING_PAGE, status_code=status, context={
         "user": request.user, "campaign": campaign, "definition": definition, "copy": copy,
         "label": copy_label(copy["serial"]) if copy else "", "fields": fields, "skips": skip_instructions(definition),

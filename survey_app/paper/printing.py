@@ -14,7 +14,7 @@ from typing import Iterable
 
 from fpdf import FPDF
 
-from questionnaires.paper import answer_codes, is_coded, item_numbers, skip_instructions
+from questionnaires.paper import answer_codes, is_coded, item_numbers, printed_text, skip_instructions
 from survey_app.core.pdf import FONT_FAMILY, vietnamese_pdf
 from survey_app.units.qr import nfc, qr_image
 
@@ -142,7 +142,16 @@ def _section(document: FPDF, section, numbers: dict, skips: dict) -> None:
         _paragraph(document, section.title.get("vi", ""), WIDTH, 6, 11, "B", x=MARGIN)
         document.set_text_color(*INK)
     for item in section.items:
-        _item(document, item, numbers[item.key], skips.get(item.key))
+        if item.key in numbers:
+            _item(document, item, numbers, skips.get(item.key))
+        elif item.type == "note":  # its text only, no number and no box (a calculate is not printed at all)
+            _note(document, item, numbers)
+
+
+def _note(document: FPDF, item, numbers: dict) -> None:
+    document.ln(1)
+    text = " ".join(filter(None, (item.label.get("vi"), item.hint.get("vi"))))
+    _paragraph(document, nfc(printed_text(text, numbers)), WIDTH, LINE, 10, x=MARGIN)
 
 
 def _keep_room(document: FPDF, height: float) -> None:
@@ -151,14 +160,15 @@ def _keep_room(document: FPDF, height: float) -> None:
         document.add_page()
 
 
-def _item(document: FPDF, item, number: int, skip: str | None) -> None:
+def _item(document: FPDF, item, numbers: dict, skip: str | None) -> None:
     _keep_room(document, 10 + _body_height(document, item))
     if skip:
         _paragraph(document, "→ " + skip, WIDTH, 4.4, 9, "BI", x=MARGIN)
     document.ln(1)
     star = " *" if item.required else ""
-    _paragraph(document, f"Câu {number}. {item.label.get('vi', '')}{star}", WIDTH, LINE, 10, "B", x=MARGIN)
-    notes = [nfc(item.hint.get("vi", ""))] if item.hint.get("vi") else []
+    label = printed_text(item.label.get("vi", ""), numbers)
+    _paragraph(document, f"Câu {numbers[item.key]}. {label}{star}", WIDTH, LINE, 10, "B", x=MARGIN)
+    notes = [nfc(printed_text(item.hint["vi"], numbers))] if item.hint.get("vi") else []
     if item.type == "multiple":
         notes.append(f"Có thể chọn nhiều ô{f', tối đa {item.max_choices}' if item.max_choices else ''}.")
     if notes:

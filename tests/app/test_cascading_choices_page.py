@@ -10,14 +10,14 @@ from pathlib import Path
 import jinja2
 
 from questionnaires.items import Choice, Item
-from survey_app.core.templating import label
+from survey_app.core.templating import label, piped
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "survey_app" / "templates"
 
 
 def rendered(item: Item) -> str:
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
-    environment.filters["label"] = label
+    environment.filters.update(label=label, piped=piped)
     return environment.get_template("_item.html").render(item=item, errors={}, values={}, lang="vi")
 
 

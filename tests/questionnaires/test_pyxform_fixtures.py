@@ -18,12 +18,12 @@ FIXTURES = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "data
 FIXTURES = FIXTURES if FIXTURES.is_dir() else pathlib.Path("/work/shared/data/xlsforms-pyxform")
 OUTCOMES = {
     "bug_example_xls/ODKValidateWarnings.xlsx": [(3, 'type')],
-    "bug_example_xls/UCL_Biomass_Plot_Form.xlsx": [(9, 'relevant'), (16, 'type'), (17, 'type'), (18, 'type'), (20, 'type'), (22, 'type'), (23, 'type'), (26, 'calculation'), (27, 'calculation'), (32, 'relevant'), (32, 'type'), (33, 'calculation'), (35, 'type'), (36, 'relevant'), (38, 'constraint'), (39, 'calculation'), (43, 'repeat_count'), (43, 'type'), (44, 'calculation'), (45, 'constraint'), (46, 'type'), (48, 'relevant'), (49, 'required'), (49, 'required'), (56, 'relevant'), (56, 'type'), (57, 'type'), (58, 'relevant'), (60, 'constraint'), (65, 'type'), (72, 'relevant'), (72, 'type'), (73, 'type'), (74, 'relevant'), (80, 'relevant'), (80, 'type'), (81, 'type'), (82, 'relevant')],
-    "bug_example_xls/bad_calc.xlsx": [(2, 'calculation'), (2, 'calculation')],
+    "bug_example_xls/UCL_Biomass_Plot_Form.xlsx": [(9, 'relevant'), (16, 'type'), (17, 'type'), (18, 'type'), (20, 'type'), (22, 'type'), (23, 'type'), (32, 'relevant'), (32, 'type'), (33, 'calculation'), (35, 'type'), (36, 'relevant'), (38, 'constraint'), (43, 'repeat_count'), (43, 'type'), (45, 'constraint'), (46, 'type'), (48, 'relevant'), (49, 'required'), (49, 'required'), (56, 'relevant'), (56, 'type'), (57, 'type'), (58, 'relevant'), (60, 'constraint'), (65, 'type'), (72, 'relevant'), (72, 'type'), (73, 'type'), (74, 'relevant'), (80, 'relevant'), (80, 'type'), (81, 'type'), (82, 'relevant')],
+    "bug_example_xls/bad_calc.xlsx": [(2, 'calculation')],
     "bug_example_xls/badly_named_choices_sheet.xls": ['age', 'name', 'color'],
     "bug_example_xls/blank_second_row.xls": ['value'],
     "bug_example_xls/calculate_without_calculation.xls": [(9, 'type'), (24, 'type'), (26, 'type'), (27, 'type'), (28, 'type'), (29, 'type'), (30, 'type'), (31, 'type'), (32, 'type'), (34, 'calculation')],
-    "bug_example_xls/duplicate_columns.xlsx": [(14, 'constraint'), (15, 'relevant'), (16, 'repeat_count'), (16, 'type'), (19, 'constraint'), (31, 'type'), (33, 'type'), (34, 'type'), (35, 'type'), (36, 'type'), (37, 'type'), (38, 'type'), (39, 'type'), (41, 'calculation')],
+    "bug_example_xls/duplicate_columns.xlsx": [(7, 'relevant'), (14, 'constraint'), (15, 'relevant'), (16, 'repeat_count'), (16, 'type'), (19, 'constraint'), (31, 'type'), (33, 'type'), (34, 'type'), (35, 'type'), (36, 'type'), (37, 'type'), (38, 'type'), (39, 'type'), (44, 'label'), (46, 'label'), (48, 'label'), (50, 'label'), (52, 'label'), (54, 'label')],
     "bug_example_xls/extra_columns.xls": [(19999, 'type')],
     "bug_example_xls/group_name_test.xls": [(4, 'type')],
     "bug_example_xls/ict_survey_fails.xls": ['internet_teach'],
@@ -31,10 +31,10 @@ OUTCOMES = {
     "bug_example_xls/xl_date_ambiguous.xlsx": [(4, 'relevant'), (5, 'choice_filter')],
     "bug_example_xls/xl_date_ambiguous_v1.xlsx": ['name1', 'name2', 'name3', 'names', 'current_date'],
     "example_xls/allow_comment_rows_test.xls": ['farmer_name'],
-    "example_xls/attribute_columns_test.xlsx": [(2, 'bind::saveIncomplete'), (6, 'bind::bindAttribute'), (14, 'constraint'), (15, 'repeat_count'), (15, 'type'), (15, 'bind::bindAttribute'), (18, 'constraint'), (30, 'type'), (31, 'bind::bindAttribute'), (32, 'type'), (33, 'type'), (34, 'type'), (35, 'type'), (36, 'type'), (37, 'type'), (38, 'type'), (40, 'calculation')],
-    "example_xls/bad_calc.xlsx": [(2, 'calculation'), (2, 'calculation')],
-    "example_xls/calculate.xls": [(2, 'calculation'), (4, 'calculation')],
-    "example_xls/cascading_select_test_equivalent.xls": [(5, 'calculation'), (6, 'relevant'), (7, 'relevant'), (8, 'relevant'), (9, 'relevant'), (10, 'calculation')],
+    "example_xls/attribute_columns_test.xlsx": [(2, 'bind::saveIncomplete'), (5, 'bind::bindAttribute'), (6, 'bind::bindAttribute'), (7, 'relevant'), (14, 'constraint'), (15, 'repeat_count'), (15, 'type'), (15, 'bind::bindAttribute'), (18, 'constraint'), (30, 'type'), (31, 'bind::bindAttribute'), (32, 'type'), (33, 'type'), (34, 'type'), (35, 'type'), (36, 'type'), (37, 'type'), (38, 'type'), (40, 'bind::bindAttribute'), (43, 'label'), (45, 'label'), (47, 'label'), (49, 'label'), (51, 'label'), (53, 'label'), (55, 'label')],
+    "example_xls/bad_calc.xlsx": [(2, 'calculation')],
+    "example_xls/calculate.xls": [(4, 'calculation')],
+    "example_xls/cascading_select_test_equivalent.xls": ['mylga_zone', 'mylga_state_in_zone_1', 'mylga_state_in_zone_2', 'mylga_state', 'mylga_lga_in_state_1', 'mylga_lga_in_state_2', 'mylga_lga_in_state_3', 'mylga_lga_in_state_4', 'mylga'],
     "example_xls/case_insensitivity.xls": [(3, 'type'), (4, 'type')],
     "example_xls/case_insensitivity.xlsx": [(3, 'type'), (4, 'type')],
     "example_xls/choice_filter_test.xlsx": ['state', 'county', 'city'],
@@ -44,7 +44,7 @@ OUTCOMES = {
     "example_xls/extra_columns.xlsx": ['a'],
     "example_xls/extra_sheet_names.xlsx": ['test'],
     "example_xls/field-list.xlsx": ['table_list_question'],
-    "example_xls/flat_xlsform_test.xlsx": [(14, 'constraint'), (18, 'constraint'), (30, 'type'), (32, 'type'), (33, 'type'), (34, 'type'), (35, 'type'), (36, 'type'), (37, 'type'), (38, 'type'), (40, 'calculation')],
+    "example_xls/flat_xlsform_test.xlsx": [(3, 'relevant'), (14, 'constraint'), (18, 'constraint'), (30, 'type'), (32, 'type'), (33, 'type'), (34, 'type'), (35, 'type'), (36, 'type'), (37, 'type'), (38, 'type'), (43, 'label'), (45, 'label'), (47, 'label'), (49, 'label'), (51, 'label'), (53, 'label'), (55, 'label')],
     "example_xls/gps.xls": [(2, 'type')],
     "example_xls/group.xls": [(4, 'type')],
     "example_xls/group.xlsx": [(4, 'type')],
@@ -57,21 +57,21 @@ OUTCOMES = {
     "example_xls/loop.xlsx": [(3, 'type')],
     "example_xls/or_other.xlsx": [(3, 'choice_filter')],
     "example_xls/pull_data.xlsx": [(2, 'calculation')],
-    "example_xls/repeat_date_test.xls": [(3, 'calculation'), (4, 'repeat_count'), (4, 'type')],
+    "example_xls/repeat_date_test.xls": [(4, 'repeat_count'), (4, 'type')],
     "example_xls/simple_loop.xls": [(2, 'type')],
     "example_xls/sms_info.xls": [(9, 'type'), (10, 'type')],
     "example_xls/specify_other.xls": ['sex', 'sex_other'],
     "example_xls/specify_other.xlsx": ['sex', 'sex_other'],
     "example_xls/style_settings.xls": ['your_name', 'your_age'],
     "example_xls/survey_no_name.xlsx": [(1, 'survey')],
-    "example_xls/table-list.xls": ['table_list_3', 'table_list_4', 'happy_sad_brian', 'happy_sad_michael'],
+    "example_xls/table-list.xls": ['intro', 'table_list_3', 'table_list_4', 'happy_sad_brian', 'happy_sad_michael'],
     "example_xls/text_and_integer.xls": ['your_name', 'your_age'],
     "example_xls/text_and_integer.xlsx": ['your_name', 'your_age'],
     "example_xls/tutorial.xls": [(2, 'type')],
     "example_xls/unknown_question_type.xls": [(2, 'type'), (3, 'type'), (4, 'type'), (5, 'type'), (6, 'type'), (7, 'type'), (8, 'type'), (9, 'type'), (10, 'type'), (14, 'relevant'), (15, 'relevant'), (16, 'relevant'), (17, 'relevant'), (18, 'relevant'), (19, 'relevant'), (27, 'type'), (28, 'type'), (31, 'relevant'), (32, 'relevant'), (33, 'relevant'), (34, 'relevant'), (35, 'relevant'), (36, 'relevant'), (38, 'relevant'), (39, 'relevant'), (40, 'relevant'), (41, 'relevant'), (43, 'relevant'), (44, 'relevant'), (45, 'relevant'), (46, 'relevant'), (47, 'relevant'), (48, 'relevant'), (49, 'relevant'), (52, 'type')],
-    "example_xls/widgets.xls": [(4, 'constraint'), (5, 'constraint'), (6, 'type'), (7, 'constraint'), (9, 'type'), (11, 'type'), (12, 'type'), (13, 'type'), (14, 'type'), (15, 'type'), (17, 'type'), (18, 'type')],
-    "example_xls/xlsform_spec_test.xlsx": [(14, 'constraint'), (15, 'repeat_count'), (15, 'type'), (18, 'constraint'), (30, 'type'), (32, 'type'), (33, 'type'), (34, 'type'), (35, 'type'), (36, 'type'), (37, 'type'), (38, 'type'), (40, 'calculation')],
-    "example_xls/xml_escaping.xls": [(2, 'calculation'), (3, 'calculation')],
+    "example_xls/widgets.xls": [(4, 'constraint'), (5, 'constraint'), (6, 'type'), (7, 'constraint'), (9, 'type'), (10, 'label'), (11, 'type'), (12, 'type'), (13, 'type'), (14, 'type'), (15, 'type'), (17, 'type'), (18, 'type')],
+    "example_xls/xlsform_spec_test.xlsx": [(7, 'relevant'), (14, 'constraint'), (15, 'repeat_count'), (15, 'type'), (18, 'constraint'), (30, 'type'), (32, 'type'), (33, 'type'), (34, 'type'), (35, 'type'), (36, 'type'), (37, 'type'), (38, 'type'), (43, 'label'), (45, 'label'), (47, 'label'), (49, 'label'), (51, 'label'), (53, 'label')],
+    "example_xls/xml_escaping.xls": ['a', 'b', 'table_list_3'],
     "example_xls/yes_or_no_question.xls": ['good_day'],
     "example_xls/yes_or_no_question.xlsx": ['good_day'],
 }
@@ -106,7 +106,7 @@ def assert_no_logic_lost(path, questionnaire):
             if values.get(column):
                 item = questionnaire.item(values["name"].lower())
                 assert (item.show_if or item.minimum is not None or item.maximum is not None or item.pattern
-                        or item.choice_filter), (row, column)
+                        or item.choice_filter or item.calculation), (row, column)
 
 
 def answer_for(item, earlier: dict) -> object:
@@ -126,7 +126,8 @@ def assert_filled_form_is_accepted(questionnaire):
     for item in questionnaire.items:
         answers[item.key] = answer_for(item, answers)
     clean, errors = questionnaire.validate_answers(answers, lang="vi")
-    assert errors == {} and set(clean) == questionnaire.visible_keys(clean)
+    not_asked = {item.key for item in questionnaire.items if item.type in ("note", "calculate")}  # never typed
+    assert errors == {} and set(clean) - not_asked == questionnaire.visible_keys(clean) - not_asked
     required = {item.key for item in questionnaire.items if item.required}
     assert set(questionnaire.validate_answers({}, lang="vi")[1]) == required
 
@@ -139,6 +140,22 @@ def test_a_kept_relevant_behaves_as_in_the_xlsform():
     assert errors == {} and adult == {"age": 18, "name": "An", "color": "red"}
     child, errors = questionnaire.validate_answers({"age": "17", "name": "An", "color": "red"})
     assert errors == {} and child == {"age": 17, "color": "red"}
+
+
+def test_a_calculation_decides_later_questions_as_in_the_xlsform():
+    """cascading_select_test_equivalent.xls: zone → state (one question per zone) → mylga_state = if(...) → lga
+    questions shown by the computed state → mylga = if(...): computed at submit and stored with the answers."""
+    questionnaire, _ = load_xlsform(FIXTURES / "example_xls/cascading_select_test_equivalent.xls")
+    clean, errors = questionnaire.validate_answers({
+        "mylga_zone": "zone_2", "mylga_state_in_zone_2": "state_3", "mylga_lga_in_state_3": "lga_5",
+        "mylga_lga_in_state_1": "lga_1", "mylga_state": "forged"})
+    assert errors == {}
+    assert clean == {"mylga_zone": "zone_2", "mylga_state_in_zone_2": "state_3", "mylga_state": "state_3",
+                     "mylga_lga_in_state_3": "lga_5", "mylga": "lga_5"}
+    nothing, _ = questionnaire.validate_answers({})
+    assert nothing == {"mylga_state": "ERROR", "mylga": "ERROR"}
+    constants, _ = load_xlsform(FIXTURES / "example_xls/xml_escaping.xls")
+    assert {key: value for key, value in constants.validate_answers({})[0].items()} == {"a": 2, "b": 1}
 
 
 def test_or_other_adds_the_other_choice_and_its_text_question_as_pyxform_does():
