@@ -7,10 +7,11 @@ through here, so they run the same tasks. An area's new task module is added to 
 from __future__ import annotations
 
 from survey_app.core import jobs
+from survey_app.exports import jobs as _export_jobs
 from survey_app.results import weighting as _weighting
 from survey_app.webhooks import delivery as _webhook_delivery
 
-TASK_MODULES = (_webhook_delivery, _weighting)
+TASK_MODULES = (_webhook_delivery, _weighting, _export_jobs)
 
 
 async def start(settings, run_worker: bool | None = None) -> jobs.Engine:

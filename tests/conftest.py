@@ -59,6 +59,11 @@ async def app(settings):
     for hook in application.on_startup:
         await hook(application)
     await db.migrate()
+    if not settings.is_sqlite:  # its worker started before procrastinate's tables existed: start it on them now
+        from survey_app import background
+
+        await background.stop(application.state.jobs)
+        application.state.jobs = await background.start(settings)
     await load_demo(per_unit=6)
     yield application
     for hook in application.on_shutdown:

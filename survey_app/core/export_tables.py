@@ -19,6 +19,8 @@ class ExportJob(Table, tablename="export_job"):
     error = Text(default="")
     updated_at = DoublePrecision(default=0.0)  # time.time(): every engine compares it the same way
     created_at = DoublePrecision(default=0.0)
+    suppress_below = Integer(default=0)  # the threshold the export was asked with: the task plans again from the row
+    claimed = Integer(default=0)  # 1 once a delivery of the task writes it (a second delivery does nothing)
 
 
 EXPORT_TABLES = (ExportJob,)

@@ -47,11 +47,11 @@ class DownloadController(Controller):
             if fmt in STREAMED_FORMATS:
                 return Stream(await stream_export(code, fmt, minimum), media_type=MEDIA_TYPES[fmt],
                               headers=attachment(download_name(code, fmt)))
-            job, task = await jobs.start(code, fmt, request.user.id, minimum)
+            job, started = await jobs.start(code, fmt, request.user.id, minimum)
         except ExportError as refused:
             raise HTTPException(status_code=422, detail=str(refused)) from refused
-        if task and await jobs.finished_soon(task) and job.state == "done":
-            return await export_file(job)
+        if started and (ended := await jobs.finished_soon(job)) and ended.state == "done":
+            return await export_file(ended)
         return Redirect(f"/analyst/exports/{job.id}", status_code=303)
 
     @get("/{code:str}/report.pdf")

@@ -10,6 +10,9 @@ is deleted once its file is downloaded, only the analyst who started it can see 
 `KEEP_SECONDS` are removed whenever one starts or a job's page or file is asked for. A second click while the
 analyst's export of the same campaign and format runs shows that job rather than starting another, whichever
 server each click reaches (a partial unique index allows one running job per analyst, campaign and format).
+The writing is a task ("exports.write", given only the job's id) on the deployment's job engine
+(survey_app.core.jobs: procrastinate on PostgreSQL, SAQ on Redis, in-process on SQLite), which any server's or
+`survey worker`'s worker may run: it plans again from the row, and only the delivery that claims the row writes.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from survey_app.core import jobs as engine
 from survey_app.core.export_tables import ExportJob
 from survey_app.exports.service import SUFFIXES, ExportError, plan_for_format, write_export
 
@@ -31,8 +35,9 @@ STALE_SECONDS = 300  # a running job saves its progress every HEARTBEAT_SECONDS;
 HEARTBEAT_SECONDS = 1.0
 JOB_ID_LENGTH = 22
 STOPPED = "Tiến trình xuất đã dừng; hãy xuất lại / the export stopped; start it again"
+POLL_SECONDS = 0.1
+WRITE_TASK = "exports.write"
 logger = logging.getLogger("survey_app.exports")
-_running: set[asyncio.Task] = set()  # asyncio keeps only weak references to tasks
 COLUMNS = "job_id, campaign, export_format, user_id, rows_total, rows_done, state, error, updated_at"
 
 
@@ -65,32 +70,29 @@ def _job_of(row: dict) -> Job:
     return job
 
 
-async def start(campaign_code: str, export_format: str, user_id: int,
-                minimum: int) -> tuple[Job, asyncio.Task | None]:
-    """Plan the export (an unknown or empty campaign is refused here, before any job exists) and start writing;
-    or, when the user's export of this campaign and format is still running, that job and no task."""
+async def start(campaign_code: str, export_format: str, user_id: int, minimum: int) -> tuple[Job, bool]:
+    """Plan the export (an unknown or empty campaign is refused here, before any job exists) and defer its writing;
+    or, when the user's export of this campaign and format is still running, that job and False."""
     plan = await plan_for_format(campaign_code, export_format, minimum)
     await remove_old_jobs()
     await _give_up_dead_jobs()
     job = Job(secrets.token_urlsafe(16), campaign_code, export_format, user_id, plan.response_count)
-    if not await _insert_unless_running(job):
+    if not await _insert_unless_running(job, minimum):
         if running := await _running_job(campaign_code, export_format, user_id):
-            return running, None
-        if not await _insert_unless_running(job):  # the running one ended in between; a second conflict is odd
+            return running, False
+        if not await _insert_unless_running(job, minimum):  # the running one ended in between; a 2nd conflict is odd
             raise ExportError("Một bản xuất khác đang chạy; hãy thử lại / another export is running; try again")
-    task = asyncio.create_task(_run(job, plan))
-    _running.add(task)
-    task.add_done_callback(_running.discard)
-    return job, task
+    await engine.defer(WRITE_TASK, job_id=job.id)
+    return job, True
 
 
-async def _insert_unless_running(job: Job) -> bool:
+async def _insert_unless_running(job: Job, minimum: int) -> bool:
     """Insert the job; False when this user's job for the campaign and format is already running (anywhere)."""
     now = time.time()
     inserted = await ExportJob.raw(
-        f"INSERT INTO export_job ({COLUMNS}, created_at) VALUES ({{}}, {{}}, {{}}, {{}}, {{}}, 0, 'running', '', "
-        "{}, {}) ON CONFLICT DO NOTHING RETURNING id",
-        job.id, job.campaign, job.format, job.user_id, job.rows_total, now, now)
+        f"INSERT INTO export_job ({COLUMNS}, created_at, suppress_below) VALUES ({{}}, {{}}, {{}}, {{}}, {{}}, 0, "
+        "'running', '', {}, {}, {}) ON CONFLICT DO NOTHING RETURNING id",
+        job.id, job.campaign, job.format, job.user_id, job.rows_total, now, now, minimum)
     return bool(inserted)
 
 
@@ -99,6 +101,24 @@ async def _give_up_dead_jobs() -> None:
     one-running-job place of its analyst, campaign and format."""
     await ExportJob.update({ExportJob.state: "failed", ExportJob.error: STOPPED}).where(
         (ExportJob.state == "running") & (ExportJob.updated_at < time.time() - STALE_SECONDS))
+
+
+@engine.task(WRITE_TASK)
+async def write(job_id: str) -> None:
+    """The engine's task: the delivery that claims the running row plans again from it and writes the file."""
+    claimed = await ExportJob.raw(
+        f"UPDATE export_job SET claimed = 1, updated_at = {{}} WHERE job_id = {{}} AND state = 'running' "
+        f"AND claimed = 0 RETURNING {COLUMNS}, suppress_below", time.time(), job_id)
+    if not claimed:
+        return  # a second delivery, or a job removed or given up meanwhile
+    job = _job_of(claimed[0])
+    try:
+        plan = await plan_for_format(job.campaign, job.format, claimed[0]["suppress_below"])
+    except ExportError as refused:  # the campaign changed since the click (emptied, or over the XLSX limit)
+        job.state, job.error = "failed", str(refused)
+        await job.save()
+        return
+    await _run(job, plan)
 
 
 async def _run(job: Job, plan) -> None:
@@ -134,11 +154,17 @@ async def _keep_alive(job: Job) -> None:
         await job.save()
 
 
-async def finished_soon(task: asyncio.Task) -> bool:
-    """Whether the job ended within QUICK_SECONDS (it goes on either way: a page that stops waiting does not stop
-    it, and asyncio.wait, unlike wait_for, never cancels it)."""
-    done, _ = await asyncio.wait({task}, timeout=QUICK_SECONDS)
-    return bool(done)
+async def finished_soon(job: Job) -> Job | None:
+    """The job as its row stands once it ended, when it ended within QUICK_SECONDS; else None (it goes on either
+    way: the engine's worker, maybe on another server, writes it whether or not a page waits)."""
+    deadline = time.monotonic() + QUICK_SECONDS
+    while True:
+        rows = await ExportJob.raw(f"SELECT {COLUMNS} FROM export_job WHERE job_id = {{}}", job.id)
+        if rows and rows[0]["state"] != "running":
+            return _job_of(rows[0])
+        if not rows or time.monotonic() >= deadline:
+            return None
+        await asyncio.sleep(POLL_SECONDS)
 
 
 async def find(job_id: str, user_id: int) -> Job | None:

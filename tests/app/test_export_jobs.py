@@ -20,6 +20,7 @@ from survey_app.exports import jobs
 from survey_app.core.export_tables import ExportJob
 from survey_app.core.tables import Campaign, Response, User
 from tests.app.helpers import started_app
+from tests.conftest import TEST_DATABASE_URL
 
 
 async def stored_count(code: str) -> int:
@@ -44,6 +45,15 @@ async def stored_job(user_id: int, rows_total: int = 10, rows_done: int = 0, sta
     if content is not None:
         await ExportJob.raw("UPDATE export_job SET content = {} WHERE job_id = {}", content, job_id)
     return job_id
+
+
+async def all_written(timeout: float = 30.0) -> None:
+    """Wait until no claimed export job runs: the engine's worker (in this process, on every engine) writes them
+    (rows stored by stored_job have no task: nobody claims them)."""
+    deadline = time.monotonic() + timeout
+    while await ExportJob.exists().where((ExportJob.state == "running") & (ExportJob.claimed == 1)):
+        assert time.monotonic() < deadline, "an export job still runs"
+        await asyncio.sleep(0.05)
 
 
 async def job_exists(job_id: str) -> bool:
@@ -138,7 +148,7 @@ async def slow_writer(monkeypatch):
     monkeypatch.setattr(jobs, "QUICK_SECONDS", 0)
     yield release
     release.set()
-    await asyncio.gather(*jobs._running)
+    await all_written()
 
 
 async def test_a_job_writing_without_reading_rows_is_not_taken_for_dead(analyst, slow_writer, monkeypatch):
@@ -165,9 +175,54 @@ async def test_a_double_click_reaching_two_servers_starts_one_job_both_can_show_
         assert second_click.headers["location"] == page_path != f"/analyst/exports/{dead}"
         assert other_format.headers["location"] != page_path
         slow_writer.set()
-        await asyncio.gather(*jobs._running)
+        await all_written()
         shown_elsewhere = await second.get(page_path)
         sent_elsewhere = await second.get(f"{page_path}/file")
         await second.aclose()
     assert 'id="export-ready"' in shown_elsewhere.text
     assert sent_elsewhere.status_code == 200 and sent_elsewhere.content == b"answers"
+
+
+async def test_the_writing_is_a_task_of_the_job_engine_given_only_the_job_id(analyst, monkeypatch):
+    """Not an asyncio task of the clicked server: a job deferred on the deployment's engine (on PostgreSQL a row of
+    procrastinate_jobs that the app's own worker runs), with nothing personal in its arguments."""
+    deferred = []
+    defer = jobs.engine.defer
+
+    async def recording_defer(name, **arguments):
+        deferred.append((name, arguments))
+        await defer(name, **arguments)
+
+    monkeypatch.setattr(jobs.engine, "defer", recording_defer)
+    response = await analyst.get("/analyst/campaigns/QUAY-2026/export/sav")
+    assert response.status_code == 200 and response.content
+    [(name, arguments)] = deferred
+    assert name == "exports.write" and list(arguments) == ["job_id"] and len(arguments["job_id"]) == jobs.JOB_ID_LENGTH
+    if TEST_DATABASE_URL.startswith("postgres"):
+        rows = await ExportJob.raw("SELECT status FROM procrastinate_jobs WHERE task_name = 'exports.write' "
+                                   "AND args ->> 'job_id' = {}", arguments["job_id"])
+        assert [row["status"] for row in rows] == ["succeeded"]
+
+
+async def test_a_task_delivered_twice_writes_the_file_once_with_the_rows_threshold(analyst, monkeypatch):
+    writes, thresholds = [], []
+    plan_for_format = jobs.plan_for_format
+
+    async def write_export(plan, export_format, out, on_progress=None):
+        writes.append(export_format)
+        await asyncio.sleep(0.1)
+        out.write_bytes(b"answers")
+
+    async def recording_plan(campaign_code, export_format, minimum):
+        thresholds.append(minimum)
+        return await plan_for_format(campaign_code, export_format, minimum)
+
+    monkeypatch.setattr(jobs, "write_export", write_export)
+    monkeypatch.setattr(jobs, "plan_for_format", recording_plan)
+    job_id = await stored_job(await analyst_id())
+    await ExportJob.update({ExportJob.suppress_below: 7}).where(ExportJob.job_id == job_id)
+    await asyncio.gather(jobs.write(job_id), jobs.write(job_id))
+    await jobs.write(job_id)
+    assert writes == ["sav"] and thresholds == [7]
+    job = await jobs.find(job_id, await analyst_id())
+    assert job.state == "done" and await jobs.file_content(job) == b"answers"
