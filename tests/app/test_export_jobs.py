@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import re
 import secrets
 import tempfile
@@ -16,6 +17,7 @@ import openpyxl
 import pyreadstat
 import pytest
 
+from survey_app.core import jobs as core_jobs
 from survey_app.exports import jobs
 from survey_app.core.export_tables import ExportJob
 from survey_app.core.tables import Campaign, Response, User
@@ -226,3 +228,22 @@ async def test_a_task_delivered_twice_writes_the_file_once_with_the_rows_thresho
     assert writes == ["sav"] and thresholds == [7]
     job = await jobs.find(job_id, await analyst_id())
     assert job.state == "done" and await jobs.file_content(job) == b"answers"
+
+
+async def test_with_job_queue_redis_the_saq_worker_writes_the_file(analyst, tmp_path):
+    """JOB_QUEUE=redis: the SAQ engine's worker runs exports.write (a queue of its own: the suite's worker never
+    takes it)."""
+    engine = core_jobs.SaqEngine(os.environ.get("TEST_EXPORTS_REDIS_URL", "redis://127.0.0.1:6379/11"),
+                                 queue=f"test-exports-{secrets.token_hex(4)}")
+    await engine.open()
+    try:
+        job_id = await stored_job(await analyst_id())
+        await engine.defer("exports.write", {"job_id": job_id}, None, 0)
+        await engine.run_until_idle()
+    finally:
+        await engine.close()
+    job = await jobs.find(job_id, await analyst_id())
+    assert job.state == "done" and job.rows_done == await stored_count("QUAY-2026")
+    path = tmp_path / "sent.sav"
+    path.write_bytes(await jobs.file_content(job))
+    assert len(pyreadstat.read_sav(str(path))[0]) == await stored_count("QUAY-2026")
