@@ -46,8 +46,11 @@ try:  # asyncpg is installed with piccolo[postgres]; its errors mean the databas
         sqlite3.OperationalError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
         asyncpg.InterfaceError, ConnectionError,
     )
+    # A value the database cannot hold: an id in a path past PostgreSQL's integer range (SQLite: past 64 bits)
+    VALUE_ERRORS: tuple[type[Exception], ...] = (asyncpg.DataError, OverflowError)
 except ImportError:  # pragma: no cover
     DATABASE_ERRORS = (sqlite3.OperationalError, ConnectionError)
+    VALUE_ERRORS = (OverflowError,)
 # Redis (sessions, shared limits) gone: the same 503; limits fall back to per-process counts before this is reached
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError  # noqa: E402
 
@@ -89,6 +92,14 @@ def database_error_handler(request: Request, exc: Exception) -> Response:
     return response
 
 
+def value_error_handler(request: Request, exc: Exception) -> Response:
+    """The request's fault, not ours: 422 rather than a 500. Logged as a warning, so a bug of ours that passes a
+    wrong value still shows in the log."""
+    logger.warning("value refused by the database on %s %s: %s", request.method, printable(request.scope["path"]),
+                   printable(exc))
+    return error_response(request, 422)
+
+
 def internal_error_handler(request: Request, exc: Exception) -> Response:
     """Any other failure: logged once with a request id and its traceback (Litestar logs exceptions only in debug),
     and the id shown to the person, so that staff can find the line. Only method and path are logged: no query
@@ -106,4 +117,5 @@ EXCEPTION_HANDLERS = {
     Exception: internal_error_handler,
     HTTPException: http_error_handler,
     **{error: database_error_handler for error in UNAVAILABLE_ERRORS},
+    **{error: value_error_handler for error in VALUE_ERRORS},
 }

@@ -392,3 +392,10 @@ async def test_during_a_database_outage_only_pages_sending_answers_say_they_were
         citizen = await client.post(counter_form, data=filled_form(counter_definition()))
     assert staff.status_code == 503 and "Hệ thống tạm thời bận" in staff.text and "chưa được lưu" not in staff.text
     assert citizen.status_code == 503 and "Câu trả lời của ông/bà chưa được lưu" in citizen.text
+
+
+@pytest.mark.parametrize("questionnaire_id", [7_521_697_242, 2**70])  # past PostgreSQL's integer; past SQLite's
+async def test_an_id_past_the_databases_integer_range_is_refused_not_a_500(admin, questionnaire_id):
+    # found by schemathesis on PostgreSQL: asyncpg's DataError (value out of int32 range) answered 500
+    response = await admin.get(f"/admin/questionnaires/{questionnaire_id}/xlsform")
+    assert response.status_code in (404, 422) and "Không" in response.text
