@@ -164,13 +164,17 @@ def sampled(sample: list[dict]) -> list[str]:
     return [slip["staff_id"] for slip in sample]
 
 
+def as_text(value) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, (bytes, memoryview)) else str(value)
+
+
 async def all_text_in_database(settings) -> str:
     """Every text, varchar and JSON value of every table, as one string."""
     if settings.is_sqlite:
         tables = [row["name"] for row in await Campaign.raw(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-        # SQLite keeps any value in any column: every column of every table, read as text
-        columns = {table: [(row["name"], 'CAST("{}" AS TEXT)') for row in
+        # SQLite keeps any value in any column: every column of every table, blobs too (an export's file)
+        columns = {table: [(row["name"], '"{}"') for row in
                            await Campaign.raw(f'PRAGMA table_info("{table}")')] for table in tables}
     else:
         rows = await Campaign.raw(
@@ -184,7 +188,7 @@ async def all_text_in_database(settings) -> str:
     for table, names in columns.items():
         for name, reading in names:
             values = await Campaign.raw(f'SELECT {reading.format(name)} AS value FROM "{table}"')
-            parts += [str(value["value"]) for value in values if value["value"] is not None]
+            parts += [as_text(value["value"]) for value in values if value["value"] is not None]
     return "\n".join(parts)
 
 
