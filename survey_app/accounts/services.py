@@ -87,7 +87,7 @@ async def sign_in(username: str, password: str) -> dict:
 async def record_sign_in(row: dict) -> None:
     """Once the session is stored: the audit log must not show a sign-in that a store outage stopped."""
     async with db.write_transaction():
-        await User.update({User.failed_logins: 0, User.locked_until: None}).where(User.id == row["id"])
+        await User.update({User.failed_logins: 0}).where(User.id == row["id"])
         await audit.record(row["username"], "sign_in", f"user:{row['id']}")
 
 

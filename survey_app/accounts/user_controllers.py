@@ -1,4 +1,6 @@
-"""Staff accounts: create with a role and unit, deactivate or reactivate, reset a password, unlock after failures.
+"""Staff accounts: create with a role and unit, deactivate or reactivate, reset a password. Wrong passwords are
+counted and shown, never lock an account (a lockout would let anyone shut a colleague out); the sign-in rate limit
+slows guessing instead.
 
 Deactivating or resetting moves the session epoch on, so the person's open sessions end at once, and revokes
 their API tokens for good.
@@ -34,11 +36,11 @@ USERNAME_LETTERS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 def user_record(row: dict) -> dict:
     """What the audit log keeps of an account (never the password hash)."""
     return {"username": row["username"], "role": row["role"], "active": row["active"],
-            "unit": row.get("unit_code"), "locked": bool(row.get("locked_until"))}
+            "unit": row.get("unit_code")}
 
 
 async def user_row(user_id: int) -> dict:
-    row = await User.select(User.id, User.username, User.display_name, User.role, User.active, User.locked_until,
+    row = await User.select(User.id, User.username, User.display_name, User.role, User.active,
                             User.failed_logins, User.session_epoch, User.unit.code.as_alias("unit_code")).where(
         User.id == user_id).first()
     if row is None:
@@ -105,8 +107,7 @@ async def reset_password(user_id: int, actor: SignedInUser, password: str) -> No
     if problem := password_problem(password, row["username"]):
         raise FormRefused({"password": problem})
     new_hash = await asyncio.to_thread(hash_password, password)  # argon2 is slow by design: off the event loop
-    await change_account(user_id, actor, "password_reset", {User.password_hash: new_hash, User.failed_logins: 0,
-                                                            User.locked_until: None}, end_sessions=True)
+    await change_account(user_id, actor, "password_reset", {User.password_hash: new_hash, User.failed_logins: 0}, end_sessions=True)
 
 
 class UserAdminController(Controller):
@@ -121,7 +122,7 @@ class UserAdminController(Controller):
     async def page(request: Request, errors: dict | None = None, notice: str | None = None,
                    form: dict | None = None) -> Template:
         users = await User.select(User.id, User.username, User.display_name, User.role, User.active,
-                                  User.locked_until, User.failed_logins, User.unit.code.as_alias("unit_code")
+                                  User.failed_logins, User.unit.code.as_alias("unit_code")
                                   ).order_by(User.username)
         return staff_page(request, "admin_users.html", bool(errors), users=users, roles=ROLE_NAMES_VI,
                           errors=errors or {}, notice=notice,
@@ -156,11 +157,6 @@ class UserAdminController(Controller):
     async def password(self, request: Request, user_id: FromPath[int]) -> Template:
         return await self.act(request, user_id, "Đã đặt mật khẩu mới; các phiên đăng nhập cũ đã kết thúc.",
                               lambda form: reset_password(user_id, request.user, str(form.get("password", ""))))
-
-    @post("/{user_id:int}/unlock", status_code=200)
-    async def unlock(self, request: Request, user_id: FromPath[int]) -> Template:
-        return await self.act(request, user_id, "Đã mở khóa tài khoản.", lambda form: change_account(
-            user_id, request.user, "user_unlocked", {User.failed_logins: 0, User.locked_until: None}))
 
     async def act(self, request: Request, user_id: int, done: str, action) -> Template:
         await user_row(user_id)  # 404 before anything else

@@ -42,5 +42,5 @@ async def create_user(username: str, password: str, role: str, unit_code: str | 
 
 
 async def user_rows() -> list[dict]:
-    """Every account with role, unit code, active and locked-until, for `survey user list`."""
-    return await User.select(User.username, User.role, User.unit.code, User.active, User.locked_until)
+    """Every account with role, unit code, and active, for `survey user list`."""
+    return await User.select(User.username, User.role, User.unit.code, User.active)

@@ -43,12 +43,11 @@ def create(
 
 @user_app.command("list")
 def list_users() -> None:
-    """List staff accounts with role, unit and whether they are active or locked."""
+    """List staff accounts with role, unit and whether they are active."""
     from survey_app.accounts.users import user_rows
     from survey_app.core import db
     from survey_app.core.settings import Settings
 
     for row in asyncio.run(db.run_connected(Settings.from_env(), user_rows)):
         state = "active" if row["active"] else "inactive"
-        typer.echo(f"{row['username']:<24} {row['role']:<13} {row['unit.code'] or '-':<10} {state}"
-                   + (" locked" if row["locked_until"] else ""))
+        typer.echo(f"{row['username']:<24} {row['role']:<13} {row['unit.code'] or '-':<10} {state}")

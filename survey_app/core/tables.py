@@ -106,7 +106,6 @@ class User(Table, tablename="app_user"):
     active = Boolean(default=True)
     failed_logins = Integer(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
-    locked_until = Timestamptz(null=True, default=None)
     session_epoch = Integer(default=0, help_text="grows on password change: older sessions stop working")
 
 

@@ -34,7 +34,7 @@ async def snapshot() -> dict:
     rows = {}
     for table in TABLES:
         for row in await table.select():
-            for volatile in ("failed_logins", "locked_until"):
+            for volatile in ("failed_logins",):
                 row.pop(volatile, None)
             rows[(table._meta.tablename, row["id"])] = row
     return rows

@@ -88,7 +88,7 @@ async def test_a_first_release_database_with_answers_migrates_to_head_intact(app
                                          Response.stratum, Response.weight).order_by(Response.id)
             index = await unit_index("P", "C1", suppress_below=1)
             token = await ApiToken.select(ApiToken.active, ApiToken.revoked_at, ApiToken.scopes).first()
-            user = await User.select(User.username, User.session_epoch, User.locked_until).first()
+            user = await User.select(User.username, User.session_epoch, User.failed_logins).first()
             return rows, index, token, user
 
         rows, index, token, user = await db.run_connected(Settings.from_env({"DATABASE_URL": url}), read_back,
@@ -102,5 +102,5 @@ async def test_a_first_release_database_with_answers_migrates_to_head_intact(app
     assert {row["unit"] for row in rows} == {2, 3} and all(row["stratum"] is None for row in rows)
     assert all(row["weight"] == 1.0 for row in rows)
     assert index["index"] is not None and index["unit"]["name"] == "Tỉnh Thử"
-    assert user == {"username": "cu", "session_epoch": 0, "locked_until": None}
+    assert user == {"username": "cu", "session_epoch": 0, "failed_logins": 0}
     assert token["active"] is False and token["revoked_at"] is not None and token["scopes"] == ""
