@@ -38,6 +38,8 @@ class Dossier(Table, tablename="dossier"):
     created_at = Timestamptz(default=TimestamptzNow())
     rated_at = Timestamptz(null=True, default=None)
     response = ForeignKey("survey_app.core.tables.Response", null=True, default=None, unique=True, **RESTRICT)
+    held_by = Varchar(length=32, null=True, default=None,
+                      help_text="an import still being stored on SQLite: unseen until it is released (NULL)")
 
 
 DOSSIER_TABLES = (Procedure, Dossier)

@@ -97,7 +97,7 @@ DOSSIER_SQL = (
     'SELECT d.id, d.code_hash, d.unit, d.domain, d."procedure", d.received_on, d.returned_on, d.rated_at, '
     "d.response, u.name AS unit_name, u.name_en AS unit_name_en, m.code AS domain_code, m.name AS domain_name, "
     "m.name_en AS domain_name_en, p.name AS procedure_name FROM dossier d JOIN unit u ON u.id = d.unit "
-    'JOIN domain m ON m.id = d.domain JOIN "procedure" p ON p.id = d."procedure" WHERE d.link_id = {}')
+    'JOIN domain m ON m.id = d.domain JOIN "procedure" p ON p.id = d."procedure" WHERE d.link_id = {} AND d.held_by IS NULL')
 CAMPAIGNS_SQL = (f"SELECT {columns_as(Campaign, 'c')}, q.id AS \"questionnaire.id\", "
                  "q.definition AS \"questionnaire.definition\" FROM campaign c "
                  "JOIN questionnaire q ON q.id = c.questionnaire WHERE c.mode = 'open_qr' AND c.status = 'open' "

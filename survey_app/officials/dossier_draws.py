@@ -72,7 +72,8 @@ async def stored_frame(returned_from: dt.date, returned_to: dt.date) -> pd.DataF
     """The stored completed dossiers returned within the period, as a frame file would read (row numbers from 2)."""
     rows = await Dossier.select(Dossier.unit.code.as_alias("unit"), Dossier.domain.code.as_alias("domain"),
                                 Dossier.link_id, Dossier.returned_on).where(
-        (Dossier.returned_on >= returned_from) & (Dossier.returned_on <= returned_to)).order_by(Dossier.id)
+        (Dossier.returned_on >= returned_from) & (Dossier.returned_on <= returned_to)
+        & Dossier.held_by.is_null()).order_by(Dossier.id)
     table = pd.DataFrame({"unit": [row["unit"] for row in rows], "domain": [row["domain"] for row in rows],
                           "dossier_code": [row["link_id"] for row in rows],
                           "completion_date": [row["returned_on"].isoformat() for row in rows]},

@@ -328,7 +328,7 @@ async def dossier_population(campaign: dict, plan: Plan) -> tuple[pd.DataFrame, 
     name = f"hồ sơ đã trả kết quả {start:%d/%m/%Y}–{end:%d/%m/%Y}"
     rows = await Dossier.select(Dossier.unit.code.as_alias("unit"), Dossier.unit.level.as_alias("level"),
                                 Dossier.domain.code.as_alias("domain"), Dossier.channel) \
-        .where((Dossier.returned_on >= start) & (Dossier.returned_on <= end))
+        .where((Dossier.returned_on >= start) & (Dossier.returned_on <= end) & Dossier.held_by.is_null())
     if not rows:
         raise WeightingRefused([f"không có hồ sơ nào trả kết quả từ {start:%d/%m/%Y} đến {end:%d/%m/%Y}; "
                                 "chọn kỳ khác hoặc dùng tệp số lượng tổng thể"])

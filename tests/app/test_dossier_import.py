@@ -145,3 +145,47 @@ async def test_draw_dossiers_reads_the_stored_dossiers_reproducibly(app, setting
     refused = run_survey(settings, "sample", "draw-dossiers", "--stored", "-o", str(tmp_path / "x.csv"),
                          "--units", "1", "--days", "1", "--dossiers", "1")
     assert refused.returncode == 1 and "--returned-from" in refused.stderr
+
+
+def numbered_rows(count: int) -> list[tuple[int, dict]]:
+    from survey_app.dossiers.services import FIELDS
+
+    return [(number, dict(zip(FIELDS, good_row(a_code())))) for number in range(2, count + 2)]
+
+
+async def test_a_large_import_lets_other_writes_through_and_shows_nothing_until_all_is_stored(app, settings):
+    """SQLite has one writer: a 50,000-row file in one transaction held every citizen's post for 1.7 s. The rows go
+    in small transactions, held (unseen by every reader) until the last is in."""
+    import asyncio
+
+    from survey_app.core import db
+    from survey_app.dossiers import services
+
+    visible_before = await Dossier.count().where(Dossier.held_by.is_null())
+    task = asyncio.create_task(services.store_dossiers(numbered_rows(12_000), settings.secret_key, "import"))
+    if settings.is_sqlite:
+        for _ in range(2000):
+            if await Dossier.count().where(Dossier.held_by.is_not_null()):
+                break
+            await asyncio.sleep(0.005)
+        # a write meanwhile, through the one writer as a citizen's post goes
+        await db.write_returning('UPDATE "domain" SET "name_en" = $1 WHERE "code" = $2', "Civil status", "ho_tich")
+        assert not task.done()  # it went through between two chunks, not behind the whole file
+        assert await Dossier.count().where(Dossier.held_by.is_null()) == visible_before
+    assert len(await task) == 12_000
+    assert await Dossier.count().where(Dossier.held_by.is_null()) == visible_before + 12_000
+    assert await Dossier.count().where(Dossier.held_by.is_not_null()) == 0
+
+
+async def test_an_import_failing_part_way_leaves_no_row_behind(app, settings, monkeypatch):
+    from survey_app.dossiers import services
+
+    monkeypatch.setattr(services, "HELD_CHUNK", 100)
+    first = await services.store_dossiers(numbered_rows(1), settings.secret_key, "import")
+    before = await Dossier.count()
+    checked = services.check_rows(numbered_rows(500), await services.load_catalogue(), settings.secret_key)
+    taken = (await Dossier.select(Dossier.code_hash).where(Dossier.link_id == first[0].link_id).first())["code_hash"]
+    checked.rows[350]["code_hash"] = taken  # stored by another batch since the check: the 4th chunk fails
+    with pytest.raises(services.DossiersRefused):
+        await services.insert_all(checked.rows, "import")
+    assert await Dossier.count() == before
