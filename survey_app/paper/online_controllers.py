@@ -51,6 +51,16 @@ def refused_page(refused: services.PaperRefused, lang: str) -> Template:
                     context={"title": "Không mở được phiếu", "title_en": "Cannot open this copy", "detail": detail})
 
 
+async def open_copy(secret_key: str, token: str, lang: str):
+    """(the copy, its form context), or the page that says why it cannot be answered (refused or closed)."""
+    try:
+        found = await services.online_copy(secret_key, token)
+    except services.PaperRefused as refused:
+        return refused_page(refused, lang)
+    form = form_context(found, token)
+    return closed_page(form, lang) if form.is_closed(today_in_vietnam()) else (found, form)
+
+
 class PaperOnlineController(Controller):
     path = "/p/{token:str}"
     opt = PUBLIC
@@ -58,14 +68,10 @@ class PaperOnlineController(Controller):
     @get()
     async def show(self, state: State, token: FromPath[str], lang: FromQuery[str | None] = None) -> Template:
         lang = pick_language(lang)
-        try:
-            found = await services.online_copy(state.settings.secret_key, token)
-        except services.PaperRefused as refused:
-            return refused_page(refused, lang)
-        form = form_context(found, token)
-        if form.is_closed(today_in_vietnam()):
-            return closed_page(form, lang)
-        return await render_form(form, lang, {}, {}, uuid.uuid4().hex)
+        opened = await open_copy(state.settings.secret_key, token, lang)
+        if isinstance(opened, Template):
+            return opened
+        return await render_form(opened[1], lang, {}, {}, uuid.uuid4().hex)
 
     @post(status_code=200)
     async def submit(self, request: Request, token: FromPath[str]) -> Template | Redirect:
@@ -73,13 +79,10 @@ class PaperOnlineController(Controller):
         await state.form_posts.check(request)
         fields = await posted_fields(request)
         lang = pick_language(first(fields, "_lang"))
-        try:
-            found = await services.online_copy(state.settings.secret_key, token)
-        except services.PaperRefused as refused:
-            return refused_page(refused, lang)
-        form = form_context(found, token)
-        if form.is_closed(today_in_vietnam()):
-            return closed_page(form, lang)
+        opened = await open_copy(state.settings.secret_key, token, lang)
+        if isinstance(opened, Template):
+            return opened
+        found, form = opened
         values = raw_answers(fields, form.definition)
         answers, errors = form.definition.validate_answers(values, lang=lang)
         key = submission_key(first(fields, "_key"))

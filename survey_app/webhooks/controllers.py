@@ -73,25 +73,28 @@ class WebhookPageController(Controller):
 
     @post("/{subscription_id:int}/active", status_code=303)
     async def switch(self, request: Request, code: FromPath[str], subscription_id: FromPath[int]) -> Redirect:
-        campaign = await found_campaign(code)
         active = (await request.form()).get("active") == "1"
-        if not await subscriptions.set_active(campaign, subscription_id, active, request.user.username):
-            raise NotFoundException("Không có đăng ký webhook này trong đợt khảo sát.")
-        return Redirect(path=f"/analyst/campaigns/{code}/webhooks", status_code=303)
+        return await changed(code, lambda campaign: subscriptions.set_active(
+            campaign, subscription_id, active, request.user.username))
 
     @post("/{subscription_id:int}/delete", status_code=303)
     async def remove(self, request: Request, code: FromPath[str], subscription_id: FromPath[int]) -> Redirect:
-        campaign = await found_campaign(code)
-        if not await subscriptions.remove(campaign, subscription_id, request.user.username):
-            raise NotFoundException("Không có đăng ký webhook này trong đợt khảo sát.")
-        return Redirect(path=f"/analyst/campaigns/{code}/webhooks", status_code=303)
+        return await changed(code, lambda campaign: subscriptions.remove(
+            campaign, subscription_id, request.user.username))
 
     @post("/deliveries/{delivery_id:int}/resend", status_code=303)
     async def resend(self, request: Request, code: FromPath[str], delivery_id: FromPath[int]) -> Redirect:
-        campaign = await found_campaign(code)
-        if not await subscriptions.resend(campaign, delivery_id, request.user.username):
-            raise NotFoundException("Không có lần gửi này trong đợt khảo sát.")
-        return Redirect(path=f"/analyst/campaigns/{code}/webhooks#d{delivery_id}", status_code=303)
+        return await changed(code, lambda campaign: subscriptions.resend(campaign, delivery_id, request.user.username),
+                             missing="Không có lần gửi này trong đợt khảo sát.", anchor=f"#d{delivery_id}")
+
+
+async def changed(code: str, change, missing: str = "Không có đăng ký webhook này trong đợt khảo sát.",
+                  anchor: str = "") -> Redirect:
+    """Apply a change to one of the campaign's subscriptions or deliveries (False: not in this campaign, a 404),
+    then back to the webhooks page."""
+    if not await change(await found_campaign(code)):
+        raise NotFoundException(missing)
+    return Redirect(path=f"/analyst/campaigns/{code}/webhooks{anchor}", status_code=303)
 
 
 def json_only(request: Request) -> None:
