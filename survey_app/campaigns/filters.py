@@ -54,7 +54,7 @@ async def filtered_figures(campaign: dict, figures: dict, filters: DashboardFilt
     a domain keeps its cells; a period sums its responses (the stored sums carry no dates). Officials' answers are
     published per whole campaign only (suppression.py), so a period never splits them."""
     cells = figures["cells"]
-    if (filters.starts_on or filters.ends_on) and campaign["mode"] != "invitation":
+    if filters.starts_on or filters.ends_on:  # never on officials' campaigns (pages.dashboard drops it)
         ids = await ids_in_period(campaign["id"], filters)
         if without_excluded:
             ids -= set(await published.excluded_ids(campaign["id"]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 
 from survey_app.results import charts
 from survey_app.campaigns import counts, targets
@@ -94,7 +96,10 @@ async def dashboard(campaign: dict, without_excluded: bool, threshold: int,
     from survey_app.results.weighting import version_in_use
 
     domains = await domain_names()
-    context = {"campaign": campaign, "without_excluded": without_excluded, "threshold": threshold,
+    by_period = campaign["mode"] != "invitation"  # officials' answers are published per whole campaign only
+    if not by_period:
+        chosen = dataclasses.replace(chosen, starts_on=None, ends_on=None)
+    context = {"campaign": campaign, "by_period": by_period, "without_excluded": without_excluded, "threshold": threshold,
                "weight_version": await version_in_use(campaign["id"]),
                "excluded_count": len(await excluded_ids(campaign["id"])), "filters": chosen,
                "domain_choices": domains, **COMMON}

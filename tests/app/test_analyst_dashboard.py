@@ -270,3 +270,14 @@ async def test_a_large_backlog_is_flagged_in_batches_while_the_page_shows_its_pr
     await asyncio.gather(*quality_store._updating.values())
     done = (await analyst.get("/analyst/campaigns/SIPAS-2026/quality")).text
     assert 'id="quality-queue"' in done and 'id="flags-progress"' not in done and "refresh" not in done
+
+
+async def test_an_officials_campaign_offers_no_period_and_never_claims_one(analyst, settings):
+    """Officials' answers are published per whole campaign only: the page said "chỉ tính các phiếu gửi từ ngày …"
+    over whole-campaign figures. It now offers no dates, says why, and a period in the link changes nothing."""
+    fine = await officials_parent_and_child(settings.suppress_below, settings.suppress_below)
+    whole = (await analyst.get(f"/analyst/campaigns/{fine['campaign']}/dashboard")).text
+    dated = (await analyst.get(f"/analyst/campaigns/{fine['campaign']}/dashboard?starts_on=2099-01-01")).text
+    assert 'name="starts_on"' not in whole and 'id="no-period"' in whole
+    assert "gửi từ ngày" not in dated and shown_counts(dated) == shown_counts(whole)
+    assert 'name="starts_on"' in (await analyst.get(DASHBOARD)).text  # a citizens' campaign keeps its period
