@@ -1,0 +1,92 @@
+"""Repeat groups: a section asked once per member, its answers a list of per-member dicts under the section key."""
+
+from __future__ import annotations
+
+import pytest
+
+from questionnaires import DefinitionError, Questionnaire, load_definition, load_shipped
+
+HOUSEHOLD = """
+key: household
+version: "1"
+title: {vi: Hộ gia đình, en: Household}
+sections:
+  - key: head
+    title: {vi: Chủ hộ, en: Head}
+    items:
+      - {key: n_members, type: integer, minimum: 0, maximum: 20, required: true, label: {vi: Số người, en: People}}
+      - {key: urban, type: single, choices: [{value: 'yes', label: {vi: Có, en: 'Yes'}}, {value: 'no', label: {vi: Không, en: 'No'}}], label: {vi: Thành thị, en: Urban}}
+  - key: members
+    title: {vi: Thành viên, en: Members}
+    repeat: {count: n_members, maximum: 10}
+    items:
+      - {key: name, type: text, required: true, label: {vi: Tên, en: Name}}
+      - {key: age, type: integer, minimum: 0, maximum: 120, required: true, label: {vi: Tuổi, en: Age}}
+      - {key: school, type: text, show_if: "age < 18 and urban == 'yes'", required: true, label: {vi: Trường, en: School}}
+"""
+
+
+@pytest.fixture(scope="module")
+def household() -> Questionnaire:
+    return load_definition(HOUSEHOLD)
+
+
+def test_members_are_checked_one_by_one_and_errors_name_the_member(household):
+    clean, errors = household.validate_answers({"n_members": "2", "urban": "yes", "members": [
+        {"name": "An", "age": "40", "school": "ignored: hidden for an adult"},
+        {"name": "Bình", "age": "200"}]})
+    assert errors == {"members.2.age": "Thành viên 2: Giá trị phải nhỏ hơn hoặc bằng 120."}
+    assert clean["members"] == [{"name": "An", "age": 40}, {"name": "Bình"}]
+    _, errors = household.validate_answers({"n_members": "1", "urban": "yes", "members": [{"name": "Chi", "age": "9"}]},
+                                           lang="en")
+    assert errors == {"members.1.school": "Member 1: This question is required."}
+
+
+def test_the_server_enforces_the_repeat_count(household):
+    member = {"name": "An", "age": "40"}
+    clean, errors = household.validate_answers({"n_members": "2", "members": [member]})
+    assert errors == {"members": "Cần đúng 2 thành viên theo câu trả lời trước; đã có 1."}
+    clean, errors = household.validate_answers({"n_members": "2", "members": [member, member]})
+    assert errors == {} and clean == {"n_members": 2, "members": [{"name": "An", "age": 40}] * 2}
+    clean, errors = household.validate_answers({"n_members": "0"})
+    assert errors == {} and clean == {"n_members": 0}
+
+
+def test_minimum_and_maximum_without_a_count():
+    definition = load_definition(HOUSEHOLD.replace("count: n_members, maximum: 10", "minimum: 1, maximum: 2"))
+    assert definition.validate_answers({"n_members": "1"})[1] == {"members": "Cần ít nhất 1 thành viên."}
+    three = [{"name": "A", "age": "1"}, {"name": "B", "age": "2"}, {"name": "C", "age": "3"}, {"name": " "}]
+    assert definition.validate_answers({"n_members": "1", "members": three})[1] == {
+        "members": "Chỉ được tối đa 2 thành viên."}
+
+
+def test_content_hash_of_definitions_without_repeats_is_unchanged_and_repeats_round_trip(household):
+    for questionnaire in load_shipped().values():
+        assert all("repeat" not in section for section in questionnaire.to_dict()["sections"])
+    assert household.to_dict()["sections"][1]["repeat"] == {"count": "n_members", "maximum": 10}
+    assert Questionnaire.from_dict(household.to_dict()) == household
+    assert [item.key for item in household.items] == ["n_members", "urban"]
+    assert [section.key for section in household.repeats] == ["members"]
+
+
+@pytest.mark.parametrize("change, field, words", [
+    ("count: n_members", "sections[1].repeat.count", "not an integer or calculate item asked once"),
+    ("count: 0", "sections[1].repeat.count", "whole number of at least 1"),
+    ("maximum: -1", "sections[1].repeat.maximum", "at least 0"),
+])
+def test_bad_repeat_fields_are_reported_where_they_are(change, field, words):
+    text = HOUSEHOLD.replace("count: n_members, maximum: 10", change)
+    if change == "count: n_members":
+        text = text.replace("n_members, type: integer", "n_members, type: text").replace(
+            ", minimum: 0, maximum: 20, required", ", required")
+    with pytest.raises(DefinitionError) as raised:
+        load_definition(text)
+    assert any(problem.field == field and words in str(problem) for problem in raised.value.problems), \
+        raised.value.problems
+
+
+def test_an_item_asked_once_cannot_read_a_member_answer():
+    text = HOUSEHOLD.replace("label: {vi: Thành thị", "show_if: 'age > 3', label: {vi: Thành thị")
+    with pytest.raises(DefinitionError) as raised:
+        load_definition(text)
+    assert "asked once per member of the repeat 'members'" in str(raised.value.problems[0])
