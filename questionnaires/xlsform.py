@@ -381,11 +381,20 @@ class _Converter:
         if not group_conditions:
             sections.append(self.section(row, values))
             if kind == "begin_repeat":
-                sections[-1]["repeat"] = self.repeat(row, values.get("repeat_count"))
+                limits = self.repeat_limits().get(sections[-1]["key"], {})
+                sections[-1]["repeat"] = self.repeat(row, values.get("repeat_count")) | limits
         else:
             self.note("survey", row, "nested group flattened into its top-level group.")
             self.note_ignored_columns(row, values, GROUP_COLUMNS)
         group_conditions.append(self.group_condition(row, values))
+
+    def repeat_limits(self) -> dict:
+        """Repeat key → {minimum, maximum}: what an exported workbook carries in sipas_extras.repeat_limits."""
+        try:
+            limits = json.loads(self.settings.get("sipas_extras") or "{}").get("repeat_limits")
+        except (ValueError, AttributeError):
+            return {}  # refused with its reason by extras()
+        return limits if isinstance(limits, dict) else {}
 
     def repeat(self, row: int, count: str | None) -> dict:
         """A repeat_count as the model keeps it: a whole number, or ${name} of an integer or calculate row."""

@@ -90,3 +90,21 @@ def test_an_item_asked_once_cannot_read_a_member_answer():
     with pytest.raises(DefinitionError) as raised:
         load_definition(text)
     assert "asked once per member of the repeat 'members'" in str(raised.value.problems[0])
+
+
+@pytest.mark.parametrize("repeat", ["count: n_members, maximum: 10", "count: 3", "minimum: 1, maximum: 4"])
+def test_a_repeat_round_trips_through_an_xlsform_that_pyxform_converts(repeat, tmp_path):
+    from pyxform.xls2xform import convert
+
+    from questionnaires.xlsform import load_xlsform
+    from questionnaires.xlsform_export import export_xlsform
+
+    definition = load_definition(HOUSEHOLD.replace("count: n_members, maximum: 10", repeat))
+    path = tmp_path / "household.xlsx"
+    path.write_bytes(export_xlsform(definition))
+    converted = convert(xlsform=str(path), validate=False)
+    assert 'nodeset="/data/members"' in converted.xform and converted.warnings == []
+    if "count" in repeat:
+        assert "jr:count=" in converted.xform
+    back, notes = load_xlsform(path)
+    assert back.to_dict() == definition.to_dict() and notes == []
