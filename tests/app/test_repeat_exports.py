@@ -63,3 +63,11 @@ async def test_the_long_table_streams_as_csv_and_needs_a_repeat(household_campai
     assert table["school"].tolist()[1] == "Kim Liên" and table["response_id"].nunique() == 2
     with pytest.raises(ExportError, match="không có nhóm lặp"):
         await stream_export("SIPAS-2026", "members_csv")
+
+
+async def test_the_campaign_page_offers_the_members_table_only_with_a_repeat(household_campaign, analyst):
+    page = await analyst.get("/analyst/campaigns/EXP-HOUSEHOLD")
+    assert 'href="/analyst/campaigns/EXP-HOUSEHOLD/export/members_csv"' in page.text
+    download = await analyst.get("/analyst/campaigns/EXP-HOUSEHOLD/export/members_csv")
+    assert download.status_code == 200 and download.text.count("\r\n") == 5
+    assert "members_csv" not in (await analyst.get("/analyst/campaigns/SIPAS-2026")).text
