@@ -73,3 +73,14 @@ async def test_the_count_answer_decides_the_blocks_and_the_server_enforces_it(cl
     assert "Cần đúng 3 thành viên theo câu trả lời trước; đã có 1." in refused.text
     assert refused.text.count('<fieldset class="member">') == 3
     assert await Response.count().where(Response.idempotency_key == base["_key"]) == 0
+
+
+async def test_paper_copies_of_a_questionnaire_with_a_repeat_are_refused_clearly(repeat_forms, analyst):
+    from survey_app.paper.services import PaperCopy
+    from tests.app.helpers import post_form
+
+    path = "/analyst/campaigns/HO-2026/paper"
+    page = await post_form(analyst, f"{path}/print", {"unit": "SO01", "copies": "2"}, page_path=path)
+    assert page.status_code == 422 and "phiếu giấy và nhập liệu chưa hỗ trợ nhóm lặp" in page.text
+    campaign = await Campaign.select(Campaign.id).where(Campaign.code == "HO-2026").first()
+    assert await PaperCopy.count().where(PaperCopy.campaign == campaign["id"]) == 0
