@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from survey_app.accounts import PUBLIC
 from survey_app.public.form_body import first, posted_fields
-from survey_app.public.repeats import flat_values, member_blocks, posted_members
+from survey_app.public.repeats import errors_of, flat_values, member_blocks, posted_members
 from survey_app.public.services import (
     FormContext,
     StoreOutcome,
@@ -48,14 +48,6 @@ def first_part_with(errors: dict, definition) -> int:
     """The first section (1-based) holding an error: where a paged form without JavaScript opens."""
     return next((number for number, section in enumerate(definition.sections, start=1)
                  if errors_of(section, errors)), 1)
-
-
-def errors_of(section, errors: dict) -> dict:
-    """The errors about a section's questions (for a repeat: its count and every member's fields)."""
-    if section.repeat:
-        return {key: text for key, text in errors.items()
-                if key == section.key or key.startswith(section.key + ".")}
-    return {item.key: errors[item.key] for item in section.items if item.key in errors}
 
 
 def section_number(sent, definition) -> int | None:

@@ -52,3 +52,11 @@ def member_blocks(definition, raw: dict, more: str | None = None) -> dict[str, i
             expected = max(shown + (1 if more == section.key else 0), repeat.minimum or 0, 1)
         blocks[section.key] = min(expected, repeat.maximum if repeat.maximum is not None else 50, 50)
     return blocks
+
+
+def errors_of(section, errors: dict) -> dict:
+    """The errors about a section's questions (for a repeat: its count and every member's fields)."""
+    if section.repeat:
+        return {key: text for key, text in errors.items()
+                if key == section.key or key.startswith(section.key + ".")}
+    return {item.key: errors[item.key] for item in section.items if item.key in errors}

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import re
 
+import httpx
 import pytest_asyncio
 
 from questionnaires import load_definition
@@ -18,6 +19,14 @@ from tests.questionnaires.test_repeats import HOUSEHOLD
 
 VISITS = HOUSEHOLD.replace("key: household", "key: household_visits").replace(
     "count: n_members, maximum: 10", "minimum: 1, maximum: 3")
+
+
+@pytest_asyncio.fixture
+async def client(app):
+    """A client of its own: the form posts here must not spend the shared client's per-minute limit."""
+    transport = httpx.ASGITransport(app=app, client=("198.51.100.41", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http_client:
+        yield http_client
 
 
 @pytest_asyncio.fixture
@@ -84,3 +93,15 @@ async def test_paper_copies_of_a_questionnaire_with_a_repeat_are_refused_clearly
     assert page.status_code == 422 and "phiếu giấy và nhập liệu chưa hỗ trợ nhóm lặp" in page.text
     campaign = await Campaign.select(Campaign.id).where(Campaign.code == "HO-2026").first()
     assert await PaperCopy.count().where(PaperCopy.campaign == campaign["id"]) == 0
+
+
+def test_an_officials_page_with_a_repeat_reads_its_member_blocks():
+    from litestar.datastructures import FormMultiDict
+
+    from survey_app.officials.controllers import page_values
+
+    section = load_definition(HOUSEHOLD).repeats[0]
+    form = FormMultiDict([("members._count", "2"), ("members.1.name", "Lan"), ("members.2.age", "7"),
+                          ("_action", "next")])
+    assert page_values(form, section) == {"members": [{"name": "Lan", "age": "", "school": ""},
+                                                      {"name": "", "age": "7", "school": ""}]}
