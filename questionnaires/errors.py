@@ -106,6 +106,8 @@ class Code(str, Enum):
     BAD_MEMBER_LIMIT = "a repeat's minimum and maximum must be whole numbers of at least 0; found {found}."
     REPEAT_ITEM_OUTSIDE = ("'{value}' is asked once per member of the repeat '{repeat}'; only items of that repeat "
                            "can refer to it.")
+    PIPED_MEMBER_ANSWER = ("a label or hint cannot show a member's answer ('{value}'): the form fills in answers "
+                           "asked once only. Write the text without it.")
     SCORING_UNKNOWN_ITEM = "'{value}' is not an item key of this questionnaire."
     SCORING_NOT_RATING = "item '{value}' is a '{type}' item; only rating5 items can be scored."
     SCORING_ITEM_TWICE = "item '{value}' is already scored in criterion '{first}'. Score each item once."
@@ -200,6 +202,8 @@ CODE_VI = {
     "BAD_MEMBER_LIMIT": "minimum và maximum của nhóm lặp phải là số nguyên từ 0 trở lên; gặp {found}.",
     "REPEAT_ITEM_OUTSIDE": ("'{value}' được hỏi cho từng thành viên của nhóm lặp '{repeat}'; chỉ các câu trong nhóm "
                             "lặp đó mới nhắc tới được."),
+    "PIPED_MEMBER_ANSWER": ("nhãn hoặc gợi ý không hiển thị được câu trả lời của từng thành viên ('{value}'): phiếu "
+                            "chỉ điền các câu hỏi một lần. Hãy viết câu chữ không có phần này."),
     "SCORING_UNKNOWN_ITEM": "'{value}' không phải khóa câu hỏi của phiếu này.",
     "SCORING_NOT_RATING": "câu hỏi '{value}' thuộc loại '{type}'; chỉ câu hỏi rating5 mới được tính điểm.",
     "SCORING_ITEM_TWICE": "câu hỏi '{value}' đã được tính điểm trong tiêu chí '{first}'. Mỗi câu chỉ tính một lần.",

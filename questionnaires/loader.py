@@ -423,6 +423,8 @@ class _Builder:
         for path, key, other in references + self.filter_references + self.piped:
             if other in self.repeat_of and self.repeat_of.get(key) != self.repeat_of[other]:
                 self.report(path, Code.REPEAT_ITEM_OUTSIDE, value=other, repeat=self.repeat_of[other])
+            elif other in self.repeat_of and path[-1] in ("label", "hint"):  # the page fills in one answer per key
+                self.report(path, Code.PIPED_MEMBER_ANSWER, value=other)
 
     def read_item(self, path: tuple, value: object) -> Optional[Item]:
         data = self.mapping(path, value, ITEM_FIELDS, ("key", "type", "label"))

@@ -85,11 +85,17 @@ def test_bad_repeat_fields_are_reported_where_they_are(change, field, words):
         raised.value.problems
 
 
-def test_an_item_asked_once_cannot_read_a_member_answer():
+def test_an_item_asked_once_cannot_read_a_member_answer_nor_a_label_show_one():
     text = HOUSEHOLD.replace("label: {vi: Thành thị", "show_if: 'age > 3', label: {vi: Thành thị")
     with pytest.raises(DefinitionError) as raised:
         load_definition(text)
     assert "asked once per member of the repeat 'members'" in str(raised.value.problems[0])
+    with pytest.raises(DefinitionError) as raised:
+        load_definition(HOUSEHOLD.replace("label: {vi: Tuổi, en: Age}", "label: {vi: 'Tuổi ${name}', en: Age}"))
+    assert "cannot show a member's answer ('name')" in str(raised.value.problems[0])
+    piped_outside = load_definition(HOUSEHOLD.replace("label: {vi: Tuổi, en: Age}",
+                                                      "label: {vi: 'Tuổi (hộ ${n_members} người)', en: Age}"))
+    assert piped_outside.item("age").label["vi"] == "Tuổi (hộ ${n_members} người)"
 
 
 @pytest.mark.parametrize("repeat", ["count: n_members, maximum: 10", "count: 3", "minimum: 1, maximum: 4"])
@@ -108,3 +114,26 @@ def test_a_repeat_round_trips_through_an_xlsform_that_pyxform_converts(repeat, t
         assert "jr:count=" in converted.xform
     back, notes = load_xlsform(path)
     assert back.to_dict() == definition.to_dict() and notes == []
+
+
+def test_xlsform_jr_count_and_a_group_inside_are_kept_a_nested_repeat_is_refused_with_its_row(tmp_path):
+    from tests.questionnaires.test_xlsform import write_workbook
+    from questionnaires.xlsform import load_xlsform
+
+    survey = [["type", "name", "label", "jr:count", "relevant"],
+              ["integer", "n", "Số người", None, None],
+              ["begin_repeat", "people", "Người", "${n}", None],
+              ["begin_group", "inner", "Chi tiết", None, "${n} > 1"],
+              ["text", "who", "Tên", None, None],
+              ["end_group", None, None, None, None],
+              ["end_repeat", None, None, None, None]]
+    questionnaire, notes = load_xlsform(write_workbook(tmp_path / "kept.xlsx", {"survey": survey}))
+    people = questionnaire.repeats[0]
+    assert people.repeat.count == "n" and people.items[0].show_if == "n > 1"
+    assert "nested group flattened into its top-level group." in [note.message for note in notes]
+    nested = survey[:3] + [["begin_repeat", "visits", "Lần", None, None], ["text", "when", "Khi", None, None],
+                           ["end_repeat", None, None, None, None], ["end_repeat", None, None, None, None]]
+    with pytest.raises(DefinitionError) as raised:
+        load_xlsform(write_workbook(tmp_path / "nested.xlsx", {"survey": nested}))
+    assert [(problem.line, problem.field) for problem in raised.value.problems] == [(4, "survey.type")]
+    assert "a repeat inside a group or another repeat" in raised.value.problems[0].message
