@@ -358,6 +358,7 @@ class _Converter:
                 if group_conditions:
                     group_conditions.pop()
                 if not group_conditions:
+                    self.expand_loop(sections[-1])
                     sections.append(self.ungrouped_section(len(sections)))
             else:
                 item = self.item(row, values, [condition for condition in group_conditions if condition])
@@ -368,13 +369,12 @@ class _Converter:
         return [section for section in sections if section["items"]]
 
     def begin_group(self, row: int, kind: str, values: dict, sections: list, group_conditions: list) -> None:
-        if kind == "begin_loop":
+        if kind == "begin_loop" and group_conditions:
             self.refuse(row, "type", Code.XLSFORM_UNSUPPORTED.format(
-                what=f"a loop over a choice list ('{values.get('type')}')",
-                instead="a repeat (begin_repeat) with one question per choice, or a repeat_count",
-                what_vi=f"vòng lặp theo danh sách lựa chọn ('{values.get('type')}')",
-                instead_vi="một nhóm lặp (begin_repeat) hỏi từng lựa chọn, hoặc có repeat_count"))
-        elif kind == "begin_repeat" and group_conditions:
+                what=f"a loop over a choice list inside a group or repeat ('{values.get('type')}')",
+                instead="a loop at the top level", what_vi=f"vòng lặp theo danh sách lựa chọn nằm trong một nhóm "
+                f"('{values.get('type')}')", instead_vi="một vòng lặp ở cấp ngoài cùng"))
+        elif kind in ("begin_repeat", "begin_loop") and group_conditions:
             self.refuse(row, "type", Code.XLSFORM_UNSUPPORTED.format(
                 what="a repeat inside a group or another repeat", instead="a repeat at the top level",
                 what_vi="nhóm lặp nằm trong một nhóm hoặc nhóm lặp khác", instead_vi="một nhóm lặp ở cấp ngoài cùng"))
@@ -383,10 +383,43 @@ class _Converter:
             if kind == "begin_repeat":
                 limits = self.repeat_limits().get(sections[-1]["key"], {})
                 sections[-1]["repeat"] = self.repeat(row, values.get("repeat_count")) | limits
+            if kind == "begin_loop":  # expanded at its end: the questions once per choice, as pyxform does
+                sections[-1]["loop"] = (row, values.get("type", "").split()[-1])
         else:
             self.note("survey", row, "nested group flattened into its top-level group.")
             self.note_ignored_columns(row, values, GROUP_COLUMNS)
         group_conditions.append(self.group_condition(row, values))
+
+    def expand_loop(self, section: dict) -> None:
+        """`begin loop over list`: each question of the loop asked once per choice of the list (pyxform makes a
+        group per choice), keyed `<name>_<choice>`, '%(label)s' and '%(name)s' in its texts replaced by the choice's. A
+        question of the loop that another row names would be ambiguous: refused."""
+        if "loop" not in section:
+            return
+        row, list_name = section.pop("loop")
+        if list_name not in self.choice_lists:
+            self.refuse(row, "type", Code.XLSFORM_UNKNOWN_LIST.format(value=list_name))
+            return
+        inside = {item["key"] for item in section["items"]}
+        cells = [str(value) for _, values in self.sheets["survey"][1:] for value in values.values() if value]
+        for name in sorted(name for name, key in self.names.items() if key in inside):
+            if any(f"${{{name}}}" in cell for cell in cells):
+                self.refuse(row, "type", message(
+                    f"the loop's question '{name}' is named by an expression or label; after the loop there is one "
+                    "per choice, so which one is meant cannot be told. Name it outside the loop or drop the reference.",
+                    f"câu '{name}' trong vòng lặp được nhắc tới trong một biểu thức hoặc nhãn; sau vòng lặp có một câu "
+                    "cho mỗi lựa chọn nên không biết câu nào. Bỏ tham chiếu này."))
+        section["items"] = [self.loop_item(item, choice) for choice in self.choice_lists[list_name]
+                            for item in section["items"]]
+
+    def loop_item(self, item: dict, choice: dict) -> dict:
+        copied = json.loads(json.dumps(item))
+        copied["key"] = re.sub(r"[^a-z0-9_]", "_", f"{item['key']}_{choice['value']}".lower())[:64]
+        for field in ("label", "hint"):
+            if copied.get(field):
+                copied[field] = {language: text.replace("%(label)s", choice["label"].get(language, choice["value"]))
+                                 .replace("%(name)s", choice["value"]) for language, text in copied[field].items()}
+        return copied
 
     def repeat_limits(self) -> dict:
         """Repeat key → {minimum, maximum}: what an exported workbook carries in sipas_extras.repeat_limits."""

@@ -137,3 +137,23 @@ def test_xlsform_jr_count_and_a_group_inside_are_kept_a_nested_repeat_is_refused
         load_xlsform(write_workbook(tmp_path / "nested.xlsx", {"survey": nested}))
     assert [(problem.line, problem.field) for problem in raised.value.problems] == [(4, "survey.type")]
     assert "a repeat inside a group or another repeat" in raised.value.problems[0].message
+
+
+def test_a_loop_over_a_choice_list_asks_its_questions_once_per_choice_as_pyxform_does(tmp_path):
+    """pyxform's tests/test_loop.py: one group per choice, '%(label)s' replaced by the choice's label; a reference
+    to a question of the loop is an error there (several elements have its name), a refusal with the row here."""
+    from tests.questionnaires.test_pyxform_fixtures import FIXTURES
+    from tests.questionnaires.test_xlsform import write_workbook
+    from questionnaires.xlsform import load_xlsform
+
+    toilets, _ = load_xlsform(FIXTURES / "example_xls/loop.xls")
+    assert toilets.item("number_bucket_system").label["en"] == "How many Bucket system are on the premises?"
+    assert toilets.validate_answers({"number_bucket_system": "x"})[1] == {
+        "number_bucket_system": "Vui lòng nhập một số nguyên."}
+    survey = [["type", "name", "label"], ["begin loop over c1", "l1", None], ["integer", "q1", "Count %(name)s"],
+              ["note", "q2", "Counted ${q1}"], ["end loop", None, None]]
+    choices = [["list_name", "name", "label"], ["c1", "thing1", "Thing 1"], ["c1", "thing2", "Thing 2"]]
+    with pytest.raises(DefinitionError) as raised:
+        load_xlsform(write_workbook(tmp_path / "loop.xlsx", {"survey": survey, "choices": choices}))
+    assert [(problem.line, problem.field) for problem in raised.value.problems][:1] == [(2, "survey.type")]
+    assert "the loop's question 'q1' is named by an expression or label" in raised.value.problems[0].message
