@@ -34,10 +34,6 @@ class Repeat:
             value = int(value)
         return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
-    def most_members(self) -> int | None:
-        """The largest number of members allowed, if known without answers."""
-        return self.count if isinstance(self.count, int) else self.maximum
-
 
 @dataclass(frozen=True)
 class Section:

@@ -374,7 +374,7 @@ class _Converter:
                 what=f"a loop over a choice list inside a group or repeat ('{values.get('type')}')",
                 instead="a loop at the top level", what_vi=f"vòng lặp theo danh sách lựa chọn nằm trong một nhóm "
                 f"('{values.get('type')}')", instead_vi="một vòng lặp ở cấp ngoài cùng"))
-        elif kind in ("begin_repeat", "begin_loop") and group_conditions:
+        elif kind == "begin_repeat" and group_conditions:
             self.refuse(row, "type", Code.XLSFORM_UNSUPPORTED.format(
                 what="a repeat inside a group or another repeat", instead="a repeat at the top level",
                 what_vi="nhóm lặp nằm trong một nhóm hoặc nhóm lặp khác", instead_vi="một nhóm lặp ở cấp ngoài cùng"))
@@ -392,8 +392,8 @@ class _Converter:
 
     def expand_loop(self, section: dict) -> None:
         """`begin loop over list`: each question of the loop asked once per choice of the list (pyxform makes a
-        group per choice), keyed `<name>_<choice>`, '%(label)s' and '%(name)s' in its texts replaced by the choice's. A
-        question of the loop that another row names would be ambiguous: refused."""
+        group per choice), keyed `<name>_<choice>`, '%(label)s' and '%(name)s' in its texts replaced by the
+        choice's. A question of the loop that another row names would be ambiguous: refused."""
         if "loop" not in section:
             return
         row, list_name = section.pop("loop")
