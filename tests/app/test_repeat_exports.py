@@ -71,3 +71,12 @@ async def test_the_campaign_page_offers_the_members_table_only_with_a_repeat(hou
     download = await analyst.get("/analyst/campaigns/EXP-HOUSEHOLD/export/members_csv")
     assert download.status_code == 200 and download.text.count("\r\n") == 5
     assert "members_csv" not in (await analyst.get("/analyst/campaigns/SIPAS-2026")).text
+
+
+async def test_the_response_page_lists_each_members_answers(household_campaign, analyst):
+    first = await Response.select(Response.id).where(Response.campaign == household_campaign["id"]).order_by(
+        Response.id).first()
+    page = await analyst.get(f"/analyst/campaigns/EXP-HOUSEHOLD/responses/{first['id']}")
+    assert page.status_code == 200
+    assert "<td>Thành viên 2: Trường</td><td>Kim Liên</td>" in page.text
+    assert "<td>Thành viên 3: Tuổi</td><td>70</td>" in page.text
