@@ -107,13 +107,17 @@ def _json_value(value):
 
 # XLSX: rust_xlsxwriter (through rustpy-xlsxwriter) in constant-memory mode writes each row to disk as it goes.
 
-def write_xlsx(path: Path, codebook: list[Variable], chunks: Iterable[pd.DataFrame], notes: Iterable[str] = ()) -> int:
+def write_xlsx(path: Path, codebook: list[Variable], chunks: Iterable[pd.DataFrame], notes: Iterable[str] = (),
+               tables: Iterable[tuple[str, list[Variable], Iterable[pd.DataFrame]]] = ()) -> int:
     """Data on sheet "du_lieu" from an iterable of chunks, the codebook on "so_ma", notes on "ghi_chu" (when any);
-    returns the number of data rows. Text goes in as text cells (never a formula) and is neutralised as well."""
+    each of `tables` (name, codebook, chunks: a repeat's long table) on a sheet of its own after "du_lieu".
+    Returns the number of data rows. Text goes in as text cells (never a formula) and is neutralised as well."""
     from rustpy_xlsxwriter import FastExcel
 
     counter = _RowCounter()
     book = FastExcel(str(path)).sheet("du_lieu", _data_rows(iter(chunks), codebook, counter))
+    for name, table_codebook, table_chunks in tables:
+        book.sheet(name, _data_rows(iter(table_chunks), table_codebook, _RowCounter()))
     book.sheet("so_ma", [dict(zip(CODEBOOK_HEADER, map(neutralise_formula, codebook_row(variable))))
                          for variable in codebook])
     notes = list(notes)

@@ -5,7 +5,7 @@ A pure library (stdlib + pyyaml, openpyxl for XLSForm import): no web and no dat
 
 from questionnaires.errors import DefinitionError, Problem
 from questionnaires.loader import load_definition, parse_definition
-from questionnaires.model import Choice, Criterion, Factor, Item, Questionnaire, Scoring, Section
+from questionnaires.model import Choice, Criterion, Factor, Item, Questionnaire, Repeat, Scoring, Section
 from questionnaires.shipped import load_shipped, shipped_paths
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "Item",
     "Problem",
     "Questionnaire",
+    "Repeat",
     "Scoring",
     "Section",
     "load_definition",

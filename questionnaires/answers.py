@@ -56,7 +56,82 @@ def validate_answers(questionnaire, raw: Mapping[str, object], language: str = "
             continue
         if item.required and item.key not in clean and item.key not in errors:
             errors[item.key] = answer_message("required", language)
+    for section in questionnaire.repeats:
+        validate_members(questionnaire, section, raw.get(section.key), clean, errors, language)
     return clean, errors
+
+
+def validate_members(questionnaire, section, raw_members: object, clean: dict, errors: dict, language: str) -> None:
+    """A repeat's answers: a list of per-member raw dicts, each cleaned like the answers asked once (its show_if
+    reads its siblings and the answers asked once); errors are keyed `repeat.N.item` and name the member. The
+    number of members must be the count asked for, within minimum and maximum."""
+    members = [member if isinstance(member, Mapping) else {} for member in raw_members or []
+               ] if isinstance(raw_members, (list, tuple)) else []
+    expected = section.repeat.expected_count(clean)
+    if expected is None:  # without a count, a block left wholly empty is no member
+        members = [member for member in members if any(_as_texts(value) for value in member.values())]
+    count_error = member_count_error(section.repeat, len(members), expected, language)
+    if count_error:
+        errors[section.key] = count_error
+    kept = []
+    for number, member in enumerate(members, start=1):
+        member_clean, member_errors = validate_member(questionnaire, section, member, clean, language)
+        kept.append(member_clean)
+        for key, text in member_errors.items():
+            errors[f"{section.key}.{number}.{key}"] = member_message(number, text, language)
+    if kept:
+        clean[section.key] = kept
+
+
+def validate_member(questionnaire, section, raw: Mapping, outer: dict, language: str) -> tuple[dict, dict]:
+    member, errors = {}, {}
+    for item in section.items:
+        try:
+            value = clean_answer(item, raw.get(item.key))
+        except AnswerError as error:
+            errors[item.key] = limit_message(item, error, language)
+            continue
+        if value is not None:
+            member[item.key] = value
+    check_cascading_choices(section.items, {**outer, **member}, errors, language)
+    member = {key: value for key, value in member.items() if key not in errors}
+    conditions = questionnaire.member_conditions[section.key]
+    calculations = questionnaire.member_calculations[section.key]
+    for _ in range(2 if calculations else 1):  # computed again once hidden answers are dropped, as a phone would
+        add_member_calculations(calculations, outer, member)
+        visible = visible_keys(section.items, conditions, {**outer, **member})
+        member = {key: value for key, value in member.items() if key in visible}
+    for item in section.items:
+        if item.key not in visible:
+            errors.pop(item.key, None)
+        elif item.required and item.key not in member and item.key not in errors:
+            errors[item.key] = answer_message("required", language)
+    return member, errors
+
+
+def add_member_calculations(calculations: dict, outer: dict, member: dict) -> None:
+    from questionnaires.xpath_eval import evaluate, stored
+
+    for key, tree in calculations.items():
+        member.pop(key, None)
+        value = stored(evaluate(tree, {**outer, **member}))
+        if value is not None:
+            member[key] = value
+
+
+def member_count_error(repeat, given: int, expected: int | None, language: str) -> str | None:
+    if expected is not None and given != expected:
+        return answer_message("member_count", language, expected=expected, given=given)
+    if repeat.minimum is not None and given < repeat.minimum:
+        return answer_message("too_few_members", language, minimum=repeat.minimum)
+    if repeat.maximum is not None and given > repeat.maximum:
+        return answer_message("too_many_members", language, maximum=repeat.maximum)
+    return None
+
+
+def member_message(number: int, text: str, language: str) -> str:
+    """'Thành viên 2: …': which member an error is about."""
+    return answer_message("member", language, number=number, message=text)
 
 
 def add_calculations(questionnaire, clean: dict) -> None:

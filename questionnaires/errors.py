@@ -100,6 +100,14 @@ class Code(str, Enum):
     CALCULATION_BAD = "the calculation '{text}' cannot be computed: {detail}."
     SHOW_IF_CYCLE = "show_if conditions form a cycle: {cycle}. Break it by removing one of the references."
     EMPTY_SECTIONS = "the questionnaire has no items. Add at least one section with items."
+    BAD_REPEAT_COUNT = "a repeat's count must be a whole number of at least 1 or an item key; found {found}."
+    BAD_REPEAT_COUNT_ITEM = ("the repeat count '{value}' is not an integer or calculate item asked once (outside "
+                             "repeats). Name such an item, or give a whole number.")
+    BAD_MEMBER_LIMIT = "a repeat's minimum and maximum must be whole numbers of at least 0; found {found}."
+    REPEAT_ITEM_OUTSIDE = ("'{value}' is asked once per member of the repeat '{repeat}'; only items of that repeat "
+                           "can refer to it.")
+    PIPED_MEMBER_ANSWER = ("a label or hint cannot show a member's answer ('{value}'): the form fills in answers "
+                           "asked once only. Write the text without it.")
     SCORING_UNKNOWN_ITEM = "'{value}' is not an item key of this questionnaire."
     SCORING_NOT_RATING = "item '{value}' is a '{type}' item; only rating5 items can be scored."
     SCORING_ITEM_TWICE = "item '{value}' is already scored in criterion '{first}'. Score each item once."
@@ -188,6 +196,14 @@ CODE_VI = {
     "CALCULATION_BAD": "phép tính '{text}' không tính được: {detail}.",
     "SHOW_IF_CYCLE": "các điều kiện show_if tạo thành vòng: {cycle}. Bỏ một tham chiếu để phá vòng.",
     "EMPTY_SECTIONS": "phiếu hỏi không có câu hỏi nào. Thêm ít nhất một phần có câu hỏi.",
+    "BAD_REPEAT_COUNT": "số lần lặp (count) phải là số nguyên từ 1 trở lên hoặc khóa một câu hỏi; gặp {found}.",
+    "BAD_REPEAT_COUNT_ITEM": ("số lần lặp '{value}' không phải câu hỏi loại integer hoặc calculate được hỏi một lần "
+                              "(ngoài nhóm lặp). Ghi khóa một câu như vậy, hoặc một số nguyên."),
+    "BAD_MEMBER_LIMIT": "minimum và maximum của nhóm lặp phải là số nguyên từ 0 trở lên; gặp {found}.",
+    "REPEAT_ITEM_OUTSIDE": ("'{value}' được hỏi cho từng thành viên của nhóm lặp '{repeat}'; chỉ các câu trong nhóm "
+                            "lặp đó mới nhắc tới được."),
+    "PIPED_MEMBER_ANSWER": ("nhãn hoặc gợi ý không hiển thị được câu trả lời của từng thành viên ('{value}'): phiếu "
+                            "chỉ điền các câu hỏi một lần. Hãy viết câu chữ không có phần này."),
     "SCORING_UNKNOWN_ITEM": "'{value}' không phải khóa câu hỏi của phiếu này.",
     "SCORING_NOT_RATING": "câu hỏi '{value}' thuộc loại '{type}'; chỉ câu hỏi rating5 mới được tính điểm.",
     "SCORING_ITEM_TWICE": "câu hỏi '{value}' đã được tính điểm trong tiêu chí '{first}'. Mỗi câu chỉ tính một lần.",
@@ -241,6 +257,11 @@ ANSWER_MESSAGES: dict[str, dict[str, str]] = {
                  "en": "Please enter a date as day/month/year, for example 25/12/2024."},
     "pattern_mismatch": {"vi": "Giá trị không đúng định dạng yêu cầu.",
                          "en": "The value does not have the expected format."},
+    "member": {"vi": "Thành viên {number}: {message}", "en": "Member {number}: {message}"},
+    "member_count": {"vi": "Cần đúng {expected} thành viên theo câu trả lời trước; đã có {given}.",
+                     "en": "Exactly {expected} members are needed by an earlier answer; {given} given."},
+    "too_few_members": {"vi": "Cần ít nhất {minimum} thành viên.", "en": "At least {minimum} members are needed."},
+    "too_many_members": {"vi": "Chỉ được tối đa {maximum} thành viên.", "en": "At most {maximum} members are allowed."},
     "bad_code": {"vi": "Mã chỉ gồm chữ, số và các ký tự . _ / -", "en": "A code may contain only letters, digits and . _ / -"},
 }
 

@@ -12,8 +12,8 @@ from typing import Optional, Union
 
 from questionnaires import piping, show_if, xpath, xpath_eval
 from questionnaires.errors import Code, DefinitionError, Problem
-from questionnaires.model import (ComparableWith, Choice, Criterion, Factor, Item, Questionnaire, Scoring, Section,
-                                  rating_choices)
+from questionnaires.model import (ComparableWith, Choice, Criterion, Factor, Item, Questionnaire, Repeat, Scoring,
+                                  Section, rating_choices)
 from questionnaires.standard import (CHOICE_TYPES, DEFAULT_SCALE, DISPLAY_TYPES, ITEM_TYPES, LANGUAGES, LAYOUTS,
                                      NOT_ASKED_TYPES, RATING_SCALES, SCORING_RULES)
 from questionnaires.yaml_tree import Document, read_document
@@ -22,7 +22,9 @@ KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
 CHOICE_VALUE_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 TOP_FIELDS = ("key", "version", "title", "description", "languages", "layout", "choice_lists", "sections",
               "scoring", "comparable_with")
-SECTION_FIELDS = ("key", "title", "items")
+SECTION_FIELDS = ("key", "title", "items", "repeat")
+REPEAT_FIELDS = ("count", "minimum", "maximum")
+COUNT_TYPES = ("integer", "calculate")  # an item whose answer can say how many members a repeat has
 ITEM_FIELDS = ("key", "type", "label", "hint", "required", "choices", "show_if", "max_length", "minimum",
                "maximum", "pattern", "scale", "max_choices", "constraint_message", "choice_filter", "appearance", "calculation")
 APPEARANCES = ("likert", "horizontal", "minimal")
@@ -107,6 +109,8 @@ class _Builder:
         self.conditions: dict[str, tuple[tuple, object]] = {}
         self.filter_references: list[tuple[tuple, str, str]] = []  # (path, item key, the key its filter reads)
         self.piped: list[tuple[tuple, str, str]] = []  # (path of a label or hint, item key, a key it shows)
+        self.repeat_of: dict[str, str] = {}  # item key → the key of the repeat it is asked in
+        self.repeat_paths: dict[str, tuple] = {}  # repeat key → path of its 'repeat' field
 
     def report(self, path: tuple, code: Code, **values: object) -> None:
         self.document.report(path, code, **values)
@@ -221,8 +225,10 @@ class _Builder:
         self.check_conditions(items)
         self.check_filter_references(items)
         self.check_piping(items)
-        scoring = self.read_scoring(data.get("scoring"), items)
-        comparable = self.read_comparable(data.get("comparable_with"), items, header["version"])
+        self.check_repeats(sections)
+        asked_once = {key: item for key, item in items.items() if key not in self.repeat_of}
+        scoring = self.read_scoring(data.get("scoring"), asked_once)
+        comparable = self.read_comparable(data.get("comparable_with"), asked_once, header["version"])
         if self.document.problems:
             return None
         return Questionnaire(sections=sections, scoring=scoring, comparable_with=comparable, **header)
@@ -366,14 +372,59 @@ class _Builder:
         return sections
 
     def read_section(self, path: tuple, value: object) -> Optional[Section]:
-        data = self.mapping(path, value, SECTION_FIELDS, SECTION_FIELDS)
+        data = self.mapping(path, value, SECTION_FIELDS, ("key", "title", "items"))
         if data is None:
             return None
         key = self.key(path + ("key",), data.get("key"), "section")
         title = self.translations(path + ("title",), data.get("title"))
         items = [self.read_item(path + ("items", index), entry)
                  for index, entry in enumerate(self.list(path + ("items",), data.get("items")))]
-        return Section(key, title, [item for item in items if item is not None])
+        items = [item for item in items if item is not None]
+        repeat = self.read_repeat(path + ("repeat",), data.get("repeat"))
+        if repeat and key:
+            self.repeat_of.update({item.key: key for item in items})
+            self.repeat_paths[key] = path + ("repeat",)
+        return Section(key, title, items, repeat)
+
+    def read_repeat(self, path: tuple, value: object) -> Optional[Repeat]:
+        """{count: a whole number or an item key, minimum, maximum}: the section is asked once per member."""
+        data = self.mapping(path, value, REPEAT_FIELDS)
+        if data is None:
+            return None
+        count = data.get("count")
+        if isinstance(count, str):
+            count = self.text(path + ("count",), count)
+        elif count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+            self.report(path + ("count",), Code.BAD_REPEAT_COUNT, found=describe(count))
+            count = None
+        low, high = (self.whole_number(path + (name,), data.get(name)) for name in ("minimum", "maximum"))
+        if low is not None and high is not None and low > high:
+            self.report(path + ("minimum",), Code.BAD_RANGE, minimum=low, maximum=high)
+        return Repeat(count, low, high)
+
+    def whole_number(self, path: tuple, value: object) -> Optional[int]:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            self.report(path, Code.BAD_MEMBER_LIMIT, found=describe(value))
+            return None
+        return value
+
+    def check_repeats(self, sections: list[Section]) -> None:
+        """A repeat's count names an integer or calculate item asked once; an item asked once cannot read an
+        answer given per member, nor a member's item another repeat's answer."""
+        asked_once = {item.key: item for section in sections if not section.repeat for item in section.items}
+        for section in sections:
+            count = section.repeat.count if section.repeat else None
+            if isinstance(count, str) and (count not in asked_once or asked_once[count].type not in COUNT_TYPES):
+                self.report(self.repeat_paths[section.key] + ("count",), Code.BAD_REPEAT_COUNT_ITEM, value=count)
+        references = [(path, key, other) for key, (path, tree) in self.conditions.items()
+                      for other in show_if.referenced_keys(tree)]
+        for path, key, other in references + self.filter_references + self.piped:
+            if other in self.repeat_of and self.repeat_of.get(key) != self.repeat_of[other]:
+                self.report(path, Code.REPEAT_ITEM_OUTSIDE, value=other, repeat=self.repeat_of[other])
+            elif other in self.repeat_of and path[-1] in ("label", "hint"):  # the page fills in one answer per key
+                self.report(path, Code.PIPED_MEMBER_ANSWER, value=other)
 
     def read_item(self, path: tuple, value: object) -> Optional[Item]:
         data = self.mapping(path, value, ITEM_FIELDS, ("key", "type", "label"))

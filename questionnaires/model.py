@@ -14,10 +14,34 @@ from questionnaires.standard import NOT_APPLICABLE, NOT_APPLICABLE_LABEL, RATING
 
 
 @dataclass(frozen=True)
+class Repeat:
+    """A section asked once per member (household members, visits): `count` is a fixed number of members or the
+    key of an integer (or calculate) item asked before that gives it; `minimum`/`maximum` bound the number."""
+
+    count: int | str | None = None
+    minimum: Optional[int] = None
+    maximum: Optional[int] = None
+
+    def expected_count(self, answers: Mapping[str, object]) -> int | None:
+        """The number of members the answers ask for: the fixed count, the count item's whole-number answer, or
+        None (no count, or the count item unanswered)."""
+        if isinstance(self.count, int):
+            return self.count
+        value = answers.get(self.count) if self.count else None
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+@dataclass(frozen=True)
 class Section:
     key: str
     title: dict[str, str]
     items: list[Item]
+    # asked once per member; its answers are a list of per-member dicts under the section's key
+    repeat: Optional[Repeat] = None
 
 
 @dataclass(frozen=True)
@@ -75,11 +99,40 @@ class Questionnaire:
 
     @cached_property
     def items(self) -> list[Item]:
-        return [item for section in self.sections for item in section.items]
+        """The items asked once (outside repeats): each has one answer under its key."""
+        return [item for section in self.sections if section.repeat is None for item in section.items]
+
+    @cached_property
+    def repeats(self) -> list[Section]:
+        """The sections asked once per member: answers[section.key] is a list of per-member answer dicts."""
+        return [section for section in self.sections if section.repeat is not None]
+
+    @cached_property
+    def member_conditions(self) -> dict[str, dict[str, tuple]]:
+        """Repeat key → {item key → (show_if function, keys it reads)}: a member's items read its sibling answers
+        and the answers asked once."""
+        conditions = {}
+        for section in self.repeats:
+            known, own = set(self._items_by_key), {}
+            for item in section.items:
+                if item.show_if:
+                    tree = show_if.parse(item.show_if)
+                    own[item.key] = (show_if.compiled(tree), tuple(show_if.referenced_keys(tree) & known))
+            conditions[section.key] = own
+        return conditions
+
+    @cached_property
+    def member_calculations(self) -> dict[str, dict[str, object]]:
+        """Repeat key → {calculate item key → parsed expression}, computed for each member."""
+        from questionnaires import xpath
+
+        return {section.key: {item.key: xpath.parse(item.calculation) for item in section.items if item.calculation}
+                for section in self.repeats}
 
     @cached_property
     def _items_by_key(self) -> dict[str, Item]:
-        return {item.key: item for item in self.items}
+        """Every item, also those of repeats (keys are unique in the whole questionnaire)."""
+        return {item.key: item for section in self.sections for item in section.items}
 
     @cached_property
     def _conditions(self) -> dict[str, tuple]:
@@ -203,7 +256,15 @@ def questionnaire_to_dict(questionnaire: Questionnaire) -> dict:
 
 
 def section_to_dict(section: Section) -> dict:
-    return {"key": section.key, "title": dict(section.title), "items": [item_to_dict(item) for item in section.items]}
+    data = {"key": section.key, "title": dict(section.title), "items": [item_to_dict(item) for item in section.items]}
+    if section.repeat:  # only when set: the dict (and content hash) of every other section is unchanged
+        data["repeat"] = repeat_to_dict(section.repeat)
+    return data
+
+
+def repeat_to_dict(repeat: Repeat) -> dict:
+    data = {"count": repeat.count, "minimum": repeat.minimum, "maximum": repeat.maximum}
+    return {name: value for name, value in data.items() if value is not None}
 
 
 def item_to_dict(item: Item) -> dict:
@@ -258,7 +319,9 @@ def questionnaire_from_dict(data: Mapping) -> Questionnaire:
 
 
 def section_from_dict(data: Mapping) -> Section:
-    return Section(data["key"], dict(data["title"]), [item_from_dict(item) for item in data["items"]])
+    repeat = data.get("repeat")
+    return Section(data["key"], dict(data["title"]), [item_from_dict(item) for item in data["items"]],
+                   Repeat(repeat.get("count"), repeat.get("minimum"), repeat.get("maximum")) if repeat else None)
 
 
 def item_from_dict(data: Mapping) -> Item:

@@ -44,8 +44,6 @@ EXPRESSION_COLUMNS = ("relevant", "constraint", "calculation", "choice_filter", 
 UNSUPPORTED_LOGIC = {
     "calculation": ("the calculation '{text}'", "a question the respondent answers",
                     "phép tính '{text}'", "một câu hỏi người trả lời điền"),
-    "repeat_count": ("a repeat count ('{text}')", "questions asked once",
-                     "số lần lặp ('{text}')", "các câu hỏi hỏi một lần"),
     "trigger": ("a trigger ('{text}')", "a question without trigger",
                 "trigger ('{text}')", "câu hỏi không có trigger"),
 }
@@ -62,6 +60,7 @@ QUESTION_COLUMNS = ("type", "name", "label", "hint", "required", "relevant", "co
 APPEARANCES = {"likert": "likert", "horizontal": "horizontal", "horizontal-compact": "horizontal",
                "columns": "horizontal", "columns-pack": "horizontal", "minimal": "minimal"}
 GROUP_COLUMNS = ("type", "name", "label", "relevant")
+REPEAT_COLUMNS = GROUP_COLUMNS + ("repeat_count",)
 CHOICE_COLUMNS = ("list_name", "list name", "name", "label")
 LANGUAGE_WORDS = {"vi": "Vietnamese", "en": "English"}
 # pyxform's older spellings of the same columns (case is ignored: 'bind:jr:constraintMsg')
@@ -70,7 +69,8 @@ COLUMN_ALIASES = {"bind:relevant": "relevant", "bind::relevant": "relevant", "bi
                   "bind:calculate": "calculation", "bind::calculate": "calculation",
                   "bind:jr:constraintmsg": "constraint_message", "bind::jr:constraintmsg": "constraint_message",
                   "constraintmsg": "constraint_message", "bind:jr:requiredmsg": "required_message",
-                  "requiredmsg": "required_message", "bind:readonly": "read_only", "control:appearance": "appearance"}
+                  "requiredmsg": "required_message", "bind:readonly": "read_only", "control:appearance": "appearance",
+                  "jr:count": "repeat_count", "control::jr:count": "repeat_count"}
 
 
 @dataclass(frozen=True)
@@ -343,7 +343,8 @@ class _Converter:
                 self.kinds[values["name"]] = row_kind(values)
 
     def sections(self, rows: list) -> list[dict]:
-        """Top-level groups become sections; a group's relevant is joined to each of its questions' show_if."""
+        """Top-level groups and repeats become sections; a group's relevant is joined to each of its questions'
+        show_if; a group inside a repeat is flattened into it."""
         sections = [self.ungrouped_section(0)]
         group_conditions: list[str | None] = []  # one entry per open group, innermost last
         for row, values in rows:
@@ -352,20 +353,12 @@ class _Converter:
             if not kind:
                 self.row_without_type(row, values)
             elif kind in ("begin_group", "begin_repeat", "begin_loop"):
-                if kind != "begin_group":
-                    self.refuse(row, "type", Code.XLSFORM_UNSUPPORTED.format(
-                        what=f"a repeat group ({kind})", instead="questions asked once",
-                        what_vi=f"nhóm lặp ({kind})", instead_vi="các câu hỏi hỏi một lần"))
-                if not group_conditions:
-                    sections.append(self.section(row, values))
-                else:
-                    self.note("survey", row, "nested group flattened into its top-level group.")
-                    self.note_ignored_columns(row, values, GROUP_COLUMNS)
-                group_conditions.append(self.group_condition(row, values))
+                self.begin_group(row, kind, values, sections, group_conditions)
             elif kind in ("end_group", "end_repeat", "end_loop"):
                 if group_conditions:
                     group_conditions.pop()
                 if not group_conditions:
+                    self.expand_loop(sections[-1])
                     sections.append(self.ungrouped_section(len(sections)))
             else:
                 item = self.item(row, values, [condition for condition in group_conditions if condition])
@@ -374,6 +367,83 @@ class _Converter:
                 if item and question_type(values)[2]:
                     sections[-1]["items"].append(self.other_question(row, item))
         return [section for section in sections if section["items"]]
+
+    def begin_group(self, row: int, kind: str, values: dict, sections: list, group_conditions: list) -> None:
+        if kind == "begin_loop" and group_conditions:
+            self.refuse(row, "type", Code.XLSFORM_UNSUPPORTED.format(
+                what=f"a loop over a choice list inside a group or repeat ('{values.get('type')}')",
+                instead="a loop at the top level", what_vi=f"vòng lặp theo danh sách lựa chọn nằm trong một nhóm "
+                f"('{values.get('type')}')", instead_vi="một vòng lặp ở cấp ngoài cùng"))
+        elif kind == "begin_repeat" and group_conditions:
+            self.refuse(row, "type", Code.XLSFORM_UNSUPPORTED.format(
+                what="a repeat inside a group or another repeat", instead="a repeat at the top level",
+                what_vi="nhóm lặp nằm trong một nhóm hoặc nhóm lặp khác", instead_vi="một nhóm lặp ở cấp ngoài cùng"))
+        if not group_conditions:
+            sections.append(self.section(row, values))
+            if kind == "begin_repeat":
+                limits = self.repeat_limits().get(sections[-1]["key"], {})
+                sections[-1]["repeat"] = self.repeat(row, values.get("repeat_count")) | limits
+            if kind == "begin_loop":  # expanded at its end: the questions once per choice, as pyxform does
+                sections[-1]["loop"] = (row, values.get("type", "").split()[-1])
+        else:
+            self.note("survey", row, "nested group flattened into its top-level group.")
+            self.note_ignored_columns(row, values, GROUP_COLUMNS)
+        group_conditions.append(self.group_condition(row, values))
+
+    def expand_loop(self, section: dict) -> None:
+        """`begin loop over list`: each question of the loop asked once per choice of the list (pyxform makes a
+        group per choice), keyed `<name>_<choice>`, '%(label)s' and '%(name)s' in its texts replaced by the
+        choice's. A question of the loop that another row names would be ambiguous: refused."""
+        if "loop" not in section:
+            return
+        row, list_name = section.pop("loop")
+        if list_name not in self.choice_lists:
+            self.refuse(row, "type", Code.XLSFORM_UNKNOWN_LIST.format(value=list_name))
+            return
+        inside = {item["key"] for item in section["items"]}
+        cells = [str(value) for _, values in self.sheets["survey"][1:] for value in values.values() if value]
+        for name in sorted(name for name, key in self.names.items() if key in inside):
+            if any(f"${{{name}}}" in cell for cell in cells):
+                self.refuse(row, "type", message(
+                    f"the loop's question '{name}' is named by an expression or label; after the loop there is one "
+                    "per choice, so which one is meant cannot be told. Name it outside the loop or drop the reference.",
+                    f"câu '{name}' trong vòng lặp được nhắc tới trong một biểu thức hoặc nhãn; sau vòng lặp có một câu "
+                    "cho mỗi lựa chọn nên không biết câu nào. Bỏ tham chiếu này."))
+        section["items"] = [self.loop_item(item, choice) for choice in self.choice_lists[list_name]
+                            for item in section["items"]]
+
+    def loop_item(self, item: dict, choice: dict) -> dict:
+        copied = json.loads(json.dumps(item))
+        copied["key"] = re.sub(r"[^a-z0-9_]", "_", f"{item['key']}_{choice['value']}".lower())[:64]
+        for field in ("label", "hint"):
+            if copied.get(field):
+                copied[field] = {language: text.replace("%(label)s", choice["label"].get(language, choice["value"]))
+                                 .replace("%(name)s", choice["value"]) for language, text in copied[field].items()}
+        return copied
+
+    def repeat_limits(self) -> dict:
+        """Repeat key → {minimum, maximum}: what an exported workbook carries in sipas_extras.repeat_limits."""
+        try:
+            limits = json.loads(self.settings.get("sipas_extras") or "{}").get("repeat_limits")
+        except (ValueError, AttributeError):
+            return {}  # refused with its reason by extras()
+        return limits if isinstance(limits, dict) else {}
+
+    def repeat(self, row: int, count: str | None) -> dict:
+        """A repeat_count as the model keeps it: a whole number, or ${name} of an integer or calculate row."""
+        text = (count or "").strip()
+        if not text:
+            return {}
+        if text.isdigit() and int(text) >= 1:
+            return {"count": int(text)}
+        name = re.fullmatch(r"\$\{([^}]+)\}", text)
+        if name and self.kinds.get(name.group(1)) in ("integer", "int", "calculate"):
+            return {"count": self.names[name.group(1)]}
+        if not name or name.group(1) in self.names:  # an unknown name is already refused by check_expressions
+            self.refuse(row, "repeat_count", Code.XLSFORM_UNSUPPORTED.format(
+                what=f"the repeat count '{text}'", instead="a whole number or ${name} of an integer or calculate row",
+                what_vi=f"số lần lặp '{text}'", instead_vi="một số nguyên hoặc ${tên} của một câu integer/calculate"))
+        return {}
 
     def row_without_type(self, row: int, values: dict) -> None:
         """A comment row (only columns such as '_category') is skipped; a named row without a type is refused."""
@@ -470,7 +540,7 @@ class _Converter:
                 "items": []}
 
     def section(self, row: int, values: dict) -> dict:
-        self.note_ignored_columns(row, values, GROUP_COLUMNS)
+        self.note_ignored_columns(row, values, REPEAT_COLUMNS if row_kind(values) == "begin_repeat" else GROUP_COLUMNS)
         key = self.names.get(values.get("name", ""), f"group_{row}")
         title = self.texts("survey", row, values, "label") or {"vi": key, "en": key}
         return {"key": key, "title": title, "items": []}

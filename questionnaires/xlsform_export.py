@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import json
 
-from questionnaires.model import Questionnaire, scoring_to_dict, comparable_to_dict
+from questionnaires.model import Questionnaire, comparable_to_dict, repeat_to_dict, scoring_to_dict
 from questionnaires.xlsform_logic import show_if_to_relevant
 
 LANGUAGE_COLUMNS = {"vi": "Tiếng Việt (vi)", "en": "English (en)"}
@@ -46,15 +46,25 @@ def text_columns(base: str, languages: list[str]) -> list[str]:
 def survey_rows(questionnaire: Questionnaire, languages: list[str]) -> list[list]:
     header = ["type", "name", *text_columns("label", languages), *text_columns("hint", languages), "required",
               "relevant", "constraint", *text_columns("constraint_message", languages), "sipas_type",
-              "choice_filter", "appearance", "calculation"]
-    multiple_keys = {item.key for item in questionnaire.items if item.type == "multiple"}
+              "choice_filter", "appearance", "calculation", "repeat_count"]
+    multiple_keys = {item.key for item in every_item(questionnaire) if item.type == "multiple"}
     rows = [header]
     for section in questionnaire.sections:
-        rows.append(["begin_group", section.key, *(section.title.get(language) for language in languages)])
+        kind = "repeat" if section.repeat else "group"
+        begin = [f"begin_{kind}", section.key, *(section.title.get(language) for language in languages)]
+        if section.repeat and section.repeat.count is not None:
+            count = section.repeat.count
+            begin += [None] * (len(header) - len(begin) - 1) + [count if isinstance(count, int) else f"${{{count}}}"]
+        rows.append(begin)
         for item in section.items:
             rows.append(item_row(item, languages, multiple_keys))
-        rows.append(["end_group", section.key])
+        rows.append([f"end_{kind}", section.key])
     return rows
+
+
+def every_item(questionnaire: Questionnaire) -> list:
+    """The items asked once and those of repeats."""
+    return [item for section in questionnaire.sections for item in section.items]
 
 
 def item_row(item, languages: list[str], multiple_keys: set[str]) -> list:
@@ -108,10 +118,10 @@ def _number(value) -> str:
 
 def choice_rows(questionnaire: Questionnaire, languages: list[str]) -> list[list]:
     """One list per item (rating5: one per scale); the columns cascading filters read come last."""
-    filter_columns = sorted({column for item in questionnaire.items for choice in item.choices
+    filter_columns = sorted({column for item in every_item(questionnaire) for choice in item.choices
                              for column in choice.filters})
     rows, written = [["list_name", "name", *text_columns("label", languages), *filter_columns]], set()
-    for item in questionnaire.items:
+    for item in every_item(questionnaire):
         name = choice_list_name(item)
         if not item.choices or name in written:
             continue
@@ -127,6 +137,10 @@ def settings_rows(questionnaire: Questionnaire) -> list[list]:
               "layout": questionnaire.layout, "languages": questionnaire.languages,
               "scoring": scoring_to_dict(questionnaire.scoring) if questionnaire.scoring else None,
               "comparable_with": comparable_to_dict(questionnaire.comparable_with)}
+    limits = {section.key: {name: value for name, value in repeat_to_dict(section.repeat).items() if name != "count"}
+              for section in questionnaire.repeats}
+    if any(limits.values()):  # XLSForm has no column for a repeat's minimum and maximum
+        extras["repeat_limits"] = {key: value for key, value in limits.items() if value}
     return [["form_id", "form_title", "version", "default_language", "sipas_extras"],
             [questionnaire.key, questionnaire.title.get("vi") or next(iter(questionnaire.title.values())),
              questionnaire.version, LANGUAGE_COLUMNS["vi"], json.dumps(extras, ensure_ascii=False)]]

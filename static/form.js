@@ -22,7 +22,7 @@
     saved.forEach(function (pair) { (byName[pair[0]] = byName[pair[0]] || []).push(pair[1]); });
     Array.prototype.forEach.call(form.elements, function (field) {
       var values = byName[field.name];
-      if (!values || field.type === "submit") { return; }
+      if (!values || field.type === "submit" || /\._count$/.test(field.name)) { return; }  /* blocks: the server's */
       if (field.type === "radio" || field.type === "checkbox") { field.checked = values.indexOf(field.value) >= 0; }
       else { field.value = values[0]; }
     });
@@ -262,6 +262,8 @@
   form.addEventListener("input", function (event) { write(draftKey, pairs()); clearAnswered(event); applyPiping(); });
   form.addEventListener("change", function (event) { write(draftKey, pairs()); applyShowIf(); clearAnswered(event); });
   form.addEventListener("submit", function (event) {
+    /* "Thêm một người/lượt": a plain post, the server answers with one more member block */
+    if (event.submitter && event.submitter.name === "_more") { write(draftKey, pairs()); return; }
     event.preventDefault();
     if (!checkItems(itemsOf(pager ? pager.current() : form))) { return; }
     var body = pairs();

@@ -7,6 +7,7 @@ import dataclasses
 
 from survey_app.results import charts
 from survey_app.campaigns import counts, targets
+from survey_app.campaigns.catalog import definition_by_id
 from survey_app.campaigns.filters import DashboardFilters, filtered_figures
 from survey_app.campaigns.services import COMMON, LEVEL_NAMES
 from survey_app.results.dashboard import (
@@ -63,8 +64,10 @@ async def edit_form(campaign: dict) -> dict:
 
 async def campaign_detail(campaign: dict) -> dict:
     stratum_rows = await counts.stratum_counts(campaign["code"]) if campaign["mode"] == "invitation" else []
+    definition = await definition_by_id(campaign["questionnaire"])
     return {"campaign": campaign, "unit_counts": await counts.unit_counts(campaign["id"]), "strata": stratum_rows,
-            "questionnaires": (await form_choices())["questionnaires"], **COMMON}
+            "questionnaires": (await form_choices())["questionnaires"], **COMMON,
+            "has_repeats": bool(definition and definition.repeats)}
 
 
 async def comments_page(campaign: dict, threshold: int, search: str, unit_code: str, page: int) -> dict:

@@ -19,7 +19,7 @@ def _format_of(export_format: str | None, out: Path) -> str:
 
 def export(
     campaign: str = typer.Argument(..., help="campaign code, e.g. SIPAS-2026"),
-    export_format: Optional[str] = typer.Option(None, "--format", "-f", help="csv, xlsx, sav, dta or json "
+    export_format: Optional[str] = typer.Option(None, "--format", "-f", help="csv, xlsx, sav, dta, json or members_csv "
                                                 "(default: the suffix of --out)"),
     out: Path = typer.Option(..., "--out", "-o", help="file to write"),
 ) -> None:

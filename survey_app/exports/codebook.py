@@ -56,6 +56,17 @@ class Column:
     item_key: str
     item_type: str
     codes: dict  # choice value → code (single/domain/rating) or the one option of a multiple-choice column
+    member: tuple | None = None  # (repeat key, 0-based member index) for a wide column of a repeat's member
+
+    def answer_of(self, answers: dict):
+        """This column's answer in one response's answers (a member's, for a repeat column)."""
+        if self.member is None:
+            return answers.get(self.item_key)
+        members = answers.get(self.member[0])
+        if not isinstance(members, list) or len(members) <= self.member[1]:
+            return None
+        member = members[self.member[1]]
+        return member.get(self.item_key) if isinstance(member, dict) else None
 
     def encode(self, answer):
         if answer is None:
@@ -87,8 +98,10 @@ def _day_month_year(iso_text) -> str:
         return str(iso_text)
 
 
-def answer_columns(definitions: list) -> list[Column]:
-    """Columns of every exportable question, the campaign's own version first, then items only later ones have."""
+def answer_columns(definitions: list, member_counts: dict[str, int] | None = None) -> list[Column]:
+    """Columns of every exportable question, the campaign's own version first, then items only later ones have;
+    then a repeat's questions wide: members_1_name, members_2_name… up to `member_counts[repeat key]` (the most
+    members a response has)."""
     columns, seen = [], set()
     for definition in definitions:
         for item in definition.items:
@@ -96,7 +109,31 @@ def answer_columns(definitions: list) -> list[Column]:
                 continue
             seen.add(item.key)
             columns.extend(_columns_of(item))
+    for section in repeat_sections(definitions):
+        for index in range((member_counts or {}).get(section.key, 0)):
+            columns.extend(member_column(column, section.key, index) for item in section.items
+                           if item.type not in NEVER_EXPORTED_TYPES for column in _columns_of(item))
     return columns
+
+
+def repeat_sections(definitions: list) -> list:
+    """Each repeat once (the first version that has it)."""
+    sections = {}
+    for definition in definitions:
+        for section in definition.repeats:
+            sections.setdefault(section.key, section)
+    return list(sections.values())
+
+
+def member_column(column: Column, repeat_key: str, index: int) -> Column:
+    """The column of one member's answer: named `members_2_age`, labelled "Thành viên 2: …"."""
+    from dataclasses import replace
+
+    number = index + 1
+    variable = replace(column.variable, name=f"{repeat_key}_{number}_{column.variable.name}",
+                       label_vi=f"Thành viên {number}: {column.variable.label_vi}",
+                       label_en=f"Member {number}: {column.variable.label_en}")
+    return replace(column, variable=variable, member=(repeat_key, index))
 
 
 def _columns_of(item) -> list[Column]:
@@ -164,7 +201,7 @@ def _encoded(column: Column, answers: list[dict]) -> list:
     """column.encode for each answer, computed once per distinct value (answers repeat a handful of values)."""
     known, encoded = {}, []
     for answer in answers:
-        value = answer.get(column.item_key)
+        value = column.answer_of(answer)
         key = (value.__class__, value) if not isinstance(value, list) else None  # 1 and True are one dict key
         if key is None:
             encoded.append(column.encode(value))
@@ -229,3 +266,40 @@ def _small_integers(numbers: np.ndarray):
     if present.size and not (np.all(present == np.trunc(present)) and -128 <= present.min() and present.max() <= 127):
         return numbers  # a code outside int8 or a fraction (bad data): keep it as it is
     return pd.arrays.IntegerArray(np.where(missing, 0, numbers).astype("int8"), missing)
+
+
+# The long table of repeats: one row per member (response_id, repeat key, member number, the member's answers),
+# beside the wide columns of the main table.
+MEMBER_DESIGN_VARIABLES = (
+    Variable("response_id", "Mã phiếu (nối với bảng chính)", "Response number (joins the main table)"),
+    Variable("repeat_key", "Nhóm lặp", "Repeat group", "string"),
+    Variable("member_number", "Thứ tự thành viên trong phiếu", "Member number within the response"),
+)
+
+
+def member_columns(definitions: list) -> list[Column]:
+    """The long table's answer columns: every repeat's questions, named by item key (unique in a definition)."""
+    return [Column(column.variable, column.item_key, column.item_type, column.codes, (section.key, None))
+            for section in repeat_sections(definitions) for item in section.items
+            if item.type not in NEVER_EXPORTED_TYPES for column in _columns_of(item)]
+
+
+def encode_members(rows: list[tuple], columns: list[Column], suppressed_units: frozenset) -> pd.DataFrame:
+    """One row per member of every repeat in `rows` of (response id, unit id, answers JSON); a suppressed unit's
+    officials' answers give no rows."""
+    records = []
+    repeat_keys = list(dict.fromkeys(column.member[0] for column in columns))
+    for response_id, unit, answers_text in rows:
+        answers = {} if unit in suppressed_units else json.loads(answers_text or "{}")
+        for repeat_key in repeat_keys:
+            members = answers.get(repeat_key)
+            for number, member in enumerate(members if isinstance(members, list) else [], start=1):
+                records.append((response_id, repeat_key, number, member if isinstance(member, dict) else {}))
+    data = {"response_id": np.array([record[0] for record in records], dtype="int64"),
+            "repeat_key": [record[1] for record in records],
+            "member_number": np.array([record[2] for record in records], dtype="int64")}
+    for column in columns:
+        values = [column.encode(record[3].get(column.item_key)) if record[1] == column.member[0] else None
+                  for record in records]
+        data[column.variable.name] = _compact(column.variable, values, text=True)
+    return pd.DataFrame(data, copy=False)

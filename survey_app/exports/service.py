@@ -20,18 +20,19 @@ from typing import AsyncIterator, Callable, Iterable, TypeVar
 from analysis import export_writers as writers
 from survey_app.core import db
 from survey_app.campaigns.catalog import definition_of
-from survey_app.exports.codebook import Column, Lookups, answer_columns, codebook_of, encode_chunk
+from survey_app.exports.codebook import (MEMBER_DESIGN_VARIABLES, Column, Lookups, answer_columns, codebook_of,
+                                         encode_chunk, encode_members, member_columns, repeat_sections)
 from survey_app.core.settings import SMALL_GROUP_DEFAULT
 from survey_app.core.tables import Campaign, Counter, Domain, Questionnaire, Response, Unit
 
 T = TypeVar("T")
 
-FORMATS = ("csv", "xlsx", "sav", "dta", "json")
-STREAMED_FORMATS = ("csv", "json")
-MEDIA_TYPES = {"csv": "text/csv", "json": "application/x-ndjson; charset=utf-8",
+FORMATS = ("csv", "xlsx", "sav", "dta", "json", "members_csv")
+STREAMED_FORMATS = ("csv", "json", "members_csv")
+MEDIA_TYPES = {"csv": "text/csv", "members_csv": "text/csv", "json": "application/x-ndjson; charset=utf-8",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                "sav": "application/x-spss-sav", "dta": "application/x-stata-dta"}
-SUFFIXES = {"csv": ".csv", "json": ".jsonl", "xlsx": ".xlsx", "sav": ".sav", "dta": ".dta"}
+SUFFIXES = {"csv": ".csv", "members_csv": "_thanh_vien.csv", "json": ".jsonl", "xlsx": ".xlsx", "sav": ".sav", "dta": ".dta"}
 CHUNK_SIZE = 5000
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit less the header row
 
@@ -50,6 +51,11 @@ class ExportPlan:
     lookups: Lookups
     notes: list[str] = field(default_factory=list)
     weight_version: int | None = None  # the weight version in use when the export was planned (issue #24)
+    member_columns: list[Column] = field(default_factory=list)  # the long table of repeats (one row per member)
+
+    @property
+    def member_codebook(self) -> list[writers.Variable]:
+        return [*MEMBER_DESIGN_VARIABLES, *(column.variable for column in self.member_columns)]
 
     @property
     def codebook(self) -> list[writers.Variable]:
@@ -78,9 +84,33 @@ async def plan_export(campaign_code: str, minimum: int = SMALL_GROUP_DEFAULT) ->
 
     lookups = await _lookups(campaign, questionnaires, minimum)
     version = await version_in_use(campaign["id"])
-    return ExportPlan(campaign, response_count, answer_columns(definitions), lookups,
+    member_counts = await most_members(campaign["id"], repeat_sections(definitions))
+    return ExportPlan(campaign, response_count, answer_columns(definitions, member_counts), lookups,
                       _version_notes(campaign, questionnaires) + _suppression_notes(lookups, minimum)
-                      + _weight_notes(version), version["number"] if version else None)
+                      + _weight_notes(version) + _member_notes(member_counts), version["number"] if version else None,
+                      member_columns(definitions))
+
+
+def _member_notes(member_counts: dict[str, int]) -> list[str]:
+    if not member_counts:
+        return []
+    widths = ", ".join(f"{key}: {count}" for key, count in member_counts.items())
+    return [f"Nhóm lặp: bảng chính có cột theo từng thành viên ({widths} thành viên); bảng thanh_vien có một dòng "
+            f"mỗi thành viên, nối với bảng chính qua response_id / repeat groups: columns per member in the main "
+            f"table ({widths} members); the thanh_vien table has one row per member, joined by response_id"]
+
+
+async def most_members(campaign_id: int, sections: list) -> dict[str, int]:
+    """Repeat key → the most members one response of the campaign has: how many wide columns to write."""
+    counts = {}
+    for section in sections:
+        if Response._meta.db.engine_type == "sqlite":
+            sql = "SELECT MAX(json_array_length(answers, '$.' || {})) AS most FROM response WHERE campaign = {}"
+        else:
+            sql = "SELECT MAX(json_array_length(answers::json -> {})) AS most FROM response WHERE campaign = {}"
+        rows = await Response.raw(sql, section.key, campaign_id)
+        counts[section.key] = int(rows[0]["most"] or 0) if rows else 0
+    return counts
 
 
 def _weight_notes(version: dict | None) -> list[str]:
@@ -161,6 +191,20 @@ async def response_chunks(plan: ExportPlan, on_progress: Callable[[int], None] =
         on_progress(len(rows))
 
 
+MEMBERS_SQL = "SELECT id, unit, answers FROM response WHERE campaign = $1 AND id > $2 ORDER BY id LIMIT $3"
+
+
+async def member_chunks(plan: ExportPlan, chunk_size: int = CHUNK_SIZE) -> AsyncIterator:
+    """The long table of repeats, a page of responses at a time (flat memory, as response_chunks)."""
+    last_id = 0
+    while True:
+        rows = await db.fetch_tuples(MEMBERS_SQL, plan.campaign["id"], last_id, chunk_size)
+        if not rows:
+            return
+        last_id = rows[-1][0]
+        yield await asyncio.to_thread(encode_members, rows, plan.member_columns, plan.lookups.suppressed_units)
+
+
 def _encoded_then(rows: list[tuple], plan: ExportPlan, then: Callable[[object], T]) -> T:
     return then(encode_chunk(rows, plan.columns, plan.lookups))
 
@@ -180,6 +224,7 @@ async def plan_for_format(campaign_code: str, export_format: str, minimum: int =
     """plan_export, also refusing an unknown format and more rows than an Excel sheet holds."""
     check_format(export_format)
     plan = await plan_export(campaign_code, minimum)
+    refuse_members_without_repeats(plan, export_format)
     if export_format == "xlsx" and plan.response_count > XLSX_MAX_ROWS:
         raise ExportError(f"{plan.response_count} phiếu vượt giới hạn {XLSX_MAX_ROWS} dòng của Excel; hãy xuất csv "
                           f"hoặc sav / more rows than an Excel sheet holds: export csv or sav")
@@ -197,6 +242,12 @@ async def write_export(plan: ExportPlan, export_format: str, out: Path,
         partial.unlink(missing_ok=True)
 
 
+def refuse_members_without_repeats(plan: ExportPlan, export_format: str) -> None:
+    if export_format == "members_csv" and not plan.member_columns:
+        raise ExportError(f"Phiếu hỏi của đợt {plan.campaign['code']} không có nhóm lặp: không có bảng thành viên / "
+                          "the campaign's questionnaire has no repeat group: there is no members table")
+
+
 def check_format(export_format: str) -> None:
     if export_format not in FORMATS:
         raise ExportError(f"định dạng {export_format!r} không hỗ trợ; chọn một trong {', '.join(FORMATS)} / "
@@ -209,21 +260,21 @@ async def _write(plan: ExportPlan, export_format: str, path: Path, on_progress) 
             async for piece in _byte_pieces(plan, export_format, on_progress):
                 output.write(piece)
     elif export_format == "xlsx":
-        await _write_from_thread(plan, on_progress, lambda chunks: writers.write_xlsx(path, plan.codebook, chunks,
-                                                                                       plan.notes))
+        await _write_from_thread(plan, on_progress, lambda chunks, members: writers.write_xlsx(
+            path, plan.codebook, chunks, plan.notes, [("thanh_vien", plan.member_codebook, members)]
+            if plan.member_columns else ()))
     else:
         write = writers.write_sav if export_format == "sav" else writers.write_dta
-        await _write_from_thread(plan, on_progress, lambda chunks: write(path, plan.codebook, chunks,
-                                                                          file_label=plan.campaign["name"]))
+        await _write_from_thread(plan, on_progress, lambda chunks, _members: write(path, plan.codebook, chunks,
+                                                                                    file_label=plan.campaign["name"]))
 
 
 async def _write_from_thread(plan: ExportPlan, on_progress, write: Callable[[Iterable], object]) -> None:
     """write(chunks) runs in a thread (seconds of XLSX or pyreadstat work at a million rows: the worker keeps
     serving forms meanwhile) and pulls each chunk from this event loop as it goes, so memory stays flat."""
     loop, stop, waiting = asyncio.get_running_loop(), threading.Event(), []
-    chunks = response_chunks(plan, on_progress)
 
-    def chunks_from_loop():
+    def chunks_from_loop(chunks):
         while not stop.is_set():
             waiting[:] = [asyncio.run_coroutine_threadsafe(anext(chunks, None), loop)]
             if stop.is_set():  # cancelled between the check above and `waiting` naming this read
@@ -238,7 +289,8 @@ async def _write_from_thread(plan: ExportPlan, on_progress, write: Callable[[Ite
         for pending in waiting:
             pending.cancel()  # a chunk being read: the writer's wait for it ends with CancelledError
 
-    await finished_in_own_thread(lambda: write(chunks_from_loop()), on_cancel=cancel)
+    await finished_in_own_thread(lambda: write(chunks_from_loop(response_chunks(plan, on_progress)),
+                                               chunks_from_loop(member_chunks(plan))), on_cancel=cancel)
 
 
 async def finished_in_own_thread(function: Callable[[], T], on_cancel: Callable[[], None] = lambda: None) -> T:
@@ -259,6 +311,11 @@ async def finished_in_own_thread(function: Callable[[], T], on_cancel: Callable[
 
 
 async def _byte_pieces(plan: ExportPlan, export_format: str, on_progress) -> AsyncIterator[bytes]:
+    if export_format == "members_csv":
+        yield writers.csv_header(plan.member_codebook)
+        async for chunk in member_chunks(plan):
+            yield await asyncio.to_thread(writers.csv_chunk, chunk, plan.member_codebook)
+        return
     codebook = plan.codebook
     if export_format == "csv":
         yield writers.csv_header(codebook)
@@ -276,6 +333,7 @@ async def stream_export(campaign_code: str, export_format: str,
     if export_format not in STREAMED_FORMATS:
         raise ExportError(f"chỉ csv và json được truyền trực tiếp, không phải {export_format} / only csv and json stream")
     plan = await plan_export(campaign_code, minimum)
+    refuse_members_without_repeats(plan, export_format)
     return _byte_pieces(plan, export_format, lambda rows: None)
 
 

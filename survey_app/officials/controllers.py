@@ -27,6 +27,7 @@ from survey_app.officials.services import (
     submit,
 )
 from survey_app.public.controllers import pick_language
+from survey_app.public.repeats import errors_of, flat_values, member_blocks, posted_members
 
 logger = logging.getLogger("survey_app")
 # Refusals that count as a guess: a malformed code (422) or one that opens nothing (403). A spent code or a closed
@@ -71,16 +72,22 @@ def refused_page(refused: CodeRefused, lang: str, settings) -> Template:
 
 
 def page_values(form_data, section) -> dict:
-    """This page's values as typed: a list for multiple choice, a string otherwise."""
+    """This page's values as typed: a list for multiple choice, a string otherwise (a repeat's: a list of
+    per-member dicts under its key)."""
+    if section.repeat:
+        return {section.key: posted_members({name: form_data.getall(name) for name in form_data}, section)}
     return {item.key: form_data.getall(item.key, []) if item.type == "multiple" else form_data.get(item.key, "")
             for item in section.items}
 
 
-def section_page(context: OfficialContext, index: int, lang: str, errors: dict, status: int = 200) -> Template:
-    definition = context.definition
+def section_page(context: OfficialContext, index: int, lang: str, errors: dict, status: int = 200,
+                 more: str | None = None) -> Template:
+    definition, draft = context.definition, context.draft
     return Template(template_name="official_section.html", status_code=status, context={
         "definition": definition, "section": definition.sections[index], "index": index,
-        "count": len(definition.sections), "lang": lang, "values": context.draft, "errors": errors,
+        "count": len(definition.sections), "lang": lang, "errors": errors,
+        "values": flat_values(draft, definition) if definition.repeats else draft,
+        "member_blocks": member_blocks(definition, draft, more),
         "unit": context.unit, "domains": [], "action": f"/o/{index}",
     })
 
@@ -150,19 +157,20 @@ class OfficialController(Controller):
             return Redirect(path=f"/o/0?lang={lang}", status_code=303)
         draft = await save_draft(context, page_values(form_data, sections[index]))
         action = form_data.get("_action", "next")
+        if form_data.get("_more"):  # "Thêm một người/lượt": the same page again with the blocks asked for
+            return section_page(context, index, lang, {}, more=form_data.get("_more"))  # save_draft updated it
         if action == "save":
             return Template(template_name="official_saved.html", context={"lang": lang})
         if action == "back":
             return Redirect(path=f"/o/{max(index - 1, 0)}?lang={lang}", status_code=303)
         answers, errors = context.definition.validate_answers(draft, lang=lang)
-        page_errors = {item.key: errors[item.key] for item in sections[index].items if item.key in errors}
+        page_errors = errors_of(sections[index], errors)
         if page_errors:
             return section_page(context, index, lang, page_errors, status=422)
         if action != "submit" or index < len(sections) - 1:
             return Redirect(path=f"/o/{min(index + 1, len(sections) - 1)}?lang={lang}", status_code=303)
         if errors:  # an earlier page still has a missing or wrong answer: show the first such page
-            first = next(number for number, section in enumerate(sections)
-                         if any(item.key in errors for item in section.items))
+            first = next(number for number, section in enumerate(sections) if errors_of(section, errors))
             return section_page(context, first, lang, errors, status=422)
         if not await submit(context, answers):
             return refused_page(CodeRefused(410, USED_VI, USED_EN), lang, state.settings)

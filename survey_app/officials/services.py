@@ -21,6 +21,7 @@ import sampling
 from survey_app.campaigns.catalog import definition_of
 from survey_app.core.db import erase_deleted, write_transaction
 from survey_app.officials.draws import code_key
+from survey_app.public.repeats import errors_of
 from survey_app.public.services import answers_digest
 from survey_app.core.sampling_tables import DraftAnswers, Invitation, SampleMember
 from survey_app.core.tables import Campaign, Questionnaire, Response, Unit
@@ -148,7 +149,7 @@ def first_open_section(context: OfficialContext) -> int:
         return 0
     _, errors = context.definition.validate_answers(context.draft)
     for index, section in enumerate(context.definition.sections):
-        if any(item.key in errors for item in section.items):
+        if errors_of(section, errors):
             return index
     return len(context.definition.sections) - 1
 

@@ -90,6 +90,17 @@ async def campaign_with_questionnaire(code: str) -> tuple[dict, dict]:
     return campaign, questionnaire
 
 
+def refuse_repeats(definition) -> None:
+    """Paper copies and keyed entry have one answer per question: a repeat (one block per member) is refused
+    rather than printed with its members' answers impossible to key."""
+    if definition.repeats:
+        names = ", ".join(section.title.get("vi", section.key) for section in definition.repeats)
+        raise PaperRefused(f"Phiếu hỏi có nhóm câu hỏi lặp theo từng thành viên ({names}); phiếu giấy và nhập liệu "
+                           "chưa hỗ trợ nhóm lặp. Hãy dùng phiếu trực tuyến (mã QR) cho đợt này.",
+                           "the questionnaire has a repeat group, which paper copies and keyed entry do not "
+                           "support; use the online form", 422)
+
+
 def parse_copies(text: str) -> int:
     text = str(text or "").strip()
     if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_COPIES:
@@ -121,6 +132,7 @@ async def print_copies(settings, campaign_code: str, unit_code: str, copies_text
                            "paper copies are for citizens' (open QR) campaigns only", 422)
     if campaign["status"] == "closed":
         raise PaperRefused("Đợt khảo sát đã đóng: không in thêm phiếu.", "the campaign is closed", 409)
+    refuse_repeats(definition_of(questionnaire))
     count = parse_copies(copies_text)
     unit = await printable_unit(campaign, unit_code)
     serials = await _number_copies(campaign, unit, count, username)

@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 
 from survey_app.accounts import PUBLIC
 from survey_app.public.form_body import first, posted_fields
+from survey_app.public.repeats import errors_of, flat_values, member_blocks, posted_members
 from survey_app.public.services import (
     FormContext,
     StoreOutcome,
@@ -46,7 +47,7 @@ def pick_language(value: str | None) -> str:
 def first_part_with(errors: dict, definition) -> int:
     """The first section (1-based) holding an error: where a paged form without JavaScript opens."""
     return next((number for number, section in enumerate(definition.sections, start=1)
-                 if any(item.key in errors for item in section.items)), 1)
+                 if errors_of(section, errors)), 1)
 
 
 def section_number(sent, definition) -> int | None:
@@ -57,22 +58,31 @@ def section_number(sent, definition) -> int | None:
     return number if 1 <= number < len(definition.sections) else None
 
 
+def repeat_part(key: str, definition) -> int:
+    """The section (1-based) of the repeat whose button was pressed: the paged form stays on it."""
+    return next((number for number, section in enumerate(definition.sections, start=1) if section.key == key), 1)
+
+
 def raw_answers(fields: dict[str, list], definition) -> dict:
     """Submitted values per item: a list for multiple choice, the first value otherwise (missing → empty)."""
-    return {
+    answers = {
         item.key: fields.get(item.key, []) if item.type == "multiple" else first(fields, item.key, "")
         for item in definition.items
     }
+    answers.update({section.key: posted_members(fields, section) for section in definition.repeats})
+    return answers
 
 
 async def render_form(
     form: FormContext, lang: str, values: dict, errors: dict, key: str, status: int = 200, kiosk: bool = False,
-    part: int = 1,
+    part: int = 1, more: str | None = None,
 ):
     """`part`: the section a paged form shows without JavaScript (the others stay in the page, hidden, with their
     answers); the script shows one section at a time by itself."""
     context = {
-        "form": form, "kiosk": kiosk, "definition": form.definition, "lang": lang, "values": values, "errors": errors,
+        "form": form, "kiosk": kiosk, "definition": form.definition, "lang": lang, "errors": errors,
+        "values": flat_values(values, form.definition) if form.definition.repeats else values,
+        "member_blocks": member_blocks(form.definition, values, more),
         "idempotency_key": key, "domains": await domain_choices(),
         "action": form.path, "part": part,
     }
@@ -112,6 +122,10 @@ class CounterFormController(Controller):
         answers, errors = form.definition.validate_answers(values, lang=lang)
         kiosk = first(fields, "_kiosk") == "1"
         finished_part = section_number(first(fields, "_part"), form.definition)
+        more = first(fields, "_more")
+        if more:  # "Thêm một người/lượt" without JavaScript: the same page again with the blocks asked for
+            return await render_form(form, lang, values, {}, key, kiosk=kiosk, more=more,
+                                     part=repeat_part(more, form.definition))
         if finished_part:  # "Tiếp theo" without JavaScript: check the sections so far, then show the next one
             return await self._next_part(form, lang, values, errors, key, kiosk, finished_part)
         if errors:
@@ -124,7 +138,7 @@ class CounterFormController(Controller):
                          finished: int):
         sections = form.definition.sections[:finished]
         for number, section in enumerate(sections, start=1):
-            section_errors = {item.key: errors[item.key] for item in section.items if item.key in errors}
+            section_errors = errors_of(section, errors)
             if section_errors:
                 return await render_form(form, lang, values, section_errors, key, status=422, kiosk=kiosk,
                                          part=number)

@@ -137,7 +137,16 @@ async def response_detail(campaign: dict, response_text: str, minimum: int) -> d
         return None
     stored = await Questionnaire.select(Questionnaire.definition).where(Questionnaire.id == row["questionnaire"]).first()
     answers = json.loads(row["answers"]) if isinstance(row["answers"], str) else (row["answers"] or {})
+    definition = definition_of(stored)
     return {"response": row, "flags": await labels_of(response_id),
-            "review": (await decisions(campaign["id"])).get(response_id),
+            "review": await QualityReview.select().where(QualityReview.response == response_id).first(),
             "answers": [{"question": item.label.get("vi", item.key), "answer": shown_answer(item, answers.get(item.key))}
-                        for item in definition_of(stored).items if item.key in answers]}
+                        for item in definition.items if item.key in answers] + member_rows(definition, answers)}
+
+
+def member_rows(definition, answers: dict) -> list[dict]:
+    """A repeat's answers, member by member: "Thành viên 2: Tuổi"."""
+    return [{"question": f"Thành viên {number}: {item.label.get('vi', item.key)}",
+             "answer": shown_answer(item, member.get(item.key))}
+            for section in definition.repeats for number, member in enumerate(answers.get(section.key) or [], start=1)
+            if isinstance(member, dict) for item in section.items if item.key in member]

@@ -18,12 +18,12 @@ FIXTURES = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "data
 FIXTURES = FIXTURES if FIXTURES.is_dir() else pathlib.Path("/work/shared/data/xlsforms-pyxform")
 OUTCOMES = {
     "bug_example_xls/ODKValidateWarnings.xlsx": [(3, 'type')],
-    "bug_example_xls/UCL_Biomass_Plot_Form.xlsx": [(9, 'relevant'), (16, 'type'), (17, 'type'), (18, 'type'), (20, 'type'), (22, 'type'), (23, 'type'), (32, 'relevant'), (32, 'type'), (33, 'calculation'), (35, 'type'), (36, 'relevant'), (38, 'constraint'), (43, 'repeat_count'), (43, 'type'), (45, 'constraint'), (46, 'type'), (48, 'relevant'), (49, 'required'), (49, 'required'), (56, 'relevant'), (56, 'type'), (57, 'type'), (58, 'relevant'), (60, 'constraint'), (65, 'type'), (72, 'relevant'), (72, 'type'), (73, 'type'), (74, 'relevant'), (80, 'relevant'), (80, 'type'), (81, 'type'), (82, 'relevant')],
+    "bug_example_xls/UCL_Biomass_Plot_Form.xlsx": [(9, 'relevant'), (16, 'type'), (17, 'type'), (18, 'type'), (20, 'type'), (22, 'type'), (23, 'type'), (32, 'relevant'), (33, 'calculation'), (35, 'type'), (36, 'relevant'), (38, 'constraint'), (43, 'type'), (45, 'constraint'), (46, 'type'), (48, 'relevant'), (49, 'required'), (49, 'required'), (56, 'relevant'), (57, 'type'), (58, 'relevant'), (60, 'constraint'), (65, 'type'), (72, 'relevant'), (73, 'type'), (74, 'relevant'), (80, 'relevant'), (81, 'type'), (82, 'relevant')],
     "bug_example_xls/bad_calc.xlsx": [(2, 'calculation')],
     "bug_example_xls/badly_named_choices_sheet.xls": ['age', 'name', 'color'],
     "bug_example_xls/blank_second_row.xls": ['value'],
-    "bug_example_xls/calculate_without_calculation.xls": [(9, 'type'), (24, 'type'), (26, 'type'), (27, 'type'), (28, 'type'), (29, 'type'), (30, 'type'), (31, 'type'), (32, 'type'), (34, 'calculation')],
-    "bug_example_xls/duplicate_columns.xlsx": [(7, 'relevant'), (14, 'constraint'), (15, 'relevant'), (16, 'repeat_count'), (16, 'type'), (19, 'constraint'), (31, 'type'), (33, 'type'), (34, 'type'), (35, 'type'), (36, 'type'), (37, 'type'), (38, 'type'), (39, 'type'), (44, 'label'), (46, 'label'), (48, 'label'), (50, 'label'), (52, 'label'), (54, 'label')],
+    "bug_example_xls/calculate_without_calculation.xls": [(24, 'type'), (26, 'type'), (27, 'type'), (28, 'type'), (29, 'type'), (30, 'type'), (31, 'type'), (32, 'type'), (34, 'calculation')],
+    "bug_example_xls/duplicate_columns.xlsx": [(7, 'relevant'), (14, 'constraint'), (15, 'relevant'), (16, 'type'), (19, 'constraint'), (31, 'type'), (33, 'type'), (34, 'type'), (35, 'type'), (36, 'type'), (37, 'type'), (38, 'type'), (39, 'type'), (44, 'label'), (46, 'label'), (48, 'label'), (50, 'label'), (52, 'label'), (54, 'label')],
     "bug_example_xls/extra_columns.xls": [(19999, 'type')],
     "bug_example_xls/group_name_test.xls": [(4, 'type')],
     "bug_example_xls/ict_survey_fails.xls": ['internet_teach'],
@@ -31,7 +31,7 @@ OUTCOMES = {
     "bug_example_xls/xl_date_ambiguous.xlsx": [(4, 'relevant'), (5, 'choice_filter')],
     "bug_example_xls/xl_date_ambiguous_v1.xlsx": ['name1', 'name2', 'name3', 'names', 'current_date'],
     "example_xls/allow_comment_rows_test.xls": ['farmer_name'],
-    "example_xls/attribute_columns_test.xlsx": [(2, 'bind::saveIncomplete'), (5, 'bind::bindAttribute'), (6, 'bind::bindAttribute'), (7, 'relevant'), (14, 'constraint'), (15, 'repeat_count'), (15, 'type'), (15, 'bind::bindAttribute'), (18, 'constraint'), (30, 'type'), (31, 'bind::bindAttribute'), (32, 'type'), (33, 'type'), (34, 'type'), (35, 'type'), (36, 'type'), (37, 'type'), (38, 'type'), (40, 'bind::bindAttribute'), (43, 'label'), (45, 'label'), (47, 'label'), (49, 'label'), (51, 'label'), (53, 'label'), (55, 'label')],
+    "example_xls/attribute_columns_test.xlsx": [(2, 'bind::saveIncomplete'), (5, 'bind::bindAttribute'), (6, 'bind::bindAttribute'), (7, 'relevant'), (14, 'constraint'), (15, 'type'), (15, 'bind::bindAttribute'), (18, 'constraint'), (30, 'type'), (31, 'bind::bindAttribute'), (32, 'type'), (33, 'type'), (34, 'type'), (35, 'type'), (36, 'type'), (37, 'type'), (38, 'type'), (40, 'bind::bindAttribute'), (43, 'label'), (45, 'label'), (47, 'label'), (49, 'label'), (51, 'label'), (53, 'label'), (55, 'label')],
     "example_xls/bad_calc.xlsx": [(2, 'calculation')],
     "example_xls/calculate.xls": [(4, 'calculation')],
     "example_xls/cascading_select_test_equivalent.xls": ['mylga_zone', 'mylga_state_in_zone_1', 'mylga_state_in_zone_2', 'mylga_state', 'mylga_lga_in_state_1', 'mylga_lga_in_state_2', 'mylga_lga_in_state_3', 'mylga_lga_in_state_4', 'mylga'],
@@ -53,12 +53,12 @@ OUTCOMES = {
     "example_xls/include.xlsx": [(3, 'type')],
     "example_xls/include_json.xls": [(2, 'type')],
     "example_xls/include_json.xlsx": [(2, 'type')],
-    "example_xls/loop.xls": [(3, 'type')],
-    "example_xls/loop.xlsx": [(3, 'type')],
+    "example_xls/loop.xls": ['available_toilet_types', 'available_toilet_types_other', 'number_pit_latrine_with_slab', 'number_open_pit_latrine', 'number_bucket_system'],
+    "example_xls/loop.xlsx": ['available_toilet_types', 'available_toilet_types_other', 'number_pit_latrine_with_slab', 'number_open_pit_latrine', 'number_bucket_system'],
     "example_xls/or_other.xlsx": [(3, 'choice_filter')],
     "example_xls/pull_data.xlsx": [(2, 'calculation')],
-    "example_xls/repeat_date_test.xls": [(4, 'repeat_count'), (4, 'type')],
-    "example_xls/simple_loop.xls": [(2, 'type')],
+    "example_xls/repeat_date_test.xls": ['note_2', 'repeat_count', 'table_list_3', 'table_list_4', 'note_8'],
+    "example_xls/simple_loop.xls": ['count_col1', 'count_col2'],
     "example_xls/sms_info.xls": [(9, 'type'), (10, 'type')],
     "example_xls/specify_other.xls": ['sex', 'sex_other'],
     "example_xls/specify_other.xlsx": ['sex', 'sex_other'],
@@ -67,10 +67,10 @@ OUTCOMES = {
     "example_xls/table-list.xls": ['intro', 'table_list_3', 'table_list_4', 'happy_sad_brian', 'happy_sad_michael'],
     "example_xls/text_and_integer.xls": ['your_name', 'your_age'],
     "example_xls/text_and_integer.xlsx": ['your_name', 'your_age'],
-    "example_xls/tutorial.xls": [(2, 'type')],
+    "example_xls/tutorial.xls": ['name', 'relationship_to_household_head', 'sex', 'resident', 'stayed_last_night', 'older_than_five', 'age_in_months', 'age_in_years', 'literate', 'pregnant'],
     "example_xls/unknown_question_type.xls": [(2, 'type'), (3, 'type'), (4, 'type'), (5, 'type'), (6, 'type'), (7, 'type'), (8, 'type'), (9, 'type'), (10, 'type'), (14, 'relevant'), (15, 'relevant'), (16, 'relevant'), (17, 'relevant'), (18, 'relevant'), (19, 'relevant'), (27, 'type'), (28, 'type'), (31, 'relevant'), (32, 'relevant'), (33, 'relevant'), (34, 'relevant'), (35, 'relevant'), (36, 'relevant'), (38, 'relevant'), (39, 'relevant'), (40, 'relevant'), (41, 'relevant'), (43, 'relevant'), (44, 'relevant'), (45, 'relevant'), (46, 'relevant'), (47, 'relevant'), (48, 'relevant'), (49, 'relevant'), (52, 'type')],
     "example_xls/widgets.xls": [(4, 'constraint'), (5, 'constraint'), (6, 'type'), (7, 'constraint'), (9, 'type'), (10, 'label'), (11, 'type'), (12, 'type'), (13, 'type'), (14, 'type'), (15, 'type'), (17, 'type'), (18, 'type')],
-    "example_xls/xlsform_spec_test.xlsx": [(7, 'relevant'), (14, 'constraint'), (15, 'repeat_count'), (15, 'type'), (18, 'constraint'), (30, 'type'), (32, 'type'), (33, 'type'), (34, 'type'), (35, 'type'), (36, 'type'), (37, 'type'), (38, 'type'), (43, 'label'), (45, 'label'), (47, 'label'), (49, 'label'), (51, 'label'), (53, 'label')],
+    "example_xls/xlsform_spec_test.xlsx": [(7, 'relevant'), (14, 'constraint'), (15, 'type'), (18, 'constraint'), (30, 'type'), (32, 'type'), (33, 'type'), (34, 'type'), (35, 'type'), (36, 'type'), (37, 'type'), (38, 'type'), (43, 'label'), (45, 'label'), (47, 'label'), (49, 'label'), (51, 'label'), (53, 'label')],
     "example_xls/xml_escaping.xls": ['a', 'b', 'table_list_3'],
     "example_xls/yes_or_no_question.xls": ['good_day'],
     "example_xls/yes_or_no_question.xlsx": ['good_day'],
@@ -93,7 +93,7 @@ def test_each_workbook_imports_whole_or_is_refused_with_its_rows(name):
         assert [(problem.line, problem.field.removeprefix("survey.")) for problem in raised.value.problems] == expected
         return
     questionnaire, _notes = load_xlsform(path)
-    assert [item.key for item in questionnaire.items] == expected
+    assert [item.key for section in questionnaire.sections for item in section.items] == expected
     assert_no_logic_lost(path, questionnaire)
     assert_filled_form_is_accepted(questionnaire)
 
@@ -101,9 +101,12 @@ def test_each_workbook_imports_whole_or_is_refused_with_its_rows(name):
 def assert_no_logic_lost(path, questionnaire):
     """Every survey row with logic became an item carrying it (a refusal would have been raised otherwise)."""
     sheets = read_sheets(path)
+    repeats = {section.key: section.repeat for section in questionnaire.repeats}
     for row, values in sheets["survey"][1:]:
         for column in LOGIC_COLUMNS:
-            if values.get(column):
+            if column == "repeat_count" and values.get(column):
+                assert repeats[values["name"].lower()].count, row
+            elif values.get(column):
                 item = questionnaire.item(values["name"].lower())
                 assert (item.show_if or item.minimum is not None or item.maximum is not None or item.pattern
                         or item.choice_filter or item.calculation), (row, column)
@@ -126,10 +129,41 @@ def assert_filled_form_is_accepted(questionnaire):
     for item in questionnaire.items:
         answers[item.key] = answer_for(item, answers)
     clean, errors = questionnaire.validate_answers(answers, lang="vi")
+    for section in questionnaire.repeats:  # as many members as the count asks for, else two
+        members = [fill_member(section, clean) for _ in range(section.repeat.expected_count(clean) or 2)]
+        answers[section.key] = members
+    clean, errors = questionnaire.validate_answers(answers, lang="vi")
     not_asked = {item.key for item in questionnaire.items if item.type in ("note", "calculate")}  # never typed
-    assert errors == {} and set(clean) - not_asked == questionnaire.visible_keys(clean) - not_asked
+    repeat_keys = {section.key for section in questionnaire.repeats}
+    assert errors == {} and set(clean) - not_asked - repeat_keys == questionnaire.visible_keys(clean) - not_asked
+    assert all(len(clean[key]) == len(answers[key]) for key in repeat_keys)
     required = {item.key for item in questionnaire.items if item.required}
-    assert set(questionnaire.validate_answers({}, lang="vi")[1]) == required
+    assert set(questionnaire.validate_answers({}, lang="vi")[1]) - repeat_keys == required
+
+
+def fill_member(section, outer: dict) -> dict:
+    member = {}
+    for item in section.items:
+        member[item.key] = answer_for(item, {**outer, **member})
+    return member
+
+
+def test_a_repeat_asks_its_questions_per_member_as_in_the_xlsform():
+    """tutorial.xls asks each household member's questions in `begin repeat member`; age in months only when not
+    older than five (relevant ${older_than_five}='no', constraint . <= 72), literacy only of women 15-49."""
+    questionnaire, _ = load_xlsform(FIXTURES / "example_xls/tutorial.xls")
+    child = {"name": "Bé", "relationship_to_household_head": questionnaire.item(
+        "relationship_to_household_head").choice_values()[0], "sex": "female", "resident": "yes",
+        "stayed_last_night": "yes", "older_than_five": "no", "age_in_months": "80", "age_in_years": "30"}
+    woman = {**child, "name": "Mẹ", "older_than_five": "yes", "age_in_years": "30", "literate": "yes"}
+    clean, errors = questionnaire.validate_answers({"member": [woman, child]})
+    assert errors == {"member.2.age_in_months": "Thành viên 2: Giá trị phải nhỏ hơn hoặc bằng 72."}
+    assert clean["member"][0]["literate"] == "yes" and "age_in_months" not in clean["member"][0]
+    assert "age_in_years" not in clean["member"][1]
+    counted, _ = load_xlsform(FIXTURES / "example_xls/repeat_date_test.xls")  # repeat_count ${repeat_count}, = 1
+    assert counted.repeats[0].repeat.count == "repeat_count"
+    assert counted.validate_answers({"repeat_test": []})[1] == {
+        "repeat_test": "Cần đúng 1 thành viên theo câu trả lời trước; đã có 0."}
 
 
 def test_a_kept_relevant_behaves_as_in_the_xlsform():

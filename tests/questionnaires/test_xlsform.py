@@ -133,7 +133,7 @@ BROKEN = [
     ["geopoint", "where", "Where", None, None, None, None],
     ["text", "d", "D", "string-length(${a}) > 3", None, None, None],
     ["select_one yn", "e", "E", None, None, None, "name = ${q1}"],
-    ["begin_repeat", "people", "People", None, None, None, None],
+    ["begin loop over people_list", "people", "People", None, None, None, None],
     ["text", "person", "Person", None, None, None, None],
     ["end_repeat", None, None, None, None, None, None],
     ["integer", "f", "F", "${total} > 1", ". > ${q3}", None, None],
@@ -160,7 +160,7 @@ def test_every_invalid_expression_and_lost_logic_is_refused_with_its_row(tmp_pat
     assert "question type 'geopoint' ('where') is not supported" in text[4]
     assert "uses the function string-length()" in text[5]
     assert "choice_filter 'name = ${q1}' reads the column 'name', which the choices of this list do not have" in text[6]
-    assert "a repeat group (begin_repeat)" in text[7]
+    assert "select from the choice list 'people_list', which the 'choices' sheet does not define" in text[7]
     assert "a comparison with the answer to ${q3}" in text[8]  # row 14's relevant on ${total} is kept now
     assert "refers to the question itself" in text[9]
     # the administrator on the web reads them in Vietnamese
