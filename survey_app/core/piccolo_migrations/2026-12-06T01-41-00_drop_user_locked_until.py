@@ -3,7 +3,7 @@ is dropped (SQLite 3.35+ and PostgreSQL both have DROP COLUMN)."""
 
 from survey_app.core.db import sql_migration
 
-ID = "2026-12-06T01-40-00_drop_user_locked_until"
+ID = "2026-12-06T01-41-00_drop_user_locked_until"
 VERSION = "1.38.0"
 DESCRIPTION = "drop the unused user.locked_until"
 
