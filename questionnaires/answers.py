@@ -84,7 +84,8 @@ def check_cascading_choices(items: list[Item], clean: dict, errors: dict, langua
             errors[item.key] = answer_message("not_offered", language)
 
 
-LIMIT_ERRORS = {"below_minimum", "above_maximum", "too_long", "pattern_mismatch", "too_many_choices"}
+LIMIT_ERRORS = {"below_minimum", "above_maximum", "too_long", "pattern_mismatch", "too_many_choices",
+                "before_earliest", "after_latest"}
 
 
 def limit_message(item: Item, error: AnswerError, language: str) -> str:
@@ -229,9 +230,30 @@ def _clean_date(item: Item, text: str) -> str:
     else:
         raise AnswerError("bad_date")
     try:
-        return datetime.date(int(year), int(month), int(day)).isoformat()
+        answer = datetime.date(int(year), int(month), int(day))
     except ValueError:
         raise AnswerError("bad_date") from None
+    return _check_date_limits(item, answer).isoformat()
+
+
+def _check_date_limits(item: Item, answer: datetime.date) -> datetime.date:
+    """earliest/latest, 'today' being the day in Vietnam at the check; the message writes the day dd/mm/yyyy."""
+    earliest, latest = limit_day(item.earliest), limit_day(item.latest)
+    if earliest is not None and answer < earliest:
+        raise AnswerError("before_earliest", earliest=earliest.strftime("%d/%m/%Y"))
+    if latest is not None and answer > latest:
+        raise AnswerError("after_latest", latest=latest.strftime("%d/%m/%Y"))
+    return answer
+
+
+def limit_day(limit: str | None) -> datetime.date | None:
+    if limit is None:
+        return None
+    if limit == "today":
+        from questionnaires.xpath_eval import now_in_vietnam
+
+        return now_in_vietnam().date()
+    return datetime.date.fromisoformat(limit)
 
 
 CLEANERS = {

@@ -99,6 +99,10 @@ def constraint(item) -> str | None:
         parts.append(f"string-length(.) <= {item.max_length}")
     if item.max_choices is not None:
         parts.append(f"count-selected(.) <= {item.max_choices}")
+    for name, operator in (("earliest", ">="), ("latest", "<=")):
+        day = getattr(item, name)
+        if day:
+            parts.append(f". {operator} " + ("today()" if day == "today" else f"date('{day}')"))
     return " and ".join(parts) or None
 
 

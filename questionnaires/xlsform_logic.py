@@ -6,6 +6,8 @@ kept; the importer then refuses the form with that reason rather than storing it
 
 from __future__ import annotations
 
+import datetime
+
 from questionnaires import show_if
 from questionnaires.xpath import Node
 
@@ -147,6 +149,9 @@ def _apply_part(part: Node, item_type: str, limits: dict) -> None:
         if answer is not None and answer.kind == "context" and pattern.kind == "string":
             limits["pattern"] = pattern.value.removeprefix("^").removesuffix("$")
             return
+    if part.kind == "binary" and part.value in ORDERINGS and item_type == "date":
+        _date_bound(part, limits)
+        return
     if part.kind == "binary" and part.value in ORDERINGS:
         left, right, operator = *part.children, part.value
         if right.kind == "context" or (right.kind == "call" and left.kind == "number"):
@@ -182,6 +187,41 @@ def _bound(measured: Node, operator: str, number: float, item_type: str, limits:
 
 def _tighten(limits: dict, name: str, value, stricter) -> None:
     limits[name] = stricter(limits[name], value) if name in limits else value
+
+
+def _date_bound(part: Node, limits: dict) -> None:
+    """`. <= today()`, `. >= date('1900-01-01')`, `. > '2020-01-01'` (either way round) as the item's earliest or
+    latest day; a strict bound on a fixed day moves it by one day (the limits are inclusive)."""
+    left, right, operator = *part.children, part.value
+    if right.kind == "context":
+        left, right, operator = right, left, MIRRORED[operator]
+    day = _day(right) if left.kind == "context" else None
+    if day is None:
+        raise not_kept(part)
+    name, step = ("earliest", 1) if operator in (">", ">=") else ("latest", -1)
+    if day == "today" and operator in ("<", ">"):
+        raise NotKept(f"'{operator} today()' (a date's limits include the day: write '{operator}= today()')",
+                      f"'{operator} today()' (giới hạn ngày tính cả ngày đó: viết '{operator}= today()')")
+    if day != "today" and operator in ("<", ">"):
+        day = (datetime.date.fromisoformat(day) + datetime.timedelta(days=step)).isoformat()
+    if name in limits and "today" in (day, limits[name]) and day != limits[name]:
+        raise NotKept("two limits on the same side, one of them today()",
+                      "hai giới hạn cùng phía, một trong hai là today()")
+    _tighten(limits, name, day, max if name == "earliest" else min)  # ISO days order as their text does
+
+
+def _day(node: Node) -> str | None:
+    """'today' for today(), the ISO day of date('…') or of a text '…' written yyyy-mm-dd; None otherwise."""
+    if node.kind == "call" and node.value == "today" and not node.children:
+        return "today"
+    if node.kind == "call" and node.value == "date" and len(node.children) == 1:
+        node = node.children[0]
+    if node.kind != "string":
+        return None
+    try:
+        return datetime.date.fromisoformat(node.value.strip()).isoformat()
+    except ValueError:
+        return None
 
 
 # --- show_if → relevant (export) -----------------------------------------------------------------------------

@@ -260,7 +260,13 @@ def _write_in(document: FPDF, item) -> None:
 
 
 def _limits(item) -> str:
-    """"(từ 1 đến 20)" for a number with a range, else empty."""
+    """"(từ 1 đến 20)" for a number with a range, "(từ 01/01/1900 đến hôm nay)" for a date, else empty."""
+    if item.type == "date" and (item.earliest or item.latest):
+        days = {name: "hôm nay" if day == "today" else "/".join(reversed(day.split("-")))
+                for name, day in (("earliest", item.earliest), ("latest", item.latest)) if day}
+        parts = ([f"từ {days['earliest']}"] if "earliest" in days else []) + \
+            ([f"đến {days['latest']}"] if "latest" in days else [])
+        return f"({' '.join(parts)})"
     if item.type not in ("integer", "decimal") or (item.minimum is None and item.maximum is None):
         return ""
     parts = ([] if item.minimum is None else [f"từ {_plain(item.minimum)}"]) + \

@@ -307,3 +307,12 @@ async def test_a_keyed_paper_response_is_sent_to_the_campaigns_webhooks_once(app
         assert deliveries == [{"event_type": "response.stored", "subject": str(copy["response"])}]
     finally:
         await WebhookSubscription.delete().where(WebhookSubscription.id == subscription)
+
+
+def test_a_dates_limits_are_printed_in_words():
+    from questionnaires import Item
+    from survey_app.paper.printing import _limits
+
+    born = Item(key="dob", type="date", label={"vi": "Ngày sinh"}, earliest="1900-01-01", latest="today")
+    assert _limits(born) == "(từ 01/01/1900 đến hôm nay)"
+    assert _limits(Item(key="d", type="date", label={"vi": "Ngày"}, latest="2024-12-31")) == "(đến 31/12/2024)"

@@ -50,7 +50,7 @@ sections:
         "10: sections[0].items[0].colour: " + Code.UNKNOWN_FIELD.format(
             name="colour", allowed="key, type, label, hint, required, choices, show_if, max_length, minimum, "
                                    "maximum, pattern, scale, max_choices, constraint_message, choice_filter, "
-                                   "appearance, calculation"),
+                                   "appearance, calculation, earliest, latest"),
     ]
 
 
