@@ -30,6 +30,12 @@ def renamed(text: str, keys: Mapping[str, str]) -> str:
     return REFERENCE.sub(lambda match: "${%s}" % keys.get(match.group(1), match.group(1)), text)
 
 
+def bracketed(text: str, name_of=lambda key: key) -> str:
+    """`text` with each `${key}` as "[name]" (the piped question's column name), for a codebook or a variable label
+    read away from any answer: "Vì sao [household] người?"."""
+    return REFERENCE.sub(lambda match: f"[{name_of(match.group(1))}]", text or "")
+
+
 def answer_text(item, value, language: str = "vi") -> str:
     """How an answer reads inside another question's text: choices by label (several joined by ", "), a date as
     dd/mm/yyyy, a whole number without ".0"; UNANSWERED for no answer."""
