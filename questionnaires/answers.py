@@ -18,6 +18,9 @@ DECIMAL_TEXT = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)")
 CODE_TEXT = re.compile(r"[A-Za-z0-9._/\-]+")
 ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 DAY_FIRST_DATE = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
+# 14:30, 14h30, 14.30, and ODK's 14:30:00.000+07:00 (seconds and zone dropped: a time of day is kept to the minute)
+TIME_OF_DAY = re.compile(r"(\d{1,2})[:hH.](\d{2})(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?")
+DATE_AND_TIME = re.compile(r"(\S+)(?:T|\s+(?:lúc\s+)?)(\S+)")
 
 
 class AnswerError(ValueError):
@@ -256,6 +259,25 @@ def limit_day(limit: str | None) -> datetime.date | None:
     return datetime.date.fromisoformat(limit)
 
 
+def _clean_time(item: Item, text: str) -> str:
+    """hh:mm (24 hours) from 14:30, 14h30 or 14.30."""
+    found = TIME_OF_DAY.fullmatch(text)
+    if not found or int(found.group(1)) > 23 or int(found.group(2)) > 59:
+        raise AnswerError("bad_time")
+    return f"{int(found.group(1)):02d}:{found.group(2)}"
+
+
+def _clean_datetime(item: Item, text: str) -> str:
+    """yyyy-mm-ddThh:mm (Vietnam's time) from a day and a time, as '25/12/2024 14:30' or ISO '2024-12-25T14:30'."""
+    found = DATE_AND_TIME.fullmatch(text)
+    if not found:
+        raise AnswerError("bad_datetime")
+    try:
+        return f"{_clean_date(item, found.group(1))}T{_clean_time(item, found.group(2))}"
+    except AnswerError:
+        raise AnswerError("bad_datetime") from None
+
+
 CLEANERS = {
     "single": _clean_choice,
     "rating5": _clean_rating,
@@ -263,6 +285,8 @@ CLEANERS = {
     "decimal": _clean_decimal,
     "text": _clean_text,
     "date": _clean_date,
+    "time": _clean_time,
+    "datetime": _clean_datetime,
     "unit": _clean_code,
     "domain": _clean_code,
     "dossier_code": _clean_code,

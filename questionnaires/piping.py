@@ -50,8 +50,9 @@ def _one(labels: dict, value, language: str) -> str:
     text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
     if text in labels:
         return labels[text].get(language) or labels[text].get("vi") or text
+    day, _, time_of_day = text.partition("T")  # a datetime answer: 2024-12-25T14:30
     try:
-        return datetime.date.fromisoformat(text).strftime("%d/%m/%Y")
+        return " ".join([datetime.date.fromisoformat(day).strftime("%d/%m/%Y")] + ([time_of_day] if time_of_day else []))
     except ValueError:
         return text
 

@@ -15,7 +15,8 @@ from questionnaires.model import Questionnaire, scoring_to_dict, comparable_to_d
 from questionnaires.xlsform_logic import show_if_to_relevant
 
 LANGUAGE_COLUMNS = {"vi": "Tiếng Việt (vi)", "en": "English (en)"}
-XLSFORM_TYPES = {"integer": "integer", "decimal": "decimal", "text": "text", "date": "date",
+XLSFORM_TYPES = {"integer": "integer", "decimal": "decimal", "text": "text", "date": "date", "time": "time",
+                 "datetime": "datetime",
                  "dossier_code": "text", "unit": "text", "domain": "text", "note": "note",
                  "calculate": "calculate"}
 SIPAS_TYPES = ("rating5", "unit", "domain", "dossier_code")  # our types that XLSForm has no word for

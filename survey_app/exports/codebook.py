@@ -71,6 +71,9 @@ class Column:
             return _number(answer)
         if self.item_type == "date":
             return _day_month_year(answer)
+        if self.item_type == "datetime":  # yyyy-mm-ddThh:mm → dd/mm/yyyy hh:mm, as dates are written
+            day, _, time_of_day = str(answer).partition("T")
+            return f"{_day_month_year(day)} {time_of_day}"
         return nfc(str(answer))
 
 

@@ -185,6 +185,7 @@ def keying_page(request: Request, campaign: dict, questionnaire: dict, copy: dic
 
 
 def _write_in_hint(item) -> str:
-    return {"date": "ngày/tháng/năm, ví dụ 25/12/2026", "integer": "một số nguyên", "decimal": "một số, ví dụ 3,5",
+    return {"date": "ngày/tháng/năm, ví dụ 25/12/2026", "time": "giờ:phút, ví dụ 14:30",
+            "datetime": "ngày/tháng/năm giờ:phút, ví dụ 25/12/2026 14:30", "integer": "một số nguyên", "decimal": "một số, ví dụ 3,5",
             "text": "chép nguyên văn", "dossier_code": "mã hồ sơ như trên phiếu",
             "unit": "mã đơn vị"}.get(item.type, "")

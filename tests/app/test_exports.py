@@ -312,3 +312,15 @@ def test_a_piped_label_reads_as_the_piped_column_in_the_codebook_and_the_spss_st
     write_dta(tmp_path / "p.dta", [why], [frame.copy()])
     assert pyreadstat.read_sav(str(tmp_path / "p.sav"))[1].column_names_to_labels["why"] == why.label_vi
     assert pyreadstat.read_dta(str(tmp_path / "p.dta"))[1].column_names_to_labels["why"] == why.label_vi
+
+
+def test_time_and_datetime_answers_export_as_text_written_the_vietnamese_way():
+    from questionnaires import load_definition
+    from survey_app.exports.codebook import answer_columns
+
+    definition = load_definition(PIPED.replace("{key: name, type: text,", "{key: name, type: datetime,")
+                                 .replace("{key: weight, type: integer,", "{key: weight, type: time,"))
+    columns = {column.variable.name: column for column in answer_columns([definition])}
+    assert columns["name"].variable.kind == columns["q_weight"].variable.kind == "string"
+    assert columns["name"].encode("2024-12-25T09:05") == "25/12/2024 09:05"
+    assert columns["q_weight"].encode("14:30") == "14:30"

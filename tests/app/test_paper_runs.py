@@ -130,3 +130,19 @@ def test_the_command_line_takes_any_count_and_the_page_a_bounded_one():
     with pytest.raises(services.PaperRefused) as refused:
         services.parse_copies(str(services.MAX_RUN + 1))
     assert "từ 1 đến 10.000" in refused.value.message_vi
+
+
+def test_time_and_datetime_questions_get_their_own_field_hints_on_the_phone_and_on_paper():
+    from questionnaires import load_definition
+    from questionnaires.items import Item
+    from survey_app.paper.printing import PrintedCopy, paper_pdf
+    from tests.app.test_cascading_choices_page import rendered
+    from tests.questionnaires.test_dates import TIMED
+
+    arrived = Item(key="arrived", type="time", label={"vi": "Giờ đến", "en": "Arrival"})
+    called = Item(key="called", type="datetime", label={"vi": "Gọi lúc", "en": "Called"})
+    assert 'placeholder="hh:mm" inputmode="numeric"' in rendered(arrived)
+    assert 'placeholder="dd/mm/yyyy hh:mm" value' in rendered(called)
+    text = pdf_text(paper_pdf(load_definition(TIMED), "Đợt", "Đơn vị", [PrintedCopy(1, "https://x/p/1-1-a")]))
+    assert "Lúc ....... giờ ....... phút" in text
+    assert "Ngày ....... / ....... / ............... lúc ....... giờ ....... phút" in text

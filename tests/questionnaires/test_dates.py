@@ -144,3 +144,62 @@ def test_a_date_constraint_the_limits_cannot_say_is_refused_with_its_row(tmp_pat
         import_xlsform(write_workbook(tmp_path / "dates.xlsx", {"survey": survey}))
     [problem] = raised.value.problems
     assert (problem.line, problem.field) == (3, "survey.constraint") and words in problem.message
+
+
+TIMED = """
+key: timed
+version: "1"
+languages: [vi, en]
+layout: single_page
+title: {vi: Phiếu, en: Form}
+sections:
+  - key: s
+    title: {vi: Một, en: One}
+    items:
+      - {key: arrived, type: time, required: true, label: {vi: Giờ đến, en: Arrival}}
+      - {key: called, type: datetime, label: {vi: Ngày giờ gọi, en: Called}}
+      - {key: note, type: text, label: {vi: "Gọi lúc ${called}, đến lúc ${arrived}", en: Note}}
+"""
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ({"arrived": "14:30"}, {"arrived": "14:30"}), ({"arrived": "7h05"}, {"arrived": "07:05"}),
+    ({"arrived": "09:30:00.000+07:00"}, {"arrived": "09:30"}),
+    ({"arrived": "8.15", "called": "25/12/2024 14:30"}, {"arrived": "08:15", "called": "2024-12-25T14:30"}),
+    ({"arrived": "8:15", "called": "2024-12-25T09:05"}, {"arrived": "08:15", "called": "2024-12-25T09:05"}),
+    ({"arrived": "8:15", "called": "25/12/2024 lúc 9h05"}, {"arrived": "08:15", "called": "2024-12-25T09:05"}),
+])
+def test_time_and_datetime_answers_are_kept_as_iso_text(raw, clean):
+    assert load_definition(TIMED).validate_answers(raw) == (clean, {})
+
+
+@pytest.mark.parametrize("raw, key, words", [
+    ({"arrived": "24:00"}, "arrived", "ví dụ 14:30"), ({"arrived": "9:75"}, "arrived", "ví dụ 14:30"),
+    ({"arrived": "sáng"}, "arrived", "giờ:phút"), ({"arrived": "9:00", "called": "25/12/2024"}, "called", "ngày và giờ"),
+    ({"arrived": "9:00", "called": "31/02/2024 10:00"}, "called", "25/12/2024 14:30"),
+])
+def test_a_bad_time_or_datetime_is_refused_with_a_vietnamese_example(raw, key, words):
+    clean, errors = load_definition(TIMED).validate_answers(raw)
+    assert key not in clean and words in errors[key]
+
+
+def test_a_piped_datetime_reads_as_day_month_year_and_time():
+    from questionnaires.piping import piped_text
+
+    definition = load_definition(TIMED)
+    text = piped_text(definition.item("note").label["vi"], definition, {"called": "2024-12-25T09:05", "arrived": "08:15"})
+    assert text == "Gọi lúc 25/12/2024 09:05, đến lúc 08:15"
+
+
+def test_time_questions_import_and_round_trip_through_pyxform(tmp_path):
+    from tests.questionnaires.test_pyxform_fixtures import FIXTURES
+
+    questionnaire, _ = load_xlsform(FIXTURES / "example_xls/default_time_demo.xls")
+    assert questionnaire.item("start_time").type == "time"
+    assert questionnaire.validate_answers({"start_time": "09:30:00.000+07:00"}) == ({"start_time": "09:30"}, {})
+    timed = load_definition(TIMED)
+    exported = tmp_path / "timed.xlsx"
+    exported.write_bytes(export_xlsform(timed))
+    xform = convert(xlsform=str(exported), validate=False).xform
+    assert 'type="time"' in xform and 'type="dateTime"' in xform
+    assert load_xlsform(exported)[0].to_dict() == timed.to_dict()
