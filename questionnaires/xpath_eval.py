@@ -18,7 +18,6 @@ import datetime
 import math
 import re
 from typing import Mapping
-from zoneinfo import ZoneInfo
 
 from questionnaires.xpath import Node
 
@@ -224,7 +223,7 @@ def stored(value) -> object:
 
 # --- dates, as ODK computes them ------------------------------------------------------------------------------
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+VIETNAM = datetime.timezone(datetime.timedelta(hours=7), "ICT")  # Asia/Ho_Chi_Minh today: no tz database needed
 EPOCH = datetime.date(1970, 1, 1)
 ISO_DATE_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)(?:T(\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,6})\d*)?)?"
                            r"(Z|[+-]\d\d:?\d\d)?)?")

@@ -203,3 +203,9 @@ def test_time_questions_import_and_round_trip_through_pyxform(tmp_path):
     xform = convert(xlsform=str(exported), validate=False).xform
     assert 'type="time"' in xform and 'type="dateTime"' in xform
     assert load_xlsform(exported)[0].to_dict() == timed.to_dict()
+
+
+def test_a_date_time_counts_days_in_vietnams_time():
+    assert value("decimal-date-time('1970-01-02T12:00:00+07:00')") == 1.5
+    assert value("decimal-date-time('1970-01-01T17:00:00Z')") == 1  # midnight in Vietnam
+    assert value("date('2024-12-31T18:00:00Z')") == "2025-01-01"
