@@ -453,7 +453,7 @@ class _Converter:
         if tree is None:
             return None
         try:
-            return relevant_to_show_if(tree, lambda name: self.names[name])
+            return relevant_to_show_if(tree, lambda name: self.names[name], lambda name: self.kinds.get(name) == "date")
         except NotKept as reason:
             self.refuse_not_kept(row, "relevant", relevant, reason)
             return None

@@ -209,3 +209,27 @@ def test_a_date_time_counts_days_in_vietnams_time():
     assert value("decimal-date-time('1970-01-02T12:00:00+07:00')") == 1.5
     assert value("decimal-date-time('1970-01-01T17:00:00Z')") == 1  # midnight in Vietnam
     assert value("date('2024-12-31T18:00:00Z')") == "2025-01-01"
+
+
+def test_a_relevant_ordering_a_date_answer_against_a_day_is_kept_and_round_trips(tmp_path):
+    survey = [SURVEY[0], ["date", "dob", "Birth date", None, None, None, None],
+              ["text", "old", "Old", None, None, None, "${dob} < date('1960-01-01')"],
+              ["text", "recent", "Recent", None, None, None, "'2000-01-01' <= ${dob}"]]
+    questionnaire, _ = load_xlsform(write_workbook(tmp_path / "dates.xlsx", {"survey": survey}))
+    assert questionnaire.item("old").show_if == "dob < '1960-01-01'"
+    assert questionnaire.item("recent").show_if == "dob >= '2000-01-01'"
+    shown = lambda answers: questionnaire.visible_keys(questionnaire.validate_answers(answers)[0])  # noqa: E731
+    assert shown({"dob": "31/12/1959"}) == {"dob", "old"} and shown({"dob": "1/1/2000"}) == {"dob", "recent"}
+    assert shown({}) == {"dob"}  # unanswered: neither, as XPath compares '' (NaN) false
+    exported = tmp_path / "back.xlsx"
+    exported.write_bytes(export_xlsform(questionnaire))
+    assert "date('1960-01-01')" in convert(xlsform=str(exported), validate=False).xform
+    assert load_xlsform(exported)[0].to_dict() == questionnaire.to_dict()
+
+
+def test_a_text_answer_ordered_against_a_day_is_still_refused(tmp_path):
+    survey = [SURVEY[0], ["text", "note", "Note", None, None, None, None],
+              ["text", "later", "Later", None, None, None, "${note} < date('1960-01-01')"]]
+    with pytest.raises(DefinitionError) as raised:
+        import_xlsform(write_workbook(tmp_path / "dates.xlsx", {"survey": survey}))
+    assert "the function date()" in raised.value.problems[0].message
