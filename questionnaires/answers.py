@@ -18,6 +18,9 @@ DECIMAL_TEXT = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)")
 CODE_TEXT = re.compile(r"[A-Za-z0-9._/\-]+")
 ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 DAY_FIRST_DATE = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
+# 14:30, 14h30, 14.30, and ODK's 14:30:00.000+07:00 (seconds and zone dropped: a time of day is kept to the minute)
+TIME_OF_DAY = re.compile(r"(\d{1,2})[:hH.](\d{2})(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?")
+DATE_AND_TIME = re.compile(r"(\S+)(?:T|\s+(?:lúc\s+)?)(\S+)")
 
 
 class AnswerError(ValueError):
@@ -159,7 +162,8 @@ def check_cascading_choices(items: list[Item], clean: dict, errors: dict, langua
             errors[item.key] = answer_message("not_offered", language)
 
 
-LIMIT_ERRORS = {"below_minimum", "above_maximum", "too_long", "pattern_mismatch", "too_many_choices"}
+LIMIT_ERRORS = {"below_minimum", "above_maximum", "too_long", "pattern_mismatch", "too_many_choices",
+                "before_earliest", "after_latest"}
 
 
 def limit_message(item: Item, error: AnswerError, language: str) -> str:
@@ -304,9 +308,49 @@ def _clean_date(item: Item, text: str) -> str:
     else:
         raise AnswerError("bad_date")
     try:
-        return datetime.date(int(year), int(month), int(day)).isoformat()
+        answer = datetime.date(int(year), int(month), int(day))
     except ValueError:
         raise AnswerError("bad_date") from None
+    return _check_date_limits(item, answer).isoformat()
+
+
+def _check_date_limits(item: Item, answer: datetime.date) -> datetime.date:
+    """earliest/latest, 'today' being the day in Vietnam at the check; the message writes the day dd/mm/yyyy."""
+    earliest, latest = limit_day(item.earliest), limit_day(item.latest)
+    if earliest is not None and answer < earliest:
+        raise AnswerError("before_earliest", earliest=earliest.strftime("%d/%m/%Y"))
+    if latest is not None and answer > latest:
+        raise AnswerError("after_latest", latest=latest.strftime("%d/%m/%Y"))
+    return answer
+
+
+def limit_day(limit: str | None) -> datetime.date | None:
+    if limit is None:
+        return None
+    if limit == "today":
+        from questionnaires.xpath_eval import now_in_vietnam
+
+        return now_in_vietnam().date()
+    return datetime.date.fromisoformat(limit)
+
+
+def _clean_time(item: Item, text: str) -> str:
+    """hh:mm (24 hours) from 14:30, 14h30 or 14.30."""
+    found = TIME_OF_DAY.fullmatch(text)
+    if not found or int(found.group(1)) > 23 or int(found.group(2)) > 59:
+        raise AnswerError("bad_time")
+    return f"{int(found.group(1)):02d}:{found.group(2)}"
+
+
+def _clean_datetime(item: Item, text: str) -> str:
+    """yyyy-mm-ddThh:mm (Vietnam's time) from a day and a time, as '25/12/2024 14:30' or ISO '2024-12-25T14:30'."""
+    found = DATE_AND_TIME.fullmatch(text)
+    if not found:
+        raise AnswerError("bad_datetime")
+    try:
+        return f"{_clean_date(item, found.group(1))}T{_clean_time(item, found.group(2))}"
+    except AnswerError:
+        raise AnswerError("bad_datetime") from None
 
 
 CLEANERS = {
@@ -316,6 +360,8 @@ CLEANERS = {
     "decimal": _clean_decimal,
     "text": _clean_text,
     "date": _clean_date,
+    "time": _clean_time,
+    "datetime": _clean_datetime,
     "unit": _clean_code,
     "domain": _clean_code,
     "dossier_code": _clean_code,

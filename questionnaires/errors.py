@@ -85,6 +85,8 @@ class Code(str, Enum):
     DUPLICATE_CHOICE = "choice value '{value}' appears twice in this list. Values must be unique."
     FIELD_NOT_FOR_TYPE = "'{name}' does not apply to a '{type}' item. Remove it or change the type."
     BAD_RANGE = "minimum ({minimum}) is greater than maximum ({maximum}). Swap them."
+    BAD_DATE_LIMIT = "a date limit is 'today' or a day written yyyy-mm-dd (1900-01-01); found {found}."
+    BAD_DATE_RANGE = "earliest ({earliest}) is after latest ({latest}). Swap them."
     BAD_LENGTH = "max_length must be a whole number of at least 1; found {found}."
     BAD_PATTERN = "the regular expression cannot be compiled: {detail}. Check brackets and escapes."
     BAD_SCALE = "scale must be one of {allowed}; found '{value}'."
@@ -182,6 +184,8 @@ CODE_VI = {
     "DUPLICATE_CHOICE": "giá trị lựa chọn '{value}' xuất hiện hai lần trong danh sách. Các giá trị phải khác nhau.",
     "FIELD_NOT_FOR_TYPE": "'{name}' không dùng cho câu hỏi loại '{type}'. Bỏ trường này hoặc đổi loại.",
     "BAD_RANGE": "minimum ({minimum}) lớn hơn maximum ({maximum}). Đổi chỗ hai số.",
+    "BAD_DATE_LIMIT": "giới hạn ngày là 'today' (hôm nay) hoặc một ngày viết yyyy-mm-dd (1900-01-01); gặp {found}.",
+    "BAD_DATE_RANGE": "earliest ({earliest}) sau latest ({latest}). Đổi chỗ hai ngày.",
     "BAD_LENGTH": "max_length phải là số nguyên từ 1 trở lên; gặp {found}.",
     "BAD_PATTERN": "biểu thức chính quy không dịch được: {detail}. Kiểm tra ngoặc và ký tự thoát.",
     "BAD_SCALE": "scale phải là một trong {allowed}; gặp '{value}'.",
@@ -255,6 +259,12 @@ ANSWER_MESSAGES: dict[str, dict[str, str]] = {
                  "en": "The text is too long: at most {max_length} characters."},
     "bad_date": {"vi": "Vui lòng nhập ngày theo dạng ngày/tháng/năm, ví dụ 25/12/2024.",
                  "en": "Please enter a date as day/month/year, for example 25/12/2024."},
+    "bad_time": {"vi": "Vui lòng nhập giờ theo dạng giờ:phút, ví dụ 14:30.",
+                 "en": "Please enter a time as hours:minutes, for example 14:30."},
+    "bad_datetime": {"vi": "Vui lòng nhập ngày và giờ theo dạng ngày/tháng/năm giờ:phút, ví dụ 25/12/2024 14:30.",
+                     "en": "Please enter a date and time as day/month/year hours:minutes, for example 25/12/2024 14:30."},
+    "before_earliest": {"vi": "Ngày không được trước {earliest}.", "en": "The date must not be before {earliest}."},
+    "after_latest": {"vi": "Ngày không được sau {latest}.", "en": "The date must not be after {latest}."},
     "pattern_mismatch": {"vi": "Giá trị không đúng định dạng yêu cầu.",
                          "en": "The value does not have the expected format."},
     "member": {"vi": "Thành viên {number}: {message}", "en": "Member {number}: {message}"},

@@ -39,6 +39,9 @@ class Item:
     appearance: Optional[str] = None
     # a calculate item's XPath expression over ${key} answers (questionnaires.xpath_eval), computed at submit
     calculation: Optional[str] = None
+    # a date item's earliest and latest accepted day: 'yyyy-mm-dd', or 'today' (in Asia/Ho_Chi_Minh, at submit)
+    earliest: Optional[str] = None
+    latest: Optional[str] = None
 
     def choice_values(self) -> list[str]:
         return [choice.value for choice in self.choices]

@@ -5,6 +5,7 @@ Nothing is partially loaded: either the whole definition is valid, or Definition
 
 from __future__ import annotations
 
+import datetime
 import math
 import pathlib
 import re
@@ -18,6 +19,7 @@ from questionnaires.standard import (CHOICE_TYPES, DEFAULT_SCALE, DISPLAY_TYPES,
                                      NOT_ASKED_TYPES, RATING_SCALES, SCORING_RULES)
 from questionnaires.yaml_tree import Document, read_document
 
+ISO_DAY = re.compile(r"\d{4}-\d\d-\d\d")
 KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
 CHOICE_VALUE_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 TOP_FIELDS = ("key", "version", "title", "description", "languages", "layout", "choice_lists", "sections",
@@ -26,13 +28,14 @@ SECTION_FIELDS = ("key", "title", "items", "repeat")
 REPEAT_FIELDS = ("count", "minimum", "maximum")
 COUNT_TYPES = ("integer", "calculate")  # an item whose answer can say how many members a repeat has
 ITEM_FIELDS = ("key", "type", "label", "hint", "required", "choices", "show_if", "max_length", "minimum",
-               "maximum", "pattern", "scale", "max_choices", "constraint_message", "choice_filter", "appearance", "calculation")
+               "maximum", "pattern", "scale", "max_choices", "constraint_message", "choice_filter", "appearance", "calculation",
+               "earliest", "latest")
 APPEARANCES = ("likert", "horizontal", "minimal")
 FILTER_COLUMN_PATTERN = re.compile(r"[A-Za-z_][\w.\-]{0,63}")
 FIELDS_BY_TYPE = {
     "choice_filter": ("single", "multiple"),
     "appearance": ("single", "multiple"),
-    "constraint_message": ("integer", "decimal", "text", "dossier_code", "unit", "domain", "multiple"),
+    "constraint_message": ("integer", "decimal", "text", "dossier_code", "unit", "domain", "multiple", "date"),
     "choices": ("single", "multiple", "unit", "domain"),
     "max_length": ("text", "dossier_code", "unit", "domain"),
     "minimum": ("integer", "decimal"),
@@ -41,6 +44,8 @@ FIELDS_BY_TYPE = {
     "scale": ("rating5",),
     "max_choices": ("multiple",),
     "calculation": ("calculate",),
+    "earliest": ("date",),
+    "latest": ("date",),
 }
 Source = Union[str, pathlib.Path]
 
@@ -497,7 +502,26 @@ class _Builder:
             "pattern": self.read_pattern(path + ("pattern",), data.get("pattern")),
             "scale": (scale or DEFAULT_SCALE) if item_type == "rating5" else None,
             "max_choices": data.get("max_choices"),
+            **self.read_date_limits(path, data),
         }
+
+    def read_date_limits(self, path: tuple, data: dict) -> dict:
+        """earliest and latest of a date item: 'today' or a day (YAML reads an unquoted 1900-01-01 as a date)."""
+        limits = {name: self.date_limit(path + (name,), data.get(name)) for name in ("earliest", "latest")}
+        earliest, latest = limits["earliest"], limits["latest"]
+        if earliest and latest and "today" not in (earliest, latest) and earliest > latest:
+            self.report(path + ("earliest",), Code.BAD_DATE_RANGE, earliest=earliest, latest=latest)
+        return limits
+
+    def date_limit(self, path: tuple, value: object) -> Optional[str]:
+        if value is None:
+            return None
+        if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+            return value.isoformat()
+        if value == "today" or (isinstance(value, str) and ISO_DAY.fullmatch(value) and _is_day(value)):
+            return value
+        self.report(path, Code.BAD_DATE_LIMIT, found=describe(value))
+        return None
 
     def check_max_choices(self, path: tuple, max_choices: object, choices: list[Choice]) -> None:
         if max_choices is None:
@@ -652,3 +676,11 @@ def find_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
         if node not in state:
             visit(node, [node])
     return cycles
+
+
+def _is_day(text: str) -> bool:
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

@@ -283,6 +283,9 @@ def item_to_dict(item: Item) -> dict:
         data["appearance"] = item.appearance
     if item.calculation:
         data["calculation"] = item.calculation
+    for name in ("earliest", "latest"):
+        if getattr(item, name):
+            data[name] = getattr(item, name)
     if item.choice_filter:
         data["choice_filter"] = [dict(rule) for rule in item.choice_filter]
         data["choices"] = [{**choice, "filters": dict(item.choices[index].filters)}
@@ -332,7 +335,8 @@ def item_from_dict(data: Mapping) -> Item:
                 required=bool(data.get("required")), choices=choices,
                 constraint_message=dict(data.get("constraint_message") or {}),
                 choice_filter=tuple(dict(rule) for rule in data.get("choice_filter") or ()),
-                appearance=data.get("appearance"), calculation=data.get("calculation"), **optional)
+                appearance=data.get("appearance"), calculation=data.get("calculation"), earliest=data.get("earliest"),
+                latest=data.get("latest"), **optional)
 
 
 def scoring_from_dict(data: Mapping) -> Scoring:

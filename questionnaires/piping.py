@@ -30,6 +30,12 @@ def renamed(text: str, keys: Mapping[str, str]) -> str:
     return REFERENCE.sub(lambda match: "${%s}" % keys.get(match.group(1), match.group(1)), text)
 
 
+def bracketed(text: str, name_of=lambda key: key) -> str:
+    """`text` with each `${key}` as "[name]" (the piped question's column name), for a codebook or a variable label
+    read away from any answer: "Vì sao [household] người?"."""
+    return REFERENCE.sub(lambda match: f"[{name_of(match.group(1))}]", text or "")
+
+
 def answer_text(item, value, language: str = "vi") -> str:
     """How an answer reads inside another question's text: choices by label (several joined by ", "), a date as
     dd/mm/yyyy, a whole number without ".0"; UNANSWERED for no answer."""
@@ -44,8 +50,9 @@ def _one(labels: dict, value, language: str) -> str:
     text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
     if text in labels:
         return labels[text].get(language) or labels[text].get("vi") or text
+    day, _, time_of_day = text.partition("T")  # a datetime answer: 2024-12-25T14:30
     try:
-        return datetime.date.fromisoformat(text).strftime("%d/%m/%Y")
+        return " ".join([datetime.date.fromisoformat(day).strftime("%d/%m/%Y")] + ([time_of_day] if time_of_day else []))
     except ValueError:
         return text
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-ITEM_TYPES = ("single", "multiple", "rating5", "integer", "decimal", "text", "date", "unit", "domain",
-              "dossier_code", "note", "calculate")
+ITEM_TYPES = ("single", "multiple", "rating5", "integer", "decimal", "text", "date", "time", "datetime", "unit",
+              "domain", "dossier_code", "note", "calculate")
 DISPLAY_TYPES = ("note",)  # shown text only: never an answer, never required, no export column
 NOT_ASKED_TYPES = ("note", "calculate")  # nothing typed: a calculate is computed by the server and stored
 CHOICE_TYPES = ("single", "multiple")

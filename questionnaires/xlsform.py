@@ -24,7 +24,7 @@ from questionnaires.workbook import UPLOAD_CAPS, WorkbookRefused, read_workbook
 from questionnaires.xlsform_logic import NotKept, choice_filter_rules, constraint_limits, relevant_to_show_if
 
 SIMPLE_TYPES = {"integer": "integer", "int": "integer", "decimal": "decimal", "text": "text", "string": "text",
-                "date": "date", "range": "integer"}
+                "date": "date", "time": "time", "datetime": "datetime", "range": "integer"}
 SELECT_TYPES = {"select_one": "single", "select1": "single", "select_multiple": "multiple"}
 METADATA_TYPES = {"start", "end", "today", "deviceid", "subscriberid", "simserial", "phonenumber", "username",
                   "email", "audit", "hidden", "start-geopoint", "background-audio", "uri:deviceid",
@@ -523,7 +523,7 @@ class _Converter:
         if tree is None:
             return None
         try:
-            return relevant_to_show_if(tree, lambda name: self.names[name])
+            return relevant_to_show_if(tree, lambda name: self.names[name], lambda name: self.kinds.get(name) == "date")
         except NotKept as reason:
             self.refuse_not_kept(row, "relevant", relevant, reason)
             return None

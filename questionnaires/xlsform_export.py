@@ -15,7 +15,8 @@ from questionnaires.model import Questionnaire, comparable_to_dict, repeat_to_di
 from questionnaires.xlsform_logic import show_if_to_relevant
 
 LANGUAGE_COLUMNS = {"vi": "Tiếng Việt (vi)", "en": "English (en)"}
-XLSFORM_TYPES = {"integer": "integer", "decimal": "decimal", "text": "text", "date": "date",
+XLSFORM_TYPES = {"integer": "integer", "decimal": "decimal", "text": "text", "date": "date", "time": "time",
+                 "datetime": "datetime",
                  "dossier_code": "text", "unit": "text", "domain": "text", "note": "note",
                  "calculate": "calculate"}
 SIPAS_TYPES = ("rating5", "unit", "domain", "dossier_code")  # our types that XLSForm has no word for
@@ -109,6 +110,10 @@ def constraint(item) -> str | None:
         parts.append(f"string-length(.) <= {item.max_length}")
     if item.max_choices is not None:
         parts.append(f"count-selected(.) <= {item.max_choices}")
+    for name, operator in (("earliest", ">="), ("latest", "<=")):
+        day = getattr(item, name)
+        if day:
+            parts.append(f". {operator} " + ("today()" if day == "today" else f"date('{day}')"))
     return " and ".join(parts) or None
 
 

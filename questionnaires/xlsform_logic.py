@@ -6,9 +6,13 @@ kept; the importer then refuses the form with that reason rather than storing it
 
 from __future__ import annotations
 
+import datetime
+import re
+
 from questionnaires import show_if
 from questionnaires.xpath import Node
 
+ISO_DAY = re.compile(r"\d{4}-\d\d-\d\d")
 ORDERINGS = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}
 MIRRORED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}
 
@@ -51,16 +55,18 @@ def not_kept(node: Node) -> NotKept:
 
 # --- relevant → show_if ---------------------------------------------------------------------------------------
 
-def relevant_to_show_if(tree: Node, key_of) -> str:
-    """Canonical show_if text with the same meaning as the relevant; key_of maps an XLSForm name to our key."""
-    return show_if.normalise(_condition(tree, key_of))
+def relevant_to_show_if(tree: Node, key_of, is_date=lambda name: False) -> str:
+    """Canonical show_if text with the same meaning as the relevant; key_of maps an XLSForm name to our key,
+    is_date tells a date question (whose answer may be ordered against a day: ISO days order as their text)."""
+    return show_if.normalise(_condition(tree, key_of, is_date))
 
 
-def _condition(node: Node, key_of) -> str:
+def _condition(node: Node, key_of, is_date) -> str:
     if node.kind == "binary" and node.value in ("and", "or"):  # a or b or c: one flat chain, as show_if writes it
-        return f" {node.value} ".join(f"({_condition(operand, key_of)})" for operand in _chain(node, node.value))
+        return f" {node.value} ".join(f"({_condition(operand, key_of, is_date)})"
+                                      for operand in _chain(node, node.value))
     if node.kind == "call" and node.value == "not" and len(node.children) == 1:
-        return f"not ({_condition(node.children[0], key_of)})"
+        return f"not ({_condition(node.children[0], key_of, is_date)})"
     if node.kind == "call" and node.value == "selected" and len(node.children) == 2:
         answer, choice = node.children
         if answer.kind == "ref" and choice.kind in ("string", "number"):
@@ -69,7 +75,7 @@ def _condition(node: Node, key_of) -> str:
         return f"answered({key_of(node.value)})"
     if node.kind == "binary" and node.value in MIRRORED:
         emptiness = _emptiness_test(node, key_of)
-        return emptiness if emptiness is not None else _comparison(node, key_of)
+        return emptiness if emptiness is not None else _comparison(node, key_of, is_date)
     raise not_kept(node)
 
 
@@ -95,11 +101,13 @@ def _chain(node: Node, operator: str) -> list[Node]:
     return [node]
 
 
-def _comparison(node: Node, key_of) -> str:
+def _comparison(node: Node, key_of, is_date) -> str:
     left, right = node.children
     operator = node.value
     if left.kind != "ref" and right.kind == "ref":
         left, right, operator = right, left, MIRRORED[operator]
+    if left.kind == "ref" and is_date(left.value):
+        right = _day_node(right)
     if left.kind != "ref" or right.kind not in ("ref", "string", "number"):
         raise not_kept(left if left.kind != "ref" else right)
     key = key_of(left.value)
@@ -110,9 +118,19 @@ def _comparison(node: Node, key_of) -> str:
         return f"{key} == {other}"
     if operator == "!=":  # in XPath an empty answer differs from 'x': true, as `not (a == 'x')` is
         return f"not ({key} == {other})"
+    if right.kind == "string" and is_date(left.value) and _day(right) is not None:
+        return f"{key} {ORDERINGS[operator]} {_literal(right)}"  # a date answer against a day, both yyyy-mm-dd
     if right.kind == "string":  # XPath orders texts as numbers (NaN, false); show_if would compare the letters
         raise NotKept(f"ordering against the text '{right.value}'", f"so sánh thứ tự với chữ '{right.value}'")
     return f"{key} {ORDERINGS[operator]} {other}"
+
+
+def _day_node(node: Node) -> Node:
+    """date('2024-01-01') as the text '2024-01-01' (a date answer compares with it as with a day); others as is."""
+    if node.kind == "call" and node.value == "date" and len(node.children) == 1 and node.children[0].kind == "string" \
+            and _day(node.children[0]) is not None:
+        return Node("string", _day(node.children[0]))
+    return node
 
 
 def _literal(node: Node) -> str:
@@ -147,6 +165,9 @@ def _apply_part(part: Node, item_type: str, limits: dict) -> None:
         if answer is not None and answer.kind == "context" and pattern.kind == "string":
             limits["pattern"] = pattern.value.removeprefix("^").removesuffix("$")
             return
+    if part.kind == "binary" and part.value in ORDERINGS and item_type == "date":
+        _date_bound(part, limits)
+        return
     if part.kind == "binary" and part.value in ORDERINGS:
         left, right, operator = *part.children, part.value
         if right.kind == "context" or (right.kind == "call" and left.kind == "number"):
@@ -182,6 +203,41 @@ def _bound(measured: Node, operator: str, number: float, item_type: str, limits:
 
 def _tighten(limits: dict, name: str, value, stricter) -> None:
     limits[name] = stricter(limits[name], value) if name in limits else value
+
+
+def _date_bound(part: Node, limits: dict) -> None:
+    """`. <= today()`, `. >= date('1900-01-01')`, `. > '2020-01-01'` (either way round) as the item's earliest or
+    latest day; a strict bound on a fixed day moves it by one day (the limits are inclusive)."""
+    left, right, operator = *part.children, part.value
+    if right.kind == "context":
+        left, right, operator = right, left, MIRRORED[operator]
+    day = _day(right) if left.kind == "context" else None
+    if day is None:
+        raise not_kept(part)
+    name, step = ("earliest", 1) if operator in (">", ">=") else ("latest", -1)
+    if day == "today" and operator in ("<", ">"):
+        raise NotKept(f"'{operator} today()' (a date's limits include the day: write '{operator}= today()')",
+                      f"'{operator} today()' (giới hạn ngày tính cả ngày đó: viết '{operator}= today()')")
+    if day != "today" and operator in ("<", ">"):
+        day = (datetime.date.fromisoformat(day) + datetime.timedelta(days=step)).isoformat()
+    if name in limits and "today" in (day, limits[name]) and day != limits[name]:
+        raise NotKept("two limits on the same side, one of them today()",
+                      "hai giới hạn cùng phía, một trong hai là today()")
+    _tighten(limits, name, day, max if name == "earliest" else min)  # ISO days order as their text does
+
+
+def _day(node: Node) -> str | None:
+    """'today' for today(), the ISO day of date('…') or of a text '…' written yyyy-mm-dd; None otherwise."""
+    if node.kind == "call" and node.value == "today" and not node.children:
+        return "today"
+    if node.kind == "call" and node.value == "date" and len(node.children) == 1:
+        node = node.children[0]
+    if node.kind != "string":
+        return None
+    try:
+        return datetime.date.fromisoformat(node.value.strip()).isoformat()
+    except ValueError:
+        return None
 
 
 # --- show_if → relevant (export) -----------------------------------------------------------------------------
@@ -229,6 +285,8 @@ def _relevant_comparison(tree, multiple_keys: set[str]) -> str:
         return f"{guard}${{{left.key}}} = {value}"
     if operator == "!=":
         return f"${{{left.key}}} != '' and ${{{left.key}}} != {value}"
+    if isinstance(right, show_if.Literal) and isinstance(right.value, str) and ISO_DAY.fullmatch(right.value):
+        return f"${{{left.key}}} {operator} date('{right.value}')"  # a date answer against a day
     if isinstance(right, show_if.Literal) and isinstance(right.value, str):
         raise ValueError(f"'{show_if.to_text(tree)}' orders texts, which XPath compares as numbers")
     return f"${{{left.key}}} {operator} {value}"

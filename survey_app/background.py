@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from survey_app.core import jobs
 from survey_app.exports import jobs as _export_jobs
+from survey_app.paper import print_jobs as _print_jobs
 from survey_app.results import weighting as _weighting
 from survey_app.webhooks import delivery as _webhook_delivery
 
-TASK_MODULES = (_webhook_delivery, _weighting, _export_jobs)
+TASK_MODULES = (_webhook_delivery, _weighting, _export_jobs, _print_jobs)
 
 
 async def start(settings, run_worker: bool | None = None) -> jobs.Engine:

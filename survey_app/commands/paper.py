@@ -15,7 +15,8 @@ paper_app = typer.Typer(help="Paper questionnaires: numbered printable copies.",
 def print_copies(
     campaign: str = typer.Option(..., "--campaign", help="campaign code, e.g. SIPAS-2026"),
     unit: str = typer.Option(..., "--unit", help="code of the unit that hands the copies out, e.g. H01"),
-    copies: int = typer.Option(..., "--copies", help="how many copies (each gets the next number)"),
+    copies: int = typer.Option(..., "--copies", help="how many copies (each gets the next number; any count, in one "
+                                                      "PDF)"),
     output: Path = typer.Option(..., "-o", "--output", help="PDF file to write"),
     user: str = typer.Option("cli", "--user", help="who printed them, for the audit log"),
 ) -> None:
@@ -30,7 +31,7 @@ def print_copies(
 
     async def checked_then_print():
         await require_server_key(settings.secret_key)  # QR links signed otherwise would be refused by the server
-        return await number_and_print(settings, campaign, unit, str(copies), user)
+        return await number_and_print(settings, campaign, unit, str(copies), user, maximum=None)  # any count
 
     try:
         run = asyncio.run(db.run_connected(settings, checked_then_print))

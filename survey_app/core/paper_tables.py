@@ -5,7 +5,7 @@ its `status` moves printed → online, or printed → keying → keyed, by condi
 can win. References are strings (like sampling_tables.py) so this module never imports tables.py.
 """
 
-from piccolo.columns import JSON, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import JSON, DoublePrecision, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -38,4 +38,30 @@ class PaperEntry(Table, tablename="paper_entry"):
     entered_at = Timestamptz(default=TimestamptzNow())
 
 
-PAPER_TABLES = (PaperCopy, PaperEntry)
+class PrintJob(Table, tablename="print_job"):
+    """A large print run built in the background (survey_app/paper/print_jobs.py): its copies are numbered when it
+    starts (serials first_serial … first_serial + copies - 1), then rendered part by part into print_job_part."""
+
+    job_id = Varchar(length=32, unique=True)
+    campaign = Varchar(length=64)
+    unit = Varchar(length=32)
+    user_id = Integer()
+    first_serial = Integer()
+    copies = Integer()
+    copies_done = Integer(default=0)
+    state = Varchar(length=8, default="running")  # running, done or failed
+    error = Text(default="")
+    claimed = Integer(default=0)  # 1 once a delivery of the task renders it (a second delivery does nothing)
+    created_at = DoublePrecision(default=0.0)
+    updated_at = DoublePrecision(default=0.0)
+
+
+class PrintJobPart(Table, tablename="print_job_part"):
+    """One PDF of a print job (up to PART_COPIES copies); its `content` (bytes) is written and read by raw SQL."""
+
+    job_id = Varchar(length=32)
+    first_serial = Integer()
+    last_serial = Integer()
+
+
+PAPER_TABLES = (PaperCopy, PaperEntry, PrintJob, PrintJobPart)

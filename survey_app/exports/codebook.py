@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.export_writers import Variable, nfc
+from questionnaires.piping import bracketed
 from questionnaires.standard import DISPLAY_TYPES, NOT_APPLICABLE, NOT_APPLICABLE_LABEL
 from survey_app.core.paper_tables import PAPER_CHANNEL
 
@@ -81,6 +82,9 @@ class Column:
             return _number(answer)
         if self.item_type == "date":
             return _day_month_year(answer)
+        if self.item_type == "datetime":  # yyyy-mm-ddThh:mm → dd/mm/yyyy hh:mm, as dates are written
+            day, _, time_of_day = str(answer).partition("T")
+            return f"{_day_month_year(day)} {time_of_day}"
         return nfc(str(answer))
 
 
@@ -137,8 +141,9 @@ def member_column(column: Column, repeat_key: str, index: int) -> Column:
 
 
 def _columns_of(item) -> list[Column]:
-    name = item.key if item.key not in DESIGN_NAMES else f"q_{item.key}"
-    label_vi, label_en = nfc(item.label.get("vi", item.key)), item.label.get("en", "")
+    name = _column_name(item.key)
+    label_vi = nfc(bracketed(item.label.get("vi", item.key), _column_name))
+    label_en = bracketed(item.label.get("en", ""), _column_name)  # a piped answer reads "[key]", not "${key}"
     if item.type == "multiple":
         return [Column(Variable(f"{name}_{position}", f"{label_vi}: {nfc(choice.label.get('vi', choice.value))}",
                                 f"{label_en}: {choice.label.get('en', choice.value)}",
@@ -152,6 +157,10 @@ def _columns_of(item) -> list[Column]:
         return [_coded_column(item, name, label_vi, label_en, item.choices, rating=False)]
     kind = "numeric" if item.type in NUMERIC_TYPES else "string"
     return [Column(Variable(name, label_vi, label_en, kind), item.key, item.type, {})]
+
+
+def _column_name(key: str) -> str:
+    return key if key not in DESIGN_NAMES else f"q_{key}"
 
 
 def _coded_column(item, name: str, label_vi: str, label_en: str, choices: list, rating: bool) -> Column:

@@ -6,14 +6,14 @@ from __future__ import annotations
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Response, Template
+from litestar.response import Redirect, Response, Stream, Template
 
 from questionnaires.paper import codes_hint, is_coded, item_numbers, keyed_items, skip_instructions
 from survey_app.accounts import access
 from survey_app.campaigns.catalog import definition_of
 from survey_app.core.paper_tables import PaperCopy
 from survey_app.core.tables import Campaign, Unit
-from survey_app.paper import services
+from survey_app.paper import print_jobs, services
 from survey_app.paper.printing import copy_label
 
 KEYING_PAGE = "paper_keying.html"
@@ -22,6 +22,10 @@ OUTCOME_NOTICES = {
     "stored": "Phiếu số {label}: các lần nhập khớp nhau, đã lưu một phiếu trả lời (hình thức: giấy).",
     "different": "Phiếu số {label}: các lần nhập khác nhau; giám sát viên sẽ đối chiếu.",
 }
+
+
+NO_RUN = services.PaperRefused("Không có đợt in này, hoặc đợt in chưa xong.", "no such print run, or not done yet",
+                               404)
 
 
 def refusal(request: Request, refused: services.PaperRefused, back: str) -> Template:
@@ -35,6 +39,7 @@ async def print_page(request: Request, campaign: dict, status: int = 200, **cont
     return Template(template_name="paper_campaign.html", status_code=status, context={
         "user": request.user, "campaign": campaign, "units": units, "counts": await services.copy_counts(campaign),
         "to_settle": await services.copies_to_settle(campaign), "max_copies": services.MAX_COPIES,
+        "max_run": services.MAX_RUN, "part_copies": print_jobs.PART_COPIES,
         "form": {}, "problem": "", **context})
 
 
@@ -56,6 +61,9 @@ class PaperController(Controller):
     async def print_copies(self, request: Request, state: State, code: FromPath[str]) -> Response | Template:
         form = await request.form()
         try:
+            if services.parse_copies(form.get("copies", "")) > services.MAX_COPIES:  # a large run: in the background
+                job = await print_jobs.start(code, form.get("unit", ""), form.get("copies", ""), request.user)
+                return Redirect(path=f"/analyst/campaigns/{code}/paper/runs/{job.id}", status_code=303)
             run = await services.print_copies(state.settings, code, form.get("unit", ""), form.get("copies", ""),
                                               request.user.username)
         except services.PaperRefused as refused:
@@ -66,6 +74,21 @@ class PaperController(Controller):
         name = f"phieu-giay-{code}-{copy_label(run.first)}-{copy_label(run.last)}.pdf"
         return Response(run.pdf, media_type="application/pdf",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    @get("/runs/{job_id:str}")
+    async def run_progress(self, request: Request, code: FromPath[str], job_id: FromPath[str]) -> Template:
+        job = await print_jobs.find(job_id, request.user.id)
+        if job is None or job.campaign != code:
+            return refusal(request, NO_RUN, f"/analyst/campaigns/{code}/paper")
+        return Template(template_name="paper_print_job.html", context={"user": request.user, "job": job})
+
+    @get("/runs/{job_id:str}/file")
+    async def run_file(self, request: Request, code: FromPath[str], job_id: FromPath[str]) -> Stream | Template:
+        job = await print_jobs.find(job_id, request.user.id)
+        if job is None or job.campaign != code or job.state != "done":
+            return refusal(request, NO_RUN, f"/analyst/campaigns/{code}/paper")
+        return Stream(print_jobs.zipped_parts(job), media_type="application/zip",
+                      headers={"Content-Disposition": f'attachment; filename="{job.download_name}"'})
 
     @get("/copies/{serial:str}")
     async def settle_form(self, request: Request, code: FromPath[str], serial: FromPath[str]) -> Template:
@@ -162,6 +185,7 @@ def keying_page(request: Request, campaign: dict, questionnaire: dict, copy: dic
 
 
 def _write_in_hint(item) -> str:
-    return {"date": "ngày/tháng/năm, ví dụ 25/12/2026", "integer": "một số nguyên", "decimal": "một số, ví dụ 3,5",
+    return {"date": "ngày/tháng/năm, ví dụ 25/12/2026", "time": "giờ:phút, ví dụ 14:30",
+            "datetime": "ngày/tháng/năm giờ:phút, ví dụ 25/12/2026 14:30", "integer": "một số nguyên", "decimal": "một số, ví dụ 3,5",
             "text": "chép nguyên văn", "dossier_code": "mã hồ sơ như trên phiếu",
             "unit": "mã đơn vị"}.get(item.type, "")

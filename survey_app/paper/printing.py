@@ -30,6 +30,10 @@ ONLINE = ("Trả lời trực tuyến thay cho phiếu giấy: quét mã QR bằ
           "Mỗi phiếu chỉ trả lời một lần, trên giấy hoặc trực tuyến.")
 
 
+WRITE_IN_GAPS = {"date": "Ngày ....... / ....... / ...............", "time": "Lúc ....... giờ ....... phút",
+                 "datetime": "Ngày ....... / ....... / ............... lúc ....... giờ ....... phút"}
+
+
 @dataclass(frozen=True)
 class PrintedCopy:
     serial: int
@@ -241,8 +245,9 @@ def _writing_lines(item) -> int:
 def _write_in(document: FPDF, item) -> None:
     """Dotted lines to write on (a number's range at the end of its line), or the day / month / year gaps."""
     document.set_font(FONT_FAMILY, size=9)
-    if item.type == "date":
-        document.cell(WIDTH, 8, "Ngày ....... / ....... / ...............", new_x="LMARGIN", new_y="NEXT")
+    if item.type in WRITE_IN_GAPS:
+        document.cell(WIDTH, 8, WRITE_IN_GAPS[item.type] + (f"  {_limits(item)}" if _limits(item) else ""),
+                      new_x="LMARGIN", new_y="NEXT")
         return
     limits = _limits(item)
     document.set_draw_color(150, 150, 150)
@@ -260,7 +265,13 @@ def _write_in(document: FPDF, item) -> None:
 
 
 def _limits(item) -> str:
-    """"(từ 1 đến 20)" for a number with a range, else empty."""
+    """"(từ 1 đến 20)" for a number with a range, "(từ 01/01/1900 đến hôm nay)" for a date, else empty."""
+    if item.type == "date" and (item.earliest or item.latest):
+        days = {name: "hôm nay" if day == "today" else "/".join(reversed(day.split("-")))
+                for name, day in (("earliest", item.earliest), ("latest", item.latest)) if day}
+        parts = ([f"từ {days['earliest']}"] if "earliest" in days else []) + \
+            ([f"đến {days['latest']}"] if "latest" in days else [])
+        return f"({' '.join(parts)})"
     if item.type not in ("integer", "decimal") or (item.minimum is None and item.maximum is None):
         return ""
     parts = ([] if item.minimum is None else [f"từ {_plain(item.minimum)}"]) + \

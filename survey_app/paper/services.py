@@ -34,7 +34,8 @@ from survey_app.public.services import STORED_JSON, answers_digest, dossier_hash
 from survey_app.webhooks import outbox
 
 ONLINE_CHANNEL = "paper_qr"  # a paper copy answered online through its QR code
-MAX_COPIES = 200  # one print run, about a minute of PDF for a five-page SIPAS copy (benchmarks/paper.py)
+MAX_COPIES = 200  # printed while the page waits: about 20 s of PDF for a five-page SIPAS copy (benchmarks/paper.py)
+MAX_RUN = 10_000  # a larger run is a background job (survey_app/paper/print_jobs.py); the CLI has no limit
 TOKEN_PATTERN = re.compile(r"(\d{1,9})-(\d{1,9})-([0-9a-f]{20})")
 
 
@@ -101,11 +102,14 @@ def refuse_repeats(definition) -> None:
                            "support; use the online form", 422)
 
 
-def parse_copies(text: str) -> int:
+def parse_copies(text: str, maximum: int | None = MAX_RUN) -> int:
+    """A number of copies from 1 to `maximum` (None: no upper limit, as the command line prints any count)."""
     text = str(text or "").strip()
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_COPIES:
-        raise PaperRefused(f"Số bản in phải là một số nguyên từ 1 đến {MAX_COPIES}.",
-                           f"copies: a whole number from 1 to {MAX_COPIES}", 422)
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= (maximum or int(text)):
+        if maximum is None:
+            raise PaperRefused("Số bản in phải là một số nguyên từ 1 trở lên.", "copies: a whole number from 1", 422)
+        raise PaperRefused(f"Số bản in phải là một số nguyên từ 1 đến {maximum:,}.".replace(",", "."),
+                           f"copies: a whole number from 1 to {maximum:,}", 422)
     return int(text)
 
 
@@ -121,10 +125,37 @@ async def printable_unit(campaign: dict, unit_code: str) -> dict:
     return unit
 
 
-async def print_copies(settings, campaign_code: str, unit_code: str, copies_text: str, username: str) -> PrintRun:
+@dataclass(frozen=True)
+class Numbered:
+    """Copies numbered for a unit (their serials stored): what a print run renders."""
+
+    campaign: dict
+    questionnaire: dict
+    unit: dict
+    serials: list
+
+
+async def print_copies(settings, campaign_code: str, unit_code: str, copies_text: str, username: str,
+                       maximum: int | None = MAX_COPIES) -> PrintRun:
     """Number `copies` new copies (the serials are stored, so the same number is never printed twice) and build
-    their PDF in the staff pages' worker process (a few hundred milliseconds a copy: never on the event loop, nor
+    their PDF in the staff pages' worker process (a hundred milliseconds a copy: never on the event loop, nor
     holding the interpreter lock that citizens' form posts need)."""
+    numbered = await number_copies(campaign_code, unit_code, copies_text, username, maximum)
+    pdf = await render(settings, numbered.campaign, numbered.questionnaire, numbered.unit, numbered.serials)
+    return PrintRun(pdf, numbered.serials[0], numbered.serials[-1])
+
+
+async def render(settings, campaign: dict, questionnaire: dict, unit: dict, serials: list) -> bytes:
+    """The PDF of these copies, each with its one-time online link, built in the staff pages' worker process."""
+    printed = [PrintedCopy(serial, online_url(settings.base_url, copy_token(settings.secret_key, campaign["id"],
+                                                                            serial))) for serial in serials]
+    return await worker_process.run(paper_pdf_from_dict, definition_of(questionnaire).to_dict(), campaign["name"],
+                                    unit["name"], printed)
+
+
+async def number_copies(campaign_code: str, unit_code: str, copies_text: str, username: str,
+                        maximum: int | None) -> Numbered:
+    """Check the campaign, the unit and the count, then store the next serials for them."""
     campaign, questionnaire = await campaign_with_questionnaire(campaign_code)
     if campaign["mode"] != "open_qr":
         raise PaperRefused("Phiếu giấy chỉ dùng cho đợt khảo sát người dân (không dùng cho khảo sát cán bộ theo "
@@ -133,14 +164,9 @@ async def print_copies(settings, campaign_code: str, unit_code: str, copies_text
     if campaign["status"] == "closed":
         raise PaperRefused("Đợt khảo sát đã đóng: không in thêm phiếu.", "the campaign is closed", 409)
     refuse_repeats(definition_of(questionnaire))
-    count = parse_copies(copies_text)
+    count = parse_copies(copies_text, maximum)
     unit = await printable_unit(campaign, unit_code)
-    serials = await _number_copies(campaign, unit, count, username)
-    printed = [PrintedCopy(serial, online_url(settings.base_url, copy_token(settings.secret_key, campaign["id"],
-                                                                            serial))) for serial in serials]
-    pdf = await worker_process.run(paper_pdf_from_dict, definition_of(questionnaire).to_dict(), campaign["name"],
-                                   unit["name"], printed)
-    return PrintRun(pdf, serials[0], serials[-1])
+    return Numbered(campaign, questionnaire, unit, await _number_copies(campaign, unit, count, username))
 
 
 async def _number_copies(campaign: dict, unit: dict, count: int, username: str) -> list[int]:

@@ -281,3 +281,46 @@ async def test_answers_are_coded_off_the_event_loop(app, tmp_path, monkeypatch, 
     monkeypatch.setattr(service, "encode_chunk", recording_encode)
     await export_campaign("QUAY-2026", export_format, tmp_path / f"quay.{export_format}")
     assert coding_threads and threading.get_ident() not in coding_threads
+
+
+PIPED = """
+key: piped
+version: "1"
+languages: [vi, en]
+layout: single_page
+title: {vi: Phiếu, en: Form}
+sections:
+  - key: s
+    title: {vi: Một, en: One}
+    items:
+      - {key: weight, type: integer, label: {vi: Cân nặng, en: Weight}}
+      - {key: name, type: text, label: {vi: Tên, en: Name}}
+      - {key: why, type: single, label: {vi: "Vì sao ${name} nặng ${weight} kg?", en: "Why is ${name} ${weight} kg?"},
+         choices: [{value: a, label: {vi: Ăn nhiều, en: Eats a lot}}]}
+"""
+
+
+def test_a_piped_label_reads_as_the_piped_column_in_the_codebook_and_the_spss_stata_labels(tmp_path):
+    from analysis.export_writers import write_dta, write_sav
+    from questionnaires import load_definition
+    from survey_app.exports.codebook import answer_columns
+
+    [why] = [column.variable for column in answer_columns([load_definition(PIPED)]) if column.variable.name == "why"]
+    assert (why.label_vi, why.label_en) == ("Vì sao [name] nặng [q_weight] kg?", "Why is [name] [q_weight] kg?")
+    frame = pd.DataFrame({"why": [1.0]})
+    write_sav(tmp_path / "p.sav", [why], [frame])
+    write_dta(tmp_path / "p.dta", [why], [frame.copy()])
+    assert pyreadstat.read_sav(str(tmp_path / "p.sav"))[1].column_names_to_labels["why"] == why.label_vi
+    assert pyreadstat.read_dta(str(tmp_path / "p.dta"))[1].column_names_to_labels["why"] == why.label_vi
+
+
+def test_time_and_datetime_answers_export_as_text_written_the_vietnamese_way():
+    from questionnaires import load_definition
+    from survey_app.exports.codebook import answer_columns
+
+    definition = load_definition(PIPED.replace("{key: name, type: text,", "{key: name, type: datetime,")
+                                 .replace("{key: weight, type: integer,", "{key: weight, type: time,"))
+    columns = {column.variable.name: column for column in answer_columns([definition])}
+    assert columns["name"].variable.kind == columns["q_weight"].variable.kind == "string"
+    assert columns["name"].encode("2024-12-25T09:05") == "25/12/2024 09:05"
+    assert columns["q_weight"].encode("14:30") == "14:30"

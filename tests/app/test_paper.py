@@ -202,8 +202,8 @@ async def test_keyed_answers_are_checked_like_web_answers_with_vietnamese_errors
     assert letters.status_code == 422 and "Số phiếu là dãy số" in letters.text
 
 
-@pytest.mark.parametrize("copies, message", [("0", "Số bản in phải là một số nguyên từ 1 đến 200."),
-                                             ("201", "Số bản in phải là"), ("mười", "Số bản in phải là")])
+@pytest.mark.parametrize("copies, message", [("0", "Số bản in phải là một số nguyên từ 1 đến 10.000."),
+                                             ("10001", "Số bản in phải là"), ("mười", "Số bản in phải là")])
 async def test_printing_refuses_a_bad_number_of_copies(app, analyst, copies, message):
     page = await post_form(analyst, f"{PAPER_PAGE}/print", {"unit": "SO01", "copies": copies}, page_path=PAPER_PAGE)
     assert page.status_code == 422 and message in page.text
@@ -307,3 +307,12 @@ async def test_a_keyed_paper_response_is_sent_to_the_campaigns_webhooks_once(app
         assert deliveries == [{"event_type": "response.stored", "subject": str(copy["response"])}]
     finally:
         await WebhookSubscription.delete().where(WebhookSubscription.id == subscription)
+
+
+def test_a_dates_limits_are_printed_in_words():
+    from questionnaires import Item
+    from survey_app.paper.printing import _limits
+
+    born = Item(key="dob", type="date", label={"vi": "Ngày sinh"}, earliest="1900-01-01", latest="today")
+    assert _limits(born) == "(từ 01/01/1900 đến hôm nay)"
+    assert _limits(Item(key="d", type="date", label={"vi": "Ngày"}, latest="2024-12-31")) == "(đến 31/12/2024)"

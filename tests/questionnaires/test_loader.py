@@ -45,12 +45,12 @@ sections:
 """
     assert problems_of(text) == [
         "9: sections[0].items[0].type: " + Code.UNKNOWN_TYPE.format(
-            value="number", allowed="single, multiple, rating5, integer, decimal, text, date, unit, domain, "
+            value="number", allowed="single, multiple, rating5, integer, decimal, text, date, time, datetime, unit, domain, "
                                     "dossier_code, note, calculate"),
         "10: sections[0].items[0].colour: " + Code.UNKNOWN_FIELD.format(
             name="colour", allowed="key, type, label, hint, required, choices, show_if, max_length, minimum, "
                                    "maximum, pattern, scale, max_choices, constraint_message, choice_filter, "
-                                   "appearance, calculation"),
+                                   "appearance, calculation, earliest, latest"),
     ]
 
 

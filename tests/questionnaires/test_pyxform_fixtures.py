@@ -22,8 +22,8 @@ OUTCOMES = {
     "bug_example_xls/bad_calc.xlsx": [(2, 'calculation')],
     "bug_example_xls/badly_named_choices_sheet.xls": ['age', 'name', 'color'],
     "bug_example_xls/blank_second_row.xls": ['value'],
-    "bug_example_xls/calculate_without_calculation.xls": [(24, 'type'), (26, 'type'), (27, 'type'), (28, 'type'), (29, 'type'), (30, 'type'), (31, 'type'), (32, 'type'), (34, 'calculation')],
-    "bug_example_xls/duplicate_columns.xlsx": [(7, 'relevant'), (14, 'constraint'), (15, 'relevant'), (16, 'type'), (19, 'constraint'), (31, 'type'), (33, 'type'), (34, 'type'), (35, 'type'), (36, 'type'), (37, 'type'), (38, 'type'), (39, 'type'), (44, 'label'), (46, 'label'), (48, 'label'), (50, 'label'), (52, 'label'), (54, 'label')],
+    "bug_example_xls/calculate_without_calculation.xls": [(24, 'type'), (28, 'type'), (29, 'type'), (30, 'type'), (31, 'type'), (32, 'type'), (34, 'calculation')],
+    "bug_example_xls/duplicate_columns.xlsx": [(7, 'relevant'), (14, 'constraint'), (15, 'relevant'), (16, 'type'), (19, 'constraint'), (31, 'type'), (35, 'type'), (36, 'type'), (37, 'type'), (38, 'type'), (39, 'type'), (44, 'label'), (46, 'label'), (48, 'label'), (50, 'label'), (52, 'label'), (54, 'label')],
     "bug_example_xls/extra_columns.xls": [(19999, 'type')],
     "bug_example_xls/group_name_test.xls": [(4, 'type')],
     "bug_example_xls/ict_survey_fails.xls": ['internet_teach'],
@@ -31,7 +31,7 @@ OUTCOMES = {
     "bug_example_xls/xl_date_ambiguous.xlsx": [(4, 'relevant'), (5, 'choice_filter')],
     "bug_example_xls/xl_date_ambiguous_v1.xlsx": ['name1', 'name2', 'name3', 'names', 'current_date'],
     "example_xls/allow_comment_rows_test.xls": ['farmer_name'],
-    "example_xls/attribute_columns_test.xlsx": [(2, 'bind::saveIncomplete'), (5, 'bind::bindAttribute'), (6, 'bind::bindAttribute'), (7, 'relevant'), (14, 'constraint'), (15, 'type'), (15, 'bind::bindAttribute'), (18, 'constraint'), (30, 'type'), (31, 'bind::bindAttribute'), (32, 'type'), (33, 'type'), (34, 'type'), (35, 'type'), (36, 'type'), (37, 'type'), (38, 'type'), (40, 'bind::bindAttribute'), (43, 'label'), (45, 'label'), (47, 'label'), (49, 'label'), (51, 'label'), (53, 'label'), (55, 'label')],
+    "example_xls/attribute_columns_test.xlsx": [(2, 'bind::saveIncomplete'), (5, 'bind::bindAttribute'), (6, 'bind::bindAttribute'), (7, 'relevant'), (14, 'constraint'), (15, 'type'), (15, 'bind::bindAttribute'), (18, 'constraint'), (30, 'type'), (31, 'bind::bindAttribute'), (32, 'bind::bindAttribute'), (33, 'bind::bindAttribute'), (34, 'type'), (35, 'type'), (36, 'type'), (37, 'type'), (38, 'type'), (40, 'bind::bindAttribute'), (43, 'label'), (45, 'label'), (47, 'label'), (49, 'label'), (51, 'label'), (53, 'label'), (55, 'label')],
     "example_xls/bad_calc.xlsx": [(2, 'calculation')],
     "example_xls/calculate.xls": [(4, 'calculation')],
     "example_xls/cascading_select_test_equivalent.xls": ['mylga_zone', 'mylga_state_in_zone_1', 'mylga_state_in_zone_2', 'mylga_state', 'mylga_lga_in_state_1', 'mylga_lga_in_state_2', 'mylga_lga_in_state_3', 'mylga_lga_in_state_4', 'mylga'],
@@ -40,11 +40,11 @@ OUTCOMES = {
     "example_xls/choice_filter_test.xlsx": ['state', 'county', 'city'],
     "example_xls/choice_name_as_type.xls": [(3, 'type')],
     "example_xls/choice_name_same_as_select_name.xls": ['zone'],
-    "example_xls/default_time_demo.xls": [(2, 'type')],
+    "example_xls/default_time_demo.xls": ['start_time'],
     "example_xls/extra_columns.xlsx": ['a'],
     "example_xls/extra_sheet_names.xlsx": ['test'],
     "example_xls/field-list.xlsx": ['table_list_question'],
-    "example_xls/flat_xlsform_test.xlsx": [(3, 'relevant'), (14, 'constraint'), (18, 'constraint'), (30, 'type'), (32, 'type'), (33, 'type'), (34, 'type'), (35, 'type'), (36, 'type'), (37, 'type'), (38, 'type'), (43, 'label'), (45, 'label'), (47, 'label'), (49, 'label'), (51, 'label'), (53, 'label'), (55, 'label')],
+    "example_xls/flat_xlsform_test.xlsx": [(3, 'relevant'), (14, 'constraint'), (18, 'constraint'), (30, 'type'), (34, 'type'), (35, 'type'), (36, 'type'), (37, 'type'), (38, 'type'), (43, 'label'), (45, 'label'), (47, 'label'), (49, 'label'), (51, 'label'), (53, 'label'), (55, 'label')],
     "example_xls/gps.xls": [(2, 'type')],
     "example_xls/group.xls": [(4, 'type')],
     "example_xls/group.xlsx": [(4, 'type')],
@@ -69,8 +69,8 @@ OUTCOMES = {
     "example_xls/text_and_integer.xlsx": ['your_name', 'your_age'],
     "example_xls/tutorial.xls": ['name', 'relationship_to_household_head', 'sex', 'resident', 'stayed_last_night', 'older_than_five', 'age_in_months', 'age_in_years', 'literate', 'pregnant'],
     "example_xls/unknown_question_type.xls": [(2, 'type'), (3, 'type'), (4, 'type'), (5, 'type'), (6, 'type'), (7, 'type'), (8, 'type'), (9, 'type'), (10, 'type'), (14, 'relevant'), (15, 'relevant'), (16, 'relevant'), (17, 'relevant'), (18, 'relevant'), (19, 'relevant'), (27, 'type'), (28, 'type'), (31, 'relevant'), (32, 'relevant'), (33, 'relevant'), (34, 'relevant'), (35, 'relevant'), (36, 'relevant'), (38, 'relevant'), (39, 'relevant'), (40, 'relevant'), (41, 'relevant'), (43, 'relevant'), (44, 'relevant'), (45, 'relevant'), (46, 'relevant'), (47, 'relevant'), (48, 'relevant'), (49, 'relevant'), (52, 'type')],
-    "example_xls/widgets.xls": [(4, 'constraint'), (5, 'constraint'), (6, 'type'), (7, 'constraint'), (9, 'type'), (10, 'label'), (11, 'type'), (12, 'type'), (13, 'type'), (14, 'type'), (15, 'type'), (17, 'type'), (18, 'type')],
-    "example_xls/xlsform_spec_test.xlsx": [(7, 'relevant'), (14, 'constraint'), (15, 'type'), (18, 'constraint'), (30, 'type'), (32, 'type'), (33, 'type'), (34, 'type'), (35, 'type'), (36, 'type'), (37, 'type'), (38, 'type'), (43, 'label'), (45, 'label'), (47, 'label'), (49, 'label'), (51, 'label'), (53, 'label')],
+    "example_xls/widgets.xls": [(4, 'constraint'), (7, 'constraint'), (9, 'type'), (10, 'label'), (11, 'type'), (12, 'type'), (13, 'type'), (14, 'type'), (15, 'type'), (17, 'type')],
+    "example_xls/xlsform_spec_test.xlsx": [(7, 'relevant'), (14, 'constraint'), (15, 'type'), (18, 'constraint'), (30, 'type'), (34, 'type'), (35, 'type'), (36, 'type'), (37, 'type'), (38, 'type'), (43, 'label'), (45, 'label'), (47, 'label'), (49, 'label'), (51, 'label'), (53, 'label')],
     "example_xls/xml_escaping.xls": ['a', 'b', 'table_list_3'],
     "example_xls/yes_or_no_question.xls": ['good_day'],
     "example_xls/yes_or_no_question.xlsx": ['good_day'],
@@ -109,7 +109,7 @@ def assert_no_logic_lost(path, questionnaire):
             elif values.get(column):
                 item = questionnaire.item(values["name"].lower())
                 assert (item.show_if or item.minimum is not None or item.maximum is not None or item.pattern
-                        or item.choice_filter or item.calculation), (row, column)
+                        or item.choice_filter or item.calculation or item.earliest or item.latest), (row, column)
 
 
 def answer_for(item, earlier: dict) -> object:
@@ -121,6 +121,10 @@ def answer_for(item, earlier: dict) -> object:
         return str(int(item.minimum if item.minimum is not None else 1))
     if item.type == "date":
         return "25/12/2024"
+    if item.type == "time":
+        return "9h30"
+    if item.type == "datetime":
+        return "25/12/2024 09:30"
     return "abc"
 
 

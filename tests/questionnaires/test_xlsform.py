@@ -129,7 +129,7 @@ BROKEN = [
     ["text", "a", "A", "${q1} = = 'yes' and (", None, None, None],
     ["text", "b", "B", "${nosuch} > 1", None, None, None],
     ["integer", "c", "C", None, "${q3} >>> 5", None, None],
-    ["calculate", "total", None, None, None, "${q3} * today()", None],
+    ["calculate", "total", None, None, None, "${q3} * uuid()", None],
     ["geopoint", "where", "Where", None, None, None, None],
     ["text", "d", "D", "string-length(${a}) > 3", None, None, None],
     ["select_one yn", "e", "E", None, None, None, "name = ${q1}"],
@@ -156,7 +156,7 @@ def test_every_invalid_expression_and_lost_logic_is_refused_with_its_row(tmp_pat
                        "${name}, a function or '(', found '='. Fix it in the workbook.")
     assert "refers to ${nosuch}, which no row of the survey sheet names" in text[1]
     assert "column 8: expected a value" in text[2] and "'${q3} >>> 5'" in text[2]
-    assert "calculation '${q3} * today()' uses the function today()" in text[3]
+    assert "calculation '${q3} * uuid()' uses the function uuid()" in text[3]
     assert "question type 'geopoint' ('where') is not supported" in text[4]
     assert "uses the function string-length()" in text[5]
     assert "choice_filter 'name = ${q1}' reads the column 'name', which the choices of this list do not have" in text[6]
