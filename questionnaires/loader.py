@@ -12,6 +12,7 @@ from typing import Optional, Union
 
 from questionnaires import piping, show_if, xpath, xpath_eval
 from questionnaires.errors import Code, DefinitionError, Problem
+from questionnaires.languages import is_code
 from questionnaires.model import (ComparableWith, Choice, Criterion, Factor, Item, Questionnaire, Scoring, Section,
                                   rating_choices)
 from questionnaires.standard import (CHOICE_TYPES, DEFAULT_SCALE, DISPLAY_TYPES, ITEM_TYPES, LANGUAGES, LAYOUTS,
@@ -240,8 +241,14 @@ class _Builder:
     def read_languages(self, value: object) -> list[str]:
         if value is None:
             return list(LANGUAGES)
-        languages = [language for language in self.list(("languages",), value)
-                     if self.one_of(("languages",), language, LANGUAGES, Code.UNKNOWN_LANGUAGE)]
+        languages = []
+        for index, language in enumerate(self.list(("languages",), value)):
+            if not isinstance(language, str) or not is_code(language):
+                self.report(("languages", index), Code.UNKNOWN_LANGUAGE, value=language)
+            elif language in languages:
+                self.report(("languages", index), Code.DUPLICATE_LANGUAGE, value=language)
+            else:
+                languages.append(language)
         if not languages or languages[0] != "vi":
             self.report(("languages",), Code.LANGUAGES_ORDER, found=describe(value))
             return list(LANGUAGES)
