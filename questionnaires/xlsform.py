@@ -477,7 +477,8 @@ class _Converter:
 
     def ungrouped_section(self, position: int) -> dict:
         """A section for questions outside any group; emptied ones are removed at the end."""
-        return {"key": f"main_{position}" if position else "main", "title": self.same_text({"vi": "Phần chung", "en": "General"}),
+        return {"key": f"main_{position}" if position else "main",
+                "title": self.same_text({"vi": "Phần chung", "en": "General"}),
                 "items": []}
 
     def section(self, row: int, values: dict) -> dict:
