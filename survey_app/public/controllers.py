@@ -39,8 +39,9 @@ def submission_key(sent) -> str:
     return sent if isinstance(sent, str) and KEY_PATTERN.fullmatch(sent) else uuid.uuid4().hex
 
 
-def pick_language(value: str | None) -> str:
-    return value if value in LANGUAGES else "vi"
+def pick_language(value: str | None, languages=LANGUAGES) -> str:
+    """The asked language if the page has it (a questionnaire's `languages`; page words: vi, en), else Vietnamese."""
+    return value if value in languages else "vi"
 
 
 def first_part_with(errors: dict, definition) -> int:
@@ -94,7 +95,8 @@ class CounterFormController(Controller):
         form = await load_form_context(state.settings, token, state.form_cache)
         if form.is_closed(today_in_vietnam()):
             return closed_page(form, pick_language(lang))
-        return await render_form(form, pick_language(lang), {}, {}, uuid.uuid4().hex, kiosk=kiosk == "1")
+        lang = pick_language(lang, form.definition.languages)
+        return await render_form(form, lang, {}, {}, uuid.uuid4().hex, kiosk=kiosk == "1")
 
     @post(status_code=200)
     async def submit(self, request: Request) -> Template | Redirect:
@@ -104,7 +106,7 @@ class CounterFormController(Controller):
         await state.form_posts.check(request)
         form = await load_form_context(state.settings, token, state.form_cache)
         fields = await posted_fields(request)
-        lang = pick_language(first(fields, "_lang"))
+        lang = pick_language(first(fields, "_lang"), form.definition.languages)
         if form.is_closed(today_in_vietnam()):
             return closed_page(form, lang)
         key = submission_key(first(fields, "_key"))
@@ -147,5 +149,5 @@ class CounterFormController(Controller):
         self, state: State, token: FromPath[str], lang: FromQuery[str | None] = None, kiosk: FromQuery[str] = ""
     ) -> Template:
         form = await load_form_context(state.settings, token, state.form_cache)
-        context = {"form": form, "lang": pick_language(lang), "kiosk": kiosk == "1"}
+        context = {"form": form, "lang": pick_language(lang, form.definition.languages), "kiosk": kiosk == "1"}
         return Template(template_name="thanks.html", context=context)

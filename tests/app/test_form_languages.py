@@ -1,0 +1,84 @@
+"""A questionnaire in three languages on the phone form: a switch names each language in its own language, the
+questionnaire text is shown in the chosen one (marked with its lang), the page's own words stay Vietnamese, and the
+server's messages are the form's constraint_message in that language, else Vietnamese."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+
+import httpx
+import pytest_asyncio
+
+from questionnaires import load_definition
+from survey_app.campaigns.catalog import register
+from survey_app.core.tables import Campaign
+from tests.app.helpers import form_path, hidden_key
+from tests.questionnaires.test_languages import THREE_LANGUAGES
+
+
+
+def four_languages():
+    """THREE_LANGUAGES with Khmer too: each Khmer text is the French one, but for the age question's label."""
+    text = re.sub(r"fr: ([^,}]+)}", r"fr: \1, km: \1}", THREE_LANGUAGES)
+    return load_definition(text.replace("fr: Âge, km: Âge}", "fr: Âge, km: អាយុ}")
+                           .replace("[vi, en, fr]", "[vi, en, fr, km]").replace("key: trilingual", "key: four_languages"))
+
+
+@pytest_asyncio.fixture(scope="module")
+async def languages_form(app, settings) -> str:
+    definition = four_languages()
+    today = dt.date.today()
+    campaign = Campaign(code="LANGS-2026", name="Bốn ngôn ngữ", questionnaire=await register(definition),
+                        status="open", starts_on=today.replace(month=1, day=1), ends_on=today.replace(month=12, day=31))
+    await campaign.save()
+    return form_path(settings, campaign_code="LANGS-2026")
+
+
+@pytest_asyncio.fixture(scope="module")
+async def client(app):
+    """A client of its own: the posts here do not spend the shared client's per-minute limit."""
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.122", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as own_client:
+        yield own_client
+
+
+async def test_the_switch_lists_the_form_languages_by_their_own_names(client, languages_form):
+    page = (await client.get(languages_form)).text
+    switch = re.search(r'<p class="lang">(.*?)</p>', page).group(1)
+    assert re.findall(r'lang="([^"]+)">([^<]+)</a>', switch) == [("en", "English"), ("fr", "Français"),
+                                                                  ("km", "ភាសាខ្មែរ")]
+    assert f'href="{languages_form}?lang=fr"' in switch
+    french = (await client.get(languages_form, params={"lang": "fr"})).text
+    assert re.findall(r'lang="([^"]+)">([^<]+)</a>', re.search(r'<p class="lang">(.*?)</p>', french).group(1)) == [
+        ("vi", "Tiếng Việt"), ("en", "English"), ("km", "ភាសាខ្មែរ")]
+
+
+async def test_the_questionnaire_text_is_translated_and_the_page_words_stay_vietnamese(client, languages_form):
+    page = (await client.get(languages_form, params={"lang": "fr"})).text
+    assert '<html lang="vi">' in page and "Gửi đánh giá" in page  # the page's own words
+    assert '<h1><span lang="fr">Enquête</span></h1>' in page
+    assert '<span lang="fr">Âge</span>' in page and '<span lang="fr">Pomme</span>' in page
+    # the standard scale has no French: its labels show the Vietnamese, and say so
+    assert '<span lang="vi">Rất hài lòng</span>' not in page  # vi text on a vi page: no mark needed
+    assert "Rất hài lòng" in page
+    assert '<input type="hidden" name="_lang" value="fr">' in page
+    khmer = (await client.get(languages_form, params={"lang": "km"})).text
+    assert '<span lang="km">អាយុ</span>' in khmer
+    english = (await client.get(languages_form, params={"lang": "en"})).text
+    assert '<html lang="en">' in english and "<h1>Survey</h1>" in english and "Submit" in english
+    unknown = (await client.get(languages_form, params={"lang": "de"})).text
+    assert '<html lang="vi">' in unknown and "<h1>Khảo sát</h1>" in unknown
+
+
+async def test_server_messages_use_the_constraint_message_in_that_language_else_vietnamese(client, languages_form):
+    page = (await client.get(languages_form, params={"lang": "fr"})).text
+    sent = await client.post(languages_form, data={"_key": uuid.uuid4().hex, "_lang": "fr", "age": "12"})
+    assert sent.status_code == 422
+    assert "De 18 à 99" in sent.text and '<html lang="vi">' in sent.text
+    missing = await client.post(languages_form, data={"_key": hidden_key(page), "_lang": "fr"})
+    assert missing.status_code == 422 and "Vui lòng trả lời câu hỏi này." in missing.text
+    stored = await client.post(languages_form, data={"_key": hidden_key(page), "_lang": "fr", "age": "30",
+                                                     "fruit": "apple"})
+    assert stored.status_code == 303 and stored.headers["location"].endswith("/thanks?lang=fr")
