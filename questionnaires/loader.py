@@ -23,7 +23,8 @@ KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
 CHOICE_VALUE_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 TOP_FIELDS = ("key", "version", "title", "description", "languages", "layout", "choice_lists", "sections",
               "scoring", "comparable_with")
-SECTION_FIELDS = ("key", "title", "items")
+SECTION_FIELDS = ("key", "title", "items", "appearance")
+SECTION_APPEARANCES = ("field-list", "table-list")
 ITEM_FIELDS = ("key", "type", "label", "hint", "required", "choices", "show_if", "max_length", "minimum",
                "maximum", "pattern", "scale", "max_choices", "constraint_message", "choice_filter", "appearance", "calculation")
 APPEARANCES = ("likert", "horizontal", "minimal")
@@ -373,14 +374,16 @@ class _Builder:
         return sections
 
     def read_section(self, path: tuple, value: object) -> Optional[Section]:
-        data = self.mapping(path, value, SECTION_FIELDS, SECTION_FIELDS)
+        data = self.mapping(path, value, SECTION_FIELDS, SECTION_FIELDS[:3])
         if data is None:
             return None
         key = self.key(path + ("key",), data.get("key"), "section")
         title = self.translations(path + ("title",), data.get("title"))
         items = [self.read_item(path + ("items", index), entry)
                  for index, entry in enumerate(self.list(path + ("items",), data.get("items")))]
-        return Section(key, title, [item for item in items if item is not None])
+        appearance = self.one_of(path + ("appearance",), data.get("appearance"), SECTION_APPEARANCES,
+                                 Code.BAD_APPEARANCE)
+        return Section(key, title, [item for item in items if item is not None], appearance)
 
     def read_item(self, path: tuple, value: object) -> Optional[Item]:
         data = self.mapping(path, value, ITEM_FIELDS, ("key", "type", "label"))

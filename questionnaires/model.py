@@ -18,6 +18,7 @@ class Section:
     key: str
     title: dict[str, str]
     items: list[Item]
+    appearance: Optional[str] = None  # field-list (its questions on one page, as every section) or table-list
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,10 @@ def questionnaire_to_dict(questionnaire: Questionnaire) -> dict:
 
 
 def section_to_dict(section: Section) -> dict:
-    return {"key": section.key, "title": dict(section.title), "items": [item_to_dict(item) for item in section.items]}
+    data = {"key": section.key, "title": dict(section.title), "items": [item_to_dict(item) for item in section.items]}
+    if section.appearance:  # only when set: every other section's dict (and content hash) is unchanged
+        data["appearance"] = section.appearance
+    return data
 
 
 def item_to_dict(item: Item) -> dict:
@@ -258,7 +262,8 @@ def questionnaire_from_dict(data: Mapping) -> Questionnaire:
 
 
 def section_from_dict(data: Mapping) -> Section:
-    return Section(data["key"], dict(data["title"]), [item_from_dict(item) for item in data["items"]])
+    return Section(data["key"], dict(data["title"]), [item_from_dict(item) for item in data["items"]],
+                   data.get("appearance"))
 
 
 def item_from_dict(data: Mapping) -> Item:

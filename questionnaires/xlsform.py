@@ -61,6 +61,7 @@ QUESTION_COLUMNS = ("type", "name", "label", "hint", "required", "relevant", "co
 APPEARANCES = {"likert": "likert", "horizontal": "horizontal", "horizontal-compact": "horizontal",
                "columns": "horizontal", "columns-pack": "horizontal", "minimal": "minimal"}
 GROUP_COLUMNS = ("type", "name", "label", "relevant")
+SECTION_APPEARANCES = ("field-list", "table-list")  # a top-level group's: kept on its section
 CHOICE_COLUMNS = ("list_name", "list name", "name", "label")
 # pyxform's older spellings of the same columns (case is ignored: 'bind:jr:constraintMsg')
 COLUMN_ALIASES = {"bind:relevant": "relevant", "bind::relevant": "relevant", "bind:constraint": "constraint",
@@ -370,8 +371,10 @@ class _Converter:
                 if not group_conditions:
                     sections.append(self.section(row, values))
                 else:
-                    self.note("survey", row, "nested group flattened into its top-level group.")
-                    self.note_ignored_columns(row, values, GROUP_COLUMNS)
+                    self.note("survey", row, "nested group flattened into its top-level group"
+                              + (" (its field-list holds: the top-level group is one page)."
+                                 if "field-list" in values.get("appearance", "").lower().split() else "."))
+                    self.note_ignored_columns(row, values, GROUP_COLUMNS + ("appearance",))
                 group_conditions.append(self.group_condition(row, values))
             elif kind in ("end_group", "end_repeat", "end_loop"):
                 if group_conditions:
@@ -482,10 +485,15 @@ class _Converter:
                 "items": []}
 
     def section(self, row: int, values: dict) -> dict:
-        self.note_ignored_columns(row, values, GROUP_COLUMNS)
+        self.note_ignored_columns(row, values, GROUP_COLUMNS + ("appearance",))
         key = self.names.get(values.get("name", ""), f"group_{row}")
         title = self.texts("survey", row, values, "label") or self.same_text({"vi": key})
-        return {"key": key, "title": title, "items": []}
+        words = values.get("appearance", "").lower().split()
+        kept = [word for word in words if word in SECTION_APPEARANCES][:1]
+        if set(words) - set(kept):
+            self.note("survey", row, f"group appearance '{' '.join(word for word in words if word not in kept)}' is "
+                                     "not supported here; dropped.")
+        return {"key": key, "title": title, "items": []} | ({"appearance": kept[0]} if kept else {})
 
     def item(self, row: int, values: dict, group_conditions: list[str]) -> dict | None:
         kind, list_name, other = question_type(values)

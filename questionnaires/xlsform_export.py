@@ -50,7 +50,10 @@ def survey_rows(questionnaire: Questionnaire, languages: list[str]) -> list[list
     multiple_keys = {item.key for item in questionnaire.items if item.type == "multiple"}
     rows = [header]
     for section in questionnaire.sections:
-        rows.append(["begin_group", section.key, *(section.title.get(language) for language in languages)])
+        group = ["begin_group", section.key, *(section.title.get(language) for language in languages)]
+        group += [None] * (len(header) - len(group))
+        group[header.index("appearance")] = section.appearance
+        rows.append(group)
         for item in section.items:
             rows.append(item_row(item, languages, multiple_keys))
         rows.append(["end_group", section.key])

@@ -20,8 +20,10 @@ from tests.questionnaires.test_languages import THREE_LANGUAGES
 
 
 def four_languages():
-    """THREE_LANGUAGES with Khmer too: each Khmer text is the French one, but for the age question's label."""
+    """THREE_LANGUAGES with Khmer too (each Khmer text is the French one, but for the age question's label), its
+    rating section a table-list."""
     text = re.sub(r"fr: ([^,}]+)}", r"fr: \1, km: \1}", THREE_LANGUAGES)
+    text = text.replace("  - key: rating\n", "  - key: rating\n    appearance: table-list\n")
     return load_definition(text.replace("fr: Âge, km: Âge}", "fr: Âge, km: អាយុ}")
                            .replace("[vi, en, fr]", "[vi, en, fr, km]").replace("key: trilingual", "key: four_languages"))
 
@@ -64,6 +66,7 @@ async def test_the_questionnaire_text_is_translated_and_the_page_words_stay_viet
     assert '<span lang="vi">Rất hài lòng</span>' not in page  # vi text on a vi page: no mark needed
     assert "Rất hài lòng" in page
     assert '<input type="hidden" name="_lang" value="fr">' in page
+    assert '<section class="table-list" data-conditional hidden>' in page  # choices side by side (app.css)
     khmer = (await client.get(languages_form, params={"lang": "km"})).text
     assert '<span lang="km">អាយុ</span>' in khmer
     english = (await client.get(languages_form, params={"lang": "en"})).text
