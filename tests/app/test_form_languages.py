@@ -85,3 +85,20 @@ async def test_server_messages_use_the_constraint_message_in_that_language_else_
     stored = await client.post(languages_form, data={"_key": hidden_key(page), "_lang": "fr", "age": "30",
                                                      "fruit": "apple"})
     assert stored.status_code == 303 and stored.headers["location"].endswith("/thanks?lang=fr")
+
+
+def test_exports_and_paper_use_the_default_language_whatever_the_form_has():
+    import io
+
+    from pypdf import PdfReader
+
+    from survey_app.exports.codebook import answer_columns
+    from survey_app.paper.printing import PrintedCopy, paper_pdf
+
+    columns = {column.variable.name: column.variable for column in answer_columns([four_languages()])}
+    assert (columns["fruit"].label_vi, columns["fruit"].value_labels) == ("Quả", {1: "Táo", 2: "Lê"})
+    assert (columns["fruit"].label_en, columns["fruit"].value_labels_en) == ("Fruit", {1: "Apple", 2: "Pear"})
+    assert columns["service"].value_labels[5] == "Rất hài lòng"
+    pdf = paper_pdf(four_languages(), "Đợt thử", "Sở Nội vụ", [PrintedCopy(1, "https://example.test/p/x")])
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Câu 1. Tuổi" in text and "Âge" not in text and "Pomme" not in text
