@@ -11,10 +11,10 @@ import uuid
 import httpx
 import pytest_asyncio
 
-from questionnaires import load_definition
+from questionnaires import Questionnaire, load_definition, load_shipped
 from survey_app.campaigns.catalog import register
 from survey_app.core.tables import Campaign
-from tests.app.helpers import form_path, hidden_key
+from tests.app.helpers import draw_officials, form_path, hidden_key
 from tests.questionnaires.test_languages import THREE_LANGUAGES
 
 
@@ -102,3 +102,39 @@ def test_exports_and_paper_use_the_default_language_whatever_the_form_has():
     pdf = paper_pdf(four_languages(), "Đợt thử", "Sở Nội vụ", [PrintedCopy(1, "https://example.test/p/x")])
     text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages)
     assert "Câu 1. Tuổi" in text and "Âge" not in text and "Pomme" not in text
+
+
+def with_french(definition):
+    """The definition with French added: each French text is 'FR ' and the Vietnamese one."""
+    def add(texts):
+        return {**texts, "fr": f"FR {texts['vi']}"} if isinstance(texts, dict) and "vi" in texts else texts
+
+    def walk(value, name=""):
+        if isinstance(value, dict):
+            if name in ("title", "label", "hint", "description", "constraint_message") and "vi" in value:
+                return add(value)
+            return {key: walk(inner, key) for key, inner in value.items()}
+        if isinstance(value, list):
+            return [walk(inner, name) for inner in value]
+        return value
+
+    data = walk(definition.to_dict())
+    return Questionnaire.from_dict({**data, "version": "fr-1", "languages": [*data["languages"], "fr"]})
+
+
+async def test_an_official_switches_the_questionnaire_to_french(app, settings, tmp_path_factory):
+    stored = await draw_officials(settings, tmp_path_factory.mktemp("frame"), "PAR-SO-LANGS", "Bốn ngôn ngữ",
+                                  ("SO01",), 1, ["lanh_dao_phong=1", "cong_chuc=1"], seed=3,
+                                  starts_on=dt.date.today() - dt.timedelta(days=1))
+    french = with_french(load_shipped()["par_index_so"])
+    await Campaign.update({Campaign.questionnaire: await register(french)}).where(Campaign.code == "PAR-SO-LANGS")
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.123", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as official:
+        started = await official.post("/o", data={"code": stored.slips["code"].iloc[0], "_lang": "vi"})
+        assert started.status_code == 303
+        page = (await official.get("/o/0", params={"lang": "fr"})).text
+    assert re.findall(r'<a href="/o/0\?lang=(\w+)" lang="\w+">([^<]+)</a>', page) == [("vi", "Tiếng Việt"),
+                                                                                       ("en", "English")]
+    assert f'<h1><span lang="fr">FR {french.title["vi"]}</span></h1>' in page
+    assert '<html lang="vi">' in page and "Lưu và tiếp tục" in page
+    assert '<input type="hidden" name="_lang" value="fr">' in page
