@@ -130,7 +130,6 @@ def configure_environment(engine: JinjaTemplateEngine) -> None:
     from survey_app.core.wording import design_note_vi
 
     engine.engine.filters.update(design_vi=design_note_vi, vndate=vietnamese_date, vntime=vietnamese_time, percent=percent, percent_share=percent_share, label=label, piped=piped,
-                                  shown=shown, text_language=text_language,
-                                  thousands=thousands, english_notes=english_notes)
+                                  shown=shown, thousands=thousands, english_notes=english_notes)
     engine.engine.globals.update(nav_links=nav_links, page_language=page_language, chrome_language=chrome_language,
                                  own_language_name=own_name)

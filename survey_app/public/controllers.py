@@ -44,6 +44,11 @@ def pick_language(value: str | None, languages=LANGUAGES) -> str:
     return value if value in languages else "vi"
 
 
+def already_rated(lang: str) -> str:
+    """The page's own words: Vietnamese for every language but English."""
+    return DOSSIER_ALREADY_RATED["en" if lang == "en" else "vi"]
+
+
 def first_part_with(errors: dict, definition) -> int:
     """The first section (1-based) holding an error: where a paged form without JavaScript opens."""
     return next((number for number, section in enumerate(definition.sections, start=1)
@@ -138,7 +143,7 @@ class CounterFormController(Controller):
             return Redirect(path=f"{form.path}/thanks?lang={lang}{'&kiosk=1' if kiosk else ''}", status_code=303)
         if outcome is StoreOutcome.DOSSIER_ALREADY_RATED:
             dossier_items = [item.key for item in form.definition.items if item.type == "dossier_code"]
-            errors = {item_key: DOSSIER_ALREADY_RATED[lang] for item_key in dossier_items}
+            errors = dict.fromkeys(dossier_items, already_rated(lang))
             return await render_form(form, lang, values, errors, uuid.uuid4().hex, status=409)
         logger.warning("idempotency key %s replayed with other answers; refused", key)
         return Template(template_name="message.html", status_code=409,

@@ -21,20 +21,22 @@ from tests.questionnaires.test_languages import THREE_LANGUAGES
 
 def four_languages():
     """THREE_LANGUAGES with Khmer too (each Khmer text is the French one, but for the age question's label), its
-    rating section a table-list."""
+    rating section a table-list, with a dossier code."""
     text = re.sub(r"fr: ([^,}]+)}", r"fr: \1, km: \1}", THREE_LANGUAGES)
-    text = text.replace("  - key: rating\n", "  - key: rating\n    appearance: table-list\n")
-    return load_definition(text.replace("fr: Âge, km: Âge}", "fr: Âge, km: អាយុ}")
-                           .replace("[vi, en, fr]", "[vi, en, fr, km]").replace("key: trilingual", "key: four_languages"))
+    text = text.replace("  - key: rating\n", "  - key: rating\n    appearance: table-list\n").replace(
+        "      - key: fruit\n", "      - key: dossier\n        type: dossier_code\n"
+        "        label: {vi: Mã hồ sơ, en: Dossier code, fr: Numéro du dossier, km: លេខ}\n      - key: fruit\n")
+    text = text.replace("[vi, en, fr]", "[vi, en, fr, km]").replace("key: trilingual", "key: four_languages")
+    return load_definition(text.replace("fr: Âge, km: Âge}", "fr: Âge, km: អាយុ}"))
 
 
 @pytest_asyncio.fixture(scope="module")
 async def languages_form(app, settings) -> str:
-    definition = four_languages()
     today = dt.date.today()
-    campaign = Campaign(code="LANGS-2026", name="Bốn ngôn ngữ", questionnaire=await register(definition),
-                        status="open", starts_on=today.replace(month=1, day=1), ends_on=today.replace(month=12, day=31))
-    await campaign.save()
+    if not await Campaign.exists().where(Campaign.code == "LANGS-2026"):  # the browser test uses it too
+        await Campaign(code="LANGS-2026", name="Bốn ngôn ngữ", questionnaire=await register(four_languages()),
+                       status="open", starts_on=today.replace(month=1, day=1),
+                       ends_on=today.replace(month=12, day=31)).save()
     return form_path(settings, campaign_code="LANGS-2026")
 
 
@@ -85,6 +87,10 @@ async def test_server_messages_use_the_constraint_message_in_that_language_else_
     stored = await client.post(languages_form, data={"_key": hidden_key(page), "_lang": "fr", "age": "30",
                                                      "fruit": "apple"})
     assert stored.status_code == 303 and stored.headers["location"].endswith("/thanks?lang=fr")
+    rated = {"_lang": "fr", "age": "30", "fruit": "apple", "dossier": "HS-000123"}
+    assert (await client.post(languages_form, data={**rated, "_key": uuid.uuid4().hex})).status_code == 303
+    again = await client.post(languages_form, data={**rated, "_key": uuid.uuid4().hex})
+    assert again.status_code == 409 and "Hồ sơ này đã được đánh giá trong đợt khảo sát." in again.text
 
 
 def test_exports_and_paper_use_the_default_language_whatever_the_form_has():
