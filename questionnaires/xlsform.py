@@ -676,7 +676,8 @@ class _Converter:
         condition = f"({item['show_if']}) and {picked}" if item.get("show_if") else picked
         self.note("survey", row, f"or_other: the choice 'other' and the text question '{key}' shown when it is "
                                  "picked were added, as pyxform does.")
-        return {"key": key, "type": "text", "label": self.same_text(OTHER_LABEL), "show_if": show_if.normalise(condition)}
+        return {"key": key, "type": "text", "label": self.same_text(OTHER_LABEL),
+                "show_if": show_if.normalise(condition)}
 
     def add_range_parameters(self, row: int, kind: str, values: dict, item: dict) -> None:
         if kind != "range":
