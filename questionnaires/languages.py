@@ -43,11 +43,17 @@ def code_of(language: str) -> str | None:
     None when the text names no language we know and holds no code."""
     text = " ".join(language.split())
     in_brackets = re.search(r"\(([^()]+)\)\s*$", text)
-    if in_brackets and is_code(in_brackets.group(1).strip()):
-        return in_brackets.group(1).strip()
+    if in_brackets and is_code(_lower_language(in_brackets.group(1).strip())):
+        return _lower_language(in_brackets.group(1).strip())
     if text.lower() in NAMED_CODES:
         return NAMED_CODES[text.lower()]
     return text.lower() if re.fullmatch(r"[A-Za-z]{2,3}", text) else None
+
+
+def _lower_language(code: str) -> str:
+    """'EN' → 'en', 'ZH-Hant' → 'zh-Hant': the language subtag is lower case, the script and region keep theirs."""
+    language, dash, rest = code.partition("-")
+    return language.lower() + dash + rest
 
 
 def column_name(code: str) -> str:
