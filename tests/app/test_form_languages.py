@@ -144,3 +144,18 @@ async def test_an_official_switches_the_questionnaire_to_french(app, settings, t
     assert f'<h1><span lang="fr">FR {french.title["vi"]}</span></h1>' in page
     assert '<html lang="vi">' in page and "Lưu và tiếp tục" in page
     assert '<input type="hidden" name="_lang" value="fr">' in page
+
+
+async def test_a_paper_copy_answered_online_takes_the_form_languages(app, settings, client, languages_form):
+    from survey_app.core.paper_tables import PaperCopy
+    from survey_app.core.tables import Unit
+    from survey_app.paper.services import copy_token
+
+    campaign = await Campaign.select(Campaign.id).where(Campaign.code == "LANGS-2026").first()
+    unit = await Unit.select(Unit.id).where(Unit.code == "SO01").first()
+    await PaperCopy(campaign=campaign["id"], unit=unit["id"], serial=1, printed_by="test").save()
+    link = f"/p/{copy_token(settings.secret_key, campaign['id'], 1)}"
+    page = (await client.get(link, params={"lang": "km"})).text
+    assert '<span lang="km">អាយុ</span>' in page and '<input type="hidden" name="_lang" value="km">' in page
+    sent = await client.post(link, data={"_key": uuid.uuid4().hex, "_lang": "fr", "age": "12"})
+    assert sent.status_code == 422 and "De 18 à 99" in sent.text and '<span lang="fr">Âge</span>' in sent.text
