@@ -13,7 +13,8 @@ import pytest_asyncio
 
 from questionnaires import Questionnaire, load_definition, load_shipped
 from survey_app.campaigns.catalog import register
-from survey_app.core.tables import Campaign
+from survey_app.core.campaign_tables import CampaignUnit
+from survey_app.core.tables import Campaign, Unit
 from tests.app.helpers import draw_officials, form_path, hidden_key
 from tests.questionnaires.test_languages import THREE_LANGUAGES
 
@@ -32,12 +33,17 @@ def four_languages():
 
 @pytest_asyncio.fixture(scope="module")
 async def languages_form(app, settings) -> str:
+    """An open campaign on the four-language form at SO14 only (no other test rates there: a campaign without units
+    would be the newest one that rates every unit's dossiers)."""
     today = dt.date.today()
     if not await Campaign.exists().where(Campaign.code == "LANGS-2026"):  # the browser test uses it too
-        await Campaign(code="LANGS-2026", name="Bốn ngôn ngữ", questionnaire=await register(four_languages()),
-                       status="open", starts_on=today.replace(month=1, day=1),
-                       ends_on=today.replace(month=12, day=31)).save()
-    return form_path(settings, campaign_code="LANGS-2026")
+        campaign = Campaign(code="LANGS-2026", name="Bốn ngôn ngữ", questionnaire=await register(four_languages()),
+                            status="open", starts_on=today.replace(month=1, day=1),
+                            ends_on=today.replace(month=12, day=31))
+        await campaign.save()
+        unit = await Unit.select(Unit.id).where(Unit.code == "SO14").first()
+        await CampaignUnit(campaign=campaign.id, unit=unit["id"]).save()
+    return form_path(settings, counter_code="SO14-Q1", campaign_code="LANGS-2026")
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -148,11 +154,10 @@ async def test_an_official_switches_the_questionnaire_to_french(app, settings, t
 
 async def test_a_paper_copy_answered_online_takes_the_form_languages(app, settings, client, languages_form):
     from survey_app.core.paper_tables import PaperCopy
-    from survey_app.core.tables import Unit
     from survey_app.paper.services import copy_token
 
     campaign = await Campaign.select(Campaign.id).where(Campaign.code == "LANGS-2026").first()
-    unit = await Unit.select(Unit.id).where(Unit.code == "SO01").first()
+    unit = await Unit.select(Unit.id).where(Unit.code == "SO14").first()
     await PaperCopy(campaign=campaign["id"], unit=unit["id"], serial=1, printed_by="test").save()
     link = f"/p/{copy_token(settings.secret_key, campaign['id'], 1)}"
     page = (await client.get(link, params={"lang": "km"})).text
