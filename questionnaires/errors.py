@@ -70,7 +70,8 @@ class Code(str, Enum):
     DUPLICATE_KEY = "the {what} key '{value}' is already used on line {first_line}. Keys must be unique."
     BAD_VERSION = "version must be text such as \"1\" or \"2024.1\"; found {found}. Put it in quotes."
     LANGUAGES_ORDER = "languages must list 'vi' first (for example [vi, en]); found {found}."
-    UNKNOWN_LANGUAGE = "'{value}' is not a supported language. Use one of: {allowed}."
+    UNKNOWN_LANGUAGE = "'{value}' is not a language code. Use a BCP 47 code such as vi, en, fr, km, zh-Hant."
+    DUPLICATE_LANGUAGE = "'{value}' is listed twice in languages."
     MISSING_TRANSLATION = "missing the '{language}' text. Every text needs one entry per language in 'languages'."
     EXTRA_TRANSLATION = ("'{language}' is not one of the definition's languages ({allowed}). Remove it or add the "
                          "language; if it is part of a text, quote the text (a comma ends a value inside {{ }}).")
@@ -169,7 +170,8 @@ CODE_VI = {
     "DUPLICATE_KEY": "khóa {what} '{value}' đã dùng ở dòng {first_line}. Các khóa phải khác nhau.",
     "BAD_VERSION": "version phải là chữ như \"1\" hoặc \"2024.1\"; gặp {found}. Đặt trong dấu nháy.",
     "LANGUAGES_ORDER": "languages phải có 'vi' đứng đầu (ví dụ [vi, en]); gặp {found}.",
-    "UNKNOWN_LANGUAGE": "'{value}' không phải ngôn ngữ được hỗ trợ. Dùng một trong: {allowed}.",
+    "UNKNOWN_LANGUAGE": "'{value}' không phải mã ngôn ngữ. Dùng mã BCP 47 như vi, en, fr, km, zh-Hant.",
+    "DUPLICATE_LANGUAGE": "'{value}' xuất hiện hai lần trong languages.",
     "MISSING_TRANSLATION": "thiếu nội dung '{language}'. Mỗi câu chữ cần một mục cho mỗi ngôn ngữ trong 'languages'.",
     "EXTRA_TRANSLATION": ("'{language}' không thuộc các ngôn ngữ của định nghĩa ({allowed}). Bỏ đi hoặc thêm ngôn "
                           "ngữ; nếu là một phần câu chữ, đặt câu trong dấu nháy (dấu phẩy kết thúc giá trị trong {{ }})."),

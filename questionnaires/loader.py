@@ -13,6 +13,7 @@ from typing import Optional, Union
 
 from questionnaires import piping, show_if, xpath, xpath_eval
 from questionnaires.errors import Code, DefinitionError, Problem
+from questionnaires.languages import is_code
 from questionnaires.model import (ComparableWith, Choice, Criterion, Factor, Item, Questionnaire, Repeat, Scoring,
                                   Section, rating_choices)
 from questionnaires.standard import (CHOICE_TYPES, DEFAULT_SCALE, DISPLAY_TYPES, ITEM_TYPES, LANGUAGES, LAYOUTS,
@@ -24,7 +25,8 @@ KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
 CHOICE_VALUE_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 TOP_FIELDS = ("key", "version", "title", "description", "languages", "layout", "choice_lists", "sections",
               "scoring", "comparable_with")
-SECTION_FIELDS = ("key", "title", "items", "repeat")
+SECTION_FIELDS = ("key", "title", "items", "repeat", "appearance")
+SECTION_APPEARANCES = ("field-list", "table-list")
 REPEAT_FIELDS = ("count", "minimum", "maximum")
 COUNT_TYPES = ("integer", "calculate")  # an item whose answer can say how many members a repeat has
 ITEM_FIELDS = ("key", "type", "label", "hint", "required", "choices", "show_if", "max_length", "minimum",
@@ -251,8 +253,14 @@ class _Builder:
     def read_languages(self, value: object) -> list[str]:
         if value is None:
             return list(LANGUAGES)
-        languages = [language for language in self.list(("languages",), value)
-                     if self.one_of(("languages",), language, LANGUAGES, Code.UNKNOWN_LANGUAGE)]
+        languages = []
+        for index, language in enumerate(self.list(("languages",), value)):
+            if not isinstance(language, str) or not is_code(language):
+                self.report(("languages", index), Code.UNKNOWN_LANGUAGE, value=language)
+            elif language in languages:
+                self.report(("languages", index), Code.DUPLICATE_LANGUAGE, value=language)
+            else:
+                languages.append(language)
         if not languages or languages[0] != "vi":
             self.report(("languages",), Code.LANGUAGES_ORDER, found=describe(value))
             return list(LANGUAGES)
@@ -389,7 +397,9 @@ class _Builder:
         if repeat and key:
             self.repeat_of.update({item.key: key for item in items})
             self.repeat_paths[key] = path + ("repeat",)
-        return Section(key, title, items, repeat)
+        appearance = self.one_of(path + ("appearance",), data.get("appearance"), SECTION_APPEARANCES,
+                                 Code.BAD_APPEARANCE)
+        return Section(key, title, items, repeat, appearance)
 
     def read_repeat(self, path: tuple, value: object) -> Optional[Repeat]:
         """{count: a whole number or an item key, minimum, maximum}: the section is asked once per member."""

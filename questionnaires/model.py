@@ -42,6 +42,7 @@ class Section:
     items: list[Item]
     # asked once per member; its answers are a list of per-member dicts under the section's key
     repeat: Optional[Repeat] = None
+    appearance: Optional[str] = None  # field-list (its questions on one page, as every section) or table-list
 
 
 @dataclass(frozen=True)
@@ -259,6 +260,8 @@ def section_to_dict(section: Section) -> dict:
     data = {"key": section.key, "title": dict(section.title), "items": [item_to_dict(item) for item in section.items]}
     if section.repeat:  # only when set: the dict (and content hash) of every other section is unchanged
         data["repeat"] = repeat_to_dict(section.repeat)
+    if section.appearance:
+        data["appearance"] = section.appearance
     return data
 
 
@@ -324,7 +327,8 @@ def questionnaire_from_dict(data: Mapping) -> Questionnaire:
 def section_from_dict(data: Mapping) -> Section:
     repeat = data.get("repeat")
     return Section(data["key"], dict(data["title"]), [item_from_dict(item) for item in data["items"]],
-                   Repeat(repeat.get("count"), repeat.get("minimum"), repeat.get("maximum")) if repeat else None)
+                   Repeat(repeat.get("count"), repeat.get("minimum"), repeat.get("maximum")) if repeat else None,
+                   data.get("appearance"))
 
 
 def item_from_dict(data: Mapping) -> Item:

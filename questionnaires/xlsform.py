@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from questionnaires import piping, show_if, xpath, xpath_eval
+from questionnaires import languages, piping, show_if, xpath, xpath_eval
 from questionnaires.errors import CODE_VI, Code, DefinitionError, Problem, message
 from questionnaires.loader import parse_definition
 from questionnaires.model import Questionnaire
@@ -34,7 +34,6 @@ QUESTION_KINDS = {*SIMPLE_TYPES, *SELECT_TYPES}
 ANSWER_KINDS = QUESTION_KINDS | {"calculate"}  # rows with a value a relevant, a label or a calculation may read
 OTHER_CHOICE = {"value": "other", "label": {"vi": "Khác", "en": "Other"}}
 OTHER_LABEL = {"vi": "Ghi rõ lựa chọn khác.", "en": "Specify other."}
-LANGUAGE_NAMES = {"vietnamese": "vi", "tiếng việt": "vi", "english": "en", "tiếng anh": "en"}
 TRUE_WORDS = {"yes", "true", "true()", "1", "có"}
 FALSE_WORDS = {"no", "false", "false()", "0", "không"}
 # columns holding XPath: each is parsed, and a form with a wrong one is refused with the row
@@ -61,8 +60,8 @@ APPEARANCES = {"likert": "likert", "horizontal": "horizontal", "horizontal-compa
                "columns": "horizontal", "columns-pack": "horizontal", "minimal": "minimal"}
 GROUP_COLUMNS = ("type", "name", "label", "relevant")
 REPEAT_COLUMNS = GROUP_COLUMNS + ("repeat_count",)
+SECTION_APPEARANCES = ("field-list", "table-list")  # a top-level group's: kept on its section
 CHOICE_COLUMNS = ("list_name", "list name", "name", "label")
-LANGUAGE_WORDS = {"vi": "Vietnamese", "en": "English"}
 # pyxform's older spellings of the same columns (case is ignored: 'bind:jr:constraintMsg')
 COLUMN_ALIASES = {"bind:relevant": "relevant", "bind::relevant": "relevant", "bind:constraint": "constraint",
                   "bind::constraint": "constraint", "bind:required": "required", "bind::required": "required",
@@ -154,12 +153,19 @@ def _cell_text(cell) -> str:
 
 
 def column_language(column: str, default: str) -> tuple[str, str | None]:
-    """('label', 'vi') for 'label::Vietnamese (vi)'; None language for an unknown one."""
+    """('label', 'fr') for 'label::Français (fr)', 'label::French' or 'label:fr'; None for a language that names
+    no code."""
     base, _, language = column.partition("::")
     if not language:
         return base, default
-    code = re.search(r"\(([a-z]{2})\)", language.lower())
-    return base, code.group(1) if code else LANGUAGE_NAMES.get(language.strip().lower())
+    return base, languages.code_of(language)
+
+
+def bad_language(column: str) -> str:
+    return message(f"'{column}' names no language code; write the code in brackets, for example "
+                   "'label::Français (fr)' or 'label::Tiếng Tày (tyz)'.",
+                   f"'{column}' không cho biết mã ngôn ngữ; ghi mã trong ngoặc, ví dụ 'label::Français (fr)' hoặc "
+                   "'label::Tiếng Tày (tyz)'.")
 
 
 class _Converter:
@@ -169,13 +175,14 @@ class _Converter:
         self.file = file
         self.sheets = sheets
         self.notes: list[Note] = []
+        self.refusals: list[Problem] = []  # what would be lost: the form is refused with every one
         self.settings = dict(sheets["settings"][1][1]) if len(sheets.get("settings", [])) > 1 else {}
         self.note_ignored_sheets_and_settings()
         self.default_language = self.language_of_setting()
         self.present_languages = self.languages_in_columns()
+        self.languages = ["vi"] + [language for language in self.present_languages if language != "vi"]
         self.names: dict[str, str] = {}  # XLSForm name → our key
         self.kinds: dict[str, str] = {}  # XLSForm name → its row's type (integer, calculate, note, …)
-        self.refusals: list[Problem] = []  # what would be lost: the form is refused with every one
         self.filter_columns: set[str] = set()  # choices columns that some choice_filter reads
         self.choice_lists = self.read_choices()
 
@@ -197,53 +204,58 @@ class _Converter:
         """The language of columns without '::language': default_language, else guessed from the other columns."""
         language = self.settings.get("default_language", "")
         if language:
-            _, code = column_language(f"x::{language}", "vi")
-            if code not in LANGUAGE_WORDS:
-                self.note("settings", 2, f"default_language '{language}' is not Vietnamese or English; "
-                                         "columns without a language are taken as Vietnamese.")
-            return code if code in LANGUAGE_WORDS else "vi"
+            code = languages.code_of(language)
+            if code is None:
+                self.refusals.append(Problem(self.file, 2, "settings.default_language", bad_language(language)))
+            return code or "vi"
         explicit = {column_language(column, "")[1] for column in self.text_columns() if "::" in column}
         plain = [column for column in self.text_columns() if "::" not in column]
         guess = "en" if "en" in explicit and "vi" not in explicit else "vi"
         if plain:
             self.note("settings", 1, f"no default_language; columns without a language ({', '.join(sorted(set(plain)))})"
-                                     f" are taken as {LANGUAGE_WORDS[guess]}.")
+                                     f" are taken as {languages.own_name(guess)} ({guess}).")
         return guess
 
-    def text_columns(self) -> list[str]:
-        """label/hint column names of the survey and choices sheets."""
-        return [column for sheet in ("survey", "choices") for column in (self.sheets.get(sheet) or [(1, {})])[0][1]
-                if column.partition("::")[0].strip().lower() in TEXT_COLUMNS]
+    def text_columns(self, sheets: tuple = ("survey", "choices")) -> list[str]:
+        """label/hint/constraint_message column names of the survey and choices sheets."""
+        return [column for sheet in sheets for column in (self.sheets.get(sheet) or [(1, {})])[0][1]
+                if column.partition("::")[0].strip().lower() in TEXT_COLUMNS + ("constraint_message",)]
 
-    def languages_in_columns(self) -> set[str]:
-        """vi/en languages that have at least one label or hint column; a missing one is noted once."""
-        present = {column_language(column, self.default_language)[1] for column in self.text_columns()}
-        for language, other in (("vi", "en"), ("en", "vi")):
-            if language not in present and other in present:
-                self.note("survey", 1, f"the workbook has no {LANGUAGE_WORDS[language]} labels; the "
-                                       f"{LANGUAGE_WORDS[other]} texts are copied, translate them.")
+    def languages_in_columns(self) -> list[str]:
+        """Every language of a text column, in column order; a column naming no language code is refused with its
+        sheet and column; no Vietnamese at all is noted once."""
+        present = []
+        for sheet in ("survey", "choices"):
+            for column in self.text_columns((sheet,)):
+                language = column_language(column, self.default_language)[1]
+                if language is None:
+                    self.refusals.append(Problem(self.file, 1, f"{sheet}.{column}", bad_language(column)))
+                elif language not in present:
+                    present.append(language)
+        if present and "vi" not in present:
+            self.note("survey", 1, f"the workbook has no Vietnamese labels; the {languages.own_name(present[0])} "
+                                   "texts are copied, translate them.")
         return present
 
     def texts(self, sheet: str, row: int, values: dict, base: str) -> dict[str, str]:
-        """{'vi': …, 'en': …} from label columns; a missing language copies the other, with a note."""
+        """{language: text} from the base column in each language; a missing language shows the default
+        language's text, noted on the row (Vietnamese missing from the whole workbook is noted once)."""
         texts = {}
         for column, text in values.items():
             name, language = column_language(column, self.default_language)
-            if name.lower() == base and language in ("vi", "en"):
+            if name.lower() == base and language:
                 texts[language] = text
-            elif name.lower() == base:
-                self.note(sheet, row, f"column '{column}' is not Vietnamese or English; dropped.")
-        return self.complete_languages(sheet, row, texts, base)
-
-    def complete_languages(self, sheet: str, row: int, texts: dict, base: str) -> dict[str, str]:
         if not texts:
             return {}
-        for language, other in (("vi", "en"), ("en", "vi")):
-            if language not in texts:
-                texts[language] = texts[other]
-                if language in self.present_languages:  # a language absent from the workbook is noted once
-                    self.note(sheet, row, f"no {language} {base}; copied the {other} text, translate it.")
-        return {"vi": texts["vi"], "en": texts["en"]}
+        source = next(language for language in (self.default_language, "vi", *texts) if language in texts)
+        for language in self.languages:
+            if language not in texts and language in self.present_languages:
+                self.note(sheet, row, f"no {language} {base}; copied the {source} text, translate it.")
+        return {language: texts.get(language, texts[source]) for language in self.languages}
+
+    def same_text(self, texts: dict[str, str]) -> dict[str, str]:
+        """A text the importer makes (a placeholder, 'Other'): given in vi (and en), the rest shows the vi text."""
+        return languages.with_fallback(texts, self.languages)[0]
 
     # --- choices ---
 
@@ -269,7 +281,7 @@ class _Converter:
             label = self.texts("choices", row, values, "label")
             if not label:
                 self.note("choices", row, f"choice '{value}' of list '{list_name}' has no label; its name is used.")
-                label = {"vi": values["name"], "en": values["name"]}
+                label = self.same_text({"vi": values["name"]})
             filters = {column: text for column, text in values.items() if column in ignored}
             lists.setdefault(list_name, []).append({"value": value, "label": label, "filters": filters})
         self.unused_choice_columns = ignored  # noted at the end unless a choice_filter reads them
@@ -309,7 +321,7 @@ class _Converter:
         title = self.settings.get("form_title") or self.settings.get("form_id") or "Imported form"
         key = self.key(self.settings.get("form_id") or pathlib.Path(self.file).stem, "settings", 2)
         header = {"key": key, "version": str(self.settings.get("version") or "1"),
-                  "title": {"vi": title, "en": title}, "languages": ["vi", "en"], "layout": "paged"}
+                  "title": self.same_text({"vi": title}), "languages": self.languages, "layout": "paged"}
         return header | self.extras()
 
     def extras(self) -> dict:
@@ -386,8 +398,10 @@ class _Converter:
             if kind == "begin_loop":  # expanded at its end: the questions once per choice, as pyxform does
                 sections[-1]["loop"] = (row, values.get("type", "").split()[-1])
         else:
-            self.note("survey", row, "nested group flattened into its top-level group.")
-            self.note_ignored_columns(row, values, GROUP_COLUMNS)
+            self.note("survey", row, "nested group flattened into its top-level group"
+                      + (" (its field-list holds: the top-level group is one page)."
+                         if "field-list" in values.get("appearance", "").lower().split() else "."))
+            self.note_ignored_columns(row, values, GROUP_COLUMNS + ("appearance",))
         group_conditions.append(self.group_condition(row, values))
 
     def expand_loop(self, section: dict) -> None:
@@ -536,14 +550,21 @@ class _Converter:
 
     def ungrouped_section(self, position: int) -> dict:
         """A section for questions outside any group; emptied ones are removed at the end."""
-        return {"key": f"main_{position}" if position else "main", "title": {"vi": "Phần chung", "en": "General"},
+        return {"key": f"main_{position}" if position else "main",
+                "title": self.same_text({"vi": "Phần chung", "en": "General"}),
                 "items": []}
 
     def section(self, row: int, values: dict) -> dict:
-        self.note_ignored_columns(row, values, REPEAT_COLUMNS if row_kind(values) == "begin_repeat" else GROUP_COLUMNS)
+        columns = REPEAT_COLUMNS if row_kind(values) == "begin_repeat" else GROUP_COLUMNS
+        self.note_ignored_columns(row, values, columns + ("appearance",))
         key = self.names.get(values.get("name", ""), f"group_{row}")
-        title = self.texts("survey", row, values, "label") or {"vi": key, "en": key}
-        return {"key": key, "title": title, "items": []}
+        title = self.texts("survey", row, values, "label") or self.same_text({"vi": key})
+        words = values.get("appearance", "").lower().split()
+        kept = [word for word in words if word in SECTION_APPEARANCES][:1]
+        if set(words) - set(kept):
+            self.note("survey", row, f"group appearance '{' '.join(word for word in words if word not in kept)}' is "
+                                     "not supported here; dropped.")
+        return {"key": key, "title": title, "items": []} | ({"appearance": kept[0]} if kept else {})
 
     def item(self, row: int, values: dict, group_conditions: list[str]) -> dict | None:
         kind, list_name, other = question_type(values)
@@ -667,16 +688,16 @@ class _Converter:
 
     def placeholder(self, row: int, name: str) -> dict:
         self.note("survey", row, f"'{name}' has no label; its name is used.")
-        return {"vi": name, "en": name}
+        return self.same_text({"vi": name})
 
     def item_choices(self, row: int, list_name: str, other: bool) -> list[dict]:
         if list_name not in self.choice_lists:
             self.refusals.append(Problem(self.file, row, "survey.type",
                                          Code.XLSFORM_UNKNOWN_LIST.format(value=list_name)))
-            return [{"value": "x", "label": {"vi": "x", "en": "x"}}]
+            return [{"value": "x", "label": self.same_text({"vi": "x"})}]
         choices = self.choice_lists[list_name]
         if other and OTHER_CHOICE["value"] not in [choice["value"] for choice in choices]:
-            choices = [*choices, OTHER_CHOICE]
+            choices = [*choices, {**OTHER_CHOICE, "label": self.same_text(OTHER_CHOICE["label"])}]
         return choices
 
     def add_appearance(self, row: int, values: dict, item: dict) -> None:
@@ -726,7 +747,8 @@ class _Converter:
         condition = f"({item['show_if']}) and {picked}" if item.get("show_if") else picked
         self.note("survey", row, f"or_other: the choice 'other' and the text question '{key}' shown when it is "
                                  "picked were added, as pyxform does.")
-        return {"key": key, "type": "text", "label": dict(OTHER_LABEL), "show_if": show_if.normalise(condition)}
+        return {"key": key, "type": "text", "label": self.same_text(OTHER_LABEL),
+                "show_if": show_if.normalise(condition)}
 
     def add_range_parameters(self, row: int, kind: str, values: dict, item: dict) -> None:
         if kind != "range":

@@ -11,10 +11,10 @@ from __future__ import annotations
 import io
 import json
 
+from questionnaires.languages import column_name
 from questionnaires.model import Questionnaire, comparable_to_dict, repeat_to_dict, scoring_to_dict
 from questionnaires.xlsform_logic import show_if_to_relevant
 
-LANGUAGE_COLUMNS = {"vi": "Tiếng Việt (vi)", "en": "English (en)"}
 XLSFORM_TYPES = {"integer": "integer", "decimal": "decimal", "text": "text", "date": "date", "time": "time",
                  "datetime": "datetime",
                  "dossier_code": "text", "unit": "text", "domain": "text", "note": "note",
@@ -41,7 +41,7 @@ def export_xlsform(questionnaire: Questionnaire) -> bytes:
 
 
 def text_columns(base: str, languages: list[str]) -> list[str]:
-    return [f"{base}::{LANGUAGE_COLUMNS.get(language, language)}" for language in languages]
+    return [f"{base}::{column_name(language)}" for language in languages]
 
 
 def survey_rows(questionnaire: Questionnaire, languages: list[str]) -> list[list]:
@@ -53,9 +53,11 @@ def survey_rows(questionnaire: Questionnaire, languages: list[str]) -> list[list
     for section in questionnaire.sections:
         kind = "repeat" if section.repeat else "group"
         begin = [f"begin_{kind}", section.key, *(section.title.get(language) for language in languages)]
+        begin += [None] * (len(header) - len(begin))
+        begin[header.index("appearance")] = section.appearance
         if section.repeat and section.repeat.count is not None:
             count = section.repeat.count
-            begin += [None] * (len(header) - len(begin) - 1) + [count if isinstance(count, int) else f"${{{count}}}"]
+            begin[header.index("repeat_count")] = count if isinstance(count, int) else f"${{{count}}}"
         rows.append(begin)
         for item in section.items:
             rows.append(item_row(item, languages, multiple_keys))
@@ -131,7 +133,9 @@ def choice_rows(questionnaire: Questionnaire, languages: list[str]) -> list[list
         if not item.choices or name in written:
             continue
         written.add(name)
-        rows.extend([name, choice.value, *(choice.label.get(language) for language in languages),
+        # the standard scales' labels are in vi and en only: other languages show the Vietnamese, as the form does
+        rows.extend([name, choice.value,
+                     *(choice.label.get(language) or choice.label.get("vi") for language in languages),
                      *(choice.filters.get(column) for column in filter_columns)]
                     for choice in item.choices)
     return rows
@@ -148,4 +152,4 @@ def settings_rows(questionnaire: Questionnaire) -> list[list]:
         extras["repeat_limits"] = {key: value for key, value in limits.items() if value}
     return [["form_id", "form_title", "version", "default_language", "sipas_extras"],
             [questionnaire.key, questionnaire.title.get("vi") or next(iter(questionnaire.title.values())),
-             questionnaire.version, LANGUAGE_COLUMNS["vi"], json.dumps(extras, ensure_ascii=False)]]
+             questionnaire.version, column_name("vi"), json.dumps(extras, ensure_ascii=False)]]

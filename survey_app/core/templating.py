@@ -8,6 +8,7 @@ import re
 from litestar.plugins.jinja import JinjaTemplateEngine
 from markupsafe import Markup
 
+from questionnaires.languages import own_name
 from survey_app.core.vietnam_time import VIETNAM_TIME
 from survey_app.core.wording import LANGUAGE_COOKIE
 
@@ -56,9 +57,39 @@ def label(texts: dict | None, lang: str = "vi") -> str:
     return texts.get(lang) or texts.get("vi") or next(iter(texts.values()))
 
 
+def chrome_language(lang: str) -> str:
+    """The language of the page's own words (buttons, errors): English or Vietnamese; a questionnaire read in
+    another language (?lang=fr) keeps Vietnamese around its translated texts."""
+    return "en" if lang == "en" else "vi"
+
+
+def text_language(texts: dict | None, lang: str = "vi") -> str:
+    """The language `label` shows for these texts: `lang`, else Vietnamese, else the first there is."""
+    if not texts or texts.get(lang):
+        return lang
+    return "vi" if texts.get("vi") else next(iter(texts))
+
+
+def in_own_language(html: Markup, texts: dict | None, lang: str) -> Markup:
+    """The text marked with its language (<span lang="fr">) when it is not the page's own language."""
+    language = text_language(texts, lang)
+    if language == chrome_language(lang):
+        return html
+    return Markup('<span lang="{}">{}</span>').format(language, html)
+
+
+def shown(texts: dict | None, lang: str = "vi") -> Markup:
+    """A questionnaire text in the page body: `label`, marked with its language when the page's is another."""
+    return in_own_language(Markup.escape(label(texts, lang)), texts, lang)
+
+
 def piped(texts: dict | None, lang: str = "vi", definition=None, values: dict | None = None) -> Markup:
     """The label with each `${key}` replaced by the answer given so far, in a <span data-pipe> that the page
-    script keeps up to date; everything else HTML-escaped."""
+    script keeps up to date; everything else HTML-escaped; marked with its language as `shown` does."""
+    return in_own_language(_piped(texts, lang, definition, values), texts, lang)
+
+
+def _piped(texts: dict | None, lang: str, definition, values: dict | None) -> Markup:
     from questionnaires import piping
 
     text = label(texts, lang)
@@ -99,5 +130,6 @@ def configure_environment(engine: JinjaTemplateEngine) -> None:
     from survey_app.core.wording import design_note_vi
 
     engine.engine.filters.update(design_vi=design_note_vi, vndate=vietnamese_date, vntime=vietnamese_time, percent=percent, percent_share=percent_share, label=label, piped=piped,
-                                  thousands=thousands, english_notes=english_notes)
-    engine.engine.globals.update(nav_links=nav_links, page_language=page_language)
+                                  shown=shown, thousands=thousands, english_notes=english_notes)
+    engine.engine.globals.update(nav_links=nav_links, page_language=page_language, chrome_language=chrome_language,
+                                 own_language_name=own_name)

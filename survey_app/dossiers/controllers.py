@@ -65,6 +65,11 @@ def is_json(request: Request) -> bool:
     return request.headers.get("content-type", "").partition(";")[0].strip().lower() == "application/json"
 
 
+
+def form_languages(context: rating.RatingContext) -> list[str]:
+    """The rating form's languages; without an open campaign, the page's own (vi, en)."""
+    return context.definition.languages if context.questionnaire else ["vi", "en"]
+
 class DossierApiController(Controller):
     path = "/api/v1/dossiers"
     opt = API_ACCESS
@@ -122,7 +127,7 @@ class DossierRatingController(Controller):
                           generate_examples=False)})
     async def show(self, state: State, token: FromPath[str], lang: FromQuery[str | None] = None) -> Template:
         context = await rating.load_rating(state.settings.secret_key, token)
-        language = pick_language(lang)
+        language = pick_language(lang, form_languages(context))
         if context.rated:
             return message_page(ALREADY_RATED, language, 409)
         if context.campaign is None:
@@ -144,7 +149,8 @@ class DossierRatingController(Controller):
         context = await rating.load_rating(state.settings.secret_key, token)
         await state.form_posts.check(request)
         fields = await posted_fields(request)
-        lang, key = pick_language(first(fields, "_lang")), submission_key(first(fields, "_key"))
+        lang = pick_language(first(fields, "_lang"), form_languages(context))
+        key = submission_key(first(fields, "_key"))
         if context.campaign is None:
             return message_page(NO_CAMPAIGN, lang, 410)
         values = rating.answers_with_dossier(context, raw_answers(fields, context.definition))

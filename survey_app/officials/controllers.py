@@ -135,11 +135,11 @@ class OfficialController(Controller):
     @get("/{index:int}")
     async def section(self, request: Request, state: State, index: FromPath[int],
                       lang: FromQuery[str | None] = None) -> Template | Redirect:
-        lang = pick_language(lang)
         try:
             context = await self._context(request, state)
         except CodeRefused as refused:
-            return refused_page(refused, lang, state.settings)
+            return refused_page(refused, pick_language(lang), state.settings)
+        lang = pick_language(lang, context.definition.languages)
         if not 0 <= index < len(context.definition.sections):
             return Redirect(path=f"/o/0?lang={lang}", status_code=303)
         return section_page(context, index, lang, {})
@@ -147,11 +147,11 @@ class OfficialController(Controller):
     @post("/{index:int}", status_code=200)
     async def save(self, request: Request, state: State, index: FromPath[int]) -> Template | Redirect:
         form_data = await request.form()
-        lang = pick_language(form_data.get("_lang"))
         try:
             context = await self._context(request, state)
         except CodeRefused as refused:
-            return refused_page(refused, lang, state.settings)
+            return refused_page(refused, pick_language(form_data.get("_lang")), state.settings)
+        lang = pick_language(form_data.get("_lang"), context.definition.languages)
         sections = context.definition.sections
         if not 0 <= index < len(sections):
             return Redirect(path=f"/o/0?lang={lang}", status_code=303)

@@ -18,7 +18,7 @@ from survey_app.paper.printing import copy_label
 from survey_app.core.paper_tables import PaperCopy
 from survey_app.core.tables import Unit
 from survey_app.public.controllers import (
-    DOSSIER_ALREADY_RATED,
+    already_rated,
     closed_page,
     pick_language,
     raw_answers,
@@ -67,11 +67,11 @@ class PaperOnlineController(Controller):
 
     @get()
     async def show(self, state: State, token: FromPath[str], lang: FromQuery[str | None] = None) -> Template:
-        lang = pick_language(lang)
-        opened = await open_copy(state.settings.secret_key, token, lang)
+        opened = await open_copy(state.settings.secret_key, token, pick_language(lang))
         if isinstance(opened, Template):
             return opened
-        return await render_form(opened[1], lang, {}, {}, uuid.uuid4().hex)
+        form = opened[1]
+        return await render_form(form, pick_language(lang, form.definition.languages), {}, {}, uuid.uuid4().hex)
 
     @post(status_code=200)
     async def submit(self, request: Request, token: FromPath[str]) -> Template | Redirect:
@@ -83,6 +83,7 @@ class PaperOnlineController(Controller):
         if isinstance(opened, Template):
             return opened
         found, form = opened
+        lang = pick_language(first(fields, "_lang"), form.definition.languages)
         values = raw_answers(fields, form.definition)
         answers, errors = form.definition.validate_answers(values, lang=lang)
         key = submission_key(first(fields, "_key"))
@@ -91,7 +92,7 @@ class PaperOnlineController(Controller):
         outcome = await services.store_online(state.settings.secret_key, found, answers)
         if outcome == "dossier":
             dossier_items = [item.key for item in form.definition.items if item.type == "dossier_code"]
-            return await render_form(form, lang, values, dict.fromkeys(dossier_items, DOSSIER_ALREADY_RATED[lang]),
+            return await render_form(form, lang, values, dict.fromkeys(dossier_items, already_rated(lang)),
                                      key, status=409)
         if outcome != "stored":
             return refused_page(services.PaperRefused(*services.ONLINE_REFUSALS[outcome], status=410), lang)

@@ -40,8 +40,14 @@ def submission_key(sent) -> str:
     return sent if isinstance(sent, str) and KEY_PATTERN.fullmatch(sent) else uuid.uuid4().hex
 
 
-def pick_language(value: str | None) -> str:
-    return value if value in LANGUAGES else "vi"
+def pick_language(value: str | None, languages=LANGUAGES) -> str:
+    """The asked language if the page has it (a questionnaire's `languages`; page words: vi, en), else Vietnamese."""
+    return value if value in languages else "vi"
+
+
+def already_rated(lang: str) -> str:
+    """The page's own words: Vietnamese for every language but English."""
+    return DOSSIER_ALREADY_RATED["en" if lang == "en" else "vi"]
 
 
 def first_part_with(errors: dict, definition) -> int:
@@ -104,7 +110,8 @@ class CounterFormController(Controller):
         form = await load_form_context(state.settings, token, state.form_cache)
         if form.is_closed(today_in_vietnam()):
             return closed_page(form, pick_language(lang))
-        return await render_form(form, pick_language(lang), {}, {}, uuid.uuid4().hex, kiosk=kiosk == "1")
+        lang = pick_language(lang, form.definition.languages)
+        return await render_form(form, lang, {}, {}, uuid.uuid4().hex, kiosk=kiosk == "1")
 
     @post(status_code=200)
     async def submit(self, request: Request) -> Template | Redirect:
@@ -114,7 +121,7 @@ class CounterFormController(Controller):
         await state.form_posts.check(request)
         form = await load_form_context(state.settings, token, state.form_cache)
         fields = await posted_fields(request)
-        lang = pick_language(first(fields, "_lang"))
+        lang = pick_language(first(fields, "_lang"), form.definition.languages)
         if form.is_closed(today_in_vietnam()):
             return closed_page(form, lang)
         key = submission_key(first(fields, "_key"))
@@ -150,7 +157,7 @@ class CounterFormController(Controller):
             return Redirect(path=f"{form.path}/thanks?lang={lang}{'&kiosk=1' if kiosk else ''}", status_code=303)
         if outcome is StoreOutcome.DOSSIER_ALREADY_RATED:
             dossier_items = [item.key for item in form.definition.items if item.type == "dossier_code"]
-            errors = {item_key: DOSSIER_ALREADY_RATED[lang] for item_key in dossier_items}
+            errors = dict.fromkeys(dossier_items, already_rated(lang))
             return await render_form(form, lang, values, errors, uuid.uuid4().hex, status=409)
         logger.warning("idempotency key %s replayed with other answers; refused", key)
         return Template(template_name="message.html", status_code=409,
@@ -161,5 +168,5 @@ class CounterFormController(Controller):
         self, state: State, token: FromPath[str], lang: FromQuery[str | None] = None, kiosk: FromQuery[str] = ""
     ) -> Template:
         form = await load_form_context(state.settings, token, state.form_cache)
-        context = {"form": form, "lang": pick_language(lang), "kiosk": kiosk == "1"}
+        context = {"form": form, "lang": pick_language(lang, form.definition.languages), "kiosk": kiosk == "1"}
         return Template(template_name="thanks.html", context=context)
