@@ -123,6 +123,10 @@ def add_member_calculations(calculations: dict, outer: dict, member: dict) -> No
 
 
 def member_count_error(repeat, given: int, expected: int | None, language: str) -> str | None:
+    from questionnaires.model import MAX_MEMBERS
+
+    if expected is not None and expected > MAX_MEMBERS:  # a count answer the page could never show blocks for
+        return answer_message("too_many_members", language, maximum=MAX_MEMBERS)
     if expected is not None and given != expected:
         return answer_message("member_count", language, expected=expected, given=given)
     if repeat.minimum is not None and given < repeat.minimum:
@@ -339,7 +343,7 @@ def _clean_time(item: Item, text: str) -> str:
     found = TIME_OF_DAY.fullmatch(text)
     if not found or int(found.group(1)) > 23 or int(found.group(2)) > 59:
         raise AnswerError("bad_time")
-    return f"{int(found.group(1)):02d}:{found.group(2)}"
+    return f"{int(found.group(1)):02d}:{int(found.group(2)):02d}"  # "١٤:٣٠" is 14:30 too
 
 
 def _clean_datetime(item: Item, text: str) -> str:

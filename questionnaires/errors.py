@@ -103,14 +103,18 @@ class Code(str, Enum):
     CALCULATION_BAD = "the calculation '{text}' cannot be computed: {detail}."
     SHOW_IF_CYCLE = "show_if conditions form a cycle: {cycle}. Break it by removing one of the references."
     EMPTY_SECTIONS = "the questionnaire has no items. Add at least one section with items."
-    BAD_REPEAT_COUNT = "a repeat's count must be a whole number of at least 1 or an item key; found {found}."
+    BAD_REPEAT_COUNT = "a repeat's count must be a whole number from 1 to 50 or an item key; found {found}."
     BAD_REPEAT_COUNT_ITEM = ("the repeat count '{value}' is not an integer or calculate item asked once (outside "
                              "repeats). Name such an item, or give a whole number.")
-    BAD_MEMBER_LIMIT = "a repeat's minimum and maximum must be whole numbers of at least 0; found {found}."
+    BAD_MEMBER_LIMIT = "a repeat's minimum and maximum must be whole numbers from 0 to 50; found {found}."
     REPEAT_ITEM_OUTSIDE = ("'{value}' is asked once per member of the repeat '{repeat}'; only items of that repeat "
                            "can refer to it.")
     PIPED_MEMBER_ANSWER = ("a label or hint cannot show a member's answer ('{value}'): the form fills in answers "
                            "asked once only. Write the text without it.")
+    REPEAT_KEY_TAKEN = ("the repeat's key '{value}' is also a question's key; the answers would overwrite each other. "
+                        "Give the repeat a key of its own.")
+    REPEAT_COLUMN_TAKEN = ("the question '{value}' has the name of an export column of the repeat '{repeat}' "
+                           "({repeat}_N_…); its answers would be lost in exports. Rename the question.")
     SCORING_UNKNOWN_ITEM = "'{value}' is not an item key of this questionnaire."
     SCORING_NOT_RATING = "item '{value}' is a '{type}' item; only rating5 items can be scored."
     SCORING_ITEM_TWICE = "item '{value}' is already scored in criterion '{first}'. Score each item once."
@@ -202,14 +206,18 @@ CODE_VI = {
     "CALCULATION_BAD": "phép tính '{text}' không tính được: {detail}.",
     "SHOW_IF_CYCLE": "các điều kiện show_if tạo thành vòng: {cycle}. Bỏ một tham chiếu để phá vòng.",
     "EMPTY_SECTIONS": "phiếu hỏi không có câu hỏi nào. Thêm ít nhất một phần có câu hỏi.",
-    "BAD_REPEAT_COUNT": "số lần lặp (count) phải là số nguyên từ 1 trở lên hoặc khóa một câu hỏi; gặp {found}.",
+    "BAD_REPEAT_COUNT": "số lần lặp (count) phải là số nguyên từ 1 đến 50 hoặc khóa một câu hỏi; gặp {found}.",
     "BAD_REPEAT_COUNT_ITEM": ("số lần lặp '{value}' không phải câu hỏi loại integer hoặc calculate được hỏi một lần "
                               "(ngoài nhóm lặp). Ghi khóa một câu như vậy, hoặc một số nguyên."),
-    "BAD_MEMBER_LIMIT": "minimum và maximum của nhóm lặp phải là số nguyên từ 0 trở lên; gặp {found}.",
+    "BAD_MEMBER_LIMIT": "minimum và maximum của nhóm lặp phải là số nguyên từ 0 đến 50; gặp {found}.",
     "REPEAT_ITEM_OUTSIDE": ("'{value}' được hỏi cho từng thành viên của nhóm lặp '{repeat}'; chỉ các câu trong nhóm "
                             "lặp đó mới nhắc tới được."),
     "PIPED_MEMBER_ANSWER": ("nhãn hoặc gợi ý không hiển thị được câu trả lời của từng thành viên ('{value}'): phiếu "
                             "chỉ điền các câu hỏi một lần. Hãy viết câu chữ không có phần này."),
+    "REPEAT_KEY_TAKEN": ("khóa '{value}' của nhóm lặp trùng khóa một câu hỏi; câu trả lời sẽ ghi đè lên nhau. Hãy đặt "
+                         "cho nhóm lặp một khóa riêng."),
+    "REPEAT_COLUMN_TAKEN": ("câu hỏi '{value}' trùng tên một cột xuất dữ liệu của nhóm lặp '{repeat}' ({repeat}_N_…); "
+                            "câu trả lời của nó sẽ mất khi xuất dữ liệu. Hãy đổi tên câu hỏi."),
     "SCORING_UNKNOWN_ITEM": "'{value}' không phải khóa câu hỏi của phiếu này.",
     "SCORING_NOT_RATING": "câu hỏi '{value}' thuộc loại '{type}'; chỉ câu hỏi rating5 mới được tính điểm.",
     "SCORING_ITEM_TWICE": "câu hỏi '{value}' đã được tính điểm trong tiêu chí '{first}'. Mỗi câu chỉ tính một lần.",

@@ -14,8 +14,8 @@ from typing import Optional, Union
 from questionnaires import piping, show_if, xpath, xpath_eval
 from questionnaires.errors import Code, DefinitionError, Problem
 from questionnaires.languages import is_code
-from questionnaires.model import (ComparableWith, Choice, Criterion, Factor, Item, Questionnaire, Repeat, Scoring,
-                                  Section, rating_choices)
+from questionnaires.model import (MAX_MEMBERS, ComparableWith, Choice, Criterion, Factor, Item, Questionnaire,
+                                  Repeat, Scoring, Section, rating_choices)
 from questionnaires.standard import (CHOICE_TYPES, DEFAULT_SCALE, DISPLAY_TYPES, ITEM_TYPES, LANGUAGES, LAYOUTS,
                                      NOT_ASKED_TYPES, RATING_SCALES, SCORING_RULES)
 from questionnaires.yaml_tree import Document, read_document
@@ -409,7 +409,8 @@ class _Builder:
         count = data.get("count")
         if isinstance(count, str):
             count = self.text(path + ("count",), count)
-        elif count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+        elif count is not None and (isinstance(count, bool) or not isinstance(count, int)
+                                    or not 1 <= count <= MAX_MEMBERS):
             self.report(path + ("count",), Code.BAD_REPEAT_COUNT, found=describe(count))
             count = None
         low, high = (self.whole_number(path + (name,), data.get(name)) for name in ("minimum", "maximum"))
@@ -420,7 +421,7 @@ class _Builder:
     def whole_number(self, path: tuple, value: object) -> Optional[int]:
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_MEMBERS:
             self.report(path, Code.BAD_MEMBER_LIMIT, found=describe(value))
             return None
         return value
@@ -429,7 +430,10 @@ class _Builder:
         """A repeat's count names an integer or calculate item asked once; an item asked once cannot read an
         answer given per member, nor a member's item another repeat's answer."""
         asked_once = {item.key: item for section in sections if not section.repeat for item in section.items}
+        every_key = {item.key for section in sections for item in section.items}
         for section in sections:
+            if section.repeat:
+                self.check_repeat_key(section, every_key)
             count = section.repeat.count if section.repeat else None
             if isinstance(count, str) and (count not in asked_once or asked_once[count].type not in COUNT_TYPES):
                 self.report(self.repeat_paths[section.key] + ("count",), Code.BAD_REPEAT_COUNT_ITEM, value=count)
@@ -440,6 +444,15 @@ class _Builder:
                 self.report(path, Code.REPEAT_ITEM_OUTSIDE, value=other, repeat=self.repeat_of[other])
             elif other in self.repeat_of and path[-1] in ("label", "hint"):  # the page fills in one answer per key
                 self.report(path, Code.PIPED_MEMBER_ANSWER, value=other)
+
+    def check_repeat_key(self, section: Section, every_key: set[str]) -> None:
+        """A repeat's key is no question's, and no question is named like its wide export columns (`key_N_…`)."""
+        path = self.repeat_paths[section.key][:-1] + ("key",)
+        if section.key in every_key:
+            self.report(path, Code.REPEAT_KEY_TAKEN, value=section.key)
+        wide = re.compile(re.escape(section.key) + r"_[0-9]+_")
+        for key in sorted(key for key in every_key if wide.match(key)):
+            self.report(path, Code.REPEAT_COLUMN_TAKEN, value=key, repeat=section.key)
 
     def read_item(self, path: tuple, value: object) -> Optional[Item]:
         data = self.mapping(path, value, ITEM_FIELDS, ("key", "type", "label"))

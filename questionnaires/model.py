@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Mapping, Optional
@@ -11,6 +12,9 @@ from typing import Mapping, Optional
 from questionnaires import show_if
 from questionnaires.items import Choice, Item  # noqa: F401 (the model's leaves, re-exported)
 from questionnaires.standard import NOT_APPLICABLE, NOT_APPLICABLE_LABEL, RATING_SCALES
+
+
+MAX_MEMBERS = 50  # members of one repeat a page shows and the server takes
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ class Repeat:
         if isinstance(self.count, int):
             return self.count
         value = answers.get(self.count) if self.count else None
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,9}", value.strip()):  # "--5", "²": not a count
             value = int(value)
         if isinstance(value, float) and value.is_integer():
             value = int(value)

@@ -29,4 +29,4 @@ def load_shipped() -> dict[str, Questionnaire]:
 def version_order(version: str) -> tuple:
     """Sort key for versions such as "2", "2024.1" or "1.10": numeric parts compare as numbers."""
     parts = version.replace("-", ".").split(".")
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in parts)
+    return tuple((0, int(part), "") if part.isdecimal() else (1, 0, part) for part in parts)

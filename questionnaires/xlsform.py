@@ -359,14 +359,17 @@ class _Converter:
         show_if; a group inside a repeat is flattened into it."""
         sections = [self.ungrouped_section(0)]
         group_conditions: list[str | None] = []  # one entry per open group, innermost last
+        opened: list[tuple[str, int]] = []  # (begin_… kind, row) of each open group, innermost last
         for row, values in rows:
             kind = row_kind(values)
             self.check_expressions(row, values)
             if not kind:
                 self.row_without_type(row, values)
             elif kind in ("begin_group", "begin_repeat", "begin_loop"):
+                opened.append((kind, row))
                 self.begin_group(row, kind, values, sections, group_conditions)
             elif kind in ("end_group", "end_repeat", "end_loop"):
+                self.check_end(row, kind, opened)
                 if group_conditions:
                     group_conditions.pop()
                 if not group_conditions:
@@ -378,7 +381,20 @@ class _Converter:
                     sections[-1]["items"].append(item)
                 if item and question_type(values)[2]:
                     sections[-1]["items"].append(self.other_question(row, item))
+        for kind, row in opened:
+            self.refuse(row, "type", message(f"this {kind} has no matching end_{kind[6:]}.",
+                                             f"{kind} này không có dòng end_{kind[6:]} tương ứng."))
         return [section for section in sections if section["items"]]
+
+    def check_end(self, row: int, kind: str, opened: list[tuple[str, int]]) -> None:
+        """An end_… row closes the innermost open group of its own kind, as pyxform requires."""
+        if not opened:
+            self.refuse(row, "type", message(f"this {kind} closes no group.", f"dòng {kind} này không đóng nhóm nào."))
+            return
+        begun, begun_row = opened.pop()
+        if begun[6:] != kind[4:]:
+            self.refuse(row, "type", message(f"this {kind} closes the {begun} of row {begun_row}.",
+                                             f"dòng {kind} này lại đóng {begun} ở dòng {begun_row}."))
 
     def begin_group(self, row: int, kind: str, values: dict, sections: list, group_conditions: list) -> None:
         if kind == "begin_loop" and group_conditions:
@@ -394,6 +410,12 @@ class _Converter:
             sections.append(self.section(row, values))
             if kind == "begin_repeat":
                 limits = self.repeat_limits().get(sections[-1]["key"], {})
+                if not isinstance(limits, dict):  # our own settings column, edited by hand
+                    self.refuse(row, "type", message(
+                        f"sipas_extras repeat_limits of '{sections[-1]['key']}' must be {{minimum, maximum}}.",
+                        f"repeat_limits của '{sections[-1]['key']}' trong sipas_extras phải có dạng "
+                        "{minimum, maximum}."))
+                    limits = {}
                 sections[-1]["repeat"] = self.repeat(row, values.get("repeat_count")) | limits
             if kind == "begin_loop":  # expanded at its end: the questions once per choice, as pyxform does
                 sections[-1]["loop"] = (row, values.get("type", "").split()[-1])
@@ -448,7 +470,7 @@ class _Converter:
         text = (count or "").strip()
         if not text:
             return {}
-        if text.isdigit() and int(text) >= 1:
+        if text.isdecimal() and int(text) >= 1:
             return {"count": int(text)}
         name = re.fullmatch(r"\$\{([^}]+)\}", text)
         if name and self.kinds.get(name.group(1)) in ("integer", "int", "calculate"):

@@ -225,6 +225,8 @@ def stored(value) -> object:
 
 VIETNAM = datetime.timezone(datetime.timedelta(hours=7), "ICT")  # Asia/Ho_Chi_Minh today: no tz database needed
 EPOCH = datetime.date(1970, 1, 1)
+# days since EPOCH of 0002-01-01 and 9998-12-31: a zone or a day's arithmetic never steps out of years 1-9999
+DAYS_IN_RANGE = ((datetime.date(2, 1, 1) - EPOCH).days, (datetime.date(9998, 12, 31) - EPOCH).days)
 ISO_DATE_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)(?:T(\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,6})\d*)?)?"
                            r"(Z|[+-]\d\d:?\d\d)?)?")
 MONTH_ABBREVIATIONS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
@@ -251,6 +253,8 @@ def _date_from_text(text: str) -> datetime.date | None:
     if match is None:
         return None
     year, month, day, hour, minute, second, fraction, zone = match.groups()
+    if not 2 <= int(year) <= 9998:  # a zone or a day's arithmetic would step out of Python's years 1-9999
+        return None
     try:
         if hour is None:
             return datetime.date(int(year), int(month), int(day))
@@ -278,7 +282,7 @@ def _to_date_time(value) -> datetime.date | str:
     if isinstance(value, str):
         return _date_from_text(value.strip()) or ""
     days = number(value)
-    if not math.isfinite(days) or abs(days) > 2_900_000:
+    if not math.isfinite(days) or not DAYS_IN_RANGE[0] <= days <= DAYS_IN_RANGE[1]:
         return ""
     start = datetime.datetime.combine(EPOCH, datetime.time(), VIETNAM)
     return start + datetime.timedelta(days=days)

@@ -58,7 +58,7 @@ def _quota(text: str) -> int | None | str:
     text = (text or "").strip()
     if not text:
         return None
-    return int(text) if text.isdigit() and int(text) > 0 else "bad"
+    return int(text) if text.isdecimal() and int(text) > 0 else "bad"
 
 
 async def check_new_campaign(form) -> dict:
@@ -70,7 +70,7 @@ async def check_new_campaign(form) -> dict:
     elif await Campaign.exists().where(Campaign.code == code):
         problems.add("code", f"Mã đợt: '{code}' đã có.", f"Code: {code!r} is already used.")
     questionnaire_id = form.get("questionnaire", "")
-    if not questionnaire_id.isdigit() or not await Questionnaire.exists().where(Questionnaire.id == int(questionnaire_id)):
+    if not questionnaire_id.isdecimal() or not await Questionnaire.exists().where(Questionnaire.id == int(questionnaire_id)):
         problems.add("questionnaire", "Phiếu hỏi: chọn một phiên bản.", "Questionnaire: choose a version.")
     mode = form.get("mode", "")
     if mode not in CAMPAIGN_MODES:
@@ -121,8 +121,8 @@ async def _checked_editable(form, problems: FormProblems) -> dict:
 
 async def _with_units_below(form) -> list[str]:
     """The ticked units, plus every unit below a unit ticked "with the units below" (works without JavaScript)."""
-    chosen = [value for value in form.getall("units", []) if value.isdigit()]
-    parents = {int(value) for value in form.getall("with_children", []) if value.isdigit()}
+    chosen = [value for value in form.getall("units", []) if value.isdecimal()]
+    parents = {int(value) for value in form.getall("with_children", []) if value.isdecimal()}
     if parents:
         from survey_app.results.services import children_by_parent, subtree
 
@@ -223,7 +223,7 @@ async def change_questionnaire(campaign: dict, questionnaire_id: str, username: 
             "các câu trả lời phải cùng một phiên bản. Hãy tạo đợt khảo sát mới.",
             "the questionnaire version cannot change once the campaign has opened or has responses; "
             "create a new campaign instead")
-    if not questionnaire_id.isdigit() or not await Questionnaire.exists().where(Questionnaire.id == int(questionnaire_id)):
+    if not questionnaire_id.isdecimal() or not await Questionnaire.exists().where(Questionnaire.id == int(questionnaire_id)):
         raise CampaignRefused("Phiếu hỏi: chọn một phiên bản.", "questionnaire: choose a version")
     async with write_transaction():
         await Campaign.update({Campaign.questionnaire: int(questionnaire_id)}).where(Campaign.id == campaign["id"])

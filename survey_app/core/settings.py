@@ -88,7 +88,7 @@ def retention_days(text: str) -> int | None:
     """RETENTION_DAYS: empty keeps answers for ever; otherwise a whole number of days, at least 1."""
     if not text.strip():
         return None
-    if not text.strip().isdigit() or int(text) < 1:
+    if not text.strip().isdecimal() or int(text) < 1:
         raise ValueError(f"RETENTION_DAYS={text!r} must be a whole number of days (e.g. 730) or empty")
     return int(text)
 

@@ -105,7 +105,8 @@ class DossierApiController(Controller):
     async def qr(self, request: Request, state: State, link_id: FromPath[str],
                  format: FromQuery[str] = "png") -> Response:
         """The QR code of a dossier's rating link, for its result slip: PNG (default) or SVG."""
-        if format not in ("png", "svg") or not await Dossier.exists().where(Dossier.link_id == link_id):
+        if format not in ("png", "svg") or not await Dossier.exists().where(
+                (Dossier.link_id == link_id) & Dossier.held_by.is_null()):
             return refused(404, "Không có hồ sơ này, hoặc định dạng không phải png/svg.")
         url = rating.rating_url(state.settings.base_url, state.settings.secret_key, link_id)
         if format == "svg":

@@ -197,6 +197,7 @@ async def store_dossiers(numbered_rows: list[tuple[int, dict]], secret_key: str,
         raise DossiersRefused([RowProblem(0, "dossiers", "Không có hồ sơ nào để nhận.")])
     # a big file's rows take seconds to check: in a thread, so citizens' posts are served meanwhile
     checked = await asyncio.to_thread(check_rows, numbered_rows, await load_catalogue(), secret_key)
+    await drop_stale_holds()
     already = await stored_hashes([row["code_hash"] for row in checked.rows])
     checked.problems += [RowProblem(row["_row"], "code", "Mã hồ sơ đã được gửi trước đây (đã có trong hệ thống).")
                          for row in checked.rows if row["code_hash"] in already]
@@ -233,7 +234,7 @@ async def insert_all(rows: list[dict], source: str) -> None:
                                                for row in rows])
     try:
         if held:
-            await insert_held(records, held, now)
+            await insert_held(records, held)
         else:
             async with Dossier._meta.db.pool.acquire() as connection, connection.transaction():
                 await connection.copy_records_to_table("dossier", records=records, columns=INSERT_COLUMNS)
@@ -242,15 +243,13 @@ async def insert_all(rows: list[dict], source: str) -> None:
                                           "không hồ sơ nào của lô này được lưu. Vui lòng gửi lại.")]) from error
 
 
-async def insert_held(records: list[tuple], held: str, now: dt.datetime) -> None:
+async def insert_held(records: list[tuple], held: str) -> None:
     """SQLite: insert in transactions of HELD_CHUNK rows marked `held_by`, which every reader skips, then release
     them all in one statement (50,000 rows: 60 ms); on any failure delete what was inserted. Other writes queue
     between chunks instead of behind the whole file."""
     writer = Dossier._meta.db.writer
     names = ", ".join(f'"{name}"' for name in INSERT_COLUMNS)
     insert = f'INSERT INTO "dossier" ({names}) VALUES ({", ".join("?" * len(INSERT_COLUMNS))})'
-    await writer.execute_write(lambda connection: connection.execute(
-        'DELETE FROM "dossier" WHERE "held_by" IS NOT NULL AND "created_at" < ?', (now - STALE_HOLD,)))
     try:
         for start in range(0, len(records), HELD_CHUNK):
             chunk = records[start:start + HELD_CHUNK]
@@ -259,5 +258,25 @@ async def insert_held(records: list[tuple], held: str, now: dt.datetime) -> None
         await asyncio.shield(writer.execute_write(lambda connection: connection.execute(
             'DELETE FROM "dossier" WHERE "held_by" = ?', (held,))))
         raise
-    await writer.execute_write(lambda connection: connection.execute(
-        'UPDATE "dossier" SET "held_by" = NULL WHERE "held_by" = ?', (held,)))
+    if not await writer.execute_write(lambda connection: release(connection, held, len(records))):
+        raise DossiersRefused([RowProblem(0, "dossiers", "Việc nhập bị gián đoạn; không hồ sơ nào được lưu. "
+                                          "Vui lòng gửi lại.")])
+
+
+def release(connection, held: str, expected: int) -> bool:
+    """In one write transaction: show the held rows when all of them are there, else delete them (another
+    import's clean-up took some for a dead import's: all or nothing)."""
+    if connection.execute('SELECT COUNT(*) FROM "dossier" WHERE "held_by" = ?', (held,)).fetchone()[0] == expected:
+        connection.execute('UPDATE "dossier" SET "held_by" = NULL WHERE "held_by" = ?', (held,))
+        return True
+    connection.execute('DELETE FROM "dossier" WHERE "held_by" = ?', (held,))
+    return False
+
+
+async def drop_stale_holds() -> None:
+    """Rows an import left held when its process died (older than STALE_HOLD): deleted before a new batch is
+    checked, so that sending the same file again is not refused for codes nobody received."""
+    if isinstance(Dossier._meta.db, WriterSQLiteEngine):
+        stale = dt.datetime.now(dt.timezone.utc) - STALE_HOLD
+        await Dossier._meta.db.writer.execute_write(lambda connection: connection.execute(
+            'DELETE FROM "dossier" WHERE "held_by" IS NOT NULL AND "created_at" < ?', (stale,)))

@@ -104,11 +104,13 @@ async def most_members(campaign_id: int, sections: list) -> dict[str, int]:
     """Repeat key → the most members one response of the campaign has: how many wide columns to write."""
     counts = {}
     for section in sections:
-        if Response._meta.db.engine_type == "sqlite":
-            sql = "SELECT MAX(json_array_length(answers, '$.' || {})) AS most FROM response WHERE campaign = {}"
-        else:
-            sql = "SELECT MAX(json_array_length(answers::json -> {})) AS most FROM response WHERE campaign = {}"
-        rows = await Response.raw(sql, section.key, campaign_id)
+        if Response._meta.db.engine_type == "sqlite":  # 0 for a value that is not an array
+            rows = await Response.raw("SELECT MAX(json_array_length(answers, '$.' || {})) AS most FROM response "
+                                      "WHERE campaign = {}", section.key, campaign_id)
+        else:  # an older version may hold a plain answer under the key: json_array_length would fail on it
+            rows = await Response.raw("SELECT MAX(json_array_length(answers::json -> {})) AS most FROM response "
+                                      "WHERE campaign = {} AND json_typeof(answers::json -> {}) = 'array'",
+                                      section.key, campaign_id, section.key)
         counts[section.key] = int(rows[0]["most"] or 0) if rows else 0
     return counts
 
@@ -225,6 +227,7 @@ async def plan_for_format(campaign_code: str, export_format: str, minimum: int =
     check_format(export_format)
     plan = await plan_export(campaign_code, minimum)
     refuse_members_without_repeats(plan, export_format)
+    refuse_long_names(plan, export_format)
     if export_format == "xlsx" and plan.response_count > XLSX_MAX_ROWS:
         raise ExportError(f"{plan.response_count} phiếu vượt giới hạn {XLSX_MAX_ROWS} dòng của Excel; hãy xuất csv "
                           f"hoặc sav / more rows than an Excel sheet holds: export csv or sav")
@@ -240,6 +243,23 @@ async def write_export(plan: ExportPlan, export_format: str, out: Path,
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
+
+
+NAME_LIMITS = {"dta": ("Stata", writers.STATA_NAME_LIMIT), "sav": ("SPSS", 64)}
+
+
+def refuse_long_names(plan: ExportPlan, export_format: str) -> None:
+    """Stata names have at most 32 characters and SPSS names 64: a repeat's wide columns (`members_12_age`) can be
+    longer; refused before any work, naming them, rather than failing half-way through the file."""
+    if export_format not in NAME_LIMITS:
+        return
+    program, limit = NAME_LIMITS[export_format]
+    too_long = [variable.name for variable in plan.codebook if len(variable.name) > limit]
+    if too_long:
+        names = ", ".join(too_long[:5]) + (f" (và {len(too_long) - 5} cột khác)" if len(too_long) > 5 else "")
+        raise ExportError(f"{program} chỉ nhận tên cột tối đa {limit} ký tự; các cột {names} dài hơn. Hãy xuất csv "
+                          f"hoặc xlsx, hoặc đặt khóa ngắn hơn cho nhóm lặp / {program} variable names have at most "
+                          f"{limit} characters")
 
 
 def refuse_members_without_repeats(plan: ExportPlan, export_format: str) -> None:

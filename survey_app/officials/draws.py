@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def parse_quotas(texts: list[str]) -> dict[str, int]:
     quotas, problems = {}, []
     for text in texts:
         role, separator, number = text.rpartition("=")
-        if not separator or not role.strip() or not number.strip().lstrip("-").isdigit():
+        if not separator or not role.strip() or not re.fullmatch(r"\s*-?[0-9]+\s*", number):
             problems.append(Problem(f"--quota {text!r}", "Chỉ tiêu phải viết dạng vai_trò=số, ví dụ cong_chuc=4.",
                                     "a quota reads role=number, e.g. civil servant=4."))
         elif int(number) < 1:

@@ -104,7 +104,7 @@ class SamplingController(Controller):
             checked = await web_draw.preview(token, mapping, quotas, level)
             if form.get("action") != "draw" or checked.problems:
                 return await draw_page(request, code, token=token, form=form, checked=checked)
-            seed = int(form.get("seed", "")) if str(form.get("seed", "")).isdigit() else 2026
+            seed = int(form.get("seed", "")) if str(form.get("seed", "")).isdecimal() else 2026
             drawn, slips_token = await web_draw.draw(state.settings.secret_key, state.settings.base_url, code, token,
                                                      checked.mapping, quotas, level, seed)
         except web_draw.FrameRefused as refused:

@@ -105,7 +105,7 @@ def refuse_repeats(definition) -> None:
 def parse_copies(text: str, maximum: int | None = MAX_RUN) -> int:
     """A number of copies from 1 to `maximum` (None: no upper limit, as the command line prints any count)."""
     text = str(text or "").strip()
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= (maximum or int(text)):
+    if not text.isascii() or not text.isdecimal() or not 1 <= int(text) <= (maximum or int(text)):
         if maximum is None:
             raise PaperRefused("Số bản in phải là một số nguyên từ 1 trở lên.", "copies: a whole number from 1", 422)
         raise PaperRefused(f"Số bản in phải là một số nguyên từ 1 đến {maximum:,}.".replace(",", "."),
@@ -212,7 +212,7 @@ class KeyingResult:
 
 def parse_serial(text: str) -> int:
     digits = str(text or "").strip()
-    if not digits.isascii() or not digits.isdigit() or len(digits) > 9 or int(digits) < 1:
+    if not digits.isascii() or not digits.isdecimal() or len(digits) > 9 or int(digits) < 1:
         raise PaperRefused("Số phiếu là dãy số in ở góc trên phiếu (ví dụ 000017).",
                            "copy number: the digits printed at the top of the copy", 422)
     return int(digits)
@@ -398,7 +398,7 @@ async def settle(campaign: dict, questionnaire: dict, serial: int, choices: dict
     problems = {}
     for difference in differing:
         picked = str(choices.get(difference.key, ""))
-        if not picked.isdigit() or not 1 <= int(picked) <= len(entries):
+        if not picked.isdecimal() or not 1 <= int(picked) <= len(entries):
             problems[difference.key] = f"Câu {difference.number}: hãy chọn lần nhập đúng với phiếu giấy."
             continue
         value = entries[int(picked) - 1]["answers"].get(difference.key)

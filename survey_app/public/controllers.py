@@ -58,7 +58,7 @@ def first_part_with(errors: dict, definition) -> int:
 
 def section_number(sent, definition) -> int | None:
     """The paged form's section whose "Tiếp theo" was pressed (1-based, never the last); None for a real submit."""
-    if definition.layout != "paged" or not isinstance(sent, str) or not sent.isdigit():
+    if definition.layout != "paged" or not isinstance(sent, str) or not sent.isdecimal():
         return None
     number = int(sent)
     return number if 1 <= number < len(definition.sections) else None

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from questionnaires.model import MAX_MEMBERS
+
 MEMBER_FIELD = re.compile(r"(\d{1,3})\.")
 
 
@@ -26,7 +28,7 @@ def _values(fields: dict[str, list], name: str, item_type: str):
 
 def _whole(values) -> int | None:
     text = values[0] if values else None
-    return int(text) if isinstance(text, str) and text.isdigit() and len(text) < 4 else None
+    return int(text) if isinstance(text, str) and text.isdecimal() and len(text) < 4 else None
 
 
 def flat_values(raw: dict, definition) -> dict:
@@ -50,7 +52,8 @@ def member_blocks(definition, raw: dict, more: str | None = None) -> dict[str, i
         expected = repeat.expected_count(answers or {})
         if expected is None:
             expected = max(shown + (1 if more == section.key else 0), repeat.minimum or 0, 1)
-        blocks[section.key] = min(expected, repeat.maximum if repeat.maximum is not None else 50, 50)
+        blocks[section.key] = min(expected, repeat.maximum if repeat.maximum is not None else MAX_MEMBERS,
+                                  MAX_MEMBERS)
     return blocks
 
 

@@ -57,7 +57,7 @@ async def queue(campaign: dict, minimum: int, settings=None, page_text: str | No
     if await quality_store.at_least(campaign["id"], 0, 2) < 2:
         return {"rows": None, "progress": progress}
     pages = max(1, -(-total // PAGE_SIZE))
-    page = min(int(page_text), pages) if page_text and page_text.isdigit() and int(page_text) > 0 else 1
+    page = min(int(page_text), pages) if page_text and page_text.isdecimal() and int(page_text) > 0 else 1
     rows = await db.fetch_tuples(
         "SELECT f.response, u.code, COALESCE(c.code, '(none)'), f.at_us, f.rules, f.outlier_score, r.decision, "
         f"r.reviewed_by, r.reason {where} ORDER BY CASE WHEN r.id IS NULL THEN 0 ELSE 1 END, f.response "
@@ -92,7 +92,7 @@ async def decide(campaign: dict, response_text: str, decision: str, username: st
         raise CampaignRefused("Đợt khảo sát công chức đã đóng và kết quả đã công bố: không đổi quyết định giữ/loại "
                               "phiếu được nữa (hai kết quả khác nhau một phiếu sẽ để lộ phiếu đó).",
                               "a closed officials' campaign is published: its keep/exclude decisions are final")
-    response_id = int(response_text) if str(response_text).isdigit() else -1
+    response_id = int(response_text) if str(response_text).isdecimal() else -1
     if not await Response.exists().where((Response.id == response_id) & (Response.campaign == campaign["id"])):
         raise CampaignRefused("Phiếu này không thuộc đợt khảo sát.", "response_id: no such response in this campaign")
     names = await labels_of(response_id)
@@ -126,7 +126,7 @@ async def response_detail(campaign: dict, response_text: str, minimum: int) -> d
     from survey_app.campaigns.catalog import definition_of
     from survey_app.core.tables import Questionnaire
 
-    response_id = int(response_text) if str(response_text).isdigit() else -1
+    response_id = int(response_text) if str(response_text).isdecimal() else -1
     row = await Response.select(Response.id, Response.answers, Response.started_at, Response.submitted_at,
                                 Response.channel, Response.unit, Response.unit.code.as_alias("unit_code"),
                                 Response.unit.name.as_alias("unit_name"), Response.counter.name.as_alias("counter_name"),

@@ -171,7 +171,7 @@ async def record_outcomes(outcomes: list[tuple], settings) -> None:
 async def bodies_of(claimed: list[dict]) -> dict[str, str]:
     """The bodies of the response.stored deliveries that have none yet, by response id: one read for the batch."""
     wanted = [int(row["subject"]) for row in claimed if row["payload"] is None
-              and row["event_type"] == "response.stored" and row["subject"].isdigit()]
+              and row["event_type"] == "response.stored" and row["subject"].isdecimal()]
     if not wanted:
         return {}
     found = await Response.select(
