@@ -71,8 +71,8 @@ def test_content_hash_of_definitions_without_repeats_is_unchanged_and_repeats_ro
 
 @pytest.mark.parametrize("change, field, words", [
     ("count: n_members", "sections[1].repeat.count", "not an integer or calculate item asked once"),
-    ("count: 0", "sections[1].repeat.count", "whole number of at least 1"),
-    ("maximum: -1", "sections[1].repeat.maximum", "at least 0"),
+    ("count: 0", "sections[1].repeat.count", "whole number from 1 to 50"),
+    ("maximum: -1", "sections[1].repeat.maximum", "from 0 to 50"),
 ])
 def test_bad_repeat_fields_are_reported_where_they_are(change, field, words):
     text = HOUSEHOLD.replace("count: n_members, maximum: 10", change)

@@ -135,7 +135,7 @@ BROKEN = [
     ["select_one yn", "e", "E", None, None, None, "name = ${q1}"],
     ["begin loop over people_list", "people", "People", None, None, None, None],
     ["text", "person", "Person", None, None, None, None],
-    ["end_repeat", None, None, None, None, None, None],
+    ["end loop", None, None, None, None, None, None],
     ["integer", "f", "F", "${total} > 1", ". > ${q3}", None, None],
     ["text", "g", "G", "${g} != ''", None, None, None],
 ]
