@@ -12,8 +12,8 @@ Equal to analysis.quality.quality_flags over the whole campaign when responses a
 (ids follow it), and, for the outlier model, while the campaign has at most MODEL_SAMPLE responses; beyond, the
 model is the one fitted on the first MODEL_SAMPLE (a bounded sample: fitting on a million answers held gigabytes),
 and a response without a start time in a campaign whose sample had them all is scored with the sample's median
-duration. On PostgreSQL a response committed after one with a higher id was batched is not flagged (as with
-figures.py's fold, which counts to notice it: not done here).
+duration. Batches read only up to a settled id (figures.settled_response_id): on PostgreSQL a response committed
+after one with a higher id was read is flagged all the same.
 
 Under `survey serve` each batch runs in the worker process (worker_process.py): the answers, the model and its
 memory never reach the web process, and staff pages' work waits for one batch at most.
@@ -37,7 +37,7 @@ from cachetools import LRUCache
 
 from analysis.quality import OutlierModel, burst_batch, pattern_hashes, straight_lining
 from survey_app.core import db, worker_process
-from survey_app.results.figures import latest_response_id
+from survey_app.results.figures import latest_response_id, settled_response_id
 
 BATCH = 20_000  # responses flagged at a time: bounded memory, and the worker is free again within a second or two
 MODEL_SAMPLE = 20_000  # the outlier model is fitted on the campaign's first this many responses
@@ -135,7 +135,7 @@ async def flag_next_batch(campaign: dict) -> tuple[int, bool]:
     """Flag the next BATCH responses of the campaign; returns (responses flagged so far, whether more may wait)."""
     items = await _items(campaign)
     state = await _state(campaign["id"])
-    latest = await latest_response_id(campaign["id"])
+    latest = await settled_response_id(campaign["id"], otherwise=state["through_response"])
     if latest < state["through_response"]:  # responses were taken away (a test, a restore): start again
         async with _Writing() as writing:
             for table in ("quality_flag", "quality_flag_state"):
