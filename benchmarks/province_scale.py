@@ -242,7 +242,8 @@ async def drive(base: str, server_pid: int, pages: str | None = None) -> list[di
     idle = poster.p99_between(0, time.perf_counter())
     rows = [{"page": "form posts, idle", "posts_p99_ms": idle[0], "posts": idle[1], "posts_failed": idle[2]}]
     try:
-        for name, who, path in [page for page in PAGES if pages is None or page[0] in pages.split(",")]:
+        chosen = [page for page in PAGES if pages is None or any(page[0].startswith(name) for name in pages.split(","))]
+        for name, who, path in chosen:
             started = time.perf_counter()
             cold, status, size = await timed_get(sessions[who], base + path)
             first_answer = cold
@@ -349,7 +350,7 @@ def main() -> None:
     parser.add_argument("--counter-responses", type=int, help="counter ratings (default: as many as --responses)")
     parser.add_argument("--reuse", action="store_true", help="PostgreSQL: the database is filled already")
     parser.add_argument("--postgres-url", default=POSTGRES)
-    parser.add_argument("--pages", help="comma-separated page names to time, 'flags' for the quality flags' batches "
+    parser.add_argument("--pages", help="comma-separated starts of page names to time, 'flags' for the flags' batches "
                                         "(default: every page, the flags, `survey indices`)")
     arguments = parser.parse_args()
     if arguments.counter_responses is None:
