@@ -350,8 +350,9 @@ async def latest_response_id(campaign_id: int) -> int:
 # reader that saw id h may not see yet a lower id g whose transaction commits later, and a watermark moved to h would
 # pass g for ever. Every transaction that can still commit an id below h started before h was read; so h is settled
 # once no other session of this database has a transaction open since then that wrote (an xid) or runs a statement
-# (an INSERT between taking its id and writing its row has no xid yet). Sessions of other roles show no
-# xact_start here: the app's writers share one role. SQLite's one writer commits ids in order.
+# (an INSERT between taking its id and writing its row has no xid yet; so a long read, an export's, holds the
+# watermark back until it ends, while the last figures are served). Sessions of other roles show no xact_start
+# here: the app's writers share one role. SQLite's one writer commits ids in order.
 LATEST_SQL = "SELECT MAX(id), clock_timestamp() FROM response WHERE campaign = $1"
 OPEN_BEFORE_SQL = ("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
                    "AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND xact_start <= $1 "
@@ -369,7 +370,7 @@ async def settled_response_id(campaign_id: int, otherwise: int) -> int:
         return await latest_response_id(campaign_id)
     async with engine.pool.acquire() as connection:
         latest, read_at = await connection.fetchrow(LATEST_SQL, campaign_id)
-        for attempt in range(SETTLE_TRIES):
+        for _ in range(SETTLE_TRIES):
             if not await connection.fetchval(OPEN_BEFORE_SQL, read_at):  # autocommit: fresh activity each time
                 return latest or 0
             await asyncio.sleep(0.02)
