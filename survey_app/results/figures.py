@@ -246,7 +246,7 @@ async def fold(campaign: dict) -> None:
     _, items = await scoring_of(campaign)
     item_hash = hashlib.sha256(json.dumps(items).encode()).hexdigest()
     stored, excluded = await _state(campaign["id"]), await _excluded_ids(campaign["id"])
-    latest = await latest_response_id(campaign["id"])
+    latest = await settled_response_id(campaign["id"], otherwise=max(stored["through_response"], 0) if stored else 0)
     # responses are only ever added: a newest id below the last one folded means some were taken away (a test,
     # a restore): start again, as after `survey weight` (through_response −1) or new scoring items
     anew = (stored is None or not 0 <= stored["through_response"] <= latest or stored["item_hash"] != item_hash)
@@ -261,9 +261,6 @@ async def fold(campaign: dict) -> None:
         for key, extra in (await asyncio.to_thread(_chunk_sums, rows, items, set(excluded))).items():
             sums[key] = sums[key] + extra if key in sums else extra
             changed.add(key)
-    if not await _all_seen(campaign["id"], through, seen):
-        await FigureState.update({FigureState.through_response: -1}).where(FigureState.campaign == campaign["id"])
-        return await fold(campaign)
     await _store(campaign["id"], sums, changed, anew, {"through_response": through, "responses_seen": seen,
                                                        "excluded": json.dumps(excluded), "item_hash": item_hash,
                                                        "updated_at": dt.datetime.now(dt.timezone.utc)})
@@ -316,18 +313,6 @@ async def _sums_of_ids(campaign_id: int, ids: list[int], items: list[str]) -> di
     return await asyncio.to_thread(_chunk_sums, rows, items, set())
 
 
-async def _all_seen(campaign_id: int, through: int, seen: int) -> bool:
-    """On PostgreSQL a response with a lower id can commit after a higher one was read: count to be sure none was
-    skipped (on SQLite the one writer commits ids in order)."""
-    from piccolo.engine.sqlite import SQLiteEngine
-
-    if isinstance(FigureCell._meta.db, SQLiteEngine):
-        return True
-    [(count,)] = await db.fetch_tuples("SELECT COUNT(*) FROM response WHERE campaign = $1 AND id <= $2",
-                                       campaign_id, through)
-    return count == seen
-
-
 async def _store(campaign_id: int, sums: dict, changed: set, anew: bool, state: dict) -> None:
     """The changed cells and the state in one transaction: a reader sees the old sums or the new, never half."""
     cells = [FigureCell(campaign=campaign_id, unit=unit, domain=domain, responses=sums[(unit, domain)].responses,
@@ -359,6 +344,37 @@ async def _state(campaign_id: int) -> dict | None:
 async def latest_response_id(campaign_id: int) -> int:
     [(latest,)] = await db.fetch_tuples("SELECT MAX(id) FROM response WHERE campaign = $1", campaign_id)
     return latest or 0
+
+
+# On PostgreSQL a response's id comes from a sequence when it is inserted, but transactions commit in any order: a
+# reader that saw id h may not see yet a lower id g whose transaction commits later, and a watermark moved to h would
+# pass g for ever. Every transaction that can still commit an id below h started before h was read; so h is settled
+# once no other session of this database has a transaction open since then that wrote (an xid) or runs a statement
+# (an INSERT between taking its id and writing its row has no xid yet; so a long read, an export's, holds the
+# watermark back until it ends, while the last figures are served). Sessions of other roles show no xact_start
+# here: the app's writers share one role. SQLite's one writer commits ids in order.
+LATEST_SQL = "SELECT MAX(id), clock_timestamp() FROM response WHERE campaign = $1"
+OPEN_BEFORE_SQL = ("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+                   "AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND xact_start <= $1 "
+                   "AND (backend_xid IS NOT NULL OR state = 'active')")
+SETTLE_TRIES = 5  # 20 ms apart: a citizens' batch insert commits within milliseconds
+
+
+async def settled_response_id(campaign_id: int, otherwise: int) -> int:
+    """The campaign's newest response id below which no response can appear any more, or `otherwise` (the
+    caller's watermark: no progress this time) while a transaction that may hold a lower id is still open."""
+    from piccolo.engine.sqlite import SQLiteEngine
+
+    engine = FigureCell._meta.db
+    if isinstance(engine, SQLiteEngine):
+        return await latest_response_id(campaign_id)
+    async with engine.pool.acquire() as connection:
+        latest, read_at = await connection.fetchrow(LATEST_SQL, campaign_id)
+        for _ in range(SETTLE_TRIES):
+            if not await connection.fetchval(OPEN_BEFORE_SQL, read_at):  # autocommit: fresh activity each time
+                return latest or 0
+            await asyncio.sleep(0.02)
+    return otherwise
 
 
 async def _excluded_ids(campaign_id: int) -> list[int]:

@@ -12,8 +12,8 @@ Equal to analysis.quality.quality_flags over the whole campaign when responses a
 (ids follow it), and, for the outlier model, while the campaign has at most MODEL_SAMPLE responses; beyond, the
 model is the one fitted on the first MODEL_SAMPLE (a bounded sample: fitting on a million answers held gigabytes),
 and a response without a start time in a campaign whose sample had them all is scored with the sample's median
-duration. On PostgreSQL a response committed after one with a higher id was batched is not flagged (as with
-figures.py's fold, which counts to notice it: not done here).
+duration. Batches read only up to a settled id (figures.settled_response_id): on PostgreSQL a response committed
+after one with a higher id was read is flagged all the same.
 
 Under `survey serve` each batch runs in the worker process (worker_process.py): the answers, the model and its
 memory never reach the web process, and staff pages' work waits for one batch at most.
@@ -37,7 +37,7 @@ from cachetools import LRUCache
 
 from analysis.quality import OutlierModel, burst_batch, pattern_hashes, straight_lining
 from survey_app.core import db, worker_process
-from survey_app.results.figures import latest_response_id
+from survey_app.results.figures import latest_response_id, settled_response_id
 
 BATCH = 20_000  # responses flagged at a time: bounded memory, and the worker is free again within a second or two
 MODEL_SAMPLE = 20_000  # the outlier model is fitted on the campaign's first this many responses
@@ -135,7 +135,7 @@ async def flag_next_batch(campaign: dict) -> tuple[int, bool]:
     """Flag the next BATCH responses of the campaign; returns (responses flagged so far, whether more may wait)."""
     items = await _items(campaign)
     state = await _state(campaign["id"])
-    latest = await latest_response_id(campaign["id"])
+    latest = await settled_response_id(campaign["id"], otherwise=state["through_response"])
     if latest < state["through_response"]:  # responses were taken away (a test, a restore): start again
         async with _Writing() as writing:
             for table in ("quality_flag", "quality_flag_state"):
@@ -204,10 +204,11 @@ def _joined(first: Batch, second: Batch, limit: int) -> Batch:
 INSERT_COLUMNS = ("campaign", "response", "unit", "counter", "at_us", "duration", "pattern", "rules", "outlier_score")
 # SQLite stores a batch in chunks, each its own short transaction, before the one that moves the watermark: after a
 # crash between them the batch is flagged again, and its rows replace the ones already there
-SQLITE_WRITE_CHUNK = 500  # at 1 M stored flags, 2,000 upserts into four indexes held the lock 0.2–0.4 s
-# between two chunks: a writer that found the lock taken sleeps up to 100 ms in SQLite's busy handler before trying
-# again; chunks back to back took the lock again first each time, and citizens' answers waited for the whole batch
-SQLITE_PAUSE = 0.12
+SQLITE_WRITE_CHUNK = 200  # 500 upserts into four indexes at 1 M stored flags held the lock 39 ms (p50), up to 116
+# (200: 18–25 ms). Between two chunks: a writer that found the lock taken sleeps in SQLite's busy handler (1, 2, 5,
+# 10, 15, 20 … ms) before trying again; chunks back to back took the lock again first each time, and citizens'
+# answers waited for the whole batch; after a chunk of ~20 ms the waiter's next try comes within 15 ms
+SQLITE_PAUSE = 0.05
 UPSERT_SQL = (f"INSERT INTO quality_flag ({', '.join(INSERT_COLUMNS)}) VALUES "
               f"({', '.join(f'${n + 1}' for n in range(len(INSERT_COLUMNS)))}) ON CONFLICT (response) DO UPDATE SET "
               + ", ".join(f"{name} = excluded.{name}" for name in INSERT_COLUMNS[2:]))
@@ -223,22 +224,31 @@ async def _on_sqlite() -> bool:
 
 async def _store(campaign_id: int, flagged: Flagged, state: dict, new_state: dict) -> None:
     """The batch's rows, the changes to earlier rows, the speeding flags against the new median and the state, in
-    one transaction: a page sees the flags before the batch or after, never half."""
-    rows = flagged.rows
-    if await _on_sqlite():  # its one write lock: citizens' answers wait for each transaction, so short ones
+    one transaction (SQLite: the batch's rows before it, in short ones): a page sees the flags before the batch or
+    after, never half. The batch's rows are stored flagged against the threshold in force, so only the rows between
+    it and the new one change."""
+    bit, before = RULE_BITS["speeding"], state["speed_threshold"]
+    rows = [row[:7] + (row[7] + bit if before is not None and row[5] is not None and row[5] < before else row[7],)
+            + row[8:] for row in flagged.rows]
+    sqlite = await _on_sqlite()
+    if sqlite:  # its one write lock: citizens' answers wait for each transaction, so short ones
         for start in range(0, len(rows), SQLITE_WRITE_CHUNK):
             async with _Writing() as writing:
                 await writing.execute_many(UPSERT_SQL, rows[start:start + SQLITE_WRITE_CHUNK])
             await asyncio.sleep(SQLITE_PAUSE)
         rows = []
+        # the median read on a reader of its own, not under the write lock (an OFFSET of half a million index
+        # entries at 1 M flags, with the UPDATE over every row below the threshold: the lock held up to 0.65 s)
+        threshold = await _speed_threshold(db.fetch_tuples, campaign_id, new_state)
     async with _Writing() as writing:
         await writing.insert("quality_flag", INSERT_COLUMNS, rows)
         await writing.execute_many("UPDATE quality_flag SET rules = rules + 2 WHERE response = $1 AND (rules & 2) = 0",
                                    [(rid,) for rid in flagged.burst_ids])
         await writing.execute_many("UPDATE quality_flag SET rules = rules - (rules & 4) + $1, outlier_score = $2 "
                                    "WHERE response = $3", flagged.rescored)
-        threshold = await _speed_threshold(writing, campaign_id, new_state)
-        await _mark_speeding(writing, campaign_id, state["speed_threshold"], threshold)
+        if not sqlite:  # the batch's rows are in this transaction
+            threshold = await _speed_threshold(writing.fetch, campaign_id, new_state)
+        await _mark_speeding(writing, campaign_id, before, threshold)
         values = {**new_state, "speed_threshold": threshold, "updated_at": dt.datetime.now(dt.timezone.utc)}
         names = list(values)
         if state["id"] is None:
@@ -251,30 +261,34 @@ async def _store(campaign_id: int, flagged: Flagged, state: dict, new_state: dic
                 "WHERE campaign = $1", [(campaign_id, *values.values())])
 
 
-async def _speed_threshold(writing: "_Writing", campaign_id: int, state: dict) -> float | None:
+async def _speed_threshold(fetch, campaign_id: int, state: dict) -> float | None:
     """SPEEDING_FRACTION × the median duration of every stored response (as pandas' median: the mean of the two
     middle ones for an even count); None while any response has no start time (the rule is then off, as in
     quality_flags)."""
     count = state["responses_seen"]
     if state["missing_durations"] or not count:
         return None
-    middle = await writing.fetch("SELECT duration FROM quality_flag WHERE campaign = $1 AND duration IS NOT NULL "
-                                 "ORDER BY duration LIMIT 2 OFFSET $2", campaign_id, (count - 1) // 2)
+    middle = await fetch("SELECT duration FROM quality_flag WHERE campaign = $1 AND duration IS NOT NULL "
+                         "ORDER BY duration LIMIT 2 OFFSET $2", campaign_id, (count - 1) // 2)
     median = middle[0][0] if count % 2 else (middle[0][0] + middle[1][0]) / 2
     return SPEEDING_FRACTION * median
 
 
 async def _mark_speeding(writing: "_Writing", campaign_id: int, before: float | None, now: float | None) -> None:
-    """Set or clear the speeding bit where the new threshold changes it; new rows are stored without it."""
+    """Set or clear the speeding bit where the new threshold changes it (the rows between the two thresholds)."""
     bit = RULE_BITS["speeding"]
-    if now is None:
+    if now is None or before is None:
         if before is not None:
             await writing.execute_many(f"UPDATE quality_flag SET rules = rules - {bit} WHERE campaign = $1 "
                                        f"AND rules >= {bit}", [(campaign_id,)])
+        if now is not None:
+            await writing.execute_many(f"UPDATE quality_flag SET rules = rules + {bit} WHERE campaign = $1 "
+                                       f"AND duration < $2 AND rules < {bit}", [(campaign_id, now)])
         return
-    await writing.execute_many(f"UPDATE quality_flag SET rules = rules + {bit} WHERE campaign = $1 AND duration < $2 "
-                               f"AND rules < {bit}", [(campaign_id, now)])
-    if before is not None and now < before:
+    if now > before:
+        await writing.execute_many(f"UPDATE quality_flag SET rules = rules + {bit} WHERE campaign = $1 "
+                                   f"AND duration >= $2 AND duration < $3 AND rules < {bit}", [(campaign_id, before, now)])
+    elif now < before:
         await writing.execute_many(f"UPDATE quality_flag SET rules = rules - {bit} WHERE campaign = $1 "
                                    f"AND duration >= $2 AND duration < $3 AND rules >= {bit}",
                                    [(campaign_id, now, before)])

@@ -5,8 +5,9 @@ from __future__ import annotations
 from litestar.exceptions import NotFoundException
 
 from analysis.aggregates import RatingSums, indices_from_sums
+from survey_app.core import db
 from survey_app.core.settings import SMALL_GROUP_DEFAULT
-from survey_app.core.tables import Campaign, Questionnaire, Response, Unit
+from survey_app.core.tables import Campaign, Questionnaire, Unit
 
 async def find_unit(code: str) -> dict:
     unit = await Unit.select().where(Unit.code == code).first()
@@ -40,7 +41,13 @@ async def campaigns_answered(unit_ids: list[int]) -> list[dict]:
     (an officials' campaign still collecting publishes nothing, so it is never the one shown by default)."""
     from survey_app.results.dashboard import published
 
-    answered = Response.select(Response.campaign).where(Response.unit.is_in(unit_ids))
+    # one probe of the (campaign, unit) index per campaign: `campaign IN (SELECT campaign FROM response WHERE unit
+    # IN …)` read every answer of the units (a province's: all of them, 0.2–0.9 s at 2 M on SQLite)
+    answered = [campaign for (campaign,) in await db.fetch_tuples(
+        "SELECT id FROM campaign WHERE EXISTS (SELECT 1 FROM response WHERE response.campaign = campaign.id AND "
+        f"response.unit IN ({', '.join(str(int(unit)) for unit in unit_ids)}))")] if unit_ids else []
+    if not answered:
+        return []
     rows = await Campaign.select(Campaign.id, Campaign.code, Campaign.name, Campaign.mode, Campaign.status,
                                  Campaign.starts_on, Campaign.questionnaire).where(Campaign.id.is_in(answered)) \
         .order_by(Campaign.starts_on, ascending=False).order_by(Campaign.id, ascending=False)

@@ -107,3 +107,32 @@ async def officials_parent_and_child(parent_answers: int, child_answers: int) ->
     await Response.insert(*responses)
     await Campaign.update({Campaign.status: "closed"}).where(Campaign.id == campaign["id"])  # published once closed
     return {"campaign": code, "parent": parent.code, "child": child.code}
+
+
+class LateResponse:
+    """PostgreSQL: a copy of response `source` inserted on a connection of its own and committed only when asked,
+    so that a response with a higher id can commit (and be read) first."""
+
+    def __init__(self, database_url: str, source: int):
+        self.database_url, self.source = database_url, source
+
+    async def __aenter__(self) -> "LateResponse":
+        import asyncpg
+
+        self.connection = await asyncpg.connect(self.database_url)
+        self.transaction = self.connection.transaction()
+        await self.transaction.start()
+        columns = [row["column_name"] for row in await self.connection.fetch(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'response' "
+            "AND column_name NOT IN ('id', 'idempotency_key')")]
+        names = ", ".join(f'"{name}"' for name in columns)
+        self.id = await self.connection.fetchval(
+            f"INSERT INTO response ({names}, idempotency_key) SELECT {names}, $2 FROM response WHERE id = $1 "
+            "RETURNING id", self.source, uuid.uuid4().hex)
+        return self
+
+    async def commit(self) -> None:
+        await self.transaction.commit()
+
+    async def __aexit__(self, *_) -> None:
+        await self.connection.close()

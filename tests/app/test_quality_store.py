@@ -18,7 +18,7 @@ from survey_app.results import quality_store
 from survey_app.results.dashboard import campaign_by_code
 from survey_app.results.frames import campaign_frame
 from survey_app.results.quality_store import RULE_BITS
-from tests.app.analyst_helpers import copy_campaign, delete_campaign
+from tests.app.analyst_helpers import LateResponse, copy_campaign, delete_campaign
 
 
 @pytest_asyncio.fixture
@@ -134,3 +134,26 @@ async def test_under_serve_a_batch_runs_in_the_worker_on_its_own_connection_at_l
     assert (flagged, more) == (120, False)
     assert priorities and priorities[0][0] not in (0, os.getpid()) and priorities[0][1] > 0
     assert (await stored_flags(campaign["id"]))["burst"].tolist() == (await one_pass_flags(campaign["code"]))["burst"].tolist()
+
+
+async def test_a_response_committed_after_a_higher_id_was_flagged_is_flagged_too(campaign, settings):
+    """PostgreSQL: a response takes its id when inserted and may commit after a later one was flagged; batches read
+    only up to ids no open transaction can still add below."""
+    if settings.is_sqlite:
+        pytest.skip("SQLite's one writer commits ids in order")
+    await quality_store.keep_up(campaign)
+    first = await Response.select().where(Response.campaign == campaign["id"]).order_by(Response.id).first()
+    async with LateResponse(settings.database_url, first["id"]) as late:
+        copy = Response(**{key: first[key] for key in ("campaign", "unit", "counter", "domain", "questionnaire",
+                                                       "answers_digest", "weight", "answers", "submitted_at",
+                                                       "started_at")},
+                        idempotency_key=uuid.uuid4().hex, channel="test")
+        await copy.save()
+        assert copy.id > late.id
+        await quality_store.keep_up(campaign)  # a batch runs while the lower id is not committed
+        await late.commit()
+    await quality_store.keep_up(campaign)
+    while quality_store.updating(campaign["id"]):
+        await quality_store._updating[campaign["id"]]
+    stored = await stored_flags(campaign["id"])
+    assert {late.id, copy.id} <= set(stored.index) and len(stored) == 122

@@ -64,3 +64,19 @@ async def test_a_stopped_writer_refuses_instead_of_dropping(writer):
     await writer.stop()
     with pytest.raises(sqlite3.OperationalError, match="not running"):
         await writer.execute_write(insert("late"))
+
+
+async def test_the_answers_commit_never_checkpoints_the_wal_a_thread_of_its_own_does(writer):
+    """SQLite's automatic checkpoint runs inside the commit that finds the WAL long: the answers' commit waited
+    for it (benchmarks/flag_store_lock.py). The writer turns it off; its checkpointer copies the WAL after commits."""
+    assert await writer.execute_write(lambda connection: connection.execute("PRAGMA wal_autocheckpoint").fetchone()) \
+        == (0,)
+    for start in range(0, 3000, 300):  # more than SQLite's 1,000 pages of WAL
+        await asyncio.gather(*(writer.execute_write(insert(f"{number:06d}" + "x" * 4000))
+                               for number in range(start, start + 300)))
+    for _ in range(100):
+        if writer.last_checkpoint and writer.last_checkpoint[1] > 1000:
+            break
+        await asyncio.sleep(0.05)
+    busy, frames, copied = writer.last_checkpoint
+    assert busy == 0 and frames > 1000 and copied == frames
