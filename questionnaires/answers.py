@@ -32,10 +32,10 @@ class AnswerError(ValueError):
         self.values = values
 
 
-def validate_answers(questionnaire, raw: Mapping[str, object], language: str = "vi") -> tuple[dict, dict]:
-    """Clean every known field, then apply visibility and required; unknown fields are ignored."""
+def cleaned(items, raw: Mapping[str, object], language: str) -> tuple[dict, dict]:
+    """(each answered item's clean value, each refused item's message): the fields one by one, nothing more."""
     clean, errors = {}, {}
-    for item in questionnaire.items:
+    for item in items:
         try:
             value = clean_answer(item, raw.get(item.key))
         except AnswerError as error:
@@ -43,6 +43,12 @@ def validate_answers(questionnaire, raw: Mapping[str, object], language: str = "
             continue
         if value is not None:
             clean[item.key] = value
+    return clean, errors
+
+
+def validate_answers(questionnaire, raw: Mapping[str, object], language: str = "vi") -> tuple[dict, dict]:
+    """Clean every known field, then apply visibility and required; unknown fields are ignored."""
+    clean, errors = cleaned(questionnaire.items, raw, language)
     check_cascading_choices(questionnaire.items, clean, errors, language)
     add_calculations(questionnaire, clean)
     visible = questionnaire.visible_keys(clean)
@@ -87,15 +93,7 @@ def validate_members(questionnaire, section, raw_members: object, clean: dict, e
 
 
 def validate_member(questionnaire, section, raw: Mapping, outer: dict, language: str) -> tuple[dict, dict]:
-    member, errors = {}, {}
-    for item in section.items:
-        try:
-            value = clean_answer(item, raw.get(item.key))
-        except AnswerError as error:
-            errors[item.key] = limit_message(item, error, language)
-            continue
-        if value is not None:
-            member[item.key] = value
+    member, errors = cleaned(section.items, raw, language)
     check_cascading_choices(section.items, {**outer, **member}, errors, language)
     member = {key: value for key, value in member.items() if key not in errors}
     conditions = questionnaire.member_conditions[section.key]
