@@ -10,7 +10,8 @@ from typing import Mapping
 
 from questionnaires.errors import answer_message
 from questionnaires.items import Item
-from questionnaires.standard import DEFAULT_CODE_LENGTH, DEFAULT_TEXT_LENGTH, NOT_APPLICABLE, NOT_ASKED_TYPES
+from questionnaires.standard import (DEFAULT_CODE_LENGTH, DEFAULT_TEXT_LENGTH, MAX_MEMBERS, NOT_APPLICABLE,
+                                     NOT_ASKED_TYPES)
 
 
 INTEGER_TEXT = re.compile(r"[+-]?\d+")
@@ -121,8 +122,6 @@ def add_member_calculations(calculations: dict, outer: dict, member: dict) -> No
 
 
 def member_count_error(repeat, given: int, expected: int | None, language: str) -> str | None:
-    from questionnaires.model import MAX_MEMBERS
-
     if expected is not None and expected > MAX_MEMBERS:  # a count answer the page could never show blocks for
         return answer_message("too_many_members", language, maximum=MAX_MEMBERS)
     if expected is not None and given != expected:

@@ -11,10 +11,7 @@ from typing import Mapping, Optional
 
 from questionnaires import show_if
 from questionnaires.items import Choice, Item  # noqa: F401 (the model's leaves, re-exported)
-from questionnaires.standard import NOT_APPLICABLE, NOT_APPLICABLE_LABEL, RATING_SCALES
-
-
-MAX_MEMBERS = 50  # members of one repeat a page shows and the server takes
+from questionnaires.standard import MAX_MEMBERS, NOT_APPLICABLE, NOT_APPLICABLE_LABEL, RATING_SCALES  # noqa: F401
 
 
 @dataclass(frozen=True)

@@ -40,3 +40,4 @@ RATING_SCALES: dict[str, list[dict[str, str]]] = {
     ],
 }
 DEFAULT_SCALE = "satisfaction"
+MAX_MEMBERS = 50  # members of one repeat a page shows and the server takes

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from questionnaires.model import MAX_MEMBERS
+from questionnaires.standard import MAX_MEMBERS
 
 MEMBER_FIELD = re.compile(r"(\d{1,3})\.")
 
