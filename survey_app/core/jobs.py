@@ -24,6 +24,10 @@ from typing import Awaitable, Callable
 logger = logging.getLogger("survey_app.jobs")
 QUEUE = "survey"
 RESTART_SECONDS = 5
+# How long closing a worker waits for its running jobs before cancelling them. procrastinate's own default is
+# to wait forever: a job stuck on a dead connection then holds the server's shutdown (and a test run) for good.
+# A cancelled job runs again later, which every task must tolerate anyway (see above).
+SHUTDOWN_SECONDS = 10.0
 TaskFunction = Callable[..., Awaitable[object]]
 TASKS: dict[str, TaskFunction] = {}
 PERIODIC: dict[str, float] = {}  # task name → seconds between two defers in each worker
@@ -212,7 +216,8 @@ class ProcrastinateEngine(Engine):
         while True:
             try:
                 await self.app.run_worker_async(queues=[self.queue], concurrency=4, install_signal_handlers=False,
-                                                fetch_job_polling_interval=1.0)
+                                                fetch_job_polling_interval=1.0,
+                                                shutdown_graceful_timeout=SHUTDOWN_SECONDS)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - logged; the jobs wait in the database meanwhile
@@ -256,7 +261,8 @@ class SaqEngine(Engine):
         from saq import Worker
 
         functions = [(name, _saq_function(name)) for name in TASKS]
-        return Worker(self.queue, functions=functions, concurrency=4, burst=burst, dequeue_timeout=0.5 if burst else 0.0)
+        return Worker(self.queue, functions=functions, concurrency=4, burst=burst, dequeue_timeout=0.5 if burst else 0.0,
+                      shutdown_grace_period_s=SHUTDOWN_SECONDS)
 
     async def start_worker(self) -> None:
         self.worker = self._saq_worker()

@@ -119,7 +119,8 @@ async def sqlite_outage(url: str):
 async def test_an_outage_gives_503_stores_nothing_and_the_retry_is_stored_once(app, tmp_path, database_url):
     url = await demo_database(app, tmp_path, database_url, "outage")
     outage = sqlite_outage if url.startswith("sqlite") else postgres_outage
-    settings_of = {"SECRET_KEY": SECRET, "SQLITE_BUSY_TIMEOUT": "0.2", "RATE_LIMIT_PER_CLIENT": "1000"}
+    settings_of = {"SECRET_KEY": SECRET, "SQLITE_BUSY_TIMEOUT": "0.2", "RATE_LIMIT_PER_CLIENT": "1000",
+                   "JOB_WORKER": "off"}  # the suite's jobs are not this test's: its server runs none of them
     try:
         async with outage(url) as (server_url, unavailable):
             application = create_app(Settings.from_env({**settings_of, "DATABASE_URL": server_url}))

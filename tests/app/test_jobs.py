@@ -28,6 +28,12 @@ async def fail(**arguments) -> None:
     raise RuntimeError("a task that fails")
 
 
+@jobs.task("tests.hang")
+async def hang(**arguments) -> None:
+    CALLS.append(("hang", arguments, time.monotonic()))
+    await asyncio.Event().wait()  # as a job stuck on a connection that never answers
+
+
 async def require_redis() -> None:
     client = redis.asyncio.Redis.from_url(TEST_REDIS_URL)
     try:
@@ -106,6 +112,20 @@ async def test_the_worker_runs_jobs_deferred_later_and_timers(engine):
     finally:
         jobs.PERIODIC.pop("tests.record")
     assert len(CALLS) >= 2  # the timer deferred it again after the first run
+
+
+async def test_closing_a_worker_whose_job_never_ends_takes_bounded_time(engine, monkeypatch):
+    # procrastinate waited for such a job forever: a server's shutdown (and the suite's PostgreSQL run) hung
+    monkeypatch.setattr(jobs, "SHUTDOWN_SECONDS", 0.5)
+    await engine.start_worker()
+    await engine.defer("tests.hang", {}, None, 0)
+    deadline = time.monotonic() + 15
+    while not CALLS and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert CALLS, "the worker never started the job"
+    started = time.monotonic()
+    await asyncio.wait_for(engine.close(), timeout=10)
+    assert time.monotonic() - started < 10
 
 
 def test_the_settings_choose_the_engine(settings):
