@@ -636,7 +636,10 @@ class _Builder:
         return Criterion(key, self.translations(path + ("label",), data.get("label")),
                          [name for name in item_keys if name], max_points)
 
-    def scored_item(self, path: tuple, name: object, items: dict, scored: dict, criterion: str) -> Optional[str]:
+    def scored_item(self, path: tuple, name: object, items: dict, scored: dict,
+                    criterion: Optional[str]) -> Optional[str]:
+        """A rating5 item that no other criterion scores; scored by `criterion` from now on, unless that is None
+        (a direct satisfaction question, which only must not be scored)."""
         if name not in items:
             self.report(path, Code.SCORING_UNKNOWN_ITEM, value=name)
         elif items[name].type != "rating5":
@@ -644,23 +647,14 @@ class _Builder:
         elif name in scored:
             self.report(path, Code.SCORING_ITEM_TWICE, value=name, first=scored[name])
         else:
-            scored[name] = criterion
+            if criterion is not None:
+                scored[name] = criterion
             return name
         return None
 
     def unscored_item(self, path: tuple, name: object, items: dict, scored: dict) -> Optional[str]:
         """A direct satisfaction question named by the scoring map: a rating5 item that no criterion scores."""
-        if name is None:
-            return None
-        if name not in items:
-            self.report(path, Code.SCORING_UNKNOWN_ITEM, value=name)
-        elif items[name].type != "rating5":
-            self.report(path, Code.SCORING_NOT_RATING, value=name, type=items[name].type)
-        elif name in scored:
-            self.report(path, Code.SCORING_ITEM_TWICE, value=name, first=scored[name])
-        else:
-            return name
-        return None
+        return None if name is None else self.scored_item(path, name, items, scored, None)
 
     def read_comparable(self, value: object, items: dict, version: Optional[str]) -> Optional[ComparableWith]:
         path = ("comparable_with",)
