@@ -122,7 +122,8 @@ async def test_an_outage_gives_503_stores_nothing_and_the_retry_is_stored_once(a
     settings_of = {"SECRET_KEY": SECRET, "SQLITE_BUSY_TIMEOUT": "0.2", "RATE_LIMIT_PER_CLIENT": "1000",
                    "JOB_WORKER": "off"}  # the suite's jobs are not this test's: its server runs none of them
     try:
-        async with outage(url) as (server_url, unavailable):
+        # a hang (seen once in a PostgreSQL run, cause not found) fails here with the stack of the stuck await
+        async with asyncio.timeout(180), outage(url) as (server_url, unavailable):
             application = create_app(Settings.from_env({**settings_of, "DATABASE_URL": server_url}))
             path = form_path(application.state.settings, "SO01-Q1")
             async with application.lifespan(), httpx.AsyncClient(
