@@ -17,7 +17,7 @@ import openpyxl
 import pyreadstat
 import pytest
 
-from survey_app.core import jobs as core_jobs
+from survey_app.core import jobs as core_jobs, progress_jobs
 from survey_app.exports import jobs
 from survey_app.core.export_tables import ExportJob
 from survey_app.core.tables import Campaign, Response, User
@@ -115,7 +115,7 @@ async def test_another_analysts_export_is_unknown(analyst):
 
 
 async def test_a_job_whose_worker_died_reads_as_failed(analyst):
-    job_id = await stored_job(await analyst_id(), rows_total=100, rows_done=10, age=jobs.STALE_SECONDS + 1)
+    job_id = await stored_job(await analyst_id(), rows_total=100, rows_done=10, age=progress_jobs.STALE_SECONDS + 1)
     page = await analyst.get(f"/analyst/exports/{job_id}")
     assert "Tiến trình xuất đã dừng" in page.text and 'http-equiv="refresh"' not in page.text
 
@@ -154,7 +154,7 @@ async def slow_writer(monkeypatch):
 
 
 async def test_a_job_writing_without_reading_rows_is_not_taken_for_dead(analyst, slow_writer, monkeypatch):
-    monkeypatch.setattr(jobs, "STALE_SECONDS", 0.3)
+    monkeypatch.setattr(progress_jobs, "STALE_SECONDS", 0.3)
     monkeypatch.setattr(jobs, "HEARTBEAT_SECONDS", 0.05)
     started = await analyst.get("/analyst/campaigns/QUAY-2026/export/sav")
     await asyncio.sleep(0.6)
@@ -164,7 +164,7 @@ async def test_a_job_writing_without_reading_rows_is_not_taken_for_dead(analyst,
 
 async def test_a_double_click_reaching_two_servers_starts_one_job_both_can_show_and_send(app, settings, analyst,
                                                                                            slow_writer):
-    dead = await stored_job(await analyst_id(), age=jobs.STALE_SECONDS + 1)
+    dead = await stored_job(await analyst_id(), age=progress_jobs.STALE_SECONDS + 1)
     async with started_app(app, settings) as other_server:
         second = httpx.AsyncClient(transport=httpx.ASGITransport(app=other_server), base_url="http://testserver",
                                    cookies=analyst.cookies)
@@ -199,7 +199,8 @@ async def test_the_writing_is_a_task_of_the_job_engine_given_only_the_job_id(ana
     response = await analyst.get("/analyst/campaigns/QUAY-2026/export/sav")
     assert response.status_code == 200 and response.content
     [(name, arguments)] = deferred
-    assert name == "exports.write" and list(arguments) == ["job_id"] and len(arguments["job_id"]) == jobs.JOB_ID_LENGTH
+    assert name == "exports.write" and list(arguments) == ["job_id"]
+    assert len(arguments["job_id"]) == progress_jobs.JOB_ID_LENGTH
     if TEST_DATABASE_URL.startswith("postgres"):
         rows = await ExportJob.raw("SELECT status FROM procrastinate_jobs WHERE task_name = 'exports.write' "
                                    "AND args ->> 'job_id' = {}", arguments["job_id"])

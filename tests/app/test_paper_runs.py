@@ -14,6 +14,7 @@ import zipfile
 
 import pytest
 
+from survey_app.core import progress_jobs
 from survey_app.core.paper_tables import PaperCopy, PrintJob, PrintJobPart
 from survey_app.core.tables import Campaign, User
 from survey_app.paper import print_jobs, services
@@ -89,7 +90,7 @@ async def test_the_progress_page_counts_copies_and_another_analyst_cannot_see_th
         assert (await other.get(f"{PAPER_PAGE}/runs/{job_id}")).status_code == 404
     finally:
         await other.aclose()
-    await PrintJob.update({PrintJob.updated_at: now - print_jobs.STALE_SECONDS - 1}).where(PrintJob.job_id == job_id)
+    await PrintJob.update({PrintJob.updated_at: now - progress_jobs.STALE_SECONDS - 1}).where(PrintJob.job_id == job_id)
     stopped = await analyst.get(f"{PAPER_PAGE}/runs/{job_id}")
     assert "Tiến trình in đã dừng" in stopped.text and 'http-equiv="refresh"' not in stopped.text
 
@@ -100,7 +101,7 @@ async def test_old_runs_are_removed_with_their_parts(app, analyst):
                                    copies=1, state="done", created_at=old, updated_at=old))
     await PrintJob.raw("INSERT INTO print_job_part (job_id, first_serial, last_serial, content) VALUES "
                        "({}, 1, 1, {})", job_id, b"%PDF")
-    await print_jobs.remove_old_jobs()
+    await print_jobs.JOBS.remove_old()
     assert not await PrintJob.exists().where(PrintJob.job_id == job_id)
     assert not await PrintJobPart.exists().where(PrintJobPart.job_id == job_id)
 
