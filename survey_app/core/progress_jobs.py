@@ -1,11 +1,13 @@
 """Background jobs an analyst watches on a progress page (exports' files, paper print runs): what they share.
 
 A job is a row of its area's table (job_id, user_id, state, error, claimed, created_at, updated_at and the area's
-own columns) and a task on the job engine (survey_app.core.jobs) given only the job's id. The task's delivery that
-claims the row (claimed = 1; any other delivery does nothing) works and saves its progress often: a job silent for
-STALE_SECONDS lost its worker. It reads as failed and is given up (state failed), so it no longer holds its
-analyst's one running place (a partial unique index on the running rows). Only the analyst who started a job
-sees it.
+own columns) and a task on the job engine (survey_app.core.jobs) given only the job's id. The row is inserted
+running and unclaimed: the job waits in the engine's queue (updated_at: since when) for as long as the workers are
+busy with other jobs. The task's delivery that claims the row (claimed = 1; any other delivery does nothing) works
+and saves its progress often: a claimed job silent for STALE_SECONDS lost its worker. A job still unclaimed after
+MAX_WAIT_SECONDS never will be (an in-process engine's queue dies with its server, or no worker runs). Either reads
+as failed and is given up (state failed), so it no longer holds its analyst's one running place, which each table
+keeps with a partial unique index on its running rows. Only the analyst who started a job sees it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from piccolo.table import Table
 
 STALE_SECONDS = 300
+MAX_WAIT_SECONDS = 3600
 JOB_ID_LENGTH = 22
 SHARED_COLUMNS = "job_id AS id, user_id, state, error, claimed, updated_at"
 
@@ -33,7 +36,11 @@ class ProgressJob:
     user_id: int
     state: str = "running"  # running, done or failed
     error: str = ""
-    claimed: bool = False
+    claimed: bool = False  # False: the job still waits in the engine's queue
+
+    @property
+    def waiting(self) -> bool:
+        return self.state == "running" and not self.claimed
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,7 @@ class JobTable:
         fields = dict(row)
         silent_seconds = time.time() - fields.pop("updated_at")
         job = self.job_class(**fields)
-        if job.state == "running" and silent_seconds > STALE_SECONDS:
+        if job.state == "running" and silent_seconds > (STALE_SECONDS if job.claimed else MAX_WAIT_SECONDS):
             job.state, job.error = "failed", self.stopped
         return job
 
@@ -78,8 +85,8 @@ class JobTable:
         return await self.first("job_id = {} AND user_id = {}", job_id, user_id)
 
     async def insert_unless_running(self, job: ProgressJob) -> bool:
-        """Insert the job, running and unclaimed; False when the table's partial unique index (if any) refuses it
-        (this analyst's job of the same kind already runs, whichever server started it)."""
+        """Insert the job, running and unclaimed; False when the table's partial unique index refuses it (this
+        analyst's job of the same kind already runs, whichever server started it)."""
         now = time.time()
         pairs = [column.partition(" AS ") for column in self.columns]
         names = ", ".join(column for column, _, _ in pairs)
@@ -107,8 +114,9 @@ class JobTable:
         """Fail every running job given up by now, so it no longer holds its analyst's running place."""
         now = time.time()
         await self.table.raw(
-            f"UPDATE {self.name} SET state = 'failed', error = {{}} WHERE state = 'running' AND updated_at < {{}}",
-            self.stopped, now - STALE_SECONDS)
+            f"UPDATE {self.name} SET state = 'failed', error = {{}} WHERE state = 'running' AND "
+            "((claimed = 1 AND updated_at < {}) OR (claimed = 0 AND updated_at < {}))",
+            self.stopped, now - STALE_SECONDS, now - MAX_WAIT_SECONDS)
 
     async def remove_old(self) -> None:
         """Every job older than keep_seconds, its parts first (so no part is ever left without its job)."""

@@ -10,8 +10,8 @@ is deleted once its file is downloaded, only the analyst who started it can see 
 `KEEP_SECONDS` are removed whenever one starts or a job's page or file is asked for. A second click while the
 analyst's export of the same campaign and format runs shows that job rather than starting another, whichever
 server each click reaches (a partial unique index allows one running job per analyst, campaign and format).
-The writing is the task "exports.write" on the job engine, which plans again from the row; how a job is claimed
-and is given up when its worker died: survey_app.core.progress_jobs.
+The writing is the task "exports.write" on the job engine, which plans again from the row; how a job waits, is
+claimed and is given up when its worker died: survey_app.core.progress_jobs.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ find = JOBS.find  # the user's own job, or None
 
 async def start(campaign_code: str, export_format: str, user_id: int, minimum: int) -> tuple[Job, bool]:
     """Plan the export (an unknown or empty campaign is refused here, before any job exists) and defer its writing;
-    or, when the user's export of this campaign and format is still running, that job and False."""
+    or, when the user's export of this campaign and format is still running (or waiting), that job and False."""
     plan = await plan_for_format(campaign_code, export_format, minimum)
     await JOBS.remove_old()
     await JOBS.give_up_dead()

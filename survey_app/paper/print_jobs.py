@@ -2,7 +2,7 @@
 
 Starting a run numbers all its copies at once (services.number_copies: the serials are stored, so no number is
 ever printed twice, whatever happens to the job), then defers the task "paper.print" on the job engine (how a
-job is claimed and is given up: survey_app.core.progress_jobs). The task renders PART_COPIES copies at a
+job waits, is claimed and is given up: survey_app.core.progress_jobs). The task renders PART_COPIES copies at a
 time into one PDF each, stored in print_job_part as it goes, so memory stays that of one part however long the run,
 and the progress page ("Đang in: N / M phiếu") reads the count from the database on any server. When done, the
 download is one ZIP of the parts (PDF files named by their numbers), streamed part by part. Only the analyst who

@@ -38,6 +38,17 @@ async def serials_of(campaign_code: str) -> list[int]:
     return sorted(row["serial"] for row in rows)
 
 
+async def stored_run(claimed: int = 0, age: float = 0.0, **columns) -> str:
+    """The analyst's running run of 1,200 copies with no task: unclaimed, it waits in the queue for good; claimed,
+    its worker is gone. A test storing one removes it: it holds the analyst's one running place."""
+    user = await User.select(User.id).where(User.username == "analyst").first()
+    job_id, moment = secrets.token_urlsafe(16), time.time() - age
+    await PrintJob.insert(PrintJob(job_id=job_id, campaign=CAMPAIGN, unit="SO01", user_id=user["id"],
+                                   first_serial=900001, copies=1200, claimed=claimed, created_at=moment,
+                                   updated_at=moment, **columns))
+    return job_id
+
+
 async def finished_page(client, page_path: str, timeout: float = 60.0):
     deadline = time.monotonic() + timeout
     while True:
@@ -45,7 +56,7 @@ async def finished_page(client, page_path: str, timeout: float = 60.0):
         assert page.status_code == 200 and "In phiếu giấy — SIPAS-2026" in page.text
         if 'http-equiv="refresh"' not in page.text:
             return page
-        assert "Đang in: " in page.text and time.monotonic() < deadline
+        assert ("Đang in: " in page.text or "Đang chờ đến lượt" in page.text) and time.monotonic() < deadline
         await asyncio.sleep(0.1)
 
 
@@ -76,23 +87,38 @@ async def test_a_large_run_is_a_job_with_progress_then_a_zip_of_numbered_pdfs(ap
 
 
 async def test_the_progress_page_counts_copies_and_another_analyst_cannot_see_the_run(app, analyst):
-    user = await User.select(User.id).where(User.username == "analyst").first()
-    job_id, now = secrets.token_urlsafe(16), time.time()
-    await PrintJob.insert(PrintJob(job_id=job_id, campaign=CAMPAIGN, unit="SO01", user_id=user["id"],
-                                   first_serial=900001, copies=1200, copies_done=300, created_at=now, updated_at=now))
-    page = await analyst.get(f"{PAPER_PAGE}/runs/{job_id}")
-    assert page.status_code == 200 and "Đang in: 300 / 1.200 phiếu." in page.text
-    assert "phiếu số 900001 đến 901200" in page.text and 'http-equiv="refresh"' in page.text
-    not_yet = await analyst.get(f"{PAPER_PAGE}/runs/{job_id}/file")
-    assert not_yet.status_code == 404 and "chưa xong" in not_yet.text
+    job_id = await stored_run(claimed=1, copies_done=300)
     other = await signed_in_client(app, "admin")
     try:
+        page = await analyst.get(f"{PAPER_PAGE}/runs/{job_id}")
+        assert page.status_code == 200 and "Đang in: 300 / 1.200 phiếu." in page.text
+        assert "phiếu số 900001 đến 901200" in page.text and 'http-equiv="refresh"' in page.text
+        not_yet = await analyst.get(f"{PAPER_PAGE}/runs/{job_id}/file")
+        assert not_yet.status_code == 404 and "chưa xong" in not_yet.text
         assert (await other.get(f"{PAPER_PAGE}/runs/{job_id}")).status_code == 404
+        await PrintJob.update({PrintJob.updated_at: time.time() - progress_jobs.STALE_SECONDS - 1}).where(
+            PrintJob.job_id == job_id)
+        stopped = await analyst.get(f"{PAPER_PAGE}/runs/{job_id}")
+        assert "Tiến trình in đã dừng" in stopped.text and 'http-equiv="refresh"' not in stopped.text
     finally:
         await other.aclose()
-    await PrintJob.update({PrintJob.updated_at: now - progress_jobs.STALE_SECONDS - 1}).where(PrintJob.job_id == job_id)
-    stopped = await analyst.get(f"{PAPER_PAGE}/runs/{job_id}")
-    assert "Tiến trình in đã dừng" in stopped.text and 'http-equiv="refresh"' not in stopped.text
+        await PrintJob.delete().where(PrintJob.job_id == job_id)
+
+
+async def test_a_run_waiting_for_a_busy_worker_says_so_and_is_not_taken_for_stopped(app, analyst):
+    """Not claimed yet (the workers run other jobs): however long past STALE_SECONDS, the page says the run waits
+    and refreshes; only one still waiting after MAX_WAIT_SECONDS (its task lost) reads as stopped."""
+    job_id = await stored_run(age=progress_jobs.STALE_SECONDS + 1)
+    try:
+        page = await analyst.get(f"{PAPER_PAGE}/runs/{job_id}")
+        assert "Đang chờ đến lượt" in page.text
+        assert 'http-equiv="refresh"' in page.text and "đã dừng" not in page.text
+        await PrintJob.update({PrintJob.updated_at: time.time() - progress_jobs.MAX_WAIT_SECONDS - 1}).where(
+            PrintJob.job_id == job_id)
+        stopped = await analyst.get(f"{PAPER_PAGE}/runs/{job_id}")
+        assert "Tiến trình in đã dừng" in stopped.text and 'http-equiv="refresh"' not in stopped.text
+    finally:
+        await PrintJob.delete().where(PrintJob.job_id == job_id)
 
 
 async def test_old_runs_are_removed_with_their_parts(app, analyst):
