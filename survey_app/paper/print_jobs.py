@@ -6,8 +6,9 @@ job waits, is claimed and is given up: survey_app.core.progress_jobs). The task 
 time into one PDF each, stored in print_job_part as it goes, so memory stays that of one part however long the run,
 and the progress page ("Đang in: N / M phiếu") reads the count from the database on any server. When done, the
 download is one ZIP of the parts (PDF files named by their numbers), streamed part by part. Only the analyst who
-started a run sees it; runs older than KEEP_SECONDS are removed. A run given up shows as stopped: its numbers stay
-used (never printed again); print a new run.
+started a run sees it; runs older than KEEP_SECONDS are removed. An analyst runs one run at a time (a partial
+unique index on print_job): a second start shows the running one and numbers nothing. A run given up shows as
+stopped: its numbers stay used (never printed again); print a new run.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ PART_COPIES = 100  # copies per PDF part: ~10 s of rendering and ~1.5 MB for the
 KEEP_SECONDS = 24 * 3600
 STOPPED = "Tiến trình in đã dừng; các số phiếu đã cấp không dùng lại. Hãy in một đợt mới."
 FAILED = "Lỗi khi tạo tệp PDF; các số phiếu đã cấp không dùng lại. Hãy in một đợt mới."
+JUST_ENDED = services.PaperRefused("Đợt in trước của bạn vừa kết thúc; hãy bấm in lại.",
+                                   "your previous print run just ended; print again", 409)
 logger = logging.getLogger("survey_app.paper")
 
 
@@ -53,15 +56,34 @@ JOBS = progress_jobs.JobTable(PrintJob, PrintJobState, ("campaign", "unit", "fir
 find = JOBS.find  # the user's own run, or None
 
 
-async def start(campaign_code: str, unit_code: str, copies_text: str, user) -> PrintJobState:
-    """Number the run's copies (refusals as services.PaperRefused, before anything is stored) and defer it."""
+class _AnotherRunRuns(Exception):
+    """Raised inside the numbering's transaction, which it undoes."""
+
+
+async def start(campaign_code: str, unit_code: str, copies_text: str, user) -> tuple[PrintJobState, bool]:
+    """Number the run's copies (refusals as services.PaperRefused, before anything is stored) and defer it; or, when
+    the user's run still runs (or waits), that run and False, numbering nothing: each run numbers and renders up to
+    services.MAX_RUN copies for minutes, so an analyst runs one at a time."""
     await JOBS.remove_old()
-    numbered = await services.number_copies(campaign_code, unit_code, copies_text, user.username, services.MAX_RUN)
-    job = PrintJobState(id=progress_jobs.new_job_id(), user_id=user.id, campaign=numbered.campaign["code"],
-                        unit=numbered.unit["code"], first_serial=numbered.serials[0], copies=len(numbered.serials))
-    await JOBS.insert_unless_running(job)
+    await JOBS.give_up_dead()
+    job = None
+
+    async def store_run(campaign: dict, unit: dict, serials: list[int]) -> None:
+        nonlocal job
+        job = PrintJobState(id=progress_jobs.new_job_id(), user_id=user.id, campaign=campaign["code"],
+                            unit=unit["code"], first_serial=serials[0], copies=len(serials))
+        if not await JOBS.insert_unless_running(job):
+            raise _AnotherRunRuns
+
+    try:
+        await services.number_copies(campaign_code, unit_code, copies_text, user.username, services.MAX_RUN,
+                                     store_run)
+    except _AnotherRunRuns:
+        if running := await JOBS.first("state = 'running' AND user_id = {}", user.id):
+            return running, False
+        raise JUST_ENDED from None
     await engine.defer(PRINT_TASK, job_id=job.id)
-    return job
+    return job, True
 
 
 @engine.task(PRINT_TASK)

@@ -121,6 +121,26 @@ async def test_a_run_waiting_for_a_busy_worker_says_so_and_is_not_taken_for_stop
         await PrintJob.delete().where(PrintJob.job_id == job_id)
 
 
+async def test_an_analyst_runs_one_print_run_at_a_time(app, analyst, small_limits):
+    """Two starts at once (a double click, or two servers) make one run; the other shows it, numbering nothing.
+    Once it is done the analyst prints the next one."""
+    before = await serials_of(CAMPAIGN)
+    form = {"unit": "SO01", "copies": "5"}
+    first, second = await asyncio.gather(post_form(analyst, f"{PAPER_PAGE}/print", form, page_path=PAPER_PAGE),
+                                         post_form(analyst, f"{PAPER_PAGE}/print", form, page_path=PAPER_PAGE))
+    assert first.status_code == second.status_code == 303
+    locations = sorted([first.headers["location"], second.headers["location"]], key=len)
+    assert locations[1] == f"{locations[0]}?busy=1"
+    assert len(await serials_of(CAMPAIGN)) == len(before) + 5
+    busy = await analyst.get(locations[1])
+    assert "Chưa in đợt mới (không cấp số phiếu nào)" in busy.text
+    await finished_page(analyst, locations[0])
+    after = await post_form(analyst, f"{PAPER_PAGE}/print", form, page_path=PAPER_PAGE)
+    assert after.status_code == 303 and "busy" not in after.headers["location"]
+    await finished_page(analyst, after.headers["location"])
+    assert len(await serials_of(CAMPAIGN)) == len(before) + 10
+
+
 async def test_old_runs_are_removed_with_their_parts(app, analyst):
     job_id, old = secrets.token_urlsafe(16), time.time() - print_jobs.KEEP_SECONDS - 1
     await PrintJob.insert(PrintJob(job_id=job_id, campaign=CAMPAIGN, unit="SO01", user_id=1, first_serial=1,
