@@ -48,7 +48,7 @@ async def as_job(settings, copies: int, out: Path) -> dict:
 
     engine = await background.start(settings, run_worker=False)
     try:
-        job = await print_jobs.start(CAMPAIGN, UNIT, str(copies), SimpleNamespace(id=1, username="benchmark"))
+        job, _ = await print_jobs.start(CAMPAIGN, UNIT, str(copies), SimpleNamespace(id=1, username="benchmark"))
         await engine.run_until_idle()
         job = await print_jobs.find(job.id, 1)
         with out.open("wb") as file:

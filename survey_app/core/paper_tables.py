@@ -40,7 +40,8 @@ class PaperEntry(Table, tablename="paper_entry"):
 
 class PrintJob(Table, tablename="print_job"):
     """A large print run built in the background (survey_app/paper/print_jobs.py): its copies are numbered when it
-    starts (serials first_serial … first_serial + copies - 1), then rendered part by part into print_job_part."""
+    starts (serials first_serial … first_serial + copies - 1), then rendered part by part into print_job_part. One
+    running run per analyst: a partial unique index (migration 2026-12-06T02-13-00_print_job_one_running)."""
 
     job_id = Varchar(length=32, unique=True)
     campaign = Varchar(length=64)

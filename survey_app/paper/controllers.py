@@ -62,8 +62,9 @@ class PaperController(Controller):
         form = await request.form()
         try:
             if services.parse_copies(form.get("copies", "")) > services.MAX_COPIES:  # a large run: in the background
-                job = await print_jobs.start(code, form.get("unit", ""), form.get("copies", ""), request.user)
-                return Redirect(path=f"/analyst/campaigns/{code}/paper/runs/{job.id}", status_code=303)
+                job, started = await print_jobs.start(code, form.get("unit", ""), form.get("copies", ""), request.user)
+                shown = f"/analyst/campaigns/{job.campaign}/paper/runs/{job.id}"
+                return Redirect(path=shown if started else f"{shown}?busy=1", status_code=303)
             run = await services.print_copies(state.settings, code, form.get("unit", ""), form.get("copies", ""),
                                               request.user.username)
         except services.PaperRefused as refused:
@@ -76,11 +77,14 @@ class PaperController(Controller):
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     @get("/runs/{job_id:str}")
-    async def run_progress(self, request: Request, code: FromPath[str], job_id: FromPath[str]) -> Template:
+    async def run_progress(self, request: Request, code: FromPath[str], job_id: FromPath[str],
+                           busy: FromQuery[str] = "") -> Template:
+        """The run's progress; `busy`: the analyst asked for a new run while this one ran (nothing was numbered)."""
         job = await print_jobs.find(job_id, request.user.id)
         if job is None or job.campaign != code:
             return refusal(request, NO_RUN, f"/analyst/campaigns/{code}/paper")
-        return Template(template_name="paper_print_job.html", context={"user": request.user, "job": job})
+        return Template(template_name="paper_print_job.html",
+                        context={"user": request.user, "job": job, "busy": busy == "1"})
 
     @get("/runs/{job_id:str}/file")
     async def run_file(self, request: Request, code: FromPath[str], job_id: FromPath[str]) -> Stream | Template:

@@ -18,6 +18,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
+from typing import Awaitable, Callable
 
 from piccolo.query.functions.aggregate import Max
 
@@ -125,6 +126,9 @@ async def printable_unit(campaign: dict, unit_code: str) -> dict:
     return unit
 
 
+StoreWith = Callable[[dict, dict, list], Awaitable[None]]  # (campaign, unit, serials), inside the numbering
+
+
 @dataclass(frozen=True)
 class Numbered:
     """Copies numbered for a unit (their serials stored): what a print run renders."""
@@ -154,8 +158,9 @@ async def render(settings, campaign: dict, questionnaire: dict, unit: dict, seri
 
 
 async def number_copies(campaign_code: str, unit_code: str, copies_text: str, username: str,
-                        maximum: int | None) -> Numbered:
-    """Check the campaign, the unit and the count, then store the next serials for them."""
+                        maximum: int | None, store_with: StoreWith | None = None) -> Numbered:
+    """Check the campaign, the unit and the count, then store the next serials for them (and whatever `store_with`
+    stores in the same transaction: when it raises, nothing is numbered)."""
     campaign, questionnaire = await campaign_with_questionnaire(campaign_code)
     if campaign["mode"] != "open_qr":
         raise PaperRefused("Phiếu giấy chỉ dùng cho đợt khảo sát người dân (không dùng cho khảo sát cán bộ theo "
@@ -166,10 +171,11 @@ async def number_copies(campaign_code: str, unit_code: str, copies_text: str, us
     refuse_repeats(definition_of(questionnaire))
     count = parse_copies(copies_text, maximum)
     unit = await printable_unit(campaign, unit_code)
-    return Numbered(campaign, questionnaire, unit, await _number_copies(campaign, unit, count, username))
+    return Numbered(campaign, questionnaire, unit, await _number_copies(campaign, unit, count, username, store_with))
 
 
-async def _number_copies(campaign: dict, unit: dict, count: int, username: str) -> list[int]:
+async def _number_copies(campaign: dict, unit: dict, count: int, username: str,
+                         store_with: StoreWith | None) -> list[int]:
     """The next `count` serials of the campaign, stored with the audit entry in one write transaction (the unique
     index on campaign and serial refuses a second server racing for the same numbers: it retries)."""
     for attempt in range(5):
@@ -179,6 +185,8 @@ async def _number_copies(campaign: dict, unit: dict, count: int, username: str) 
                     PaperCopy.campaign == campaign["id"]).first()
                 first = ((highest or {}).get("highest") or 0) + 1
                 serials = list(range(first, first + count))
+                if store_with is not None:
+                    await store_with(campaign, unit, serials)
                 await PaperCopy.insert(*[PaperCopy(campaign=campaign["id"], unit=unit["id"], serial=serial,
                                                    printed_by=username) for serial in serials])
                 await audit.record(username, "paper_print", campaign["code"],

@@ -17,7 +17,7 @@ import openpyxl
 import pyreadstat
 import pytest
 
-from survey_app.core import jobs as core_jobs
+from survey_app.core import jobs as core_jobs, progress_jobs
 from survey_app.exports import jobs
 from survey_app.core.export_tables import ExportJob
 from survey_app.core.tables import Campaign, Response, User
@@ -39,11 +39,13 @@ def export_folders() -> set[str]:
 
 
 async def stored_job(user_id: int, rows_total: int = 10, rows_done: int = 0, state: str = "running",
-                     age: float = 0.0, content: bytes | None = None, export_format: str = "sav") -> str:
+                     age: float = 0.0, content: bytes | None = None, export_format: str = "sav",
+                     claimed: int = 0) -> str:
+    """A job with no task: unclaimed, it waits in the queue for good; claimed, its worker is gone."""
     job_id, moment = secrets.token_urlsafe(16), time.time() - age
     await ExportJob.insert(ExportJob(job_id=job_id, campaign="QUAY-2026", export_format=export_format,
                                      user_id=user_id, rows_total=rows_total, rows_done=rows_done, state=state,
-                                     updated_at=moment, created_at=moment))
+                                     updated_at=moment, created_at=moment, claimed=claimed))
     if content is not None:
         await ExportJob.raw("UPDATE export_job SET content = {} WHERE job_id = {}", content, job_id)
     return job_id
@@ -51,7 +53,7 @@ async def stored_job(user_id: int, rows_total: int = 10, rows_done: int = 0, sta
 
 async def all_written(timeout: float = 30.0) -> None:
     """Wait until no claimed export job runs: the engine's worker (in this process, on every engine) writes them
-    (rows stored by stored_job have no task: nobody claims them)."""
+    (rows stored by stored_job have no task: a test storing a claimed running one removes it)."""
     deadline = time.monotonic() + timeout
     while await ExportJob.exists().where((ExportJob.state == "running") & (ExportJob.claimed == 1)):
         assert time.monotonic() < deadline, "an export job still runs"
@@ -85,7 +87,8 @@ async def test_a_long_export_shows_progress_then_a_link_to_the_file(analyst, mon
         assert page.status_code == 200 and "Xuất dữ liệu QUAY-2026 (Excel)" in page.text
         if 'id="export-ready"' in page.text:
             break
-        assert 'http-equiv="refresh"' in page.text and "<progress" in page.text
+        assert 'http-equiv="refresh"' in page.text  # waiting for the engine's worker, then writing:
+        assert 'id="export-waiting"' in page.text or "<progress" in page.text
         await asyncio.sleep(0.05)
     assert 'http-equiv="refresh"' not in page.text
     download = await analyst.get(f"{page_path}/file")
@@ -99,11 +102,15 @@ async def test_a_long_export_shows_progress_then_a_link_to_the_file(analyst, mon
 
 
 async def test_the_progress_page_counts_rows_in_vietnamese(analyst):
-    job_id = await stored_job(await analyst_id(), rows_total=1_200_000, rows_done=35_000, export_format="dta")
-    page = await analyst.get(f"/analyst/exports/{job_id}")
-    assert "Đã xử lý 35.000 / 1.200.000 phiếu (3 %)." in page.text
-    assert 'http-equiv="refresh" content="2"' in page.text
-    assert (await analyst.get(f"/analyst/exports/{job_id}/file")).status_code == 404  # not written yet
+    job_id = await stored_job(await analyst_id(), rows_total=1_200_000, rows_done=35_000, export_format="dta",
+                              claimed=1)
+    try:
+        page = await analyst.get(f"/analyst/exports/{job_id}")
+        assert "Đã xử lý 35.000 / 1.200.000 phiếu (3 %)." in page.text
+        assert 'http-equiv="refresh" content="2"' in page.text
+        assert (await analyst.get(f"/analyst/exports/{job_id}/file")).status_code == 404  # not written yet
+    finally:
+        await ExportJob.delete().where(ExportJob.job_id == job_id)
 
 
 async def test_another_analysts_export_is_unknown(analyst):
@@ -115,9 +122,34 @@ async def test_another_analysts_export_is_unknown(analyst):
 
 
 async def test_a_job_whose_worker_died_reads_as_failed(analyst):
-    job_id = await stored_job(await analyst_id(), rows_total=100, rows_done=10, age=jobs.STALE_SECONDS + 1)
-    page = await analyst.get(f"/analyst/exports/{job_id}")
-    assert "Tiến trình xuất đã dừng" in page.text and 'http-equiv="refresh"' not in page.text
+    job_id = await stored_job(await analyst_id(), rows_total=100, rows_done=10, age=progress_jobs.STALE_SECONDS + 1,
+                              claimed=1)
+    try:
+        page = await analyst.get(f"/analyst/exports/{job_id}")
+        assert "Tiến trình xuất đã dừng" in page.text and 'http-equiv="refresh"' not in page.text
+    finally:
+        await ExportJob.delete().where(ExportJob.job_id == job_id)
+
+
+async def test_a_job_waiting_for_a_busy_worker_says_so_and_keeps_its_place(analyst):
+    """Not claimed yet (the workers run other jobs), a job is not dead however long past STALE_SECONDS: its page says
+    it waits and refreshes, and a second click shows it instead of giving it up for another. Only one still waiting
+    after MAX_WAIT_SECONDS (its task lost) is given up, and the next click starts an export again."""
+    waiting = await stored_job(await analyst_id(), age=progress_jobs.STALE_SECONDS + 1)
+    try:
+        page = await analyst.get(f"/analyst/exports/{waiting}")
+        assert "Đang chờ đến lượt" in page.text
+        assert 'http-equiv="refresh"' in page.text and "đã dừng" not in page.text
+        again = await analyst.get("/analyst/campaigns/QUAY-2026/export/sav")
+        assert again.status_code == 303 and again.headers["location"] == f"/analyst/exports/{waiting}"
+        await ExportJob.update({ExportJob.updated_at: time.time() - progress_jobs.MAX_WAIT_SECONDS - 1}).where(
+            ExportJob.job_id == waiting)
+        page = await analyst.get(f"/analyst/exports/{waiting}")
+        assert "Tiến trình xuất đã dừng" in page.text and 'http-equiv="refresh"' not in page.text
+        sent = await analyst.get("/analyst/campaigns/QUAY-2026/export/sav")
+        assert sent.status_code == 200 and sent.headers["content-type"].startswith("application/x-spss-sav")
+    finally:
+        await ExportJob.delete().where(ExportJob.job_id == waiting)
 
 
 async def test_an_empty_campaign_is_refused_before_any_job(analyst):
@@ -154,7 +186,7 @@ async def slow_writer(monkeypatch):
 
 
 async def test_a_job_writing_without_reading_rows_is_not_taken_for_dead(analyst, slow_writer, monkeypatch):
-    monkeypatch.setattr(jobs, "STALE_SECONDS", 0.3)
+    monkeypatch.setattr(progress_jobs, "STALE_SECONDS", 0.3)
     monkeypatch.setattr(jobs, "HEARTBEAT_SECONDS", 0.05)
     started = await analyst.get("/analyst/campaigns/QUAY-2026/export/sav")
     await asyncio.sleep(0.6)
@@ -164,7 +196,7 @@ async def test_a_job_writing_without_reading_rows_is_not_taken_for_dead(analyst,
 
 async def test_a_double_click_reaching_two_servers_starts_one_job_both_can_show_and_send(app, settings, analyst,
                                                                                            slow_writer):
-    dead = await stored_job(await analyst_id(), age=jobs.STALE_SECONDS + 1)
+    dead = await stored_job(await analyst_id(), age=progress_jobs.STALE_SECONDS + 1, claimed=1)
     async with started_app(app, settings) as other_server:
         second = httpx.AsyncClient(transport=httpx.ASGITransport(app=other_server), base_url="http://testserver",
                                    cookies=analyst.cookies)
@@ -199,7 +231,8 @@ async def test_the_writing_is_a_task_of_the_job_engine_given_only_the_job_id(ana
     response = await analyst.get("/analyst/campaigns/QUAY-2026/export/sav")
     assert response.status_code == 200 and response.content
     [(name, arguments)] = deferred
-    assert name == "exports.write" and list(arguments) == ["job_id"] and len(arguments["job_id"]) == jobs.JOB_ID_LENGTH
+    assert name == "exports.write" and list(arguments) == ["job_id"]
+    assert len(arguments["job_id"]) == progress_jobs.JOB_ID_LENGTH
     if TEST_DATABASE_URL.startswith("postgres"):
         rows = await ExportJob.raw("SELECT status FROM procrastinate_jobs WHERE task_name = 'exports.write' "
                                    "AND args ->> 'job_id' = {}", arguments["job_id"])

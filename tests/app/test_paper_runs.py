@@ -14,6 +14,7 @@ import zipfile
 
 import pytest
 
+from survey_app.core import progress_jobs
 from survey_app.core.paper_tables import PaperCopy, PrintJob, PrintJobPart
 from survey_app.core.tables import Campaign, User
 from survey_app.paper import print_jobs, services
@@ -37,6 +38,17 @@ async def serials_of(campaign_code: str) -> list[int]:
     return sorted(row["serial"] for row in rows)
 
 
+async def stored_run(claimed: int = 0, age: float = 0.0, **columns) -> str:
+    """The analyst's running run of 1,200 copies with no task: unclaimed, it waits in the queue for good; claimed,
+    its worker is gone. A test storing one removes it: it holds the analyst's one running place."""
+    user = await User.select(User.id).where(User.username == "analyst").first()
+    job_id, moment = secrets.token_urlsafe(16), time.time() - age
+    await PrintJob.insert(PrintJob(job_id=job_id, campaign=CAMPAIGN, unit="SO01", user_id=user["id"],
+                                   first_serial=900001, copies=1200, claimed=claimed, created_at=moment,
+                                   updated_at=moment, **columns))
+    return job_id
+
+
 async def finished_page(client, page_path: str, timeout: float = 60.0):
     deadline = time.monotonic() + timeout
     while True:
@@ -44,7 +56,7 @@ async def finished_page(client, page_path: str, timeout: float = 60.0):
         assert page.status_code == 200 and "In phiếu giấy — SIPAS-2026" in page.text
         if 'http-equiv="refresh"' not in page.text:
             return page
-        assert "Đang in: " in page.text and time.monotonic() < deadline
+        assert ("Đang in: " in page.text or "Đang chờ đến lượt" in page.text) and time.monotonic() < deadline
         await asyncio.sleep(0.1)
 
 
@@ -75,23 +87,58 @@ async def test_a_large_run_is_a_job_with_progress_then_a_zip_of_numbered_pdfs(ap
 
 
 async def test_the_progress_page_counts_copies_and_another_analyst_cannot_see_the_run(app, analyst):
-    user = await User.select(User.id).where(User.username == "analyst").first()
-    job_id, now = secrets.token_urlsafe(16), time.time()
-    await PrintJob.insert(PrintJob(job_id=job_id, campaign=CAMPAIGN, unit="SO01", user_id=user["id"],
-                                   first_serial=900001, copies=1200, copies_done=300, created_at=now, updated_at=now))
-    page = await analyst.get(f"{PAPER_PAGE}/runs/{job_id}")
-    assert page.status_code == 200 and "Đang in: 300 / 1.200 phiếu." in page.text
-    assert "phiếu số 900001 đến 901200" in page.text and 'http-equiv="refresh"' in page.text
-    not_yet = await analyst.get(f"{PAPER_PAGE}/runs/{job_id}/file")
-    assert not_yet.status_code == 404 and "chưa xong" in not_yet.text
+    job_id = await stored_run(claimed=1, copies_done=300)
     other = await signed_in_client(app, "admin")
     try:
+        page = await analyst.get(f"{PAPER_PAGE}/runs/{job_id}")
+        assert page.status_code == 200 and "Đang in: 300 / 1.200 phiếu." in page.text
+        assert "phiếu số 900001 đến 901200" in page.text and 'http-equiv="refresh"' in page.text
+        not_yet = await analyst.get(f"{PAPER_PAGE}/runs/{job_id}/file")
+        assert not_yet.status_code == 404 and "chưa xong" in not_yet.text
         assert (await other.get(f"{PAPER_PAGE}/runs/{job_id}")).status_code == 404
+        await PrintJob.update({PrintJob.updated_at: time.time() - progress_jobs.STALE_SECONDS - 1}).where(
+            PrintJob.job_id == job_id)
+        stopped = await analyst.get(f"{PAPER_PAGE}/runs/{job_id}")
+        assert "Tiến trình in đã dừng" in stopped.text and 'http-equiv="refresh"' not in stopped.text
     finally:
         await other.aclose()
-    await PrintJob.update({PrintJob.updated_at: now - print_jobs.STALE_SECONDS - 1}).where(PrintJob.job_id == job_id)
-    stopped = await analyst.get(f"{PAPER_PAGE}/runs/{job_id}")
-    assert "Tiến trình in đã dừng" in stopped.text and 'http-equiv="refresh"' not in stopped.text
+        await PrintJob.delete().where(PrintJob.job_id == job_id)
+
+
+async def test_a_run_waiting_for_a_busy_worker_says_so_and_is_not_taken_for_stopped(app, analyst):
+    """Not claimed yet (the workers run other jobs): however long past STALE_SECONDS, the page says the run waits
+    and refreshes; only one still waiting after MAX_WAIT_SECONDS (its task lost) reads as stopped."""
+    job_id = await stored_run(age=progress_jobs.STALE_SECONDS + 1)
+    try:
+        page = await analyst.get(f"{PAPER_PAGE}/runs/{job_id}")
+        assert "Đang chờ đến lượt" in page.text
+        assert 'http-equiv="refresh"' in page.text and "đã dừng" not in page.text
+        await PrintJob.update({PrintJob.updated_at: time.time() - progress_jobs.MAX_WAIT_SECONDS - 1}).where(
+            PrintJob.job_id == job_id)
+        stopped = await analyst.get(f"{PAPER_PAGE}/runs/{job_id}")
+        assert "Tiến trình in đã dừng" in stopped.text and 'http-equiv="refresh"' not in stopped.text
+    finally:
+        await PrintJob.delete().where(PrintJob.job_id == job_id)
+
+
+async def test_an_analyst_runs_one_print_run_at_a_time(app, analyst, small_limits):
+    """Two starts at once (a double click, or two servers) make one run; the other shows it, numbering nothing.
+    Once it is done the analyst prints the next one."""
+    before = await serials_of(CAMPAIGN)
+    form = {"unit": "SO01", "copies": "5"}
+    first, second = await asyncio.gather(post_form(analyst, f"{PAPER_PAGE}/print", form, page_path=PAPER_PAGE),
+                                         post_form(analyst, f"{PAPER_PAGE}/print", form, page_path=PAPER_PAGE))
+    assert first.status_code == second.status_code == 303
+    locations = sorted([first.headers["location"], second.headers["location"]], key=len)
+    assert locations[1] == f"{locations[0]}?busy=1"
+    assert len(await serials_of(CAMPAIGN)) == len(before) + 5
+    busy = await analyst.get(locations[1])
+    assert "Chưa in đợt mới (không cấp số phiếu nào)" in busy.text
+    await finished_page(analyst, locations[0])
+    after = await post_form(analyst, f"{PAPER_PAGE}/print", form, page_path=PAPER_PAGE)
+    assert after.status_code == 303 and "busy" not in after.headers["location"]
+    await finished_page(analyst, after.headers["location"])
+    assert len(await serials_of(CAMPAIGN)) == len(before) + 10
 
 
 async def test_old_runs_are_removed_with_their_parts(app, analyst):
@@ -100,7 +147,7 @@ async def test_old_runs_are_removed_with_their_parts(app, analyst):
                                    copies=1, state="done", created_at=old, updated_at=old))
     await PrintJob.raw("INSERT INTO print_job_part (job_id, first_serial, last_serial, content) VALUES "
                        "({}, 1, 1, {})", job_id, b"%PDF")
-    await print_jobs.remove_old_jobs()
+    await print_jobs.JOBS.remove_old()
     assert not await PrintJob.exists().where(PrintJob.job_id == job_id)
     assert not await PrintJobPart.exists().where(PrintJobPart.job_id == job_id)
 
