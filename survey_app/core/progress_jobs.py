@@ -105,10 +105,13 @@ class JobTable:
         return self.job_of(claimed[0]) if claimed else None
 
     async def save(self, job: ProgressJob) -> None:
-        """The job's progress, state and error; saving also tells that its worker is alive."""
+        """The job's progress, state and error; saving also tells that its worker is alive. A job given up
+        meanwhile stays given up (its worker was only slow): its analyst was told it stopped, and its running
+        place may already be another job's."""
         await self.table.raw(
             f"UPDATE {self.name} SET {self.progress} = {{}}, state = {{}}, error = {{}}, updated_at = {{}} "
-            "WHERE job_id = {}", getattr(job, self.progress), job.state, job.error, time.time(), job.id)
+            "WHERE job_id = {} AND state = 'running'", getattr(job, self.progress), job.state, job.error,
+            time.time(), job.id)
 
     async def give_up_dead(self) -> None:
         """Fail every running job given up by now, so it no longer holds its analyst's running place."""

@@ -152,6 +152,19 @@ async def test_a_job_waiting_for_a_busy_worker_says_so_and_keeps_its_place(analy
         await ExportJob.delete().where(ExportJob.job_id == waiting)
 
 
+async def test_a_job_given_up_stays_given_up_when_its_slow_worker_saves_again(analyst):
+    job_id = await stored_job(await analyst_id(), rows_done=3, age=progress_jobs.STALE_SECONDS + 1, claimed=1)
+    try:
+        await jobs.JOBS.give_up_dead()
+        job = await jobs.JOBS.first("job_id = {}", job_id)
+        job.rows_done, job.state, job.error = 9, "running", ""  # what the slow worker still holds
+        await jobs.JOBS.save(job)
+        page = await analyst.get(f"/analyst/exports/{job_id}")
+        assert "Tiến trình xuất đã dừng" in page.text and 'http-equiv="refresh"' not in page.text
+    finally:
+        await ExportJob.delete().where(ExportJob.job_id == job_id)
+
+
 async def test_an_empty_campaign_is_refused_before_any_job(analyst):
     before = await ExportJob.count()
     response = await analyst.get("/analyst/campaigns/KHONG-CO/export/dta")
