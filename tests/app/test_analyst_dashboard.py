@@ -265,11 +265,11 @@ async def test_a_large_backlog_is_flagged_in_batches_while_the_page_shows_its_pr
     monkeypatch.setattr(quality_store, "WAIT_FOR_AT_MOST", 0)
     monkeypatch.setattr(quality_store, "BATCH", 7)
     page = (await analyst.get("/analyst/campaigns/SIPAS-2026/quality")).text
-    assert 'id="flags-progress"' in page and '<meta http-equiv="refresh" content="5">' in page
+    assert 'id="flags-progress"' in page and 'data-refresh="5"' in page
     assert re.search(r"Đang tính cờ chất lượng: \d+ %", page)
     await asyncio.gather(*quality_store._updating.values())
     done = (await analyst.get("/analyst/campaigns/SIPAS-2026/quality")).text
-    assert 'id="quality-queue"' in done and 'id="flags-progress"' not in done and "refresh" not in done
+    assert 'id="quality-queue"' in done and 'id="flags-progress"' not in done and "data-refresh" not in done
 
 
 async def test_an_officials_campaign_offers_no_period_and_never_claims_one(analyst, settings):

@@ -87,10 +87,10 @@ async def test_a_long_export_shows_progress_then_a_link_to_the_file(analyst, mon
         assert page.status_code == 200 and "Xuất dữ liệu QUAY-2026 (Excel)" in page.text
         if 'id="export-ready"' in page.text:
             break
-        assert 'http-equiv="refresh"' in page.text  # waiting for the engine's worker, then writing:
+        assert 'data-refresh=' in page.text  # waiting for the engine's worker, then writing:
         assert 'id="export-waiting"' in page.text or "<progress" in page.text
         await asyncio.sleep(0.05)
-    assert 'http-equiv="refresh"' not in page.text
+    assert 'data-refresh=' not in page.text
     download = await analyst.get(f"{page_path}/file")
     assert download.status_code == 200
     assert download.headers["content-disposition"] == 'attachment; filename="QUAY-2026.xlsx"'
@@ -107,7 +107,7 @@ async def test_the_progress_page_counts_rows_in_vietnamese(analyst):
     try:
         page = await analyst.get(f"/analyst/exports/{job_id}")
         assert "Đã xử lý 35.000 / 1.200.000 phiếu (3 %)." in page.text
-        assert 'http-equiv="refresh" content="2"' in page.text
+        assert 'data-refresh="2"' in page.text
         assert (await analyst.get(f"/analyst/exports/{job_id}/file")).status_code == 404  # not written yet
     finally:
         await ExportJob.delete().where(ExportJob.job_id == job_id)
@@ -126,7 +126,7 @@ async def test_a_job_whose_worker_died_reads_as_failed(analyst):
                               claimed=1)
     try:
         page = await analyst.get(f"/analyst/exports/{job_id}")
-        assert "Tiến trình xuất đã dừng" in page.text and 'http-equiv="refresh"' not in page.text
+        assert "Tiến trình xuất đã dừng" in page.text and 'data-refresh=' not in page.text
     finally:
         await ExportJob.delete().where(ExportJob.job_id == job_id)
 
@@ -139,13 +139,13 @@ async def test_a_job_waiting_for_a_busy_worker_says_so_and_keeps_its_place(analy
     try:
         page = await analyst.get(f"/analyst/exports/{waiting}")
         assert "Đang chờ đến lượt" in page.text
-        assert 'http-equiv="refresh"' in page.text and "đã dừng" not in page.text
+        assert 'data-refresh=' in page.text and "đã dừng" not in page.text
         again = await analyst.get("/analyst/campaigns/QUAY-2026/export/sav")
         assert again.status_code == 303 and again.headers["location"] == f"/analyst/exports/{waiting}"
         await ExportJob.update({ExportJob.updated_at: time.time() - progress_jobs.MAX_WAIT_SECONDS - 1}).where(
             ExportJob.job_id == waiting)
         page = await analyst.get(f"/analyst/exports/{waiting}")
-        assert "Tiến trình xuất đã dừng" in page.text and 'http-equiv="refresh"' not in page.text
+        assert "Tiến trình xuất đã dừng" in page.text and 'data-refresh=' not in page.text
         sent = await analyst.get("/analyst/campaigns/QUAY-2026/export/sav")
         assert sent.status_code == 200 and sent.headers["content-type"].startswith("application/x-spss-sav")
     finally:
@@ -160,7 +160,7 @@ async def test_a_job_given_up_stays_given_up_when_its_slow_worker_saves_again(an
         job.rows_done, job.state, job.error = 9, "running", ""  # what the slow worker still holds
         await jobs.JOBS.save(job)
         page = await analyst.get(f"/analyst/exports/{job_id}")
-        assert "Tiến trình xuất đã dừng" in page.text and 'http-equiv="refresh"' not in page.text
+        assert "Tiến trình xuất đã dừng" in page.text and 'data-refresh=' not in page.text
     finally:
         await ExportJob.delete().where(ExportJob.job_id == job_id)
 
@@ -204,7 +204,7 @@ async def test_a_job_writing_without_reading_rows_is_not_taken_for_dead(analyst,
     started = await analyst.get("/analyst/campaigns/QUAY-2026/export/sav")
     await asyncio.sleep(0.6)
     page = await analyst.get(started.headers["location"])
-    assert "Tiến trình xuất đã dừng" not in page.text and 'http-equiv="refresh"' in page.text
+    assert "Tiến trình xuất đã dừng" not in page.text and 'data-refresh=' in page.text
 
 
 async def test_a_double_click_reaching_two_servers_starts_one_job_both_can_show_and_send(app, settings, analyst,

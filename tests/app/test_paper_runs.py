@@ -54,7 +54,7 @@ async def finished_page(client, page_path: str, timeout: float = 60.0):
     while True:
         page = await client.get(page_path)
         assert page.status_code == 200 and "In phiếu giấy — SIPAS-2026" in page.text
-        if 'http-equiv="refresh"' not in page.text:
+        if 'data-refresh=' not in page.text:
             return page
         assert ("Đang in: " in page.text or "Đang chờ đến lượt" in page.text) and time.monotonic() < deadline
         await asyncio.sleep(0.1)
@@ -92,14 +92,14 @@ async def test_the_progress_page_counts_copies_and_another_analyst_cannot_see_th
     try:
         page = await analyst.get(f"{PAPER_PAGE}/runs/{job_id}")
         assert page.status_code == 200 and "Đang in: 300 / 1.200 phiếu." in page.text
-        assert "phiếu số 900001 đến 901200" in page.text and 'http-equiv="refresh"' in page.text
+        assert "phiếu số 900001 đến 901200" in page.text and 'data-refresh=' in page.text
         not_yet = await analyst.get(f"{PAPER_PAGE}/runs/{job_id}/file")
         assert not_yet.status_code == 404 and "chưa xong" in not_yet.text
         assert (await other.get(f"{PAPER_PAGE}/runs/{job_id}")).status_code == 404
         await PrintJob.update({PrintJob.updated_at: time.time() - progress_jobs.STALE_SECONDS - 1}).where(
             PrintJob.job_id == job_id)
         stopped = await analyst.get(f"{PAPER_PAGE}/runs/{job_id}")
-        assert "Tiến trình in đã dừng" in stopped.text and 'http-equiv="refresh"' not in stopped.text
+        assert "Tiến trình in đã dừng" in stopped.text and 'data-refresh=' not in stopped.text
     finally:
         await other.aclose()
         await PrintJob.delete().where(PrintJob.job_id == job_id)
@@ -112,11 +112,11 @@ async def test_a_run_waiting_for_a_busy_worker_says_so_and_is_not_taken_for_stop
     try:
         page = await analyst.get(f"{PAPER_PAGE}/runs/{job_id}")
         assert "Đang chờ đến lượt" in page.text
-        assert 'http-equiv="refresh"' in page.text and "đã dừng" not in page.text
+        assert 'data-refresh=' in page.text and "đã dừng" not in page.text
         await PrintJob.update({PrintJob.updated_at: time.time() - progress_jobs.MAX_WAIT_SECONDS - 1}).where(
             PrintJob.job_id == job_id)
         stopped = await analyst.get(f"{PAPER_PAGE}/runs/{job_id}")
-        assert "Tiến trình in đã dừng" in stopped.text and 'http-equiv="refresh"' not in stopped.text
+        assert "Tiến trình in đã dừng" in stopped.text and 'data-refresh=' not in stopped.text
     finally:
         await PrintJob.delete().where(PrintJob.job_id == job_id)
 

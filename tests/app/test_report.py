@@ -288,7 +288,7 @@ async def test_a_report_that_takes_longer_than_a_second_says_so_and_the_page_rel
     try:
         first = await client.get("/analyst/campaigns/QUAY-2026/report.pdf")
         assert first.status_code == 202 and 'id="report-progress"' in first.text
-        assert '<meta http-equiv="refresh" content="3">' in first.text and "Đang lập báo cáo" in first.text
+        assert 'data-refresh="3"' in first.text and "Đang lập báo cáo" in first.text
         for _ in range(100):
             again = await client.get("/analyst/campaigns/QUAY-2026/report.pdf")
             if again.status_code != 202:

@@ -154,6 +154,20 @@ async def test_a_run_is_a_job_on_the_engine_shown_running_at_once_and_run_once_i
     assert {row["weight"] for row in stored} == {8.25}
 
 
+async def test_a_running_version_is_shown_by_a_status_line_that_updates_itself(analyst, monkeypatch):
+    code = await officials_campaign()
+    await weighting.save_plan(code, Plan("stratum"), "analyst")
+
+    async def kept_waiting(*arguments, **options) -> None:  # no worker takes it: the run stays "running"
+        return None
+
+    monkeypatch.setattr(jobs, "defer", kept_waiting)
+    number = await weighting.start_run(code, "analyst")
+    page = (await analyst.get(f"/analyst/campaigns/{code}/weighting")).text
+    assert '<div id="weighting-status" data-refresh="2"' in page and f"Đang chạy phiên bản {number}: 0 %" in page
+    assert "progress." in page and 'http-equiv="refresh"' not in page  # updated in place by static/progress.js
+
+
 async def test_a_run_without_a_plan_is_refused_before_any_job(app):
     code = await officials_campaign()
     with pytest.raises(WeightingRefused, match="chưa có kế hoạch gia quyền"):

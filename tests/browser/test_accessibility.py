@@ -165,3 +165,11 @@ def analyst_follow_ups(page, live_server: str) -> list[str]:
         assert re.search("không mở lại được", page.text_content("#consequence"))
         found += problems_on(page, "close confirmation")
     return found
+
+
+def test_no_page_reloads_itself_under_its_reader():
+    """Pages of long work update a part of themselves (static/progress.js); a <meta http-equiv="refresh"> reloads
+    the whole page every few seconds, which axe-core counts critical (meta-refresh, WCAG 2.2.1)."""
+    templates = Path(__file__).resolve().parents[2] / "survey_app" / "templates"
+    reloading = [path.name for path in templates.glob("*.html") if 'http-equiv="refresh"' in path.read_text()]
+    assert reloading == []

@@ -4,11 +4,12 @@ finds no serious or critical problem on any paper page."""
 
 from __future__ import annotations
 
+import os
 import re
 
 from questionnaires import load_shipped
 from tests.app.test_paper import keyed_copy
-from tests.browser.test_accessibility import checked, problems_on, signed_in_page
+from tests.browser.test_accessibility import SCREENSHOTS, checked, problems_on, signed_in_page
 from tests.browser.test_phone_flow import browser, live_server  # noqa: F401 (module fixtures)
 from tests.browser.test_staff_walkthrough import pdf_text
 
@@ -102,3 +103,34 @@ def test_the_keying_page_works_without_javascript_tab_to_move_enter_to_save(live
         page.keyboard.press("Enter")
     assert f"Đã lưu lần nhập 1 của phiếu số {serial}" in page.text_content("#notice")
     context.close()
+
+
+def start_run(page, live_server: str, copies: int) -> None:  # noqa: F811
+    page.goto(f"{live_server}/analyst/campaigns/{CAMPAIGN}/paper")
+    page.select_option("#unit", "SO02")
+    page.fill("#copies", str(copies))
+    with page.expect_navigation():
+        page.click("form.stacked button[type=submit]")
+
+
+def test_a_large_print_run_shows_its_progress_and_a_second_start_says_why_it_waits(live_server, browser,  # noqa: F811
+                                                                                  tmp_path):
+    """More copies than a page prints at once: the run's page (waiting or rendering, then done) and the notice of a
+    second start while it runs, at both widths, with no serious accessibility problem."""
+    keep = os.environ.get("UPDATE_SCREENSHOTS") == "1"
+    analyst = signed_in_page(browser, live_server, "analyst")
+    start_run(analyst, live_server, 201)  # a five-page copy: about 20 s of rendering for the whole run
+    run_url = analyst.url
+    assert "/paper/runs/" in run_url and analyst.locator("#print-waiting, #print-progress").count() == 1
+    found = checked(analyst, run_url, "print run")
+    analyst.screenshot(path=str((SCREENSHOTS if keep else tmp_path) / "staff-print-run.png"))
+    start_run(analyst, live_server, 201)
+    assert analyst.url.split("?")[0] == run_url and analyst.locator("#print-busy").count() == 1
+    found += checked(analyst, analyst.url, "second start while a run goes on")
+    # the page is not reloaded: its status part is read again and swapped in place until the run ends
+    analyst.wait_for_selector("#print-ready, #refusal", timeout=240_000)
+    assert "201 phiếu" in analyst.text_content("#print-ready")
+    assert analyst.get_attribute("#print-status", "aria-live") == "polite"
+    found += checked(analyst, run_url, "print run done")
+    analyst.context.close()
+    assert found == []

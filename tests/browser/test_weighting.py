@@ -43,7 +43,12 @@ def test_analyst_runs_a_plan_and_the_dashboard_uses_the_new_version(live_server,
     assert page.is_visible("#plan-saved"), page.text_content("body")
     before = page.locator("#versions tbody tr").count() if page.is_visible("#versions") else 0
     page.click("#run-plan")
-    # newest first: the new version is the first row, in use once its run is done (the page reloads meanwhile)
+    if page.locator("#weighting-status").count():  # running: the status line updates in place, never the page
+        page.wait_for_selector("#weighting-status:not([data-refresh])", timeout=180_000)  # the worker process starts on first use
+        assert "Đã chạy xong" in page.text_content("#weighting-status")
+        problems += problems_on(page, "weighting once its run is done")
+        page.click("#weighting-status a >> text=Đã chạy xong")
+    # newest first: the new version is the first row, in use once its run is done
     page.wait_for_function(f"document.querySelectorAll('#versions tbody tr').length === {before + 1} && "
                            "document.querySelector('#versions tbody tr:first-child #in-use') !== null", timeout=180_000)  # the worker process starts on first use
     newest = int(page.get_attribute("#versions tbody tr:first-child", "data-version"))
