@@ -15,10 +15,9 @@ from survey_app.campaigns.catalog import register
 from survey_app.campaigns.demo import load_campaign
 from survey_app.core.tables import Campaign, Response
 from tests.app.helpers import form_path
-from tests.questionnaires.test_repeats import HOUSEHOLD
+from tests.questionnaires.test_repeats import HOUSEHOLD, household_yaml
 
-VISITS = HOUSEHOLD.replace("key: household", "key: household_visits").replace(
-    "count: n_members, maximum: 10", "minimum: 1, maximum: 3")
+VISITS = household_yaml("household_visits", repeat="{minimum: 1, maximum: 3}")
 
 
 @pytest_asyncio.fixture
