@@ -83,17 +83,6 @@ async def test_a_stored_version_downloads_as_an_xlsform_that_uploads_back_unchan
     assert (await admin.get("/admin/questionnaires/999999/xlsform")).status_code == 404
 
 
-@pytest.fixture
-def cli_env(app, settings):
-    """Run the real command against the test database, then give the tables back to the app's engine."""
-    from survey_app.core import db, piccolo_conf
-
-    engine = piccolo_conf.DB
-    yield {"DATABASE_URL": settings.database_url, "SECRET_KEY": settings.secret_key,
-           "SIGNING_KEYS": settings.signing_keys_text, "BASE_URL": settings.base_url}
-    db.bind(engine)
-
-
 def test_export_xlsform_writes_a_workbook_that_imports_back_and_refuses_an_unknown_key(cli_env, tmp_path):
     from questionnaires import load_shipped
     from questionnaires.xlsform import load_xlsform
