@@ -6,6 +6,8 @@ import re
 from contextlib import asynccontextmanager
 import uuid
 
+import pytest
+
 from questionnaires import load_shipped
 
 from survey_app.core.tables import Response
@@ -126,3 +128,19 @@ async def started_app(suite_app, settings):
         for hook in other.on_shutdown:
             await hook(other)
         db.bind(suite_app.state.engine)  # (its job engine stops alone: jobs.stop gives the suite's back)
+
+
+async def require_redis(url: str, variable: str) -> None:
+    """Skip (fail in CI) when no Redis answers at `url`, naming the environment `variable` that sets it."""
+    import redis.asyncio
+
+    from tests.conftest import IN_CI
+
+    client = redis.asyncio.Redis.from_url(url)
+    try:
+        await client.ping()
+    except redis.exceptions.ConnectionError:
+        message = f"Redis is not reachable at {url} (set {variable})"
+        pytest.fail(message) if IN_CI else pytest.skip(message)
+    finally:
+        await client.aclose()
