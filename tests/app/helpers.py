@@ -6,6 +6,7 @@ import re
 from contextlib import asynccontextmanager
 import uuid
 
+import httpx
 import pytest
 
 from questionnaires import load_shipped
@@ -70,6 +71,20 @@ def csrf_token(html: str) -> str:
     found = CSRF_FIELD.search(html)
     assert found, "the page has no CSRF field"
     return found.group(1)
+
+
+def app_client(app, address: str | None = None) -> httpx.AsyncClient:
+    """A client of the app in this process; an `address` of its own gives it its own per-client post limit."""
+    transport = httpx.ASGITransport(app=app, client=(address, 40000)) if address else httpx.ASGITransport(app=app)
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+@asynccontextmanager
+async def signed_in(app, username: str):
+    """A client signed in as `username` through the login form, closed on leaving."""
+    async with app_client(app) as client:
+        assert (await sign_in(client, username)).status_code == 303
+        yield client
 
 
 async def sign_in(client, username: str, password: str | None = None):

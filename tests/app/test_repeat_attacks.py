@@ -14,7 +14,7 @@ from questionnaires import DefinitionError, load_definition
 from survey_app.campaigns.catalog import register
 from survey_app.campaigns.demo import load_campaign
 from survey_app.core.tables import Campaign, Response
-from tests.app.helpers import form_path
+from tests.app.helpers import app_client, form_path
 from tests.app.test_repeat_form import key_of
 from tests.questionnaires.forms import form_yaml, section
 from tests.questionnaires.test_repeats import HOUSEHOLD, household_yaml
@@ -37,8 +37,7 @@ PAGED = household_yaml("household_paged", layout="paged")
 
 @pytest_asyncio.fixture
 async def client(app):
-    transport = httpx.ASGITransport(app=app, client=("198.51.100.78", 40000))  # its own per-minute post limit
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as opened:
+    async with app_client(app, "198.51.100.78") as opened:  # its own per-minute post limit
         yield opened
 
 

@@ -7,22 +7,20 @@ import html
 import io
 import json
 
-import httpx
 import pytest
 import pytest_asyncio
 from openpyxl import Workbook
 from typer.testing import CliRunner
 
 from survey_app.core.tables import Questionnaire
-from tests.app.helpers import csrf_token, sign_in
+from tests.app.helpers import csrf_token, signed_in
 from tests.questionnaires.test_pyxform_fixtures import FIXTURES
 from tests.questionnaires.test_xlsform import BROKEN, YES_NO
 
 
 @pytest_asyncio.fixture(scope="module")
 async def admin(app):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-        assert (await sign_in(client, "admin")).status_code == 303
+    async with signed_in(app, "admin") as client:
         yield client
 
 
