@@ -82,7 +82,7 @@ async def delete_campaign(campaign_id: int) -> None:
     await Campaign.delete().where(Campaign.id == campaign_id)
 
 
-async def officials_campaign(prefix: str) -> tuple[dict, list[str], int]:
+async def scored_officials_campaign(prefix: str) -> tuple[dict, list[str], int]:
     """A new open officials' (invitation) campaign: its row, the keys of its scored items, the demo province's id."""
     from survey_app.campaigns.catalog import definition_of
     from survey_app.core.tables import Questionnaire, Unit
@@ -111,7 +111,7 @@ async def officials_parent_and_child(parent_answers: int, child_answers: int) ->
     below the parent (communes: no sampling quota counts them). Ratings alternate 4 and 2, so every index is 50 %."""
     from survey_app.core.tables import Unit
 
-    campaign, items, province = await officials_campaign("SUB")
+    campaign, items, province = await scored_officials_campaign("SUB")
     code = campaign["code"]
     parent = Unit(code=f"P-{code}", name=f"Xã cha {code}", level="xa", parent=province)
     await parent.save()

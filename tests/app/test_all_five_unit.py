@@ -8,7 +8,7 @@ import pytest
 
 from survey_app.exports.report import write_report
 from survey_app.core.tables import Unit
-from tests.app.analyst_helpers import answer_and_close, officials_campaign, signed_in_client
+from tests.app.analyst_helpers import answer_and_close, scored_officials_campaign, signed_in_client
 
 OFFICIALS_PER_UNIT = 6
 
@@ -16,7 +16,7 @@ OFFICIALS_PER_UNIT = 6
 @pytest.fixture(scope="module")
 async def all_five(app) -> dict:
     """A closed officials' campaign: unit A's officials all answered 5, unit B's alternate 4 and 2."""
-    campaign, items, province = await officials_campaign("ALL5")
+    campaign, items, province = await scored_officials_campaign("ALL5")
     code = campaign["code"]
     units = {}
     for name in ("A", "B"):
