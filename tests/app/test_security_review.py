@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 
 from survey_app.officials.services import COOKIE_NAME
-from tests.app.helpers import counter_definition, filled_form, form_path, started_app
+from tests.app.helpers import counter_definition, filled_form, started_app
 from tests.workbooks import far_cell, real_workbook, truncated_sheet, without_sheets
 
 

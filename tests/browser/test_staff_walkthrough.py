@@ -6,7 +6,6 @@ merged, and the district manager's trend carries the old commune's answers over 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 import unicodedata
 
