@@ -10,17 +10,16 @@ import textwrap
 
 def section(items: str, key: str = "s", title: str = "{vi: Một, en: One}", repeat: str | None = None) -> str:
     """A section's YAML; `items` are its item lines (`- {key: …}`) at any indent, continuation lines kept."""
-    lines = [f"  - key: {key}", f"    title: {title}"] + [f"    repeat: {repeat}"] * bool(repeat) + ["    items:"]
-    lines += ["      " + line for line in textwrap.dedent(items).strip("\n").splitlines()]
-    return "\n".join(lines) + "\n"
+    item_lines = "".join(f"      {line}\n" for line in textwrap.dedent(items).strip("\n").splitlines())
+    repeat_line = f"    repeat: {repeat}\n" if repeat else ""
+    return f"  - key: {key}\n    title: {title}\n{repeat_line}    items:\n{item_lines}"
 
 
 def form_yaml(key: str, *sections: str, title: str = "{vi: Phiếu, en: Form}", version: str = "1",
-              layout: str | None = None, languages: str | None = None) -> str:
+              layout: str | None = None) -> str:
     """A questionnaire's YAML: its header, then `sections:` and the sections (no such line without sections)."""
-    lines = [f"key: {key}", f'version: "{version}"'] + [f"languages: {languages}"] * bool(languages)
-    lines += [f"layout: {layout}"] * bool(layout) + [f"title: {title}"] + ["sections:"] * bool(sections)
-    return "\n".join(lines) + "\n" + "".join(sections)
+    header = f'key: {key}\nversion: "{version}"\n' + (f"layout: {layout}\n" if layout else "") + f"title: {title}\n"
+    return header + ("sections:\n" + "".join(sections) if sections else "")
 
 
 def demo_yaml(items: str) -> str:
