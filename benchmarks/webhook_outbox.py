@@ -54,23 +54,6 @@ class CountingReceiver:
         return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
 
-async def empty_postgres(url: str) -> None:
-    import asyncpg
-
-    base, name = url.rsplit("/", 1)
-    admin = await asyncpg.connect(base + "/postgres")
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await connection.close()
-
-
 async def store_many(settings, form, answers: int, concurrency: int) -> float:
     """Seconds to store `answers` ratings, `concurrency` at a time."""
     import random
@@ -140,7 +123,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         rows.append(asyncio.run(run(f"sqlite:///{Path(folder) / 'bench.db'}", options.answers, options.concurrency)))
     if options.postgres:
-        asyncio.run(empty_postgres(options.postgres))
+        from tests.app.servers import reset_postgres_database  # the fresh database the durability tests use
+
+        asyncio.run(reset_postgres_database(options.postgres))
         rows.append(asyncio.run(run(options.postgres, options.answers, options.concurrency)))
     print(f"{'engine':<11} {'answers':>7} {'stored/s':>9} {'+outbox/s':>10} {'delivered':>9} {'all sent after':>14} {'sent/s':>7}")
     for row in rows:

@@ -104,6 +104,17 @@ def hadolint() -> str:
     return found
 
 
+@pytest.fixture
+def cli_env(app, settings):
+    """Run the real command against the test database, then give the tables back to the app's engine."""
+    from survey_app.core import db, piccolo_conf
+
+    engine = piccolo_conf.DB
+    yield {"DATABASE_URL": settings.database_url, "SECRET_KEY": settings.secret_key,
+           "SIGNING_KEYS": settings.signing_keys_text, "BASE_URL": settings.base_url}
+    db.bind(engine)
+
+
 @pytest.fixture(scope="session")
 def counter_form(settings) -> str:
     """Path of the demo counter SO01-Q1's form in campaign QUAY-2026, as its QR code carries it."""

@@ -82,30 +82,44 @@ async def delete_campaign(campaign_id: int) -> None:
     await Campaign.delete().where(Campaign.id == campaign_id)
 
 
-async def officials_parent_and_child(parent_answers: int, child_answers: int) -> dict:
-    """A closed officials' (invitation) campaign answered in two new communes under the demo province, the child
-    below the parent (communes: no sampling quota counts them). Ratings alternate 4 and 2, so every index is 50 %."""
+async def scored_officials_campaign(prefix: str) -> tuple[dict, list[str], int]:
+    """A new open officials' (invitation) campaign: its row, the keys of its scored items, the demo province's id."""
     from survey_app.campaigns.catalog import definition_of
     from survey_app.core.tables import Questionnaire, Unit
     from tests.app.test_sample_cli import make_campaign
 
-    code = await make_campaign(f"SUB-{uuid.uuid4().hex[:6]}")
+    code = await make_campaign(f"{prefix}-{uuid.uuid4().hex[:6]}")
     campaign = await Campaign.select().where(Campaign.code == code).first()
     questionnaire = await Questionnaire.select().where(Questionnaire.id == campaign["questionnaire"]).first()
     scoring = definition_of(questionnaire).scoring_dict()
     items = [item for factor in scoring["factors"] for criterion in factor["criteria"] for item in criterion["items"]]
     province = await Unit.select(Unit.id).where(Unit.code == "DEMO").first()
-    parent = Unit(code=f"P-{code}", name=f"Xã cha {code}", level="xa", parent=province["id"])
+    return campaign, items, province["id"]
+
+
+async def answer_and_close(campaign: dict, answers_by_unit: dict[int, list[dict]]) -> None:
+    """Store each unit's answers as invitation responses, then close the campaign (published once closed)."""
+    await Response.insert(*[Response(campaign=campaign["id"], unit=unit_id, questionnaire=campaign["questionnaire"],
+                                     idempotency_key=uuid.uuid4().hex, answers_digest="d", channel="invitation",
+                                     answers=json.dumps(answers))
+                            for unit_id, unit_answers in answers_by_unit.items() for answers in unit_answers])
+    await Campaign.update({Campaign.status: "closed"}).where(Campaign.id == campaign["id"])
+
+
+async def officials_parent_and_child(parent_answers: int, child_answers: int) -> dict:
+    """A closed officials' (invitation) campaign answered in two new communes under the demo province, the child
+    below the parent (communes: no sampling quota counts them). Ratings alternate 4 and 2, so every index is 50 %."""
+    from survey_app.core.tables import Unit
+
+    campaign, items, province = await scored_officials_campaign("SUB")
+    code = campaign["code"]
+    parent = Unit(code=f"P-{code}", name=f"Xã cha {code}", level="xa", parent=province)
     await parent.save()
     child = Unit(code=f"C-{code}", name=f"Thôn con {code}", level="xa", parent=parent.id)
     await child.save()
-    responses = [Response(campaign=campaign["id"], unit=unit_id, questionnaire=campaign["questionnaire"],
-                          idempotency_key=uuid.uuid4().hex, answers_digest="d", channel="invitation",
-                          answers=json.dumps({item: 4 if number % 2 else 2 for item in items}))
-                 for unit_id, count in ((parent.id, parent_answers), (child.id, child_answers))
-                 for number in range(count)]
-    await Response.insert(*responses)
-    await Campaign.update({Campaign.status: "closed"}).where(Campaign.id == campaign["id"])  # published once closed
+    alternating = [{item: 4 if number % 2 else 2 for item in items}
+                   for number in range(max(parent_answers, child_answers))]
+    await answer_and_close(campaign, {parent.id: alternating[:parent_answers], child.id: alternating[:child_answers]})
     return {"campaign": code, "parent": parent.code, "child": child.code}
 
 

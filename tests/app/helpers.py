@@ -6,6 +6,9 @@ import re
 from contextlib import asynccontextmanager
 import uuid
 
+import httpx
+import pytest
+
 from questionnaires import load_shipped
 
 from survey_app.core.tables import Response
@@ -38,6 +41,18 @@ def filled_form(definition, rating: str = "5", key: str | None = None, **overrid
     return form
 
 
+def page_form(section, action: str = "next", **overrides) -> dict:
+    """An official's post of one page (section): every rating item 4, other choice items their first choice."""
+    form = {"_lang": "vi", "_action": action}
+    for item in section.items:
+        if item.type == "rating5":
+            form[item.key] = "4"
+        elif item.choices:
+            form[item.key] = item.choices[0].value
+    form.update(overrides)
+    return form
+
+
 def hidden_key(html: str) -> str:
     return re.search(r'name="_key" value="([0-9a-f]+)"', html).group(1)
 
@@ -56,6 +71,20 @@ def csrf_token(html: str) -> str:
     found = CSRF_FIELD.search(html)
     assert found, "the page has no CSRF field"
     return found.group(1)
+
+
+def app_client(app, address: str | None = None) -> httpx.AsyncClient:
+    """A client of the app in this process; an `address` of its own gives it its own per-client post limit."""
+    transport = httpx.ASGITransport(app=app, client=(address, 40000)) if address else httpx.ASGITransport(app=app)
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+@asynccontextmanager
+async def signed_in(app, username: str):
+    """A client signed in as `username` through the login form, closed on leaving."""
+    async with app_client(app) as client:
+        assert (await sign_in(client, username)).status_code == 303
+        yield client
 
 
 async def sign_in(client, username: str, password: str | None = None):
@@ -114,3 +143,19 @@ async def started_app(suite_app, settings):
         for hook in other.on_shutdown:
             await hook(other)
         db.bind(suite_app.state.engine)  # (its job engine stops alone: jobs.stop gives the suite's back)
+
+
+async def require_redis(url: str, variable: str) -> None:
+    """Skip (fail in CI) when no Redis answers at `url`, naming the environment `variable` that sets it."""
+    import redis.asyncio
+
+    from tests.conftest import IN_CI
+
+    client = redis.asyncio.Redis.from_url(url)
+    try:
+        await client.ping()
+    except redis.exceptions.ConnectionError:
+        message = f"Redis is not reachable at {url} (set {variable})"
+        pytest.fail(message) if IN_CI else pytest.skip(message)
+    finally:
+        await client.aclose()

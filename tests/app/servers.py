@@ -114,9 +114,8 @@ def submission(prefix: str, rng: random.Random) -> dict[str, str]:
     return body
 
 
-async def stored_rows(database_url: str, prefix: str) -> list[tuple[str, str]]:
-    """(idempotency key, answers digest) of every stored row whose key starts with prefix; one entry per row."""
-    query = "SELECT idempotency_key, answers_digest FROM response WHERE idempotency_key LIKE '{}%'".format(prefix)
+async def read(database_url: str, query: str) -> list[tuple]:
+    """The rows a query finds in a server's database, read without the suite's engine."""
     if database_url.startswith("sqlite"):
         with sqlite3.connect(engines.sqlite_path(database_url)) as connection:
             return [tuple(row) for row in connection.execute(query)]
@@ -125,3 +124,9 @@ async def stored_rows(database_url: str, prefix: str) -> list[tuple[str, str]]:
         return [tuple(row) for row in await connection.fetch(query)]
     finally:
         await connection.close()
+
+
+async def stored_rows(database_url: str, prefix: str) -> list[tuple[str, str]]:
+    """(idempotency key, answers digest) of every stored row whose key starts with prefix; one entry per row."""
+    return await read(database_url, f"SELECT idempotency_key, answers_digest FROM response "
+                                    f"WHERE idempotency_key LIKE '{prefix}%'")

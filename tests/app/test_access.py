@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 
-import httpx
 import pytest
 import pytest_asyncio
 from litestar import Litestar, Router, get
@@ -17,7 +16,7 @@ from litestar.exceptions import ImproperlyConfiguredException
 from survey_app.accounts import PUBLIC, access
 from survey_app.accounts.middleware import check_access, refuse_unguarded_routes
 from survey_app.core.tables import AuditLog
-from tests.app.helpers import sign_in
+from tests.app.helpers import app_client, sign_in
 
 ROLE_USERS = {"admin": "admin", "analyst": "analyst", "unit_manager": "so01"}
 PATH_VALUES = {"unit_code": "SO01", "campaign_code": "QUAY-2026", "code": "QUAY-2026", "index": "0", "id": "1",
@@ -57,10 +56,10 @@ def test_every_route_declares_who_may_use_it(app):
 async def role_clients(app):
     clients = {}
     for role, username in ROLE_USERS.items():
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        client = app_client(app)
         assert (await sign_in(client, username)).status_code == 303
         clients[role] = client
-    clients[None] = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    clients[None] = app_client(app)
     yield clients
     for client in clients.values():
         await client.aclose()

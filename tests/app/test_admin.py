@@ -10,22 +10,20 @@ import json
 import re
 import unicodedata
 
-import httpx
 import pytest_asyncio
 from openpyxl import Workbook
 
 from questionnaires import shipped_paths
 from survey_app.core.tables import AuditLog, Counter, Domain, Questionnaire, Unit, User
 from survey_app.core.tokens import sign
-from tests.app.helpers import csrf_token, post_form, sign_in
+from tests.app.helpers import app_client, csrf_token, post_form, sign_in, signed_in
 
 NEW_PASSWORD = "mật-khẩu-mới-2026"
 
 
 @pytest_asyncio.fixture(scope="module")
 async def admin(app):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-        assert (await sign_in(client, "admin")).status_code == 303
+    async with signed_in(app, "admin") as client:
         # Counters of these tests live in their own unit, so demo units keep exactly the counters other tests count.
         await Unit.insert(Unit(code="ADM-H", name="Huyện Quản Trị", level="huyen", parent=None))
         yield client
@@ -218,10 +216,6 @@ async def test_domains_are_added_and_renamed_with_the_change_logged(admin):
 # --- users ------------------------------------------------------------------------------------------------------
 
 
-async def fresh_client(app):
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
-
-
 async def test_accounts_are_created_reset_and_deactivated(app, admin):
     missing_unit = await post_form(admin, "/admin/users", {"username": "ql.thu", "role": "unit_manager",
                                                            "password": NEW_PASSWORD}, "/admin/users")
@@ -232,7 +226,7 @@ async def test_accounts_are_created_reset_and_deactivated(app, admin):
                               "/admin/users")
     assert created.status_code == 200 and "Đã tạo tài khoản ql.thu" in created.text
     account = await User.select().where(User.username == "ql.thu").first()
-    person = await fresh_client(app)
+    person = app_client(app)
     try:
         assert (await sign_in(person, "ql.thu", NEW_PASSWORD)).status_code == 303
         reset = await post_form(admin, f"/admin/users/{account['id']}/password", {"password": "khác-hẳn-2026-xyz"},

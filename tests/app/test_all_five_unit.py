@@ -4,16 +4,11 @@
 
 from __future__ import annotations
 
-import json
-import uuid
-
 import pytest
 
-from survey_app.campaigns.catalog import definition_of
 from survey_app.exports.report import write_report
-from survey_app.core.tables import Campaign, Questionnaire, Response, Unit
-from tests.app.analyst_helpers import signed_in_client
-from tests.app.test_sample_cli import make_campaign
+from survey_app.core.tables import Unit
+from tests.app.analyst_helpers import answer_and_close, scored_officials_campaign, signed_in_client
 
 OFFICIALS_PER_UNIT = 6
 
@@ -21,24 +16,16 @@ OFFICIALS_PER_UNIT = 6
 @pytest.fixture(scope="module")
 async def all_five(app) -> dict:
     """A closed officials' campaign: unit A's officials all answered 5, unit B's alternate 4 and 2."""
-    code = await make_campaign(f"ALL5-{uuid.uuid4().hex[:6]}")
-    campaign = await Campaign.select().where(Campaign.code == code).first()
-    questionnaire = await Questionnaire.select().where(Questionnaire.id == campaign["questionnaire"]).first()
-    scoring = definition_of(questionnaire).scoring_dict()
-    items = [item for factor in scoring["factors"] for criterion in factor["criteria"] for item in criterion["items"]]
-    province = await Unit.select(Unit.id).where(Unit.code == "DEMO").first()
+    campaign, items, province = await scored_officials_campaign("ALL5")
+    code = campaign["code"]
     units = {}
     for name in ("A", "B"):
-        unit = Unit(code=f"{name}-{code}", name=f"Xã {name} {code}", level="xa", parent=province["id"])
+        unit = Unit(code=f"{name}-{code}", name=f"Xã {name} {code}", level="xa", parent=province)
         await unit.save()
         units[name] = unit
-    responses = [Response(campaign=campaign["id"], unit=units[name].id, questionnaire=campaign["questionnaire"],
-                          idempotency_key=uuid.uuid4().hex, answers_digest="d", channel="invitation",
-                          answers=json.dumps({item: rating(number) for item in items}))
-                 for name, rating in (("A", lambda number: 5), ("B", lambda number: 4 if number % 2 else 2))
-                 for number in range(OFFICIALS_PER_UNIT)]
-    await Response.insert(*responses)
-    await Campaign.update({Campaign.status: "closed"}).where(Campaign.id == campaign["id"])
+    await answer_and_close(campaign, {units["A"].id: [{item: 5 for item in items}] * OFFICIALS_PER_UNIT,
+                                      units["B"].id: [{item: 4 if number % 2 else 2 for item in items}
+                                                      for number in range(OFFICIALS_PER_UNIT)]})
     return {"campaign": code, "unit": units["A"].code}
 
 

@@ -9,7 +9,6 @@ import hashlib
 import re
 
 import brotli
-import httpx
 import pytest
 import pytest_asyncio
 
@@ -17,7 +16,7 @@ from questionnaires import load_shipped
 from survey_app.core.static_assets import StaticAssets
 from survey_app.core.tables import Unit
 from survey_app.units import qr
-from tests.app.helpers import counter_definition, filled_form, form_path, hidden_key, response_count
+from tests.app.helpers import app_client, counter_definition, filled_form, form_path, hidden_key, response_count
 
 CONGESTION_WINDOW = 10 * 1460  # what the first round trip of a new TCP connection carries
 ADDRESSING_YOU = re.compile(r"\bbạn\b", re.IGNORECASE)  # "bạn": the informal "you" the product does not use
@@ -26,8 +25,7 @@ ADDRESSING_YOU = re.compile(r"\bbạn\b", re.IGNORECASE)  # "bạn": the informa
 @pytest_asyncio.fixture(scope="module")
 async def client(app):
     """This module's own phone: its posts count against its own address, not the other modules' rate limit."""
-    transport = httpx.ASGITransport(app=app, client=("198.51.100.19", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as phone:
+    async with app_client(app, "198.51.100.19") as phone:
         yield phone
 
 

@@ -17,7 +17,7 @@ import pytest_asyncio
 from survey_app.accounts import api_tokens
 from survey_app.core.campaign_tables import QualityReview
 from survey_app.core.tables import Campaign, Response, Unit
-from tests.app.helpers import sign_in
+from tests.app.helpers import app_client, sign_in
 
 UTC = dt.timezone.utc
 # (submitted at, UTC; answers; excluded by the analyst). 1 March 2025 00:30 in Vietnam is 28 Feb 17:30 UTC.
@@ -61,7 +61,7 @@ async def staff(app):
     clients = []
 
     async def signed_in(username: str) -> httpx.AsyncClient:
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        client = app_client(app)
         clients.append(client)
         assert (await sign_in(client, username)).status_code == 303
         return client
@@ -89,7 +89,7 @@ async def test_the_json_feed_matches_the_hand_computed_components(rated_unit, st
 
 async def test_the_csv_feed_has_a_line_per_component_and_the_total(rated_unit, staff, app, settings):
     token = await api_tokens.issue(settings.secret_key, "analyst", "Hệ thống 766", ["results"], 30, actor="test")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as machine:
+    async with app_client(app) as machine:
         answer = await machine.get(f"/api/v1/decision-766.csv?{PERIOD}", headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))

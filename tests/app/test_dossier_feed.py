@@ -22,7 +22,7 @@ from survey_app.core.dossier_tables import Dossier, Procedure
 from survey_app.core.tables import Domain, Response, Unit
 from survey_app.core.vietnam_time import today_in_vietnam
 from survey_app.public.services import dossier_hash
-from tests.app.helpers import counter_definition, filled_form, sign_in
+from tests.app.helpers import app_client, counter_definition, filled_form, signed_in
 
 TODAY = today_in_vietnam()
 
@@ -40,7 +40,7 @@ def dossier(code: str, **overrides) -> dict:
 
 @pytest_asyncio.fixture
 async def client(app):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+    async with app_client(app) as http:
         yield http
 
 
@@ -154,8 +154,7 @@ async def test_the_feed_opens_only_to_a_dossiers_token(app, client, settings, fe
     assert (await client.post("/api/v1/dossiers", json=body)).status_code == 401
     reader = await api_tokens.issue(settings.secret_key, "analyst", "đọc", ["results"], 30, actor="test")
     assert (await post_dossiers(client, {"Authorization": f"Bearer {reader}"}, body)).status_code == 403
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as browser:
-        assert (await sign_in(browser, "analyst")).status_code == 303
+    async with signed_in(app, "analyst") as browser:
         # no CSRF token is asked, so only JSON is taken: another site's form cannot send it
         form_post = await browser.post("/api/v1/dossiers", content=json.dumps(body).encode(),
                                        headers={"Content-Type": "text/plain"})

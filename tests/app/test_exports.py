@@ -29,6 +29,7 @@ from survey_app.exports.service import ExportError, export_campaign, plan_export
 from survey_app.core.tables import Campaign, Counter, Questionnaire, Response, Unit
 from tests.app.analyst_helpers import signed_in_client
 from tests.app.helpers import started_app
+from tests.questionnaires.forms import form_yaml, section
 
 SURVEY = Path(sys.executable).parent / "survey"
 
@@ -283,21 +284,12 @@ async def test_answers_are_coded_off_the_event_loop(app, tmp_path, monkeypatch, 
     assert coding_threads and threading.get_ident() not in coding_threads
 
 
-PIPED = """
-key: piped
-version: "1"
-languages: [vi, en]
-layout: single_page
-title: {vi: Phiếu, en: Form}
-sections:
-  - key: s
-    title: {vi: Một, en: One}
-    items:
-      - {key: weight, type: integer, label: {vi: Cân nặng, en: Weight}}
-      - {key: name, type: text, label: {vi: Tên, en: Name}}
-      - {key: why, type: single, label: {vi: "Vì sao ${name} nặng ${weight} kg?", en: "Why is ${name} ${weight} kg?"},
-         choices: [{value: a, label: {vi: Ăn nhiều, en: Eats a lot}}]}
-"""
+PIPED = form_yaml("piped", section("""
+    - {key: weight, type: integer, label: {vi: Cân nặng, en: Weight}}
+    - {key: name, type: text, label: {vi: Tên, en: Name}}
+    - {key: why, type: single, label: {vi: "Vì sao ${name} nặng ${weight} kg?", en: "Why is ${name} ${weight} kg?"},
+       choices: [{value: a, label: {vi: Ăn nhiều, en: Eats a lot}}]}
+"""))
 
 
 def test_a_piped_label_reads_as_the_piped_column_in_the_codebook_and_the_spss_stata_labels(tmp_path):

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest_asyncio
 from hypothesis import given, settings as hypothesis_settings
 from hypothesis import strategies as st
 from litestar._parsers import parse_url_encoded_form_data
 
 from survey_app.public.form_body import parse_urlencoded
-from tests.app.helpers import counter_definition, filled_form, response_count
+from tests.app.helpers import app_client, counter_definition, filled_form, response_count
 
 PIECES = ["a", "_key", "reception", "3", "=", "&", "&&", "+", "%", "%2", "%20", "%2B", "%26", "%3D", "%C3%A1",
           "%C3", "%ZZ", "á", "ệ", "\x00", " ", ";", "==", ""]
@@ -22,8 +21,7 @@ bodies = st.lists(st.sampled_from(PIECES), max_size=20).map("".join).map(lambda 
 @pytest_asyncio.fixture(scope="module")
 async def client(app):
     """A client of its own address: the suite's shared client may have spent its per-client form-post limit."""
-    transport = httpx.ASGITransport(app=app, client=("198.51.100.20", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as own_client:
+    async with app_client(app, "198.51.100.20") as own_client:
         yield own_client
 
 

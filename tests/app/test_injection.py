@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import itertools
 
-import httpx
 import pytest_asyncio
 
 from survey_app.core.tables import AuditLog, Counter, Domain, Unit, User
-from tests.app.helpers import csrf_token, post_form, sign_in
+from tests.app.helpers import csrf_token, post_form, signed_in
 
 PAYLOADS = ("'; DROP TABLE unit;--", "<script>alert(1)</script>", "\" onfocus=\"alert(1)\" x=\"",
             "Robert'); DELETE FROM app_user WHERE '1'='1")
@@ -23,8 +22,7 @@ numbers = itertools.count(1)
 
 @pytest_asyncio.fixture(scope="module")
 async def admin(app):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-        assert (await sign_in(client, "admin")).status_code == 303
+    async with signed_in(app, "admin") as client:
         await Unit.insert(Unit(code="INJ-H", name="Huyện Thử", level="huyen", parent=None))
         yield client
 
@@ -125,8 +123,7 @@ async def test_payloads_in_query_parameters_change_nothing_and_are_not_reflected
 
 
 async def test_a_unit_manager_asking_for_another_units_data_gets_403_and_is_logged(app):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as manager:
-        assert (await sign_in(manager, "so01")).status_code == 303
+    async with signed_in(app, "so01") as manager:
         assert (await manager.get("/staff/units/SO01/counters")).status_code == 200
         for path in ("/staff/units/H01/counters", "/staff/units/H01/counters/H01-Q1/poster?campaign=QUAY-2026"):
             before = await AuditLog.count().where(AuditLog.action == "access_denied")

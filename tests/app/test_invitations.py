@@ -29,7 +29,7 @@ from survey_app.core.settings import SmtpSettings
 from survey_app.core.tables import Campaign, Response
 from survey_app.officials import draws, invitations, mailer
 from tests.app.analyst_helpers import signed_in_client
-from tests.app.helpers import csrf_token, draw_officials, started_app
+from tests.app.helpers import csrf_token, draw_officials, page_form, started_app
 from tests.app.test_dockerfile import free_port
 
 CAMPAIGN = "PAR-THU-MOI"
@@ -148,16 +148,6 @@ async def answer_by_link(app, link: str) -> httpx.Response:
             answered = await browser.post(f"/o/{index}", data=page_form(section, "submit" if last else "next"))
             assert answered.status_code == 303, answered.text[:500]
         return answered
-
-
-def page_form(section, action: str) -> dict:
-    form = {"_lang": "vi", "_action": action}
-    for item in section.items:
-        if item.type == "rating5":
-            form[item.key] = "4"
-        elif item.choices:
-            form[item.key] = item.choices[0].value
-    return form
 
 
 def sampled(sample: list[dict]) -> list[str]:

@@ -9,10 +9,10 @@ import time
 import uuid
 
 import pytest
-import redis.asyncio
 
 from survey_app.core import jobs
-from tests.conftest import IN_CI, TEST_DATABASE_URL
+from tests.app.helpers import require_redis
+from tests.conftest import TEST_DATABASE_URL
 
 TEST_REDIS_URL = os.environ.get("TEST_JOBS_REDIS_URL", "redis://127.0.0.1:6379/3")
 CALLS: list[tuple[str, dict, float]] = []
@@ -34,17 +34,6 @@ async def hang(**arguments) -> None:
     await asyncio.Event().wait()  # as a job stuck on a connection that never answers
 
 
-async def require_redis() -> None:
-    client = redis.asyncio.Redis.from_url(TEST_REDIS_URL)
-    try:
-        await client.ping()
-    except redis.exceptions.ConnectionError:
-        message = f"Redis is not reachable at {TEST_REDIS_URL} (set TEST_JOBS_REDIS_URL)"
-        pytest.fail(message) if IN_CI else pytest.skip(message)
-    finally:
-        await client.aclose()
-
-
 # procrastinate keeps its jobs in PostgreSQL: it is tested in the suite's PostgreSQL run
 ENGINES = ["in-process", "saq"] + (["procrastinate"] if TEST_DATABASE_URL.startswith("postgres") else [])
 
@@ -52,7 +41,7 @@ ENGINES = ["in-process", "saq"] + (["procrastinate"] if TEST_DATABASE_URL.starts
 async def opened_engine(name: str, settings) -> jobs.Engine:
     queue = f"test-{uuid.uuid4().hex[:8]}"  # the suite's own server worker never takes these jobs
     if name == "saq":
-        await require_redis()
+        await require_redis(TEST_REDIS_URL, "TEST_JOBS_REDIS_URL")
         engine = jobs.SaqEngine(TEST_REDIS_URL, queue=queue)
     elif name == "procrastinate":
         engine = jobs.ProcrastinateEngine(settings.database_url, queue=queue)

@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import urlencode
 
-import httpx
 import pytest
 import pytest_asyncio
 
-from tests.app.helpers import counter_definition, filled_form, form_path, response_count
+from tests.app.helpers import app_client, counter_definition, filled_form, form_path, response_count
 
 URL_ENCODED = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -18,8 +17,7 @@ URL_ENCODED = {"Content-Type": "application/x-www-form-urlencoded"}
 @pytest_asyncio.fixture(scope="module")
 async def client(app):
     """This module's own tablet: its posts count against its own address, not the other modules' rate limit."""
-    transport = httpx.ASGITransport(app=app, client=("198.51.100.23", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as tablet:
+    async with app_client(app, "198.51.100.23") as tablet:
         yield tablet
 
 

@@ -14,14 +14,13 @@ from survey_app.core import db
 from survey_app.accounts import api_tokens
 from survey_app.core.logs import JsonLinesFormatter
 from survey_app.core.settings import Settings
-from tests.app.helpers import counter_definition, filled_form, sign_in
+from tests.app.helpers import counter_definition, filled_form, signed_in
 from tests.app.servers import SECRET, Server, demo_database, submission
 
 
 @pytest_asyncio.fixture
 async def admin(app):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-        assert (await sign_in(client, "admin")).status_code == 303
+    async with signed_in(app, "admin") as client:
         yield client
 
 
@@ -34,8 +33,7 @@ def sample(text: str, name: str, **labels: str) -> float:
 
 async def test_metrics_are_for_administrators_and_metrics_tokens_only(app, client, admin, settings):
     assert (await client.get("/metrics", headers={"Accept": "application/json"})).status_code == 401
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as analyst:
-        await sign_in(analyst, "analyst")
+    async with signed_in(app, "analyst") as analyst:
         assert (await analyst.get("/metrics")).status_code == 403
     page = await admin.get("/metrics")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/plain")

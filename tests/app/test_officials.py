@@ -16,7 +16,7 @@ from survey_app.officials import draws
 from survey_app.officials.services import COOKIE_NAME, read_session, sign_session
 from survey_app.core.sampling_tables import DraftAnswers, Invitation, SampleMember
 from survey_app.core.tables import Campaign, Response
-from tests.app.helpers import draw_officials
+from tests.app.helpers import app_client, draw_officials, page_form
 
 CAMPAIGN = "PAR-SO-OFFICIALS"
 DEFINITION = load_shipped()["par_index_so"]
@@ -35,19 +35,8 @@ async def slips(app, settings, tmp_path_factory) -> list[dict]:
 @pytest_asyncio.fixture
 async def device(app):
     """A fresh browser: its own cookie jar."""
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as browser:
+    async with app_client(app) as browser:
         yield browser
-
-
-def page_form(section, action: str = "next", **overrides) -> dict:
-    form = {"_lang": "vi", "_action": action}
-    for item in section.items:
-        if item.type == "rating5":
-            form[item.key] = "4"
-        elif item.choices:
-            form[item.key] = item.choices[0].value
-    form.update(overrides)
-    return form
 
 
 async def member_of(slip: dict, settings) -> dict:

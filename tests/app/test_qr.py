@@ -393,17 +393,6 @@ async def test_unknown_or_contradictory_options_fail_with_a_message(app, setting
         await build(settings, **options)
 
 
-@pytest.fixture
-def cli_env(app, settings):
-    """Run the real command against the test database, then give the tables back to the app's engine."""
-    from survey_app.core import db, piccolo_conf
-
-    engine = piccolo_conf.DB
-    yield {"DATABASE_URL": settings.database_url, "SECRET_KEY": settings.secret_key,
-           "SIGNING_KEYS": settings.signing_keys_text, "BASE_URL": settings.base_url}
-    db.bind(engine)
-
-
 def test_command_writes_a_unit_zip_and_writes_nothing_on_an_unknown_counter(cli_env, tmp_path):
     from survey_app.cli import app as cli
 

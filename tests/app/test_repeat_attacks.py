@@ -14,46 +14,30 @@ from questionnaires import DefinitionError, load_definition
 from survey_app.campaigns.catalog import register
 from survey_app.campaigns.demo import load_campaign
 from survey_app.core.tables import Campaign, Response
-from tests.app.helpers import form_path
-from tests.app.test_repeat_form import HOUSEHOLD, key_of
+from tests.app.helpers import app_client, form_path
+from tests.app.test_repeat_form import key_of
+from tests.questionnaires.forms import form_yaml, section
+from tests.questionnaires.test_repeats import HOUSEHOLD, household_yaml
 
-COUNT_AS_TEXT = """
-key: count_as_text
-version: "1"
-title: {vi: Đếm, en: Count}
-sections:
-  - key: s
-    title: {vi: Một, en: One}
-    items:
-      - {key: n_text, type: text, label: {vi: Số người (chữ), en: N}}
-      - {key: n, type: calculate, calculation: "${n_text}", label: {vi: Số, en: N}}
-  - key: members
-    title: {vi: Thành viên, en: Members}
-    repeat: {count: n}
-    items:
-      - {key: name, type: text, label: {vi: Tên, en: Name}}
-"""
-FAR_DATES = """
-key: far_dates
-version: "1"
-title: {vi: Ngày, en: Dates}
-sections:
-  - key: s
-    title: {vi: Một, en: One}
-    items:
-      - {key: days_ago, type: integer, label: {vi: Số ngày trước, en: Days ago}}
-      - {key: started, type: calculate, calculation: "format-date(date(today() - ${days_ago}), '%d/%m/%Y')",
-         label: {vi: Ngày bắt đầu, en: Start}}
-      - {key: note, type: text, label: {vi: Ghi chú, en: Note}}
-      - {key: note_day, type: calculate, calculation: "format-date(${note}, '%d/%m/%Y')", label: {vi: Ngày, en: Day}}
-"""
-PAGED = HOUSEHOLD.replace("key: household", "key: household_paged").replace('version: "1"', 'version: "1"\nlayout: paged')
+COUNT_AS_TEXT = form_yaml("count_as_text", section("""
+    - {key: n_text, type: text, label: {vi: Số người (chữ), en: N}}
+    - {key: n, type: calculate, calculation: "${n_text}", label: {vi: Số, en: N}}
+"""), section("""
+    - {key: name, type: text, label: {vi: Tên, en: Name}}
+""", "members", "{vi: Thành viên, en: Members}", repeat="{count: n}"), title="{vi: Đếm, en: Count}")
+FAR_DATES = form_yaml("far_dates", section("""
+    - {key: days_ago, type: integer, label: {vi: Số ngày trước, en: Days ago}}
+    - {key: started, type: calculate, calculation: "format-date(date(today() - ${days_ago}), '%d/%m/%Y')",
+       label: {vi: Ngày bắt đầu, en: Start}}
+    - {key: note, type: text, label: {vi: Ghi chú, en: Note}}
+    - {key: note_day, type: calculate, calculation: "format-date(${note}, '%d/%m/%Y')", label: {vi: Ngày, en: Day}}
+"""), title="{vi: Ngày, en: Dates}")
+PAGED = household_yaml("household_paged", layout="paged")
 
 
 @pytest_asyncio.fixture
 async def client(app):
-    transport = httpx.ASGITransport(app=app, client=("198.51.100.78", 40000))  # its own per-minute post limit
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as opened:
+    async with app_client(app, "198.51.100.78") as opened:  # its own per-minute post limit
         yield opened
 
 
@@ -152,11 +136,10 @@ async def test_an_older_versions_plain_answer_under_a_repeats_key_does_not_break
     """PostgreSQL's json_array_length failed on the scalar ("cannot get array length of a scalar"): no export."""
     from survey_app.exports.service import export_campaign
     from tests.app.test_exports import add_response, make_campaign
-    from tests.questionnaires.test_repeats import HOUSEHOLD
 
     # a key of its own: other modules' campaigns take the latest "household" of the shared test database
-    TWO_MEMBERS_FORM = HOUSEHOLD.replace("key: household\n", "key: household_mixed\n", 1)
-    older = TWO_MEMBERS_FORM.replace('version: "1"', 'version: "0"').split("  - key: members")[0] + (
+    TWO_MEMBERS_FORM = household_yaml("household_mixed")
+    older = household_yaml("household_mixed", version="0").split("  - key: members")[0] + (
         "      - {key: members, type: text, label: {vi: Ghi chú thành viên, en: Members note}}\n")
     first = await register(load_definition(older))
     second = await register(load_definition(TWO_MEMBERS_FORM))

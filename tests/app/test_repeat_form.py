@@ -7,25 +7,22 @@ import datetime as dt
 import json
 import re
 
-import httpx
 import pytest_asyncio
 
 from questionnaires import load_definition
 from survey_app.campaigns.catalog import register
 from survey_app.campaigns.demo import load_campaign
 from survey_app.core.tables import Campaign, Response
-from tests.app.helpers import form_path
-from tests.questionnaires.test_repeats import HOUSEHOLD
+from tests.app.helpers import app_client, form_path
+from tests.questionnaires.test_repeats import HOUSEHOLD, household_yaml
 
-VISITS = HOUSEHOLD.replace("key: household", "key: household_visits").replace(
-    "count: n_members, maximum: 10", "minimum: 1, maximum: 3")
+VISITS = household_yaml("household_visits", repeat="{minimum: 1, maximum: 3}")
 
 
 @pytest_asyncio.fixture
 async def client(app):
     """A client of its own: the form posts here must not spend the shared client's per-minute limit."""
-    transport = httpx.ASGITransport(app=app, client=("198.51.100.41", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http_client:
+    async with app_client(app, "198.51.100.41") as http_client:
         yield http_client
 
 

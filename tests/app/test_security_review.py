@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 
 from survey_app.officials.services import COOKIE_NAME
-from tests.app.helpers import counter_definition, filled_form, form_path, started_app
+from tests.app.helpers import counter_definition, filled_form, started_app
 from tests.workbooks import far_cell, real_workbook, truncated_sheet, without_sheets
 
 
@@ -85,10 +85,9 @@ async def upload(client, path: str, filename: str, data: bytes, page_path: str):
 
 @pytest_asyncio.fixture(scope="module")
 async def admin(app):
-    from tests.app.helpers import sign_in
+    from tests.app.helpers import signed_in
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-        assert (await sign_in(client, "admin")).status_code == 303
+    async with signed_in(app, "admin") as client:
         yield client
 
 
@@ -265,10 +264,9 @@ async def test_the_unmatched_404_and_the_413_carry_the_security_headers(client, 
 
 
 async def test_staff_pages_exports_and_the_audit_csv_are_not_stored_in_caches(analyst, app):
-    from tests.app.helpers import sign_in
+    from tests.app.helpers import signed_in
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as admin:
-        await sign_in(admin, "admin")
+    async with signed_in(app, "admin") as admin:
         audit_csv = await admin.get("/admin/audit/audit.csv")
     answers = await analyst.get("/analyst/campaigns/QUAY-2026/export/csv")
     for page in (await analyst.get("/staff"), await analyst.get("/analyst/campaigns"), answers, audit_csv):

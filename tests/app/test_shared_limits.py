@@ -7,25 +7,11 @@ import os
 import uuid
 
 import httpx
-import pytest
-import redis.asyncio
 
-from tests.app.helpers import form_path, started_app
-from tests.conftest import IN_CI
+from tests.app.helpers import form_path, require_redis, started_app
 
 # a database number of its own on the shared Redis; keys are per-run anyway (the client hash uses a fresh secret)
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
-
-
-async def require_redis() -> None:
-    client = redis.asyncio.Redis.from_url(TEST_REDIS_URL)
-    try:
-        await client.ping()
-    except redis.exceptions.ConnectionError:
-        message = f"Redis is not reachable at {TEST_REDIS_URL} (set TEST_REDIS_URL)"
-        pytest.fail(message) if IN_CI else pytest.skip(message)
-    finally:
-        await client.aclose()
 
 
 async def statuses_from_two_workers(app, settings) -> list[int]:
@@ -38,7 +24,7 @@ async def statuses_from_two_workers(app, settings) -> list[int]:
 
 
 async def test_two_workers_share_one_client_limit_through_redis(app, settings):
-    await require_redis()
+    await require_redis(TEST_REDIS_URL, "TEST_REDIS_URL")
     limited = dataclasses.replace(settings, rate_limit_per_client=3, rate_limit_per_counter=100000,
                                   secret_key=f"shared-limit-{uuid.uuid4().hex}")  # a fresh bucket every run
     shared = await statuses_from_two_workers(app, dataclasses.replace(limited, redis_url=TEST_REDIS_URL))

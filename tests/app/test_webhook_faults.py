@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import random
-import sqlite3
 import time
 
-import asyncpg
 import httpx
 
-from survey_app.core import db, engines
+from survey_app.core import db
 from survey_app.core.settings import Settings
 from survey_app.core.tables import Campaign
 from survey_app.webhooks import subscriptions
-from tests.app.servers import SECRET, Server, demo_database, submission
+from tests.app.servers import SECRET, Server, demo_database, read, submission
 from tests.app.webhook_receiver import Receiver
 
 SERVER_ENV = {"WEBHOOK_ALLOW_HOSTS": "127.0.0.1", "WEBHOOK_TIMEOUT_SECONDS": "1", "WEBHOOK_RETRY_SECONDS": "0.2",
@@ -36,17 +34,6 @@ async def subscribe(app, url: str, receiver: Receiver) -> None:
         await db.run_connected(settings, add, migrate_first=False)
     finally:
         db.bind(app.state.engine)
-
-
-async def read(url: str, query: str) -> list[tuple]:
-    if url.startswith("sqlite"):
-        with sqlite3.connect(engines.sqlite_path(url)) as connection:
-            return [tuple(row) for row in connection.execute(query)]
-    connection = await asyncpg.connect(url)
-    try:
-        return [tuple(row) for row in await connection.fetch(query)]
-    finally:
-        await connection.close()
 
 
 async def submit(server: Server, count: int, rng: random.Random) -> list[str]:

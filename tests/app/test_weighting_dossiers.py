@@ -9,7 +9,6 @@ import datetime as dt
 import os
 import uuid
 
-import httpx
 import pytest
 import pytest_asyncio
 
@@ -20,6 +19,7 @@ from survey_app.core.tables import Domain, Response
 from survey_app.core.weight_tables import WeightVersion
 from survey_app.results import weighting
 from survey_app.results.weighting import Plan, WeightingRefused
+from tests.app.helpers import app_client
 from tests.app.test_analysis_cli import run_survey
 from tests.conftest import TEST_DATABASE_URL
 from tests.app.test_weighting import CAMPAIGN, forget_versions, officials_campaign, runs_finished
@@ -39,7 +39,7 @@ async def feed(app, settings):
                   "domain": domain, "unit": unit, "channel": channel, "received_on": (day - dt.timedelta(days=5)).isoformat(),
                   "returned_on": day.strftime("%d/%m/%Y")}
                  for (unit, domain, channel), count in cells.items() for _ in range(count)]
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        async with app_client(app) as client:
             sent = await client.post("/api/v1/dossiers", json={"dossiers": batch},
                                      headers={"Authorization": f"Bearer {token}"})
         assert sent.status_code == 201, sent.text

@@ -7,22 +7,20 @@ import html
 import io
 import json
 
-import httpx
 import pytest
 import pytest_asyncio
 from openpyxl import Workbook
 from typer.testing import CliRunner
 
 from survey_app.core.tables import Questionnaire
-from tests.app.helpers import csrf_token, sign_in
+from tests.app.helpers import csrf_token, signed_in
 from tests.questionnaires.test_pyxform_fixtures import FIXTURES
 from tests.questionnaires.test_xlsform import BROKEN, YES_NO
 
 
 @pytest_asyncio.fixture(scope="module")
 async def admin(app):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-        assert (await sign_in(client, "admin")).status_code == 303
+    async with signed_in(app, "admin") as client:
         yield client
 
 
@@ -81,17 +79,6 @@ async def test_a_stored_version_downloads_as_an_xlsform_that_uploads_back_unchan
     again = await upload(admin, "counter_rating-1.xlsx", download.content)
     assert again.status_code == 200 and "nội dung giống hệt: không thay đổi gì" in again.text
     assert (await admin.get("/admin/questionnaires/999999/xlsform")).status_code == 404
-
-
-@pytest.fixture
-def cli_env(app, settings):
-    """Run the real command against the test database, then give the tables back to the app's engine."""
-    from survey_app.core import db, piccolo_conf
-
-    engine = piccolo_conf.DB
-    yield {"DATABASE_URL": settings.database_url, "SECRET_KEY": settings.secret_key,
-           "SIGNING_KEYS": settings.signing_keys_text, "BASE_URL": settings.base_url}
-    db.bind(engine)
 
 
 def test_export_xlsform_writes_a_workbook_that_imports_back_and_refuses_an_unknown_key(cli_env, tmp_path):

@@ -60,14 +60,15 @@ def checked(page, url: str, label: str | None = None) -> list[str]:
     return found
 
 
-def signed_in_page(browser, live_server: str, username: str):  # noqa: F811
-    context = browser.new_context(bypass_csp=True)
-    page = context.new_page()
-    page.goto(f"{live_server}/login")
+def signed_in_page(browser, live_server: str, username: str, landing: str = "/staff", **context_options):  # noqa: F811
+    """A new page signed in through the login form, on `landing` (its `next`); `context_options` go to the new
+    browser context, by default bypassing the CSP so that axe-core can be injected."""
+    page = browser.new_context(**(context_options or {"bypass_csp": True})).new_page()
+    page.goto(f"{live_server}/login" + (f"?next={landing}" if landing != "/staff" else ""))
     page.fill('input[name="username"]', username)
     page.fill('input[name="password"]', "demo-sipas-2026")
     page.click("button[type=submit]")
-    page.wait_for_url("**/staff")
+    page.wait_for_url("**" + landing)
     return page
 
 

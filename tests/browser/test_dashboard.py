@@ -9,17 +9,14 @@ from pathlib import Path
 
 import httpx
 
+from tests.browser.test_accessibility import signed_in_page
 from tests.browser.test_phone_flow import browser, live_server  # noqa: F401 (module fixtures)
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "dashboard.png"
 
 
 def test_analyst_signs_in_and_opens_the_dashboard(live_server, browser, tmp_path):  # noqa: F811
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(f"{live_server}/login")
-    page.fill('input[name="username"]', "analyst")
-    page.fill('input[name="password"]', "demo-sipas-2026")
-    page.click("button[type=submit]")
+    page = signed_in_page(browser, live_server, "analyst", viewport={"width": 1280, "height": 900})
     page.click("text=Đợt khảo sát")
     page.click('a[href="/analyst/campaigns/QUAY-2026/dashboard"]')
     assert page.url.endswith("/analyst/campaigns/QUAY-2026/dashboard")
@@ -37,12 +34,8 @@ def test_analyst_downloads_the_report_and_its_pdf_reads_in_vietnamese(live_serve
 
     from pypdf import PdfReader
 
-    context = browser.new_context(accept_downloads=True)
-    page = context.new_page()
-    page.goto(f"{live_server}/login?next=/analyst/campaigns/QUAY-2026/dashboard")
-    page.fill('input[name="username"]', "analyst")
-    page.fill('input[name="password"]', "demo-sipas-2026")
-    page.click("button[type=submit]")
+    page = signed_in_page(browser, live_server, "analyst", "/analyst/campaigns/QUAY-2026/dashboard",
+                          accept_downloads=True)
     with page.expect_download(timeout=120_000) as download_info:
         page.click('a[href="/analyst/campaigns/QUAY-2026/report.pdf"]')
     download = download_info.value
@@ -50,4 +43,4 @@ def test_analyst_downloads_the_report_and_its_pdf_reads_in_vietnamese(live_serve
     text = unicodedata.normalize("NFC", "".join(page_.extract_text() for page_ in PdfReader(download.path()).pages))
     assert "Báo cáo kết quả khảo sát mức độ hài lòng" in text
     assert "Sở Tư pháp" in text and "Xã An Hòa" in text
-    context.close()
+    page.context.close()

@@ -9,34 +9,21 @@ import csv
 import re
 import time
 
-import pytest
 import pytest_asyncio
-from aiosmtpd.controller import Controller
 
 from survey_app.campaigns.demo import OFFICIALS_CAMPAIGN, load_officials_demo, officials_frame
 from survey_app.core import db
 from survey_app.core.settings import Settings
 from tests.app.servers import SECRET, Server, demo_database
-from tests.app.test_dockerfile import free_port
-from tests.app.test_invitations import Mailbox
+from tests.app.test_invitations import mailbox  # noqa: F401 (module fixture)
 from tests.browser.test_accessibility import checked, problems_on, signed_in_page
 from tests.browser.test_phone_flow import browser  # noqa: F401 (module fixture)
 
 DOMAIN = "so01.example.vn"
 
 
-@pytest.fixture(scope="module")
-def mailbox():
-    box = Mailbox()
-    box.port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    yield box
-    controller.stop()
-
-
 @pytest_asyncio.fixture(scope="module")
-async def server(app, database_url, tmp_path_factory, mailbox):
+async def server(app, database_url, tmp_path_factory, mailbox):  # noqa: F811
     """A demo province with the officials' sample drawn, served with SMTP_* pointing at the mailbox."""
     folder = tmp_path_factory.mktemp("invitations")
     url = await demo_database(app, folder, database_url, "invitations_page")

@@ -13,10 +13,10 @@ from axe_playwright_python.sync_playwright import Axe
 from questionnaires import load_definition
 from survey_app.core.templating import label, piped
 from tests.browser.test_phone_flow import browser  # noqa: F401 (fixture)
-from tests.questionnaires.test_repeats import HOUSEHOLD
+from tests.questionnaires.test_repeats import household_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-VISITS = HOUSEHOLD.replace("count: n_members, maximum: 10", "maximum: 3")
+VISITS = household_yaml(repeat="{maximum: 3}")
 
 
 def page_html(definition, blocks: int, values: dict) -> str:

@@ -6,24 +6,18 @@ merged, and the district manager's trend carries the old commune's answers over 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 import unicodedata
 
+from tests.browser.test_accessibility import signed_in_page
 from tests.browser.test_phone_flow import browser, live_server  # noqa: F401 (module fixtures)
 
 CAMPAIGN = "PAR-WEB-2026"
 
 
 def sign_in(browser, live_server: str, username: str):  # noqa: F811
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(f"{live_server}/login")
-    page.fill('input[name="username"]', username)
-    page.fill('input[name="password"]', "demo-sipas-2026")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/staff")
-    return page
+    return signed_in_page(browser, live_server, username, accept_downloads=True,
+                          viewport={"width": 1280, "height": 900})
 
 
 def pdf_text(path) -> str:

@@ -14,27 +14,19 @@ from questionnaires.paper import item_numbers, keyed_to_raw
 from questionnaires.xlsform import load_xlsform
 from questionnaires.xlsform_export import export_xlsform
 from questionnaires.xpath_eval import evaluate, stored, unsupported_parts
+from tests.questionnaires.forms import form_yaml, section
 
-CALCULATED = """
-key: calc
-version: "1"
-languages: [vi, en]
-layout: single_page
-title: {vi: Phiếu, en: Form}
-sections:
-  - key: s
-    title: {vi: Một, en: One}
-    items:
-      - {key: adults, type: integer, label: {vi: Người lớn, en: Adults}}
-      - {key: children, type: integer, label: {vi: Trẻ em, en: Children}}
-      - {key: pets, type: multiple, label: {vi: Vật nuôi, en: Pets},
-         choices: [{value: cho, label: {vi: Chó, en: Dog}}, {value: meo, label: {vi: Mèo, en: Cat}}]}
-      - {key: household, type: calculate, calculation: "${adults} + coalesce(${children}, 0)",
-         label: {vi: Số người, en: People}}
-      - {key: big, type: calculate, calculation: "if(${household} >= 5, 'lon', 'nho')", label: {vi: Hộ lớn, en: Big}}
-      - {key: pet_count, type: calculate, calculation: "count-selected(${pets})", label: {vi: Số loài, en: Kinds}}
-      - {key: why_big, type: text, show_if: "big == 'lon'", label: {vi: "Vì sao ${household} người?", en: Why}}
-"""
+CALCULATED = form_yaml("calc", section("""
+    - {key: adults, type: integer, label: {vi: Người lớn, en: Adults}}
+    - {key: children, type: integer, label: {vi: Trẻ em, en: Children}}
+    - {key: pets, type: multiple, label: {vi: Vật nuôi, en: Pets},
+       choices: [{value: cho, label: {vi: Chó, en: Dog}}, {value: meo, label: {vi: Mèo, en: Cat}}]}
+    - {key: household, type: calculate, calculation: "${adults} + coalesce(${children}, 0)",
+       label: {vi: Số người, en: People}}
+    - {key: big, type: calculate, calculation: "if(${household} >= 5, 'lon', 'nho')", label: {vi: Hộ lớn, en: Big}}
+    - {key: pet_count, type: calculate, calculation: "count-selected(${pets})", label: {vi: Số loài, en: Kinds}}
+    - {key: why_big, type: text, show_if: "big == 'lon'", label: {vi: "Vì sao ${household} người?", en: Why}}
+"""))
 
 
 @pytest.mark.parametrize("expression, value", [

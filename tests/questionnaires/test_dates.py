@@ -12,6 +12,7 @@ from pyxform.xls2xform import convert
 from questionnaires import DefinitionError, Questionnaire, load_definition, xpath, xpath_eval
 from questionnaires.xlsform import import_xlsform, load_xlsform
 from questionnaires.xlsform_export import export_xlsform
+from tests.questionnaires.forms import form_yaml, section
 from tests.questionnaires.test_xlsform import write_workbook
 
 VIETNAM = datetime.timezone(datetime.timedelta(hours=7))
@@ -56,22 +57,13 @@ def test_today_is_the_day_in_vietnam_without_a_fixed_clock():
     assert value("today()") == datetime.datetime.now(xpath_eval.VIETNAM).date().isoformat()
 
 
-DATED = """
-key: dated
-version: "1"
-languages: [vi, en]
-layout: single_page
-title: {vi: Phiếu, en: Form}
-sections:
-  - key: s
-    title: {vi: Một, en: One}
-    items:
-      - {key: dob, type: date, earliest: 1900-01-01, latest: today, label: {vi: Ngày sinh, en: Birth date},
-         constraint_message: {vi: Ngày sinh không hợp lệ., en: Not a valid birth date.}}
-      - {key: visit, type: date, earliest: "2024-06-01", label: {vi: Ngày đến, en: Visit}}
-      - {key: age, type: calculate, calculation: "int((today() - ${dob}) div 365.25)", label: {vi: Tuổi, en: Age}}
-      - {key: job, type: text, show_if: "age >= 18", label: {vi: Nghề nghiệp, en: Job}}
-"""
+DATED = form_yaml("dated", section("""
+    - {key: dob, type: date, earliest: 1900-01-01, latest: today, label: {vi: Ngày sinh, en: Birth date},
+       constraint_message: {vi: Ngày sinh không hợp lệ., en: Not a valid birth date.}}
+    - {key: visit, type: date, earliest: "2024-06-01", label: {vi: Ngày đến, en: Visit}}
+    - {key: age, type: calculate, calculation: "int((today() - ${dob}) div 365.25)", label: {vi: Tuổi, en: Age}}
+    - {key: job, type: text, show_if: "age >= 18", label: {vi: Nghề nghiệp, en: Job}}
+"""))
 
 
 def test_date_limits_are_checked_by_the_server_and_a_calculated_age_decides(clock):
@@ -146,20 +138,11 @@ def test_a_date_constraint_the_limits_cannot_say_is_refused_with_its_row(tmp_pat
     assert (problem.line, problem.field) == (3, "survey.constraint") and words in problem.message
 
 
-TIMED = """
-key: timed
-version: "1"
-languages: [vi, en]
-layout: single_page
-title: {vi: Phiếu, en: Form}
-sections:
-  - key: s
-    title: {vi: Một, en: One}
-    items:
-      - {key: arrived, type: time, required: true, label: {vi: Giờ đến, en: Arrival}}
-      - {key: called, type: datetime, label: {vi: Ngày giờ gọi, en: Called}}
-      - {key: note, type: text, label: {vi: "Gọi lúc ${called}, đến lúc ${arrived}", en: Note}}
-"""
+TIMED = form_yaml("timed", section("""
+    - {key: arrived, type: time, required: true, label: {vi: Giờ đến, en: Arrival}}
+    - {key: called, type: datetime, label: {vi: Ngày giờ gọi, en: Called}}
+    - {key: note, type: text, label: {vi: "Gọi lúc ${called}, đến lúc ${arrived}", en: Note}}
+"""))
 
 
 @pytest.mark.parametrize("raw, clean", [

@@ -5,6 +5,7 @@ import re
 
 from questionnaires import load_definition
 from questionnaires.standard import ITEM_TYPES
+from tests.questionnaires.forms import form_yaml, section
 
 DOCS = pathlib.Path(__file__).parents[2] / "docs" / "questionnaires.md"
 
@@ -18,9 +19,6 @@ def test_every_item_type_has_a_loadable_example():
     items = example_items()
     assert {re.search(r"type: (\w+)", line).group(1) for line in items.splitlines()} == set(ITEM_TYPES)
     choices = "[" + ", ".join(f"{{value: {value}, label: {{vi: {value}, en: {value}}}}}" for value in "abcd") + "]"
-    definition = (
-        'key: docs\nversion: "1"\ntitle: {vi: Tài liệu, en: Docs}\n'
-        f"choice_lists:\n  genders: {choices}\n  improvements: {choices}\n  domains: {choices}\n"
-        "sections:\n  - key: main\n    title: {vi: Chính, en: Main}\n    items:\n"
-        + "".join(f"      {line}\n" for line in items.splitlines()))
+    definition = form_yaml("docs", section(items, "main", "{vi: Chính, en: Main}"), title="{vi: Tài liệu, en: Docs}")
+    definition += f"choice_lists:\n  genders: {choices}\n  improvements: {choices}\n  domains: {choices}\n"
     assert len(load_definition(definition).items) == len(ITEM_TYPES) + 1

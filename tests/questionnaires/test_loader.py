@@ -6,12 +6,9 @@ import pytest
 
 from questionnaires import DefinitionError, load_definition, parse_definition
 from questionnaires.errors import Code, Problem
+from tests.questionnaires.forms import demo_yaml, form_yaml
 
-HEADER = """\
-key: demo
-version: "1"
-title: {vi: Thử, en: Test}
-"""
+HEADER = form_yaml("demo", title="{vi: Thử, en: Test}")
 
 
 def problems_of(text: str) -> list[str]:
@@ -33,16 +30,12 @@ def test_malformed_yaml_gives_the_line():
 
 
 def test_unknown_type_and_unknown_field_are_both_reported():
-    text = HEADER + """\
-sections:
-  - key: main
-    title: {vi: Chính, en: Main}
-    items:
-      - key: age
-        type: number
-        colour: red
-        label: {vi: Tuổi, en: Age}
-"""
+    text = demo_yaml("""
+        - key: age
+          type: number
+          colour: red
+          label: {vi: Tuổi, en: Age}
+    """)
     assert problems_of(text) == [
         "9: sections[0].items[0].type: " + Code.UNKNOWN_TYPE.format(
             value="number", allowed="single, multiple, rating5, integer, decimal, text, date, time, datetime, unit, domain, "
@@ -55,18 +48,14 @@ sections:
 
 
 def test_duplicate_item_keys_and_duplicate_yaml_keys():
-    text = HEADER + """\
-sections:
-  - key: main
-    title: {vi: Chính, en: Main}
-    items:
-      - {key: q1, type: rating5, label: {vi: Một, en: One}}
-      - {key: q1, type: rating5, label: {vi: Hai, en: Two}}
-      - key: q3
-        type: text
-        type: integer
-        label: {vi: Ba, en: Three}
-"""
+    text = demo_yaml("""
+        - {key: q1, type: rating5, label: {vi: Một, en: One}}
+        - {key: q1, type: rating5, label: {vi: Hai, en: Two}}
+        - key: q3
+          type: text
+          type: integer
+          label: {vi: Ba, en: Three}
+    """)
     assert problems_of(text) == [
         "9: sections[0].items[1].key: " + Code.DUPLICATE_KEY.format(what="item", value="q1", first_line=8),
         "12: sections[0].items[2].type: " + Code.DUPLICATE_YAML_KEY.format(name="type", first_line=11),
@@ -74,16 +63,12 @@ sections:
 
 
 def test_show_if_unknown_item_self_reference_syntax_and_cycle():
-    text = HEADER + """\
-sections:
-  - key: main
-    title: {vi: Chính, en: Main}
-    items:
-      - {key: a, type: rating5, label: {vi: A, en: A}, show_if: "b <= 2"}
-      - {key: b, type: rating5, label: {vi: B, en: B}, show_if: "a <= 2"}
-      - {key: c, type: rating5, label: {vi: C, en: C}, show_if: "c == 1 or ghost == 1"}
-      - {key: d, type: rating5, label: {vi: D, en: D}, show_if: "a = 1"}
-"""
+    text = demo_yaml("""
+        - {key: a, type: rating5, label: {vi: A, en: A}, show_if: "b <= 2"}
+        - {key: b, type: rating5, label: {vi: B, en: B}, show_if: "a <= 2"}
+        - {key: c, type: rating5, label: {vi: C, en: C}, show_if: "c == 1 or ghost == 1"}
+        - {key: d, type: rating5, label: {vi: D, en: D}, show_if: "a = 1"}
+    """)
     problems = problems_of(text)
     assert problems[0] == "8: sections[0].items[0].show_if: " + Code.SHOW_IF_CYCLE.format(cycle="a → b → a")
     assert problems[1].startswith("10: sections[0].items[2].show_if: refers to 'ghost'")
@@ -94,16 +79,12 @@ sections:
 
 
 def test_bad_constraints_are_reported():
-    text = HEADER + """\
-sections:
-  - key: main
-    title: {vi: Chính, en: Main}
-    items:
-      - {key: age, type: integer, minimum: 99, maximum: 18, label: {vi: Tuổi, en: Age}}
-      - {key: code, type: text, pattern: "[A-Z", label: {vi: Mã, en: Code}}
-      - {key: note, type: text, max_length: 0, label: {vi: Ghi chú, en: Note}}
-      - {key: mood, type: rating5, maximum: 3, label: {vi: Tâm trạng, en: Mood}}
-"""
+    text = demo_yaml("""
+        - {key: age, type: integer, minimum: 99, maximum: 18, label: {vi: Tuổi, en: Age}}
+        - {key: code, type: text, pattern: "[A-Z", label: {vi: Mã, en: Code}}
+        - {key: note, type: text, max_length: 0, label: {vi: Ghi chú, en: Note}}
+        - {key: mood, type: rating5, maximum: 3, label: {vi: Tâm trạng, en: Mood}}
+    """)
     problems = problems_of(text)
     assert problems[0] == "8: sections[0].items[0].minimum: " + Code.BAD_RANGE.format(minimum=99, maximum=18)
     assert problems[1].startswith("9: sections[0].items[1].pattern: the regular expression cannot be compiled")
@@ -140,13 +121,10 @@ sections:
 
 
 def test_scoring_map_problems():
-    text = HEADER + """\
-sections:
-  - key: main
-    title: {vi: Chính, en: Main}
-    items:
-      - {key: q1, type: rating5, label: {vi: Một, en: One}}
-      - {key: age, type: integer, label: {vi: Tuổi, en: Age}}
+    text = demo_yaml("""
+        - {key: q1, type: rating5, label: {vi: Một, en: One}}
+        - {key: age, type: integer, label: {vi: Tuổi, en: Age}}
+    """) + """\
 scoring:
   key: demo_index
   factors:

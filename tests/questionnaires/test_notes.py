@@ -14,24 +14,16 @@ from questionnaires.paper import item_numbers, keyed_to_raw, skip_instructions
 from questionnaires.xlsform import load_xlsform
 from questionnaires.xlsform_export import export_xlsform
 from tests.questionnaires.test_pyxform_fixtures import FIXTURES
+from tests.questionnaires.forms import form_yaml, section
 
-WITH_NOTES = """
-key: noted
-version: "1"
-languages: [vi, en]
-layout: paged
-title: {vi: Phiếu có ghi chú, en: With notes}
-sections:
-  - key: s
-    title: {vi: Phần một, en: Part one}
-    items:
-      - {key: intro, type: note, label: {vi: Xin cảm ơn ông/bà đã tham gia., en: Thank you for taking part.},
-         hint: {vi: Phiếu mất 5 phút., en: It takes 5 minutes.}}
-      - {key: visited, type: single, required: true, label: {vi: Đã đến chưa, en: Visited},
-         choices: [{value: co, label: {vi: Có, en: "Yes"}}, {value: khong, label: {vi: Không, en: "No"}}]}
-      - {key: thanks, type: note, show_if: "visited == 'co'", label: {vi: Cảm ơn lần đến của ông/bà., en: Thanks.}}
-      - {key: why, type: text, show_if: "visited == 'co'", label: {vi: Vì sao, en: Why}}
-"""
+WITH_NOTES = form_yaml("noted", section("""
+    - {key: intro, type: note, label: {vi: Xin cảm ơn ông/bà đã tham gia., en: Thank you for taking part.},
+       hint: {vi: Phiếu mất 5 phút., en: It takes 5 minutes.}}
+    - {key: visited, type: single, required: true, label: {vi: Đã đến chưa, en: Visited},
+       choices: [{value: co, label: {vi: Có, en: "Yes"}}, {value: khong, label: {vi: Không, en: "No"}}]}
+    - {key: thanks, type: note, show_if: "visited == 'co'", label: {vi: Cảm ơn lần đến của ông/bà., en: Thanks.}}
+    - {key: why, type: text, show_if: "visited == 'co'", label: {vi: Vì sao, en: Why}}
+""", title="{vi: Phần một, en: Part one}"), title="{vi: Phiếu có ghi chú, en: With notes}", layout="paged")
 
 
 def noted():

@@ -10,13 +10,17 @@ from questionnaires.paper import (
     keyed_to_raw,
     skip_instructions,
 )
+from tests.questionnaires.forms import form_yaml, section
 
-SMALL = """
-key: small
-version: "1"
-languages: [vi, en]
-layout: single_page
-title: {vi: Phiếu nhỏ, en: Small}
+SMALL = form_yaml("small", section("""
+    - {key: visited, type: single, choices: yes_no, required: true, label: {vi: Đã đến chưa, en: Visited}}
+    - {key: rating, type: rating5, label: {vi: Hài lòng, en: Satisfied}}
+    - {key: why, type: text, show_if: "visited == 'co'", label: {vi: Vì sao, en: Why}}
+    - {key: topics, type: multiple, choices: topics, show_if: "visited == 'co'", label: {vi: Chủ đề, en: Topics}}
+    - {key: other, type: text, show_if: "'khac' in topics", label: {vi: Khác là gì, en: Other}}
+    - {key: low, type: text, show_if: "rating <= 2 and answered(why)", label: {vi: Vì sao thấp, en: Why low}}
+    - {key: visits, type: integer, minimum: 1, maximum: 20, label: {vi: Số lần, en: Visits}}
+""", title="{vi: Phần một, en: Part one}"), title="{vi: Phiếu nhỏ, en: Small}") + """\
 choice_lists:
   yes_no:
     - {value: co, label: {vi: Có, en: "Yes"}}
@@ -24,17 +28,6 @@ choice_lists:
   topics:
     - {value: gia, label: {vi: Giá, en: Price}}
     - {value: khac, label: {vi: Khác, en: Other}}
-sections:
-  - key: s
-    title: {vi: Phần một, en: Part one}
-    items:
-      - {key: visited, type: single, choices: yes_no, required: true, label: {vi: Đã đến chưa, en: Visited}}
-      - {key: rating, type: rating5, label: {vi: Hài lòng, en: Satisfied}}
-      - {key: why, type: text, show_if: "visited == 'co'", label: {vi: Vì sao, en: Why}}
-      - {key: topics, type: multiple, choices: topics, show_if: "visited == 'co'", label: {vi: Chủ đề, en: Topics}}
-      - {key: other, type: text, show_if: "'khac' in topics", label: {vi: Khác là gì, en: Other}}
-      - {key: low, type: text, show_if: "rating <= 2 and answered(why)", label: {vi: Vì sao thấp, en: Why low}}
-      - {key: visits, type: integer, minimum: 1, maximum: 20, label: {vi: Số lần, en: Visits}}
 """
 
 

@@ -10,28 +10,18 @@ from questionnaires.paper import item_numbers, printed_text
 from questionnaires.piping import answer_text, parts, piped_text
 from questionnaires.xlsform import load_xlsform
 from questionnaires.xlsform_export import export_xlsform
+from tests.questionnaires.forms import form_yaml, section
 from tests.questionnaires.test_xlsform import write_workbook
 
-PIPED = """
-key: piped
-version: "1"
-languages: [vi, en]
-layout: paged
-title: {vi: Phiếu, en: Form}
-sections:
-  - key: a
-    title: {vi: Một, en: One}
-    items:
-      - {key: name, type: text, label: {vi: Tên, en: Name}}
-      - {key: fruit, type: multiple, label: {vi: Quả, en: Fruit},
-         choices: [{value: tao, label: {vi: Táo, en: Apple}}, {value: le, label: {vi: Lê, en: Pear}}]}
-      - {key: born, type: date, label: {vi: Ngày sinh, en: Born}}
-  - key: b
-    title: {vi: Hai, en: Two}
-    items:
-      - {key: why, type: text, label: {vi: "Vì sao ${name} chọn ${fruit}?", en: "Why did ${name} pick ${fruit}?"},
-         hint: {vi: "Sinh ngày ${born}", en: "Born ${born}"}}
-"""
+PIPED = form_yaml("piped", section("""
+    - {key: name, type: text, label: {vi: Tên, en: Name}}
+    - {key: fruit, type: multiple, label: {vi: Quả, en: Fruit},
+       choices: [{value: tao, label: {vi: Táo, en: Apple}}, {value: le, label: {vi: Lê, en: Pear}}]}
+    - {key: born, type: date, label: {vi: Ngày sinh, en: Born}}
+""", "a"), section("""
+    - {key: why, type: text, label: {vi: "Vì sao ${name} chọn ${fruit}?", en: "Why did ${name} pick ${fruit}?"},
+       hint: {vi: "Sinh ngày ${born}", en: "Born ${born}"}}
+""", "b", "{vi: Hai, en: Two}"), layout="paged")
 
 
 def test_a_label_shows_the_answers_choice_labels_and_dates():

@@ -5,25 +5,27 @@ from __future__ import annotations
 import pytest
 
 from questionnaires import DefinitionError, Questionnaire, load_definition, load_shipped
+from tests.questionnaires.forms import form_yaml, section
 
-HOUSEHOLD = """
-key: household
-version: "1"
-title: {vi: Hộ gia đình, en: Household}
-sections:
-  - key: head
-    title: {vi: Chủ hộ, en: Head}
-    items:
-      - {key: n_members, type: integer, minimum: 0, maximum: 20, required: true, label: {vi: Số người, en: People}}
-      - {key: urban, type: single, choices: [{value: 'yes', label: {vi: Có, en: 'Yes'}}, {value: 'no', label: {vi: Không, en: 'No'}}], label: {vi: Thành thị, en: Urban}}
-  - key: members
-    title: {vi: Thành viên, en: Members}
-    repeat: {count: n_members, maximum: 10}
-    items:
-      - {key: name, type: text, required: true, label: {vi: Tên, en: Name}}
-      - {key: age, type: integer, minimum: 0, maximum: 120, required: true, label: {vi: Tuổi, en: Age}}
-      - {key: school, type: text, show_if: "age < 18 and urban == 'yes'", required: true, label: {vi: Trường, en: School}}
-"""
+
+def household_yaml(key: str = "household", repeat: str = "{count: n_members, maximum: 10}", **header: str) -> str:
+    """The household form: the head's questions, then one block per member (`repeat` says how many); `header`
+    goes to form_yaml (version, layout)."""
+    head = section("""
+        - {key: n_members, type: integer, minimum: 0, maximum: 20, required: true, label: {vi: Số người, en: People}}
+        - {key: urban, type: single, label: {vi: Thành thị, en: Urban},
+           choices: [{value: 'yes', label: {vi: Có, en: 'Yes'}}, {value: 'no', label: {vi: Không, en: 'No'}}]}
+    """, "head", "{vi: Chủ hộ, en: Head}")
+    members = section("""
+        - {key: name, type: text, required: true, label: {vi: Tên, en: Name}}
+        - {key: age, type: integer, minimum: 0, maximum: 120, required: true, label: {vi: Tuổi, en: Age}}
+        - {key: school, type: text, show_if: "age < 18 and urban == 'yes'", required: true,
+           label: {vi: Trường, en: School}}
+    """, "members", "{vi: Thành viên, en: Members}", repeat)
+    return form_yaml(key, head, members, title="{vi: Hộ gia đình, en: Household}", **header)
+
+
+HOUSEHOLD = household_yaml()
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +55,7 @@ def test_the_server_enforces_the_repeat_count(household):
 
 
 def test_minimum_and_maximum_without_a_count():
-    definition = load_definition(HOUSEHOLD.replace("count: n_members, maximum: 10", "minimum: 1, maximum: 2"))
+    definition = load_definition(household_yaml(repeat="{minimum: 1, maximum: 2}"))
     assert definition.validate_answers({"n_members": "1"})[1] == {"members": "Cần ít nhất 1 thành viên."}
     three = [{"name": "A", "age": "1"}, {"name": "B", "age": "2"}, {"name": "C", "age": "3"}, {"name": " "}]
     assert definition.validate_answers({"n_members": "1", "members": three})[1] == {

@@ -3,19 +3,13 @@
 from questionnaires import load_definition, shipped_paths
 from questionnaires.validate import validate_files
 from questionnaires.versions import comparable_items, version_problems
+from tests.questionnaires.forms import demo_yaml
 
-VERSION_1 = """\
-key: demo
-version: "1"
-title: {vi: Thử, en: Test}
-sections:
-  - key: main
-    title: {vi: Chính, en: Main}
-    items:
-      - {key: q1, type: rating5, label: {vi: Một, en: One}}
-      - {key: q2, type: rating5, label: {vi: Hai, en: Two}}
-      - {key: q3, type: text, label: {vi: Ba, en: Three}}
-"""
+VERSION_1 = demo_yaml("""
+    - {key: q1, type: rating5, label: {vi: Một, en: One}}
+    - {key: q2, type: rating5, label: {vi: Hai, en: Two}}
+    - {key: q3, type: text, label: {vi: Ba, en: Three}}
+""")
 
 
 def version_2(comparable: str = '\ncomparable_with: {version: "1", items: [q1, q3]}\n') -> str:
