@@ -183,14 +183,17 @@ async def response_chunks(plan: ExportPlan, on_progress: Callable[[int], None] =
     each page cheap. Coding and `then` (tens of ms a page) run in a thread: citizens' forms on the same worker
     are not held up by an analyst's export."""
     sql = RESPONSES_SQL.format(submitted_on=SUBMITTED_ON[Response._meta.db.engine_type])
-    last_id = 0
-    while True:
-        rows = await db.fetch_tuples(sql, plan.campaign["id"], last_id, chunk_size)
-        if not rows:
-            return
-        last_id = rows[-1][0]
+    async for rows in pages_by_id(sql, plan.campaign["id"], chunk_size):
         yield await asyncio.to_thread(_encoded_then, rows, plan, then)
         on_progress(len(rows))
+
+
+async def pages_by_id(sql: str, campaign_id: int, chunk_size: int) -> AsyncIterator[list[tuple]]:
+    """The rows of `sql` (campaign $1, after id $2, limit $3; id first) a page at a time."""
+    last_id = 0
+    while rows := await db.fetch_tuples(sql, campaign_id, last_id, chunk_size):
+        last_id = rows[-1][0]
+        yield rows
 
 
 MEMBERS_SQL = "SELECT id, unit, answers FROM response WHERE campaign = $1 AND id > $2 ORDER BY id LIMIT $3"
@@ -198,12 +201,7 @@ MEMBERS_SQL = "SELECT id, unit, answers FROM response WHERE campaign = $1 AND id
 
 async def member_chunks(plan: ExportPlan, chunk_size: int = CHUNK_SIZE) -> AsyncIterator:
     """The long table of repeats, a page of responses at a time (flat memory, as response_chunks)."""
-    last_id = 0
-    while True:
-        rows = await db.fetch_tuples(MEMBERS_SQL, plan.campaign["id"], last_id, chunk_size)
-        if not rows:
-            return
-        last_id = rows[-1][0]
+    async for rows in pages_by_id(MEMBERS_SQL, plan.campaign["id"], chunk_size):
         yield await asyncio.to_thread(encode_members, rows, plan.member_columns, plan.lookups.suppressed_units)
 
 
