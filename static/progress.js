@@ -3,8 +3,8 @@
    place, announced politely to screen readers, until the server's copy no longer carries data-refresh. Nothing is
    reloaded under the user's hands: focus, scrolling and what was typed stay. (A <meta http-equiv="refresh">
    reloaded the whole page every few seconds: axe-core's meta-refresh rule, WCAG 2.2.1.) When the work is done
-   elsewhere on the page, the part's data-done text becomes a link that reloads it. Without JavaScript the part's
-   own link updates it by hand. */
+   elsewhere (the page's other parts, or the report itself), the part becomes its data-done text as a link that
+   reloads the page. Without JavaScript the part's own link updates it by hand. */
 (function () {
   "use strict";
   var region = document.querySelector("[data-refresh][id]");
@@ -12,17 +12,18 @@
   var seconds = Math.max(1, Number(region.getAttribute("data-refresh")) || 2);
   region.setAttribute("aria-live", "polite");
 
-  function finish(fresh) {
-    if (fresh) region.innerHTML = fresh.innerHTML;
+  function finish(fresh) {  // the server's last copy of the part, or (none: the result is elsewhere) a reload link
     region.removeAttribute("data-refresh");
     var note = region.getAttribute("data-done");
-    if (note) {
-      var paragraph = document.createElement("p"), link = document.createElement("a");
-      link.href = location.href;
-      link.textContent = note;
-      paragraph.appendChild(link);
-      region.appendChild(paragraph);
+    if (fresh || !note) {
+      if (fresh) region.innerHTML = fresh.innerHTML;
+      return;
     }
+    var paragraph = document.createElement("p"), link = document.createElement("a");
+    link.href = location.href;
+    link.textContent = note;
+    paragraph.appendChild(link);
+    region.replaceChildren(paragraph);
   }
 
   function later(factor) {
