@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import random
@@ -14,8 +15,7 @@ from pathlib import Path
 
 import asyncpg
 
-from survey_app.core import db, engines
-from survey_app.campaigns.demo import load_demo
+from survey_app.core import engines
 from survey_app.core.settings import Settings
 from tests.app.helpers import counter_definition, form_path
 from tests.app.test_dockerfile import free_port, wait_ready
@@ -40,18 +40,25 @@ async def reset_postgres_database(url: str) -> None:
         await connection.close()
 
 
-async def demo_database(app, tmp_path: Path, suite_url: str, name: str) -> str:
-    """A migrated demo province in a database of its own (same engine as the suite), so servers can write freely."""
+LOAD_DEMO = ("import asyncio; from survey_app.core import db; from survey_app.campaigns.demo import load_demo; "
+             "from survey_app.core.settings import Settings; "
+             "asyncio.run(db.run_connected(Settings.from_env(), lambda: load_demo(per_unit=1)))")
+
+
+async def demo_database(tmp_path: Path, suite_url: str, name: str) -> str:
+    """A migrated demo province in a database of its own (same engine as the suite), so servers can write freely.
+    Loaded by another process: in this one the tables' engine is global, and the suite's own background jobs
+    would meanwhile run on the new database (and the jobs the load defers, on the suite's)."""
     if suite_url.startswith("sqlite"):
         url = f"sqlite:///{tmp_path / (name + '.db')}"
     else:
         url = f"{suite_url}_{name}"
         await reset_postgres_database(url)
-    try:
-        await db.run_connected(Settings.from_env({"DATABASE_URL": url, "SECRET_KEY": SECRET}),
-                               lambda: load_demo(per_unit=1))
-    finally:
-        db.bind(app.state.engine)  # give the shared tables back to the suite's engine
+    environment = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET}
+    loaded = await asyncio.create_subprocess_exec(sys.executable, "-c", LOAD_DEMO, env=environment,
+                                                  stderr=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL)
+    _, errors = await asyncio.wait_for(loaded.communicate(), timeout=300)
+    assert loaded.returncode == 0, errors.decode(errors="replace")[-3000:]
     return url
 
 

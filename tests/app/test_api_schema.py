@@ -31,7 +31,7 @@ async def live_server(app, tmp_path_factory, database_url):
     """`survey serve` on a demo database of its own (generated posts must not touch the suite's), with an
     administrator's and an analyst's API token holding every scope their role may have."""
     folder = tmp_path_factory.mktemp("schema")
-    url = await demo_database(app, folder, database_url, "schema")
+    url = await demo_database(folder, database_url, "schema")
 
     async def tokens():
         return {username: await api_tokens.issue(SECRET, username, "schemathesis", scopes, 1, actor="test")

@@ -57,7 +57,7 @@ async def empty_database(suite_url: str, tmp_path, name: str) -> str:
 
 
 async def test_a_backup_taken_under_load_restores_every_acknowledged_answer(app, tmp_path, database_url):
-    url = await demo_database(app, tmp_path, database_url, "backup_source")
+    url = await demo_database(tmp_path, database_url, "backup_source")
     server = Server(url, tmp_path).start()
     prefix = "bak" + uuid.uuid4().hex[:8]
     rng = random.Random(17)

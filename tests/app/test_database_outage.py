@@ -117,7 +117,7 @@ async def sqlite_outage(url: str):
 
 
 async def test_an_outage_gives_503_stores_nothing_and_the_retry_is_stored_once(app, tmp_path, database_url):
-    url = await demo_database(app, tmp_path, database_url, "outage")
+    url = await demo_database(tmp_path, database_url, "outage")
     outage = sqlite_outage if url.startswith("sqlite") else postgres_outage
     settings_of = {"SECRET_KEY": SECRET, "SQLITE_BUSY_TIMEOUT": "0.2", "RATE_LIMIT_PER_CLIENT": "1000",
                    "JOB_WORKER": "off"}  # the suite's jobs are not this test's: its server runs none of them

@@ -48,7 +48,7 @@ async def post_all(server: Server, submissions: list[dict], stop_when=None) -> t
 
 
 async def test_kill_9_during_load_loses_no_acknowledged_answer_and_retries_store_once(app, tmp_path, database_url):
-    url = await demo_database(app, tmp_path, database_url, "kill9")
+    url = await demo_database(tmp_path, database_url, "kill9")
     server = Server(url, tmp_path).start()
     prefix = "kill" + uuid.uuid4().hex[:8]
     rng = random.Random(9)
@@ -108,7 +108,7 @@ async def first_refusal(server: Server, prefix: str, rng, acknowledged: set) -> 
 async def test_full_disk_refuses_with_503_and_acknowledges_only_what_is_stored(app, tmp_path):
     # Always on SQLite, in both suite runs: the full disk is simulated with a file-size limit on the server
     # process, and PostgreSQL writes its files in its own processes, which that limit does not reach.
-    url = await demo_database(app, tmp_path, "sqlite://", "full")
+    url = await demo_database(tmp_path, "sqlite://", "full")
     database_bytes = engines.sqlite_path(url).stat().st_size
     # room for a few batches in the write-ahead log, then the "disk" is full
     server = Server(url, tmp_path, preexec_fn=limit_file_size(database_bytes + 96 * 1024)).start()

@@ -82,7 +82,7 @@ def test_a_json_log_line_escapes_newlines_and_carries_the_traceback():
 
 
 async def test_two_workers_add_up_in_metrics_and_log_json_lines(app, tmp_path, database_url):
-    url = await demo_database(app, tmp_path, database_url, "metrics")
+    url = await demo_database(tmp_path, database_url, "metrics")
     try:
         token = await db.run_connected(Settings.from_env({"DATABASE_URL": url, "SECRET_KEY": SECRET}),
                                        lambda: api_tokens.issue(SECRET, "admin", "scraper", ["metrics"], 1, "test"))

@@ -70,7 +70,7 @@ def client_from(address: str) -> httpx.Client:
 
 @pytest.fixture
 async def proxied(app, settings, tmp_path):
-    url = await demo_database(app, tmp_path, settings.database_url, "proxy")
+    url = await demo_database(tmp_path, settings.database_url, "proxy")
     server = Server(url, tmp_path, FORWARDED_ALLOW_IPS="127.0.0.1", RATE_LIMIT_PER_CLIENT="2").start()
     nginx, port = start_nginx(tmp_path, server.port)
     try:

@@ -67,7 +67,7 @@ async def wait_until_all_delivered(url: str, seconds: float) -> bool:
 
 
 async def test_every_acknowledged_answer_is_delivered_through_failures_and_a_kill_9(app, tmp_path, database_url):
-    url = await demo_database(app, tmp_path, database_url, "hooks")
+    url = await demo_database(tmp_path, database_url, "hooks")
     rng = random.Random(21)
     with Receiver() as receiver:
         await subscribe(app, url, receiver)

@@ -26,7 +26,7 @@ DOMAIN = "so01.example.vn"
 async def server(app, database_url, tmp_path_factory, mailbox):  # noqa: F811
     """A demo province with the officials' sample drawn, served with SMTP_* pointing at the mailbox."""
     folder = tmp_path_factory.mktemp("invitations")
-    url = await demo_database(app, folder, database_url, "invitations_page")
+    url = await demo_database(folder, database_url, "invitations_page")
     try:
         await db.run_connected(Settings.from_env({"DATABASE_URL": url, "SECRET_KEY": SECRET}),
                                lambda: load_officials_demo(SECRET))
