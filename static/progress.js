@@ -4,7 +4,8 @@
    reloaded under the user's hands: focus, scrolling and what was typed stay. (A <meta http-equiv="refresh">
    reloaded the whole page every few seconds: axe-core's meta-refresh rule, WCAG 2.2.1.) When the work is done
    elsewhere (the page's other parts, or the report itself), the part becomes its data-done text as a link that
-   reloads the page. Without JavaScript the part's own link updates it by hand. */
+   reloads the page; with data-open (a report asked for) the page also opens it once, as the user asked. Without
+   JavaScript the part's own link updates it by hand. */
 (function () {
   "use strict";
   var region = document.querySelector("[data-refresh][id]");
@@ -24,6 +25,7 @@
     link.textContent = note;
     paragraph.appendChild(link);
     region.replaceChildren(paragraph);
+    if (region.hasAttribute("data-open")) location.reload();  // what was asked for (a report): open it, once
   }
 
   function later(factor) {
